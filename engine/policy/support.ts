@@ -1,0 +1,25 @@
+/**
+ * Parts of the v1 language that the schema describes but the engine does not enforce yet.
+ * A policy that uses one fails validation with `SEM_NOT_SUPPORTED` naming the key: a rule that
+ * is accepted and silently ignored is worse than no rule. Each entry is lifted by the issue that
+ * implements it (remove the row, add the behaviour and its tests).
+ *
+ * `pointer` is a JSON pointer pattern where `*` stands for any one segment.
+ */
+export interface UnsupportedFeature {
+  readonly pointer: string;
+  readonly feature: string;
+}
+
+export const NOT_SUPPORTED_YET: readonly UnsupportedFeature[] = [
+  { pointer: '/limits', feature: 'rate limits' },
+  { pointer: '/budgets', feature: 'budgets' },
+  { pointer: '/caches', feature: 'response caching' },
+  { pointer: '/guardrails', feature: 'guardrails' },
+  { pointer: '/stores', feature: 'shared stores (Redis)' },
+  { pointer: '/recording', feature: 'recording in the policy (use `serve --record`)' },
+  { pointer: '/routes/*/limits', feature: 'rate limits' },
+  { pointer: '/routes/*/budgets', feature: 'budgets' },
+  { pointer: '/routes/*/cache', feature: 'response caching' },
+  { pointer: '/routes/*/guardrails', feature: 'guardrails' },
+];

@@ -1,0 +1,1017 @@
+/* Generated from schemas/policy.schema.json by scripts/gen-types.mjs. Do not edit: run `npm run gen:types`. */
+
+/**
+ * A name of a provider, model, tenant, limit, budget, cache, guardrail or route. Letters, digits, `_`, `-` and `.`, starting with a letter.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Name".
+ */
+export type Name = string;
+/**
+ * Free text for humans; ignored by the engine.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Description".
+ */
+export type Description = string;
+/**
+ * An upstream API. `kind` selects the wire protocol.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Provider".
+ */
+export type Provider = (OpenAIProvider | AnthropicProvider | MockProvider) | undefined;
+/**
+ * The API's base URL, e.g. `https://api.openai.com/v1`; paths such as `/chat/completions` are appended.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "BaseUrl".
+ */
+export type BaseUrl = string;
+/**
+ * A secret string, usually `${ENV_VAR}`. Secrets are masked in diagnostics, logs and recordings.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Secret".
+ */
+export type Secret = string;
+/**
+ * Upstream responses larger than this fail as `malformed`. Default `16mb`.
+ */
+export type MaxResponseSize = string;
+/**
+ * The API's base URL, e.g. `https://api.openai.com/v1`; paths such as `/chat/completions` are appended.
+ */
+export type BaseUrl1 = string;
+/**
+ * Delay before the first byte. Default `0ms`.
+ */
+export type Duration = string;
+/**
+ * Delay between stream chunks. Default `0ms`.
+ */
+export type Duration1 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration2 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration3 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration4 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration5 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration6 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration7 = string;
+/**
+ * Longest `Retry-After` honoured; a longer one falls over instead of waiting. Default `30s`.
+ */
+export type Duration8 = string;
+/**
+ * A class of upstream failure: `connect` (refused, reset before headers), `timeout` (total deadline), `first_token` (no content in time), `idle` (stream stalled), `rate_limited` (429), `overloaded` (503/529), `server_error` (other 5xx), `context_length`, `content_policy`, `bad_request` (other 4xx), `auth` (401/403), `stream_cut` (stream ended without a finish), `malformed` (unparseable body or chunk), `guardrail` (an output guardrail asked for a fallback).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "ErrorClass".
+ */
+export type ErrorClass =
+  | 'connect'
+  | 'timeout'
+  | 'first_token'
+  | 'idle'
+  | 'rate_limited'
+  | 'overloaded'
+  | 'server_error'
+  | 'context_length'
+  | 'content_policy'
+  | 'bad_request'
+  | 'auth'
+  | 'stream_cut'
+  | 'malformed'
+  | 'guardrail';
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration9 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration10 = string;
+/**
+ * A request and/or token rate per key tuple (GCRA). Token limits reserve an estimate at admission and reconcile with real usage afterwards. A denied request gets 429 with `Retry-After`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Limit".
+ */
+export type Limit =
+  | {
+      [k: string]: unknown | undefined;
+    }
+  | undefined;
+/**
+ * A request field that partitions a counter or cache: `tenant`, `route`, `model` (requested), `target`, `label.<k>`, `header.<name>` or `metadata.<k>`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "KeyField".
+ */
+export type KeyField = string;
+/**
+ * USD per period: `500/month`, `20/day`, `5/hour` (a leading `$` is allowed).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Money".
+ */
+export type Money = string;
+/**
+ * `memory` (this process) or `redis` (shared by replicas; needs `stores.redis`).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "StoreRef".
+ */
+export type StoreRef = 'memory' | 'redis';
+/**
+ * How long an entry is served.
+ */
+export type Duration11 = string;
+/**
+ * Bound on the total size of entries (memory store).
+ */
+export type Size = string;
+/**
+ * A bare value (equals) or an operator object: `in`, `glob`, `regex`, `gt`, `gte`, `lt`, `lte`, `exists`. Several operators in one object must all hold.
+ *
+ * This interface was referenced by `When1`'s JSON-Schema definition
+ * via the `patternProperty` "^(label|header|metadata|body)\.[A-Za-z0-9_.-]+$".
+ *
+ * This interface was referenced by `When`'s JSON-Schema definition
+ * via the `patternProperty` "^(label|header|metadata|body)\.[A-Za-z0-9_.-]+$".
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Condition".
+ */
+export type Condition = (string | number | boolean) | Operators;
+/**
+ * A check on input (before routing) or output (before the answer reaches the caller). `kind` selects the check.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Guardrail".
+ */
+export type Guardrail =
+  | (
+      | RegexGuardrail
+      | KeywordsGuardrail
+      | MaxLengthGuardrail
+      | PiiGuardrail
+      | InjectionGuardrail
+      | JsonSchemaGuardrail
+    )
+  | undefined;
+/**
+ * `input` checks the request, `output` checks the answer.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "GuardrailStage".
+ */
+export type GuardrailStage = 'input' | 'output';
+/**
+ * `block` refuses, `flag` records a verdict and lets the request through, `redact` masks the matched text, `fallback` tries the next target (output only).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "GuardrailAction".
+ */
+export type GuardrailAction = 'block' | 'flag' | 'redact' | 'fallback';
+/**
+ * Record the verdict without acting on it (to try a rule on live traffic).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "GuardrailShadow".
+ */
+export type GuardrailShadow = boolean;
+/**
+ * How an output guardrail runs on streams: `buffer` holds the stream until the check passes; `scan` checks incrementally. A kind that cannot run in the declared mode is a validation error.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "GuardrailStreaming".
+ */
+export type GuardrailStreaming = 'buffer' | 'scan';
+/**
+ * Refuses or flags text longer than a bound.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "MaxLengthGuardrail".
+ */
+export type MaxLengthGuardrail = {
+  [k: string]: unknown | undefined;
+};
+/**
+ * Cap on upstream calls for one request, all targets and retries together. Default 6.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "MaxAttempts".
+ */
+export type MaxAttempts = number;
+/**
+ * `fallback` tries targets in order; `weighted` picks one by weight, then the rest by weight as fallback; `latency` prefers the lowest recent latency (EWMA); `sticky` maps a key (`stickyKey`) to a target by consistent hashing so a conversation stays on one target.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Strategy".
+ */
+export type Strategy = 'fallback' | 'weighted' | 'latency' | 'sticky';
+/**
+ * The request field hashed by `strategy: sticky`, e.g. `header.x-session-id`, `metadata.user`, `tenant`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "StickyKey".
+ */
+export type StickyKey = string;
+/**
+ * Models to send to: a model name, `{ model, weight }`, or a nested group `{ strategy, targets }`.
+ *
+ * @minItems 1
+ * @maxItems 64
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Targets".
+ */
+export type Targets = [Target, ...Target[]];
+/**
+ * A model name, a model with a weight, or a nested group.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Target".
+ */
+export type Target = string | ModelTarget | GroupTarget;
+/**
+ * Relative share for `weighted`; 0 means never chosen first. Default 1.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Weight".
+ */
+export type Weight = number;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Duration".
+ */
+export type Duration12 = string;
+/**
+ * An amount per period: `100/min`, `10000/hour`, `5/s`, `2/day`, or per several units: `100/10s`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Rate".
+ */
+export type Rate = string;
+/**
+ * A size in bytes with a unit `b`, `kb`, `mb` or `gb` (powers of 1024), e.g. `512kb`, `10mb`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Size".
+ */
+export type Size1 = string;
+/**
+ * Upstream responses larger than this fail as `malformed`. Default `16mb`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "MaxResponseSize".
+ */
+export type MaxResponseSize1 = string;
+
+/**
+ * A Switchyard policy: providers, named models, tenants, traffic controls, guardrails, defaults and an ordered list of routes. A policy is one YAML file or a directory of YAML fragments merged by name. Strings may use ${VAR} and ${VAR:-default} environment interpolation. Unknown keys are errors.
+ */
+export interface Policy {
+  /**
+   * The policy language version this file is written in. Always `v1` for now; a future v2 ships with a migrator.
+   */
+  switchyard: 'v1';
+  policy: PolicyInfo;
+  /**
+   * Upstream API endpoints, by name. Models refer to them.
+   */
+  providers?: {
+    [k: string]: Provider | undefined;
+  };
+  /**
+   * Named targets that routes send traffic to, by name. A model is a provider plus the upstream model name, its price, context window and capabilities.
+   */
+  models?: {
+    [k: string]: Model | undefined;
+  };
+  /**
+   * Callers, by name. A request's `Authorization: Bearer <key>` is looked up among the tenants' keys; the tenant's name and labels then become matchable (`tenant`, `label.<k>`). When the policy declares tenants, a request without a known key is refused with 401.
+   */
+  tenants?: {
+    [k: string]: Tenant | undefined;
+  };
+  /**
+   * Request and token rate limits, by name. Routes opt in with `limits:`.
+   */
+  limits?: {
+    [k: string]: Limit | undefined;
+  };
+  /**
+   * Spending budgets in USD per period, by name. Routes opt in with `budgets:`.
+   */
+  budgets?: {
+    [k: string]: Budget | undefined;
+  };
+  /**
+   * Response caches, by name. A route uses one with `cache:`.
+   */
+  caches?: {
+    [k: string]: Cache | undefined;
+  };
+  /**
+   * Input and output checks, by name. Routes opt in with `guardrails:`.
+   */
+  guardrails?: {
+    [k: string]: Guardrail | undefined;
+  };
+  stores?: Stores;
+  recording?: Recording;
+  defaults?: Defaults;
+  /**
+   * The routing table. Routes are tried in order and the first whose `when` matches the request wins; a route without `when` matches everything (a catch-all), so routes after it are unreachable.
+   *
+   * @minItems 1
+   */
+  routes: [Route, ...Route[]];
+}
+/**
+ * The policy's own name and version. Together with the content hash they identify what served each request (header `x-switchyard-policy`, logs, metrics, recordings).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "PolicyInfo".
+ */
+export interface PolicyInfo {
+  name: Name;
+  /**
+   * Your version of this policy, e.g. `2026.11.22-1`. Free text.
+   */
+  version: string;
+  description?: Description;
+}
+/**
+ * Any endpoint that speaks the OpenAI chat completions API (OpenAI, Azure OpenAI, vLLM, Ollama, LM Studio, ...).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "OpenAIProvider".
+ */
+export interface OpenAIProvider {
+  /**
+   * The wire protocol.
+   */
+  kind: 'openai';
+  baseUrl: BaseUrl;
+  apiKey?: Secret;
+  headers?: Headers;
+  maxResponseSize?: MaxResponseSize;
+  /**
+   * Azure OpenAI deployment addressing: requests go to `{baseUrl}/openai/deployments/{deployment}/chat/completions?api-version={apiVersion}` with an `api-key` header.
+   */
+  azure?: {
+    /**
+     * The `api-version` query parameter, e.g. `2024-10-21`.
+     */
+    apiVersion: string;
+    /**
+     * The deployment name; defaults to the model's upstream model name.
+     */
+    deployment?: string;
+  };
+  description?: Description;
+}
+/**
+ * Static headers added to every upstream request (values may be `${SECRETS}`; they are masked in logs).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Headers".
+ */
+export interface Headers {
+  [k: string]: string | undefined;
+}
+/**
+ * The Anthropic Messages API. Chat completion requests and responses (streaming included) are translated both ways.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "AnthropicProvider".
+ */
+export interface AnthropicProvider {
+  /**
+   * The wire protocol.
+   */
+  kind: 'anthropic';
+  baseUrl?: BaseUrl1;
+  apiKey?: Secret;
+  headers?: Headers;
+  maxResponseSize?: MaxResponseSize;
+  /**
+   * The `anthropic-version` header.
+   */
+  version?: string;
+  description?: Description;
+}
+/**
+ * An in-process fake provider for offline demos, tests and replay. Deterministic; no network.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "MockProvider".
+ */
+export interface MockProvider {
+  /**
+   * The wire protocol.
+   */
+  kind: 'mock';
+  /**
+   * The answer text; by default the mock echoes the last user message.
+   */
+  reply?: string;
+  latency?: Duration;
+  chunkDelay?: Duration1;
+  /**
+   * Outcomes the mock cycles through, one per call, per model: `ok` or a failure (`rate_limited`, `overloaded`, `server_error`, `bad_request`, `context_length`, `content_policy`, `auth`, `connect`, `silent`, `stream_cut`, `malformed`). Empty or absent: always `ok`.
+   *
+   * @maxItems 1000
+   */
+  sequence?: (
+    | 'ok'
+    | 'rate_limited'
+    | 'overloaded'
+    | 'server_error'
+    | 'bad_request'
+    | 'context_length'
+    | 'content_policy'
+    | 'auth'
+    | 'connect'
+    | 'silent'
+    | 'stream_cut'
+    | 'malformed'
+  )[];
+  description?: Description;
+}
+/**
+ * A named target: a provider plus the upstream model name. `model: "*"` forwards the model name the caller asked for (wildcard routing).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Model".
+ */
+export interface Model {
+  /**
+   * The name of a provider in `providers`.
+   */
+  provider: string;
+  /**
+   * The model name sent to the provider, or `"*"` to forward the caller's requested model.
+   */
+  model: string;
+  /**
+   * USD per million tokens, used for cost accounting and budgets.
+   */
+  price?: {
+    /**
+     * USD per million input tokens.
+     */
+    input: number;
+    /**
+     * USD per million output tokens.
+     */
+    output: number;
+  };
+  /**
+   * The context window in tokens. A `context_length` failure falls over to a target with a larger window.
+   */
+  context?: number;
+  capabilities?: Capabilities;
+  timeout?: Timeout;
+  retry?: Retry;
+  breaker?: Breaker;
+  description?: Description;
+}
+/**
+ * What the model accepts. `prefill` must be declared to be used; `tools: false` or `vision: false` make routes skip this model for requests with tools or images (undeclared: assumed supported).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Capabilities".
+ */
+export interface Capabilities {
+  /**
+   * Accepts a trailing assistant message to continue from (needed by `stream.midStream: continue`).
+   */
+  prefill?: boolean;
+  /**
+   * Accepts tool definitions.
+   */
+  tools?: boolean;
+  /**
+   * Accepts image inputs.
+   */
+  vision?: boolean;
+}
+/**
+ * Time bounds. `connect`: TCP+TLS; `firstToken`: until the first content arrives; `idle`: the longest gap between stream chunks; `total`: the whole request, all attempts and backoffs.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Timeout".
+ */
+export interface Timeout {
+  connect?: Duration2;
+  firstToken?: Duration3;
+  idle?: Duration4;
+  total?: Duration5;
+}
+/**
+ * Retries of the same target and when to fall over to the next one. By default `connect`, `rate_limited`, `overloaded` and `server_error` are retried; a target that timed out or went silent is never re-sent the request (the next target is tried instead); `context_length` falls over to a target with a larger context; `content_policy`, `bad_request` return the provider's error unchanged.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Retry".
+ */
+export interface Retry {
+  /**
+   * Retries of the same target after its first call.
+   */
+  attempts?: number;
+  backoff?: Backoff;
+  respectRetryAfter?: Duration8;
+  /**
+   * Error classes retried on the same target.
+   */
+  retryOn?: ErrorClass[];
+  /**
+   * Error classes that move on to the next target; others end the request with the provider's error.
+   */
+  fallbackOn?: ErrorClass[];
+}
+/**
+ * Exponential backoff between retries of the same target.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Backoff".
+ */
+export interface Backoff {
+  initial?: Duration6;
+  max?: Duration7;
+  /**
+   * Growth factor per retry.
+   */
+  multiplier?: number;
+  /**
+   * `full` waits a uniform random time in [0, delay]; `equal` in [delay/2, delay]; `none` waits exactly the delay.
+   */
+  jitter?: 'full' | 'equal' | 'none';
+}
+/**
+ * Per target. Opens after `failures` failures within `window`; after `cooldown` one probe is let through; a success closes it.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Breaker".
+ */
+export interface Breaker {
+  /**
+   * Turn the breaker off for this scope.
+   */
+  enabled?: boolean;
+  /**
+   * Failures within the window that open the circuit.
+   */
+  failures?: number;
+  window?: Duration9;
+  cooldown?: Duration10;
+}
+/**
+ * A caller of the gateway.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Tenant".
+ */
+export interface Tenant {
+  /**
+   * The bearer keys that identify this tenant (secrets; use `${ENV_VAR}`).
+   *
+   * @minItems 1
+   */
+  keys: [Secret, ...Secret[]];
+  /**
+   * Free-form labels, matchable as `label.<name>` (e.g. `tier: paid`).
+   */
+  labels?: {
+    [k: string]: string | undefined;
+  };
+  description?: Description;
+}
+/**
+ * A spending budget: cost = usage × the model's price, counted per key tuple and period.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Budget".
+ */
+export interface Budget {
+  /**
+   * The fields whose values partition the counter.
+   *
+   * @minItems 1
+   */
+  key: [KeyField, ...KeyField[]];
+  usd: Money;
+  /**
+   * Fractions of the budget (0..1) at which an alert is logged and counted, once per crossing.
+   */
+  alertAt?: number[];
+  /**
+   * `block` refuses with 429 (`budget_exceeded`); `{ downgradeTo: [models] }` routes to a cheaper target list.
+   */
+  onExceeded?:
+    | 'block'
+    | {
+        /**
+         * Models to use instead.
+         *
+         * @minItems 1
+         */
+        downgradeTo: [string, ...string[]];
+      };
+  store?: StoreRef;
+  description?: Description;
+}
+/**
+ * A response cache. Exact mode keys on the declared fields of the canonicalised request; the tenant is always part of the key unless `shared: true`. Only complete successful answers are stored.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Cache".
+ */
+export interface Cache {
+  /**
+   * Cache lookup mode. Only `exact` in v1.
+   */
+  mode: 'exact';
+  ttl: Duration11;
+  /**
+   * Request fields that form the key: `model`, `messages`, `temperature`, `top_p`, `max_tokens`, `tools`, `tenant`, or any `body.<field>`, `header.<name>`, `metadata.<k>`.
+   */
+  key?: string[];
+  /**
+   * Bound on the number of entries (memory store).
+   */
+  maxEntries?: number;
+  maxSize?: Size;
+  /**
+   * Share entries across tenants (the tenant is then not part of the key).
+   */
+  shared?: boolean;
+  when?: When;
+  store?: StoreRef;
+  description?: Description;
+}
+/**
+ * Conditions on the request; all must hold. Fields: `model` (requested), `path`, `tenant`, `stream`, `tools`, `input.tokens`, `input.chars`, `label.<k>`, `header.<name>`, `metadata.<k>`, `body.<field>`. Combinators: `all`, `any`, `not`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "When".
+ */
+export interface When {
+  model?: Condition;
+  path?: Condition;
+  tenant?: Condition;
+  stream?: Condition;
+  tools?: Condition;
+  'input.tokens'?: Condition;
+  'input.chars'?: Condition;
+  /**
+   * Every condition holds.
+   *
+   * @minItems 1
+   */
+  all?: [When, ...When[]];
+  /**
+   * At least one condition holds.
+   *
+   * @minItems 1
+   */
+  any?: [When, ...When[]];
+  not?: When1;
+  [k: string]: Condition;
+}
+/**
+ * Operators on one field; all must hold.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Operators".
+ */
+export interface Operators {
+  /**
+   * The field equals one of these values.
+   *
+   * @minItems 1
+   */
+  in?: [string | number | boolean, ...(string | number | boolean)[]];
+  /**
+   * Shell-style pattern: `*` any run, `?` one character (e.g. `gpt-4*`).
+   */
+  glob?: string;
+  /**
+   * A JavaScript regular expression (a leading `(?i)` makes it case-insensitive); unanchored.
+   */
+  regex?: string;
+  /**
+   * Numeric comparison.
+   */
+  gt?: number;
+  /**
+   * Numeric comparison.
+   */
+  gte?: number;
+  /**
+   * Numeric comparison.
+   */
+  lt?: number;
+  /**
+   * Numeric comparison.
+   */
+  lte?: number;
+  /**
+   * The field is present (true) or absent (false).
+   */
+  exists?: boolean;
+}
+/**
+ * The condition does not hold.
+ */
+export interface When1 {
+  model?: Condition;
+  path?: Condition;
+  tenant?: Condition;
+  stream?: Condition;
+  tools?: Condition;
+  'input.tokens'?: Condition;
+  'input.chars'?: Condition;
+  /**
+   * Every condition holds.
+   *
+   * @minItems 1
+   */
+  all?: [When, ...When[]];
+  /**
+   * At least one condition holds.
+   *
+   * @minItems 1
+   */
+  any?: [When, ...When[]];
+  not?: When1;
+  [k: string]: Condition;
+}
+/**
+ * Matches regular expressions (JavaScript syntax; a leading `(?i)` makes one case-insensitive).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "RegexGuardrail".
+ */
+export interface RegexGuardrail {
+  /**
+   * The check.
+   */
+  kind: 'regex';
+  stage: GuardrailStage;
+  action: GuardrailAction;
+  shadow?: GuardrailShadow;
+  streaming?: GuardrailStreaming;
+  /**
+   * A match of any pattern triggers the action.
+   *
+   * @minItems 1
+   */
+  deny: [string, ...string[]];
+  description?: Description;
+}
+/**
+ * Matches whole words or phrases.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "KeywordsGuardrail".
+ */
+export interface KeywordsGuardrail {
+  /**
+   * The check.
+   */
+  kind: 'keywords';
+  stage: GuardrailStage;
+  action: GuardrailAction;
+  shadow?: GuardrailShadow;
+  streaming?: GuardrailStreaming;
+  /**
+   * Words or phrases that trigger the action.
+   *
+   * @minItems 1
+   */
+  keywords: [string, ...string[]];
+  /**
+   * Match case exactly.
+   */
+  caseSensitive?: boolean;
+  description?: Description;
+}
+/**
+ * Detects personal data with built-in patterns.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "PiiGuardrail".
+ */
+export interface PiiGuardrail {
+  /**
+   * The check.
+   */
+  kind: 'pii';
+  stage: GuardrailStage;
+  action: GuardrailAction;
+  shadow?: GuardrailShadow;
+  streaming?: GuardrailStreaming;
+  /**
+   * Which kinds of personal data to detect.
+   *
+   * @minItems 1
+   */
+  entities: [
+    'email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip',
+    ...('email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip')[]
+  ];
+  description?: Description;
+}
+/**
+ * Detects common prompt-injection phrasings with a built-in pattern pack.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "InjectionGuardrail".
+ */
+export interface InjectionGuardrail {
+  /**
+   * The check.
+   */
+  kind: 'injection';
+  stage: GuardrailStage;
+  action: GuardrailAction;
+  shadow?: GuardrailShadow;
+  streaming?: GuardrailStreaming;
+  description?: Description;
+}
+/**
+ * Checks that the answer is JSON valid against a schema (output only; buffers streams).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "JsonSchemaGuardrail".
+ */
+export interface JsonSchemaGuardrail {
+  /**
+   * The check.
+   */
+  kind: 'jsonSchema';
+  stage: GuardrailStage;
+  action: GuardrailAction;
+  shadow?: GuardrailShadow;
+  streaming?: GuardrailStreaming;
+  /**
+   * An inline JSON Schema, or `{ $ref: ./path.json }` relative to the policy file.
+   */
+  schema: {};
+  description?: Description;
+}
+/**
+ * Shared state backends.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Stores".
+ */
+export interface Stores {
+  /**
+   * The Redis server shared by replicas for limits, budgets and caches.
+   */
+  redis?: {
+    /**
+     * e.g. `redis://127.0.0.1:6379/0`; may carry a password (masked).
+     */
+    url: string;
+  };
+}
+/**
+ * Append one JSON line per request (what `replay` reads).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Recording".
+ */
+export interface Recording {
+  /**
+   * The JSONL file to append to.
+   */
+  path: string;
+  /**
+   * Request and response content: `keep`, `hash` or `drop`.
+   */
+  content?: 'keep' | 'hash' | 'drop';
+}
+/**
+ * Settings every route inherits unless it or its model overrides them.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Defaults".
+ */
+export interface Defaults {
+  timeout?: Timeout;
+  retry?: Retry;
+  breaker?: Breaker;
+  stream?: Stream;
+  maxAttempts?: MaxAttempts;
+}
+/**
+ * What happens when a stream fails after content reached the caller: `error` ends it with an in-band error event and no `[DONE]`; `continue` resumes on the next target that accepts an assistant prefill.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Stream".
+ */
+export interface Stream {
+  /**
+   * `error` or `continue`.
+   */
+  midStream?: 'error' | 'continue';
+}
+/**
+ * A rule of the routing table. The first route whose `when` matches serves the request.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Route".
+ */
+export interface Route {
+  name: Name;
+  description?: Description;
+  when?: When;
+  strategy?: Strategy;
+  stickyKey?: StickyKey;
+  targets: Targets;
+  timeout?: Timeout;
+  retry?: Retry;
+  breaker?: Breaker;
+  stream?: Stream;
+  maxAttempts?: MaxAttempts;
+  /**
+   * Names of `limits` that apply.
+   */
+  limits?: string[];
+  /**
+   * Names of `budgets` that apply.
+   */
+  budgets?: string[];
+  /**
+   * The name of a `caches` entry.
+   */
+  cache?: string;
+  /**
+   * Names of `guardrails` that apply.
+   */
+  guardrails?: string[];
+  /**
+   * The response when every target failed. By default the last upstream error is returned with an honest status (502, 503 or 504).
+   */
+  onExhausted?: {
+    /**
+     * HTTP status (4xx or 5xx).
+     */
+    status: number;
+    /**
+     * The error message returned to the caller.
+     */
+    message: string;
+  };
+}
+/**
+ * A model with a weight (for `weighted`).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "ModelTarget".
+ */
+export interface ModelTarget {
+  /**
+   * The name of a model in `models`.
+   */
+  model: string;
+  weight?: Weight;
+}
+/**
+ * A nested group of targets with its own strategy.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "GroupTarget".
+ */
+export interface GroupTarget {
+  strategy?: Strategy;
+  stickyKey?: StickyKey;
+  targets: Targets;
+  weight?: Weight;
+}

@@ -1,0 +1,182 @@
+/**
+ * Server-sent events (WHATWG HTML §9.2): an incremental parser from bytes to events and the
+ * serialiser for the frames Switchyard sends. The parser never holds more than one line plus one
+ * event's data, and refuses lines longer than `maxLineLength` so a hostile upstream cannot make it
+ * buffer without bound.
+ */
+
+export interface SseEvent {
+  /** The `event:` field; 'message' when absent. */
+  event: string;
+  /** The `data:` lines joined with '\n'. */
+  data: string;
+  id: string | null;
+}
+
+export class SseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SseError';
+  }
+}
+
+export interface SseParserOptions {
+  /** Longest accepted line, in UTF-16 code units. */
+  maxLineLength?: number;
+}
+
+const LF = 10;
+const CR = 13;
+
+export class SseParser {
+  private readonly decoder = new TextDecoder('utf-8');
+  private readonly maxLineLength: number;
+  private line = '';
+  /** The previous chunk ended in CR: a leading LF in the next one belongs to the same break. */
+  private pendingCR = false;
+  private data: string[] = [];
+  private event = '';
+  private id: string | null = null;
+  private sawData = false;
+
+  constructor(options: SseParserOptions = {}) {
+    this.maxLineLength = options.maxLineLength ?? 1 << 20;
+  }
+
+  /** Feeds bytes; returns the events completed by them. */
+  push(bytes: Uint8Array): SseEvent[] {
+    return this.feed(this.decoder.decode(bytes, { stream: true }));
+  }
+
+  /** Feeds already-decoded text. */
+  pushText(text: string): SseEvent[] {
+    return this.feed(text);
+  }
+
+  /**
+   * Ends the input. Per the spec an event not terminated by a blank line is discarded; a trailing
+   * unterminated line is still processed as a field first, and then dropped with its event.
+   */
+  end(): SseEvent[] {
+    const rest = this.decoder.decode();
+    const events = rest === '' ? [] : this.feed(rest);
+    this.line = '';
+    this.resetEvent();
+    return events;
+  }
+
+  private feed(text: string): SseEvent[] {
+    const events: SseEvent[] = [];
+    let start = 0;
+    let i = 0;
+    if (this.pendingCR && text.charCodeAt(0) === LF) {
+      start = 1;
+      i = 1;
+    }
+    this.pendingCR = false;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== LF && c !== CR) continue;
+      const line = this.line + text.slice(start, i);
+      this.line = '';
+      this.checkLength(line.length);
+      const event = this.processLine(line);
+      if (event !== null) events.push(event);
+      if (c === CR) {
+        if (i + 1 < text.length) {
+          if (text.charCodeAt(i + 1) === LF) i++;
+        } else {
+          this.pendingCR = true;
+        }
+      }
+      start = i + 1;
+    }
+    if (start < text.length) {
+      this.line += text.slice(start);
+      this.checkLength(this.line.length);
+    }
+    return events;
+  }
+
+  private checkLength(length: number): void {
+    if (length > this.maxLineLength) {
+      throw new SseError(`SSE line longer than ${this.maxLineLength} characters`);
+    }
+  }
+
+  private processLine(line: string): SseEvent | null {
+    if (line === '') return this.dispatch();
+    if (line.charCodeAt(0) === 58 /* ':' comment */) return null;
+    const colon = line.indexOf(':');
+    let field: string;
+    let value: string;
+    if (colon === -1) {
+      field = line;
+      value = '';
+    } else {
+      field = line.slice(0, colon);
+      value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
+    }
+    switch (field) {
+      case 'data':
+        this.data.push(value);
+        this.sawData = true;
+        break;
+      case 'event':
+        this.event = value;
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.id = value;
+        break;
+      default:
+        // `retry` and unknown fields are ignored: reconnection is not ours to do.
+        break;
+    }
+    return null;
+  }
+
+  private dispatch(): SseEvent | null {
+    if (!this.sawData) {
+      this.resetEvent();
+      return null;
+    }
+    const event: SseEvent = { event: this.event || 'message', data: this.data.join('\n'), id: this.id };
+    this.resetEvent();
+    return event;
+  }
+
+  private resetEvent(): void {
+    this.data = [];
+    this.event = '';
+    this.sawData = false;
+  }
+}
+
+/** Parses a byte stream into events. Throws `SseError` for an over-long line. */
+export async function* parseSse(
+  source: AsyncIterable<Uint8Array>,
+  options?: SseParserOptions,
+): AsyncGenerator<SseEvent> {
+  const parser = new SseParser(options);
+  for await (const bytes of source) {
+    for (const event of parser.push(bytes)) yield event;
+  }
+  for (const event of parser.end()) yield event;
+}
+
+/**
+ * One SSE frame. Line breaks inside `data` become separate `data:` lines, so any string survives
+ * the round trip (JSON from `JSON.stringify` has none).
+ *
+ * @example
+ * sseFrame(JSON.stringify(chunk)) // 'data: {...}\n\n'
+ * sseFrame('[DONE]')              // 'data: [DONE]\n\n'
+ */
+export function sseFrame(data: string, event?: string): string {
+  const head = event === undefined ? '' : `event: ${event}\n`;
+  if (!/[\r\n]/.test(data)) return `${head}data: ${data}\n\n`;
+  return `${head}${data
+    .split(/\r\n|\r|\n/)
+    .map((line) => `data: ${line}\n`)
+    .join('')}\n`;
+}

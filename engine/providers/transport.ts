@@ -1,0 +1,185 @@
+/**
+ * The transport port: the only way the engine reaches the network. `createUndiciTransport` keeps
+ * one keep-alive pool per (origin, connect timeout): undici's connect timeout is a property of the
+ * dispatcher, so targets with different connect timeouts get different pools.
+ */
+import { Pool } from 'undici';
+
+export interface HttpRequest {
+  url: string;
+  method: 'POST' | 'GET';
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  connectTimeoutMs: number;
+  /** The body iterator (and `text()`) throws `TransportError('too_large')` past this many bytes. */
+  maxResponseBytes: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-cased names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  /** Streamed, never buffered whole. Iterate once. */
+  body: AsyncIterable<Uint8Array>;
+  /** Reads the rest of `body` as UTF-8. */
+  text(): Promise<string>;
+}
+
+export interface Transport {
+  request(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * - `connect`: refused, reset before the headers, connect timeout, DNS failure.
+ * - `aborted`: the request's signal fired (the signal's reason is the `cause`).
+ * - `too_large`: the body exceeded `maxResponseBytes`.
+ * - `body`: the connection broke while the body was being read.
+ */
+export type TransportErrorCode = 'connect' | 'aborted' | 'too_large' | 'body';
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+export interface UndiciTransportOptions {
+  /** Maximum sockets per pool (per origin and connect timeout). */
+  connections?: number;
+  /** How long an idle keep-alive socket is kept. */
+  keepAliveTimeoutMs?: number;
+  /**
+   * undici's own header and body-idle timeouts. Off (0) by default: the attempt loop owns the
+   * first-token, idle and total deadlines and aborts the signal.
+   */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return '';
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Wraps a body stream: bounds its size and turns errors into TransportErrors. */
+async function* boundedBody(
+  source: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown },
+  req: HttpRequest,
+): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  try {
+    for await (const chunk of source) {
+      received += chunk.byteLength;
+      if (received > req.maxResponseBytes) {
+        throw new TransportError('too_large', `response body exceeds ${req.maxResponseBytes} bytes`);
+      }
+      yield chunk;
+    }
+  } catch (err) {
+    // An early exit (too_large, or the consumer breaking out) must release the socket.
+    source.destroy();
+    if (err instanceof TransportError) throw err;
+    if (req.signal.aborted) throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+    throw new TransportError('body', `response body failed: ${describe(err)}`, { cause: err });
+  } finally {
+    source.destroy();
+  }
+}
+
+/**
+ * A Transport on undici pools.
+ *
+ * @example
+ * const transport = createUndiciTransport({ connections: 64 });
+ * const res = await transport.request({ url, method: 'POST', headers, body, signal, connectTimeoutMs: 2000, maxResponseBytes: 8 << 20 });
+ * for await (const bytes of res.body) { ... }
+ */
+export function createUndiciTransport(options: UndiciTransportOptions = {}): Transport {
+  const connections = options.connections ?? 128;
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
+  const headersTimeout = options.headersTimeoutMs ?? 0;
+  const bodyTimeout = options.bodyTimeoutMs ?? 0;
+  const pools = new Map<string, Pool>();
+  let closed = false;
+
+  function poolFor(origin: string, connectTimeoutMs: number): Pool {
+    const key = `${origin} ${connectTimeoutMs}`;
+    let pool = pools.get(key);
+    if (pool === undefined) {
+      pool = new Pool(origin, {
+        connections,
+        keepAliveTimeout,
+        headersTimeout,
+        bodyTimeout,
+        connect: { timeout: connectTimeoutMs },
+      });
+      pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  return {
+    async request(req: HttpRequest): Promise<HttpResponse> {
+      if (closed) throw new TransportError('connect', 'transport is closed');
+      if (req.signal.aborted) throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+      const url = new URL(req.url);
+      const pool = poolFor(url.origin, req.connectTimeoutMs);
+      let res: Awaited<ReturnType<Pool['request']>>;
+      try {
+        res = await pool.request({
+          path: url.pathname + url.search,
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          signal: req.signal,
+        });
+      } catch (err) {
+        if (req.signal.aborted) throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+        throw new TransportError('connect', `${errorCode(err) || 'connect failed'}: ${describe(err)}`, {
+          cause: err,
+        });
+      }
+      const body = boundedBody(res.body, req);
+      return {
+        status: res.statusCode,
+        headers: flattenHeaders(res.headers),
+        body,
+        text: () => readText(body),
+      };
+    },
+    async close(): Promise<void> {
+      closed = true;
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((pool) => pool.destroy()));
+    },
+  };
+}
+
+/** Reads a byte stream to the end as UTF-8. */
+export async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}

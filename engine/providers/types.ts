@@ -1,0 +1,130 @@
+/**
+ * The provider port: how the attempt loop talks to one upstream. A provider turns the caller's
+ * OpenAI-shaped request into the upstream's wire format and back, and reports every failure as a
+ * classified `ProviderError` (a value) — never as a rejection, except the abort signal's reason.
+ *
+ * Timeouts: a provider enforces only the connect timeout and the abort signal. First-token, idle
+ * and total deadlines belong to the attempt loop, which races `call()` and the `items` iteration
+ * against its Clock and aborts the signal when one fires.
+ */
+import type { Clock } from '../runtime/clock.js';
+import type { Endpoint, ErrorClass, Usage } from '../types.js';
+import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
+import type { Transport } from './transport.js';
+
+export type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse, ResponseBody } from './openai-types.js';
+
+export type MockOutcome =
+  | 'ok'
+  | 'rate_limited'
+  | 'overloaded'
+  | 'server_error'
+  | 'bad_request'
+  | 'context_length'
+  | 'content_policy'
+  | 'auth'
+  | 'connect'
+  | 'silent'
+  | 'stream_cut'
+  | 'malformed';
+
+export interface MockSpec {
+  /** The answer text; null echoes the last user message as `Echo: <text>`. */
+  reply: string | null;
+  /** Delay before the first byte (the call resolves after it). */
+  latencyMs: number;
+  /** Delay between stream chunks. */
+  chunkDelayMs: number;
+  /** Outcomes cycled per (provider, upstream model); empty means always `ok`. */
+  sequence: readonly MockOutcome[];
+}
+
+export interface ProviderSpec {
+  name: string;
+  kind: 'openai' | 'anthropic' | 'mock';
+  baseUrl: string | null;
+  apiKey: string | null;
+  headers: Readonly<Record<string, string>>;
+  /**
+   * Azure OpenAI: `POST {baseUrl}/openai/deployments/{deployment ?? upstreamModel}/chat/completions
+   * ?api-version=...` with the key in the `api-key` header.
+   */
+  azure: { apiVersion: string; deployment: string | null } | null;
+  /** Sent as the `anthropic-version` header; '2023-06-01' by default. */
+  anthropicVersion: string;
+  mock: MockSpec | null;
+  maxResponseBytes: number;
+}
+
+/** The OpenAI error shape returned to the caller when the policy passes the provider's error on. */
+export interface ProviderErrorBody {
+  error: { message: string; type: string; code: string | null };
+}
+
+export interface ProviderError {
+  class: ErrorClass;
+  /** The upstream HTTP status; null when no response was received (connect, cut, ...). */
+  status: number | null;
+  message: string;
+  /** From `retry-after-ms` / `Retry-After` (seconds or HTTP-date); null when absent. */
+  retryAfterMs: number | null;
+  body: ProviderErrorBody;
+}
+
+export type StreamItem = { type: 'chunk'; chunk: ChatCompletionChunk } | { type: 'done' };
+
+export type ProviderCallResult =
+  | {
+      ok: true;
+      kind: 'json';
+      status: number;
+      headers: Record<string, string>;
+      /** OpenAI shape always: a chat completion, or an embeddings list for the embeddings endpoint. */
+      body: ResponseBody;
+      usage: Usage | null;
+    }
+  | {
+      ok: true;
+      kind: 'stream';
+      status: number;
+      headers: Record<string, string>;
+      /**
+       * OpenAI chunks always. Iteration throws a `ProviderFailure` (stream_cut, malformed, or the
+       * class of an in-band error event) when the body breaks, and the signal's reason when aborted.
+       * It ends without `done` when the upstream ended after a finish_reason without `[DONE]`.
+       * Must be iterated to the end or broken out of (or the signal aborted) to free the connection.
+       */
+      items: AsyncIterable<StreamItem>;
+    }
+  | { ok: false; error: ProviderError };
+
+/** Thrown by stream iteration when the body breaks; carries the classified error. */
+export class ProviderFailure extends Error {
+  constructor(readonly failure: ProviderError) {
+    super(failure.message);
+    this.name = 'ProviderFailure';
+  }
+}
+
+export interface ProviderCallRequest {
+  upstreamModel: string;
+  endpoint: Endpoint;
+  /** The caller's OpenAI request body; its `model` is replaced by `upstreamModel`. */
+  body: Readonly<Record<string, unknown>>;
+  stream: boolean;
+  signal: AbortSignal;
+  connectTimeoutMs: number;
+  /** Continue after a mid-stream failure: the partial answer, appended as an assistant prefill. */
+  prefill?: string;
+}
+
+export interface Provider {
+  readonly spec: ProviderSpec;
+  /** Never rejects, except with the signal's abort reason. */
+  call(req: ProviderCallRequest): Promise<ProviderCallResult>;
+}
+
+export interface ProviderDeps {
+  transport: Transport;
+  clock: Clock;
+}

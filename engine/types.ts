@@ -1,0 +1,267 @@
+/**
+ * The contracts between the pipeline stages (load → validate → compile → decide → execute).
+ * Every stage imports its input and output shapes from here, so the stages stay decoupled and
+ * imports flow one way. Durations are milliseconds, prices are USD per million tokens.
+ */
+
+/** The error taxonomy used by `retryOn` / `fallbackOn` and in attempt records (DESIGN.md §2). */
+export const ERROR_CLASSES = [
+  'connect',
+  'timeout',
+  'first_token',
+  'idle',
+  'rate_limited',
+  'overloaded',
+  'server_error',
+  'context_length',
+  'content_policy',
+  'bad_request',
+  'auth',
+  'stream_cut',
+  'malformed',
+  'guardrail',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+/** What identifies the policy version that served a request (header `x-switchyard-policy`). */
+export interface PolicyIdentity {
+  readonly name: string;
+  readonly version: string;
+  /** Content hash of the canonical policy: stable under key order and whitespace. */
+  readonly hash: string;
+}
+
+/** A source position, 1-based. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly endLine?: number;
+  readonly endColumn?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/** What a caller hands the engine: an OpenAI-style body plus HTTP headers. */
+export interface RequestInput {
+  readonly body: unknown;
+  /** Header names in any case; values as Node gives them. */
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Request path; defaults to `/v1/chat/completions`. */
+  readonly path?: string;
+  /** Caller disconnect or embedding program's cancel: aborts everything, upstream included. */
+  readonly signal?: AbortSignal;
+}
+
+export type Endpoint = 'chat' | 'embeddings';
+
+/** A request normalised once, before `decide`. Everything a `when` can test is precomputed here. */
+export interface RequestContext {
+  readonly path: string;
+  readonly endpoint: Endpoint;
+  /** The model the caller asked for ('' when absent). */
+  readonly model: string;
+  readonly body: Readonly<Record<string, unknown>>;
+  /** Lower-cased header names; repeated headers joined with ', '. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Tenant resolved from `Authorization: Bearer <key>` through `tenants`; null when none. */
+  readonly tenant: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Body `metadata` merged over the `x-switchyard-metadata` header (JSON object); values as strings. */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly stream: boolean;
+  /** The request declares tools. */
+  readonly tools: boolean;
+  /** Fast estimate of input tokens (chars / 4, rounded up, plus a per-message overhead). */
+  readonly inputTokens: number;
+  readonly inputChars: number;
+  /**
+   * Unsigned 32-bit seed for weighted choices. Taken from the `x-switchyard-seed` header when
+   * present, else from the engine's random port, so every decision can be replayed exactly.
+   */
+  readonly seed: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+export interface TimeoutSettings {
+  readonly connectMs: number;
+  readonly firstTokenMs: number;
+  readonly idleMs: number;
+  readonly totalMs: number;
+}
+
+export interface BackoffSettings {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  readonly multiplier: number;
+  readonly jitter: 'full' | 'equal' | 'none';
+}
+
+export interface RetrySettings {
+  /** Retries of the same target after its first call (so calls per target ≤ 1 + attempts). */
+  readonly attempts: number;
+  readonly backoff: BackoffSettings;
+  /** Longest `Retry-After` honoured; a longer one fails over instead of waiting. */
+  readonly respectRetryAfterMs: number;
+  /** Classes retried on the same target. */
+  readonly retryOn: readonly ErrorClass[];
+  /** Classes that move on to the next target (others end the request with that error). */
+  readonly fallbackOn: readonly ErrorClass[];
+}
+
+export interface BreakerSettings {
+  readonly failures: number;
+  readonly windowMs: number;
+  readonly cooldownMs: number;
+}
+
+export interface Capabilities {
+  readonly prefill: boolean;
+  readonly tools: boolean;
+  readonly vision: boolean;
+}
+
+export interface Price {
+  /** USD per million input tokens. */
+  readonly input: number;
+  /** USD per million output tokens. */
+  readonly output: number;
+}
+
+/** A named model of the policy, resolved for one request. */
+export interface ResolvedTarget {
+  /** The model's name in the policy (`fast`). */
+  readonly name: string;
+  /** The provider's name in the policy (`openai`). */
+  readonly provider: string;
+  /** The model name sent upstream; a `model: "*"` entry resolves to the requested model. */
+  readonly upstreamModel: string;
+  readonly price: Price | null;
+  /** Context window in tokens; null when not declared. */
+  readonly context: number | null;
+  readonly capabilities: Capabilities;
+  readonly retry: RetrySettings;
+  readonly timeout: TimeoutSettings;
+  readonly breaker: BreakerSettings;
+}
+
+/**
+ * The attempt plan as a tree. `decide` has already ordered weighted and sticky groups (from the
+ * context's seed and sticky key); a `latency` group is ordered by the runtime from its EWMA
+ * tracker. Flattening depth-first gives the attempt order.
+ */
+export type PlanNode =
+  | { readonly kind: 'target'; readonly target: ResolvedTarget }
+  | {
+      readonly kind: 'group';
+      readonly strategy: 'fallback' | 'weighted' | 'latency' | 'sticky';
+      readonly children: readonly PlanNode[];
+    };
+
+export interface StreamSettings {
+  readonly midStream: 'error' | 'continue';
+}
+
+export interface ExhaustedResponse {
+  readonly status: number;
+  readonly message: string;
+}
+
+/** Why a route before the chosen one did not match (the explain trace). */
+export interface SkippedRoute {
+  readonly route: string;
+  readonly reason: string;
+}
+
+export type Decision =
+  | {
+      readonly kind: 'route';
+      readonly policy: PolicyIdentity;
+      readonly route: string;
+      readonly routeIndex: number;
+      readonly plan: PlanNode;
+      /** The plan flattened in its default attempt order. */
+      readonly targets: readonly ResolvedTarget[];
+      /** Route-level timeouts; `totalMs` bounds the whole request, all attempts and backoffs. */
+      readonly timeout: TimeoutSettings;
+      /** Global cap on upstream calls for the request, all targets together. */
+      readonly maxAttempts: number;
+      readonly stream: StreamSettings;
+      readonly onExhausted: ExhaustedResponse | null;
+      readonly limits: readonly string[];
+      readonly budgets: readonly string[];
+      readonly cache: string | null;
+      readonly guardrails: readonly string[];
+      readonly skipped: readonly SkippedRoute[];
+    }
+  | {
+      /** No route matched: the request is refused with an OpenAI-shaped error. */
+      readonly kind: 'no_route';
+      readonly policy: PolicyIdentity;
+      readonly status: number;
+      readonly code: string;
+      readonly message: string;
+      readonly skipped: readonly SkippedRoute[];
+    };
+
+// ---------------------------------------------------------------------------------------------
+// Execution results
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+export interface AttemptRecord {
+  readonly target: string;
+  readonly upstreamModel: string;
+  /** 'ok' for the successful attempt, else the error class. */
+  readonly outcome: 'ok' | ErrorClass;
+  readonly status: number | null;
+  readonly startedAtMs: number;
+  readonly durationMs: number;
+  readonly firstByteMs: number | null;
+  readonly firstTokenMs: number | null;
+  readonly usage: Usage | null;
+}
+
+export interface ResponseMeta {
+  readonly policy: PolicyIdentity;
+  readonly route: string | null;
+  /** The model name (policy) that served the answer; null when none did. */
+  readonly target: string | null;
+  readonly attempts: readonly AttemptRecord[];
+  readonly cache: 'hit' | 'miss' | 'bypass' | null;
+  readonly usage: Usage | null;
+  readonly costUsd: number | null;
+  /** Time spent in Switchyard itself, upstream time excluded. */
+  readonly overheadMs: number;
+}
+
+export interface OpenAIErrorBody {
+  readonly error: { readonly message: string; readonly type: string; readonly code: string | null };
+}
+
+export type EngineResponse =
+  | {
+      readonly kind: 'json';
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: unknown;
+      readonly meta: ResponseMeta;
+    }
+  | {
+      readonly kind: 'stream';
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string>>;
+      /** Serialised SSE frames (`data: {...}\n\n`), ending with `data: [DONE]\n\n` only on success. */
+      readonly events: AsyncIterable<string>;
+      /** Resolves when the stream has ended, with the final metadata (attempts, usage, cost). */
+      readonly done: Promise<ResponseMeta>;
+      /** Metadata known before the first byte (route, first target, policy). */
+      readonly meta: ResponseMeta;
+    };
