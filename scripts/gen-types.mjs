@@ -18,6 +18,12 @@ export async function generateTypes() {
     if (node === null || typeof node !== 'object') return node;
     const out = {};
     for (const [k, v] of Object.entries(node)) if (k !== 'title') out[k] = stripTitles(v);
+    // Pattern keys (`metadata.<k>`) become an `unknown` index signature: TypeScript cannot type
+    // a pattern index next to differently typed fixed keys; the compiler narrows them itself.
+    if (out.patternProperties !== undefined) {
+      delete out.patternProperties;
+      out.additionalProperties = true;
+    }
     return out;
   };
   const named = stripTitles(schema);

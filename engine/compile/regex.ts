@@ -14,7 +14,8 @@ export function compileRegex(source: string): { ok: true; regex: RegExp } | { ok
   try {
     return { ok: true, regex: new RegExp(body, flags) };
   } catch (err) {
-    const message = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
+    const message =
+      err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
     return { ok: false, message };
   }
 }

@@ -90,7 +90,9 @@ export function parseDuration(input: string | number): UnitResult<number> {
   if (typeof input !== 'string') return fail(`duration must be a string like "30s" or a number of ms`);
   const m = DURATION_RE.exec(input);
   if (!m) {
-    return fail(`invalid duration ${show(input)}: expected a number and a unit (ms, s, m, h, d), e.g. "250ms"`);
+    return fail(
+      `invalid duration ${show(input)}: expected a number and a unit (ms, s, m, h, d), e.g. "250ms"`,
+    );
   }
   const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2]]);
   if (!Number.isSafeInteger(ms)) return fail(`duration ${show(input)} is too large`);
@@ -118,7 +120,9 @@ export function parseMoney(input: string): UnitResult<Money> {
   if (typeof input !== 'string') return fail(`amount must be a string like "500/month"`);
   const m = MONEY_RE.exec(input);
   if (!m) {
-    return fail(`invalid amount ${show(input)}: expected USD per period, e.g. "500/month", "$20/day", "5/hour"`);
+    return fail(
+      `invalid amount ${show(input)}: expected USD per period, e.g. "500/month", "$20/day", "5/hour"`,
+    );
   }
   return ok({ usd: Number(m[1]), period: m[2] as MoneyPeriod });
 }
@@ -131,7 +135,8 @@ export function parseSize(input: string | number): UnitResult<number> {
   }
   if (typeof input !== 'string') return fail(`size must be a string like "512kb" or a number of bytes`);
   const m = SIZE_RE.exec(input);
-  if (!m) return fail(`invalid size ${show(input)}: expected a number and a unit (b, kb, mb, gb), e.g. "512kb"`);
+  if (!m)
+    return fail(`invalid size ${show(input)}: expected a number and a unit (b, kb, mb, gb), e.g. "512kb"`);
   const bytes = Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
   if (!Number.isSafeInteger(bytes)) return fail(`size ${show(input)} is too large`);
   return ok(bytes);

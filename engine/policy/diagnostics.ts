@@ -106,7 +106,8 @@ export const DIAGNOSTIC_CODES: Record<string, DiagnosticCodeInfo> = {
   PARSE_DUPLICATE_KEY: {
     stage: 'parse',
     title: 'Duplicate key in a YAML mapping',
-    example: 'switchyard: v1\nmodels:\n  fast: { provider: openai, model: gpt-5-nano }\n  fast: { provider: openai, model: gpt-5-mini }\n',
+    example:
+      'switchyard: v1\nmodels:\n  fast: { provider: openai, model: gpt-5-nano }\n  fast: { provider: openai, model: gpt-5-mini }\n',
     fix: 'Remove or rename one of the keys; YAML keys must be unique, and Switchyard never drops one silently.',
   },
   PARSE_COMPLEX_KEY: {
@@ -124,19 +125,25 @@ export const DIAGNOSTIC_CODES: Record<string, DiagnosticCodeInfo> = {
   PARSE_ALIAS_LIMIT: {
     stage: 'parse',
     title: 'YAML aliases expand to too many nodes',
-    example: 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n',
+    example:
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n',
     fix: 'Write the content out instead of nesting aliases (the expansion is bounded to prevent "billion laughs" documents).',
   },
   PARSE_ENV_MISSING: {
     stage: 'parse',
     title: 'Environment variable is not set',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
     example: 'switchyard: v1\nproviders:\n  openai: { kind: openai, apiKey: "${OPENAI_API_KEY}" }\n',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
     fix: 'Set the variable in the environment, or give a default with ${NAME:-default}. Write $${ for a literal ${.',
   },
   PARSE_ENV_SYNTAX: {
     stage: 'parse',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
     title: 'Malformed ${...} interpolation',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
     example: 'switchyard: v1\nproviders:\n  openai: { kind: openai, apiKey: "${OPENAI API KEY}" }\n',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
     fix: 'Use ${NAME} or ${NAME:-default}, where NAME is letters, digits and underscores; write $${ for a literal ${.',
   },
   PARSE_DUPLICATE_NAME: {
@@ -149,7 +156,8 @@ export const DIAGNOSTIC_CODES: Record<string, DiagnosticCodeInfo> = {
   PARSE_FRAGMENT_CONFLICT: {
     stage: 'parse',
     title: 'Policy fragments disagree',
-    example: '# file: a.yaml\nswitchyard: v1\npolicy: { name: prod, version: "1" }\n# file: b.yaml\nswitchyard: v1\npolicy: { name: prod, version: "2" }\n',
+    example:
+      '# file: a.yaml\nswitchyard: v1\npolicy: { name: prod, version: "1" }\n# file: b.yaml\nswitchyard: v1\npolicy: { name: prod, version: "2" }\n',
     fix: 'Give `policy` and each `defaults` entry in one fragment only, and use the same `switchyard` version everywhere.',
   },
 };

@@ -59,6 +59,7 @@ export function interpolate(text: string, env: Env): InterpolationResult {
         token,
         occurrence: occurrence(token),
         name: '',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
         message: 'unterminated "${": expected ${NAME} or ${NAME:-default} (write $${ for a literal ${)',
       });
       out += token;
@@ -66,7 +67,7 @@ export function interpolate(text: string, env: Env): InterpolationResult {
     }
     const token = text.slice(i, close + 1);
     const m = EXPRESSION.exec(text.slice(i + 2, close));
-    if (!m || (m[3] !== undefined && m[3].includes('${'))) {
+    if (!m || m[3]?.includes('${')) {
       problems.push({
         kind: 'syntax',
         token,

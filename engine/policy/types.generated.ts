@@ -151,12 +151,6 @@ export type Size = string;
 /**
  * A bare value (equals) or an operator object: `in`, `glob`, `regex`, `gt`, `gte`, `lt`, `lte`, `exists`. Several operators in one object must all hold.
  *
- * This interface was referenced by `When1`'s JSON-Schema definition
- * via the `patternProperty` "^(label|header|metadata|body)\.[A-Za-z0-9_.-]+$".
- *
- * This interface was referenced by `When`'s JSON-Schema definition
- * via the `patternProperty` "^(label|header|metadata|body)\.[A-Za-z0-9_.-]+$".
- *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Condition".
  */
@@ -700,7 +694,7 @@ export interface When {
    */
   any?: [When, ...When[]];
   not?: When1;
-  [k: string]: Condition;
+  [k: string]: unknown | undefined;
 }
 /**
  * Operators on one field; all must hold.
@@ -768,7 +762,7 @@ export interface When1 {
    */
   any?: [When, ...When[]];
   not?: When1;
-  [k: string]: Condition;
+  [k: string]: unknown | undefined;
 }
 /**
  * Matches regular expressions (JavaScript syntax; a leading `(?i)` makes one case-insensitive).

@@ -6,7 +6,9 @@
  */
 import type { ErrorClass } from '../types.js';
 import { isRecord } from './openai-types.js';
-import type { ProviderError } from './types.js';
+import { SseError } from './sse.js';
+import { TransportError } from './transport.js';
+import { type ProviderError, ProviderFailure } from './types.js';
 
 /** Body error codes (OpenAI `error.code`, Azure `innererror.code`) that name a class. */
 const CODE_CLASSES: Readonly<Record<string, ErrorClass>> = {
@@ -39,9 +41,15 @@ export const ANTHROPIC_ERROR_TYPES: Readonly<Record<string, ErrorClass>> = {
  * closely enough on wording.
  */
 const MESSAGE_PATTERNS: ReadonlyArray<readonly [RegExp, ErrorClass]> = [
-  [/maximum context length|context[_ ]length|context window|prompt is too long|too many (input )?tokens/i, 'context_length'],
+  [
+    /maximum context length|context[_ ]length|context window|prompt is too long|too many (input )?tokens/i,
+    'context_length',
+  ],
   [/input is too long for requested model|reduce the length of the (messages|prompt)/i, 'context_length'],
-  [/content[_ ]?(management )?polic|content[_ ]filter|safety system|flagged as potentially violating/i, 'content_policy'],
+  [
+    /content[_ ]?(management )?polic|content[_ ]filter|safety system|flagged as potentially violating/i,
+    'content_policy',
+  ],
 ];
 
 const STATUS_CLASSES: Readonly<Record<number, ErrorClass>> = {
@@ -128,7 +136,8 @@ export function classifyErrorBody(info: ErrorBodyInfo): ErrorClass | null {
   if (info.message !== null) {
     for (const [pattern, cls] of MESSAGE_PATTERNS) if (pattern.test(info.message)) return cls;
   }
-  if (info.type !== null && ANTHROPIC_ERROR_TYPES[info.type] !== undefined) return ANTHROPIC_ERROR_TYPES[info.type];
+  if (info.type !== null && ANTHROPIC_ERROR_TYPES[info.type] !== undefined)
+    return ANTHROPIC_ERROR_TYPES[info.type];
   return null;
 }
 
@@ -196,4 +205,28 @@ export function classifyHttpError(
     type: info.type !== null && ANTHROPIC_ERROR_TYPES[info.type] === undefined ? info.type : CLASS_TYPES[cls],
     code: info.code ?? CLASS_CODES[cls] ?? null,
   });
+}
+
+/**
+ * Classifies an exception from the transport or from reading a body. `phase` says whether the
+ * response headers had arrived: before them everything is `connect`; after them a broken body is
+ * `stream_cut`, an oversized or unparseable one `malformed`. The abort case is not handled here:
+ * callers rethrow the signal's reason first (see `rethrowIfAborted`).
+ */
+export function classifyException(err: unknown, phase: 'request' | 'body'): ProviderError {
+  if (err instanceof ProviderFailure) return err.failure;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof SseError) return providerError('malformed', `malformed event stream: ${message}`);
+  if (err instanceof TransportError) {
+    if (err.code === 'too_large') return providerError('malformed', message);
+    if (err.code === 'connect') return providerError('connect', message);
+  }
+  return phase === 'request'
+    ? providerError('connect', message)
+    : providerError('stream_cut', `upstream body broke: ${message}`);
+}
+
+/** Providers never reject except with the abort reason: rethrow it when the signal fired. */
+export function rethrowIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason;
 }

@@ -3,7 +3,8 @@
  * one keep-alive pool per (origin, connect timeout): undici's connect timeout is a property of the
  * dispatcher, so targets with different connect timeouts get different pools.
  */
-import { Pool } from 'undici';
+import { Socket } from 'node:net';
+import { buildConnector, errors, Pool } from 'undici';
 
 export interface HttpRequest {
   url: string;
@@ -64,7 +65,8 @@ export interface UndiciTransportOptions {
 }
 
 function errorCode(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
+    return err.code;
   return '';
 }
 
@@ -99,11 +101,42 @@ async function* boundedBody(
     // An early exit (too_large, or the consumer breaking out) must release the socket.
     source.destroy();
     if (err instanceof TransportError) throw err;
-    if (req.signal.aborted) throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+    if (req.signal.aborted)
+      throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
     throw new TransportError('body', `response body failed: ${describe(err)}`, { cause: err });
   } finally {
     source.destroy();
   }
+}
+
+/**
+ * undici's own connect timeout runs on its coarse timer wheel (up to ~1 s late); this connector
+ * enforces the timeout to the millisecond and destroys the half-open socket.
+ */
+function preciseConnector(timeoutMs: number): buildConnector.connector {
+  // The connector returns the socket at runtime although its declared type says void.
+  const inner = buildConnector({ timeout: 0, keepAlive: true }) as (
+    options: buildConnector.Options,
+    callback: buildConnector.Callback,
+  ) => unknown;
+  return (options, callback) => {
+    let settled = false;
+    const socket = inner(options, (...args) => {
+      if (settled) {
+        args[1]?.destroy();
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      callback(...args);
+    });
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      if (socket instanceof Socket) socket.destroy();
+      callback(new errors.ConnectTimeoutError(`connect timeout after ${timeoutMs} ms`), null);
+    }, timeoutMs);
+  };
 }
 
 /**
@@ -131,7 +164,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         keepAliveTimeout,
         headersTimeout,
         bodyTimeout,
-        connect: { timeout: connectTimeoutMs },
+        connect: connectTimeoutMs > 0 ? preciseConnector(connectTimeoutMs) : { timeout: 0 },
       });
       pools.set(key, pool);
     }
@@ -141,7 +174,8 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
       if (closed) throw new TransportError('connect', 'transport is closed');
-      if (req.signal.aborted) throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+      if (req.signal.aborted)
+        throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
       const url = new URL(req.url);
       const pool = poolFor(url.origin, req.connectTimeoutMs);
       let res: Awaited<ReturnType<Pool['request']>>;
@@ -154,7 +188,8 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
           signal: req.signal,
         });
       } catch (err) {
-        if (req.signal.aborted) throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+        if (req.signal.aborted)
+          throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
         throw new TransportError('connect', `${errorCode(err) || 'connect failed'}: ${describe(err)}`, {
           cause: err,
         });

@@ -12,7 +12,12 @@ import type { Endpoint, ErrorClass, Usage } from '../types.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import type { Transport } from './transport.js';
 
-export type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse, ResponseBody } from './openai-types.js';
+export type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  EmbeddingsResponse,
+  ResponseBody,
+} from './openai-types.js';
 
 export type MockOutcome =
   | 'ok'

@@ -1,0 +1,12 @@
+import { compilePolicy } from '../engine/compile/compile.js';
+declare function print(...a: unknown[]): void;
+const routes: unknown[] = [];
+for (let i = 0; i < 999; i++) routes.push({ name: `r${i}`, when: { model: `model-${i}` }, targets: ['fast'] });
+routes.push({ name: 'default', targets: ['fast'] });
+const p = compilePolicy({ switchyard: 'v1', policy: { name: 'x', version: '1' }, providers: { d: { kind: 'mock' } }, models: { fast: { provider: 'd', model: 'f' } }, routes } as never);
+const f = new Function('o', 'return %HasFastProperties(o)') as (o: unknown) => boolean;
+const same = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: unknown, b: unknown) => boolean;
+console.log('route fast', f(p.routes[0]), f(p.routes[999]), 'same map', same(p.routes[0], p.routes[1]), same(p.routes[0], p.routes[999]));
+const d0 = p.routes[0].decisions![0]; const d1 = p.routes[1].decisions![0];
+console.log('decision fast', f(d0), same(d0, d1));
+console.log('policy fast', f(p), 'index fast', f(p.index), f(p.index.fields[0]));

@@ -1,0 +1,3 @@
+process.env.BENCH_MS = '3000';
+const SIZES_OVERRIDE = true;
+export { SIZES_OVERRIDE };

@@ -1,0 +1,130 @@
+/**
+ * `switchyard explain --policy <path> --request <file.json> [--format human|json]`: what the
+ * policy would do with one request: the matched route, why each earlier route did not match, and
+ * the attempt plan. Nothing is sent upstream.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { RequestInput } from '../../engine/index.js';
+import { explainDecision, renderExplainHuman } from '../../server/explain.js';
+import { CliError, type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
+
+export const EXPLAIN_HELP = `Usage: switchyard explain --policy <file|dir> --request <request.json> [options]
+
+Shows the route a request would take, why each earlier route did not match, and the plan
+(targets in attempt order, timeouts, retries). Nothing is sent upstream.
+
+The request file holds { "body": { ...OpenAI request... }, "headers": { ... }, "path": "/v1/..." };
+"headers" and "path" are optional.
+
+Options:
+  --policy <path>         Policy file or directory (required)
+  --request <file>        Request file (required)
+  --format <human|json>   Output format (default: human)
+  -h, --help              Show this help
+
+Exit codes: 0 explained, 1 the policy has errors, 2 usage error or unreadable request file.
+`;
+
+const FORMATS = ['human', 'json'] as const;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads and checks the request file; every problem is a CliError naming the file. */
+export async function readRequestFile(path: string): Promise<RequestInput> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = isObject(err) && typeof err.code === 'string' ? err.code : 'unreadable';
+    throw new CliError(`cannot read request file ${path} (${code})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new CliError(
+      `request file ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const shape = 'expected { "body": {...}, "headers"?: {...}, "path"?: "/v1/..." }';
+  if (!isObject(parsed)) throw new CliError(`request file ${path}: ${shape}`);
+  if (!('body' in parsed)) {
+    const looksLikeBody = 'messages' in parsed || 'model' in parsed || 'input' in parsed;
+    throw new CliError(
+      `request file ${path} has no "body": ${shape}` +
+        (looksLikeBody ? ' (it looks like a bare request body: wrap it as { "body": ... })' : ''),
+    );
+  }
+  if (!isObject(parsed.body)) throw new CliError(`request file ${path}: "body" must be an object`);
+  const headers: Record<string, string> = {};
+  if (parsed.headers !== undefined) {
+    if (!isObject(parsed.headers)) throw new CliError(`request file ${path}: "headers" must be an object`);
+    for (const [name, value] of Object.entries(parsed.headers)) {
+      if (typeof value !== 'string') {
+        throw new CliError(`request file ${path}: header "${name}" must be a string`);
+      }
+      headers[name.toLowerCase()] = value;
+    }
+  }
+  if (parsed.path !== undefined && typeof parsed.path !== 'string') {
+    throw new CliError(`request file ${path}: "path" must be a string`);
+  }
+  return {
+    body: parsed.body,
+    headers,
+    ...(typeof parsed.path === 'string' ? { path: parsed.path } : {}),
+  };
+}
+
+export async function runExplain(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      policy: { type: 'string' },
+      request: { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(EXPLAIN_HELP);
+    return 0;
+  }
+  const format = parseFormat(values.format, FORMATS, 'human');
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.policy === undefined) throw new UsageError('explain needs --policy <file|dir>');
+  if (values.request === undefined) throw new UsageError('explain needs --request <request.json>');
+
+  const input = await readRequestFile(values.request);
+  const engine = await loadEngine('loadPolicy', 'createEngine', 'formatHuman', 'formatJson');
+  const loaded = await engine.loadPolicy(values.policy, { env: io.env ?? process.env });
+  const color = useColor(io, undefined);
+  if (!loaded.ok) {
+    if (format === 'json')
+      io.stdout.write(`${JSON.stringify(engine.formatJson(loaded.diagnostics), null, 2)}\n`);
+    else io.stderr.write(engine.formatHuman(loaded.diagnostics, loaded.sources, { color }));
+    return 1;
+  }
+  if (format === 'human' && loaded.diagnostics.length > 0) {
+    io.stderr.write(engine.formatHuman(loaded.diagnostics, loaded.sources, { color }));
+  }
+
+  const instance = engine.createEngine(loaded.policy);
+  try {
+    const decision = instance.decide(input, { explain: true });
+    const report = explainDecision(
+      decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
+      decision,
+    );
+    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderExplainHuman(report));
+  } finally {
+    await instance.close();
+  }
+  return 0;
+}

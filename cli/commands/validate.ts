@@ -1,0 +1,66 @@
+/**
+ * `switchyard validate <file|dir> [--format human|json|sarif]`: exit 0 when the policy has no
+ * errors (warnings are printed), 1 when it has errors, 2 on a usage error.
+ */
+
+import { parseArgs } from 'node:util';
+import { type CliIo, loadEngine, packageVersion, parseFormat, UsageError, useColor } from '../io.js';
+
+export const VALIDATE_HELP = `Usage: switchyard validate <file|dir> [options]
+
+Loads, validates and compiles a policy and prints every problem found.
+
+Options:
+  --format <human|json|sarif>  Output format (default: human)
+  --color / --no-color         Force colours on or off (default: on for a terminal)
+  -h, --help                   Show this help
+
+Exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage or internal error.
+`;
+
+const FORMATS = ['human', 'json', 'sarif'] as const;
+
+export async function runValidate(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: 'string' },
+      color: { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(VALIDATE_HELP);
+    return 0;
+  }
+  const format = parseFormat(values.format, FORMATS, 'human');
+  if (positionals.length === 0) throw new UsageError('validate needs a policy file or directory');
+  if (positionals.length > 1) throw new UsageError(`validate takes one path (got ${positionals.length})`);
+  const path = positionals[0];
+
+  const engine = await loadEngine('loadPolicy', 'formatHuman', 'formatJson', 'formatSarif');
+  const result = await engine.loadPolicy(path, { env: io.env ?? process.env });
+  const diagnostics = result.diagnostics;
+
+  if (format === 'json') {
+    io.stdout.write(`${JSON.stringify(engine.formatJson(diagnostics), null, 2)}\n`);
+  } else if (format === 'sarif') {
+    const sarif = engine.formatSarif(diagnostics, { toolVersion: await packageVersion() });
+    io.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
+  } else {
+    const color = useColor(io, values['no-color'] ? false : values.color);
+    if (diagnostics.length > 0) io.stdout.write(engine.formatHuman(diagnostics, result.sources, { color }));
+    if (result.ok) {
+      const { name, version, hash } = result.policy.identity;
+      const files = result.files.length;
+      io.stdout.write(
+        `${diagnostics.length > 0 ? '\n' : ''}ok: policy ${name} ${version} is valid ` +
+          `(${files} file${files === 1 ? '' : 's'}, hash ${hash.slice(0, 12)})\n`,
+      );
+    }
+  }
+  return result.ok ? 0 : 1;
+}

@@ -1,0 +1,104 @@
+/**
+ * What every command shares: the output streams, the two failure kinds that end a command with
+ * exit 2, and lazy access to the engine and the package files. The engine is imported on first
+ * use so that a broken or incomplete engine is reported as an error message, never a crash.
+ */
+
+import { readFile } from 'node:fs/promises';
+
+export interface CliStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/** Where a signal-driven command (serve) listens for SIGHUP, SIGTERM and SIGINT. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: () => void): unknown;
+  off(signal: NodeJS.Signals, listener: () => void): unknown;
+}
+
+export interface CliIo {
+  stdout: CliStream;
+  stderr: CliStream;
+  /** `process` by default; tests pass an EventEmitter. */
+  signals?: SignalSource;
+  env?: Record<string, string | undefined>;
+}
+
+/** A mistake in how the command was called: message + exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Something the user cannot fix by changing the policy (missing file, broken install): exit 2. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export type EngineModule = typeof import('../engine/index.js');
+
+/** Imports the engine and checks that the named functions exist. */
+export async function loadEngine<K extends keyof EngineModule>(
+  ...names: K[]
+): Promise<Pick<EngineModule, K>> {
+  let mod: Partial<EngineModule>;
+  try {
+    mod = await import('../engine/index.js');
+  } catch (err) {
+    throw new CliError(`the engine failed to load: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  const missing = names.filter((n) => mod[n] === undefined);
+  if (missing.length > 0) {
+    throw new CliError(`the engine does not provide ${missing.join(', ')} (incomplete build?)`);
+  }
+  return mod as Pick<EngineModule, K>;
+}
+
+/** Reads a file shipped with the package (package.json, schemas/...), from source or from dist. */
+export async function readPackageFile(relativePath: string): Promise<string> {
+  const candidates = [
+    new URL(`../${relativePath}`, import.meta.url),
+    new URL(`../../${relativePath}`, import.meta.url),
+  ];
+  for (const url of candidates) {
+    try {
+      return await readFile(url, 'utf8');
+    } catch {
+      // try the next layout
+    }
+  }
+  throw new CliError(`cannot find ${relativePath} in the installed package`);
+}
+
+export async function packageVersion(): Promise<string> {
+  const parsed: unknown = JSON.parse(await readPackageFile('package.json'));
+  if (
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    'version' in parsed &&
+    typeof parsed.version === 'string'
+  ) {
+    return parsed.version;
+  }
+  return '0.0.0';
+}
+
+/** Colours only on a terminal, and never when NO_COLOR is set. */
+export function useColor(io: CliIo, explicit: boolean | undefined): boolean {
+  if (explicit !== undefined) return explicit;
+  const env = io.env ?? process.env;
+  return io.stdout.isTTY === true && (env.NO_COLOR ?? '') === '' && env.TERM !== 'dumb';
+}
+
+/** Parses `--format` against the allowed values. */
+export function parseFormat<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--format must be one of ${allowed.join(', ')} (got "${value}")`);
+}

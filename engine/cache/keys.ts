@@ -1,0 +1,273 @@
+/**
+ * Cache keys. A cache's `key` field list is compiled once into a function that hashes (sha256,
+ * hex) a canonical encoding of the request's values for those fields, plus what scopes them:
+ *
+ *   [KEY_FORMAT_VERSION, "exact", cache name, route, [[field, value] | [field] ...]]
+ *
+ * - `tenant` is always a field unless the cache is `shared: true`; it is first, whatever the
+ *   declared order, and the fields are deduplicated and sorted, so `[model, tenant]` and
+ *   `[tenant, model]` give the same keys.
+ * - Values are encoded canonically: object keys sorted recursively (key order and the JSON text's
+ *   whitespace never matter), numbers as their shortest round-trip form (1 and 1.0 are one
+ *   number), an absent field (`[field]`) distinct from a JSON `null` (`[field, null]`).
+ * - The cache name and the route are in the key: the answer depends on the route's targets, which
+ *   the request does not carry, and two caches never read each other's entries in a shared store.
+ * - With an `Idempotency-Key` header the key is only (tenant, idempotency key) within the cache:
+ *   a client retrying a request gets the answer of its first try. The tenant is part of it even
+ *   in a shared cache, because the client chooses the idempotency key.
+ */
+import { createHash } from 'node:crypto';
+import type { RequestContext } from '../types.js';
+
+/** Bumped whenever the canonical encoding changes, so old entries in a shared store are never read. */
+export const KEY_FORMAT_VERSION = 1;
+
+/** Request fields a cache key can name (the schema's `Cache.key` pattern). */
+export const KEY_FIELD_PATTERN = /^(tenant|model|messages|temperature|top_p|max_tokens|tools|(body|header|metadata)\.[A-Za-z0-9_.-]+)$/;
+
+/**
+ * The pseudo-field used when a cache declares no `key`: the whole request body except `stream` and
+ * `stream_options` (a cached answer is served either way). Keying on everything is the safe
+ * default: a parameter Switchyard does not know (a provider's `thinking`, say) still splits keys.
+ */
+export const WHOLE_BODY_FIELD = '*body';
+const TRANSPORT_ONLY_BODY_FIELDS: ReadonlySet<string> = new Set(['stream', 'stream_options']);
+
+/** `(ctx, route) => sha256 hex`; compiled once per cache. */
+export type CacheKeyFunction = (ctx: RequestContext, route: string) => string;
+
+export interface CacheKeyOptions {
+  /** The cache's name in the policy. */
+  readonly cache: string;
+  /** The declared `key` fields; when omitted, the whole body ({@link WHOLE_BODY_FIELD}). */
+  readonly fields?: readonly string[];
+  /** `shared: true` leaves the tenant out of the key (unless `tenant` is listed explicitly). */
+  readonly shared?: boolean;
+}
+
+type Getter = (ctx: RequestContext) => unknown;
+
+/** Marks an absent value: never produced by a request, which holds only JSON values. */
+const ABSENT: unique symbol = Symbol('absent');
+
+const hasOwn = Object.hasOwn;
+
+function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
+  return hasOwn(record, key) ? record[key] : ABSENT;
+}
+
+function getter(field: string): Getter {
+  switch (field) {
+    case WHOLE_BODY_FIELD:
+      return (ctx) => {
+        const rest: Record<string, unknown> = {};
+        for (const key of Object.keys(ctx.body)) {
+          if (!TRANSPORT_ONLY_BODY_FIELDS.has(key)) rest[key] = ctx.body[key];
+        }
+        return rest;
+      };
+    case 'tenant':
+      return (ctx) => (ctx.tenant === null ? ABSENT : ctx.tenant);
+    case 'model':
+      return (ctx) => (ctx.model === '' ? ABSENT : ctx.model);
+    case 'messages':
+    case 'temperature':
+    case 'top_p':
+    case 'max_tokens':
+    case 'tools':
+      return (ctx) => own(ctx.body, field);
+  }
+  const dot = field.indexOf('.');
+  const scope = field.slice(0, dot);
+  const name = field.slice(dot + 1);
+  switch (scope) {
+    case 'body':
+      return (ctx) => own(ctx.body, name);
+    case 'header':
+      return (ctx) => own(ctx.headers, name);
+    case 'metadata':
+      return (ctx) => own(ctx.metadata, name);
+  }
+  throw new Error(`unreachable: field ${field} passed validation`);
+}
+
+/** Header names are case-insensitive, so `header.X-Foo` and `header.x-foo` are one field. */
+function normalizeKeyField(field: string): string {
+  return field.startsWith('header.') ? `header.${field.slice(7).toLowerCase()}` : field;
+}
+
+/**
+ * Appends the canonical JSON text of `value`: sorted object keys, no whitespace. Values JSON
+ * cannot carry get tokens that are not JSON (`NaN`, `Infinity`, `12n`), so they never collide with
+ * one it can; `undefined`, functions and symbols are dropped from objects and are `null` in arrays,
+ * as `JSON.stringify` does.
+ */
+export function canonicalJson(value: unknown): string {
+  const out: string[] = [];
+  write(value, out);
+  return out.join('');
+}
+
+function write(value: unknown, out: string[]): void {
+  switch (typeof value) {
+    case 'string':
+      out.push(JSON.stringify(value));
+      return;
+    case 'number':
+      // String(n) is the shortest round-trip form (1.0 → "1"); -0 and 0 are one JSON number.
+      out.push(Number.isFinite(value) ? (Object.is(value, -0) ? '0' : String(value)) : String(value));
+      return;
+    case 'boolean':
+      out.push(value ? 'true' : 'false');
+      return;
+    case 'bigint':
+      out.push(`${value}n`);
+      return;
+    case 'object':
+      break;
+    default:
+      out.push('null');
+      return;
+  }
+  if (value === null) {
+    out.push('null');
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      write(value[i], out);
+    }
+    out.push(']');
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  out.push('{');
+  let first = true;
+  for (const key of keys) {
+    const v = record[key];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    if (!first) out.push(',');
+    first = false;
+    out.push(JSON.stringify(key), ':');
+    write(v, out);
+  }
+  out.push('}');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The fields a cache keys on, in canonical order: tenant first (unless shared), then sorted. */
+export function keyFields(options: Pick<CacheKeyOptions, 'fields' | 'shared'>): readonly string[] {
+  const declared = new Set((options.fields ?? [WHOLE_BODY_FIELD]).map(normalizeKeyField));
+  for (const field of declared) {
+    if (field !== WHOLE_BODY_FIELD && !KEY_FIELD_PATTERN.test(field)) {
+      throw new Error(`invalid cache key field "${field}"`);
+    }
+  }
+  const withTenant = options.shared === true ? declared.has('tenant') : true;
+  declared.delete('tenant');
+  const rest = [...declared].sort();
+  return Object.freeze(withTenant ? ['tenant', ...rest] : rest);
+}
+
+/**
+ * Compiles a cache's key fields into a key function, once (field getters resolved, header names
+ * lower-cased, fields ordered). Throws on a field the schema would have rejected.
+ *
+ * @example
+ * const keyOf = compileCacheKey({ cache: 'faq', fields: ['model', 'messages', 'temperature'] });
+ * const key = keyOf(ctx, 'chat'); // 64 hex chars; tenant included because the cache is not shared
+ */
+export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
+  const fields = keyFields(options);
+  const getters = fields.map(getter);
+  // The constant head of the tuple, encoded once.
+  const head = `[${KEY_FORMAT_VERSION},"exact",${JSON.stringify(options.cache)},`;
+  const names = fields.map((f) => JSON.stringify(f));
+  return (ctx, route) => {
+    const out: string[] = [head, JSON.stringify(route), ',['];
+    for (let i = 0; i < getters.length; i++) {
+      if (i > 0) out.push(',');
+      const v = getters[i](ctx);
+      if (v === ABSENT) out.push('[', names[i], ']');
+      else {
+        out.push('[', names[i], ',');
+        write(v, out);
+        out.push(']');
+      }
+    }
+    out.push(']]');
+    return sha256(out.join(''));
+  };
+}
+
+/**
+ * The key of an idempotent request: (tenant, idempotency key) within the cache, whatever the
+ * declared fields, the route or `shared`.
+ */
+export function idempotentCacheKey(cache: string, tenant: string | null, idempotencyKey: string): string {
+  return sha256(canonicalJson([KEY_FORMAT_VERSION, 'idempotency', cache, tenant, idempotencyKey]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request directives
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+/** What the request allows the cache to do. */
+export interface CacheDirectives {
+  /** False with `Cache-Control: no-cache`: go upstream, but the fresh answer may be stored. */
+  readonly read: boolean;
+  /** False with `Cache-Control: no-store`: never store this answer. */
+  readonly write: boolean;
+  /** The `Idempotency-Key` header (trimmed), or null when absent or blank. */
+  readonly idempotencyKey: string | null;
+}
+
+const DEFAULT_DIRECTIVES: CacheDirectives = Object.freeze({ read: true, write: true, idempotencyKey: null });
+
+/**
+ * Reads the request's cache directives. `Cache-Control` is a comma-separated, case-insensitive
+ * list (RFC 9111 §5.2.1); directives this cache does not act on (`max-age`, ...) are ignored.
+ * `no-store` does not stop a read: it forbids storing, not serving (RFC 9111 §5.2.1.5).
+ *
+ * @example
+ * cacheDirectives(ctx) // { read: false, write: true, idempotencyKey: null } for `no-cache`
+ */
+export function cacheDirectives(ctx: Pick<RequestContext, 'headers'>): CacheDirectives {
+  const control = own(ctx.headers, 'cache-control');
+  const idem = own(ctx.headers, IDEMPOTENCY_HEADER);
+  if (control === ABSENT && idem === ABSENT) return DEFAULT_DIRECTIVES;
+  let read = true;
+  let write = true;
+  if (typeof control === 'string') {
+    for (const part of control.split(',')) {
+      const directive = part.trim().toLowerCase();
+      if (directive === 'no-cache') read = false;
+      else if (directive === 'no-store') write = false;
+    }
+  }
+  const trimmed = typeof idem === 'string' ? idem.trim() : '';
+  return { read, write, idempotencyKey: trimmed === '' ? null : trimmed };
+}
+
+/**
+ * The key under which the request reads and writes: the idempotency key when the request has one,
+ * else the cache's key function.
+ */
+export function requestCacheKey(
+  keyOf: CacheKeyFunction,
+  cache: string,
+  ctx: RequestContext,
+  route: string,
+  directives: CacheDirectives = cacheDirectives(ctx),
+): string {
+  return directives.idempotencyKey === null
+    ? keyOf(ctx, route)
+    : idempotentCacheKey(cache, ctx.tenant, directives.idempotencyKey);
+}

@@ -1,0 +1,96 @@
+/**
+ * The in-process cache store: an LRU (lru-cache) bounded by entry count and by bytes, where an
+ * entry's size is the UTF-8 length of its serialised answer.
+ *
+ * Expiry is checked against the `now` each call passes in, never lru-cache's own clock: lru-cache's
+ * TTL is not used at all, so virtual time is the only time. An expired entry is dropped when it is
+ * read (or by `prune`); until then it only occupies an LRU slot, which the bounds reclaim.
+ *
+ * Answers are kept serialised, so a hit is a fresh object: a caller that mutates what it got (an
+ * output guardrail redacting, say) can never corrupt the entry for the next caller.
+ */
+import { LRUCache } from 'lru-cache';
+import { type CachedAnswer, type CacheStore, isStorableTtl } from './store.js';
+
+export interface MemoryCacheStoreOptions {
+  /** Most entries kept; default 10 000. */
+  readonly maxEntries?: number;
+  /** Most bytes kept, all entries together; also the largest single entry. Default 64 MiB. */
+  readonly maxSizeBytes?: number;
+}
+
+interface Entry {
+  readonly expiresAt: number;
+  readonly json: string;
+}
+
+export class MemoryCacheStore implements CacheStore {
+  readonly #lru: LRUCache<string, Entry>;
+
+  constructor(options: MemoryCacheStoreOptions = {}) {
+    this.#lru = new LRUCache<string, Entry>({
+      max: options.maxEntries ?? 10_000,
+      maxSize: options.maxSizeBytes ?? 64 * 1024 * 1024,
+    });
+  }
+
+  /** Entries held, expired ones not yet reclaimed included. */
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.#lru.calculatedSize;
+  }
+
+  async get(key: string, now: number): Promise<CachedAnswer | undefined> {
+    return this.getSync(key, now);
+  }
+
+  /** `get` without the promise, for callers on a hot path. */
+  getSync(key: string, now: number): CachedAnswer | undefined {
+    const entry = this.#lru.get(key);
+    if (entry === undefined) return undefined;
+    if (!(now < entry.expiresAt)) {
+      this.#lru.delete(key);
+      return undefined;
+    }
+    return JSON.parse(entry.json) as CachedAnswer;
+  }
+
+  async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<void> {
+    if (!isStorableTtl(ttlMs)) {
+      this.#lru.delete(key);
+      return;
+    }
+    const json = JSON.stringify(value);
+    // lru-cache refuses (and drops the old entry) when the size exceeds maxSize.
+    this.#lru.set(key, { expiresAt: now + ttlMs, json }, { size: Math.max(1, Buffer.byteLength(json)) });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#lru.delete(key);
+  }
+
+  /** Drops every entry expired at `now`; returns how many. */
+  prune(now: number): number {
+    const expired: string[] = [];
+    for (const [key, entry] of this.#lru.entries()) if (!(now < entry.expiresAt)) expired.push(key);
+    for (const key of expired) this.#lru.delete(key);
+    return expired.length;
+  }
+
+  async close(): Promise<void> {
+    this.#lru.clear();
+  }
+}
+
+/**
+ * @example
+ * const store = createMemoryCacheStore({ maxEntries: 50_000, maxSizeBytes: 256 * 1024 * 1024 });
+ * await store.set(key, answer, 60_000, clock.now());
+ */
+export function createMemoryCacheStore(options?: MemoryCacheStoreOptions): MemoryCacheStore {
+  return new MemoryCacheStore(options);
+}

@@ -1,0 +1,267 @@
+/**
+ * Renderers for diagnostics (DESIGN.md §6): human text with code frames, JSON for tools, and
+ * SARIF 2.1.0 for code-scanning annotations. All three sort first, so output is reproducible.
+ */
+
+import {
+  DIAGNOSTIC_CODES,
+  type Diagnostic,
+  type DiagnosticCodeInfo,
+  formatLocation,
+  sortDiagnostics,
+} from './diagnostics.js';
+
+export interface HumanFormatOptions {
+  /** ANSI colours; off by default so logs and snapshots stay plain. */
+  color?: boolean;
+}
+
+const ANSI = {
+  red: '\u001b[31m',
+  yellow: '\u001b[33m',
+  cyan: '\u001b[36m',
+  dim: '\u001b[2m',
+  bold: '\u001b[1m',
+  reset: '\u001b[0m',
+} as const;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function withHint(d: Diagnostic): string {
+  return d.hint === undefined ? d.message : `${d.message} (did you mean ${JSON.stringify(d.hint)}?)`;
+}
+
+/** The source line and a caret run under the diagnostic's span; empty when the line is unknown. */
+function codeFrame(
+  d: Diagnostic,
+  text: string | undefined,
+  paint: (code: string, s: string) => string,
+): string[] {
+  if (text === undefined) return [];
+  const lines = text.split(/\r?\n/);
+  const line = lines[d.line - 1];
+  if (line === undefined) return [];
+  const gutter = String(d.line);
+  const pad = ' '.repeat(gutter.length);
+  const start = Math.min(Math.max(d.column - 1, 0), line.length);
+  const end =
+    d.endLine === d.line && d.endColumn !== undefined && d.endColumn > d.column
+      ? Math.min(d.endColumn - 1, line.length)
+      : d.endLine !== undefined && d.endLine > d.line
+        ? line.length
+        : start + 1;
+  // Keep tabs in the caret line's indent so the caret lines up under tab-indented text.
+  const indent = line.slice(0, start).replace(/[^\t]/g, ' ');
+  const carets = '^'.repeat(Math.max(1, end - start));
+  return [
+    `${paint(ANSI.dim, `${gutter} |`)} ${line}`,
+    `${paint(ANSI.dim, `${pad} |`)} ${indent}${paint(d.severity === 'error' ? ANSI.red : ANSI.yellow, carets)}`,
+  ];
+}
+
+/**
+ * Renders diagnostics for a terminal: `file:line:col: error CODE: message (did you mean "x"?)`,
+ * a code frame, related notes, and a closing `N errors, N warnings` line.
+ *
+ * @example console.error(formatHuman(result.diagnostics, result.sources));
+ */
+export function formatHuman(
+  diagnostics: readonly Diagnostic[],
+  sources: ReadonlyMap<string, string>,
+  options: HumanFormatOptions = {},
+): string {
+  const color = options.color ?? false;
+  const paint = (code: string, s: string): string => (color ? `${code}${s}${ANSI.reset}` : s);
+  const blocks: string[] = [];
+  let errors = 0;
+  let warnings = 0;
+  for (const d of sortDiagnostics(diagnostics)) {
+    if (d.severity === 'error') errors++;
+    else warnings++;
+    const severity = paint(
+      d.severity === 'error' ? ANSI.red + ANSI.bold : ANSI.yellow + ANSI.bold,
+      d.severity,
+    );
+    const head = `${paint(ANSI.bold, formatLocation(d))}: ${severity} ${paint(ANSI.dim, d.code)}: ${withHint(d)}`;
+    const lines = [head, ...codeFrame(d, sources.get(d.file), paint)];
+    for (const r of d.related ?? []) {
+      lines.push(`  ${formatLocation(r)}: ${paint(ANSI.cyan, 'note')}: ${r.message}`);
+    }
+    blocks.push(lines.join('\n'));
+  }
+  blocks.push(`${plural(errors, 'error')}, ${plural(warnings, 'warning')}`);
+  return `${blocks.join('\n\n')}\n`;
+}
+
+export interface JsonReport {
+  /** No errors (warnings allowed). */
+  ok: boolean;
+  diagnostics: Diagnostic[];
+}
+
+/** Produces the `--format json` object; fields that are undefined are left out, not nulled. */
+export function formatJson(diagnostics: readonly Diagnostic[]): JsonReport {
+  const out = sortDiagnostics(diagnostics).map((d) => {
+    const clean: Diagnostic = {
+      code: d.code,
+      severity: d.severity,
+      message: d.message,
+      file: d.file,
+      line: d.line,
+      column: d.column,
+      pointer: d.pointer,
+    };
+    if (d.endLine !== undefined) clean.endLine = d.endLine;
+    if (d.endColumn !== undefined) clean.endColumn = d.endColumn;
+    if (d.route !== undefined) clean.route = d.route;
+    if (d.hint !== undefined) clean.hint = d.hint;
+    if (d.related !== undefined && d.related.length > 0) {
+      clean.related = d.related.map((r) => ({
+        message: r.message,
+        file: r.file,
+        line: r.line,
+        column: r.column,
+      }));
+    }
+    return clean;
+  });
+  return { ok: !out.some((d) => d.severity === 'error'), diagnostics: out };
+}
+
+export interface SarifOptions {
+  toolVersion: string;
+  /** Defaults to `switchyard`. */
+  toolName?: string;
+  informationUri?: string;
+  /** Where rule titles come from; defaults to `DIAGNOSTIC_CODES` (pass the joined catalogue of all stages). */
+  catalogue?: Readonly<Record<string, DiagnosticCodeInfo>>;
+}
+
+interface SarifRegion {
+  startLine: number;
+  startColumn: number;
+  endLine?: number;
+  endColumn?: number;
+}
+
+interface SarifLocation {
+  physicalLocation: { artifactLocation: { uri: string }; region: SarifRegion };
+  message?: { text: string };
+}
+
+export interface SarifLog {
+  $schema: string;
+  version: '2.1.0';
+  runs: {
+    tool: {
+      driver: {
+        name: string;
+        version: string;
+        informationUri?: string;
+        rules: {
+          id: string;
+          name: string;
+          shortDescription: { text: string };
+          fullDescription?: { text: string };
+          help?: { text: string };
+          properties: { stage?: string };
+        }[];
+      };
+    };
+    results: {
+      ruleId: string;
+      ruleIndex: number;
+      level: 'error' | 'warning';
+      message: { text: string };
+      locations: (SarifLocation & { logicalLocations?: { fullyQualifiedName: string; kind: string }[] })[];
+      relatedLocations?: (SarifLocation & { id: number })[];
+      properties?: { pointer: string; route?: string; hint?: string };
+    }[];
+  }[];
+}
+
+function toUri(file: string): string {
+  return encodeURI(file.replace(/\\/g, '/'));
+}
+
+function ruleName(code: string): string {
+  return code
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/** Produces a SARIF 2.1.0 log so CI code scanning can annotate the policy files inline. */
+export function formatSarif(diagnostics: readonly Diagnostic[], options: SarifOptions): SarifLog {
+  const catalogue = options.catalogue ?? DIAGNOSTIC_CODES;
+  const sorted = sortDiagnostics(diagnostics);
+  const codes = [...new Set(sorted.map((d) => d.code))].sort();
+  const ruleIndex = new Map(codes.map((c, i) => [c, i]));
+  const rules = codes.map((id) => {
+    const info = Object.hasOwn(catalogue, id) ? catalogue[id] : undefined;
+    return {
+      id,
+      name: ruleName(id),
+      shortDescription: { text: info?.title ?? id },
+      ...(info
+        ? { fullDescription: { text: info.fix }, help: { text: `${info.fix}\n\nExample:\n${info.example}` } }
+        : {}),
+      properties: info ? { stage: info.stage } : {},
+    };
+  });
+  const results = sorted.map((d) => {
+    const region: SarifRegion = { startLine: d.line, startColumn: d.column };
+    if (d.endLine !== undefined) region.endLine = d.endLine;
+    if (d.endColumn !== undefined) region.endColumn = d.endColumn;
+    const properties: { pointer: string; route?: string; hint?: string } = { pointer: d.pointer };
+    if (d.route !== undefined) properties.route = d.route;
+    if (d.hint !== undefined) properties.hint = d.hint;
+    return {
+      ruleId: d.code,
+      ruleIndex: ruleIndex.get(d.code)!,
+      level: d.severity,
+      message: { text: withHint(d) },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri: toUri(d.file) }, region },
+          ...(d.pointer !== ''
+            ? { logicalLocations: [{ fullyQualifiedName: d.pointer, kind: 'member' }] }
+            : {}),
+        },
+      ],
+      ...(d.related && d.related.length > 0
+        ? {
+            relatedLocations: d.related.map((r, i) => ({
+              id: i + 1,
+              message: { text: r.message },
+              physicalLocation: {
+                artifactLocation: { uri: toUri(r.file) },
+                region: { startLine: r.line, startColumn: r.column },
+              },
+            })),
+          }
+        : {}),
+      properties,
+    };
+  });
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: options.toolName ?? 'switchyard',
+            version: options.toolVersion,
+            ...(options.informationUri !== undefined ? { informationUri: options.informationUri } : {}),
+            rules,
+          },
+        },
+        results,
+      },
+    ],
+  };
+}

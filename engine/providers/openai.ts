@@ -1,0 +1,253 @@
+/**
+ * The OpenAI-compatible adapter: OpenAI, Azure OpenAI, vLLM, Ollama and anything else speaking
+ * `/chat/completions` and `/embeddings`. Bodies pass through unchanged except `model`, the prefill
+ * and `stream_options.include_usage`, which is always requested upstream on streams so that usage
+ * can be accounted; the attempt loop drops the usage chunk when the caller did not ask for it
+ * (see `callerWantsStreamUsage` and `isUsageOnlyChunk`).
+ */
+import type { Endpoint, Usage } from '../types.js';
+import {
+  classifyErrorBody,
+  classifyException,
+  classifyHttpError,
+  providerError,
+  readErrorBody,
+  rethrowIfAborted,
+} from './classify.js';
+import { type ChatCompletionChunk, isRecord, type ResponseBody } from './openai-types.js';
+import { parseSse } from './sse.js';
+import type { HttpResponse } from './transport.js';
+import {
+  type Provider,
+  type ProviderCallRequest,
+  type ProviderCallResult,
+  type ProviderDeps,
+  ProviderFailure,
+  type ProviderSpec,
+  type StreamItem,
+} from './types.js';
+
+const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
+  chat: 'chat/completions',
+  embeddings: 'embeddings',
+};
+
+export function openAIUrl(spec: ProviderSpec, endpoint: Endpoint, upstreamModel: string): string {
+  const base = (spec.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const path = ENDPOINT_PATHS[endpoint];
+  if (spec.azure === null) return `${base}/${path}`;
+  const deployment = encodeURIComponent(spec.azure.deployment ?? upstreamModel);
+  return `${base}/openai/deployments/${deployment}/${path}?api-version=${encodeURIComponent(spec.azure.apiVersion)}`;
+}
+
+export function openAIHeaders(spec: ProviderSpec, stream: boolean): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: stream ? 'text/event-stream' : 'application/json',
+  };
+  if (spec.apiKey !== null) {
+    if (spec.azure !== null) headers['api-key'] = spec.apiKey;
+    else headers.authorization = `Bearer ${spec.apiKey}`;
+  }
+  for (const [name, value] of Object.entries(spec.headers)) headers[name.toLowerCase()] = value;
+  return headers;
+}
+
+export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...req.body, model: req.upstreamModel };
+  if (req.endpoint === 'embeddings') {
+    delete body.stream;
+    return body;
+  }
+  if (req.stream) {
+    body.stream = true;
+    const options = isRecord(req.body.stream_options) ? req.body.stream_options : {};
+    body.stream_options = { ...options, include_usage: true };
+  } else {
+    delete body.stream;
+    delete body.stream_options;
+  }
+  if (req.prefill !== undefined && Array.isArray(req.body.messages)) {
+    body.messages = [...req.body.messages, { role: 'assistant', content: req.prefill }];
+  }
+  return body;
+}
+
+/** OpenAI usage → engine Usage; null when absent or not numeric. */
+export function usageFromOpenAI(raw: unknown): Usage | null {
+  if (!isRecord(raw)) return null;
+  const prompt = typeof raw.prompt_tokens === 'number' ? raw.prompt_tokens : null;
+  const completion = typeof raw.completion_tokens === 'number' ? raw.completion_tokens : 0;
+  if (prompt === null) return null;
+  const total = typeof raw.total_tokens === 'number' ? raw.total_tokens : prompt + completion;
+  return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+}
+
+/** The caller asked for the usage chunk itself (`stream_options.include_usage`). */
+export function callerWantsStreamUsage(body: Readonly<Record<string, unknown>>): boolean {
+  return isRecord(body.stream_options) && body.stream_options.include_usage === true;
+}
+
+/** The final `include_usage` chunk: no choices, only usage. */
+export function isUsageOnlyChunk(chunk: ChatCompletionChunk): boolean {
+  return chunk.choices.length === 0 && isRecord(chunk.usage);
+}
+
+function isChunk(value: unknown): value is ChatCompletionChunk {
+  return isRecord(value) && Array.isArray(value.choices);
+}
+
+function isResponseBody(value: unknown, endpoint: Endpoint): value is ResponseBody {
+  if (!isRecord(value)) return false;
+  return endpoint === 'embeddings' ? Array.isArray(value.data) : Array.isArray(value.choices);
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** An error object where a success was expected (some servers answer 200 with `{ error }`). */
+function inBandError(value: unknown): ProviderFailure | null {
+  if (!isRecord(value) || value.error === undefined || value.error === null) return null;
+  const info = readErrorBody(value);
+  const message = info.message ?? 'upstream reported an error';
+  return new ProviderFailure(
+    providerError(classifyErrorBody(info) ?? 'server_error', message, {
+      code: info.code,
+      type: info.type ?? undefined,
+    }),
+  );
+}
+
+function parseChunk(data: string): ChatCompletionChunk {
+  const parsed = parseJson(data);
+  if (!parsed.ok)
+    throw new ProviderFailure(providerError('malformed', 'upstream sent a stream chunk that is not JSON'));
+  const inBand = inBandError(parsed.value);
+  if (inBand !== null) throw inBand;
+  if (!isChunk(parsed.value))
+    throw new ProviderFailure(providerError('malformed', 'upstream stream chunk has no choices'));
+  return parsed.value;
+}
+
+/**
+ * OpenAI SSE → StreamItems. A stream that ends without `[DONE]` is complete if a finish_reason was
+ * seen, otherwise cut.
+ */
+export async function* openAIStreamItems(
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): AsyncGenerator<StreamItem> {
+  let finished = false;
+  try {
+    for await (const event of parseSse(body)) {
+      if (event.data === '[DONE]') {
+        yield { type: 'done' };
+        return;
+      }
+      if (event.data === '') continue;
+      const chunk = parseChunk(event.data);
+      for (const choice of chunk.choices) if (choice.finish_reason != null) finished = true;
+      yield { type: 'chunk', chunk };
+    }
+  } catch (err) {
+    rethrowIfAborted(signal);
+    throw new ProviderFailure(classifyException(err, 'body'));
+  }
+  if (!finished) {
+    throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a finish_reason'));
+  }
+}
+
+/** Reads an error body; a broken one reads as empty so the status still classifies. */
+async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string> {
+  try {
+    return await res.text();
+  } catch {
+    rethrowIfAborted(signal);
+    return '';
+  }
+}
+
+/**
+ * @example
+ * const provider = createOpenAIProvider(spec, { transport: createUndiciTransport(), clock: systemClock });
+ * const result = await provider.call({ upstreamModel: 'gpt-5-nano', endpoint: 'chat', body, stream: false, signal, connectTimeoutMs: 2000 });
+ */
+export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Provider {
+  const { transport, clock } = deps;
+  return {
+    spec,
+    async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
+      const stream = req.stream && req.endpoint === 'chat';
+      let res: HttpResponse;
+      try {
+        res = await transport.request({
+          url: openAIUrl(spec, req.endpoint, req.upstreamModel),
+          method: 'POST',
+          headers: openAIHeaders(spec, stream),
+          body: JSON.stringify(openAIBody({ ...req, stream })),
+          signal: req.signal,
+          connectTimeoutMs: req.connectTimeoutMs,
+          maxResponseBytes: spec.maxResponseBytes,
+        });
+      } catch (err) {
+        rethrowIfAborted(req.signal);
+        return { ok: false, error: classifyException(err, 'request') };
+      }
+      if (res.status < 200 || res.status >= 300) {
+        const text = await errorText(res, req.signal);
+        return { ok: false, error: classifyHttpError(res.status, text, res.headers, clock.now()) };
+      }
+      const contentType = res.headers['content-type'] ?? '';
+      if (stream && !contentType.includes('application/json')) {
+        return {
+          ok: true,
+          kind: 'stream',
+          status: res.status,
+          headers: res.headers,
+          items: openAIStreamItems(res.body, req.signal),
+        };
+      }
+      return readJson(res, req, stream);
+    },
+  };
+}
+
+async function readJson(
+  res: HttpResponse,
+  req: ProviderCallRequest,
+  streamWanted: boolean,
+): Promise<ProviderCallResult> {
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    rethrowIfAborted(req.signal);
+    return { ok: false, error: classifyException(err, 'body') };
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok)
+    return {
+      ok: false,
+      error: providerError('malformed', 'upstream answer is not JSON', { status: res.status }),
+    };
+  const inBand = inBandError(parsed.value);
+  if (inBand !== null) return { ok: false, error: { ...inBand.failure, status: res.status } };
+  if (streamWanted || !isResponseBody(parsed.value, req.endpoint)) {
+    const what = streamWanted ? 'a JSON body instead of an event stream' : 'an answer without choices';
+    return { ok: false, error: providerError('malformed', `upstream sent ${what}`, { status: res.status }) };
+  }
+  return {
+    ok: true,
+    kind: 'json',
+    status: res.status,
+    headers: res.headers,
+    body: parsed.value,
+    usage: usageFromOpenAI(parsed.value.usage),
+  };
+}

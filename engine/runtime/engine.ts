@@ -1,0 +1,194 @@
+/**
+ * The engine facade: holds the current compiled policy (an immutable snapshot), swaps it in one
+ * assignment on reload, and runs requests through context → decide → execute. A request keeps
+ * the snapshot it started with, so a reload never mixes two versions inside one request (P13).
+ */
+import type { CompiledPolicy } from '../compile/compile.js';
+import { createContext } from '../context.js';
+import { decide } from '../decide.js';
+import { createProvider } from '../providers/index.js';
+import { createUndiciTransport, type Transport } from '../providers/transport.js';
+import type { Provider, ProviderSpec } from '../providers/types.js';
+import type { AttemptRecord, Decision, EngineResponse, RequestInput, ResponseMeta } from '../types.js';
+import { type Clock, systemClock } from './clock.js';
+import { EngineError, engineErrorBody } from './errors.js';
+import { createExecutor } from './execute.js';
+
+export interface EngineOptions {
+  /** Time source for every wait and timestamp (a VirtualClock in tests and replay). */
+  readonly clock?: Clock;
+  /** Random source in [0, 1) for seeds and jitter. */
+  readonly random?: () => number;
+  /** HTTP transport to upstreams; defaults to pooled undici. Closed by `close()` only when owned. */
+  readonly transport?: Transport;
+  /** Called once per upstream attempt (metrics, logs). */
+  readonly onAttempt?: (attempt: AttemptRecord) => void;
+}
+
+/** A request refused before routing: a malformed request context (400) or an unknown key (401). */
+export interface Rejection {
+  readonly kind: 'rejected';
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Engine {
+  /** The snapshot new requests use. */
+  readonly policy: CompiledPolicy;
+  /** The routing decision for a request, without sending anything upstream. */
+  decide(input: RequestInput, options?: { explain?: boolean }): Decision | Rejection;
+  /** Runs a request end to end. Never rejects: failures are error responses. */
+  handle(input: RequestInput): Promise<EngineResponse>;
+  /** Makes `next` the serving snapshot; identical content (same hash) is a no-op. */
+  swap(next: CompiledPolicy): { changed: boolean };
+  /** Releases upstream connections. In-flight requests should be drained first. */
+  close(): Promise<void>;
+}
+
+function specKey(spec: ProviderSpec): string {
+  return JSON.stringify(spec);
+}
+
+function emptyMeta(policy: CompiledPolicy, route: string | null): ResponseMeta {
+  return {
+    policy: policy.identity,
+    route,
+    target: null,
+    attempts: [],
+    cache: null,
+    usage: null,
+    costUsd: null,
+    overheadMs: 0,
+  };
+}
+
+function policyHeader(policy: CompiledPolicy): string {
+  const id = policy.identity;
+  return `${id.name}@${id.version}+${id.hash.slice(0, 12)}`;
+}
+
+function errorResponse(
+  policy: CompiledPolicy,
+  status: number,
+  code: string,
+  message: string,
+  route: string | null,
+): EngineResponse {
+  const type = status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+  const headers: Record<string, string> = { 'x-switchyard-policy': policyHeader(policy) };
+  if (route !== null) headers['x-switchyard-route'] = route;
+  return {
+    kind: 'json',
+    status,
+    headers,
+    body: { error: { message, type, code } },
+    meta: emptyMeta(policy, route),
+  };
+}
+
+/**
+ * Creates an engine serving `policy`.
+ * @example
+ * const loaded = await loadPolicy('policies/quickstart.yaml');
+ * if (loaded.ok) {
+ *   const engine = createEngine(loaded.policy);
+ *   const res = await engine.handle({ body: { model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] } });
+ * }
+ */
+export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}): Engine {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const ownsTransport = options.transport === undefined;
+  const transport = options.transport ?? createUndiciTransport();
+
+  // Provider instances are reused across reloads while their spec is unchanged, so pooled
+  // connections and mock sequences carry over. The map is replaced, never mutated in place.
+  const providerCache = new Map<string, { key: string; provider: Provider }>();
+  const buildProviders = (p: CompiledPolicy): ReadonlyMap<string, Provider> => {
+    const out = new Map<string, Provider>();
+    for (const [name, spec] of p.providers) {
+      const key = specKey(spec);
+      const cached = providerCache.get(name);
+      const provider =
+        cached !== undefined && cached.key === key ? cached.provider : createProvider(spec, { transport, clock });
+      providerCache.set(name, { key, provider });
+      out.set(name, provider);
+    }
+    for (const name of [...providerCache.keys()]) if (!p.providers.has(name)) providerCache.delete(name);
+    return out;
+  };
+
+  // The snapshot pairs a compiled policy with its providers; a request captures it once, so a
+  // reload in the middle of a request never mixes two versions (P13).
+  let current = { policy, providers: buildProviders(policy) };
+  const executor = createExecutor({
+    providers: new Map<string, Provider>(),
+    clock,
+    random,
+    onAttempt: options.onAttempt,
+  });
+
+  const prepare = (p: CompiledPolicy, input: RequestInput, explain: boolean) => {
+    const ctx = createContext(p, input, random);
+    if (!ctx.ok) return { rejection: { kind: 'rejected', status: 400, code: ctx.code, message: ctx.message } as const };
+    if (p.requiresAuth && ctx.context.tenant === null) {
+      const rejection: Rejection = {
+        kind: 'rejected',
+        status: 401,
+        code: 'invalid_api_key',
+        message: 'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
+      };
+      return { rejection };
+    }
+    return { context: ctx.context, decision: decide(p, ctx.context, { explain }) };
+  };
+
+  return {
+    get policy() {
+      return current.policy;
+    },
+
+    decide(input, opts) {
+      const prepared = prepare(current.policy, input, opts?.explain === true);
+      return prepared.rejection ?? prepared.decision;
+    },
+
+    async handle(input) {
+      const { policy: snapshot, providers } = current;
+      try {
+        const prepared = prepare(snapshot, input, false);
+        if (prepared.rejection !== undefined) {
+          const r = prepared.rejection;
+          return errorResponse(snapshot, r.status, r.code, r.message, null);
+        }
+        const { decision, context } = prepared;
+        if (decision.kind === 'no_route') {
+          return errorResponse(snapshot, decision.status, decision.code, decision.message, null);
+        }
+        return await executor.execute(decision, context, input.signal, providers);
+      } catch (err) {
+        if (err instanceof EngineError && err.code === 'SY_ABORTED') {
+          return errorResponse(snapshot, err.status, 'request_aborted', 'The request was cancelled.', null);
+        }
+        // An internal bug must still produce an honest, generic 500 and never leak details.
+        const body = engineErrorBody('SY_INTERNAL');
+        return errorResponse(snapshot, 500, body.error.code ?? 'internal_error', body.error.message, null);
+      }
+    },
+
+    swap(next) {
+      if (next.identity.hash === current.policy.identity.hash) return { changed: false };
+      current = { policy: next, providers: buildProviders(next) };
+      executor.retain(
+        next.models.keys(),
+        next.routes.map((r) => r.name),
+      );
+      return { changed: true };
+    },
+
+    async close() {
+      if (ownsTransport) await transport.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Generates the reference documentation from its single sources of truth:
+ * - docs/policy-reference.md from schemas/policy.schema.json (titles, descriptions, defaults);
+ * - docs/diagnostics.md from the diagnostic code catalogue.
+ * `tsx scripts/gen-docs.ts` writes them; the test suite fails when they are stale.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ALL_DIAGNOSTIC_CODES } from '../engine/policy/codes.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+type Json = { [key: string]: unknown };
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function refName(ref: string): string {
+  return ref.replace('#/$defs/', '');
+}
+
+function typeOf(node: Json): string {
+  if (typeof node.$ref === 'string') return `[${refName(node.$ref)}](#${refName(node.$ref).toLowerCase()})`;
+  if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
+  if (Array.isArray(node.enum)) return node.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
+  if (Array.isArray(node.oneOf)) return node.oneOf.map((n) => (isObject(n) ? typeOf(n) : '?')).join(' \\| ');
+  if (node.type === 'array' && isObject(node.items)) return `list of ${typeOf(node.items)}`;
+  if (node.type === 'object' && isObject(node.additionalProperties))
+    return `map of name → ${typeOf(node.additionalProperties)}`;
+  if (Array.isArray(node.type)) return node.type.join(' \\| ');
+  if (typeof node.type === 'string') return node.type;
+  return 'any';
+}
+
+function cell(text: unknown): string {
+  return String(text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
+}
+
+function constraints(node: Json): string {
+  const parts: string[] = [];
+  if (node.default !== undefined) parts.push(`default \`${JSON.stringify(node.default)}\``);
+  if (node.minimum !== undefined) parts.push(`≥ ${node.minimum}`);
+  if (node.exclusiveMinimum !== undefined) parts.push(`> ${node.exclusiveMinimum}`);
+  if (node.maximum !== undefined) parts.push(`≤ ${node.maximum}`);
+  if (node.minItems !== undefined) parts.push(`at least ${node.minItems} item(s)`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+let DEFS: Json = {};
+
+/** A property that is only a `$ref` documents itself with the referenced definition's text. */
+function describe(raw: Json): unknown {
+  if (raw.description !== undefined) return raw.description;
+  if (typeof raw.$ref === 'string') {
+    const def = DEFS[refName(raw.$ref)];
+    if (isObject(def)) return def.description ?? def.title;
+  }
+  return raw.title ?? '';
+}
+
+function propertiesTable(node: Json): string[] {
+  const props = isObject(node.properties) ? node.properties : {};
+  const required = new Set(Array.isArray(node.required) ? node.required : []);
+  const lines = ['| key | type | required | description |', '| --- | --- | --- | --- |'];
+  for (const [key, raw] of Object.entries(props)) {
+    if (!isObject(raw)) continue;
+    const desc = describe(raw);
+    lines.push(
+      `| \`${key}\` | ${typeOf(raw)} | ${required.has(key) ? 'yes' : ''} | ${cell(desc)}${cell(constraints(raw))} |`,
+    );
+  }
+  if (isObject(node.patternProperties)) {
+    for (const [pattern, raw] of Object.entries(node.patternProperties)) {
+      if (!isObject(raw)) continue;
+      lines.push(`| keys matching \`${cell(pattern)}\` | ${typeOf(raw)} | | ${cell(describe(raw))} |`);
+    }
+  }
+  return lines;
+}
+
+export function renderPolicyReference(): string {
+  const schema = JSON.parse(readFileSync(join(root, 'schemas/policy.schema.json'), 'utf8')) as Json;
+  DEFS = isObject(schema.$defs) ? schema.$defs : {};
+  const out: string[] = [
+    '<!-- Generated from schemas/policy.schema.json by scripts/gen-docs.ts. Do not edit: run `npm run gen:docs`. -->',
+    '# Policy language reference (v1)',
+    '',
+    String(schema.description ?? ''),
+    '',
+    '## Top level',
+    '',
+    ...propertiesTable(schema),
+    '',
+  ];
+  const defs = isObject(schema.$defs) ? schema.$defs : {};
+  for (const [name, raw] of Object.entries(defs)) {
+    if (!isObject(raw)) continue;
+    out.push(`## ${name}`, '', `**${cell(raw.title ?? name)}.** ${String(raw.description ?? '')}`, '');
+    if (isObject(raw.properties) || isObject(raw.patternProperties)) out.push(...propertiesTable(raw), '');
+    else out.push(`Type: ${typeOf(raw)}${constraints(raw)}.`, '');
+    if (typeof raw.pattern === 'string') out.push(`Format: \`${raw.pattern}\``, '');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+export function renderDiagnostics(): string {
+  const out: string[] = [
+    '<!-- Generated from the diagnostic code catalogue by scripts/gen-docs.ts. Do not edit: run `npm run gen:docs`. -->',
+    '# Diagnostic codes',
+    '',
+    'Every problem `switchyard validate` reports has a stable code. Codes are grouped by the stage',
+    'that finds them: parse (YAML, files, interpolation, fragments), schema (shape of the policy),',
+    'reference (names that point nowhere) and semantic (everything else).',
+    '',
+  ];
+  const stages = ['parse', 'schema', 'reference', 'semantic'] as const;
+  for (const stage of stages) {
+    out.push(`## ${stage}`, '');
+    const entries = Object.entries(ALL_DIAGNOSTIC_CODES)
+      .filter(([, info]) => info.stage === stage)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const [code, info] of entries) {
+      out.push(`### ${code}`, '', info.title, '', '```yaml', info.example.trimEnd(), '```', '', `Fix: ${info.fix}`, '');
+    }
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+export const GENERATED_DOCS: ReadonlyArray<{ path: string; render: () => string }> = [
+  { path: 'docs/policy-reference.md', render: renderPolicyReference },
+  { path: 'docs/diagnostics.md', render: renderDiagnostics },
+];
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const doc of GENERATED_DOCS) {
+    writeFileSync(join(root, doc.path), doc.render());
+    console.log(`wrote ${doc.path}`);
+  }
+}

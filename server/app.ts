@@ -1,0 +1,454 @@
+/**
+ * The HTTP server: a thin Fastify layer that turns requests into `RequestInput`, hands them to
+ * the engine and writes `EngineResponse`s back (DESIGN.md §3). No routing logic lives here.
+ *
+ * Order of a request: onRequest (request id, drain check, in-flight tracking) → body parser
+ * (size limit, JSON) → shape validation → `engine.handle` → JSON or SSE → one log line and the
+ * metrics. Every refusal on the way is an OpenAI-shaped error.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import type { EngineResponse, RequestInput, ResponseMeta } from '../engine/index.js';
+import { registerAdminRoutes } from './admin.js';
+import { apiError, mapFastifyError, sendApiError } from './errors.js';
+import { createServerMetrics, type ServerMetrics } from './metrics.js';
+import {
+  type EngineOptions,
+  type PolicyEngineApi,
+  PolicyManager,
+  type ReloadResult,
+} from './policy-manager.js';
+import { type ApiEndpoint, validateRequestBody } from './request-validation.js';
+import { type PolicyWatcher, watchPolicy } from './watch.js';
+
+/** pino options, plus where to write (stdout by default). */
+export type ServerLoggerOptions = LoggerOptions & { stream?: { write(line: string): void } };
+
+export interface CreateServerOptions {
+  /** A policy file or a directory of fragments. */
+  policyPath: string;
+  /** 127.0.0.1 by default. */
+  host?: string;
+  /** 8080 by default; 0 picks a free port. */
+  port?: number;
+  /** Largest accepted request body in bytes; 1 MiB by default. */
+  bodyLimit?: number;
+  /** Bearer token for `/admin`; falls back to `SWITCHYARD_ADMIN_TOKEN`. No token: admin is 404. */
+  adminToken?: string;
+  /** pino options, or false for no logs. */
+  logger?: ServerLoggerOptions | false;
+  /** Reload when the policy files change; true by default. */
+  watch?: boolean;
+  /** Quiet time before a file change reloads, in ms; 100 by default. */
+  watchDebounceMs?: number;
+  /** How long `close()` waits for in-flight requests and streams, in ms; 10 s by default. */
+  gracePeriodMs?: number;
+  engineOptions?: EngineOptions;
+  /** Variables for `${NAME}` in the policy; the process environment by default. */
+  env?: Record<string, string | undefined>;
+  /** Replaces the real engine (tests). */
+  engineApi?: PolicyEngineApi;
+}
+
+export interface SwitchyardServer {
+  readonly app: FastifyInstance;
+  /** `http://host:port` */
+  readonly url: string;
+  readonly manager: PolicyManager;
+  /** Stops accepting, drains in-flight requests and streams (up to the grace period), closes the engine. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_GRACE_PERIOD_MS = 10_000;
+
+/** Never logged: keys, tokens and anything shaped like them. */
+const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["api-key"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers["api-key"]',
+  '*.authorization',
+  '*.apiKey',
+  '*.api_key',
+  '*.keys',
+];
+
+/** A caller's request id is echoed only when it is a plain token. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** Paths polled by probes and scrapers: logged at debug, not info. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+interface RequestState {
+  readonly started: number;
+  readonly controller: AbortController;
+  /** Set once the engine answered; drives the log line and the metrics. */
+  meta: ResponseMeta | null;
+  /** The reply was hijacked for SSE; the stream's end reports it. */
+  streamed: boolean;
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function pinoOptions(logger: ServerLoggerOptions | false | undefined): ServerLoggerOptions | false {
+  if (logger === false) return false;
+  const user = logger ?? {};
+  const userRedact = user.redact;
+  const extra = userRedact === undefined ? [] : Array.isArray(userRedact) ? userRedact : userRedact.paths;
+  return {
+    level: 'info',
+    ...user,
+    redact: { paths: [...REDACT_PATHS, ...extra], censor: '[redacted]' },
+  };
+}
+
+function waitForWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/**
+ * Starts a Switchyard server: loads the policy, listens, and (by default) watches the policy
+ * path. A policy that fails its first load leaves the server up but not ready (`/readyz` 503,
+ * API 503) until a reload succeeds; check `manager.ready`.
+ *
+ * @example
+ * const server = await createServer({ policyPath: 'policies/quickstart.yaml', port: 0 });
+ * console.log(server.url, server.manager.current?.identity);
+ * await server.close();
+ */
+export async function createServer(options: CreateServerOptions): Promise<SwitchyardServer> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const gracePeriodMs = options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
+  const adminToken = options.adminToken || process.env.SWITCHYARD_ADMIN_TOKEN || null;
+  const metrics: ServerMetrics = createServerMetrics();
+
+  const app = Fastify({
+    logger: pinoOptions(options.logger),
+    bodyLimit,
+    // One line per request is written by `report` below, with the routing outcome in it.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: false,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    frameworkErrors: (err, _request, reply) => {
+      // Before routing (a malformed URL): answer on the raw response, in the API's error shape.
+      const { status, body } = mapFastifyError(err, bodyLimit);
+      reply.hijack();
+      reply.raw.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(JSON.stringify(body));
+    },
+  });
+
+  // The API speaks JSON only: a text/plain body is refused (415) rather than parsed as a string.
+  app.removeContentTypeParser('text/plain');
+
+  const manager = new PolicyManager({
+    policyPath: options.policyPath,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.engineOptions === undefined ? {} : { engineOptions: options.engineOptions }),
+    ...(options.engineApi === undefined ? {} : { api: options.engineApi }),
+    logger: {
+      info: (obj, msg) => app.log.info(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+      error: (obj, msg) => app.log.error(obj, msg),
+    },
+    onResult: (result: ReloadResult) => {
+      if (result.trigger !== 'rollback') {
+        metrics.observeReload(!result.ok ? 'failure' : result.changed ? 'success' : 'unchanged');
+      }
+      metrics.setPolicy(result.active);
+    },
+  });
+
+  // ---- request lifecycle -------------------------------------------------------------------
+
+  const states = new WeakMap<FastifyRequest, RequestState>();
+  const inFlight = new Set<RequestState>();
+  let drainWaiters: (() => void)[] = [];
+  let closing = false;
+
+  const untrack = (state: RequestState): void => {
+    if (!inFlight.delete(state) || inFlight.size > 0) return;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  /** The one log line and the metrics of a finished request. */
+  const report = (request: FastifyRequest, status: number, state: RequestState): void => {
+    const latencyMs = performance.now() - state.started;
+    const meta = state.meta;
+    const path = request.routeOptions.url ?? request.url;
+    if (path.startsWith('/v1/')) metrics.observeRequest(status, meta, latencyMs / 1000);
+    const line = {
+      method: request.method,
+      path,
+      status,
+      latencyMs: round3(latencyMs),
+      route: meta?.route ?? null,
+      target: meta?.target ?? null,
+      attempts: meta?.attempts.length ?? 0,
+      outcomes: meta?.attempts.map((a) => `${a.target}:${a.outcome}`) ?? [],
+      tokens:
+        meta?.usage == null
+          ? null
+          : { prompt: meta.usage.promptTokens, completion: meta.usage.completionTokens },
+      costUsd: meta?.costUsd ?? null,
+      cache: meta?.cache ?? null,
+      policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
+    };
+    if (QUIET_PATHS.has(path)) request.log.debug(line, 'request');
+    else request.log.info(line, 'request');
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    const state: RequestState = {
+      started: performance.now(),
+      controller: new AbortController(),
+      meta: null,
+      streamed: false,
+    };
+    states.set(request, state);
+    inFlight.add(state);
+    const res = reply.raw;
+    const settle = (): void => {
+      // A response that closes before it finished means the client went away: cancel upstream.
+      if (!res.writableFinished) state.controller.abort(new Error('client disconnected'));
+      untrack(state);
+    };
+    res.once('finish', () => untrack(state));
+    res.once('close', settle);
+    if (closing) {
+      reply.header('connection', 'close');
+      return sendApiError(
+        reply,
+        503,
+        'shutting_down',
+        'The server is shutting down; retry on another instance.',
+      );
+    }
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const state = states.get(request);
+    if (state !== undefined && !state.streamed) report(request, reply.statusCode, state);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = mapFastifyError(err, bodyLimit);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    return reply.code(status).type('application/json').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendApiError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}.`),
+  );
+
+  // ---- the API ------------------------------------------------------------------------------
+
+  const streamResponse = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    response: Extract<EngineResponse, { kind: 'stream' }>,
+    state: RequestState,
+    extraHeaders: Record<string, string>,
+  ): Promise<void> => {
+    state.streamed = true;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(response.status, {
+      ...response.headers,
+      ...extraHeaders,
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: closing ? 'close' : 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    try {
+      for await (const frame of response.events) {
+        if (res.destroyed) break;
+        if (!res.write(frame)) await waitForWritable(res);
+      }
+    } catch (err) {
+      // The engine's stream should never throw; if it does, end the stream honestly: an in-band
+      // error and no [DONE], so no client mistakes a truncated answer for a complete one.
+      request.log.error({ err }, 'stream failed');
+      if (!res.destroyed) {
+        res.write(`data: ${JSON.stringify(apiError(500, 'internal_error', 'Internal error.'))}\n\n`);
+      }
+    } finally {
+      res.end();
+    }
+    try {
+      state.meta = await response.done;
+    } catch (err) {
+      request.log.error({ err }, 'stream metadata failed');
+    }
+    report(request, response.status, state);
+  };
+
+  const handleApi = (endpoint: ApiEndpoint, path: string) => {
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const state = states.get(request);
+      if (state === undefined) return sendApiError(reply, 500, 'internal_error', 'Internal error.');
+      const problem = validateRequestBody(endpoint, request.body);
+      if (problem !== null)
+        return sendApiError(reply, 400, 'invalid_request', problem.message, problem.param);
+      const engine = manager.engine;
+      if (engine === null) {
+        return sendApiError(reply, 503, 'policy_not_loaded', 'No valid policy is loaded; see /admin/status.');
+      }
+      const input: RequestInput = {
+        body: request.body,
+        headers: request.headers,
+        path,
+        signal: state.controller.signal,
+      };
+      const beforeEngineMs = performance.now() - state.started;
+      let response: EngineResponse;
+      try {
+        response = await engine.handle(input);
+      } catch (err) {
+        request.log.error({ err }, 'engine.handle rejected');
+        return sendApiError(reply, 500, 'internal_error', 'Internal error.');
+      }
+      state.meta = response.meta;
+      const extra = {
+        'x-request-id': request.id,
+        'x-switchyard-overhead-ms': String(round3(response.meta.overheadMs + beforeEngineMs)),
+      };
+      if (response.kind === 'stream') {
+        await streamResponse(request, reply, response, state, extra);
+        return reply;
+      }
+      return reply.code(response.status).headers(response.headers).headers(extra).send(response.body);
+    };
+  };
+
+  app.post('/v1/chat/completions', handleApi('chat', '/v1/chat/completions'));
+  app.post('/v1/embeddings', handleApi('embeddings', '/v1/embeddings'));
+
+  app.get('/v1/models', async (_request, reply) => {
+    const current = manager.current;
+    const engine = manager.engine;
+    if (engine === null || current === null) {
+      return sendApiError(reply, 503, 'policy_not_loaded', 'No valid policy is loaded; see /admin/status.');
+    }
+    const created = Math.floor(Date.parse(current.loadedAt) / 1000);
+    return {
+      object: 'list',
+      data: engine.policy.acceptedModels.map((id) => ({
+        id,
+        object: 'model',
+        created,
+        owned_by: 'switchyard',
+      })),
+    };
+  });
+
+  // ---- health, metrics, admin ---------------------------------------------------------------
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const engine = manager.engine;
+    if (closing) return reply.code(503).send({ status: 'shutting_down' });
+    if (!manager.ready || engine === null) {
+      return reply.code(503).send({ status: 'not_ready', reason: 'no valid policy is loaded' });
+    }
+    const { name, version, hash } = engine.policy.identity;
+    return { status: 'ready', policy: { name, version, hash } };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  await registerAdminRoutes(app, { manager, token: adminToken });
+
+  // ---- start ----------------------------------------------------------------------------------
+
+  await manager.start();
+
+  let watcher: PolicyWatcher | null = null;
+  if (options.watch ?? true) {
+    watcher = await watchPolicy({
+      policyPath: options.policyPath,
+      ...(options.watchDebounceMs === undefined ? {} : { debounceMs: options.watchDebounceMs }),
+      onChange: () => void manager.reload('watch'),
+      onError: (err) => app.log.warn({ err }, 'policy watcher error'),
+    });
+    await watcher.ready;
+  }
+
+  let url: string;
+  try {
+    url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+  } catch (err) {
+    await watcher?.close();
+    await app.close();
+    await manager.close();
+    throw err;
+  }
+
+  const waitForDrain = (ms: number): Promise<boolean> => {
+    if (inFlight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  };
+
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      await watcher?.close();
+      // Stops accepting connections and closes idle keep-alive ones; requests already running,
+      // streams included, go on.
+      const appClosed = app.close();
+      const drained = await waitForDrain(gracePeriodMs);
+      if (!drained) {
+        app.log.warn({ inFlight: inFlight.size }, 'grace period over; cancelling in-flight requests');
+        for (const state of inFlight) state.controller.abort(new Error('server shutting down'));
+      }
+      // Keep-alive sockets whose last response finished during the drain are idle now.
+      app.server.closeAllConnections();
+      await appClosed;
+      await manager.close();
+    })();
+    return closed;
+  };
+
+  return { app, url, manager, close };
+}

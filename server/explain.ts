@@ -1,0 +1,187 @@
+/**
+ * The explain report: what a policy would do with one request, nothing sent upstream. Shared by
+ * `switchyard explain` and `POST /admin/explain` so both speak the same JSON.
+ */
+
+import type { Decision, PolicyIdentity } from '../engine/index.js';
+
+/** What `engine.decide` returns for a request refused before routing (bad context, auth). */
+export interface RejectedDecision {
+  readonly kind: 'rejected';
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+type RouteDecision = Extract<Decision, { kind: 'route' }>;
+type PlanNode = RouteDecision['plan'];
+type ResolvedTarget = RouteDecision['targets'][number];
+
+export type ExplainPlanTree =
+  | { readonly target: string }
+  | { readonly strategy: string; readonly children: readonly ExplainPlanTree[] };
+
+export interface ExplainTarget {
+  readonly name: string;
+  readonly provider: string;
+  readonly upstreamModel: string;
+  readonly context: number | null;
+  readonly timeout: ResolvedTarget['timeout'];
+  readonly retry: ResolvedTarget['retry'];
+  readonly breaker: ResolvedTarget['breaker'];
+}
+
+export interface ExplainPlan {
+  readonly strategy: string;
+  readonly tree: ExplainPlanTree;
+  readonly maxAttempts: number;
+  readonly timeout: RouteDecision['timeout'];
+  readonly stream: RouteDecision['stream'];
+  readonly onExhausted: RouteDecision['onExhausted'];
+  readonly targets: readonly ExplainTarget[];
+}
+
+export interface ExplainReport {
+  readonly policy: PolicyIdentity;
+  /** The matched route; null when none matched or the request was refused. */
+  readonly route: string | null;
+  /** Model names in attempt order. */
+  readonly targets: readonly string[];
+  readonly skipped: readonly { readonly route: string; readonly reason: string }[];
+  readonly plan: ExplainPlan | null;
+  /** Set when the request would be refused without an upstream call. */
+  readonly refused: { readonly status: number; readonly code: string; readonly message: string } | null;
+}
+
+function tree(node: PlanNode): ExplainPlanTree {
+  return node.kind === 'target'
+    ? { target: node.target.name }
+    : { strategy: node.strategy, children: node.children.map(tree) };
+}
+
+function target(t: ResolvedTarget): ExplainTarget {
+  return {
+    name: t.name,
+    provider: t.provider,
+    upstreamModel: t.upstreamModel,
+    context: t.context,
+    timeout: t.timeout,
+    retry: t.retry,
+    breaker: t.breaker,
+  };
+}
+
+export function explainDecision(
+  policy: PolicyIdentity,
+  decision: Decision | RejectedDecision,
+): ExplainReport {
+  const identity = { name: policy.name, version: policy.version, hash: policy.hash };
+  if (decision.kind === 'rejected') {
+    const { status, code, message } = decision;
+    return {
+      policy: identity,
+      route: null,
+      targets: [],
+      skipped: [],
+      plan: null,
+      refused: { status, code, message },
+    };
+  }
+  const skipped = decision.skipped.map((s) => ({ route: s.route, reason: s.reason }));
+  if (decision.kind === 'no_route') {
+    const { status, code, message } = decision;
+    return {
+      policy: identity,
+      route: null,
+      targets: [],
+      skipped,
+      plan: null,
+      refused: { status, code, message },
+    };
+  }
+  return {
+    policy: identity,
+    route: decision.route,
+    targets: decision.targets.map((t) => t.name),
+    skipped,
+    plan: {
+      strategy: decision.plan.kind === 'group' ? decision.plan.strategy : 'fallback',
+      tree: tree(decision.plan),
+      maxAttempts: decision.maxAttempts,
+      timeout: decision.timeout,
+      stream: decision.stream,
+      onExhausted: decision.onExhausted,
+      targets: decision.targets.map(target),
+    },
+    refused: null,
+  };
+}
+
+/** `1500` → `1.5s`, `250` → `250ms`, `300000` → `5m`. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return 'none';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000 || ms % 60_000 !== 0) return `${ms / 1000}s`;
+  if (ms < 3_600_000 || ms % 3_600_000 !== 0) return `${ms / 60_000}m`;
+  return `${ms / 3_600_000}h`;
+}
+
+function treeText(node: ExplainPlanTree): string {
+  return 'target' in node ? node.target : `${node.strategy}(${node.children.map(treeText).join(', ')})`;
+}
+
+/** The report for people: the matched route, why earlier routes did not match, the plan. */
+export function renderExplainHuman(report: ExplainReport): string {
+  const out: string[] = [];
+  const p = report.policy;
+  out.push(`policy  ${p.name} ${p.version} (${p.hash.slice(0, 16)})`);
+  if (report.skipped.length > 0) {
+    out.push('', 'routes that did not match:');
+    for (const s of report.skipped) out.push(`  - ${s.route}: ${s.reason}`);
+  }
+  out.push('');
+  if (report.refused !== null) {
+    const r = report.refused;
+    out.push(
+      report.route === null && report.skipped.length > 0
+        ? `no route matched: ${r.status} ${r.code}: ${r.message}`
+        : `refused: ${r.status} ${r.code}: ${r.message}`,
+    );
+    return `${out.join('\n')}\n`;
+  }
+  out.push(`matched route: ${report.route ?? '(none)'}`);
+  const plan = report.plan;
+  if (plan === null) return `${out.join('\n')}\n`;
+  const t = plan.timeout;
+  out.push(
+    '',
+    `plan: ${treeText(plan.tree)}`,
+    `  at most ${plan.maxAttempts} upstream call${plan.maxAttempts === 1 ? '' : 's'}; ` +
+      `total timeout ${formatMs(t.totalMs)}; after the first streamed token a failure is ${
+        plan.stream.midStream === 'error' ? 'reported in-band (no fallback)' : 'continued on the next target'
+      }`,
+  );
+  plan.targets.forEach((target, i) => {
+    const to = target.timeout;
+    const r = target.retry;
+    const b = r.backoff;
+    out.push(
+      `  ${i + 1}. ${target.name} -> ${target.provider}/${target.upstreamModel}` +
+        (target.context === null ? '' : ` (context ${target.context})`),
+      `       timeouts: connect ${formatMs(to.connectMs)}, first token ${formatMs(to.firstTokenMs)}, ` +
+        `idle ${formatMs(to.idleMs)}, total ${formatMs(to.totalMs)}`,
+      r.attempts === 0
+        ? '       retries: none'
+        : `       retries: up to ${r.attempts} on ${r.retryOn.join(', ') || '(nothing)'} ` +
+            `(backoff ${formatMs(b.initialMs)}..${formatMs(b.maxMs)} x${b.multiplier}, ${b.jitter} jitter; ` +
+            `Retry-After honoured up to ${formatMs(r.respectRetryAfterMs)})`,
+      i < plan.targets.length - 1
+        ? `       falls back on: ${r.fallbackOn.join(', ') || '(nothing)'}`
+        : '       last target',
+    );
+  });
+  if (plan.onExhausted !== null) {
+    out.push(`  when every target fails: ${plan.onExhausted.status} "${plan.onExhausted.message}"`);
+  }
+  return `${out.join('\n')}\n`;
+}

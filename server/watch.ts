@@ -1,0 +1,99 @@
+/**
+ * Watches the policy path and asks the manager to reload after changes settle.
+ *
+ * A single policy file is watched through its DIRECTORY, never the file itself: editors save by
+ * writing a temp file and renaming it over the original, and Kubernetes swaps a ConfigMap by
+ * re-pointing the `..data` symlink; a watch on the old inode would miss both. Events are filtered
+ * to the files the loader reads, then debounced so that one save (often several fs events) costs
+ * one reload.
+ */
+
+import { stat } from 'node:fs/promises';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { type FSWatcher, watch } from 'chokidar';
+
+export interface PolicyWatcherOptions {
+  /** The policy file or directory (as given to the manager). */
+  policyPath: string;
+  /** Called once per settled burst of relevant changes. */
+  onChange: () => void;
+  /** Quiet time before `onChange`, in ms; 100 by default. */
+  debounceMs?: number;
+  /** Poll instead of native events (network filesystems); off by default. */
+  usePolling?: boolean;
+  onError?: (err: unknown) => void;
+}
+
+export interface PolicyWatcher {
+  /** Resolves when the initial scan is done and changes from now on are seen. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Kubernetes ConfigMap volumes swap content by replacing this symlink atomically. */
+const CONFIGMAP_DATA = '..data';
+
+/** The loader's rule for directory fragments: `*.yaml` / `*.yml`, no tests, no dotfiles. */
+function isPolicyFragment(name: string): boolean {
+  return /\.ya?ml$/i.test(name) && !/\.test\.ya?ml$/i.test(name) && !name.startsWith('.');
+}
+
+/** Is a change at `changed` (inside the watched root) one the loader would see? */
+export function isRelevantChange(root: string, changed: string, singleFile: string | null): boolean {
+  const rel = relative(root, changed);
+  if (rel === '' || rel.startsWith('..' + sep) || rel === '..') return false;
+  const segments = rel.split(sep);
+  if (segments.includes(CONFIGMAP_DATA)) return true;
+  if (singleFile !== null) return segments.length === 1 && segments[0] === singleFile;
+  if (segments.some((s) => s.startsWith('.'))) return false;
+  return isPolicyFragment(segments[segments.length - 1]);
+}
+
+/**
+ * @example
+ * const watcher = await watchPolicy({ policyPath: 'policies/prod.yaml', onChange: () => manager.reload('watch') });
+ * await watcher.ready;
+ */
+export async function watchPolicy(options: PolicyWatcherOptions): Promise<PolicyWatcher> {
+  const debounceMs = options.debounceMs ?? 100;
+  const target = resolve(options.policyPath);
+  let isDirectory = false;
+  try {
+    isDirectory = (await stat(target)).isDirectory();
+  } catch {
+    // A missing path is watched as a file: creating it later triggers a reload.
+  }
+  const root = isDirectory ? target : dirname(target);
+  const singleFile = isDirectory ? null : basename(target);
+
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const fire = (): void => {
+    timer = undefined;
+    if (!closed) options.onChange();
+  };
+
+  const watcher: FSWatcher = watch(root, {
+    ignoreInitial: true,
+    // A single file's directory may hold anything: look at its entries only.
+    depth: isDirectory ? 16 : 0,
+    usePolling: options.usePolling ?? false,
+    interval: 200,
+  });
+  watcher.on('all', (_event, changed) => {
+    if (closed || !isRelevantChange(root, resolve(changed), singleFile)) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(fire, debounceMs);
+  });
+  watcher.on('error', (err) => options.onError?.(err));
+  const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+
+  return {
+    ready,
+    async close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}

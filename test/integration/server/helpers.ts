@@ -1,0 +1,95 @@
+/** Shared set-up for the server integration tests: temp policy dirs and servers on port 0. */
+
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CreateServerOptions, createServer, type SwitchyardServer } from '../../../server/app.js';
+
+export interface PolicyOptions {
+  name?: string;
+  version?: string;
+  /** Extra YAML inserted at top level (e.g. tenants). */
+  extra?: string;
+  /** Mock provider settings, YAML flow map body (e.g. `sequence: [overloaded]`). */
+  flaky?: string;
+  demo?: string;
+}
+
+/** A small valid policy: a mock provider, two models, a `special` route and a catch-all `chat`. */
+export function policyYaml(options: PolicyOptions = {}): string {
+  return `switchyard: v1
+policy: { name: ${options.name ?? 'demo'}, version: "${options.version ?? '1'}" }
+providers:
+  demo: { kind: mock${options.demo ? `, ${options.demo}` : ''} }
+  flaky: { kind: mock${options.flaky ? `, ${options.flaky}` : ''} }
+models:
+  primary: { provider: flaky, model: primary-1, retry: { attempts: 0 } }
+  backup: { provider: demo, model: backup-1 }
+${options.extra ?? ''}
+routes:
+  - name: special
+    when: { model: special }
+    targets: [backup]
+  - name: chat
+    targets: [primary, backup]
+`;
+}
+
+/** Same policy with a misspelt key on line 12 (`targetz`): fails validation. */
+export function invalidPolicyYaml(version = 'broken'): string {
+  return policyYaml({ version }).replace('    targets: [backup]', '    targetz: [backup]');
+}
+
+export interface TestServer {
+  server: SwitchyardServer;
+  dir: string;
+  policyFile: string;
+  /** Atomically replaces the policy file (write + rename, as editors do). */
+  writePolicy(text: string): void;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  yaml: string,
+  options: Partial<CreateServerOptions> = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-server-'));
+  const policyFile = join(dir, 'policy.yaml');
+  writeFileSync(policyFile, yaml);
+  let counter = 0;
+  const writePolicy = (text: string): void => {
+    const tmp = join(dir, `.policy.yaml.${counter++}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, policyFile);
+  };
+  const server = await createServer({
+    policyPath: policyFile,
+    host: '127.0.0.1',
+    port: 0,
+    logger: false,
+    watch: false,
+    ...options,
+  });
+  return {
+    server,
+    dir,
+    policyFile,
+    writePolicy,
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function chatBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }], ...extra };
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

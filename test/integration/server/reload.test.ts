@@ -1,0 +1,204 @@
+/**
+ * Hot reload on a real port: file changes picked up by the watcher, failed reloads that keep the
+ * old version serving (P14), reload under load (P13), and graceful shutdown with streams in flight.
+ */
+
+import { writeFileSync } from 'node:fs';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chatBody, invalidPolicyYaml, policyYaml, startServer, type TestServer, waitFor } from './helpers.js';
+
+const TOKEN = 'reload-admin-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+let servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+async function start(yaml: string, options: Parameters<typeof startServer>[1] = {}): Promise<TestServer> {
+  const s = await startServer(yaml, { adminToken: TOKEN, ...options });
+  servers.push(s);
+  return s;
+}
+
+async function chat(url: string, body: Record<string, unknown> = chatBody({ model: 'special' })) {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, policy: res.headers.get('x-switchyard-policy') ?? '' };
+}
+
+describe('hot reload through the watcher', () => {
+  it('a valid change is served; an invalid one is reported and the old version keeps serving', async () => {
+    const t = await start(policyYaml({ version: '1' }), { watch: true, watchDebounceMs: 30 });
+    const { manager, url } = t.server;
+    expect((await chat(url)).policy).toMatch(/^demo@1\+/);
+
+    t.writePolicy(policyYaml({ version: '2' }));
+    await waitFor(() => manager.current?.identity.version === '2');
+    expect((await chat(url)).policy).toMatch(/^demo@2\+/);
+
+    t.writePolicy(invalidPolicyYaml('3-broken'));
+    await waitFor(() => manager.lastResult?.ok === false);
+    expect(manager.current?.identity.version).toBe('2');
+    const served = await chat(url);
+    expect(served.status).toBe(200);
+    expect(served.policy).toMatch(/^demo@2\+/);
+
+    const status = await fetch(`${url}/admin/status`, { headers: auth }).then((r) => r.json());
+    expect(status.active.version).toBe('2');
+    expect(status.lastReload).toMatchObject({ ok: false, trigger: 'watch', changed: false });
+    const error = status.lastError.diagnostics.find((d: { severity: string }) => d.severity === 'error');
+    expect(error.location).toBe(`${t.policyFile}:13:${error.column}`);
+    expect(error.code).toMatch(/^[A-Z]+_[A-Z_]+$/);
+
+    const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/switchyard_policy_reloads_total\{result="failure"\} 1/);
+    expect(metrics).toMatch(/switchyard_policy_reloads_total\{result="success"\} 2/);
+    expect(metrics).toMatch(/switchyard_policy_info\{name="demo",version="2",/);
+
+    // Fixing the file recovers; an in-place write (no rename) is seen too.
+    writeFileSync(t.policyFile, policyYaml({ version: '4' }));
+    await waitFor(() => manager.current?.identity.version === '4');
+    const recovered = await fetch(`${url}/admin/status`, { headers: auth }).then((r) => r.json());
+    expect(recovered.lastError).toBeNull();
+  });
+
+  it('history and rollback', async () => {
+    const t = await start(policyYaml({ version: '1' }));
+    const { url, manager } = t.server;
+    t.writePolicy(policyYaml({ version: '2' }));
+    const reload = await fetch(`${url}/admin/reload`, { method: 'POST', headers: auth });
+    expect(reload.status).toBe(200);
+    expect(await reload.json()).toMatchObject({ ok: true, changed: true, active: { version: '2' } });
+
+    t.writePolicy(invalidPolicyYaml());
+    const failed = await fetch(`${url}/admin/reload`, { method: 'POST', headers: auth });
+    expect(failed.status).toBe(422);
+    expect((await failed.json()).diagnostics.length).toBeGreaterThan(0);
+
+    const history = await fetch(`${url}/admin/history`, { headers: auth }).then((r) => r.json());
+    expect(history.versions.map((v: { version: string }) => v.version)).toEqual(['2', '1']);
+
+    const rollback = await fetch(`${url}/admin/rollback`, { method: 'POST', headers: auth });
+    expect(rollback.status).toBe(200);
+    expect(manager.current?.identity.version).toBe('1');
+    expect((await chat(url)).policy).toMatch(/^demo@1\+/);
+    const policy = await fetch(`${url}/admin/policy`, { headers: auth }).then((r) => r.json());
+    expect(policy.version).toBe('1');
+  });
+
+  it('reload under load: no failed request, and only valid versions ever serve', async () => {
+    const t = await start(policyYaml({ version: 'v0' }), { watch: true, watchDebounceMs: 20 });
+    const { url, manager } = t.server;
+    const valid = new Set(['v0']);
+    const seen: { status: number; policy: string; validAtResponse: Set<string> }[] = [];
+    let stop = false;
+
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        const r = await chat(url);
+        seen.push({ ...r, validAtResponse: new Set(valid) });
+      }
+    };
+    const writer = async (): Promise<void> => {
+      for (let i = 1; i <= 10; i++) {
+        if (i % 2 === 0) {
+          t.writePolicy(invalidPolicyYaml(`invalid-${i}`));
+        } else {
+          // Declared valid before it can serve: a response naming it is never early.
+          valid.add(`v${i}`);
+          t.writePolicy(policyYaml({ version: `v${i}` }));
+        }
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      await waitFor(() => manager.current?.identity.version === 'v9');
+      // Let the last version serve a few requests too.
+      await new Promise((r) => setTimeout(r, 50));
+      stop = true;
+    };
+    const workers = Array.from({ length: 10 }, worker);
+    await Promise.all([writer(), ...workers]);
+
+    console.log("LOADSTAT", seen.length, [...new Set(seen.map((r) => r.policy))].join(","), t.server.manager.history().length);
+    expect(seen.length).toBeGreaterThanOrEqual(200);
+    expect(seen.filter((r) => r.status !== 200)).toEqual([]);
+    for (const r of seen) {
+      const version = /^demo@([^+]+)\+/.exec(r.policy)?.[1] ?? `unparsable:${r.policy}`;
+      expect(version).not.toMatch(/invalid/);
+      expect(r.validAtResponse.has(version)).toBe(true);
+    }
+    const versions = new Set(seen.map((r) => /^demo@([^+]+)\+/.exec(r.policy)?.[1]));
+    expect(versions.has('v9')).toBe(true);
+    expect(manager.lastError).not.toBeNull();
+  });
+});
+
+describe('graceful shutdown', () => {
+  const slowPolicy = policyYaml({ demo: 'reply: "a b c d e f g h i j", chunkDelay: 40ms' });
+
+  it('close() lets a stream in flight finish, then stops', async () => {
+    const t = await start(slowPolicy);
+    const client = new OpenAI({ baseURL: `${t.server.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ ...chatBody({ model: 'special' }), stream: true } as {
+      model: string;
+      messages: { role: 'user'; content: string }[];
+      stream: true;
+    });
+    let text = '';
+    let closed: Promise<void> | null = null;
+    let closeResolvedEarly = false;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (closed === null && text.length > 0) {
+        closed = t.server.close();
+        void closed.then(() => {
+          if (text !== 'a b c d e f g h i j') closeResolvedEarly = true;
+        });
+      }
+    }
+    expect(text).toBe('a b c d e f g h i j');
+    expect(closed).not.toBeNull();
+    await closed;
+    expect(closeResolvedEarly).toBe(false);
+    await expect(fetch(`${t.server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('after the grace period, streams still running are cancelled', async () => {
+    const t = await start(policyYaml({ demo: 'reply: "a b c d e f g h i j", chunkDelay: 400ms' }), {
+      gracePeriodMs: 150,
+    });
+    const res = await fetch(`${t.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody({ model: 'special', stream: true })),
+    });
+    expect(res.status).toBe(200);
+    const started = Date.now();
+    await t.server.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    const body = await res.text().catch(() => '');
+    expect(body).not.toContain('[DONE]');
+  });
+
+  it('requests arriving during the drain on a kept-alive connection get 503 shutting_down', async () => {
+    const t = await start(slowPolicy);
+    const slow = t.server.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody({ model: 'special', stream: true }),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = t.server.close();
+    const late = await t.server.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    expect(late.statusCode).toBe(503);
+    expect(late.json().error.code).toBe('shutting_down');
+    expect((await slow).body).toContain('[DONE]');
+    await closing;
+  });
+});

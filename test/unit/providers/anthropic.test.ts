@@ -1,0 +1,428 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AnthropicStreamTranslator,
+  DEFAULT_MAX_TOKENS,
+  fromAnthropicMessage,
+  toAnthropicRequest,
+} from '../../../engine/providers/anthropic.js';
+import { createProvider } from '../../../engine/providers/index.js';
+import type { ChatCompletionChunk } from '../../../engine/providers/openai-types.js';
+import { createUndiciTransport } from '../../../engine/providers/transport.js';
+import {
+  type ProviderCallRequest,
+  type ProviderCallResult,
+  ProviderFailure,
+  type ProviderSpec,
+  type StreamItem,
+} from '../../../engine/providers/types.js';
+import { systemClock } from '../../../engine/runtime/clock.js';
+import { startUpstream, type Upstream } from '../../support/upstream.js';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+/** Splits a transcript into small pieces so events straddle network reads. */
+const pieces = (text: string, size = 37) =>
+  Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
+
+let upstream: Upstream;
+const transport = createUndiciTransport();
+beforeAll(async () => {
+  upstream = await startUpstream();
+});
+afterAll(async () => {
+  await transport.close();
+  await upstream.close();
+});
+beforeEach(() => upstream.reset());
+
+function spec(overrides: Partial<ProviderSpec> = {}): ProviderSpec {
+  return {
+    name: 'anthropic',
+    kind: 'anthropic',
+    baseUrl: upstream.origin,
+    apiKey: 'sk-ant-test',
+    headers: {},
+    azure: null,
+    anthropicVersion: '2023-06-01',
+    mock: null,
+    maxResponseBytes: 1 << 20,
+    ...overrides,
+  };
+}
+
+function call(overrides: Partial<ProviderCallRequest> = {}): Promise<ProviderCallResult> {
+  return createProvider(spec(), { transport, clock: systemClock }).call({
+    upstreamModel: 'claude-sonnet-4-5',
+    endpoint: 'chat',
+    body: { model: 'strong', messages: [{ role: 'user', content: 'Hello' }] },
+    stream: false,
+    signal: new AbortController().signal,
+    connectTimeoutMs: 1000,
+    ...overrides,
+  });
+}
+
+async function drain(
+  result: ProviderCallResult,
+): Promise<{ chunks: ChatCompletionChunk[]; items: StreamItem[]; error: unknown }> {
+  if (!result.ok || result.kind !== 'stream')
+    throw new Error(`expected a stream, got ${JSON.stringify(result)}`);
+  const items: StreamItem[] = [];
+  let error: unknown = null;
+  try {
+    for await (const item of result.items) items.push(item);
+  } catch (err) {
+    error = err;
+  }
+  const chunks = items.flatMap((i) => (i.type === 'chunk' ? [i.chunk] : []));
+  return { chunks, items, error };
+}
+
+const SSE = { 'content-type': 'text/event-stream; charset=utf-8' };
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+describe('chat completions → Anthropic Messages', () => {
+  it('maps system, content parts, tool calls, tool results and parameters', () => {
+    const request = toAnthropicRequest(
+      {
+        model: 'alias',
+        messages: [
+          { role: 'system', content: 'You are terse.' },
+          { role: 'developer', content: [{ type: 'text', text: 'Use metric units.' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Weather here?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+              { type: 'image_url', image_url: { url: 'https://example.com/a.jpg' } },
+            ],
+          },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_1',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"Paris"}' },
+              },
+              { id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+          { role: 'tool', tool_call_id: 'call_2', content: '10:00' },
+          { role: 'user', content: 'Thanks' },
+        ],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'get_weather',
+              description: 'Weather at a place',
+              parameters: {
+                type: 'object',
+                properties: { location: { type: 'string' } },
+                required: ['location'],
+              },
+            },
+          },
+          { type: 'function', function: { name: 'get_time' } },
+        ],
+        tool_choice: 'required',
+        parallel_tool_calls: false,
+        temperature: 1.4,
+        top_p: 0.9,
+        stop: 'END',
+        user: 'user-42',
+        frequency_penalty: 0.5,
+      },
+      'claude-sonnet-4-5',
+      true,
+    );
+    expect(request).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: DEFAULT_MAX_TOKENS,
+      system: 'You are terse.\n\nUse metric units.',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather here?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/a.jpg' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { location: 'Paris' } },
+            { type: 'tool_use', id: 'call_2', name: 'get_time', input: {} },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_1', content: '18°C' },
+            { type: 'tool_result', tool_use_id: 'call_2', content: '10:00' },
+            { type: 'text', text: 'Thanks' },
+          ],
+        },
+      ],
+      tools: [
+        {
+          name: 'get_weather',
+          description: 'Weather at a place',
+          input_schema: {
+            type: 'object',
+            properties: { location: { type: 'string' } },
+            required: ['location'],
+          },
+        },
+        { name: 'get_time', input_schema: { type: 'object', properties: {} } },
+      ],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      temperature: 1,
+      top_p: 0.9,
+      stop_sequences: ['END'],
+      metadata: { user_id: 'user-42' },
+      stream: true,
+    });
+  });
+
+  it('takes max_completion_tokens or max_tokens, and a stop list', () => {
+    const a = toAnthropicRequest(
+      { messages: [{ role: 'user', content: 'x' }], max_tokens: 100, stop: ['a', 'b'] },
+      'm',
+      false,
+    );
+    expect(a).toMatchObject({ max_tokens: 100, stop_sequences: ['a', 'b'] });
+    expect(a.stream).toBeUndefined();
+    const b = toAnthropicRequest(
+      { messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 7, max_tokens: 100 },
+      'm',
+      false,
+    );
+    expect(b.max_tokens).toBe(7);
+    const c = toAnthropicRequest(
+      {
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ type: 'function', function: { name: 'f' } }],
+        tool_choice: { type: 'function', function: { name: 'f' } },
+      },
+      'm',
+      false,
+    );
+    expect(c.tool_choice).toEqual({ type: 'tool', name: 'f' });
+  });
+
+  it('uses a final assistant message, or the prefill, as native prefill without trailing whitespace', () => {
+    const native = toAnthropicRequest(
+      {
+        messages: [
+          { role: 'user', content: 'Count' },
+          { role: 'assistant', content: 'One, two, ' },
+        ],
+      },
+      'm',
+      false,
+    );
+    expect(native.messages.at(-1)).toEqual({ role: 'assistant', content: 'One, two,' });
+    const continued = toAnthropicRequest(
+      { messages: [{ role: 'user', content: 'Count' }] },
+      'm',
+      true,
+      'One, two',
+    );
+    expect(continued.messages).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: 'One, two' },
+    ]);
+  });
+});
+
+describe('Anthropic Messages → chat completions', () => {
+  it('maps a text message with usage', () => {
+    expect(fromAnthropicMessage(JSON.parse(fixture('anthropic-message.json')), 'm', 1_700_000_000)).toEqual({
+      id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'claude-sonnet-4-5-20250929',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Hello! How can I help you today?' },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+    });
+  });
+
+  it('maps tool_use to tool_calls, counting cached input as prompt tokens', () => {
+    const completion = fromAnthropicMessage(JSON.parse(fixture('anthropic-tool-use.json')), 'm', 0);
+    expect(completion.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: {
+        content: "I'll check the weather in San Francisco for you.",
+        tool_calls: [
+          {
+            id: 'toolu_01A09q90qw90lq917835lq9',
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' },
+          },
+        ],
+      },
+    });
+    expect(completion.usage).toEqual({ prompt_tokens: 512, completion_tokens: 87, total_tokens: 599 });
+  });
+
+  it.each([
+    ['end_turn', 'stop'],
+    ['stop_sequence', 'stop'],
+    ['max_tokens', 'length'],
+    ['tool_use', 'tool_calls'],
+    ['refusal', 'content_filter'],
+  ])('stop_reason %s → finish_reason %s', (stop, finish) => {
+    const message = { ...JSON.parse(fixture('anthropic-message.json')), stop_reason: stop };
+    expect(fromAnthropicMessage(message, 'm', 0).choices[0].finish_reason).toBe(finish);
+  });
+});
+
+describe('Anthropic adapter over HTTP', () => {
+  it('posts to /v1/messages with x-api-key and anthropic-version and returns an OpenAI completion', async () => {
+    upstream.enqueue({ kind: 'raw', headers: JSON_HEADERS, chunks: [fixture('anthropic-message.json')] });
+    const result = await call({
+      body: {
+        messages: [
+          { role: 'system', content: 'Be kind.' },
+          { role: 'user', content: 'Hello' },
+        ],
+      },
+    });
+    if (!result.ok || result.kind !== 'json') throw new Error('expected json');
+    expect(result.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23 });
+    const seen = upstream.requests[0];
+    expect(seen.path).toBe('/v1/messages');
+    expect(seen.headers['x-api-key']).toBe('sk-ant-test');
+    expect(seen.headers['anthropic-version']).toBe('2023-06-01');
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.body).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 4096,
+      system: 'Be kind.',
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
+  });
+
+  it('translates a streamed text transcript, split across reads', async () => {
+    upstream.enqueue({ kind: 'raw', headers: SSE, chunks: pieces(fixture('anthropic-stream-text.sse')) });
+    const { chunks, items, error } = await drain(await call({ stream: true }));
+    expect(error).toBeNull();
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello! How can I help?');
+    expect(
+      chunks.every(
+        (c) => c.object === 'chat.completion.chunk' && c.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY',
+      ),
+    ).toBe(true);
+    expect(chunks.at(-2)?.choices[0].finish_reason).toBe('stop');
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 },
+    });
+    expect(items.at(-1)).toEqual({ type: 'done' });
+    expect(upstream.requests[0].body).toMatchObject({ stream: true });
+  });
+
+  it('translates streamed tool use with input_json_delta', async () => {
+    upstream.enqueue({ kind: 'raw', headers: SSE, chunks: pieces(fixture('anthropic-stream-tool.sse'), 64) });
+    const { chunks, error } = await drain(await call({ stream: true }));
+    expect(error).toBeNull();
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toEqual({
+      index: 0,
+      id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '' },
+    });
+    expect(calls.every((c) => c.index === 0)).toBe(true);
+    expect(calls.map((c) => c.function?.arguments ?? '').join('')).toBe('{"location": "San Francisco, CA"}');
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe('tool_calls');
+    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 472, completion_tokens: 89, total_tokens: 561 });
+  });
+
+  it('throws the class of an error event (overloaded_error → overloaded)', async () => {
+    upstream.enqueue({ kind: 'raw', headers: SSE, chunks: [fixture('anthropic-stream-error.sse')] });
+    const { chunks, error } = await drain(await call({ stream: true }));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Once upon');
+    expect(error).toBeInstanceOf(ProviderFailure);
+    expect((error as ProviderFailure).failure.class).toBe('overloaded');
+  });
+
+  it('is complete after a stop_reason even without message_stop, and cut without one', async () => {
+    const transcript = fixture('anthropic-stream-text.sse');
+    const withoutStop = transcript.slice(0, transcript.indexOf('event: message_stop'));
+    const beforeDelta = transcript.slice(0, transcript.indexOf('event: message_delta'));
+    upstream.enqueue(
+      { kind: 'raw', headers: SSE, chunks: [withoutStop] },
+      { kind: 'raw', headers: SSE, chunks: [beforeDelta] },
+    );
+    const complete = await drain(await call({ stream: true }));
+    expect(complete.error).toBeNull();
+    expect(complete.items.some((i) => i.type === 'done')).toBe(false);
+    expect(complete.chunks.at(-1)?.usage).toMatchObject({ completion_tokens: 15 });
+    const cut = await drain(await call({ stream: true }));
+    expect((cut.error as ProviderFailure).failure.class).toBe('stream_cut');
+  });
+
+  it('classifies HTTP errors from Anthropic bodies', async () => {
+    upstream.enqueue(
+      {
+        kind: 'raw',
+        status: 529,
+        headers: JSON_HEADERS,
+        chunks: [fixture('anthropic-error-overloaded.json')],
+      },
+      {
+        kind: 'raw',
+        status: 400,
+        headers: JSON_HEADERS,
+        chunks: [fixture('anthropic-error-prompt-too-long.json')],
+      },
+      {
+        kind: 'raw',
+        status: 429,
+        headers: { ...JSON_HEADERS, 'retry-after': '7' },
+        chunks: ['{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}'],
+      },
+    );
+    const errors = [await call(), await call({ stream: true }), await call()].map((r) =>
+      r.ok ? null : r.error,
+    );
+    expect(errors.map((e) => e?.class)).toEqual(['overloaded', 'context_length', 'rate_limited']);
+    expect(errors[2]?.retryAfterMs).toBe(7000);
+  });
+
+  it('refuses what Anthropic cannot do without calling upstream', async () => {
+    const embeddings = await call({ endpoint: 'embeddings', body: { input: 'x' } });
+    const badRole = await call({ body: { messages: [{ role: 'function', name: 'f', content: 'x' }] } });
+    expect([embeddings, badRole].map((r) => (r.ok ? null : r.error.class))).toEqual([
+      'bad_request',
+      'bad_request',
+    ]);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('ignores pings and unknown events in the translator', () => {
+    const translator = new AnthropicStreamTranslator('m', 0);
+    expect(translator.translate({ event: 'ping', data: '{"type":"ping"}', id: null }).chunks).toEqual([]);
+    expect(
+      translator.translate({ event: 'future', data: '{"type":"future_event"}', id: null }).chunks,
+    ).toEqual([]);
+    expect(() => translator.translate({ event: 'message_start', data: '{oops', id: null })).toThrow(
+      ProviderFailure,
+    );
+  });
+});

@@ -1,0 +1,45 @@
+import type { Diagnostic } from '../../../engine/policy/diagnostics.js';
+import { type LoadResult, parsePolicySources } from '../../../engine/policy/load.js';
+import { type ValidationResult, validatePolicy } from '../../../engine/policy/validate.js';
+
+/** Header lines 1–2 of every test policy. */
+export const HEAD = 'switchyard: v1\npolicy: { name: demo, version: "1" }\n';
+
+/** Lines 3–6: one mock provider and one model `fast` (add models after line 6). */
+export const CATALOGUE = `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo, model: m }\n`;
+
+export interface Checked extends ValidationResult {
+  load: LoadResult;
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
+export function check(text: string, env: Record<string, string> = {}): Checked {
+  const load = parsePolicySources([{ file: 'p.yaml', text }], { env });
+  const result = validatePolicy(load);
+  return {
+    ...result,
+    load,
+    errors: result.diagnostics.filter((d) => d.severity === 'error'),
+    warnings: result.diagnostics.filter((d) => d.severity === 'warning'),
+  };
+}
+
+/** The diagnostics with `code`. */
+export function withCode(r: { diagnostics: Diagnostic[] }, code: string): Diagnostic[] {
+  return r.diagnostics.filter((d) => d.code === code);
+}
+
+/** The single diagnostic with `code`; fails the test (with everything found) otherwise. */
+export function one(r: { diagnostics: Diagnostic[] }, code: string): Diagnostic {
+  const found = withCode(r, code);
+  if (found.length !== 1) {
+    throw new Error(`expected one ${code}, got ${found.length}:\n${JSON.stringify(r.diagnostics, null, 2)}`);
+  }
+  return found[0];
+}
+
+/** `line:column` of a diagnostic, for compact assertions. */
+export function at(d: Diagnostic): string {
+  return `${d.line}:${d.column}`;
+}
