@@ -4,6 +4,7 @@
  */
 export type { CompiledPolicy } from './compile/compile.js';
 export type { Diagnostic, Severity } from './policy/diagnostics.js';
+
 import { ALL_DIAGNOSTIC_CODES } from './policy/codes.js';
 import type { Diagnostic } from './policy/diagnostics.js';
 import { formatSarif as formatSarifWith, type SarifLog, type SarifOptions } from './policy/format.js';
@@ -16,12 +17,18 @@ export function formatSarif(diagnostics: readonly Diagnostic[], options: SarifOp
   return formatSarifWith(diagnostics, { catalogue: ALL_DIAGNOSTIC_CODES, ...options });
 }
 export type { PolicySource } from './policy/load.js';
-export { type FailedPolicy, type LoadedPolicy, loadPolicy, type PolicyResult, parsePolicy } from './policy/policy.js';
+export {
+  type FailedPolicy,
+  type LoadedPolicy,
+  loadPolicy,
+  type PolicyResult,
+  parsePolicy,
+} from './policy/policy.js';
 export type { Policy } from './policy/types.generated.js';
+export type { Transport } from './providers/transport.js';
 export type { Clock } from './runtime/clock.js';
 export { systemClock } from './runtime/clock.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
 export { VirtualClock } from './runtime/virtual-clock.js';
-export type { Transport } from './providers/transport.js';
 export type * from './types.js';
 export { ERROR_CLASSES } from './types.js';

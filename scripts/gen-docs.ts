@@ -124,7 +124,18 @@ export function renderDiagnostics(): string {
       .filter(([, info]) => info.stage === stage)
       .sort(([a], [b]) => (a < b ? -1 : 1));
     for (const [code, info] of entries) {
-      out.push(`### ${code}`, '', info.title, '', '```yaml', info.example.trimEnd(), '```', '', `Fix: ${info.fix}`, '');
+      out.push(
+        `### ${code}`,
+        '',
+        info.title,
+        '',
+        '```yaml',
+        info.example.trimEnd(),
+        '```',
+        '',
+        `Fix: ${info.fix}`,
+        '',
+      );
     }
   }
   return `${out.join('\n').trimEnd()}\n`;

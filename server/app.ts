@@ -9,7 +9,12 @@
 
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { EngineResponse, RequestInput, ResponseMeta } from '../engine/index.js';
 import { registerAdminRoutes } from './admin.js';

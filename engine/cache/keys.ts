@@ -23,7 +23,8 @@ import type { RequestContext } from '../types.js';
 export const KEY_FORMAT_VERSION = 1;
 
 /** Request fields a cache key can name (the schema's `Cache.key` pattern). */
-export const KEY_FIELD_PATTERN = /^(tenant|model|messages|temperature|top_p|max_tokens|tools|(body|header|metadata)\.[A-Za-z0-9_.-]+)$/;
+export const KEY_FIELD_PATTERN =
+  /^(tenant|model|messages|temperature|top_p|max_tokens|tools|(body|header|metadata)\.[A-Za-z0-9_.-]+)$/;
 
 /**
  * The pseudo-field used when a cache declares no `key`: the whole request body except `stream` and

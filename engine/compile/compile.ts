@@ -454,7 +454,9 @@ function compileRoute(
   const root = compileGroup(scope, route, 1, null);
   const dynamic = isDynamic(root);
   const checksImages = someTarget(root, (t) => !t.capabilities.vision);
-  const compiled: Omit<CompiledRoute, 'decisions'> = {
+  // One literal with every field (no spread, no later additions), so all routes share one
+  // hidden class and the hot path's property loads stay monomorphic.
+  const compiled: { -readonly [K in keyof CompiledRoute]: CompiledRoute[K] } = {
     index,
     name: route.name,
     when: route.when,
@@ -462,6 +464,7 @@ function compileRoute(
     root,
     dynamic,
     checksImages,
+    decisions: null,
     timeout,
     maxAttempts: route.maxAttempts ?? d?.maxAttempts ?? BUILTIN_MAX_ATTEMPTS,
     stream: { midStream: route.stream?.midStream ?? d?.stream?.midStream ?? BUILTIN_STREAM.midStream },
@@ -474,20 +477,15 @@ function compileRoute(
     guardrails: [...(route.guardrails ?? [])],
     definition: route,
   };
-  let decisions: Decision[] | null = null;
   if (!dynamic) {
-    decisions = [];
+    const decisions: Decision[] = [];
     for (let shape = 0; shape < 4; shape++) {
-      decisions.push(
-        routeDecision(
-          identity,
-          compiled,
-          buildPlan(root, { ctx: null, tools: (shape & 1) !== 0, images: (shape & 2) !== 0 }),
-        ),
-      );
+      const plan = buildPlan(root, { ctx: null, tools: (shape & 1) !== 0, images: (shape & 2) !== 0 });
+      decisions.push(routeDecision(identity, compiled, plan));
     }
+    compiled.decisions = decisions;
   }
-  return { ...compiled, decisions };
+  return compiled;
 }
 
 /** The empty explain trace, shared. */
@@ -499,7 +497,7 @@ export const NO_SKIPPED: readonly never[] = Object.freeze([]);
  */
 export function routeDecision(
   identity: PolicyIdentity,
-  route: Omit<CompiledRoute, 'decisions'>,
+  route: CompiledRoute,
   plan: ReturnType<typeof buildPlan>,
 ): Decision {
   if (plan === null) {

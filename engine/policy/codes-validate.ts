@@ -6,50 +6,50 @@ import type { DiagnosticCodeInfo } from './diagnostics.js';
 
 const HEAD = 'switchyard: v1\npolicy: { name: demo, version: "1" }\n';
 const MOCK = 'providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo, model: m }\n';
+const CHAT = 'routes:\n  - name: chat\n    targets: [fast]\n';
 
 export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
   // -- schema -----------------------------------------------------------------------------------
   SCHEMA_UNKNOWN_KEY: {
     stage: 'schema',
     title: 'Unknown key',
-    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    targets: [fast]\n    fallbak: [fast]\n`,
+    example: `${HEAD}${MOCK}${CHAT}    fallbak: [fast]\n`,
     fix: 'Remove the key or correct its spelling (the hint names the nearest known key); unknown keys are errors so a typo never silently disables a rule.',
   },
   SCHEMA_TYPE: {
     stage: 'schema',
     title: 'Value has the wrong type or form',
-    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    targets: [fast]\n    maxAttempts: three\n`,
+    example: `${HEAD}${MOCK}${CHAT}    maxAttempts: three\n`,
     fix: 'Write the value in the form the message names (a string, a number, a list, a mapping, or one of the forms of a union such as a target or a condition).',
   },
   SCHEMA_ENUM: {
     stage: 'schema',
     title: 'Value is not one of the allowed values',
-    example: `${HEAD}providers:\n  openai: { kind: openaii, baseUrl: "https://api.openai.com/v1" }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}providers:\n  openai: { kind: openaii, baseUrl: "https://api.openai.com/v1" }\n${CHAT}`,
     fix: 'Use one of the listed values; the hint names the nearest one.',
   },
   SCHEMA_CONST: {
     stage: 'schema',
     title: 'Value must be one fixed value',
-    example:
-      'switchyard: v2\npolicy: { name: demo, version: "1" }\nroutes:\n  - name: chat\n    targets: [fast]\n',
+    example: `switchyard: v2\npolicy: { name: demo, version: "1" }\n${CHAT}`,
     fix: 'Use the value the message names (for `switchyard`, the language version `v1`).',
   },
   SCHEMA_REQUIRED: {
     stage: 'schema',
     title: 'Required key is missing',
-    example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo }\n${CHAT}`,
     fix: 'Add the missing key(s) to the mapping the diagnostic points at.',
   },
   SCHEMA_PATTERN: {
     stage: 'schema',
     title: 'Value or name has the wrong format',
-    example: `${HEAD}${MOCK}defaults:\n  timeout: { total: 30 seconds }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}defaults:\n  timeout: { total: 30 seconds }\n${CHAT}`,
     fix: 'Write the value in the format the message describes, e.g. durations `250ms`, `30s`, `5m`; rates `100/min`; names start with a letter and use letters, digits, `_`, `-`, `.`.',
   },
   SCHEMA_RANGE: {
     stage: 'schema',
     title: 'Value is out of range',
-    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    targets: [fast]\n    retry: { attempts: 50 }\n`,
+    example: `${HEAD}${MOCK}${CHAT}    retry: { attempts: 50 }\n`,
     fix: 'Bring the number, length or item count within the bounds the message states; remove duplicate list items.',
   },
   SCHEMA_OTHER: {
@@ -63,135 +63,134 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
   REF_UNKNOWN_PROVIDER: {
     stage: 'reference',
     title: 'Model refers to an unknown provider',
-    example: `$HEADproviders:\n  openai: kind: openai, baseUrl: "https://api.openai.com/v1" \nmodels:\n  fast: provider: opneai, model: gpt-5-nano \nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}providers:\n  openai: { kind: openai, baseUrl: "https://api.openai.com/v1" }\nmodels:\n  fast: { provider: opneai, model: gpt-5-nano }\n${CHAT}`,
     fix: 'Use the name of a provider defined under `providers` (the hint names the nearest), or define it.',
   },
   REF_UNKNOWN_MODEL: {
     stage: 'reference',
     title: 'Target refers to an unknown model',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    targets: [fsat]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    targets: [fsat]\n`,
     fix: 'Use the name of a model defined under `models` (route targets, nested groups and `downgradeTo` all name models, not upstream model ids), or define it.',
   },
   REF_UNKNOWN_LIMIT: {
     stage: 'reference',
     title: 'Route refers to an unknown limit',
-    example: `$HEAD$MOCKlimits:\n  per-tenant: key: [tenant], requests: 600/min \nroutes:\n  - name: chat\n    targets: [fast]\n    limits: [per-tenat]\n`,
+    example: `${HEAD}${MOCK}limits:\n  per-tenant: { key: [tenant], requests: 600/min }\n${CHAT}    limits: [per-tenat]\n`,
     fix: 'Use the name of a limit defined under `limits`, or define it.',
   },
   REF_UNKNOWN_BUDGET: {
     stage: 'reference',
     title: 'Route refers to an unknown budget',
-    example: `$HEAD$MOCKbudgets:\n  monthly: key: [tenant], usd: 500/month \nroutes:\n  - name: chat\n    targets: [fast]\n    budgets: [montly]\n`,
+    example: `${HEAD}${MOCK}budgets:\n  monthly: { key: [tenant], usd: 500/month }\n${CHAT}    budgets: [montly]\n`,
     fix: 'Use the name of a budget defined under `budgets`, or define it.',
   },
   REF_UNKNOWN_CACHE: {
     stage: 'reference',
     title: 'Route refers to an unknown cache',
-    example: `$HEAD$MOCKcaches:\n  faq: mode: exact, ttl: 24h \nroutes:\n  - name: chat\n    targets: [fast]\n    cache: fqa\n`,
+    example: `${HEAD}${MOCK}caches:\n  faq: { mode: exact, ttl: 24h }\n${CHAT}    cache: fqa\n`,
     fix: 'Use the name of a cache defined under `caches`, or define it.',
   },
   REF_UNKNOWN_GUARDRAIL: {
     stage: 'reference',
     title: 'Route refers to an unknown guardrail',
-    example: `$HEAD$MOCKguardrails:\n  pii: stage: output, kind: pii, entities: [email], action: redact \nroutes:\n  - name: chat\n    targets: [fast]\n    guardrails: [ppi]\n`,
+    example: `${HEAD}${MOCK}guardrails:\n  pii: { stage: output, kind: pii, entities: [email], action: redact }\n${CHAT}    guardrails: [ppi]\n`,
     fix: 'Use the name of a guardrail defined under `guardrails`, or define it.',
   },
   // -- semantic ---------------------------------------------------------------------------------
   SEM_DUPLICATE_ROUTE: {
     stage: 'semantic',
     title: 'Two routes have the same name',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    when: stream: true \n    targets: [fast]\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    when: { stream: true }\n    targets: [fast]\n  - name: chat\n    targets: [fast]\n`,
     fix: 'Rename one route; route names identify what served a request (headers, logs, metrics, replay).',
   },
   SEM_UNREACHABLE_ROUTE: {
     stage: 'semantic',
     title: 'Route can never match',
-    example: `$HEAD$MOCKroutes:\n  - name: default\n    targets: [fast]\n  - name: chat\n    when: model: gpt-5 \n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: default\n    targets: [fast]\n  - name: chat\n    when: { model: gpt-5 }\n    targets: [fast]\n`,
     fix: 'Routes are tried in order and the first match wins: move the route above the catch-all (a route without `when`) or the earlier route with the same `when`, or delete it.',
   },
   SEM_UNUSED: {
     stage: 'semantic',
     title: 'Definition is never used',
-    example: `$HEAD$MOCKprovider: demo, model: m2 \nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}  spare: { provider: demo, model: m2 }\n${CHAT}`,
     fix: 'Reference the provider, model, limit, budget, cache or guardrail where it was meant to apply, or delete it.',
   },
   SEM_INVALID_REGEX: {
     stage: 'semantic',
     title: 'Regular expression does not compile',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    when: regex: "gpt-(4" \n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    when: { model: { regex: "gpt-(4" } }\n    targets: [fast]\n`,
     fix: 'Fix the JavaScript regular expression (a leading `(?i)` is allowed for case-insensitive matching); escape literal parentheses and brackets.',
   },
   SEM_INVALID_CONDITION: {
     stage: 'semantic',
     title: 'Condition can never hold for this field',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    when: gt: 4 \n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    when: { model: { gt: 4 } }\n    targets: [fast]\n`,
     fix: 'Use text operators (`glob`, `regex`, `in`, equals) on text fields (`model`, `path`, `tenant`, `label.*`, `header.*`), numeric operators on `input.tokens`/`input.chars`, and `true`/`false` on `stream`/`tools`.',
   },
   SEM_ZERO_WEIGHTS: {
     stage: 'semantic',
     title: 'Weighted group whose weights sum to 0',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    strategy: weighted\n    targets: [model: fast, weight: 0 ]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    strategy: weighted\n    targets: [{ model: fast, weight: 0 }]\n`,
     fix: 'Give at least one target a positive weight (weights default to 1), or use `strategy: fallback`.',
   },
   SEM_GROUP_DEPTH: {
     stage: 'semantic',
     title: 'Target groups are nested too deep',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    targets: [targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [fast] }] }] }] }] }] }] }] }] ]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [{ targets: [fast] }] }] }] }] }] }] }] }] }]\n`,
     fix: 'Flatten the groups: at most 8 levels of nested `{ strategy, targets }` are allowed.',
   },
   SEM_STICKY_KEY: {
     stage: 'semantic',
     title: 'Sticky strategy without a key, or a key without sticky',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    strategy: sticky\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}routes:\n  - name: chat\n    strategy: sticky\n    targets: [fast]\n`,
     fix: 'Add `stickyKey` (e.g. `header.x-session-id`) next to `strategy: sticky`; remove a `stickyKey` from a group that is not sticky.',
   },
   SEM_BAD_DURATION: {
     stage: 'semantic',
     title: 'Duration cannot be used',
-    example: `$HEAD$MOCKroutes:\n  - name: chat\n    targets: [fast]\n    timeout: total: 99999999999999999999d \n`,
+    example: `${HEAD}${MOCK}${CHAT}    timeout: { total: 99999999999999999999d }\n`,
     fix: 'Use a duration the engine can represent (milliseconds up to 2^53), e.g. `30s` or `5m`.',
   },
   SEM_BAD_RATE: {
     stage: 'semantic',
     title: 'Rate cannot be used',
-    example: `$HEAD$MOCKlimits:\n  l: key: [tenant], requests: 1/99999999999999999999d \nroutes:\n  - name: chat\n    targets: [fast]\n    limits: [l]\n`,
+    example: `${HEAD}${MOCK}limits:\n  l: { key: [tenant], requests: 1/99999999999999999999d }\n${CHAT}    limits: [l]\n`,
     fix: 'Use a period the engine can represent, e.g. `100/min` or `10000/day`.',
   },
   SEM_BAD_SIZE: {
     stage: 'semantic',
     title: 'Size cannot be used',
-    example: `$HEADproviders:\n  demo: kind: openai, baseUrl: "http://127.0.0.1:8080/v1", maxResponseSize: 99999999999gb \nmodels:\n  fast: provider: demo, model: m \nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}providers:\n  demo: { kind: openai, baseUrl: "http://127.0.0.1:8080/v1", maxResponseSize: 99999999999gb }\nmodels:\n  fast: { provider: demo, model: m }\n${CHAT}`,
     fix: 'Use a size the engine can represent, e.g. `16mb`.',
   },
   SEM_TIMEOUT_ORDER: {
     stage: 'semantic',
     title: 'Timeout longer than the total deadline',
-    example: `$HEAD$MOCKdefaults:\n  timeout: firstToken: 90s, total: 60s \nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}defaults:\n  timeout: { firstToken: 90s, total: 60s }\n${CHAT}`,
     fix: '`total` bounds the whole request; make `connect` and `firstToken` shorter than it, or raise `total`.',
   },
   SEM_DUPLICATE_TENANT_KEY: {
     stage: 'semantic',
     title: 'Two tenants share an API key',
-    example: `$HEAD$MOCKtenants:\n  acme: keys: [k-123] \n  globex: keys: [k-123] \nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}tenants:\n  acme: { keys: [k-123] }\n  globex: { keys: [k-123] }\n${CHAT}`,
     fix: 'Give each tenant its own keys: a key must identify exactly one tenant (the key itself is never printed).',
   },
   SEM_EMPTY_TENANT_KEY: {
     stage: 'semantic',
     title: 'Tenant API key is blank',
-    example: `$HEAD$MOCKtenants:\n  acme: keys: ["   "] \nroutes:\n  - name: chat\n    targets: [fast]\n`,
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${...} syntax is the subject here
-    fix: 'Set the key (usually `${ENV_VAR}`) to a non-blank value; a blank bearer key can never be sent.',
+    example: `${HEAD}${MOCK}tenants:\n  acme: { keys: ["   "] }\n${CHAT}`,
+    fix: 'Set the key (usually an environment variable) to a non-blank value; a blank bearer key can never be sent.',
   },
   SEM_PREFILL_CONTINUE: {
     stage: 'semantic',
     title: '`midStream: continue` with no target that accepts a prefill',
-    example: `$HEAD$MOCKprovider: demo, model: m2 \nroutes:\n  - name: chat\n    targets: [fast, strong]\n    stream: midStream: continue \n`,
+    example: `${HEAD}${MOCK}  strong: { provider: demo, model: m2 }\nroutes:\n  - name: chat\n    targets: [fast, strong]\n    stream: { midStream: continue }\n`,
     fix: 'Declare `capabilities: { prefill: true }` on a fallback model that accepts an assistant prefill, or use `midStream: error`.',
   },
   SEM_NOT_SUPPORTED: {
     stage: 'semantic',
     title: 'Language feature not supported yet',
-    example: `$HEAD$MOCKlimits:\n  per-tenant: key: [tenant], requests: 600/min \nroutes:\n  - name: chat\n    targets: [fast]\n`,
+    example: `${HEAD}${MOCK}limits:\n  per-tenant: { key: [tenant], requests: 600/min }\n${CHAT}`,
     fix: 'Remove the key: this version of the engine does not enforce it, and a rule that is accepted but ignored would be misleading.',
   },
 };

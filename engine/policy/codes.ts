@@ -3,11 +3,12 @@
  * this module joins them. docs/diagnostics.md is generated from it and a test checks that every
  * code a stage can emit is documented here.
  */
+import { VALIDATE_CODES } from './codes-validate.js';
 import { DIAGNOSTIC_CODES, type DiagnosticCodeInfo } from './diagnostics.js';
 
 /** Codes of the front-half pipeline itself (policy.ts). */
 const PIPELINE_CODES: Record<string, DiagnosticCodeInfo> = {
-  COMPILE_INTERNAL: {
+  SEM_COMPILE_FAILED: {
     stage: 'semantic',
     title: 'The compiler failed on a policy that passed validation (an engine bug)',
     example: '# any policy that triggers the bug; the message carries the compiler error\n',
@@ -17,5 +18,6 @@ const PIPELINE_CODES: Record<string, DiagnosticCodeInfo> = {
 
 export const ALL_DIAGNOSTIC_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = Object.freeze({
   ...DIAGNOSTIC_CODES,
+  ...VALIDATE_CODES,
   ...PIPELINE_CODES,
 });

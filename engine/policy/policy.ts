@@ -50,7 +50,7 @@ function finish(load: LoadResult): PolicyResult {
     const first = files[0] ?? '<policy>';
     const reason = err instanceof Error ? err.message : String(err);
     diagnostics.push({
-      code: 'COMPILE_INTERNAL',
+      code: 'SEM_COMPILE_FAILED',
       severity: 'error',
       message: `internal compiler error: ${reason}`,
       file: first,

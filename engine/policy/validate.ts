@@ -563,7 +563,7 @@ function schemaDiagnostic(ctx: Context, issue: Issue): Diagnostic | undefined {
     case 'x-union-type': {
       const { description } = describeSchema(parent);
       let message = `${ctx.subject(pointer)} has the wrong form (${givenNoun(value)})`;
-      if (description) message += `: expected ${lowerFirst(description.replace(/\.$/, ''))}`;
+      if (description) message += `: expected ${lowerFirst(firstSentence(description))}`;
       if (Array.isArray(value) && JSON.stringify(e.schema).includes('Operators')) {
         message += '; to match one of several values write `{ in: [...] }`';
       }

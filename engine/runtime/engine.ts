@@ -75,7 +75,8 @@ function errorResponse(
   message: string,
   route: string | null,
 ): EngineResponse {
-  const type = status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+  const type =
+    status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
   const headers: Record<string, string> = { 'x-switchyard-policy': policyHeader(policy) };
   if (route !== null) headers['x-switchyard-route'] = route;
   return {
@@ -111,7 +112,9 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       const key = specKey(spec);
       const cached = providerCache.get(name);
       const provider =
-        cached !== undefined && cached.key === key ? cached.provider : createProvider(spec, { transport, clock });
+        cached !== undefined && cached.key === key
+          ? cached.provider
+          : createProvider(spec, { transport, clock });
       providerCache.set(name, { key, provider });
       out.set(name, provider);
     }
@@ -131,13 +134,15 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
 
   const prepare = (p: CompiledPolicy, input: RequestInput, explain: boolean) => {
     const ctx = createContext(p, input, random);
-    if (!ctx.ok) return { rejection: { kind: 'rejected', status: 400, code: ctx.code, message: ctx.message } as const };
+    if (!ctx.ok)
+      return { rejection: { kind: 'rejected', status: 400, code: ctx.code, message: ctx.message } as const };
     if (p.requiresAuth && ctx.context.tenant === null) {
       const rejection: Rejection = {
         kind: 'rejected',
         status: 401,
         code: 'invalid_api_key',
-        message: 'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
+        message:
+          'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
       };
       return { rejection };
     }

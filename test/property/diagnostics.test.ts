@@ -15,7 +15,7 @@ import { validatePolicy } from '../../engine/policy/validate.js';
 import policySchema from '../../schemas/policy.schema.json' with { type: 'json' };
 import { arbPolicy, type PlainPolicy, printPolicy } from '../support/arb-policy.js';
 
-const NUM_RUNS = Number(process.env.SWITCHYARD_PROPERTY_RUNS ?? 300);
+const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 300);
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;

@@ -14,7 +14,8 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-export const redisAvailable: boolean = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+export const redisAvailable: boolean =
+  spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 export const redisSkipReason =
   'redis-server is not installed: Redis store tests skipped (.ci/run installs it; locally: apt-get install redis-server)';
 
@@ -56,7 +57,18 @@ export async function startRedis(): Promise<RedisServer | null> {
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ],
       { stdio: 'ignore' },
     );
     await waitForPort(port, 5_000);

@@ -61,6 +61,11 @@ export interface RecordedRequest {
   remotePort: number | undefined;
   /** Parsed JSON, or the raw text when it is not JSON. */
   body: unknown;
+  /**
+   * Wall-clock ms when the connection closed before the response was complete (the client
+   * aborted, or the behaviour destroyed the socket); absent while open or after a full answer.
+   */
+  closedEarlyAt?: number;
 }
 
 export type UpstreamHandler = (req: RecordedRequest, index: number) => UpstreamBehaviour;
@@ -413,6 +418,9 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
         body,
       };
       if (record) requests.push(recorded);
+      res.on('close', () => {
+        if (!res.writableFinished) recorded.closedEarlyAt = Date.now();
+      });
       const index = count++;
       const behaviour = queue.shift() ?? handler?.(recorded, index) ?? { kind: 'ok' };
       void Promise.resolve(behave(behaviour, res, parsed)).catch(() => res.socket?.destroy());

@@ -86,10 +86,14 @@ export function chatBody(extra: Record<string, unknown> = {}): Record<string, un
   return { model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }], ...extra };
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what = 'a condition',
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

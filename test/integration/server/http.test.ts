@@ -19,11 +19,15 @@ const logLines: Record<string, unknown>[] = [];
 beforeAll(async () => {
   const logStream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line));
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') logLines.push(JSON.parse(line));
       done();
     },
   });
-  plain = await startServer(policyYaml(), { adminToken: TOKEN, logger: { level: 'info', stream: logStream } });
+  plain = await startServer(policyYaml(), {
+    adminToken: TOKEN,
+    logger: { level: 'info', stream: logStream },
+  });
   tenants = await startServer(
     policyYaml({ extra: `tenants:\n  acme: { keys: ["${TENANT_KEY}"], labels: { tier: paid } }` }),
     { adminToken: TOKEN },
@@ -50,24 +54,116 @@ interface BadCase {
 const BAD_INPUTS: BadCase[] = [
   { name: 'malformed JSON', payload: '{"model": "x", ', status: 400, code: 'invalid_json' },
   { name: 'empty JSON body', payload: '', status: 400, code: 'invalid_json' },
-  { name: 'prototype poisoning', payload: '{"__proto__": {"x": 1}, "messages": []}', status: 400, code: 'invalid_json' },
+  {
+    name: 'prototype poisoning',
+    payload: '{"__proto__": {"x": 1}, "messages": []}',
+    status: 400,
+    code: 'invalid_json',
+  },
   { name: 'body is an array', payload: '[]', status: 400, code: 'invalid_request', message: /JSON object/ },
-  { name: 'body is a string', payload: '"hello"', status: 400, code: 'invalid_request', message: /JSON object/ },
+  {
+    name: 'body is a string',
+    payload: '"hello"',
+    status: 400,
+    code: 'invalid_request',
+    message: /JSON object/,
+  },
   { name: 'body is null', payload: 'null', status: 400, code: 'invalid_request', message: /JSON object/ },
-  { name: 'messages missing', payload: '{"model":"x"}', status: 400, code: 'invalid_request', message: /'messages' is required/ },
-  { name: 'messages empty', payload: '{"model":"x","messages":[]}', status: 400, code: 'invalid_request', message: /at least one/ },
-  { name: 'messages not an array', payload: '{"messages":"hi"}', status: 400, code: 'invalid_request', message: /must be an array/ },
-  { name: 'message not an object', payload: '{"messages":["hi"]}', status: 400, code: 'invalid_request', message: /messages\[0\]/ },
-  { name: 'message without role', payload: '{"messages":[{"content":"hi"}]}', status: 400, code: 'invalid_request', message: /messages\[0\]\.role/ },
-  { name: 'content of a wrong type', payload: '{"messages":[{"role":"user","content":42}]}', status: 400, code: 'invalid_request', message: /content/ },
-  { name: 'model not a string', payload: '{"model":5,"messages":[{"role":"user","content":"hi"}]}', status: 400, code: 'invalid_request', message: /'model' must be a string/ },
-  { name: 'stream not a boolean', payload: '{"stream":"yes","messages":[{"role":"user","content":"hi"}]}', status: 400, code: 'invalid_request', message: /'stream'/ },
-  { name: 'metadata not an object', payload: '{"metadata":[1],"messages":[{"role":"user","content":"hi"}]}', status: 400, code: 'invalid_request', message: /'metadata'/ },
-  { name: 'text/plain body', contentType: 'text/plain', payload: 'hello', status: 415, code: 'unsupported_media_type' },
-  { name: 'embeddings without input', url: '/v1/embeddings', payload: '{"model":"x"}', status: 400, code: 'invalid_request', message: /'input' is required/ },
-  { name: 'embeddings with an object input', url: '/v1/embeddings', payload: '{"input":{}}', status: 400, code: 'invalid_request', message: /'input'/ },
+  {
+    name: 'messages missing',
+    payload: '{"model":"x"}',
+    status: 400,
+    code: 'invalid_request',
+    message: /'messages' is required/,
+  },
+  {
+    name: 'messages empty',
+    payload: '{"model":"x","messages":[]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /at least one/,
+  },
+  {
+    name: 'messages not an array',
+    payload: '{"messages":"hi"}',
+    status: 400,
+    code: 'invalid_request',
+    message: /must be an array/,
+  },
+  {
+    name: 'message not an object',
+    payload: '{"messages":["hi"]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /messages\[0\]/,
+  },
+  {
+    name: 'message without role',
+    payload: '{"messages":[{"content":"hi"}]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /messages\[0\]\.role/,
+  },
+  {
+    name: 'content of a wrong type',
+    payload: '{"messages":[{"role":"user","content":42}]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /content/,
+  },
+  {
+    name: 'model not a string',
+    payload: '{"model":5,"messages":[{"role":"user","content":"hi"}]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /'model' must be a string/,
+  },
+  {
+    name: 'stream not a boolean',
+    payload: '{"stream":"yes","messages":[{"role":"user","content":"hi"}]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /'stream'/,
+  },
+  {
+    name: 'metadata not an object',
+    payload: '{"metadata":[1],"messages":[{"role":"user","content":"hi"}]}',
+    status: 400,
+    code: 'invalid_request',
+    message: /'metadata'/,
+  },
+  {
+    name: 'text/plain body',
+    contentType: 'text/plain',
+    payload: 'hello',
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'embeddings without input',
+    url: '/v1/embeddings',
+    payload: '{"model":"x"}',
+    status: 400,
+    code: 'invalid_request',
+    message: /'input' is required/,
+  },
+  {
+    name: 'embeddings with an object input',
+    url: '/v1/embeddings',
+    payload: '{"input":{}}',
+    status: 400,
+    code: 'invalid_request',
+    message: /'input'/,
+  },
   { name: 'unknown path', url: '/v1/completions', payload: '{}', status: 404, code: 'not_found' },
-  { name: 'wrong method', url: '/v1/chat/completions', method: 'GET', payload: '', status: 404, code: 'not_found' },
+  {
+    name: 'wrong method',
+    url: '/v1/chat/completions',
+    method: 'GET',
+    payload: '',
+    status: 404,
+    code: 'not_found',
+  },
 ];
 
 describe('request validation', () => {
@@ -103,7 +199,11 @@ describe('request validation', () => {
   });
 
   it('a body under the limit passes', async () => {
-    const res = await small.server.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    const res = await small.server.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody(),
+    });
     expect(res.statusCode).toBe(200);
   });
 });
@@ -125,10 +225,18 @@ describe('serving', () => {
   });
 
   it('echoes a sane x-request-id and replaces an unsafe one', async () => {
-    const ok = await plain.server.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'req-123.abc' } });
+    const ok = await plain.server.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'req-123.abc' },
+    });
     expect(ok.headers['x-request-id']).toBe('req-123.abc');
     for (const bad of ['has spaces in it', 'x'.repeat(129), 'semi;colon', '']) {
-      const res = await plain.server.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': bad } });
+      const res = await plain.server.app.inject({
+        method: 'GET',
+        url: '/healthz',
+        headers: { 'x-request-id': bad },
+      });
       expect(res.headers['x-request-id']).not.toBe(bad);
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     }
@@ -223,7 +331,11 @@ describe('health and readiness', () => {
     expect(broken.server.manager.ready).toBe(false);
     const ready = await broken.server.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    const chat = await broken.server.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    const chat = await broken.server.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody(),
+    });
     expect(chat.statusCode).toBe(503);
     expect(chat.json().error.code).toBe('policy_not_loaded');
     const models = await broken.server.app.inject({ method: 'GET', url: '/v1/models' });
@@ -246,7 +358,11 @@ describe('health and readiness', () => {
 
 describe('metrics', () => {
   it('exposes request, attempt, reload and policy metrics of this instance only', async () => {
-    await plain.server.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody({ model: 'special' }) });
+    await plain.server.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody({ model: 'special' }),
+    });
     const res = await plain.server.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
@@ -303,7 +419,11 @@ describe('admin', () => {
     expect(Date.parse(policy.json().loadedAt)).not.toBeNaN();
 
     const status = await plain.server.app.inject({ method: 'GET', url: '/admin/status', headers: auth });
-    expect(status.json()).toMatchObject({ ready: true, lastReload: { ok: true, trigger: 'initial' }, lastError: null });
+    expect(status.json()).toMatchObject({
+      ready: true,
+      lastReload: { ok: true, trigger: 'initial' },
+      lastError: null,
+    });
 
     const history = await plain.server.app.inject({ method: 'GET', url: '/admin/history', headers: auth });
     expect(history.json().versions).toHaveLength(1);
@@ -338,7 +458,12 @@ describe('admin', () => {
     });
     expect(anonymous.json().refused).toMatchObject({ status: 401, code: 'invalid_api_key' });
 
-    const bad = await tenants.server.app.inject({ method: 'POST', url: '/admin/explain', headers: auth, payload: chatBody() });
+    const bad = await tenants.server.app.inject({
+      method: 'POST',
+      url: '/admin/explain',
+      headers: auth,
+      payload: chatBody(),
+    });
     expect(bad.statusCode).toBe(400);
   });
 });

@@ -11,6 +11,30 @@ import { chatBody, invalidPolicyYaml, policyYaml, startServer, type TestServer, 
 const TOKEN = 'reload-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
+interface DiagnosticJson {
+  severity: string;
+  code: string;
+  column: number;
+  location: string;
+}
+interface ResultJson {
+  ok: boolean;
+  changed: boolean;
+  trigger: string;
+  active: { version: string } | null;
+  diagnostics: DiagnosticJson[];
+}
+interface StatusJson {
+  active: { version: string };
+  lastReload: ResultJson;
+  lastError: ResultJson | null;
+}
+
+async function getJson<T>(url: string, init: RequestInit = { headers: auth }): Promise<T> {
+  const res = await fetch(url, init);
+  return (await res.json()) as T;
+}
+
 let servers: TestServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -40,22 +64,22 @@ describe('hot reload through the watcher', () => {
     expect((await chat(url)).policy).toMatch(/^demo@1\+/);
 
     t.writePolicy(policyYaml({ version: '2' }));
-    await waitFor(() => manager.current?.identity.version === '2');
+    await waitFor(() => manager.current?.identity.version === '2', 'version 2');
     expect((await chat(url)).policy).toMatch(/^demo@2\+/);
 
     t.writePolicy(invalidPolicyYaml('3-broken'));
-    await waitFor(() => manager.lastResult?.ok === false);
+    await waitFor(() => manager.lastResult?.ok === false, 'a failed reload');
     expect(manager.current?.identity.version).toBe('2');
     const served = await chat(url);
     expect(served.status).toBe(200);
     expect(served.policy).toMatch(/^demo@2\+/);
 
-    const status = await fetch(`${url}/admin/status`, { headers: auth }).then((r) => r.json());
+    const status = await getJson<StatusJson>(`${url}/admin/status`);
     expect(status.active.version).toBe('2');
     expect(status.lastReload).toMatchObject({ ok: false, trigger: 'watch', changed: false });
-    const error = status.lastError.diagnostics.find((d: { severity: string }) => d.severity === 'error');
-    expect(error.location).toBe(`${t.policyFile}:13:${error.column}`);
-    expect(error.code).toMatch(/^[A-Z]+_[A-Z_]+$/);
+    const error = status.lastError?.diagnostics.find((d) => d.severity === 'error');
+    expect(error?.location).toBe(`${t.policyFile}:13:${error?.column}`);
+    expect(error?.code).toMatch(/^[A-Z]+_[A-Z_]+$/);
 
     const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/switchyard_policy_reloads_total\{result="failure"\} 1/);
@@ -64,8 +88,8 @@ describe('hot reload through the watcher', () => {
 
     // Fixing the file recovers; an in-place write (no rename) is seen too.
     writeFileSync(t.policyFile, policyYaml({ version: '4' }));
-    await waitFor(() => manager.current?.identity.version === '4');
-    const recovered = await fetch(`${url}/admin/status`, { headers: auth }).then((r) => r.json());
+    await waitFor(() => manager.current?.identity.version === '4', 'version 4');
+    const recovered = await getJson<StatusJson>(`${url}/admin/status`);
     expect(recovered.lastError).toBeNull();
   });
 
@@ -80,16 +104,16 @@ describe('hot reload through the watcher', () => {
     t.writePolicy(invalidPolicyYaml());
     const failed = await fetch(`${url}/admin/reload`, { method: 'POST', headers: auth });
     expect(failed.status).toBe(422);
-    expect((await failed.json()).diagnostics.length).toBeGreaterThan(0);
+    expect(((await failed.json()) as ResultJson).diagnostics.length).toBeGreaterThan(0);
 
-    const history = await fetch(`${url}/admin/history`, { headers: auth }).then((r) => r.json());
-    expect(history.versions.map((v: { version: string }) => v.version)).toEqual(['2', '1']);
+    const history = await getJson<{ versions: { version: string }[] }>(`${url}/admin/history`);
+    expect(history.versions.map((v) => v.version)).toEqual(['2', '1']);
 
     const rollback = await fetch(`${url}/admin/rollback`, { method: 'POST', headers: auth });
     expect(rollback.status).toBe(200);
     expect(manager.current?.identity.version).toBe('1');
     expect((await chat(url)).policy).toMatch(/^demo@1\+/);
-    const policy = await fetch(`${url}/admin/policy`, { headers: auth }).then((r) => r.json());
+    const policy = await getJson<{ version: string }>(`${url}/admin/policy`);
     expect(policy.version).toBe('1');
   });
 
@@ -108,7 +132,8 @@ describe('hot reload through the watcher', () => {
     };
     const writer = async (): Promise<void> => {
       for (let i = 1; i <= 10; i++) {
-        if (i % 2 === 0) {
+        // Odd writes are invalid, even ones valid, so the last write (v10) is valid.
+        if (i % 2 === 1) {
           t.writePolicy(invalidPolicyYaml(`invalid-${i}`));
         } else {
           // Declared valid before it can serve: a response naming it is never early.
@@ -117,7 +142,7 @@ describe('hot reload through the watcher', () => {
         }
         await new Promise((r) => setTimeout(r, 60));
       }
-      await waitFor(() => manager.current?.identity.version === 'v9');
+      await waitFor(() => manager.current?.identity.version === 'v10', 'the last valid version');
       // Let the last version serve a few requests too.
       await new Promise((r) => setTimeout(r, 50));
       stop = true;
@@ -125,7 +150,6 @@ describe('hot reload through the watcher', () => {
     const workers = Array.from({ length: 10 }, worker);
     await Promise.all([writer(), ...workers]);
 
-    console.log("LOADSTAT", seen.length, [...new Set(seen.map((r) => r.policy))].join(","), t.server.manager.history().length);
     expect(seen.length).toBeGreaterThanOrEqual(200);
     expect(seen.filter((r) => r.status !== 200)).toEqual([]);
     for (const r of seen) {
@@ -134,7 +158,7 @@ describe('hot reload through the watcher', () => {
       expect(r.validAtResponse.has(version)).toBe(true);
     }
     const versions = new Set(seen.map((r) => /^demo@([^+]+)\+/.exec(r.policy)?.[1]));
-    expect(versions.has('v9')).toBe(true);
+    expect(versions.has('v10')).toBe(true);
     expect(manager.lastError).not.toBeNull();
   });
 });
@@ -145,7 +169,10 @@ describe('graceful shutdown', () => {
   it('close() lets a stream in flight finish, then stops', async () => {
     const t = await start(slowPolicy);
     const client = new OpenAI({ baseURL: `${t.server.url}/v1`, apiKey: 'x', maxRetries: 0 });
-    const stream = await client.chat.completions.create({ ...chatBody({ model: 'special' }), stream: true } as {
+    const stream = await client.chat.completions.create({
+      ...chatBody({ model: 'special' }),
+      stream: true,
+    } as {
       model: string;
       messages: { role: 'user'; content: string }[];
       stream: true;
@@ -195,7 +222,11 @@ describe('graceful shutdown', () => {
     });
     await new Promise((r) => setTimeout(r, 50));
     const closing = t.server.close();
-    const late = await t.server.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: chatBody() });
+    const late = await t.server.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: chatBody(),
+    });
     expect(late.statusCode).toBe(503);
     expect(late.json().error.code).toBe('shutting_down');
     expect((await slow).body).toContain('[DONE]');

@@ -100,9 +100,27 @@ describe('openai SDK against the server', () => {
   });
 
   it.each([
-    ['a request the gateway refuses', { model: 'gpt-test', messages: [] }, 400, 'invalid_request', OpenAI.BadRequestError],
-    ['an outage (every target overloaded)', { model: 'outage', messages }, 503, null, OpenAI.InternalServerError],
-    ['an upstream content-policy refusal, passed through', { model: 'moderated', messages }, 400, null, OpenAI.BadRequestError],
+    [
+      'a request the gateway refuses',
+      { model: 'gpt-test', messages: [] },
+      400,
+      'invalid_request',
+      OpenAI.BadRequestError,
+    ],
+    [
+      'an outage (every target overloaded)',
+      { model: 'outage', messages },
+      503,
+      null,
+      OpenAI.InternalServerError,
+    ],
+    [
+      'an upstream content-policy refusal, passed through',
+      { model: 'moderated', messages },
+      400,
+      null,
+      OpenAI.BadRequestError,
+    ],
   ])('errors surface in the SDK: %s', async (_name, body, status, code, ErrorClass) => {
     const error = await client.chat.completions.create(body).then(
       () => null,
@@ -121,8 +139,14 @@ describe('openai SDK against the server', () => {
       POLICY.replace('routes:', 'tenants:\n  acme: { keys: ["sk-acme-1"] }\nroutes:'),
     );
     try {
-      const anonymous = new OpenAI({ baseURL: `${secured.server.url}/v1`, apiKey: 'sk-wrong', maxRetries: 0 });
-      const error = await anonymous.chat.completions.create({ model: 'long', messages }).catch((e: unknown) => e);
+      const anonymous = new OpenAI({
+        baseURL: `${secured.server.url}/v1`,
+        apiKey: 'sk-wrong',
+        maxRetries: 0,
+      });
+      const error = await anonymous.chat.completions
+        .create({ model: 'long', messages })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
       expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('invalid_api_key');
       const known = new OpenAI({ baseURL: `${secured.server.url}/v1`, apiKey: 'sk-acme-1', maxRetries: 0 });

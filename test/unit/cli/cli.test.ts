@@ -76,7 +76,11 @@ beforeAll(() => {
   writeFileSync(
     file('classify.json'),
     JSON.stringify({
-      body: { model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }], metadata: { task: 'classification' } },
+      body: {
+        model: 'gpt-x',
+        messages: [{ role: 'user', content: 'hi' }],
+        metadata: { task: 'classification' },
+      },
     }),
   );
   writeFileSync(file('bare-body.json'), JSON.stringify({ model: 'x', messages: [] }));
@@ -299,7 +303,16 @@ describe('switchyard (dispatcher)', () => {
   });
 
   it('serve exits 1 with diagnostics when the first load fails', async () => {
-    const r = await run(['serve', '--policy', file('error.yaml'), '--port', '0', '--no-watch', '--log-level', 'silent']);
+    const r = await run([
+      'serve',
+      '--policy',
+      file('error.yaml'),
+      '--port',
+      '0',
+      '--no-watch',
+      '--log-level',
+      'silent',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not valid; not serving/);
     expect(r.stderr).toMatch(/error\.yaml:9:\d+: error/);
@@ -322,7 +335,8 @@ describe('switchyard (dispatcher)', () => {
       ['serve', '--policy', file('valid.yaml'), '--port', '0', '--no-watch', '--log-level', 'silent'],
       io,
     );
-    for (let i = 0; i < 200 && !stdout.includes('listening'); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !stdout.includes('listening'); i++)
+      await new Promise((r) => setTimeout(r, 25));
     const url = /listening on (\S+)/.exec(stdout)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(stdout).toMatch(/policy demo 1\.2\.3/);

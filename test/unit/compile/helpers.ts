@@ -25,7 +25,10 @@ export function compileYaml(yaml: string): CompiledPolicy {
   return compilePolicy(policyFrom(yaml));
 }
 
-export function ctxFor(policy: CompiledPolicy, input: Partial<RequestInput> & { body?: unknown }): RequestContext {
+export function ctxFor(
+  policy: CompiledPolicy,
+  input: Partial<RequestInput> & { body?: unknown },
+): RequestContext {
   const r = createContext(policy, { body: input.body ?? {}, ...input }, () => 0.25);
   if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
   return r.context;

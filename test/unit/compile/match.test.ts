@@ -3,7 +3,8 @@ import { compileWhen, describeMismatch, globToRegExp } from '../../../engine/com
 import type { When } from '../../../engine/policy/types.generated.js';
 import { makeContext } from './helpers.js';
 
-const holds = (when: When, over: Parameters<typeof makeContext>[0] = {}) => compileWhen(when)(makeContext(over));
+const holds = (when: When, over: Parameters<typeof makeContext>[0] = {}) =>
+  compileWhen(when)(makeContext(over));
 
 describe('compileWhen: fields', () => {
   it('model, path, tenant, stream, tools, input.tokens, input.chars', () => {
@@ -124,11 +125,15 @@ describe('describeMismatch', () => {
     expect(describeMismatch({ 'input.tokens': { gt: 100000 } }, makeContext())).toBe(
       'input.tokens is 10, wanted > 100000',
     );
-    expect(describeMismatch({ 'header.X-Team': 'red' }, makeContext())).toBe('header.x-team is absent, wanted "red"');
+    expect(describeMismatch({ 'header.X-Team': 'red' }, makeContext())).toBe(
+      'header.x-team is absent, wanted "red"',
+    );
   });
 
   it('explains any and not, and is empty when the when holds', () => {
-    expect(describeMismatch({ any: [{ model: 'a' }, { model: 'b' }] }, makeContext())).toMatch(/^none of "any" held/);
+    expect(describeMismatch({ any: [{ model: 'a' }, { model: 'b' }] }, makeContext())).toMatch(
+      /^none of "any" held/,
+    );
     expect(describeMismatch({ not: { model: 'gpt-5' } }, makeContext())).toMatch(/^"not" condition held/);
     expect(describeMismatch({ model: 'gpt-5' }, makeContext())).toBe('');
     expect(describeMismatch(undefined, makeContext())).toBe('');

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { DURATION_PATTERN, MONEY_PATTERN, RATE_PATTERN, SIZE_PATTERN } from '../../../engine/compile/units.js';
+import {
+  DURATION_PATTERN,
+  MONEY_PATTERN,
+  RATE_PATTERN,
+  SIZE_PATTERN,
+} from '../../../engine/compile/units.js';
 import { GENERATED_DOCS } from '../../../scripts/gen-docs.js';
 import { generateTypes } from '../../../scripts/gen-types.mjs';
 
@@ -17,7 +22,12 @@ const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null &&
 
 describe('policy JSON Schema', () => {
   it('compiles under Ajv strict mode (2020-12)', () => {
-    const ajv = new Ajv2020({ strict: true, strictRequired: false, discriminator: true, allowUnionTypes: true });
+    const ajv = new Ajv2020({
+      strict: true,
+      strictRequired: false,
+      discriminator: true,
+      allowUnionTypes: true,
+    });
     expect(() => ajv.compile(schema)).not.toThrow();
   });
 
@@ -46,7 +56,7 @@ describe('policy JSON Schema', () => {
       for (const key of ['items', 'additionalProperties', 'not']) visit(node[key], `${path}/${key}`);
       for (const key of ['oneOf', 'anyOf', 'allOf']) {
         const list = node[key];
-        if (Array.isArray(list)) list.forEach((n, i) => visit(n, `${path}/${key}/${i}`));
+        if (Array.isArray(list)) for (const [i, n] of list.entries()) visit(n, `${path}/${key}/${i}`);
       }
     };
     visit(schema, '#');

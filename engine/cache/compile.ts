@@ -1,0 +1,82 @@
+/**
+ * Compiles one `caches.<name>` entry of the policy, once: the ttl and size parsed, the `when`
+ * compiled, the key function built. The compiled cache is frozen and holds no state; the store
+ * behind it (which should survive a reload when the definition is unchanged) is the engine's.
+ */
+import { compileWhen, type Predicate } from '../compile/match.js';
+import { parseDuration, parseSize } from '../compile/units.js';
+import type { Cache, StoreRef } from '../policy/types.generated.js';
+import type { RequestContext } from '../types.js';
+import {
+  type CacheDirectives,
+  type CacheKeyFunction,
+  cacheDirectives,
+  compileCacheKey,
+  keyFields,
+  requestCacheKey,
+} from './keys.js';
+
+export interface CompiledCache {
+  readonly name: string;
+  readonly ttlMs: number;
+  /** The key fields in canonical order (tenant first unless shared; `*body` for the default). */
+  readonly fields: readonly string[];
+  readonly shared: boolean;
+  readonly store: StoreRef;
+  /** Memory store bounds; defaults 10 000 entries and 64 MiB. */
+  readonly maxEntries: number;
+  readonly maxSizeBytes: number;
+  /** The cache's `when`: a request it does not match neither reads nor writes. */
+  readonly applies: Predicate;
+  readonly keyOf: CacheKeyFunction;
+  /** The key a request reads and writes under (its idempotency key wins). */
+  keyFor(ctx: RequestContext, route: string, directives?: CacheDirectives): string;
+}
+
+export type CompileCacheResult =
+  | { readonly ok: true; readonly cache: CompiledCache }
+  | { readonly ok: false; readonly field: 'ttl' | 'maxSize' | 'key'; readonly error: string };
+
+const DEFAULT_MAX_ENTRIES = 10_000;
+const DEFAULT_MAX_SIZE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * @example
+ * const r = compileCache('faq', { mode: 'exact', ttl: '24h', key: ['model', 'messages'] });
+ * if (r.ok) store.get(r.cache.keyFor(ctx, 'chat'), clock.now());
+ */
+export function compileCache(name: string, spec: Cache): CompileCacheResult {
+  const ttl = parseDuration(spec.ttl);
+  if (!ttl.ok) return { ok: false, field: 'ttl', error: ttl.error };
+  if (ttl.value <= 0) return { ok: false, field: 'ttl', error: 'ttl must be longer than 0ms' };
+  let maxSizeBytes = DEFAULT_MAX_SIZE_BYTES;
+  if (spec.maxSize !== undefined) {
+    const size = parseSize(spec.maxSize);
+    if (!size.ok) return { ok: false, field: 'maxSize', error: size.error };
+    if (size.value <= 0) return { ok: false, field: 'maxSize', error: 'maxSize must be at least 1 byte' };
+    maxSizeBytes = size.value;
+  }
+  const shared = spec.shared ?? false;
+  let keyOf: CacheKeyFunction;
+  let fields: readonly string[];
+  try {
+    fields = keyFields({ fields: spec.key, shared });
+    keyOf = compileCacheKey({ cache: name, fields: spec.key, shared });
+  } catch (error) {
+    return { ok: false, field: 'key', error: error instanceof Error ? error.message : String(error) };
+  }
+  const cache: CompiledCache = {
+    name,
+    ttlMs: ttl.value,
+    fields,
+    shared,
+    store: spec.store ?? 'memory',
+    maxEntries: spec.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    maxSizeBytes,
+    applies: compileWhen(spec.when),
+    keyOf,
+    keyFor: (ctx, route, directives = cacheDirectives(ctx)) =>
+      requestCacheKey(keyOf, name, ctx, route, directives),
+  };
+  return { ok: true, cache: Object.freeze(cache) };
+}

@@ -1,0 +1,141 @@
+/**
+ * The Redis cache store, shared by replicas. An entry is one string key
+ * (`switchyard:cache:<sha256>`) holding the JSON envelope `{ v, expiresAt, answer }`, written with
+ * `SET ... PX ttl` so Redis reclaims it; reads also check `expiresAt` against the caller's `now`,
+ * because Redis expires on its own wall clock and the engine may run on virtual time (replay) or on
+ * a replica whose clock differs.
+ *
+ * The cache is an optimisation, so Redis trouble never fails a request: every error (connection
+ * refused, timeout, a corrupt or foreign value) is a miss or a skipped write, reported to
+ * `onError`. The offline queue is off, so a command fails at once while Redis is unreachable
+ * instead of queueing behind a request; ioredis reconnects in the background.
+ */
+import { Redis } from 'ioredis';
+import {
+  type CachedAnswer,
+  type CacheStore,
+  type CacheStoreErrorHandler,
+  decodeEnvelope,
+  encodeEnvelope,
+  isStorableTtl,
+} from './store.js';
+
+export const REDIS_CACHE_PREFIX = 'switchyard:cache:';
+
+export interface RedisCacheStoreOptions {
+  /** `redis://host:port/db`; ignored when `client` is given. */
+  readonly url?: string;
+  /**
+   * An existing client (not closed by `close()`). It should have `enableOfflineQueue: false`, or a
+   * request may wait for a reconnect.
+   */
+  readonly client?: Redis;
+  /** Key prefix; default `switchyard:cache:`. */
+  readonly prefix?: string;
+  /** Largest serialised entry stored, in bytes; default 1 MiB. A larger answer is not cached. */
+  readonly maxValueBytes?: number;
+  /** Longest a command may take before it counts as failed (a miss); default 250 ms. */
+  readonly commandTimeoutMs?: number;
+  /** Told about every backend failure; must not throw. */
+  readonly onError?: CacheStoreErrorHandler;
+}
+
+export class RedisCacheStore implements CacheStore {
+  readonly #client: Redis;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #maxValueBytes: number;
+  readonly #onError: CacheStoreErrorHandler;
+
+  constructor(options: RedisCacheStoreOptions) {
+    this.#prefix = options.prefix ?? REDIS_CACHE_PREFIX;
+    this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
+    const onError = options.onError ?? (() => {});
+    this.#onError = (event) => {
+      try {
+        onError(event);
+      } catch {
+        // A faulty hook must not turn a cache miss into a failed request.
+      }
+    };
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.#owned = false;
+    } else {
+      if (options.url === undefined) throw new TypeError('RedisCacheStore needs a url or a client');
+      this.#client = new Redis(options.url, {
+        enableOfflineQueue: false,
+        commandTimeout: options.commandTimeoutMs ?? 250,
+        maxRetriesPerRequest: 0,
+      });
+      this.#owned = true;
+    }
+    // Without a listener, ioredis reports connection errors as unhandled 'error' events.
+    this.#client.on('error', (error: unknown) => this.#onError({ op: 'connect', error }));
+  }
+
+  /** True when commands can be sent (connected and ready). */
+  get connected(): boolean {
+    return this.#client.status === 'ready';
+  }
+
+  async get(key: string, now: number): Promise<CachedAnswer | undefined> {
+    let text: string | null;
+    try {
+      text = await this.#client.get(this.#prefix + key);
+    } catch (error) {
+      this.#onError({ op: 'get', key, error });
+      return undefined;
+    }
+    if (text === null) return undefined;
+    return decodeEnvelope(text, now);
+  }
+
+  async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<void> {
+    if (!isStorableTtl(ttlMs)) return this.delete(key);
+    let text: string;
+    try {
+      text = encodeEnvelope(value, now + ttlMs);
+    } catch (error) {
+      // A body JSON cannot carry (a cycle, a BigInt) is not cacheable.
+      this.#onError({ op: 'set', key, error });
+      return;
+    }
+    if (Buffer.byteLength(text) > this.#maxValueBytes) return this.delete(key);
+    try {
+      await this.#client.set(this.#prefix + key, text, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    } catch (error) {
+      this.#onError({ op: 'set', key, error });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.#client.del(this.#prefix + key);
+    } catch (error) {
+      this.#onError({ op: 'delete', key, error });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    if (this.#client.status === 'ready') {
+      try {
+        await this.#client.quit();
+        return;
+      } catch {
+        // Fall through to a hard disconnect.
+      }
+    }
+    this.#client.disconnect();
+  }
+}
+
+/**
+ * @example
+ * const store = createRedisCacheStore({ url: 'redis://127.0.0.1:6379/0', onError: (e) => log.warn(e) });
+ * const hit = await store.get(key, clock.now()); // undefined on a miss *or* when Redis is down
+ */
+export function createRedisCacheStore(options: RedisCacheStoreOptions): RedisCacheStore {
+  return new RedisCacheStore(options);
+}

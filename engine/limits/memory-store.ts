@@ -1,0 +1,90 @@
+/**
+ * The in-process store: limits and budget counters in this process's memory, bounded by entry
+ * counts (lru-cache).
+ *
+ * Bounded memory is safe for limits because of the GCRA invariant (`gcra.ts`): a key whose TAT is
+ * not after `now` is exactly the empty bucket, so evicting an idle key changes no decision. Only
+ * evicting a key that is still *active* (TAT in the future) loses state, which at worst admits one
+ * extra burst for that key; size `maxKeys` above the number of keys active within one period.
+ * Counters (budgets) are kept per period; evicting a live counter forgets spend, so `maxCounters`
+ * should exceed the number of budget keys. There are no timers: expiry is lazy, judged on the
+ * `now` the caller passes, and the LRU drops whatever is least recently used.
+ *
+ * Every operation completes synchronously inside its promise, so concurrent calls are atomic.
+ */
+import { LRUCache } from 'lru-cache';
+import { gcraAcquire, gcraAdjust, type Tat } from './gcra.js';
+import {
+  type Acquired,
+  assertWholeAmount,
+  type CounterStore,
+  type LimiterStore,
+  type LimitParams,
+  periodKey,
+} from './store.js';
+
+export interface MemoryStoreOptions {
+  /** Most limiter keys kept; default 100 000 (about 20 MB at worst). */
+  readonly maxKeys?: number;
+  /** Most budget counters kept (key x period); default 100 000. */
+  readonly maxCounters?: number;
+}
+
+/**
+ * @example
+ * const store = new MemoryStore({ maxKeys: 50_000 });
+ * const r = await store.acquire('rl:abc:r:tenant=acme', { amount: 10, periodMs: 1000, capacity: 10 }, 1, clock.now());
+ */
+export class MemoryStore implements LimiterStore, CounterStore {
+  readonly #tats: LRUCache<string, Tat>;
+  readonly #counters: LRUCache<string, number>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#tats = new LRUCache<string, Tat>({ max: options.maxKeys ?? 100_000 });
+    this.#counters = new LRUCache<string, number>({ max: options.maxCounters ?? 100_000 });
+  }
+
+  /** Limiter keys currently held (idle ones included until evicted). */
+  get size(): number {
+    return this.#tats.size;
+  }
+
+  async acquire(key: string, params: LimitParams, cost: number, now: number): Promise<Acquired> {
+    const result = gcraAcquire(this.#tats.get(key) ?? null, { ...params, cost, now });
+    if (result.allowed) this.#store(key, result.newTat);
+    return {
+      allowed: result.allowed,
+      limit: result.limit,
+      remaining: result.remaining,
+      retryAfterMs: result.retryAfterMs,
+      resetAfterMs: result.resetAfterMs,
+    };
+  }
+
+  async adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void> {
+    this.#store(key, gcraAdjust(this.#tats.get(key) ?? null, { ...params, delta, now }));
+  }
+
+  async add(key: string, amount: number, periodStartMs: number, _ttlMs: number): Promise<number> {
+    assertWholeAmount(amount);
+    const k = periodKey(key, periodStartMs);
+    const total = (this.#counters.get(k) ?? 0) + amount;
+    this.#counters.set(k, total);
+    return total;
+  }
+
+  async get(key: string, periodStartMs: number): Promise<number> {
+    return this.#counters.get(periodKey(key, periodStartMs)) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#tats.clear();
+    this.#counters.clear();
+  }
+
+  #store(key: string, tat: Tat | null): void {
+    // An empty bucket needs no entry: deleting it is the same state and frees the slot.
+    if (tat === null) this.#tats.delete(key);
+    else this.#tats.set(key, tat);
+  }
+}

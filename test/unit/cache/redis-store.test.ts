@@ -1,0 +1,123 @@
+/**
+ * The Redis cache store against a real redis-server (started on a free port by test/support).
+ * Skipped, with the reason printed, when redis-server is not installed.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisCacheStore } from '../../../engine/cache/redis-store.js';
+import type { CacheStoreError } from '../../../engine/cache/store.js';
+import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
+import { makeAnswer } from './helpers.js';
+import { describeCacheStore } from './store-suite.js';
+
+if (!redisAvailable) console.warn(redisSkipReason);
+
+let server: RedisServer | null = null;
+let namespace = 0;
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A store on its own key prefix, connected. */
+async function connectedStore(
+  options: { maxValueBytes?: number; onError?: (e: CacheStoreError) => void } = {},
+): Promise<RedisCacheStore> {
+  if (server === null) throw new Error('redis not started');
+  const store = new RedisCacheStore({
+    url: server.url,
+    prefix: `switchyard:cache:test${namespace++}:`,
+    maxValueBytes: options.maxValueBytes,
+    onError: options.onError,
+  });
+  await until(() => store.connected);
+  return store;
+}
+
+describe.skipIf(!redisAvailable)(`redis cache store${redisAvailable ? '' : ` (skipped: ${redisSkipReason})`}`, () => {
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeCacheStore('redis', {
+    make: (bounds) => connectedStore({ maxValueBytes: bounds?.maxValueBytes }),
+    lruBounds: { skip: 'Redis bounds memory with its own maxmemory policy, not per cache' },
+  });
+
+  describe('RedisCacheStore', () => {
+    it('writes under switchyard:cache: with a PX expiry', async () => {
+      const store = await connectedStore();
+      const inspect = new Redis(server?.url ?? '');
+      try {
+        await store.set('abc', makeAnswer(), 60_000, 0);
+        const keys = await inspect.keys('switchyard:cache:*abc');
+        expect(keys).toHaveLength(1);
+        const pttl = await inspect.pttl(keys[0]);
+        expect(pttl).toBeGreaterThan(0);
+        expect(pttl).toBeLessThanOrEqual(60_000);
+      } finally {
+        inspect.disconnect();
+        await store.close();
+      }
+    });
+
+    it('reads a foreign or corrupt value as a miss', async () => {
+      const store = await connectedStore();
+      const inspect = new Redis(server?.url ?? '');
+      try {
+        await store.set('k', makeAnswer(), 60_000, 0);
+        const [key] = await inspect.keys('switchyard:cache:*:k');
+        for (const junk of ['not json', '{"v":2,"expiresAt":1e15,"answer":{}}', '{"v":1,"expiresAt":1e15}']) {
+          await inspect.set(key, junk);
+          expect(await store.get('k', 0)).toBeUndefined();
+        }
+      } finally {
+        inspect.disconnect();
+        await store.close();
+      }
+    });
+
+    it('treats Redis down as a miss and a skipped write, reports it, and recovers', async () => {
+      const errors: CacheStoreError[] = [];
+      const store = await connectedStore({ onError: (e) => errors.push(e) });
+      try {
+        await store.set('k', makeAnswer(), 60_000, 0);
+        await server?.stop();
+        await until(() => !store.connected);
+        await expect(store.get('k', 0)).resolves.toBeUndefined();
+        await expect(store.set('k2', makeAnswer(), 60_000, 0)).resolves.toBeUndefined();
+        await expect(store.delete('k')).resolves.toBeUndefined();
+        expect(errors.map((e) => e.op)).toEqual(expect.arrayContaining(['get', 'set', 'delete']));
+        await server?.start();
+        await until(() => store.connected, 10_000);
+        await store.set('k3', makeAnswer('back'), 60_000, 0);
+        expect(await store.get('k3', 0)).toEqual(makeAnswer('back'));
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a throwing onError hook never reaches the caller', async () => {
+      const store = await connectedStore({
+        onError: () => {
+          throw new Error('bad hook');
+        },
+      });
+      await server?.stop();
+      try {
+        await until(() => !store.connected);
+        await expect(store.get('k', 0)).resolves.toBeUndefined();
+      } finally {
+        await server?.start();
+        await store.close();
+      }
+    });
+  });
+});
