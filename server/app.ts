@@ -438,6 +438,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   const close = (): Promise<void> => {
     closed ??= (async () => {
       closing = true;
+      app.log.info({ inFlight: inFlight.size, gracePeriodMs }, 'shutting down: draining in-flight requests');
       await watcher?.close();
       // Stops accepting connections and closes idle keep-alive ones; requests already running,
       // streams included, go on.

@@ -9,7 +9,7 @@
  */
 
 import { stat } from 'node:fs/promises';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 
 export interface PolicyWatcherOptions {
@@ -80,10 +80,27 @@ export async function watchPolicy(options: PolicyWatcherOptions): Promise<Policy
     usePolling: options.usePolling ?? false,
     interval: 200,
   });
-  watcher.on('all', (_event, changed) => {
-    if (closed || !isRelevantChange(root, resolve(changed), singleFile)) return;
+  const consider = (changed: string): void => {
+    if (closed || !isRelevantChange(root, changed, singleFile)) return;
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(fire, debounceMs);
+  };
+  watcher.on('all', (_event, changed) => consider(resolve(changed)));
+  // chokidar's filtered events can miss a rename over a file renamed over shortly before (its
+  // per-file watch still points at the old inode); the raw fs events never do. Extra triggers
+  // are cheap: the debounce merges them and a reload of unchanged content is a no-op.
+  watcher.on('raw', (_event, name, details) => {
+    const watchedPath =
+      typeof details === 'object' && details !== null && 'watchedPath' in details
+        ? details.watchedPath
+        : undefined;
+    if (typeof watchedPath !== 'string') return;
+    const watched = resolve(watchedPath);
+    if (typeof name !== 'string' || name === '') {
+      consider(watched === root ? join(root, singleFile ?? '') : watched);
+    } else {
+      consider(basename(watched) === name ? watched : join(watched, name));
+    }
   });
   watcher.on('error', (err) => options.onError?.(err));
   const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));

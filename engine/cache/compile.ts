@@ -5,7 +5,7 @@
  */
 import { compileWhen, type Predicate } from '../compile/match.js';
 import { parseDuration, parseSize } from '../compile/units.js';
-import type { Cache, StoreRef } from '../policy/types.generated.js';
+import type { Cache, StoreRef, When } from '../policy/types.generated.js';
 import type { RequestContext } from '../types.js';
 import {
   type CacheDirectives,
@@ -36,6 +36,22 @@ export interface CompiledCache {
 export type CompileCacheResult =
   | { readonly ok: true; readonly cache: CompiledCache }
   | { readonly ok: false; readonly field: 'ttl' | 'maxSize' | 'key'; readonly error: string };
+
+/**
+ * Sampling parameters a cache's `when` may name bare, as DESIGN.md's example does
+ * (`when: { temperature: { lte: 0.2 } }`); they mean the `body.<field>` of the same name.
+ */
+const BODY_ALIASES: ReadonlySet<string> = new Set(['temperature', 'top_p', 'max_tokens']);
+
+function aliasWhen(when: When): When {
+  const out: When = {};
+  for (const [key, value] of Object.entries(when)) {
+    if (key === 'all' || key === 'any') out[key] = (value as When[]).map(aliasWhen) as [When, ...When[]];
+    else if (key === 'not') out.not = aliasWhen(value as When);
+    else out[BODY_ALIASES.has(key) ? `body.${key}` : key] = value;
+  }
+  return out;
+}
 
 const DEFAULT_MAX_ENTRIES = 10_000;
 const DEFAULT_MAX_SIZE_BYTES = 64 * 1024 * 1024;
@@ -73,7 +89,7 @@ export function compileCache(name: string, spec: Cache): CompileCacheResult {
     store: spec.store ?? 'memory',
     maxEntries: spec.maxEntries ?? DEFAULT_MAX_ENTRIES,
     maxSizeBytes,
-    applies: compileWhen(spec.when),
+    applies: compileWhen(spec.when === undefined ? undefined : aliasWhen(spec.when)),
     keyOf,
     keyFor: (ctx, route, directives = cacheDirectives(ctx)) =>
       requestCacheKey(keyOf, name, ctx, route, directives),

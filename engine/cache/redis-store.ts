@@ -26,8 +26,8 @@ export interface RedisCacheStoreOptions {
   /** `redis://host:port/db`; ignored when `client` is given. */
   readonly url?: string;
   /**
-   * An existing client (not closed by `close()`). It should have `enableOfflineQueue: false`, or a
-   * request may wait for a reconnect.
+   * An existing client (not closed by `close()`, and its 'error' events are its owner's). It should
+   * have `enableOfflineQueue: false`, or a request may wait for a reconnect.
    */
   readonly client?: Redis;
   /** Key prefix; default `switchyard:cache:`. */
@@ -69,9 +69,10 @@ export class RedisCacheStore implements CacheStore {
         maxRetriesPerRequest: 0,
       });
       this.#owned = true;
+      // Without a listener, ioredis reports connection errors as unhandled 'error' events. A
+      // client passed in is its owner's to listen to (one listener per store would pile up).
+      this.#client.on('error', (error: unknown) => this.#onError({ op: 'connect', error }));
     }
-    // Without a listener, ioredis reports connection errors as unhandled 'error' events.
-    this.#client.on('error', (error: unknown) => this.#onError({ op: 'connect', error }));
   }
 
   /** True when commands can be sent (connected and ready). */

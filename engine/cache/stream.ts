@@ -42,14 +42,21 @@ export function wantsUsage(body: Readonly<Record<string, unknown>>): boolean {
   return isRecord(options) && options.include_usage === true;
 }
 
-/** Splits `text` into at most `parts` pieces of near-equal length, never inside a code point. */
+/** Splits `text` into at most `parts` pieces of near-equal length, never inside a surrogate pair. */
 export function splitText(text: string, parts: number): string[] {
-  const points = Array.from(text);
-  if (points.length === 0) return [];
-  const n = Math.max(1, Math.min(Math.floor(parts), points.length));
-  const size = Math.ceil(points.length / n);
+  if (text === '') return [];
+  const n = Math.max(1, Math.min(Math.floor(parts), text.length));
+  const size = Math.ceil(text.length / n);
   const out: string[] = [];
-  for (let i = 0; i < points.length; i += size) out.push(points.slice(i, i + size).join(''));
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + size);
+    // Do not end a piece between a high and a low surrogate.
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++;
+    out.push(text.slice(start, end));
+    start = end;
+  }
   return out;
 }
 

@@ -364,7 +364,6 @@ interface RouteScope {
   readonly policy: Policy;
   readonly route: Route;
   readonly models: ReadonlyMap<string, CompiledModel>;
-  readonly timeout: TimeoutSettings;
   /** Per model name, the target resolved for this route (shared by repeated mentions). */
   readonly resolved: Map<string, ResolvedTarget>;
   position: number;
@@ -450,7 +449,7 @@ function compileRoute(
 ): CompiledRoute {
   const d = policy.defaults;
   const timeout = resolveTimeout([d?.timeout, route.timeout], [d?.timeout, route.timeout]);
-  const scope: RouteScope = { policy, route, models, timeout, resolved: new Map(), position: 0 };
+  const scope: RouteScope = { policy, route, models, resolved: new Map(), position: 0 };
   const root = compileGroup(scope, route, 1, null);
   const dynamic = isDynamic(root);
   const checksImages = someTarget(root, (t) => !t.capabilities.vision);

@@ -101,7 +101,10 @@ function decimalScale(value: number): number {
  */
 export function rateToParams(rate: Rate, burst?: number): UnitResult<GcraParams> {
   if (!(rate.amount > 0) || !Number.isFinite(rate.amount)) {
-    return { ok: false, error: 'a rate must be positive: a rate of 0 admits nothing (remove the limit instead)' };
+    return {
+      ok: false,
+      error: 'a rate must be positive: a rate of 0 admits nothing (remove the limit instead)',
+    };
   }
   if (!Number.isSafeInteger(rate.perMs) || rate.perMs <= 0) {
     return { ok: false, error: `rate period ${rate.perMs} ms is not a positive whole number of ms` };
@@ -116,7 +119,10 @@ export function rateToParams(rate: Rate, burst?: number): UnitResult<GcraParams>
   }
   const params: GcraParams = { amount: scaledAmount / g, periodMs: scaledPeriod / g, capacity };
   if (params.capacity * params.periodMs > MAX_TICKS || !Number.isSafeInteger(params.periodMs)) {
-    return { ok: false, error: 'rate and burst are too large to count exactly (capacity x period exceeds 2^51)' };
+    return {
+      ok: false,
+      error: 'rate and burst are too large to count exactly (capacity x period exceeds 2^51)',
+    };
   }
   return { ok: true, value: params };
 }

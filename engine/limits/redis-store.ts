@@ -215,7 +215,10 @@ export class RedisStore implements LimiterStore, CounterStore {
   async add(key: string, amount: number, periodStartMs: number, ttlMs: number): Promise<number> {
     assertWholeAmount(amount);
     const ttl = Math.max(1, Math.ceil(ttlMs));
-    return toInt(await this.#eval(COUNTER, this.#prefix + periodKey(key, periodStartMs), [amount, ttl]), 'add');
+    return toInt(
+      await this.#eval(COUNTER, this.#prefix + periodKey(key, periodStartMs), [amount, ttl]),
+      'add',
+    );
   }
 
   async get(key: string, periodStartMs: number): Promise<number> {

@@ -11,12 +11,21 @@
  *   `Infinity` (exceeded).
  * - `adjust` and counter `add` failures are reported and dropped (the reconciliation is lost, the
  *   request is not failed for it).
+ * - Invalid arguments (a non-finite cost, a fractional counter amount) are the caller's bug and
+ *   are thrown, never mistaken for a store failure.
  *
  * Limits with different `onStoreError` share one underlying store through two wrappers; closing a
  * wrapper closes the inner store, whose `close` is idempotent.
  */
 import { type Clock, systemClock } from '../runtime/clock.js';
-import type { Acquired, CounterStore, LimiterStore, LimitParams } from './store.js';
+import { wholeCost } from './gcra.js';
+import {
+  type Acquired,
+  assertWholeAmount,
+  type CounterStore,
+  type LimiterStore,
+  type LimitParams,
+} from './store.js';
 
 export type OnStoreError = 'open' | 'closed';
 
@@ -31,7 +40,11 @@ export interface StoreErrorEvent {
 
 export interface ResilientStoreOptions {
   readonly onStoreError: OnStoreError;
-  /** An operation slower than this counts as failed; default 75 ms. */
+  /**
+   * An operation slower than this counts as failed; default 75 ms. 0 disables the wrapper's own
+   * timer (about 10 µs per operation) when the inner store bounds its commands itself, e.g. a
+   * `RedisStore` with `commandTimeoutMs` (its timeouts then arrive here as errors).
+   */
   readonly timeoutMs?: number;
   /** `Retry-After` for requests refused because the store is down (`closed`); default 1000 ms. */
   readonly closedRetryAfterMs?: number;
@@ -42,6 +55,8 @@ export interface ResilientStoreOptions {
   /** Timers for the timeout; default the system clock. */
   readonly clock?: Clock;
 }
+
+const SETTLED = Object.freeze({ settled: true });
 
 export class StoreTimeoutError extends Error {
   readonly code = 'LIMITS_STORE_TIMEOUT';
@@ -82,6 +97,7 @@ export class ResilientStore implements LimiterStore, CounterStore {
   }
 
   async acquire(key: string, params: LimitParams, cost: number, now: number): Promise<Acquired> {
+    wholeCost(cost); // a caller's bug (a non-finite cost) is thrown, not taken for a store failure
     const r = await this.#guard('acquire', key, () => this.#inner.acquire(key, params, cost, now));
     if (r.ok) return r.value;
     return this.#mode === 'open'
@@ -104,10 +120,12 @@ export class ResilientStore implements LimiterStore, CounterStore {
   }
 
   async adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void> {
+    wholeCost(delta);
     await this.#guard('adjust', key, () => this.#inner.adjust(key, params, delta, now));
   }
 
   async add(key: string, amount: number, periodStartMs: number, ttlMs: number): Promise<number> {
+    assertWholeAmount(amount);
     const r = await this.#guard('add', key, () => this.#inner.add(key, amount, periodStartMs, ttlMs));
     return r.ok ? r.value : this.#fallbackCount();
   }
@@ -130,16 +148,19 @@ export class ResilientStore implements LimiterStore, CounterStore {
     key: string,
     run: () => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false }> {
-    const timer = new AbortController();
+    const timer = this.#timeoutMs > 0 ? new AbortController() : null;
     let timedOut = false;
     try {
-      const value = await Promise.race([
-        run(),
-        this.#clock.sleep(this.#timeoutMs, timer.signal).then(() => {
-          timedOut = true;
-          throw new StoreTimeoutError(op, this.#timeoutMs);
-        }),
-      ]);
+      const value =
+        timer === null
+          ? await run()
+          : await Promise.race([
+              run(),
+              this.#clock.sleep(this.#timeoutMs, timer.signal).then(() => {
+                timedOut = true;
+                throw new StoreTimeoutError(op, this.#timeoutMs);
+              }),
+            ]);
       if (this.#failing) {
         this.#failing = false;
         this.#safely(() => this.#onRecover());
@@ -150,7 +171,8 @@ export class ResilientStore implements LimiterStore, CounterStore {
       this.#safely(() => this.#onError({ op, key, mode: this.#mode, timedOut, error }));
       return { ok: false };
     } finally {
-      timer.abort();
+      // A constant reason: aborting without one would build a DOMException (and a stack) per call.
+      timer?.abort(SETTLED);
     }
   }
 

@@ -22,6 +22,7 @@ import {
   type ProviderCallRequest,
   type ProviderCallResult,
   type ProviderDeps,
+  type ProviderErrorBody,
   ProviderFailure,
   type ProviderSpec,
   type StreamItem,
@@ -163,6 +164,20 @@ export async function* openAIStreamItems(
   }
 }
 
+/**
+ * The upstream's own error body when it already has the OpenAI shape, kept whole (`param` and
+ * any other field included): a policy that ends the request with this error returns the
+ * provider's error unchanged (DESIGN.md §2). Anything else gets the classified body.
+ */
+function openAIErrorBody(text: string): ProviderErrorBody | null {
+  const parsed = parseJson(text);
+  if (!parsed.ok || !isRecord(parsed.value)) return null;
+  const err = parsed.value.error;
+  if (!isRecord(err) || typeof err.message !== 'string' || typeof err.type !== 'string') return null;
+  if (err.code !== null && typeof err.code !== 'string') return null;
+  return { ...parsed.value, error: { ...err, message: err.message, type: err.type, code: err.code } };
+}
+
 /** Reads an error body; a broken one reads as empty so the status still classifies. */
 async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string> {
   try {
@@ -201,7 +216,8 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
       }
       if (res.status < 200 || res.status >= 300) {
         const text = await errorText(res, req.signal);
-        return { ok: false, error: classifyHttpError(res.status, text, res.headers, clock.now()) };
+        const error = classifyHttpError(res.status, text, res.headers, clock.now());
+        return { ok: false, error: { ...error, body: openAIErrorBody(text) ?? error.body } };
       }
       const contentType = res.headers['content-type'] ?? '';
       if (stream && !contentType.includes('application/json')) {

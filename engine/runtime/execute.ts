@@ -447,7 +447,7 @@ class Run {
     });
     const raced = await this.#race(call, live.firstTokenAt);
     if (raced.kind === 'aborted') return this.#abortLive(live);
-    if (raced.kind === 'timeout') return this.#fail(live, this.#timeoutFailure(live));
+    if (raced.kind === 'timeout') return this.#fail(live, this.#timeoutFailure(live, live.firstTokenAt));
     if (raced.kind === 'error') return this.#fail(live, classifyThrown(raced.error, 'connect'));
 
     const response: ProviderCallResult = raced.value;
@@ -487,11 +487,16 @@ class Run {
     const idleAt =
       (live.lastItemAt ?? live.firstByteAt ?? live.startedAt) + Math.max(0, live.target.timeout.idleMs);
     const firstTokenAt = live.firstContentAt === null ? live.firstTokenAt : Number.POSITIVE_INFINITY;
-    // Before any item, only first-token applies: the gap after the headers is not "between chunks".
-    const limit = Math.min(live.attemptDeadline, firstTokenAt, live.lastItemAt === null ? Infinity : idleAt);
+    // Before the first content only first-token applies: neither the gap after the headers nor the
+    // one after a content-less role chunk is "between chunks" (DESIGN.md §2: time to first content).
+    const limit = Math.min(
+      live.attemptDeadline,
+      firstTokenAt,
+      live.firstContentAt === null ? Infinity : idleAt,
+    );
     const raced = await this.#race(iterator.next(), limit);
     if (raced.kind === 'aborted') return { kind: 'aborted' };
-    if (raced.kind === 'timeout') return { kind: 'failed', failure: this.#timeoutFailure(live) };
+    if (raced.kind === 'timeout') return { kind: 'failed', failure: this.#timeoutFailure(live, limit) };
     if (raced.kind === 'error') return { kind: 'failed', failure: classifyThrown(raced.error, 'stream_cut') };
     const step = raced.value;
     live.lastItemAt = this.#now;
@@ -513,9 +518,13 @@ class Run {
     return { kind: 'chunk', chunk };
   }
 
-  /** Which timer fired: the route deadline, the attempt's own total, first token, or idle. */
-  #timeoutFailure(live: Live): Failure {
-    const now = this.#now;
+  /**
+   * Which timer fired: the route deadline, the attempt's own total, first token, or idle. `until`
+   * is the limit the race waited for: a real timer may fire a little before the clock reads it,
+   * so the time of the failure is never taken as earlier than that limit.
+   */
+  #timeoutFailure(live: Live, until: number): Failure {
+    const now = Math.max(this.#now, until);
     if (now >= this.#deadline) return timeoutFailure('timeout', true);
     if (now >= live.attemptDeadline) return timeoutFailure('timeout', false);
     if (live.firstContentAt === null && now >= live.firstTokenAt) return timeoutFailure('first_token', false);

@@ -133,7 +133,8 @@ describe('P1 compile determinism', () => {
         const h = compilePolicy(policy).identity.hash;
         expect(compilePolicy(reverseKeys(policy) as Policy).identity.hash).toBe(h);
         expect(
-          compilePolicy(parse(stringify(policy, { indent: 4, flowLevel: 2 })) as Policy).identity.hash,
+          compilePolicy(parse(stringify(policy, { indent: 4, collectionStyle: 'flow' })) as Policy).identity
+            .hash,
         ).toBe(h);
         expect(compilePolicy(JSON.parse(JSON.stringify(policy, null, 3)) as Policy).identity.hash).toBe(h);
       }),
@@ -199,11 +200,11 @@ describe('P4 first-match order', () => {
   it('a route after a catch-all changes no decision', () => {
     fc.assert(
       fc.property(arbCase, ([policy, requests]) => {
-        const routes = [...policy.routes, { name: 'catch-all', targets: ['cheap'] } as Route];
-        const base = compilePolicy({ ...policy, routes: routes as Policy['routes'] });
+        const routes: Policy['routes'] = [...policy.routes, { name: 'catch-all', targets: ['cheap'] }];
+        const base = compilePolicy({ ...policy, routes });
         const extended = compilePolicy({
           ...policy,
-          routes: [...routes, { name: 'unreachable', targets: ['fast'] }] as Policy['routes'],
+          routes: [...routes, { name: 'unreachable', targets: ['fast'] }],
         });
         for (const input of requests) same(run(extended, input), run(base, input));
       }),

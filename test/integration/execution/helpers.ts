@@ -4,7 +4,14 @@
  * caller got (JSON or SSE frames) and what the upstream saw.
  */
 import { expect } from 'vitest';
-import { createEngine, type Engine, type EngineResponse, formatHuman, parsePolicy, type ResponseMeta } from '../../../engine/index.js';
+import {
+  createEngine,
+  type Engine,
+  type EngineResponse,
+  formatHuman,
+  parsePolicy,
+  type ResponseMeta,
+} from '../../../engine/index.js';
 import type { RecordedRequest } from '../../support/upstream.js';
 
 /** Timeouts and backoff small enough that a whole file runs in a few seconds. */
@@ -44,7 +51,8 @@ const DEFAULT_ROUTES = `
 
 export function policyYaml(parts: PolicyParts): string {
   const retry =
-    parts.retry ?? 'attempts: 2, backoff: { initial: 10ms, max: 50ms, jitter: none }, respectRetryAfter: 200ms';
+    parts.retry ??
+    'attempts: 2, backoff: { initial: 10ms, max: 50ms, jitter: none }, respectRetryAfter: 200ms';
   return `switchyard: v1
 policy: { name: execution, version: "1" }
 providers:
@@ -66,7 +74,8 @@ const open: Engine[] = [];
 export function engineFor(parts: PolicyParts): Engine {
   const yaml = policyYaml(parts);
   const loaded = parsePolicy([{ file: 'execution.yaml', text: yaml }]);
-  if (!loaded.ok) throw new Error(`test policy is invalid:\n${formatHuman(loaded.diagnostics, loaded.sources)}`);
+  if (!loaded.ok)
+    throw new Error(`test policy is invalid:\n${formatHuman(loaded.diagnostics, loaded.sources)}`);
   const engine = createEngine(loaded.policy);
   open.push(engine);
   return engine;
@@ -148,7 +157,8 @@ export async function readStream(res: EngineResponse): Promise<ReadStream> {
     const choices = Array.isArray(payload.choices) ? payload.choices : [];
     for (const choice of choices) {
       if (!isRecord(choice)) continue;
-      if (isRecord(choice.delta) && typeof choice.delta.content === 'string') out.text += choice.delta.content;
+      if (isRecord(choice.delta) && typeof choice.delta.content === 'string')
+        out.text += choice.delta.content;
       if (typeof choice.finish_reason === 'string') out.finishReasons.push(choice.finish_reason);
     }
   }

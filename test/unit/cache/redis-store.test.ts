@@ -38,86 +38,94 @@ async function connectedStore(
   return store;
 }
 
-describe.skipIf(!redisAvailable)(`redis cache store${redisAvailable ? '' : ` (skipped: ${redisSkipReason})`}`, () => {
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  describeCacheStore('redis', {
-    make: (bounds) => connectedStore({ maxValueBytes: bounds?.maxValueBytes }),
-    lruBounds: { skip: 'Redis bounds memory with its own maxmemory policy, not per cache' },
-  });
-
-  describe('RedisCacheStore', () => {
-    it('writes under switchyard:cache: with a PX expiry', async () => {
-      const store = await connectedStore();
-      const inspect = new Redis(server?.url ?? '');
-      try {
-        await store.set('abc', makeAnswer(), 60_000, 0);
-        const keys = await inspect.keys('switchyard:cache:*abc');
-        expect(keys).toHaveLength(1);
-        const pttl = await inspect.pttl(keys[0]);
-        expect(pttl).toBeGreaterThan(0);
-        expect(pttl).toBeLessThanOrEqual(60_000);
-      } finally {
-        inspect.disconnect();
-        await store.close();
-      }
+describe.skipIf(!redisAvailable)(
+  `redis cache store${redisAvailable ? '' : ` (skipped: ${redisSkipReason})`}`,
+  () => {
+    beforeAll(async () => {
+      server = await startRedis();
     });
-
-    it('reads a foreign or corrupt value as a miss', async () => {
-      const store = await connectedStore();
-      const inspect = new Redis(server?.url ?? '');
-      try {
-        await store.set('k', makeAnswer(), 60_000, 0);
-        const [key] = await inspect.keys('switchyard:cache:*:k');
-        for (const junk of ['not json', '{"v":2,"expiresAt":1e15,"answer":{}}', '{"v":1,"expiresAt":1e15}']) {
-          await inspect.set(key, junk);
-          expect(await store.get('k', 0)).toBeUndefined();
-        }
-      } finally {
-        inspect.disconnect();
-        await store.close();
-      }
-    });
-
-    it('treats Redis down as a miss and a skipped write, reports it, and recovers', async () => {
-      const errors: CacheStoreError[] = [];
-      const store = await connectedStore({ onError: (e) => errors.push(e) });
-      try {
-        await store.set('k', makeAnswer(), 60_000, 0);
-        await server?.stop();
-        await until(() => !store.connected);
-        await expect(store.get('k', 0)).resolves.toBeUndefined();
-        await expect(store.set('k2', makeAnswer(), 60_000, 0)).resolves.toBeUndefined();
-        await expect(store.delete('k')).resolves.toBeUndefined();
-        expect(errors.map((e) => e.op)).toEqual(expect.arrayContaining(['get', 'set', 'delete']));
-        await server?.start();
-        await until(() => store.connected, 10_000);
-        await store.set('k3', makeAnswer('back'), 60_000, 0);
-        expect(await store.get('k3', 0)).toEqual(makeAnswer('back'));
-      } finally {
-        await store.close();
-      }
-    });
-
-    it('a throwing onError hook never reaches the caller', async () => {
-      const store = await connectedStore({
-        onError: () => {
-          throw new Error('bad hook');
-        },
-      });
+    afterAll(async () => {
       await server?.stop();
-      try {
-        await until(() => !store.connected);
-        await expect(store.get('k', 0)).resolves.toBeUndefined();
-      } finally {
-        await server?.start();
-        await store.close();
-      }
     });
-  });
-});
+
+    describeCacheStore('redis', {
+      make: (bounds) => connectedStore({ maxValueBytes: bounds?.maxValueBytes }),
+      lruBounds: { skip: 'Redis bounds memory with its own maxmemory policy, not per cache' },
+    });
+
+    describe('RedisCacheStore', () => {
+      it('writes under switchyard:cache: with a PX expiry', async () => {
+        const store = await connectedStore();
+        const inspect = new Redis(server?.url ?? '');
+        try {
+          await store.set('abc', makeAnswer(), 60_000, 0);
+          const keys = await inspect.keys('switchyard:cache:*abc');
+          expect(keys).toHaveLength(1);
+          const pttl = await inspect.pttl(keys[0]);
+          expect(pttl).toBeGreaterThan(0);
+          expect(pttl).toBeLessThanOrEqual(60_000);
+        } finally {
+          inspect.disconnect();
+          await store.close();
+        }
+      });
+
+      it('reads a foreign or corrupt value as a miss', async () => {
+        const store = await connectedStore();
+        const inspect = new Redis(server?.url ?? '');
+        try {
+          await store.set('foreign-entry', makeAnswer(), 60_000, 0);
+          const keys = await inspect.keys('switchyard:cache:*:foreign-entry');
+          expect(keys).toHaveLength(1);
+          for (const junk of [
+            'not json',
+            '{"v":2,"expiresAt":1e15,"answer":{}}',
+            '{"v":1,"expiresAt":1e15}',
+          ]) {
+            await inspect.set(keys[0], junk);
+            expect(await store.get('foreign-entry', 0)).toBeUndefined();
+          }
+        } finally {
+          inspect.disconnect();
+          await store.close();
+        }
+      });
+
+      it('treats Redis down as a miss and a skipped write, reports it, and recovers', async () => {
+        const errors: CacheStoreError[] = [];
+        const store = await connectedStore({ onError: (e) => errors.push(e) });
+        try {
+          await store.set('k', makeAnswer(), 60_000, 0);
+          await server?.stop();
+          await until(() => !store.connected);
+          await expect(store.get('k', 0)).resolves.toBeUndefined();
+          await expect(store.set('k2', makeAnswer(), 60_000, 0)).resolves.toBeUndefined();
+          await expect(store.delete('k')).resolves.toBeUndefined();
+          expect(errors.map((e) => e.op)).toEqual(expect.arrayContaining(['get', 'set', 'delete']));
+          await server?.start();
+          await until(() => store.connected, 10_000);
+          await store.set('k3', makeAnswer('back'), 60_000, 0);
+          expect(await store.get('k3', 0)).toEqual(makeAnswer('back'));
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('a throwing onError hook never reaches the caller', async () => {
+        const store = await connectedStore({
+          onError: () => {
+            throw new Error('bad hook');
+          },
+        });
+        await server?.stop();
+        try {
+          await until(() => !store.connected);
+          await expect(store.get('k', 0)).resolves.toBeUndefined();
+        } finally {
+          await server?.start();
+          await store.close();
+        }
+      });
+    });
+  },
+);

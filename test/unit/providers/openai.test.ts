@@ -217,7 +217,33 @@ describe('OpenAI adapter: failures', () => {
         message: 'Your request was rejected as a result of our safety system.',
         type: 'invalid_request_error',
         code: 'content_policy_violation',
+        param: null,
       },
+    });
+  });
+
+  // Regression: the body was rebuilt from the classification, dropping `param` and replacing a
+  // null code with the class's code, so "returned unchanged" was not true.
+  it('keeps an OpenAI-shaped error body whole, extra fields and a null code included', async () => {
+    const body = {
+      error: {
+        message: 'Flagged by our safety system.',
+        type: 'invalid_request_error',
+        code: null,
+        param: 'messages',
+      },
+      request_id: 'req_123',
+    };
+    upstream.enqueue({ kind: 'status', status: 400, body });
+    const error = failure(await call());
+    expect(error.class).toBe('content_policy');
+    expect(error.body).toStrictEqual(body);
+  });
+
+  it('classifies a body that is not OpenAI-shaped into the OpenAI shape', async () => {
+    upstream.enqueue({ kind: 'status', status: 502, body: '<html>Bad gateway</html>' });
+    expect(failure(await call()).body).toEqual({
+      error: { message: '<html>Bad gateway</html>', type: 'server_error', code: null },
     });
   });
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../../engine/runtime/clock.js';
 import { EngineError } from '../../../engine/runtime/errors.js';
+import { createExecutor } from '../../../engine/runtime/execute.js';
+import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
 import type { EngineResponse } from '../../../engine/types.js';
 import {
   createHarness,
@@ -9,6 +12,7 @@ import {
   readEvents,
   streamedText,
 } from '../../support/decision-fixtures.js';
+import { SimulatedProvider } from '../../support/simulated-provider.js';
 
 function json(response: EngineResponse): Extract<EngineResponse, { kind: 'json' }> {
   if (response.kind !== 'json') throw new Error(`expected json, got ${response.kind}`);
@@ -593,5 +597,42 @@ describe('execute: streaming', () => {
     expect(streamedText(frames)).toBe('ab');
     expect(frames.at(-1)).toContain('SY_STREAM_INTERRUPTED');
     expect(h.clock.now()).toBe(6_000);
+  });
+});
+
+describe('execute: first token vs idle', () => {
+  // Regression: the idle timer ran from a content-less role chunk, so a model that sends its role
+  // at once and thinks before the first token was cut at `idle` instead of `firstToken`.
+  it('a role chunk does not start the idle timer: only first-token bounds the wait for content', async () => {
+    const h = createHarness({ script: { a: [{ type: 'ok', chunks: [{ delayMs: 2_500, text: 'hello' }] }] } });
+    const a = makeTarget('a', { timeout: { idleMs: 2_000, firstTokenMs: 5_000 } });
+    const res = stream(
+      await h.executor.execute(makeDecision([a, makeTarget('b')]), makeContext({ stream: true })),
+    );
+    expect(streamedText(await readEvents(res.events))).toBe('hello');
+    expect((await res.done).attempts.map((x) => [x.target, x.outcome, x.firstTokenMs])).toEqual([
+      ['a', 'ok', 2_500],
+    ]);
+    expect(h.sim.callsTo('b')).toHaveLength(0);
+  });
+});
+
+describe('execute: real timers', () => {
+  // Real timers run on libuv's cached loop time and can fire a millisecond before the clock reads
+  // the deadline. Regression: a first-token timeout was then reported as `idle`.
+  it('classifies a timer that fires slightly early by the limit it was waiting for', async () => {
+    const virtual = new VirtualClock({ auto: true });
+    const early: Clock = {
+      now: () => virtual.now(),
+      sleep: (ms, signal) => virtual.sleep(Math.max(0, ms - 1), signal),
+    };
+    const sim = new SimulatedProvider({ clock: virtual, script: { a: [{ type: 'hang' }] } });
+    const executor = createExecutor({ providers: new Map([['sim', sim]]), clock: early, random: () => 0.5 });
+    const a = makeTarget('a', { timeout: { firstTokenMs: 1_000 } });
+    const res = json(await executor.execute(makeDecision([a, makeTarget('b')]), makeContext()));
+    expect(res.meta.attempts.map((x) => [x.target, x.outcome])).toEqual([
+      ['a', 'first_token'],
+      ['b', 'ok'],
+    ]);
   });
 });
