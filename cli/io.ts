@@ -49,7 +49,15 @@ export async function loadEngine<K extends keyof EngineModule>(
       cause: err,
     });
   }
-  const missing = names.filter((n) => mod[n] === undefined);
+  const provides = (name: K): boolean => {
+    try {
+      return typeof mod[name] === 'function';
+    } catch {
+      // A module namespace proxy (test doubles) may throw on unknown names.
+      return false;
+    }
+  };
+  const missing = names.filter((n) => !provides(n));
   if (missing.length > 0) {
     throw new CliError(`the engine does not provide ${missing.join(', ')} (incomplete build?)`);
   }

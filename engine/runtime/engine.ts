@@ -12,7 +12,7 @@ import type { Provider, ProviderSpec } from '../providers/types.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput, ResponseMeta } from '../types.js';
 import { type Clock, systemClock } from './clock.js';
 import { EngineError, engineErrorBody } from './errors.js';
-import { createExecutor } from './execute.js';
+import { createExecutor, policyLabel } from './execute.js';
 
 export interface EngineOptions {
   /** Time source for every wait and timestamp (a VirtualClock in tests and replay). */
@@ -63,11 +63,6 @@ function emptyMeta(policy: CompiledPolicy, route: string | null): ResponseMeta {
   };
 }
 
-function policyHeader(policy: CompiledPolicy): string {
-  const id = policy.identity;
-  return `${id.name}@${id.version}+${id.hash.slice(0, 12)}`;
-}
-
 function errorResponse(
   policy: CompiledPolicy,
   status: number,
@@ -77,7 +72,7 @@ function errorResponse(
 ): EngineResponse {
   const type =
     status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
-  const headers: Record<string, string> = { 'x-switchyard-policy': policyHeader(policy) };
+  const headers: Record<string, string> = { 'x-switchyard-policy': policyLabel(policy.identity) };
   if (route !== null) headers['x-switchyard-route'] = route;
   return {
     kind: 'json',

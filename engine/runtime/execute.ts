@@ -27,6 +27,7 @@ import type {
   EngineResponse,
   ErrorClass,
   OpenAIErrorBody,
+  PolicyIdentity,
   RequestContext,
   ResolvedTarget,
   ResponseMeta,
@@ -40,6 +41,11 @@ import { LatencyTracker, orderPlan } from './latency.js';
 import { type RetryBudget, type RetryBudgetSettings, RetryBudgets } from './retry-budget.js';
 
 export type RouteDecision = Extract<Decision, { kind: 'route' }>;
+
+/** `name@version+hash12`: what served a request, in headers, logs and metrics. */
+export function policyLabel(policy: PolicyIdentity): string {
+  return `${policy.name}@${policy.version}+${policy.hash.slice(0, 12)}`;
+}
 
 export interface ExecutorOptions {
   /** Providers by policy name (`ResolvedTarget.provider`); a Map, or anything with its `get`. */
@@ -652,7 +658,7 @@ class Run {
     const headers: Record<string, string> = {
       'x-switchyard-route': this.decision.route,
       'x-switchyard-attempts': String(this.attempts.length),
-      'x-switchyard-policy': `${policy.name}@${policy.version}+${policy.hash.slice(0, 8)}`,
+      'x-switchyard-policy': policyLabel(policy),
       ...extra,
     };
     if (target !== null) headers['x-switchyard-target'] = target.name;

@@ -58,8 +58,8 @@ describe.skipIf(!redisAvailable)(
         const store = await connectedStore();
         const inspect = new Redis(server?.url ?? '');
         try {
-          await store.set('abc', makeAnswer(), 60_000, 0);
-          const keys = await inspect.keys('switchyard:cache:*abc');
+          await store.set('px-entry', makeAnswer(), 60_000, 0);
+          const keys = await inspect.keys('switchyard:cache:*:px-entry');
           expect(keys).toHaveLength(1);
           const pttl = await inspect.pttl(keys[0]);
           expect(pttl).toBeGreaterThan(0);

@@ -47,7 +47,7 @@ describe('execute: JSON', () => {
       'x-switchyard-route': 'r',
       'x-switchyard-target': 'a',
       'x-switchyard-attempts': '1',
-      'x-switchyard-policy': 'test@1+abcdef01',
+      'x-switchyard-policy': 'test@1+abcdef012345',
     });
     expect(res.meta.target).toBe('a');
     expect(res.meta.usage).toEqual({ promptTokens: 1000, completionTokens: 500, totalTokens: 1500 });
