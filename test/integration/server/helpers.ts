@@ -35,7 +35,7 @@ routes:
 `;
 }
 
-/** Same policy with a misspelt key on line 12 (`targetz`): fails validation. */
+/** Same policy with a misspelt key on line 13 (`targetz` in route `special`): fails validation. */
 export function invalidPolicyYaml(version = 'broken'): string {
   return policyYaml({ version }).replace('    targets: [backup]', '    targetz: [backup]');
 }
