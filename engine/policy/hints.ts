@@ -1,34 +1,50 @@
 /**
  * "Did you mean" hints for unknown keys, enum values and references (DESIGN.md §6): the nearest
- * known name by optimal-string-alignment distance, and nothing at all for nonsense, because a
+ * known name by Damerau–Levenshtein distance, and nothing at all for nonsense, because a
  * wrong hint costs the reader more than no hint.
  */
 
 /**
- * Damerau–Levenshtein distance in its optimal-string-alignment form: insertions, deletions,
- * substitutions and transpositions of adjacent characters each cost 1 (`modles` → `models` is 1).
+ * Damerau–Levenshtein distance (unrestricted, Lowrance–Wagner): insertions, deletions,
+ * substitutions and transpositions of adjacent characters each cost 1, and a transposed pair may
+ * be edited again (`demo` → `mdo` is 2, where the optimal-string-alignment variant says 3), so
+ * any typo of at most two edits is found (`modles` → `models` is 1).
  */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
   if (a.length === 0) return b.length;
   if (b.length === 0) return a.length;
-  // Three rolling rows: the transposition step looks two rows back.
-  let prev2: number[] = new Array(b.length + 1).fill(0);
-  let prev: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  let cur: number[] = new Array(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, prev2[j - 2] + 1);
-      }
-      cur[j] = d;
-    }
-    [prev2, prev, cur] = [prev, cur, prev2];
+  const width = b.length + 2;
+  const d: number[] = new Array((a.length + 2) * width).fill(0);
+  const max = a.length + b.length;
+  d[0] = max;
+  for (let i = 0; i <= a.length; i++) {
+    d[(i + 1) * width] = max;
+    d[(i + 1) * width + 1] = i;
   }
-  return prev[b.length];
+  for (let j = 0; j <= b.length; j++) {
+    d[j + 1] = max;
+    d[width + j + 1] = j;
+  }
+  // Last row in which each character of `a` was seen.
+  const lastRow = new Map<string, number>();
+  for (let i = 1; i <= a.length; i++) {
+    let lastMatchCol = 0;
+    for (let j = 1; j <= b.length; j++) {
+      const k = lastRow.get(b[j - 1]) ?? 0;
+      const l = lastMatchCol;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      if (cost === 0) lastMatchCol = j;
+      d[(i + 1) * width + j + 1] = Math.min(
+        d[i * width + j] + cost,
+        d[(i + 1) * width + j] + 1,
+        d[i * width + j + 1] + 1,
+        d[k * width + l] + (i - k - 1) + 1 + (j - l - 1),
+      );
+    }
+    lastRow.set(a[i - 1], i);
+  }
+  return d[(a.length + 1) * width + b.length + 1];
 }
 
 /**

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { didYouMean, editDistance, hintThreshold } from '../../../engine/policy/hints.js';
 
-describe('editDistance (optimal string alignment)', () => {
+describe('editDistance (unrestricted Damerau–Levenshtein)', () => {
   it.each([
     ['', '', 0],
     ['', 'abc', 3],
@@ -11,7 +11,9 @@ describe('editDistance (optimal string alignment)', () => {
     ['modles', 'models', 1],
     ['fallbak', 'fallback', 1],
     ['ab', 'ba', 1],
-    ['ca', 'abc', 3],
+    // A transposed pair may be edited again: OSA would say 3 for both of these.
+    ['ca', 'abc', 2],
+    ['demo', 'mdo', 2],
     ['timeout', 'tiemout', 1],
   ])('%j ↔ %j = %d', (a, b, d) => {
     expect(editDistance(a, b)).toBe(d);
