@@ -134,7 +134,7 @@ function treeText(node: ExplainPlanTree): string {
 export function renderExplainHuman(report: ExplainReport): string {
   const out: string[] = [];
   const p = report.policy;
-  out.push(`policy  ${p.name} ${p.version} (${p.hash.slice(0, 16)})`);
+  out.push(`policy  ${p.name} ${p.version} (${p.hash.slice(0, 12)})`);
   if (report.skipped.length > 0) {
     out.push('', 'routes that did not match:');
     for (const s of report.skipped) out.push(`  - ${s.route}: ${s.reason}`);

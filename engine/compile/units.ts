@@ -10,6 +10,8 @@
 export type UnitResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const NUMBER = '(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?';
+/** A number above 0: rates refuse `0/min` (it admits nothing) in the schema already. */
+const POSITIVE = '(?:[1-9][0-9]*(?:\\.[0-9]+)?|0\\.[0-9]*[1-9][0-9]*)';
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -43,8 +45,8 @@ const SIZE_UNITS: Readonly<Record<string, number>> = {
 
 /** `250ms`, `30s`, `5m`, `24h`, `1d`, `1.5s`. */
 export const DURATION_PATTERN = `^(${NUMBER})(ms|s|m|h|d)$`;
-/** `100/min`, `10000/hour`, `5/s`, `5/sec`, `100/10s`, `2/day`. */
-export const RATE_PATTERN = `^(${NUMBER})/([1-9][0-9]*)?(ms|s|sec|second|m|min|minute|h|hr|hour|d|day)$`;
+/** `100/min`, `10000/hour`, `5/s`, `5/sec`, `100/10s`, `2/day`, `0.5/s`; never `0/min`. */
+export const RATE_PATTERN = `^(${POSITIVE})/([1-9][0-9]*)?(ms|s|sec|second|m|min|minute|h|hr|hour|d|day)$`;
 /** `500/month`, `$20/day`, `0.5/day`, `5/hour`. */
 export const MONEY_PATTERN = `^\\$?(${NUMBER})/(hour|day|month)$`;
 /** `100b`, `512kb`, `1mb`, `10MB`, `2GB` (binary multiples: 1kb = 1024 bytes). */

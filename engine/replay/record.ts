@@ -1,0 +1,458 @@
+/**
+ * Recording (DESIGN.md §3): one JSON line per request — the policy version, the normalised
+ * request, the decision, every attempt with its status, timings and usage, the outcome — written
+ * off the request path and flushed on shutdown. The file is `replay`'s input (§4); its format is
+ * `schemas/recorded-traffic.schema.json`.
+ *
+ * Secrets never reach the file: request headers pass an allow-list (credential headers are
+ * refused even when configured), the tenant is its name (never its key), provider keys are not
+ * part of any recorded value, and credential-like body keys are removed.
+ */
+import { createReadStream } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import recordedTrafficSchema from '../../schemas/recorded-traffic.schema.json' with { type: 'json' };
+import { type Clock, systemClock } from '../runtime/clock.js';
+import type {
+  AttemptRecord,
+  Decision,
+  Endpoint,
+  PolicyIdentity,
+  RequestContext,
+  ResponseMeta,
+  Usage,
+} from '../types.js';
+import { type ContentMode, recordBody } from './content.js';
+import { JsonlWriter } from './jsonl-writer.js';
+
+export { CONTENT_MODES, type ContentMode, hashText, recordBody } from './content.js';
+
+/** The recording format version written in every line's `v`. */
+export const RECORDING_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// The line format
+
+export interface RecordedRequest {
+  readonly path: string;
+  readonly endpoint: Endpoint;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly tools: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly seed: number;
+  readonly inputTokens: number;
+  readonly inputChars: number;
+  readonly content: ContentMode;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface RecordedDecision {
+  readonly route: string | null;
+  readonly targets: readonly string[];
+  readonly noRoute?: { readonly status: number; readonly code: string };
+}
+
+export interface RecordedOutcome {
+  readonly status: number;
+  readonly kind: 'json' | 'stream';
+  readonly target: string | null;
+  readonly errorCode?: string;
+  readonly usage: Usage | null;
+  readonly costUsd: number | null;
+  readonly cache: 'hit' | 'miss' | 'bypass' | null;
+}
+
+/** One line of a recording; `schemas/recorded-traffic.schema.json` is its contract. */
+export interface RecordedLine {
+  readonly v: 1;
+  /** ISO 8601 UTC time the request arrived. */
+  readonly time: string;
+  readonly requestId: string;
+  readonly policy: PolicyIdentity;
+  readonly tenant: string | null;
+  readonly request: RecordedRequest;
+  readonly decision: RecordedDecision;
+  readonly attempts: readonly AttemptRecord[];
+  readonly outcome: RecordedOutcome;
+  readonly durationMs: number;
+  readonly overheadMs: number;
+}
+
+/** What the server hands the recorder once a request has ended (a stream: once it is done). */
+export interface RecordInput {
+  readonly requestId: string;
+  readonly context: RequestContext;
+  /** Null when the request was refused before `decide` (authentication, validation). */
+  readonly decision: Decision | null;
+  /** The final metadata (for a stream, what `done` resolved with). */
+  readonly meta: ResponseMeta;
+  /** The status answered to the caller. */
+  readonly status: number;
+  readonly kind: 'json' | 'stream';
+  readonly errorCode?: string;
+  /** Arrival time in milliseconds since the Unix epoch, on the recorder's clock (`clock.now()`). */
+  readonly startedAt: number;
+  readonly durationMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping a request to its line
+
+/** Headers recorded by default: what replay needs to reproduce a decision, nothing secret. */
+export const DEFAULT_RECORDED_HEADERS: readonly string[] = [
+  'x-request-id',
+  'x-switchyard-metadata',
+  'x-switchyard-seed',
+  'content-type',
+  'user-agent',
+];
+
+/** Never recorded, whatever the configuration says. */
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+]);
+/** A configured name that looks like a credential is refused too (`x-anthropic-api-key`, `x-auth-token`). */
+const SECRET_HEADER_PATTERN = /(?:auth|api-?key|token|secret|password|cookie|session)/;
+
+/** The header names a recorder keeps: the defaults plus `extra`, credentials removed. */
+export function recordedHeaderNames(extra: readonly string[] = []): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const raw of [...DEFAULT_RECORDED_HEADERS, ...extra]) {
+    const name = raw.toLowerCase();
+    if (!SECRET_HEADERS.has(name) && !SECRET_HEADER_PATTERN.test(name)) names.add(name);
+  }
+  return names;
+}
+
+export interface RecordLineOptions {
+  readonly content: ContentMode;
+  /** From {@link recordedHeaderNames}; defaults to the default allow-list. */
+  readonly headers?: ReadonlySet<string>;
+  /** Gives the time when `startedAt` is not an epoch time; defaults to the system clock. */
+  readonly clock?: Clock;
+}
+
+const DEFAULT_HEADER_NAMES = recordedHeaderNames();
+/** 2000-01-01: anything earlier is a monotonic reading, not an epoch time. */
+const EPOCH_FLOOR_MS = 946_684_800_000;
+
+/** Milliseconds rounded to the microsecond; non-finite or negative values become 0. */
+function ms(n: number): number {
+  return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) / 1000 : 0;
+}
+
+function msOrNull(n: number | null): number | null {
+  return n === null ? null : ms(n);
+}
+
+function copyUsage(u: Usage | null): Usage | null {
+  return u === null
+    ? null
+    : { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens };
+}
+
+function copyAttempt(a: AttemptRecord): AttemptRecord {
+  return {
+    target: a.target,
+    upstreamModel: a.upstreamModel,
+    outcome: a.outcome,
+    status: a.status,
+    startedAtMs: ms(a.startedAtMs),
+    durationMs: ms(a.durationMs),
+    firstByteMs: msOrNull(a.firstByteMs),
+    firstTokenMs: msOrNull(a.firstTokenMs),
+    usage: copyUsage(a.usage),
+  };
+}
+
+function recordDecision(decision: Decision | null): RecordedDecision {
+  if (decision === null) return { route: null, targets: [] };
+  if (decision.kind === 'no_route') {
+    return { route: null, targets: [], noRoute: { status: decision.status, code: decision.code } };
+  }
+  return { route: decision.route, targets: decision.targets.map((t) => t.name) };
+}
+
+function pickHeaders(headers: Readonly<Record<string, string>>, names: ReadonlySet<string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = headers[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * The line recorded for a request: a pure function of its input (and, for the time only when
+ * `startedAt` is no epoch time, of the clock).
+ *
+ * @example
+ * const line = toRecordedLine(input, { content: 'hash' });
+ * line.request.body.messages; // roles kept, contents `sha256:…`
+ */
+export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): RecordedLine {
+  const { context: ctx, meta } = entry;
+  const startedAt =
+    Number.isFinite(entry.startedAt) && entry.startedAt >= EPOCH_FLOOR_MS
+      ? entry.startedAt
+      : (options.clock ?? systemClock).now() - ms(entry.durationMs);
+  const outcome: RecordedOutcome = {
+    status: entry.status,
+    kind: entry.kind,
+    target: meta.target,
+    ...(entry.errorCode === undefined ? {} : { errorCode: entry.errorCode }),
+    usage: copyUsage(meta.usage),
+    costUsd: meta.costUsd,
+    cache: meta.cache,
+  };
+  return {
+    v: RECORDING_VERSION,
+    time: new Date(Math.floor(startedAt)).toISOString(),
+    requestId: entry.requestId,
+    policy: { name: meta.policy.name, version: meta.policy.version, hash: meta.policy.hash },
+    tenant: ctx.tenant,
+    request: {
+      path: ctx.path,
+      endpoint: ctx.endpoint,
+      model: ctx.model,
+      stream: ctx.stream,
+      tools: ctx.tools,
+      headers: pickHeaders(ctx.headers, options.headers ?? DEFAULT_HEADER_NAMES),
+      metadata: { ...ctx.metadata },
+      seed: ctx.seed,
+      inputTokens: ctx.inputTokens,
+      inputChars: ctx.inputChars,
+      content: options.content,
+      body: recordBody(ctx.body, options.content),
+    },
+    decision: recordDecision(entry.decision),
+    attempts: meta.attempts.map(copyAttempt),
+    outcome,
+    durationMs: ms(entry.durationMs),
+    overheadMs: ms(meta.overheadMs),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The recorder
+
+export interface RecorderOptions {
+  /** The JSONL file, appended to (created when missing). */
+  readonly path: string;
+  readonly content: ContentMode;
+  /** Most lines held in memory waiting for the disk; beyond, lines are dropped. Default 10,000. */
+  readonly maxQueue?: number;
+  /** Most characters held in memory waiting for the disk. Default 64 Mi. */
+  readonly maxQueueChars?: number;
+  /** Request headers to record besides {@link DEFAULT_RECORDED_HEADERS} (credentials are refused). */
+  readonly headers?: readonly string[];
+  /** After a failed open or write, lines are dropped for this long, then the file is reopened. Default 5 s. */
+  readonly retryAfterMs?: number;
+  readonly clock?: Clock;
+  /** A failed open, write or serialisation. Default: ignored (the drop is still counted). */
+  readonly onError?: (err: unknown) => void;
+  /** Lines just dropped (queue full, closed, I/O failure): feed a counter. */
+  readonly onDrop?: (count: number) => void;
+}
+
+export interface RecorderStats {
+  readonly written: number;
+  readonly dropped: number;
+  readonly queued: number;
+}
+
+export interface Recorder {
+  /**
+   * Serialises and queues one request's line. Synchronous, never throws, never waits for the
+   * disk: when the queue is full, the recorder closed or the file failing, the line is dropped
+   * and counted.
+   */
+  record(entry: RecordInput): void;
+  /** Resolves once every line recorded before the call is written (or dropped). Never rejects. */
+  flush(): Promise<void>;
+  /** Writes everything queued, then closes the file; later `record` calls drop. Never rejects. */
+  close(): Promise<void>;
+  stats(): RecorderStats;
+}
+
+/**
+ * Creates the recorder port: the server calls `record` when a request ends and `close` on
+ * shutdown.
+ *
+ * @example
+ * const recorder = createRecorder({ path: 'traffic.jsonl', content: 'hash', onError: (e) => log.warn(e) });
+ * recorder.record({ requestId, context, decision, meta, status: 200, kind: 'json', startedAt, durationMs });
+ * await recorder.close();
+ */
+export function createRecorder(options: RecorderOptions): Recorder {
+  const clock = options.clock ?? systemClock;
+  const onError = options.onError ?? (() => undefined);
+  const lineOptions: RecordLineOptions = {
+    content: options.content,
+    headers: recordedHeaderNames(options.headers),
+    clock,
+  };
+  const writer = new JsonlWriter({
+    path: options.path,
+    maxQueue: options.maxQueue ?? 10_000,
+    maxQueueChars: options.maxQueueChars ?? 64 * 1024 * 1024,
+    retryAfterMs: options.retryAfterMs ?? 5_000,
+    clock,
+    onError,
+    onDrop: options.onDrop ?? (() => undefined),
+  });
+  return {
+    record(entry) {
+      try {
+        // Checked first so that a full queue costs no serialisation.
+        if (!writer.accepting()) {
+          writer.drop(1);
+          return;
+        }
+        writer.enqueue(JSON.stringify(toRecordedLine(entry, lineOptions)));
+      } catch (err) {
+        writer.drop(1);
+        try {
+          onError(err);
+        } catch {
+          // The callback failing must not reach the request path either.
+        }
+      }
+    },
+    flush: () => writer.flush(),
+    close: () => writer.close(),
+    stats: () => writer.stats(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validating and reading
+
+let compiledValidator: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  compiledValidator ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(
+    recordedTrafficSchema,
+  );
+  return compiledValidator;
+}
+
+export type LineValidation =
+  | { readonly ok: true; readonly line: RecordedLine }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+function describeError(e: ErrorObject): string {
+  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`;
+}
+
+/** Checks a parsed line against `schemas/recorded-traffic.schema.json` (compiled once). */
+export function validateRecordedLine(value: unknown): LineValidation {
+  const validate = validator();
+  if (validate(value)) return { ok: true, line: value as RecordedLine };
+  return { ok: false, errors: (validate.errors ?? []).map(describeError) };
+}
+
+/** A line that could not be read and was skipped. */
+export interface RecordingWarning {
+  readonly code: 'torn_line';
+  /** 1-based line number in the file. */
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface RecordingReader extends AsyncIterable<RecordedLine> {
+  /** Lines skipped so far; complete once iteration has ended. */
+  readonly warnings: readonly RecordingWarning[];
+}
+
+export interface ReadRecordingOptions {
+  readonly onWarning?: (warning: RecordingWarning) => void;
+}
+
+/** A recording line that is valid JSON but not a valid line: the file is not a v1 recording. */
+export class RecordingError extends Error {
+  readonly code = 'SY_RECORDING_INVALID';
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number,
+  ) {
+    super(message);
+    this.name = 'RecordingError';
+  }
+}
+
+/**
+ * Reads a recording line by line, validating each against the schema.
+ *
+ * A line that is not JSON is a torn write — a crash mid-line, usually the last line, or a
+ * fragment left mid-file when recording resumed after a crash — and is skipped with a warning.
+ * A line that is JSON but breaks the schema (another format version, an edited file) is an
+ * error: {@link RecordingError}, naming the file and line.
+ *
+ * @example
+ * const reader = readRecording('traffic.jsonl');
+ * for await (const line of reader) simulate(line);
+ * if (reader.warnings.length > 0) console.warn(`${reader.warnings.length} torn line(s) skipped`);
+ */
+export function readRecording(path: string, options: ReadRecordingOptions = {}): RecordingReader {
+  const warnings: RecordingWarning[] = [];
+  const parse = (text: string, lineNo: number): RecordedLine | null => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      const warning: RecordingWarning = {
+        code: 'torn_line',
+        line: lineNo,
+        message: `${path}:${lineNo}: skipped a torn line (${text.length} characters of incomplete JSON)`,
+      };
+      warnings.push(warning);
+      options.onWarning?.(warning);
+      return null;
+    }
+    const result = validateRecordedLine(value);
+    if (!result.ok) {
+      throw new RecordingError(
+        `${path}:${lineNo}: not a v${RECORDING_VERSION} recording line: ${result.errors.join('; ')}`,
+        path,
+        lineNo,
+      );
+    }
+    return result.line;
+  };
+  async function* lines(): AsyncGenerator<RecordedLine> {
+    let rest = '';
+    let lineNo = 0;
+    for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+      rest += chunk as string;
+      let start = 0;
+      for (let nl = rest.indexOf('\n'); nl !== -1; nl = rest.indexOf('\n', start)) {
+        lineNo++;
+        const text = rest.slice(start, nl).trim();
+        start = nl + 1;
+        if (text === '') continue;
+        const line = parse(text, lineNo);
+        if (line !== null) yield line;
+      }
+      rest = rest.slice(start);
+    }
+    const text = rest.trim();
+    if (text !== '') {
+      const line = parse(text, lineNo + 1);
+      if (line !== null) yield line;
+    }
+  }
+  return {
+    get warnings() {
+      return warnings;
+    },
+    [Symbol.asyncIterator]: () => lines(),
+  };
+}
