@@ -13,8 +13,14 @@
  * `breaker.enabled: false` resolves to `failures: 0`, the runtime breaker's "disabled" threshold.
  */
 import { createHash } from 'node:crypto';
+import { type CompiledCache, compileCache } from '../cache/compile.js';
+import type { BudgetSpec } from '../limits/budgets.js';
+import { budgetFingerprint } from '../limits/budgets.js';
+import { compileKey, type KeyFunction } from '../limits/keys.js';
+import { type CompiledLimit, compileLimit, type LimitSpec } from '../limits/limiter.js';
 import type {
   Breaker,
+  Budget,
   GroupTarget,
   Model,
   Policy,
@@ -41,9 +47,9 @@ import {
   type TimeoutSettings,
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
-import { compileWhen, indexGetter, type Predicate } from './match.js';
+import { compileWhen, indexGetter, normalizeField, type Predicate } from './match.js';
 import { buildPlan, type CompiledGroup, type CompiledNode, flattenPlan, isDynamic } from './plan.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseMoney, parseSize } from './units.js';
 
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
 
@@ -131,7 +137,45 @@ export interface CompiledRoute {
   readonly budgets: readonly string[];
   readonly cache: string | null;
   readonly guardrails: readonly string[];
+  /** The traffic rules of the route, compiled (null when it has no limits, budgets or cache). */
+  readonly traffic: RouteTraffic | null;
   readonly definition: Route;
+}
+
+/**
+ * What the execute stage enforces around the attempt loop, resolved once per route: the route's
+ * limits split by when they are acquired, its budgets and its cache.
+ */
+export interface RouteTraffic {
+  /** Limits acquired once per request, at admission (their key does not name `target`). */
+  readonly limits: readonly CompiledLimit[];
+  /** Limits whose key names `target`: acquired per attempt; a refused target is skipped. */
+  readonly targetLimits: readonly CompiledLimit[];
+  /** Budgets checked at admission (key without `target`), with their downgrade plans. */
+  readonly budgets: readonly RouteBudget[];
+  /** Budgets whose key names `target`: checked per attempt like `targetLimits`. */
+  readonly targetBudgets: readonly CompiledBudget[];
+  readonly cache: CompiledCache | null;
+}
+
+export interface RouteBudget {
+  readonly budget: CompiledBudget;
+  /** `onExceeded.downgradeTo` as a fallback group resolved with this route's settings. */
+  readonly downgrade: CompiledGroup | null;
+}
+
+export interface CompiledBudget {
+  readonly name: string;
+  readonly keyFields: readonly string[];
+  readonly key: KeyFunction;
+  /** The key names `target`: spend is counted and checked per target. */
+  readonly perTarget: boolean;
+  readonly spec: BudgetSpec;
+  readonly onExceeded: 'block' | 'downgrade';
+  readonly downgradeTo: readonly string[];
+  readonly store: 'memory' | 'redis';
+  /** Counter namespace: the same name, key fields and period keep the spend across reloads. */
+  readonly prefix: string;
 }
 
 export interface TenantInfo {
@@ -152,6 +196,11 @@ export interface CompiledPolicy {
   readonly requiresAuth: boolean;
   /** For `GET /v1/models`: the model names routes accept, deduplicated and sorted. */
   readonly acceptedModels: readonly string[];
+  readonly limits: ReadonlyMap<string, CompiledLimit>;
+  readonly budgets: ReadonlyMap<string, CompiledBudget>;
+  readonly caches: ReadonlyMap<string, CompiledCache>;
+  /** `stores.redis.url`; null when the policy declares no Redis. */
+  readonly redisUrl: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,6 +493,7 @@ function compileRoute(
   policy: Policy,
   identity: PolicyIdentity,
   models: ReadonlyMap<string, CompiledModel>,
+  rules: TrafficRules,
   route: Route,
   index: number,
 ): CompiledRoute {
@@ -451,6 +501,7 @@ function compileRoute(
   const timeout = resolveTimeout([d?.timeout, route.timeout], [d?.timeout, route.timeout]);
   const scope: RouteScope = { policy, route, models, resolved: new Map(), position: 0 };
   const root = compileGroup(scope, route, 1, null);
+  const traffic = compileRouteTraffic(scope, rules);
   const dynamic = isDynamic(root);
   const checksImages = someTarget(root, (t) => !t.capabilities.vision);
   // One literal with every field (no spread, no later additions), so all routes share one
@@ -474,6 +525,7 @@ function compileRoute(
     budgets: [...(route.budgets ?? [])],
     cache: route.cache ?? null,
     guardrails: [...(route.guardrails ?? [])],
+    traffic,
     definition: route,
   };
   if (!dynamic) {
@@ -485,6 +537,113 @@ function compileRoute(
     compiled.decisions = decisions;
   }
   return compiled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits, budgets, caches
+
+interface TrafficRules {
+  readonly limits: ReadonlyMap<string, CompiledLimit>;
+  readonly budgets: ReadonlyMap<string, CompiledBudget>;
+  readonly caches: ReadonlyMap<string, CompiledCache>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The schema's `Limit` (generated loosely because of its `anyOf`), read field by field. */
+function limitSpec(raw: Record<string, unknown>): LimitSpec {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const burst = raw.burst;
+  return {
+    key: Array.isArray(raw.key) ? raw.key.filter((k): k is string => typeof k === 'string') : [],
+    requests: str(raw.requests),
+    tokens: str(raw.tokens),
+    burst:
+      typeof burst === 'number'
+        ? burst
+        : isObject(burst)
+          ? {
+              requests: typeof burst.requests === 'number' ? burst.requests : undefined,
+              tokens: typeof burst.tokens === 'number' ? burst.tokens : undefined,
+            }
+          : undefined,
+    when: isObject(raw.when) ? (raw.when as When) : undefined,
+    store: raw.store === 'redis' ? 'redis' : 'memory',
+    onStoreError: raw.onStoreError === 'closed' ? 'closed' : 'open',
+  };
+}
+
+function compileBudget(name: string, b: Budget): CompiledBudget {
+  const money = parseMoney(b.usd);
+  if (!money.ok) throw new Error(`internal: invalid budget reached compile: ${money.error}`);
+  const keyFields = b.key.map(normalizeField);
+  const downgradeTo = typeof b.onExceeded === 'object' ? [...b.onExceeded.downgradeTo] : [];
+  return {
+    name,
+    keyFields,
+    key: compileKey(keyFields),
+    perTarget: keyFields.includes('target'),
+    spec: { money: money.value, alertAt: b.alertAt === undefined ? [] : [...b.alertAt] },
+    onExceeded: downgradeTo.length > 0 ? 'downgrade' : 'block',
+    downgradeTo,
+    store: b.store ?? 'memory',
+    prefix: `budget:${budgetFingerprint(name, keyFields, money.value.period)}:`,
+  };
+}
+
+function compileTrafficRules(document: Policy): TrafficRules {
+  const limits = new Map<string, CompiledLimit>();
+  for (const [name, raw] of definedEntries(document.limits)) {
+    const r = compileLimit(name, limitSpec(raw));
+    if (!r.ok) throw new Error(`internal: invalid limit reached compile: ${r.error}`);
+    limits.set(name, r.value);
+  }
+  const budgets = new Map<string, CompiledBudget>();
+  for (const [name, b] of definedEntries(document.budgets)) budgets.set(name, compileBudget(name, b));
+  const caches = new Map<string, CompiledCache>();
+  for (const [name, c] of definedEntries(document.caches)) {
+    const r = compileCache(name, c);
+    if (!r.ok) throw new Error(`internal: invalid cache reached compile: ${r.field}: ${r.error}`);
+    caches.set(name, r.cache);
+  }
+  return { limits, budgets, caches };
+}
+
+function compileRouteTraffic(scope: RouteScope, rules: TrafficRules): RouteTraffic | null {
+  const { route } = scope;
+  const named = <T>(names: readonly string[] | undefined, from: ReadonlyMap<string, T>, what: string): T[] =>
+    (names ?? []).map((n) => {
+      const v = from.get(n);
+      if (v === undefined) throw new Error(`internal: route "${route.name}" names unknown ${what} "${n}"`);
+      return v;
+    });
+  const limits = named(route.limits, rules.limits, 'limit');
+  const budgets = named(route.budgets, rules.budgets, 'budget');
+  const cache = route.cache === undefined ? null : (named([route.cache], rules.caches, 'cache')[0] ?? null);
+  if (limits.length === 0 && budgets.length === 0 && cache === null) return null;
+  const perTarget = (fields: readonly string[]): boolean => fields.includes('target');
+  return {
+    limits: limits.filter((l) => !perTarget(limitKeyFields(scope.policy, l.name))),
+    targetLimits: limits.filter((l) => perTarget(limitKeyFields(scope.policy, l.name))),
+    budgets: budgets
+      .filter((b) => !b.perTarget)
+      .map((budget) => ({
+        budget,
+        downgrade:
+          budget.downgradeTo.length === 0
+            ? null
+            : compileGroup(scope, { strategy: 'fallback', targets: budget.downgradeTo }, 1, null),
+      })),
+    targetBudgets: budgets.filter((b) => b.perTarget),
+    cache,
+  };
+}
+
+function limitKeyFields(policy: Policy, name: string): string[] {
+  const raw = policy.limits?.[name];
+  return isObject(raw) && Array.isArray(raw.key) ? raw.key.map((k) => normalizeField(String(k))) : [];
 }
 
 /** The empty explain trace, shared. */
@@ -585,7 +744,10 @@ export function compilePolicy(input: Policy): CompiledPolicy {
     for (const key of t.keys) if (!tenantsByKey.has(key)) tenantsByKey.set(key, info);
   }
 
-  const routes = document.routes.map((route, i) => compileRoute(document, identity, models, route, i));
+  const rules = compileTrafficRules(document);
+  const routes = document.routes.map((route, i) =>
+    compileRoute(document, identity, models, rules, route, i),
+  );
   const index = createRouteIndex(routes);
 
   const accepted = new Set<string>();
@@ -609,6 +771,10 @@ export function compilePolicy(input: Policy): CompiledPolicy {
     tenantsByKey,
     requiresAuth: tenants.length > 0,
     acceptedModels: [...accepted].sort(),
+    limits: rules.limits,
+    budgets: rules.budgets,
+    caches: rules.caches,
+    redisUrl: document.stores?.redis?.url ?? null,
   };
   return deepFreeze(compiled);
 }

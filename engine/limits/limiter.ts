@@ -35,10 +35,11 @@ export interface LimitSpec {
   readonly requests?: string;
   readonly tokens?: string;
   /**
-   * Capacity of the limit's first kind: `requests` when present, else `tokens`. With both, the
-   * tokens capacity is one period's token amount (one integer cannot size both buckets).
+   * A number is the capacity of the limit's first kind: `requests` when present, else `tokens`
+   * (with both, the tokens capacity is then one period's token amount); `{ requests, tokens }`
+   * sizes each kind on its own. A kind without a burst holds one period's amount.
    */
-  readonly burst?: number;
+  readonly burst?: number | { readonly requests?: number; readonly tokens?: number };
   readonly when?: When;
   readonly store?: 'memory' | 'redis';
   readonly onStoreError?: 'open' | 'closed';
@@ -88,15 +89,17 @@ export function limitFingerprint(
 export function compileLimit(name: string, spec: LimitSpec): UnitResult<CompiledLimit> {
   const keyFields = spec.key.map(normalizeField);
   const kinds: CompiledLimitKind[] = [];
-  let burst = spec.burst;
+  let first = true;
   for (const kind of ['requests', 'tokens'] as const) {
     const text = spec[kind];
     if (text === undefined) continue;
     const rate = parseRate(text);
     if (!rate.ok) return { ok: false, error: `limit ${name}: ${kind}: ${rate.error}` };
+    // A bare number sizes the first kind only; the object form names each kind.
+    const burst = typeof spec.burst === 'object' ? spec.burst[kind] : first ? spec.burst : undefined;
+    first = false;
     const params = rateToParams(rate.value, burst);
     if (!params.ok) return { ok: false, error: `limit ${name}: ${kind}: ${params.error}` };
-    burst = undefined; // the burst sizes the first kind only
     const fp = limitFingerprint(name, keyFields, kind, params.value);
     kinds.push({ kind, params: params.value, keyPrefix: `rl:${fp}:` });
   }

@@ -90,6 +90,12 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}caches:\n  faq: { mode: exact, ttl: 24h }\n${CHAT}    cache: fqa\n`,
     fix: 'Use the name of a cache defined under `caches`, or define it.',
   },
+  REF_UNKNOWN_STORE: {
+    stage: 'reference',
+    title: 'Rule uses a store the policy does not declare',
+    example: `${HEAD}${MOCK}limits:\n  per-tenant: { key: [tenant], requests: 600/min, store: redis }\n${CHAT}    limits: [per-tenant]\n`,
+    fix: 'Declare the shared store (`stores: { redis: { url: "redis://127.0.0.1:6379/0" } }`), or use `store: memory`.',
+  },
   REF_UNKNOWN_GUARDRAIL: {
     stage: 'reference',
     title: 'Route refers to an unknown guardrail',
@@ -155,7 +161,7 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     stage: 'semantic',
     title: 'Rate cannot be used',
     example: `${HEAD}${MOCK}limits:\n  l: { key: [tenant], requests: 1/99999999999999999999d }\n${CHAT}    limits: [l]\n`,
-    fix: 'Use a period the engine can represent, e.g. `100/min` or `10000/day`.',
+    fix: 'Use a period and burst the engine can count exactly, e.g. `100/min` or `10000/day` with a burst well below 2^51 / the period in ms.',
   },
   SEM_BAD_SIZE: {
     stage: 'semantic',
@@ -190,7 +196,7 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
   SEM_NOT_SUPPORTED: {
     stage: 'semantic',
     title: 'Language feature not supported yet',
-    example: `${HEAD}${MOCK}limits:\n  per-tenant: { key: [tenant], requests: 600/min }\n${CHAT}`,
+    example: `${HEAD}${MOCK}guardrails:\n  injection: { stage: input, kind: injection, action: flag }\n${CHAT}`,
     fix: 'Remove the key: this version of the engine does not enforce it, and a rule that is accepted but ignored would be misleading.',
   },
 };

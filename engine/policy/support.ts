@@ -12,14 +12,7 @@ export interface UnsupportedFeature {
 }
 
 export const NOT_SUPPORTED_YET: readonly UnsupportedFeature[] = [
-  { pointer: '/limits', feature: 'rate limits' },
-  { pointer: '/budgets', feature: 'budgets' },
-  { pointer: '/caches', feature: 'response caching' },
   { pointer: '/guardrails', feature: 'guardrails' },
-  { pointer: '/stores', feature: 'shared stores (Redis)' },
   { pointer: '/recording', feature: 'recording in the policy (use `serve --record`)' },
-  { pointer: '/routes/*/limits', feature: 'rate limits' },
-  { pointer: '/routes/*/budgets', feature: 'budgets' },
-  { pointer: '/routes/*/cache', feature: 'response caching' },
   { pointer: '/routes/*/guardrails', feature: 'guardrails' },
 ];

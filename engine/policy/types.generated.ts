@@ -261,7 +261,7 @@ export type Weight = number;
  */
 export type Duration12 = string;
 /**
- * An amount per period: `100/min`, `10000/hour`, `5/s`, `2/day`, or per several units: `100/10s`.
+ * A positive amount per period: `100/min`, `10000/hour`, `5/s`, `2/day`, `0.5/s`, or per several units: `100/10s`. A rate of 0 is refused (it would admit nothing: remove the limit instead).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Rate".
@@ -623,7 +623,7 @@ export interface Budget {
    */
   alertAt?: number[];
   /**
-   * `block` refuses with 429 (`budget_exceeded`); `{ downgradeTo: [models] }` routes to a cheaper target list.
+   * What happens once the period's spend reaches the budget: `block` (the default) refuses with 429 (`budget_exceeded`); `{ downgradeTo: [models] }` routes to a cheaper target list instead (in that order, as a fallback chain). A budget keyed on `target` is checked per attempt: a target over its budget is skipped like an open breaker, and a request whose every target is over budget is refused with 429 (`budget_exceeded`).
    */
   onExceeded?:
     | 'block'

@@ -15,6 +15,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import policySchema from '../../schemas/policy.schema.json' with { type: 'json' };
 import { compileRegex } from '../compile/regex.js';
 import { parseDuration, parseRate, parseSize, type UnitResult } from '../compile/units.js';
+import { rateToParams } from '../limits/gcra.js';
 import type { SourceLocation } from '../types.js';
 import {
   type Diagnostic,
@@ -841,6 +842,7 @@ class SemanticChecks {
     this.whens();
     this.guardrailRegexes();
     this.units();
+    this.trafficRules();
     this.timeouts();
     this.tenants();
     this.unused();
@@ -1216,6 +1218,61 @@ class SemanticChecks {
           if (r.ok) continue;
           const reason = this.ctx.isSecret(pointer) ? 'the value cannot be parsed' : r.error;
           this.out.push(this.ctx.diag(c, 'error', `${this.ctx.subject(pointer)}: ${reason}`, pointer));
+        }
+      }
+    }
+  }
+
+  /**
+   * Limits, budgets and caches compile at the first request of a new version, so whatever their
+   * compiler would refuse is refused here: a rate and burst too large to count exactly, a zero
+   * `ttl` or `maxSize`, and `store: redis` without `stores.redis`.
+   */
+  private trafficRules(): void {
+    const hasRedis = isObj(this.doc.stores) && isObj(this.doc.stores.redis);
+    for (const section of ['limits', 'budgets', 'caches']) {
+      for (const pointer of matchPattern(this.ctx.doc, `/${section}/*/store`)) {
+        if (hasRedis || valueAt(this.ctx.doc, pointer) !== 'redis' || !this.clean(pointer)) continue;
+        this.out.push(
+          this.ctx.diag(
+            'REF_UNKNOWN_STORE',
+            'error',
+            `${this.ctx.subject(pointer)} is \`redis\`, but the policy declares no \`stores.redis\``,
+            pointer,
+          ),
+        );
+      }
+    }
+    const limits = isObj(this.doc.limits) ? this.doc.limits : {};
+    for (const [name, limit] of Object.entries(limits)) {
+      if (!isObj(limit) || !this.clean(joinPointer('/limits', name))) continue;
+      let first = true;
+      for (const kind of ['requests', 'tokens'] as const) {
+        const text = limit[kind];
+        if (typeof text !== 'string') continue;
+        const rate = parseRate(text);
+        const burst = isObj(limit.burst) ? limit.burst[kind] : first ? limit.burst : undefined;
+        first = false;
+        if (!rate.ok) continue; // units() reported it
+        const params = rateToParams(rate.value, typeof burst === 'number' ? burst : undefined);
+        if (params.ok) continue;
+        const pointer = joinPointer('/limits', name, kind);
+        this.out.push(
+          this.ctx.diag('SEM_BAD_RATE', 'error', `${this.ctx.subject(pointer)}: ${params.error}`, pointer),
+        );
+      }
+    }
+    const zero: [string, string, (s: string) => UnitResult<number>, string][] = [
+      ['/caches/*/ttl', 'SEM_BAD_DURATION', parseDuration, 'a cache ttl must be longer than 0ms'],
+      ['/caches/*/maxSize', 'SEM_BAD_SIZE', parseSize, 'a cache maxSize must be at least 1 byte'],
+    ];
+    for (const [pattern, c, parse, message] of zero) {
+      for (const pointer of matchPattern(this.ctx.doc, pattern)) {
+        const v = valueAt(this.ctx.doc, pointer);
+        if (typeof v !== 'string' || !this.clean(pointer)) continue;
+        const r = parse(v);
+        if (r.ok && r.value <= 0) {
+          this.out.push(this.ctx.diag(c, 'error', `${this.ctx.subject(pointer)}: ${message}`, pointer));
         }
       }
     }

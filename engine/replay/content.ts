@@ -35,6 +35,9 @@ const CONTENT_BODY_KEYS = ['input', 'prompt', 'system', 'prediction'] as const;
 /** Message keys that are structure, not content: kept in `hash` and `drop` modes. */
 const MESSAGE_STRUCTURE_KEYS = new Set(['role', 'name', 'tool_call_id']);
 
+/** Leaf keys of content parts that are settings, not text (`{ type: 'image_url', image_url: { url, detail } }`). */
+const PART_SETTING_KEYS = new Set(['type', 'detail', 'format']);
+
 /** `sha256:<hex>` of the UTF-8 text: the stable stand-in for a text in `hash` mode. */
 export function hashText(text: string): string {
   return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
@@ -54,7 +57,7 @@ function contentChars(content: unknown): number {
 
 /**
  * Hashes every leaf of a value: strings one by one, arrays of numbers (token ids) as a whole.
- * `type` discriminators stay readable; a text part gets its length as `chars`.
+ * Settings (`type`, `detail`, `format`) stay readable; a text part gets its length as `chars`.
  */
 function hashLeaves(v: unknown): unknown {
   if (typeof v === 'string') return hashText(v);
@@ -64,7 +67,7 @@ function hashLeaves(v: unknown): unknown {
   }
   if (isObj(v)) {
     const out: Obj = {};
-    for (const key of Object.keys(v)) out[key] = key === 'type' ? v[key] : hashLeaves(v[key]);
+    for (const key of Object.keys(v)) out[key] = PART_SETTING_KEYS.has(key) ? v[key] : hashLeaves(v[key]);
     if (typeof v.text === 'string') out.chars = v.text.length;
     return out;
   }
@@ -114,7 +117,8 @@ function recordMessage(message: unknown, mode: 'hash' | 'drop'): unknown {
     else if (key === 'tool_calls' && Array.isArray(v))
       out.tool_calls = v.map((c) => (mode === 'hash' ? hashToolCall(c) : dropToolCall(c)));
     else if (key === 'function_call' && isObj(v))
-      out.function_call = mode === 'hash' ? hashFunctionCall(v) : v.name === undefined ? {} : { name: v.name };
+      out.function_call =
+        mode === 'hash' ? hashFunctionCall(v) : v.name === undefined ? {} : { name: v.name };
     else if (mode === 'drop') continue;
     else if (key === 'content') {
       // null content (an assistant turn that only calls tools) is structure, not text.

@@ -127,7 +127,8 @@ export class JsonlWriter {
         await this.#running;
         const handle = this.#handle ?? (await this.#opening);
         this.#handle = null;
-        if (handle !== null) await handle.close().catch((err: unknown) => this.#report(() => this.#o.onError(err)));
+        if (handle !== null)
+          await handle.close().catch((err: unknown) => this.#report(() => this.#o.onError(err)));
       })();
     }
     return this.#closing;
@@ -149,6 +150,8 @@ export class JsonlWriter {
       if (this.#running === null && this.#queue.length > 0) {
         this.#running = this.#run().finally(() => {
           this.#running = null;
+          // A line enqueued by a microtask between the loop's last check and here.
+          if (this.#queue.length > 0) this.#schedule();
         });
       }
     });

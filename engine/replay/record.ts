@@ -179,7 +179,10 @@ function recordDecision(decision: Decision | null): RecordedDecision {
   return { route: decision.route, targets: decision.targets.map((t) => t.name) };
 }
 
-function pickHeaders(headers: Readonly<Record<string, string>>, names: ReadonlySet<string>): Record<string, string> {
+function pickHeaders(
+  headers: Readonly<Record<string, string>>,
+  names: ReadonlySet<string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const v = headers[name];
@@ -337,9 +340,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
 let compiledValidator: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  compiledValidator ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(
-    recordedTrafficSchema,
-  );
+  compiledValidator ??= new Ajv2020({
+    allErrors: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+  }).compile(recordedTrafficSchema);
   return compiledValidator;
 }
 

@@ -75,6 +75,11 @@ export interface UpstreamOptions {
   reply?: string;
   /** Keep RecordedRequests (default true; benchmarks turn it off). */
   record?: boolean;
+  /**
+   * Simulated model latency: every `ok` answer (JSON or the start of a stream) waits this many ms
+   * first. Other behaviours answer at once, as an overloaded upstream's 503 does. Default 0.
+   */
+  latencyMs?: number;
 }
 
 export interface Upstream {
@@ -222,6 +227,7 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
   const defaultReply = options.reply ?? 'Hello from the upstream.';
   const record = options.record ?? true;
+  const latencyMs = options.latencyMs ?? 0;
   const queue: UpstreamBehaviour[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -423,7 +429,11 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       });
       const index = count++;
       const behaviour = queue.shift() ?? handler?.(recorded, index) ?? { kind: 'ok' };
-      void Promise.resolve(behave(behaviour, res, parsed)).catch(() => res.socket?.destroy());
+      const answer = async (): Promise<void> => {
+        if (latencyMs > 0 && behaviour.kind === 'ok' && !(await wait(latencyMs))) return;
+        return behave(behaviour, res, parsed);
+      };
+      void answer().catch(() => res.socket?.destroy());
     });
   });
   server.keepAliveTimeout = 60_000;

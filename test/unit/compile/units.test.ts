@@ -79,12 +79,12 @@ describe('parseRate', () => {
     ['2/day', 2, 86_400_000],
     ['600/m', 600, 60_000],
     ['1/5min', 1, 300_000],
-    ['0/min', 0, 60_000],
+    ['0.5/s', 0.5, 1_000],
   ])('%s → %d per %d ms', (input, amount, perMs) => {
     expect(value(parseRate(input))).toEqual({ amount, perMs });
   });
 
-  it.each(['100', '/min', '100/', '100/week', '100 / min', '100/0s', '-1/min', '100/min/s', '100/1.5s'])(
+  it.each(['100', '/min', '100/', '100/week', '100 / min', '100/0s', '-1/min', '100/min/s', '100/1.5s', '0/min', '0.0/s', '00/min'])(
     'rejects %j',
     (input) => {
       expect(error(parseRate(input))).toMatch(/rate/);

@@ -38,6 +38,18 @@ describe('compileLimit', () => {
     );
   });
 
+  it('sizes each kind with the object form of burst', () => {
+    const l = limit('both', {
+      key: ['tenant'],
+      requests: '600/min',
+      tokens: '200000/min',
+      burst: { requests: 20, tokens: 5000 },
+    });
+    expect(l.kinds.map((k) => k.params.capacity)).toEqual([20, 5000]);
+    const tokensOnly = limit('t', { key: ['tenant'], requests: '10/s', tokens: '1000/s', burst: { tokens: 50 } });
+    expect(tokensOnly.kinds.map((k) => k.params.capacity)).toEqual([10, 50]);
+  });
+
   it('reports unusable rates as errors, not throws', () => {
     expect(compileLimit('z', { key: ['tenant'], requests: '0/min' })).toMatchObject({ ok: false });
     expect(compileLimit('z', { key: ['tenant'], requests: 'many' })).toMatchObject({ ok: false });

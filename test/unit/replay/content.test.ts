@@ -67,7 +67,7 @@ describe('recordBody', () => {
           { type: 'text', text: sha('SECRET-PART'), chars: 11 },
           {
             type: 'image_url',
-            image_url: { url: sha('data:image/png;base64,SECRET-IMAGE'), detail: sha('low') },
+            image_url: { url: sha('data:image/png;base64,SECRET-IMAGE'), detail: 'low' },
           },
         ],
         contentChars: 11,

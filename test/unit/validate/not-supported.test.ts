@@ -4,25 +4,15 @@ import { at, CATALOGUE, check, withCode } from './helpers.js';
 
 /** A minimal valid use of each not-yet-supported feature, keyed by its table pointer. */
 const USES: Record<string, { text: string; where: string }> = {
-  '/limits': { text: 'limits:\n  l: { key: [tenant], requests: 10/min }\n', where: '7:1' },
-  '/budgets': { text: 'budgets:\n  b: { key: [tenant], usd: 5/day }\n', where: '7:1' },
-  '/caches': { text: 'caches:\n  c: { mode: exact, ttl: 1h }\n', where: '7:1' },
   '/guardrails': {
     text: 'guardrails:\n  g: { stage: input, kind: injection, action: flag }\n',
     where: '7:1',
   },
-  '/stores': { text: 'stores:\n  redis: { url: "redis://127.0.0.1:6379" }\n', where: '7:1' },
   '/recording': { text: 'recording: { path: traffic.jsonl }\n', where: '7:1' },
-  '/routes/*/limits': { text: '', where: '10:5' },
-  '/routes/*/budgets': { text: '', where: '10:5' },
-  '/routes/*/cache': { text: '', where: '10:5' },
   '/routes/*/guardrails': { text: '', where: '10:5' },
 };
 
 const ROUTE_USES: Record<string, string> = {
-  '/routes/*/limits': '    limits: [l]\n',
-  '/routes/*/budgets': '    budgets: [b]\n',
-  '/routes/*/cache': '    cache: c\n',
   '/routes/*/guardrails': '    guardrails: [g]\n',
 };
 
@@ -54,4 +44,32 @@ describe('validatePolicy: SEM_NOT_SUPPORTED', () => {
       expect(r.policy).toBeNull();
     },
   );
+});
+
+describe('validatePolicy: limits, budgets, caches and stores are supported', () => {
+  const traffic = `${CATALOGUE}stores:\n  redis: { url: "redis://127.0.0.1:6379/0" }\nlimits:\n  l: { key: [tenant], requests: 10/min, tokens: 1000/min, burst: { requests: 5, tokens: 500 }, store: redis }\n  t: { key: [target], requests: 60/min }\nbudgets:\n  b: { key: [tenant], usd: 5/day, alertAt: [0.5], onExceeded: { downgradeTo: [fast] } }\ncaches:\n  c: { mode: exact, ttl: 1h, key: [model, messages], store: redis }\nroutes:\n  - name: chat\n    targets: [fast]\n    limits: [l, t]\n    budgets: [b]\n    cache: c\n`;
+
+  it('accepts them without SEM_NOT_SUPPORTED', () => {
+    const r = check(traffic);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.policy).not.toBeNull();
+  });
+
+  it('refuses `store: redis` without `stores.redis`', () => {
+    const r = check(traffic.replace('stores:\n  redis: { url: "redis://127.0.0.1:6379/0" }\n', ''));
+    expect(withCode(r, 'REF_UNKNOWN_STORE').map((d) => d.pointer)).toEqual(['/limits/l/store', '/caches/c/store']);
+  });
+
+  it('refuses a rate of 0, a zero ttl and a rate too large to count', () => {
+    const r = check(
+      traffic
+        .replace('requests: 60/min', 'requests: 0/min')
+        .replace('ttl: 1h', 'ttl: 0s')
+        .replace('tokens: 1000/min, burst: { requests: 5, tokens: 500 }', 'tokens: 1/300000d, burst: { tokens: 99999999 }'),
+    );
+    expect(withCode(r, 'SCHEMA_PATTERN').map((d) => d.pointer)).toEqual(['/limits/t/requests']);
+    expect(withCode(r, 'SEM_BAD_DURATION').map((d) => d.pointer)).toEqual(['/caches/c/ttl']);
+    expect(withCode(r, 'SEM_BAD_RATE').map((d) => d.pointer)).toEqual(['/limits/l/tokens']);
+    expect(r.policy).toBeNull();
+  });
 });
