@@ -29,6 +29,14 @@ export type { Transport } from './providers/transport.js';
 export type { Clock } from './runtime/clock.js';
 export { systemClock } from './runtime/clock.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
+export type { StoreEvent } from './runtime/stores.js';
+export type {
+  BudgetAlertEvent,
+  CacheEvent,
+  CacheOutcome,
+  LimitEvent,
+  SpendReport,
+} from './runtime/traffic.js';
 export { VirtualClock } from './runtime/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES } from './types.js';

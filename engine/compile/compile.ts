@@ -745,9 +745,7 @@ export function compilePolicy(input: Policy): CompiledPolicy {
   }
 
   const rules = compileTrafficRules(document);
-  const routes = document.routes.map((route, i) =>
-    compileRoute(document, identity, models, rules, route, i),
-  );
+  const routes = document.routes.map((route, i) => compileRoute(document, identity, models, rules, route, i));
   const index = createRouteIndex(routes);
 
   const accepted = new Set<string>();

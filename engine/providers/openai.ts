@@ -195,6 +195,21 @@ async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string
  */
 export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Provider {
   const { transport, clock } = deps;
+  // The spec is fixed for the provider's life: headers and URLs are built once, not per call.
+  const jsonHeaders = openAIHeaders(spec, false);
+  const streamHeaders = openAIHeaders(spec, true);
+  const urls = new Map<string, string>();
+  const urlFor = (endpoint: Endpoint, upstreamModel: string): string => {
+    // Only Azure puts the model (deployment) in the URL.
+    const key = spec.azure === null ? endpoint : `${endpoint} ${upstreamModel}`;
+    let url = urls.get(key);
+    if (url === undefined) {
+      url = openAIUrl(spec, endpoint, upstreamModel);
+      if (urls.size >= 1024) urls.clear();
+      urls.set(key, url);
+    }
+    return url;
+  };
   return {
     spec,
     async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
@@ -202,9 +217,9 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
       let res: HttpResponse;
       try {
         res = await transport.request({
-          url: openAIUrl(spec, req.endpoint, req.upstreamModel),
+          url: urlFor(req.endpoint, req.upstreamModel),
           method: 'POST',
-          headers: openAIHeaders(spec, stream),
+          headers: stream ? streamHeaders : jsonHeaders,
           body: JSON.stringify(openAIBody({ ...req, stream })),
           signal: req.signal,
           connectTimeoutMs: req.connectTimeoutMs,

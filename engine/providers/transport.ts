@@ -83,6 +83,62 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
   return out;
 }
 
+/** undici's response body: a Readable with undici's own whole-body readers. */
+type UndiciBody = Awaited<ReturnType<Pool['request']>>['body'];
+
+/** The TransportError for a body that failed while it was read. */
+function bodyError(err: unknown, req: HttpRequest): TransportError {
+  if (err instanceof TransportError) return err;
+  if (req.signal.aborted)
+    return new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+  return new TransportError('body', `response body failed: ${describe(err)}`, { cause: err });
+}
+
+/**
+ * One upstream response. A class, not an object of closures: the request path builds one per
+ * call. `body` is wrapped on first use; `text()` on an untouched body with a Content-Length
+ * reads it in one piece through undici (the length is checked against the bound first, and
+ * undici fails a body longer than its Content-Length), skipping the per-chunk async iteration.
+ */
+class UndiciResponse implements HttpResponse {
+  #bounded: AsyncGenerator<Uint8Array> | null = null;
+
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    private readonly raw: UndiciBody,
+    private readonly req: HttpRequest,
+  ) {}
+
+  get body(): AsyncIterable<Uint8Array> {
+    this.#bounded ??= boundedBody(this.raw, this.req);
+    return this.#bounded;
+  }
+
+  async text(): Promise<string> {
+    const declared = this.headers['content-length'];
+    if (this.#bounded !== null || declared === undefined || !/^\d+$/.test(declared)) {
+      return readText(this.body);
+    }
+    if (Number(declared) > this.req.maxResponseBytes) {
+      this.#discard();
+      throw new TransportError('too_large', `response body exceeds ${this.req.maxResponseBytes} bytes`);
+    }
+    try {
+      return await this.raw.text();
+    } catch (err) {
+      this.#discard();
+      throw bodyError(err, this.req);
+    }
+  }
+
+  /** Frees the socket; the error undici emits for a destroyed unread body has no one to tell. */
+  #discard(): void {
+    this.raw.on('error', () => undefined);
+    this.raw.destroy();
+  }
+}
+
 /** Wraps a body stream: bounds its size and turns errors into TransportErrors. */
 async function* boundedBody(
   source: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown },
@@ -100,10 +156,7 @@ async function* boundedBody(
   } catch (err) {
     // An early exit (too_large, or the consumer breaking out) must release the socket.
     source.destroy();
-    if (err instanceof TransportError) throw err;
-    if (req.signal.aborted)
-      throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
-    throw new TransportError('body', `response body failed: ${describe(err)}`, { cause: err });
+    throw bodyError(err, req);
   } finally {
     source.destroy();
   }
@@ -153,7 +206,21 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
   const headersTimeout = options.headersTimeoutMs ?? 0;
   const bodyTimeout = options.bodyTimeoutMs ?? 0;
   const pools = new Map<string, Pool>();
+  /** Parsed request URLs: a gateway calls the same few endpoints over and over. */
+  const targets = new Map<string, { origin: string; path: string }>();
   let closed = false;
+
+  function targetOf(raw: string): { origin: string; path: string } {
+    let target = targets.get(raw);
+    if (target === undefined) {
+      const url = new URL(raw);
+      target = { origin: url.origin, path: url.pathname + url.search };
+      // Bounded: URLs come from the policy, but nothing forbids one built per request.
+      if (targets.size >= 1024) targets.clear();
+      targets.set(raw, target);
+    }
+    return target;
+  }
 
   function poolFor(origin: string, connectTimeoutMs: number): Pool {
     const key = `${origin} ${connectTimeoutMs}`;
@@ -176,12 +243,12 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       if (closed) throw new TransportError('connect', 'transport is closed');
       if (req.signal.aborted)
         throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
-      const url = new URL(req.url);
-      const pool = poolFor(url.origin, req.connectTimeoutMs);
+      const target = targetOf(req.url);
+      const pool = poolFor(target.origin, req.connectTimeoutMs);
       let res: Awaited<ReturnType<Pool['request']>>;
       try {
         res = await pool.request({
-          path: url.pathname + url.search,
+          path: target.path,
           method: req.method,
           headers: req.headers,
           body: req.body,
@@ -194,13 +261,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
           cause: err,
         });
       }
-      const body = boundedBody(res.body, req);
-      return {
-        status: res.statusCode,
-        headers: flattenHeaders(res.headers),
-        body,
-        text: () => readText(body),
-      };
+      return new UndiciResponse(res.statusCode, flattenHeaders(res.headers), res.body, req);
     },
     async close(): Promise<void> {
       closed = true;

@@ -13,6 +13,15 @@ import type { AttemptRecord, Decision, EngineResponse, RequestInput, ResponseMet
 import { type Clock, systemClock } from './clock.js';
 import { EngineError, engineErrorBody } from './errors.js';
 import { createExecutor, policyLabel } from './execute.js';
+import { type StoreEvent, TrafficStores } from './stores.js';
+import {
+  type BudgetAlertEvent,
+  type CacheEvent,
+  type LimitEvent,
+  type SpendReport,
+  Traffic,
+  type TrafficSnapshot,
+} from './traffic.js';
 
 export interface EngineOptions {
   /** Time source for every wait and timestamp (a VirtualClock in tests and replay). */
@@ -23,6 +32,14 @@ export interface EngineOptions {
   readonly transport?: Transport;
   /** Called once per upstream attempt (metrics, logs). */
   readonly onAttempt?: (attempt: AttemptRecord) => void;
+  /** A request refused (429) or rerouted by a limit or budget, or a target skipped by one. */
+  readonly onLimit?: (event: LimitEvent) => void;
+  /** A budget crossed an `alertAt` threshold or reached its limit: once per crossing and period. */
+  readonly onBudgetAlert?: (event: BudgetAlertEvent) => void;
+  /** A shared store (Redis) failed an operation (and what `onStoreError` did), or recovered. */
+  readonly onStoreError?: (event: StoreEvent) => void;
+  /** The cache outcome of a request of a route with a cache (`hit`, `miss`, `bypass`), and writes. */
+  readonly onCache?: (event: CacheEvent) => void;
 }
 
 /** A request refused before routing: a malformed request context (400) or an unknown key (401). */
@@ -42,7 +59,17 @@ export interface Engine {
   handle(input: RequestInput): Promise<EngineResponse>;
   /** Makes `next` the serving snapshot; identical content (same hash) is a no-op. */
   swap(next: CompiledPolicy): { changed: boolean };
-  /** Releases upstream connections. In-flight requests should be drained first. */
+  /**
+   * The current period's spend of every budget of the serving policy, per key this engine has
+   * recorded (for `GET /admin/spend`).
+   */
+  spend(): Promise<SpendReport>;
+  /** Whether the shared stores in use (Redis) are connected; true when none is used. */
+  storesReady(): boolean;
+  /**
+   * Releases upstream connections and the stores of limits, budgets and caches (Redis
+   * connections, memory). In-flight requests should be drained first.
+   */
   close(): Promise<void>;
 }
 
@@ -117,9 +144,21 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     return out;
   };
 
-  // The snapshot pairs a compiled policy with its providers; a request captures it once, so a
-  // reload in the middle of a request never mixes two versions (P13).
-  let current = { policy, providers: buildProviders(policy) };
+  // Limits, budgets and caches: their stores live as long as the engine, across reloads.
+  const stores = new TrafficStores({ clock, onStoreEvent: options.onStoreError });
+  const traffic = new Traffic({
+    clock,
+    stores,
+    hooks: { onLimit: options.onLimit, onBudgetAlert: options.onBudgetAlert, onCache: options.onCache },
+  });
+
+  // The snapshot pairs a compiled policy with its providers and traffic state; a request
+  // captures it once, so a reload in the middle of a request never mixes two versions (P13).
+  let current: {
+    policy: CompiledPolicy;
+    providers: ReadonlyMap<string, Provider>;
+    traffic: TrafficSnapshot | null;
+  } = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -155,7 +194,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     async handle(input) {
-      const { policy: snapshot, providers } = current;
+      const { policy: snapshot, providers, traffic: rules } = current;
       try {
         const prepared = prepare(snapshot, input, false);
         if (prepared.rejection !== undefined) {
@@ -166,7 +205,14 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
         if (decision.kind === 'no_route') {
           return errorResponse(snapshot, decision.status, decision.code, decision.message, null);
         }
-        return await executor.execute(decision, context, input.signal, providers);
+        const route = snapshot.routes[decision.routeIndex];
+        // A route without limits, budgets or a cache goes straight to the attempt loop.
+        if (rules === null || route === undefined || route.traffic === null) {
+          return await executor.execute(decision, context, input.signal, providers);
+        }
+        return await traffic.run(rules, route, route.traffic, decision, context, input.signal, (d, gate) =>
+          executor.execute(d, context, input.signal, providers, { gate }),
+        );
       } catch (err) {
         if (err instanceof EngineError && err.code === 'SY_ABORTED') {
           return errorResponse(snapshot, err.status, 'request_aborted', 'The request was cancelled.', null);
@@ -179,7 +225,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
 
     swap(next) {
       if (next.identity.hash === current.policy.identity.hash) return { changed: false };
-      current = { policy: next, providers: buildProviders(next) };
+      current = { policy: next, providers: buildProviders(next), traffic: traffic.prepare(next) };
       executor.retain(
         next.models.keys(),
         next.routes.map((r) => r.name),
@@ -187,7 +233,16 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       return { changed: true };
     },
 
+    spend() {
+      return traffic.spend(current.traffic);
+    },
+
+    storesReady() {
+      return stores.redisReady();
+    },
+
     async close() {
+      await stores.close();
       if (ownsTransport) await transport.close();
     },
   };

@@ -60,6 +60,34 @@ export interface ExecutorOptions {
   readonly latencyAlpha?: number;
 }
 
+/**
+ * A per-attempt check before a target is called: the route's limits and budgets keyed on
+ * `target` (a provider's own RPM/TPM, a per-model budget). A refused target is skipped like an
+ * open breaker; when every target was refused and none was called, the request ends with the
+ * refusal (429). An admitted attempt's `settle` is called once when the attempt ends, with the
+ * usage it reported (token reconciliation, spend).
+ */
+export interface TargetGate {
+  admit(target: ResolvedTarget): Promise<GateVerdict>;
+}
+
+export type GateVerdict =
+  | { readonly allowed: true; readonly settle: ((usage: Usage | null, ok: boolean) => void) | null }
+  | {
+      readonly allowed: false;
+      readonly code: 'rate_limited' | 'budget_exceeded';
+      readonly retryAfterMs: number;
+      readonly headers: Readonly<Record<string, string>>;
+    };
+
+type Refusal = Extract<GateVerdict, { allowed: false }>;
+
+export interface ExecuteOptions {
+  /** The providers of the policy snapshot that made the decision (default: the executor's). */
+  readonly providers?: Pick<ReadonlyMap<string, Provider>, 'get'>;
+  readonly gate?: TargetGate;
+}
+
 export interface Executor {
   /**
    * Runs a route decision. Resolves with the answer or an error response (policy outcomes are
@@ -76,6 +104,7 @@ export interface Executor {
     signal?: AbortSignal,
     /** The providers of the policy snapshot that made `decision` (default: the executor's). */
     providers?: Pick<ReadonlyMap<string, Provider>, 'get'>,
+    options?: Pick<ExecuteOptions, 'gate'>,
   ): Promise<EngineResponse>;
   readonly breakers: BreakerRegistry;
   readonly latency: LatencyTracker;
@@ -93,6 +122,8 @@ export const NEVER_RETRIED: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   'content_policy',
 ]);
 
+const OPEN_GATE: GateVerdict = Object.freeze({ allowed: true, settle: null });
+
 const TIMEOUT_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['timeout', 'first_token', 'idle']);
 const UNAVAILABLE_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['rate_limited', 'overloaded']);
 
@@ -105,8 +136,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
     breakers,
     latency,
     retryBudgets,
-    async execute(decision, ctx, signal, providers) {
-      const run = new Run(providers === undefined ? shared : { ...shared, providers }, decision, ctx, signal);
+    async execute(decision, ctx, signal, providers, options) {
+      const run = new Run(
+        providers === undefined ? shared : { ...shared, providers },
+        decision,
+        ctx,
+        signal,
+        options?.gate ?? null,
+      );
       try {
         return await run.execute();
       } catch (error) {
@@ -190,6 +227,8 @@ interface Live {
   released: boolean;
   /** The attempt's record was written and its breaker permit settled. */
   recorded: boolean;
+  /** The gate's settlement for this attempt (limits and budgets keyed on `target`). */
+  readonly settle: ((usage: Usage | null, ok: boolean) => void) | null;
 }
 
 type AttemptResult =
@@ -206,7 +245,10 @@ type TargetResult =
 type WalkResult =
   | { readonly kind: 'success'; readonly result: Extract<AttemptResult, { kind: 'json' | 'stream' }> }
   | { readonly kind: 'terminal'; readonly failure: Failure }
+  | { readonly kind: 'refused'; readonly refusal: Refusal }
   | { readonly kind: 'exhausted' };
+
+type Settle = Live['settle'];
 
 interface WalkOptions {
   /**
@@ -244,6 +286,7 @@ class Run {
     private readonly decision: RouteDecision,
     private readonly ctx: RequestContext,
     private readonly signal: AbortSignal | undefined,
+    private readonly gate: TargetGate | null,
   ) {
     this.#start = shared.clock.now();
     this.#deadline = this.#start + Math.max(0, decision.timeout.totalMs);
@@ -266,6 +309,7 @@ class Run {
       return result.kind === 'json' ? this.#jsonResponse(result) : this.#streamResponse(result.live);
     }
     if (walk.kind === 'terminal') return this.#terminalResponse(walk.failure);
+    if (walk.kind === 'refused') return this.#refusedResponse(walk.refusal);
     return this.#exhaustedResponse();
   }
 
@@ -278,6 +322,7 @@ class Run {
    */
   async #walk(from: number, options: WalkOptions): Promise<WalkResult> {
     const skippedOpen: { index: number; breaker: CircuitBreaker }[] = [];
+    let refused: Refusal | null = null;
     let called = false;
     for (let index = from; index < this.#targets.length; index++) {
       if (this.#mustStop()) return { kind: 'exhausted' };
@@ -289,8 +334,14 @@ class Run {
         skippedOpen.push({ index, breaker });
         continue;
       }
+      // The gate after the breaker, so an open target is never charged to its limits.
+      const verdict = await this.#admit(target, breaker, permit);
+      if (!verdict.allowed) {
+        if (refused === null || verdict.retryAfterMs < refused.retryAfterMs) refused = verdict;
+        continue;
+      }
       called = true;
-      const result = await this.#runTarget(index, breaker, permit, options);
+      const result = await this.#runTarget(index, breaker, permit, options, verdict.settle);
       if (result.kind === 'success' || result.kind === 'terminal') return result;
       if (result.kind === 'stop') return { kind: 'exhausted' };
     }
@@ -299,15 +350,40 @@ class Run {
       for (const s of skippedOpen) {
         if (s.breaker.cooldownEndsAt() < earliest.breaker.cooldownEndsAt()) earliest = s;
       }
-      const result = await this.#runTarget(
-        earliest.index,
-        earliest.breaker,
-        earliest.breaker.forceAcquire(),
-        options,
-      );
-      if (result.kind === 'success' || result.kind === 'terminal') return result;
+      const permit = earliest.breaker.forceAcquire();
+      const verdict = await this.#admit(this.#targets[earliest.index], earliest.breaker, permit);
+      if (verdict.allowed) {
+        const result = await this.#runTarget(
+          earliest.index,
+          earliest.breaker,
+          permit,
+          options,
+          verdict.settle,
+        );
+        if (result.kind === 'success' || result.kind === 'terminal') return result;
+      } else if (refused === null || verdict.retryAfterMs < refused.retryAfterMs) {
+        refused = verdict;
+      }
     }
+    // Nothing was called because the targets' own limits or budgets refused: say so (429), with
+    // the soonest retry, rather than reporting an upstream failure that never happened.
+    if (!called && refused !== null && this.attempts.length === 0)
+      return { kind: 'refused', refusal: refused };
     return { kind: 'exhausted' };
+  }
+
+  /** The gate's verdict on calling `target` now; a refusal gives the breaker permit back. */
+  async #admit(target: ResolvedTarget, breaker: CircuitBreaker, permit: BreakerPermit): Promise<GateVerdict> {
+    if (this.gate === null) return OPEN_GATE;
+    let verdict: GateVerdict;
+    try {
+      verdict = await this.gate.admit(target);
+    } catch (error) {
+      breaker.settle(permit, 'cancelled');
+      throw error;
+    }
+    if (!verdict.allowed) breaker.settle(permit, 'cancelled');
+    return verdict;
   }
 
   #eligible(target: ResolvedTarget, options: WalkOptions): boolean {
@@ -335,12 +411,14 @@ class Run {
     breaker: CircuitBreaker,
     firstPermit: BreakerPermit,
     options: WalkOptions,
+    firstSettle: Settle,
   ): Promise<TargetResult> {
     const target = this.#targets[index];
     const retry = target.retry;
     let permit = firstPermit;
+    let settle = firstSettle;
     for (let call = 0; ; call++) {
-      const result = await this.#attempt(index, breaker, permit, options);
+      const result = await this.#attempt(index, breaker, permit, options, settle);
       if (result.kind !== 'failed') return { kind: 'success', result };
       const failure = result.failure;
       if (failure.deadline) {
@@ -355,7 +433,8 @@ class Run {
       if (retryable && !this.#mustStop()) {
         const next = await this.#awaitRetry(target, breaker, call, failure);
         if (next !== null) {
-          permit = next;
+          permit = next.permit;
+          settle = next.settle;
           continue;
         }
       }
@@ -375,7 +454,7 @@ class Run {
     breaker: CircuitBreaker,
     call: number,
     failure: Failure,
-  ): Promise<BreakerPermit | null> {
+  ): Promise<{ permit: BreakerPermit; settle: Settle } | null> {
     const wait = retryWait(target.retry, call, failure.retryAfterMs, this.shared.random);
     if (wait.kind === 'failover') return null;
     if (this.#now + wait.ms >= this.#deadline) return null;
@@ -395,7 +474,9 @@ class Run {
     } finally {
       this.#backoffMs += this.#now - before;
     }
-    return permit;
+    // A retry is another upstream call: the target's own limits must admit it too.
+    const verdict = await this.#admit(target, breaker, permit);
+    return verdict.allowed ? { permit, settle: verdict.settle } : null;
   }
 
   // ---- one attempt ------------------------------------------------------------------------
@@ -406,11 +487,13 @@ class Run {
     breaker: CircuitBreaker,
     permit: BreakerPermit,
     options: WalkOptions,
+    settle: Settle,
   ): Promise<AttemptResult> {
     const target = this.#targets[index];
     const provider = this.shared.providers.get(target.provider);
     if (provider === undefined) {
       breaker.settle(permit, 'cancelled');
+      settle?.(null, false);
       throw new EngineError('SY_PROVIDER_MISSING', { route: this.decision.route, cause: target.provider });
     }
     const controller = new AbortController();
@@ -440,6 +523,7 @@ class Run {
       complete: false,
       released: false,
       recorded: false,
+      settle,
     };
     this.#calls += 1;
     const call = callSafely(provider, {
@@ -589,7 +673,17 @@ class Run {
     this.#release(live, true);
     live.recorded = true;
     live.breaker.settle(live.permit, 'cancelled');
+    this.#settleGate(live, null, false);
     throw new Aborted();
+  }
+
+  #settleGate(live: Live, usage: Usage | null, ok: boolean): void {
+    if (live.settle === null) return;
+    try {
+      live.settle(usage, ok);
+    } catch {
+      // Accounting must not change the request's outcome.
+    }
   }
 
   /**
@@ -619,6 +713,7 @@ class Run {
       firstTokenMs: live.firstContentAt === null ? null : live.firstContentAt - live.startedAt,
       usage: usage ?? live.usage,
     };
+    this.#settleGate(live, record.usage, outcome === 'ok');
     if (outcome === 'ok' && live.iterator === null)
       this.shared.latency.observe(live.target.name, record.durationMs);
     else if (outcome === 'timeout' || outcome === 'first_token')
@@ -706,6 +801,25 @@ class Run {
       headers: this.#headers(target),
       body: { ...result.body, model: target.upstreamModel },
       meta: this.#meta(target, result.usage, this.#overhead()),
+    };
+  }
+
+  /** Every target was refused by its own limits or budgets before any call: 429. */
+  #refusedResponse(refusal: Refusal): EngineResponse {
+    const headers: Record<string, string> = { ...refusal.headers };
+    if (Number.isFinite(refusal.retryAfterMs)) {
+      headers['retry-after'] = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
+    }
+    const message =
+      refusal.code === 'rate_limited'
+        ? `Every target of route "${this.decision.route}" is at its rate limit; retry after the time in Retry-After.`
+        : `Every target of route "${this.decision.route}" is over its budget for this period.`;
+    return {
+      kind: 'json',
+      status: 429,
+      headers: this.#headers(null, headers),
+      body: { error: { message, type: 'rate_limit_error', code: refusal.code } },
+      meta: this.#meta(null, null, this.#overhead()),
     };
   }
 

@@ -84,12 +84,22 @@ describe('parseRate', () => {
     expect(value(parseRate(input))).toEqual({ amount, perMs });
   });
 
-  it.each(['100', '/min', '100/', '100/week', '100 / min', '100/0s', '-1/min', '100/min/s', '100/1.5s', '0/min', '0.0/s', '00/min'])(
-    'rejects %j',
-    (input) => {
-      expect(error(parseRate(input))).toMatch(/rate/);
-    },
-  );
+  it.each([
+    '100',
+    '/min',
+    '100/',
+    '100/week',
+    '100 / min',
+    '100/0s',
+    '-1/min',
+    '100/min/s',
+    '100/1.5s',
+    '0/min',
+    '0.0/s',
+    '00/min',
+  ])('rejects %j', (input) => {
+    expect(error(parseRate(input))).toMatch(/rate/);
+  });
 });
 
 describe('parseMoney', () => {

@@ -207,6 +207,12 @@ routes:
 describe('decide: route settings in the decision', () => {
   it('passes limits, budgets, cache, guardrails and onExhausted through', () => {
     const policy = compileYaml(`
+limits:
+  per-tenant: { key: [tenant], requests: 600/min }
+budgets:
+  monthly: { key: [tenant], usd: 500/month }
+caches:
+  faq: { mode: exact, ttl: 24h }
 routes:
   - name: r
     targets: [fast]

@@ -46,7 +46,12 @@ describe('compileLimit', () => {
       burst: { requests: 20, tokens: 5000 },
     });
     expect(l.kinds.map((k) => k.params.capacity)).toEqual([20, 5000]);
-    const tokensOnly = limit('t', { key: ['tenant'], requests: '10/s', tokens: '1000/s', burst: { tokens: 50 } });
+    const tokensOnly = limit('t', {
+      key: ['tenant'],
+      requests: '10/s',
+      tokens: '1000/s',
+      burst: { tokens: 50 },
+    });
     expect(tokensOnly.kinds.map((k) => k.params.capacity)).toEqual([10, 50]);
   });
 

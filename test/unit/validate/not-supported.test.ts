@@ -57,7 +57,10 @@ describe('validatePolicy: limits, budgets, caches and stores are supported', () 
 
   it('refuses `store: redis` without `stores.redis`', () => {
     const r = check(traffic.replace('stores:\n  redis: { url: "redis://127.0.0.1:6379/0" }\n', ''));
-    expect(withCode(r, 'REF_UNKNOWN_STORE').map((d) => d.pointer)).toEqual(['/limits/l/store', '/caches/c/store']);
+    expect(withCode(r, 'REF_UNKNOWN_STORE').map((d) => d.pointer)).toEqual([
+      '/limits/l/store',
+      '/caches/c/store',
+    ]);
   });
 
   it('refuses a rate of 0, a zero ttl and a rate too large to count', () => {
@@ -65,7 +68,10 @@ describe('validatePolicy: limits, budgets, caches and stores are supported', () 
       traffic
         .replace('requests: 60/min', 'requests: 0/min')
         .replace('ttl: 1h', 'ttl: 0s')
-        .replace('tokens: 1000/min, burst: { requests: 5, tokens: 500 }', 'tokens: 1/300000d, burst: { tokens: 99999999 }'),
+        .replace(
+          'tokens: 1000/min, burst: { requests: 5, tokens: 500 }',
+          'tokens: 1/300000d, burst: { tokens: 99999999 }',
+        ),
     );
     expect(withCode(r, 'SCHEMA_PATTERN').map((d) => d.pointer)).toEqual(['/limits/t/requests']);
     expect(withCode(r, 'SEM_BAD_DURATION').map((d) => d.pointer)).toEqual(['/caches/c/ttl']);
