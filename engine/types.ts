@@ -52,6 +52,8 @@ export interface RequestInput {
   readonly path?: string;
   /** Caller disconnect or embedding program's cancel: aborts everything, upstream included. */
   readonly signal?: AbortSignal;
+  /** Correlates logs and recordings; defaults to the `x-request-id` header, else a fresh UUID. */
+  readonly requestId?: string;
 }
 
 export type Endpoint = 'chat' | 'embeddings';

@@ -3,13 +3,22 @@
  * assignment on reload, and runs requests through context → decide → execute. A request keeps
  * the snapshot it started with, so a reload never mixes two versions inside one request (P13).
  */
+import { randomUUID } from 'node:crypto';
 import type { CompiledPolicy } from '../compile/compile.js';
 import { createContext } from '../context.js';
 import { decide } from '../decide.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderSpec } from '../providers/types.js';
-import type { AttemptRecord, Decision, EngineResponse, RequestInput, ResponseMeta } from '../types.js';
+import type { RecordInput } from '../replay/record.js';
+import type {
+  AttemptRecord,
+  Decision,
+  EngineResponse,
+  RequestContext,
+  RequestInput,
+  ResponseMeta,
+} from '../types.js';
 import { type Clock, systemClock } from './clock.js';
 import { EngineError, engineErrorBody } from './errors.js';
 import { createExecutor, policyLabel } from './execute.js';
@@ -40,6 +49,12 @@ export interface EngineOptions {
   readonly onStoreError?: (event: StoreEvent) => void;
   /** The cache outcome of a request of a route with a cache (`hit`, `miss`, `bypass`), and writes. */
   readonly onCache?: (event: CacheEvent) => void;
+  /**
+   * Receives every completed request (JSON answers once produced, streams once ended), off the
+   * response path: what `serve --record` writes and `replay` reads. A request refused before its
+   * context could be built (a body that is not an object) is not recorded.
+   */
+  readonly recorder?: { record(entry: RecordInput): void };
 }
 
 /** A request refused before routing: a malformed request context (400) or an unknown key (401). */
@@ -166,10 +181,16 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     onAttempt: options.onAttempt,
   });
 
-  const prepare = (p: CompiledPolicy, input: RequestInput, explain: boolean) => {
+  const prepare = (
+    p: CompiledPolicy,
+    input: RequestInput,
+    explain: boolean,
+  ):
+    | { rejection: Rejection; context?: RequestContext; decision?: undefined }
+    | { rejection?: undefined; context: RequestContext; decision: Decision } => {
     const ctx = createContext(p, input, random);
     if (!ctx.ok)
-      return { rejection: { kind: 'rejected', status: 400, code: ctx.code, message: ctx.message } as const };
+      return { rejection: { kind: 'rejected', status: 400, code: ctx.code, message: ctx.message } };
     if (p.requiresAuth && ctx.context.tenant === null) {
       const rejection: Rejection = {
         kind: 'rejected',
@@ -178,9 +199,88 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
         message:
           'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
       };
-      return { rejection };
+      return { rejection, context: ctx.context };
     }
     return { context: ctx.context, decision: decide(p, ctx.context, { explain }) };
+  };
+
+  interface Outcome {
+    readonly response: EngineResponse;
+    readonly context: RequestContext | null;
+    readonly decision: Decision | null;
+  }
+
+  const run = async (input: RequestInput): Promise<Outcome> => {
+    const { policy: snapshot, providers, traffic: rules } = current;
+    let context: RequestContext | null = null;
+    let decision: Decision | null = null;
+    const done = (response: EngineResponse): Outcome => ({ response, context, decision });
+    try {
+      const prepared = prepare(snapshot, input, false);
+      context = prepared.context ?? null;
+      if (prepared.rejection !== undefined) {
+        const r = prepared.rejection;
+        return done(errorResponse(snapshot, r.status, r.code, r.message, null));
+      }
+      decision = prepared.decision;
+      if (decision.kind === 'no_route') {
+        return done(errorResponse(snapshot, decision.status, decision.code, decision.message, null));
+      }
+      const routed = decision;
+      const ctx = prepared.context;
+      const route = snapshot.routes[routed.routeIndex];
+      // A route without limits, budgets or a cache goes straight to the attempt loop.
+      if (rules === null || route === undefined || route.traffic === null) {
+        return done(await executor.execute(routed, ctx, input.signal, providers));
+      }
+      return done(
+        await traffic.run(rules, route, route.traffic, routed, ctx, input.signal, (d, gate) =>
+          executor.execute(d, ctx, input.signal, providers, { gate }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof EngineError && err.code === 'SY_ABORTED') {
+        return done(
+          errorResponse(snapshot, err.status, 'request_aborted', 'The request was cancelled.', null),
+        );
+      }
+      // An internal bug must still produce an honest, generic 500 and never leak details.
+      const body = engineErrorBody('SY_INTERNAL');
+      return done(
+        errorResponse(snapshot, 500, body.error.code ?? 'internal_error', body.error.message, null),
+      );
+    }
+  };
+
+  const recorder = options.recorder;
+  const record = (input: RequestInput, outcome: Outcome, startedAt: number): void => {
+    const { response, context, decision } = outcome;
+    if (recorder === undefined || context === null) return;
+    const requestId = input.requestId ?? context.headers['x-request-id'] ?? randomUUID();
+    const write = (meta: ResponseMeta, status: number): void => {
+      const body = response.kind === 'json' ? (response.body as { error?: { code?: unknown } } | null) : null;
+      const errorCode = typeof body?.error?.code === 'string' ? body.error.code : undefined;
+      recorder.record({
+        requestId,
+        context,
+        decision,
+        meta,
+        status,
+        kind: response.kind,
+        ...(errorCode === undefined ? {} : { errorCode }),
+        startedAt,
+        durationMs: clock.now() - startedAt,
+      });
+    };
+    if (response.kind === 'json') {
+      // Serialising the line is the recorder's work; keep it after the answer has gone out.
+      setImmediate(() => write(response.meta, response.status));
+    } else {
+      response.done.then(
+        (meta) => write(meta, response.status),
+        () => write(response.meta, response.status),
+      );
+    }
   };
 
   return {
@@ -194,33 +294,11 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     async handle(input) {
-      const { policy: snapshot, providers, traffic: rules } = current;
-      try {
-        const prepared = prepare(snapshot, input, false);
-        if (prepared.rejection !== undefined) {
-          const r = prepared.rejection;
-          return errorResponse(snapshot, r.status, r.code, r.message, null);
-        }
-        const { decision, context } = prepared;
-        if (decision.kind === 'no_route') {
-          return errorResponse(snapshot, decision.status, decision.code, decision.message, null);
-        }
-        const route = snapshot.routes[decision.routeIndex];
-        // A route without limits, budgets or a cache goes straight to the attempt loop.
-        if (rules === null || route === undefined || route.traffic === null) {
-          return await executor.execute(decision, context, input.signal, providers);
-        }
-        return await traffic.run(rules, route, route.traffic, decision, context, input.signal, (d, gate) =>
-          executor.execute(d, context, input.signal, providers, { gate }),
-        );
-      } catch (err) {
-        if (err instanceof EngineError && err.code === 'SY_ABORTED') {
-          return errorResponse(snapshot, err.status, 'request_aborted', 'The request was cancelled.', null);
-        }
-        // An internal bug must still produce an honest, generic 500 and never leak details.
-        const body = engineErrorBody('SY_INTERNAL');
-        return errorResponse(snapshot, 500, body.error.code ?? 'internal_error', body.error.message, null);
-      }
+      if (recorder === undefined) return (await run(input)).response;
+      const startedAt = clock.now();
+      const outcome = await run(input);
+      if (outcome.context !== null) record(input, outcome, startedAt);
+      return outcome.response;
     },
 
     swap(next) {

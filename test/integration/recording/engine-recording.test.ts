@@ -1,0 +1,103 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEngine, parsePolicy } from '../../../engine/index.js';
+import { createRecorder, readRecording, validateRecordedLine } from '../../../engine/replay/record.js';
+
+const POLICY = `
+switchyard: v1
+policy: { name: rec, version: "7" }
+providers:
+  flaky: { kind: mock, sequence: [overloaded, ok] }
+  steady: { kind: mock }
+models:
+  primary: { provider: flaky, model: mock-primary, price: { input: 1, output: 2 } }
+  backup: { provider: steady, model: mock-backup, price: { input: 1, output: 2 } }
+tenants:
+  acme: { keys: ["sk-acme-secret"], labels: { tier: paid } }
+routes:
+  - name: chat
+    when: { model: gpt-5 }
+    targets: [primary, backup]
+    retry: { attempts: 0 }
+`;
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+describe('engine recording', () => {
+  it('records every completed request (JSON, stream, refusals) with what served it, never the key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sy-rec-'));
+    dirs.push(dir);
+    const path = join(dir, 'traffic.jsonl');
+    const loaded = parsePolicy([{ file: 'p.yaml', text: POLICY }]);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+    const recorder = createRecorder({ path, content: 'hash' });
+    const engine = createEngine(loaded.policy, { recorder });
+    const auth = { authorization: 'Bearer sk-acme-secret' };
+    const body = { model: 'gpt-5', messages: [{ role: 'user', content: 'very private words' }] };
+
+    const first = await engine.handle({ body, headers: { ...auth, 'x-request-id': 'req-1' } });
+    expect(first.status).toBe(200);
+    const streamed = await engine.handle({
+      body: { ...body, stream: true },
+      headers: auth,
+      requestId: 'req-2',
+    });
+    if (streamed.kind !== 'stream') throw new Error('expected a stream');
+    for await (const _frame of streamed.events) {
+      // drain
+    }
+    await streamed.done;
+    const unknownKey = await engine.handle({
+      body,
+      headers: { authorization: 'Bearer nope' },
+      requestId: 'req-3',
+    });
+    expect(unknownKey.status).toBe(401);
+    const noRoute = await engine.handle({
+      body: { ...body, model: 'other' },
+      headers: auth,
+      requestId: 'req-4',
+    });
+    expect(noRoute.status).toBe(404);
+    const notAnObject = await engine.handle({ body: 'nope', headers: auth, requestId: 'req-5' });
+    expect(notAnObject.status).toBe(400);
+
+    await new Promise((r) => setImmediate(r));
+    await recorder.close();
+    await engine.close();
+
+    const text = await readFile(path, 'utf8');
+    expect(text).not.toContain('sk-acme-secret');
+    expect(text).not.toContain('very private words');
+    const lines = [];
+    for await (const line of readRecording(path)) lines.push(line);
+    for (const line of lines) expect(validateRecordedLine(line).ok).toBe(true);
+    const byId = new Map(lines.map((l) => [l.requestId, l]));
+    // The body that was not an object never had a context: it is not recorded.
+    expect([...byId.keys()].sort()).toEqual(['req-1', 'req-2', 'req-3', 'req-4']);
+
+    const r1 = byId.get('req-1')!;
+    expect(r1.policy).toMatchObject({ name: 'rec', version: '7' });
+    expect(r1.tenant).toBe('acme');
+    expect(r1.decision.route).toBe('chat');
+    expect(r1.decision.targets).toEqual(['primary', 'backup']);
+    expect(r1.attempts.map((a) => `${a.target}:${a.outcome}`)).toEqual(['primary:overloaded', 'backup:ok']);
+    expect(r1.outcome).toMatchObject({ status: 200, kind: 'json', target: 'backup' });
+
+    const r2 = byId.get('req-2')!;
+    expect(r2.outcome).toMatchObject({ status: 200, kind: 'stream', target: 'primary' });
+    expect(r2.outcome.usage).not.toBeNull();
+
+    expect(byId.get('req-3')!).toMatchObject({
+      tenant: null,
+      decision: { route: null },
+      outcome: { status: 401 },
+    });
+    expect(byId.get('req-4')!.outcome).toMatchObject({ status: 404, errorCode: 'no_route' });
+  });
+});
