@@ -20,8 +20,8 @@
  * regex over scenario names), BENCH_STREAM (1; 0 skips streaming), BENCH_OUT (write the raw
  * results as JSON), BENCH_SY_NODE_ARGS (extra node flags for the Switchyard child, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_COMPARE (another checkout's root: adds
- * `switchyard-before` and `fallback-before`, served by that tree's `bin/switchyard.js`, interleaved
- * with the others, for before/after numbers under the same load).
+ * `switchyard-before`, `fallback-before` and `switchyard-stream-before`, served by that tree's
+ * `bin/switchyard.js` and interleaved with the others: before/after numbers under one load).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -226,7 +226,8 @@ type ScenarioName =
   | 'fallback-before'
   | 'direct-stream'
   | 'proxy-stream'
-  | 'switchyard-stream';
+  | 'switchyard-stream'
+  | 'switchyard-stream-before';
 
 interface Scenario {
   readonly name: ScenarioName;
@@ -442,6 +443,16 @@ async function runGroup(
         latencyMs,
       },
     );
+    if (before !== null) {
+      all.push({
+        name: 'switchyard-stream-before',
+        process: before.single,
+        url: before.single.origin + path,
+        stream: true,
+        baseline: 'direct-stream',
+        latencyMs,
+      });
+    }
   }
   const scenarios = all.filter((s) => ONLY === null || ONLY.test(s.name) || s.name === s.baseline);
   for (const s of scenarios) await checkOnce(s, s.stream ? STREAM_BODY : JSON_BODY);
@@ -489,7 +500,7 @@ function find(cells: Cell[], scenario: ScenarioName, latencyMs: number, conns: n
 }
 
 function baselineOf(name: ScenarioName): ScenarioName {
-  return name.endsWith('-stream') ? 'direct-stream' : 'direct';
+  return name.includes('-stream') ? 'direct-stream' : 'direct';
 }
 
 function printTable(cells: Cell[]): void {

@@ -336,22 +336,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       'x-accel-buffering': 'no',
     });
     res.flushHeaders();
-    // Frames that come out in one burst (several events in one upstream read) leave in one
-    // write: the socket is corked at a burst's first frame and uncorked once the burst's
-    // microtasks are done, instead of one syscall per frame.
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      res.uncork();
-    };
     try {
       for await (const frame of response.events) {
         if (res.destroyed) break;
-        if (!corked) {
-          corked = true;
-          res.cork();
-          process.nextTick(uncork);
-        }
         if (!res.write(frame)) await waitForWritable(res);
       }
     } catch (err) {

@@ -121,32 +121,38 @@ class UndiciResponse implements HttpResponse {
       return readText(this.body);
     }
     if (Number(declared) > this.req.maxResponseBytes) {
-      this.#discard();
+      discard(this.raw);
       throw new TransportError('too_large', `response body exceeds ${this.req.maxResponseBytes} bytes`);
     }
     try {
       return await this.raw.text();
     } catch (err) {
-      this.#discard();
+      discard(this.raw);
       throw bodyError(err, this.req);
     }
   }
-
-  /** Frees the socket; the error undici emits for a destroyed unread body has no one to tell. */
-  #discard(): void {
-    this.raw.on('error', () => undefined);
-    this.raw.destroy();
-  }
 }
 
-/** Wraps a body stream: bounds its size and turns errors into TransportErrors. */
-async function* boundedBody(
-  source: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown },
-  req: HttpRequest,
-): AsyncGenerator<Uint8Array> {
+/** A body left unread when its consumer stops is drained this far to keep the connection... */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+/** ...for at most this long; past either bound it is destroyed (the connection closes). */
+const DRAIN_TIMEOUT_MS = 1_000;
+
+/**
+ * Wraps a body stream: bounds its size and turns errors into TransportErrors.
+ *
+ * A consumer that stops early without failing (an SSE reader returns at `[DONE]` before the
+ * body's end was emitted) must not destroy the body: destroying an unfinished body costs an
+ * AbortError with its stack trace (dear under source maps) and, when the response has not fully
+ * arrived, undici aborts it and closes the pooled connection. The rest is drained instead,
+ * within {@link DRAIN_LIMIT_BYTES} and {@link DRAIN_TIMEOUT_MS}. A failure (too_large, a broken
+ * body) destroys it at once.
+ */
+async function* boundedBody(source: UndiciBody, req: HttpRequest): AsyncGenerator<Uint8Array> {
   let received = 0;
+  let failed = false;
   try {
-    for await (const chunk of source) {
+    for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) {
       received += chunk.byteLength;
       if (received > req.maxResponseBytes) {
         throw new TransportError('too_large', `response body exceeds ${req.maxResponseBytes} bytes`);
@@ -154,12 +160,32 @@ async function* boundedBody(
       yield chunk;
     }
   } catch (err) {
-    // An early exit (too_large, or the consumer breaking out) must release the socket.
-    source.destroy();
+    failed = true;
+    discard(source);
     throw bodyError(err, req);
   } finally {
-    source.destroy();
+    if (!failed && !source.readableEnded) drain(source, req.signal);
   }
+}
+
+/** Destroys a body (closing its connection); the error undici then emits has no one to tell. */
+function discard(source: UndiciBody): void {
+  source.on('error', () => undefined);
+  source.destroy();
+}
+
+/** Reads and drops the rest of a body so its connection returns to the pool. */
+function drain(source: UndiciBody, signal: AbortSignal): void {
+  if (signal.aborted) {
+    discard(source);
+    return;
+  }
+  const timer = setTimeout(() => discard(source), DRAIN_TIMEOUT_MS);
+  timer.unref();
+  source
+    .dump({ signal, limit: DRAIN_LIMIT_BYTES })
+    .catch(() => undefined)
+    .finally(() => clearTimeout(timer));
 }
 
 /**
