@@ -234,6 +234,8 @@ export interface AttemptRecord {
 export interface ResponseMeta {
   readonly policy: PolicyIdentity;
   readonly route: string | null;
+  /** The tenant the request was resolved to (never its key); null when none. */
+  readonly tenant: string | null;
   /** The model name (policy) that served the answer; null when none did. */
   readonly target: string | null;
   readonly attempts: readonly AttemptRecord[];

@@ -113,6 +113,13 @@ export async function registerAdminRoutes(app: FastifyInstance, options: AdminOp
         })),
       }));
 
+      admin.get('/spend', async (_request, reply) => {
+        const engine = manager.engine;
+        if (engine === null)
+          return sendApiError(reply, 503, 'policy_not_loaded', 'No valid policy is loaded.');
+        return engine.spend();
+      });
+
       admin.post('/reload', async (_request, reply) => {
         const result = await manager.reload('admin');
         return reply.code(result.ok ? 200 : 422).send(reloadResultJson(result));

@@ -17,6 +17,7 @@ import Fastify, {
 } from 'fastify';
 import pino, { type LoggerOptions } from 'pino';
 import type { EngineResponse, RequestInput, ResponseMeta } from '../engine/index.js';
+import { createRecorder, type Recorder } from '../engine/replay/record.js';
 import { registerAdminRoutes } from './admin.js';
 import { apiError, mapFastifyError, sendApiError } from './errors.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
@@ -53,6 +54,11 @@ export interface CreateServerOptions {
   /** How long `close()` waits for in-flight requests and streams, in ms; 10 s by default. */
   gracePeriodMs?: number;
   engineOptions?: EngineOptions;
+  /**
+   * Append one JSON line per request to this file (`schemas/recorded-traffic.schema.json`), off
+   * the request path, flushed on shutdown. `content`: message text kept, hashed (default) or dropped.
+   */
+  record?: { path: string; content?: 'keep' | 'hash' | 'drop' };
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
@@ -201,10 +207,22 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   // The API speaks JSON only: a text/plain body is refused (415) rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
 
+  const recorder: Recorder | null =
+    options.record === undefined
+      ? null
+      : createRecorder({
+          path: options.record.path,
+          content: options.record.content ?? 'hash',
+          onError: (err) =>
+            app.log.error({ err }, 'recording write failed; lines are dropped until it recovers'),
+          onDrop: (count) => metrics.observeRecordingDropped(count),
+        });
+  const engineOptions = withServerHooks(options.engineOptions, metrics, app.log, recorder);
+
   const manager = new PolicyManager({
     policyPath: options.policyPath,
     ...(options.env === undefined ? {} : { env: options.env }),
-    ...(options.engineOptions === undefined ? {} : { engineOptions: options.engineOptions }),
+    engineOptions,
     ...(options.engineApi === undefined ? {} : { api: options.engineApi }),
     logger: {
       info: (obj, msg) => app.log.info(obj, msg),
@@ -375,6 +393,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
         headers: request.headers,
         path,
         signal: state.controller.signal,
+        requestId: request.id,
       };
       const beforeEngineMs = performance.now() - state.started;
       let response: EngineResponse;
@@ -429,6 +448,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       return reply.code(503).send({ status: 'not_ready', reason: 'no valid policy is loaded' });
     }
     const { name, version, hash } = engine.policy.identity;
+    if (!engine.storesReady()) {
+      return reply.code(503).send({ status: 'not_ready', reason: 'a shared store (Redis) is not connected' });
+    }
     return { status: 'ready', policy: { name, version, hash } };
   });
 
@@ -461,6 +483,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     await watcher?.close();
     await app.close();
     await manager.close();
+    await recorder?.close();
     throw err;
   }
 
@@ -493,9 +516,73 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       app.server.closeAllConnections();
       await appClosed;
       await manager.close();
+      // Last: every request has ended, so every line is queued; close() writes them all.
+      await recorder?.close();
     })();
     return closed;
   };
 
   return { app, url, manager, close };
+}
+
+type Log = FastifyInstance['log'];
+
+/**
+ * Engine hooks → metrics and log lines. A caller's own hooks (embedding, tests) still run.
+ * Store failures are logged once per outage (at the first error, and at recovery), counted always.
+ */
+function withServerHooks(
+  base: EngineOptions | undefined,
+  metrics: ServerMetrics,
+  log: Log,
+  recorder: Recorder | null,
+): EngineOptions {
+  const failing = new Set<string>();
+  return {
+    ...base,
+    ...(recorder === null ? {} : { recorder }),
+    onAttempt(attempt) {
+      metrics.observeAttempt(attempt);
+      base?.onAttempt?.(attempt);
+    },
+    onLimit(event) {
+      metrics.observeLimit(event);
+      base?.onLimit?.(event);
+    },
+    onBudgetAlert(event) {
+      metrics.observeBudgetAlert(event);
+      log.warn(
+        {
+          budget: event.budget,
+          key: event.key,
+          kind: event.kind,
+          threshold: event.threshold,
+          spentUsd: event.spentUsd,
+          limitUsd: event.limitUsd,
+        },
+        event.kind === 'exceeded'
+          ? `budget ${event.budget} exceeded for ${event.key}`
+          : `budget ${event.budget} crossed ${Math.round(event.threshold * 100)}% for ${event.key}`,
+      );
+      base?.onBudgetAlert?.(event);
+    },
+    onStoreError(event) {
+      metrics.observeStore(event);
+      const id = `${event.store} ${event.url}`;
+      if (event.kind === 'error' && !failing.has(id)) {
+        failing.add(id);
+        log.error(
+          { store: event.store, url: event.url, op: event.op, mode: event.mode, err: event.error },
+          `shared store failing (${event.store}); rules behave as onStoreError says (${event.mode ?? 'open'})`,
+        );
+      } else if (event.kind === 'recovered' && failing.delete(id)) {
+        log.info({ store: event.store, url: event.url }, `shared store recovered (${event.store})`);
+      }
+      base?.onStoreError?.(event);
+    },
+    onCache(event) {
+      metrics.observeCache(event);
+      base?.onCache?.(event);
+    },
+  };
 }

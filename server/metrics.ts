@@ -4,7 +4,15 @@
  */
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { PolicyIdentity, ResponseMeta } from '../engine/index.js';
+import type {
+  AttemptRecord,
+  BudgetAlertEvent,
+  CacheEvent,
+  LimitEvent,
+  PolicyIdentity,
+  ResponseMeta,
+  StoreEvent,
+} from '../engine/index.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -12,6 +20,14 @@ export interface ServerMetrics {
   observeRequest(status: number, meta: ResponseMeta | null, seconds: number): void;
   observeReload(result: 'success' | 'failure' | 'unchanged'): void;
   setPolicy(identity: PolicyIdentity | null): void;
+  /** One upstream attempt (from the engine's `onAttempt`): latency and time to first token. */
+  observeAttempt(attempt: AttemptRecord): void;
+  observeLimit(event: LimitEvent): void;
+  observeBudgetAlert(event: BudgetAlertEvent): void;
+  observeStore(event: StoreEvent): void;
+  observeCache(event: CacheEvent): void;
+  /** Lines the recorder dropped (queue full or write failure). */
+  observeRecordingDropped(count: number): void;
 }
 
 export function createServerMetrics(): ServerMetrics {
@@ -39,14 +55,14 @@ export function createServerMetrics(): ServerMetrics {
   });
   const tokens = new Counter({
     name: 'switchyard_tokens_total',
-    help: 'Tokens reported by upstreams, by target and kind (prompt, completion).',
-    labelNames: ['target', 'kind'] as const,
+    help: 'Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion).',
+    labelNames: ['target', 'tenant', 'kind'] as const,
     registers: [registry],
   });
   const cost = new Counter({
     name: 'switchyard_cost_usd_total',
-    help: 'Cost of answered requests in USD (usage x the model price), by target.',
-    labelNames: ['target'] as const,
+    help: 'Cost of answered requests in USD (usage x the model price), by target (model) and tenant.',
+    labelNames: ['target', 'tenant'] as const,
     registers: [registry],
   });
   const reloads = new Counter({
@@ -61,6 +77,49 @@ export function createServerMetrics(): ServerMetrics {
     labelNames: ['name', 'version', 'hash'] as const,
     registers: [registry],
   });
+  const upstreamLatency = new Histogram({
+    name: 'switchyard_upstream_duration_seconds',
+    help: 'Duration of upstream attempts, by target and outcome (ok or an error class).',
+    labelNames: ['target', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const firstToken = new Histogram({
+    name: 'switchyard_upstream_first_token_seconds',
+    help: 'Time from the start of an upstream attempt to its first content token, by target.',
+    labelNames: ['target'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registers: [registry],
+  });
+  const limitEvents = new Counter({
+    name: 'switchyard_limit_events_total',
+    help: 'Rate-limit and budget outcomes: rate_limited, budget_exceeded, downgraded, target_rate_limited, target_over_budget; degraded=true when a store outage decided it.',
+    labelNames: ['kind', 'route', 'degraded'] as const,
+    registers: [registry],
+  });
+  const budgetAlerts = new Counter({
+    name: 'switchyard_budget_alerts_total',
+    help: 'Budget thresholds crossed (each once per key and period), by budget, kind and threshold.',
+    labelNames: ['budget', 'kind', 'threshold'] as const,
+    registers: [registry],
+  });
+  const storeEvents = new Counter({
+    name: 'switchyard_store_events_total',
+    help: 'Shared-store (Redis) failures and recoveries, by store (limits, budgets, cache) and kind.',
+    labelNames: ['store', 'kind'] as const,
+    registers: [registry],
+  });
+  const cacheEvents = new Counter({
+    name: 'switchyard_cache_total',
+    help: 'Cache outcomes by route, cache and outcome (hit, miss, bypass, stored).',
+    labelNames: ['route', 'cache', 'outcome'] as const,
+    registers: [registry],
+  });
+  const recordingDropped = new Counter({
+    name: 'switchyard_recording_dropped_total',
+    help: 'Recording lines dropped because the writer could not keep up or failed.',
+    registers: [registry],
+  });
   for (const result of ['success', 'failure', 'unchanged'] as const) reloads.inc({ result }, 0);
 
   return {
@@ -71,14 +130,39 @@ export function createServerMetrics(): ServerMetrics {
       duration.observe(labels, seconds);
       if (meta === null) return;
       for (const attempt of meta.attempts) attempts.inc({ target: attempt.target, outcome: attempt.outcome });
+      const tenant = meta.tenant ?? 'none';
       if (meta.target !== null && meta.usage !== null) {
-        tokens.inc({ target: meta.target, kind: 'prompt' }, meta.usage.promptTokens);
-        tokens.inc({ target: meta.target, kind: 'completion' }, meta.usage.completionTokens);
+        tokens.inc({ target: meta.target, tenant, kind: 'prompt' }, meta.usage.promptTokens);
+        tokens.inc({ target: meta.target, tenant, kind: 'completion' }, meta.usage.completionTokens);
       }
-      if (meta.target !== null && meta.costUsd !== null) cost.inc({ target: meta.target }, meta.costUsd);
+      if (meta.target !== null && meta.costUsd !== null)
+        cost.inc({ target: meta.target, tenant }, meta.costUsd);
     },
     observeReload(result) {
       reloads.inc({ result });
+    },
+    observeAttempt(attempt) {
+      upstreamLatency.observe(
+        { target: attempt.target, outcome: attempt.outcome },
+        attempt.durationMs / 1000,
+      );
+      if (attempt.firstTokenMs !== null)
+        firstToken.observe({ target: attempt.target }, attempt.firstTokenMs / 1000);
+    },
+    observeLimit(event) {
+      limitEvents.inc({ kind: event.kind, route: event.route, degraded: String(event.degraded === true) });
+    },
+    observeBudgetAlert(event) {
+      budgetAlerts.inc({ budget: event.budget, kind: event.kind, threshold: String(event.threshold) });
+    },
+    observeStore(event) {
+      storeEvents.inc({ store: event.store, kind: event.kind });
+    },
+    observeCache(event) {
+      cacheEvents.inc({ route: event.route, cache: event.cache, outcome: event.outcome });
+    },
+    observeRecordingDropped(count) {
+      recordingDropped.inc(count);
     },
     setPolicy(identity) {
       policyInfo.reset();

@@ -20,6 +20,8 @@ Options:
   --body-limit <size>   Largest request body, e.g. 512kb, 1mb, 4mb (default: 1mb)
   --no-watch            Do not watch the policy files (reload with SIGHUP or POST /admin/reload)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
+  --record <file>       Append one JSON line per request (schemas/recorded-traffic.schema.json)
+  --record-content <m>  Message text in recordings: keep, hash or drop (default: hash)
   -h, --help            Show this help
 
 Environment:
@@ -67,6 +69,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'body-limit': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'log-level': { type: 'string' },
+      record: { type: 'string' },
+      'record-content': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -84,6 +88,14 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const level = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const recordContent = values['record-content'] ?? 'hash';
+  if (recordContent !== 'keep' && recordContent !== 'hash' && recordContent !== 'drop') {
+    throw new UsageError('--record-content must be one of keep, hash, drop');
+  }
+  if (values['record-content'] !== undefined && values.record === undefined) {
+    throw new UsageError('--record-content needs --record <file>');
+  }
 
   const { formatHuman } = await loadEngine('formatHuman', 'loadPolicy', 'createEngine');
   let createServer: typeof import('../../server/app.js').createServer;
@@ -104,6 +116,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       bodyLimit,
       logger,
       watch: !values['no-watch'],
+      ...(values.record === undefined ? {} : { record: { path: values.record, content: recordContent } }),
       ...(io.env === undefined ? {} : { env: io.env }),
     });
   } catch (err) {

@@ -92,10 +92,11 @@ function specKey(spec: ProviderSpec): string {
   return JSON.stringify(spec);
 }
 
-function emptyMeta(policy: CompiledPolicy, route: string | null): ResponseMeta {
+function emptyMeta(policy: CompiledPolicy, route: string | null, tenant: string | null): ResponseMeta {
   return {
     policy: policy.identity,
     route,
+    tenant,
     target: null,
     attempts: [],
     cache: null,
@@ -111,6 +112,7 @@ function errorResponse(
   code: string,
   message: string,
   route: string | null,
+  tenant: string | null = null,
 ): EngineResponse {
   const type =
     status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
@@ -121,7 +123,7 @@ function errorResponse(
     status,
     headers,
     body: { error: { message, type, code } },
-    meta: emptyMeta(policy, route),
+    meta: emptyMeta(policy, route, tenant),
   };
 }
 
@@ -220,11 +222,20 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       context = prepared.context ?? null;
       if (prepared.rejection !== undefined) {
         const r = prepared.rejection;
-        return done(errorResponse(snapshot, r.status, r.code, r.message, null));
+        return done(errorResponse(snapshot, r.status, r.code, r.message, null, context?.tenant ?? null));
       }
       decision = prepared.decision;
       if (decision.kind === 'no_route') {
-        return done(errorResponse(snapshot, decision.status, decision.code, decision.message, null));
+        return done(
+          errorResponse(
+            snapshot,
+            decision.status,
+            decision.code,
+            decision.message,
+            null,
+            context?.tenant ?? null,
+          ),
+        );
       }
       const routed = decision;
       const ctx = prepared.context;
@@ -241,13 +252,27 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     } catch (err) {
       if (err instanceof EngineError && err.code === 'SY_ABORTED') {
         return done(
-          errorResponse(snapshot, err.status, 'request_aborted', 'The request was cancelled.', null),
+          errorResponse(
+            snapshot,
+            err.status,
+            'request_aborted',
+            'The request was cancelled.',
+            null,
+            context?.tenant ?? null,
+          ),
         );
       }
       // An internal bug must still produce an honest, generic 500 and never leak details.
       const body = engineErrorBody('SY_INTERNAL');
       return done(
-        errorResponse(snapshot, 500, body.error.code ?? 'internal_error', body.error.message, null),
+        errorResponse(
+          snapshot,
+          500,
+          body.error.code ?? 'internal_error',
+          body.error.message,
+          null,
+          context?.tenant ?? null,
+        ),
       );
     }
   };

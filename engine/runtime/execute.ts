@@ -773,6 +773,7 @@ class Run {
     return {
       policy: this.decision.policy,
       route: this.decision.route,
+      tenant: this.ctx.tenant,
       target: target?.name ?? null,
       attempts: [...this.attempts],
       cache: null,

@@ -295,6 +295,7 @@ export class Traffic {
           ? `This request needs more tokens than rate limit "${admission.refusedBy[0]?.limit}" can ever admit at once; lower max_tokens or the input.`
           : 'Rate limit reached for this key; retry after the time in Retry-After.';
         return this.#refuse(
+          ctx.tenant,
           snapshot.policy,
           route.name,
           'rate_limited',
@@ -337,6 +338,7 @@ export class Traffic {
             degraded: !Number.isFinite(state.spent),
           });
           return this.#refuse(
+            ctx.tenant,
             snapshot.policy,
             route.name,
             'budget_exceeded',
@@ -356,6 +358,7 @@ export class Traffic {
         if (plan === null) {
           refund();
           return this.#refuse(
+            ctx.tenant,
             snapshot.policy,
             route.name,
             'budget_exceeded',
@@ -603,6 +606,7 @@ export class Traffic {
     const meta: ResponseMeta = {
       policy: policy.identity,
       route,
+      tenant: ctx.tenant,
       target: answer.target,
       attempts: [],
       cache: 'hit',
@@ -696,6 +700,7 @@ export class Traffic {
   }
 
   #refuse(
+    tenant: string | null,
     policy: CompiledPolicy,
     route: string,
     code: 'rate_limited' | 'budget_exceeded',
@@ -718,6 +723,7 @@ export class Traffic {
       meta: {
         policy: policy.identity,
         route,
+        tenant,
         target: null,
         attempts: [],
         cache: hasCache ? 'bypass' : null,

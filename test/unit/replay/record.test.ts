@@ -106,6 +106,7 @@ function input(o: Partial<RecordInput> = {}): RecordInput {
     meta: {
       policy: POLICY,
       route: 'default',
+      tenant: 'acme',
       target: 'smart',
       attempts,
       cache: 'miss',
