@@ -454,6 +454,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     return { status: 'ready', policy: { name, version, hash } };
   });
 
+  metrics.setBreakerSource(() => manager.engine?.breakers?.() ?? []);
+
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);

@@ -26,6 +26,8 @@ export interface ServerMetrics {
   observeBudgetAlert(event: BudgetAlertEvent): void;
   observeStore(event: StoreEvent): void;
   observeCache(event: CacheEvent): void;
+  /** Where the breaker-state gauge reads from at scrape time (the serving engine). */
+  setBreakerSource(source: () => ReadonlyArray<{ target: string; state: string }>): void;
   /** Lines the recorder dropped (queue full or write failure). */
   observeRecordingDropped(count: number): void;
 }
@@ -120,6 +122,18 @@ export function createServerMetrics(): ServerMetrics {
     help: 'Recording lines dropped because the writer could not keep up or failed.',
     registers: [registry],
   });
+  let breakerSource: () => ReadonlyArray<{ target: string; state: string }> = () => [];
+  const breakerCode: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2 };
+  new Gauge({
+    name: 'switchyard_breaker_state',
+    help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open (read at scrape time).',
+    labelNames: ['target'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of breakerSource()) this.set({ target: b.target }, breakerCode[b.state] ?? 0);
+    },
+  });
   for (const result of ['success', 'failure', 'unchanged'] as const) reloads.inc({ result }, 0);
 
   return {
@@ -160,6 +174,9 @@ export function createServerMetrics(): ServerMetrics {
     },
     observeCache(event) {
       cacheEvents.inc({ route: event.route, cache: event.cache, outcome: event.outcome });
+    },
+    setBreakerSource(source) {
+      breakerSource = source;
     },
     observeRecordingDropped(count) {
       recordingDropped.inc(count);

@@ -185,6 +185,9 @@ function nameOfKey(key: string): string {
   return key.slice(0, key.indexOf('\u0000'));
 }
 
+/** The target name a {@link breakerKey} belongs to. */
+export const targetOfBreakerKey = nameOfKey;
+
 /**
  * The breakers of one engine, keyed by {@link breakerKey}: a reload that keeps a target's
  * definition keeps its state; a changed definition starts fresh. Per target name at most the two

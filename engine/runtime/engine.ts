@@ -19,6 +19,7 @@ import type {
   RequestInput,
   ResponseMeta,
 } from '../types.js';
+import { type BreakerState, targetOfBreakerKey } from './breaker.js';
 import { type Clock, systemClock } from './clock.js';
 import { EngineError, engineErrorBody } from './errors.js';
 import { createExecutor, policyLabel } from './execute.js';
@@ -81,6 +82,12 @@ export interface Engine {
   spend(): Promise<SpendReport>;
   /** Whether the shared stores in use (Redis) are connected; true when none is used. */
   storesReady(): boolean;
+  /** The circuit breakers' states by target name (for metrics and `/admin`). */
+  breakers(): ReadonlyArray<{
+    readonly target: string;
+    readonly state: BreakerState;
+    readonly recentFailures: number;
+  }>;
   /**
    * Releases upstream connections and the stores of limits, budgets and caches (Redis
    * connections, memory). In-flight requests should be drained first.
@@ -342,6 +349,14 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
 
     storesReady() {
       return stores.redisReady();
+    },
+
+    breakers() {
+      const out: { target: string; state: BreakerState; recentFailures: number }[] = [];
+      for (const [key, snap] of executor.breakers.snapshot()) {
+        out.push({ target: targetOfBreakerKey(key), state: snap.state, recentFailures: snap.recentFailures });
+      }
+      return out;
     },
 
     async close() {

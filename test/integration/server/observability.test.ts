@@ -99,6 +99,19 @@ describe('observability', () => {
     expect(JSON.stringify(await spend.json())).toContain('monthly');
   });
 
+  it('exposes each target breaker state at scrape time', async () => {
+    const yaml = policyYaml({
+      flaky: 'sequence: [overloaded]',
+      extra: 'defaults:\n  breaker: { failures: 2, window: 1m, cooldown: 1m }\n',
+    });
+    const t = await startServer(yaml);
+    servers.push(t);
+    for (let i = 0; i < 3; i++) expect((await post(t, chatBody())).status).toBe(200);
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchyard_breaker_state\{target="primary"\} 2/);
+    expect(metrics).toMatch(/switchyard_breaker_state\{target="backup"\} 0/);
+  });
+
   it('is not ready while a shared store it needs is unreachable', async () => {
     // A port with nothing listening: Redis can never connect.
     const port = await new Promise<number>((resolve) => {
