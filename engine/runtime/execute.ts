@@ -629,11 +629,13 @@ class Run {
    * timer is cancelled so no stray sleep stays on a virtual clock.
    */
   async #race<T>(promise: Promise<T>, until: number): Promise<Raced<T>> {
-    if (this.signal?.aborted) return { kind: 'aborted' };
+    // Handlers are attached before anything else: an upstream promise that rejects after an
+    // early return (the caller already gone) must never become an unhandled rejection.
     const settled: Promise<Raced<T>> = promise.then(
       (value): Raced<T> => ({ kind: 'value', value }),
       (error: unknown): Raced<T> => ({ kind: 'error', error }),
     );
+    if (this.signal?.aborted) return { kind: 'aborted' };
     const before = this.#now;
     if (!Number.isFinite(until)) {
       // No timer to cancel: the upstream call is itself tied to the caller's signal (#attempt),
