@@ -19,23 +19,38 @@ function newestSource(dir) {
   return newest;
 }
 
-function buildIsFresh() {
-  if (process.env.SWITCHYARD_TSX === '1') return false;
+function exists(path) {
   try {
-    const builtAt = statSync(built).mtimeMs;
-    return ['engine', 'server', 'cli', 'schemas'].every((dir) => newestSource(`${root}${dir}`) <= builtAt);
+    statSync(path);
+    return true;
   } catch {
     return false;
   }
 }
 
-let main;
-if (buildIsFresh()) {
-  ({ main } = await import(built));
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import('../cli/main.ts'));
+function buildIsFresh() {
+  if (!exists(built)) return false;
+  // An installed package ships dist/ without the TypeScript sources.
+  if (!exists(`${root}cli/main.ts`)) return true;
+  if (process.env.SWITCHYARD_TSX === '1') return false;
+  const builtAt = statSync(built).mtimeMs;
+  return ['engine', 'server', 'cli', 'schemas']
+    .filter((dir) => exists(`${root}${dir}`))
+    .every((dir) => newestSource(`${root}${dir}`) <= builtAt);
 }
-const code = await main(process.argv.slice(2));
-if (typeof code === 'number') process.exitCode = code;
+
+try {
+  let main;
+  if (buildIsFresh()) {
+    ({ main } = await import(built));
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    ({ main } = await import('../cli/main.ts'));
+  }
+  const code = await main(process.argv.slice(2));
+  if (typeof code === 'number') process.exitCode = code;
+} catch (err) {
+  process.stderr.write(`switchyard: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+}

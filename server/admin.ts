@@ -70,7 +70,12 @@ export async function registerAdminRoutes(app: FastifyInstance, options: AdminOp
     async (admin) => {
       admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
         if (token === null) {
-          return sendApiError(reply, 404, 'not_found', `No route for ${request.method} ${request.url}.`);
+          return sendApiError(
+            reply,
+            404,
+            'not_found',
+            `No route for ${request.method} ${request.url.split('?')[0].slice(0, 256)}.`,
+          );
         }
         const presented = bearer(request.headers.authorization);
         if (presented === null || !tokenMatches(presented, token)) {

@@ -91,6 +91,16 @@ const REDACT_PATHS = [
   '*.keys',
 ];
 
+/** How long receiving one request (headers and body) may take. */
+const REQUEST_RECEIVE_TIMEOUT_MS = 60_000;
+/** After the grace period, how long cancelled streams get to write their error event. */
+const STREAM_CANCEL_GRACE_MS = 1_000;
+
+function pathOnly(url: string): string {
+  const q = url.indexOf('?');
+  return (q < 0 ? url : url.slice(0, q)).slice(0, 256);
+}
+
 /** A caller's request id is echoed only when it is a plain token. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
@@ -183,6 +193,32 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   const app = Fastify({
     logger: pinoOptions(options.logger),
     bodyLimit,
+    // Receiving a request (headers and body) is bounded, so a client that sends part of a body
+    // and stalls cannot hold a connection and an in-flight slot forever. Responses, streams
+    // included, are not limited by it.
+    requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+    // Malformed HTTP (bad Content-Length, oversized headers) answers in the OpenAI error shape.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return;
+      const code = (err as { code?: string }).code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body = JSON.stringify({
+        error: {
+          message:
+            status === 431
+              ? 'Request headers too large.'
+              : status === 408
+                ? 'Request timed out.'
+                : 'Malformed HTTP request.',
+          type: 'invalid_request_error',
+          code:
+            status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_http_request',
+        },
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
     // One line per request is written by `report` below, with the routing outcome in it.
     logController: new LogController({ disableRequestLogging: true }),
     // `request.log` is built on first use: the request line goes through `requestLog` below.
@@ -261,7 +297,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   const report = (request: FastifyRequest, status: number, state: RequestState): void => {
     const latencyMs = performance.now() - state.started;
     const meta = state.meta;
-    const path = request.routeOptions.url ?? request.url;
+    // The route pattern, or the raw path without its query string (which may carry a key,
+    // e.g. Azure-style `?api-key=`), bounded in length.
+    const path = request.routeOptions.url ?? pathOnly(request.url);
     if (path.startsWith('/v1/')) metrics.observeRequest(status, meta, latencyMs / 1000);
     const quiet = QUIET_PATHS.has(path);
     // Not built at all when its level is off (`--log-level warn`).
@@ -513,6 +551,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       if (!drained) {
         app.log.warn({ inFlight: inFlight.size }, 'grace period over; cancelling in-flight requests');
         for (const state of inFlight) state.controller.abort(new Error('server shutting down'));
+        // Give the cancelled streams a moment to write their in-band error event and end.
+        await waitForDrain(STREAM_CANCEL_GRACE_MS);
       }
       // Keep-alive sockets whose last response finished during the drain are idle now.
       app.server.closeAllConnections();

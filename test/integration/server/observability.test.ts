@@ -4,7 +4,7 @@
  * `/readyz` refusing readiness while a shared store is unreachable.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -110,6 +110,26 @@ describe('observability', () => {
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     expect(metrics).toMatch(/switchyard_breaker_state\{target="primary"\} 2/);
     expect(metrics).toMatch(/switchyard_breaker_state\{target="backup"\} 0/);
+  });
+
+  it('answers malformed HTTP in the OpenAI error shape, not the framework default', async () => {
+    const t = await startServer(policyYaml());
+    servers.push(t);
+    const { port } = new URL(t.server.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n');
+      });
+      let data = '';
+      socket.on('data', (d) => {
+        data += d.toString();
+      });
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
+    expect(body.error.code).toBe('bad_http_request');
   });
 
   it('is not ready while a shared store it needs is unreachable', async () => {
