@@ -114,6 +114,8 @@ interface RequestState {
   meta: ResponseMeta | null;
   /** The reply was hijacked for SSE; the stream's end reports it. */
   streamed: boolean;
+  /** The log line and metrics were written (exactly once per request). */
+  reported: boolean;
 }
 
 function round3(ms: number): number {
@@ -295,6 +297,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   /** The one log line and the metrics of a finished request. */
   const report = (request: FastifyRequest, status: number, state: RequestState): void => {
+    if (state.reported) return;
+    state.reported = true;
     const latencyMs = performance.now() - state.started;
     const meta = state.meta;
     // The route pattern, or the raw path without its query string (which may carry a key,
@@ -333,6 +337,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       controller: new AbortController(),
       meta: null,
       streamed: false,
+      reported: false,
     };
     states.set(request, state);
     inFlight.add(state);
@@ -442,6 +447,12 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
         return sendApiError(reply, 500, 'internal_error', 'Internal error.');
       }
       state.meta = response.meta;
+      if (state.controller.signal.aborted && response.kind === 'json') {
+        // The client went away before the answer: the reply below goes nowhere and Fastify's
+        // onResponse never fires, so the request is logged and counted here (as the engine
+        // recorded it, usually 499).
+        report(request, response.status, state);
+      }
       const extra = {
         'x-request-id': request.id,
         'x-switchyard-overhead-ms': String(round3(response.meta.overheadMs + beforeEngineMs)),

@@ -4,6 +4,7 @@
  */
 
 import type { Decision, PolicyIdentity } from '../engine/index.js';
+import { NEVER_RETRIED } from '../engine/runtime/execute.js';
 
 /** What `engine.decide` returns for a request refused before routing (bad context, auth). */
 export interface RejectedDecision {
@@ -66,9 +67,15 @@ function target(t: ResolvedTarget): ExplainTarget {
     upstreamModel: t.upstreamModel,
     context: t.context,
     timeout: t.timeout,
-    retry: t.retry,
+    // The engine never re-sends a request to a target that timed out, went silent or refused it
+    // for its context or content (`NEVER_RETRIED`), whatever `retryOn` says; the plan says what happens.
+    retry: { ...t.retry, retryOn: t.retry.retryOn.filter((c) => !NEVER_RETRIED.has(c)) },
     breaker: t.breaker,
   };
+}
+
+function retriedClasses(retryOn: readonly string[]): string {
+  return retryOn.join(', ') || '(nothing)';
 }
 
 export function explainDecision(
@@ -172,7 +179,7 @@ export function renderExplainHuman(report: ExplainReport): string {
         `idle ${formatMs(to.idleMs)}, total ${formatMs(to.totalMs)}`,
       r.attempts === 0
         ? '       retries: none'
-        : `       retries: up to ${r.attempts} on ${r.retryOn.join(', ') || '(nothing)'} ` +
+        : `       retries: up to ${r.attempts} on ${retriedClasses(r.retryOn)} ` +
             `(backoff ${formatMs(b.initialMs)}..${formatMs(b.maxMs)} x${b.multiplier}, ${b.jitter} jitter; ` +
             `Retry-After honoured up to ${formatMs(r.respectRetryAfterMs)})`,
       i < plan.targets.length - 1

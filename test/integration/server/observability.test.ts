@@ -112,6 +112,25 @@ describe('observability', () => {
     expect(metrics).toMatch(/switchyard_breaker_state\{target="backup"\} 0/);
   });
 
+  it('logs and counts a request whose client left before the answer', async () => {
+    const t = await startServer(policyYaml({ flaky: 'latency: 400ms', demo: 'latency: 400ms' }));
+    servers.push(t);
+    await expect(
+      fetch(`${t.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(chatBody()),
+        signal: AbortSignal.timeout(100),
+      }),
+    ).rejects.toThrow();
+    let metrics = '';
+    for (let i = 0; i < 50 && !/status="499"/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    }
+    expect(metrics).toMatch(/switchyard_requests_total\{route="[a-z]+",target="none",status="499"\} 1/);
+  });
+
   it('answers malformed HTTP in the OpenAI error shape, not the framework default', async () => {
     const t = await startServer(policyYaml());
     servers.push(t);
