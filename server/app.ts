@@ -8,6 +8,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import Fastify, {
   type FastifyInstance,
@@ -245,6 +246,17 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   // The API speaks JSON only: a text/plain body is refused (415) rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
 
+  if (options.record !== undefined) {
+    // Refuse to start rather than serve with every recording line dropped.
+    try {
+      await (await open(options.record.path, 'a')).close();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw Object.assign(new Error(`cannot write the recording file ${options.record.path}: ${reason}`), {
+        code: 'SY_RECORDING_PATH',
+      });
+    }
+  }
   const recorder: Recorder | null =
     options.record === undefined
       ? null
