@@ -3,6 +3,7 @@
  * errors (warnings are printed), 1 when it has errors, 2 on a usage error.
  */
 
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CliIo, loadEngine, packageVersion, parseFormat, UsageError, useColor } from '../io.js';
 
@@ -40,6 +41,13 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
   if (positionals.length === 0) throw new UsageError('validate needs a policy file or directory');
   if (positionals.length > 1) throw new UsageError(`validate takes one path (got ${positionals.length})`);
   const path = positionals[0];
+  // A path that does not exist is a usage error (exit 2), so CI can tell a typo in the command
+  // from a policy with problems (exit 1).
+  try {
+    await stat(path);
+  } catch {
+    throw new UsageError(`no such file or directory: ${path}`);
+  }
 
   const engine = await loadEngine('loadPolicy', 'formatHuman', 'formatJson', 'formatSarif');
   const result = await engine.loadPolicy(path, { env: io.env ?? process.env });

@@ -148,10 +148,10 @@ describe('switchyard validate', () => {
     expect(sarif.runs[0].results.length).toBeGreaterThan(0);
   });
 
-  it('a path that does not exist is a diagnostic (exit 1), not a crash', async () => {
+  it('a path that does not exist is a usage error (exit 2): CI tells a typo from a bad policy', async () => {
     const r = await run(['validate', file('nope.yaml')]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/PARSE_FILE_READ/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no such file or directory/);
   });
 
   it.each([

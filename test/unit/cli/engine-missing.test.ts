@@ -20,7 +20,10 @@ async function runWithEngine(factory: () => object, argv: string[], env: Record<
 
 describe('engine problems at runtime', () => {
   it('a missing engine function', async () => {
-    const r = await runWithEngine(() => ({ formatHuman: () => '' }), ['validate', 'p.yaml']);
+    const r = await runWithEngine(
+      () => ({ formatHuman: () => '' }),
+      ['validate', 'policies/quickstart.yaml'],
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the engine does not provide loadPolicy/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -35,10 +38,12 @@ describe('engine problems at runtime', () => {
       formatJson: () => ({}),
       formatSarif: () => ({}),
     });
-    const quiet = await runWithEngine(throwing, ['validate', 'p.yaml']);
+    const quiet = await runWithEngine(throwing, ['validate', 'policies/quickstart.yaml']);
     expect(quiet.code).toBe(2);
     expect(quiet.stderr).toBe('switchyard: internal error: boom\n');
-    const debug = await runWithEngine(throwing, ['validate', 'p.yaml'], { SWITCHYARD_DEBUG: '1' });
+    const debug = await runWithEngine(throwing, ['validate', 'policies/quickstart.yaml'], {
+      SWITCHYARD_DEBUG: '1',
+    });
     expect(debug.code).toBe(2);
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
