@@ -18,6 +18,7 @@ import type { BudgetSpec } from '../limits/budgets.js';
 import { budgetFingerprint } from '../limits/budgets.js';
 import { compileKey, type KeyFunction } from '../limits/keys.js';
 import { type CompiledLimit, compileLimit, type LimitSpec } from '../limits/limiter.js';
+import { splitPointer } from '../policy/source-map.js';
 import type {
   Breaker,
   Budget,
@@ -47,7 +48,7 @@ import {
   type TimeoutSettings,
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
-import { compileWhen, indexGetter, normalizeField, type Predicate } from './match.js';
+import { compileWhen, indexGetter, markInterpolated, normalizeField, type Predicate } from './match.js';
 import { buildPlan, type CompiledGroup, type CompiledNode, flattenPlan, isDynamic } from './plan.js';
 import { parseDuration, parseMoney, parseSize } from './units.js';
 
@@ -719,8 +720,32 @@ function collectTargetModels(targets: readonly Target[], out: Set<string>): void
  * const compiled = compilePolicy(policy);
  * const decision = decide(compiled, context);
  */
-export function compilePolicy(input: Policy): CompiledPolicy {
+export interface CompileOptions {
+  /**
+   * JSON pointers of values that came from `${ENV}` interpolation (`LoadResult.interpolated`):
+   * explain never prints them (a `when` comparing a header with a secret, say).
+   */
+  readonly interpolated?: Iterable<string>;
+}
+
+/** Marks each interpolated value of `document` (by its pointer) for the explain trace. */
+function markInterpolatedValues(document: unknown, pointers: Iterable<string>): void {
+  for (const pointer of pointers) {
+    const tokens = splitPointer(pointer);
+    const last = tokens.pop();
+    if (last === undefined) continue;
+    let cur: unknown = document;
+    for (const t of tokens) {
+      if (typeof cur !== 'object' || cur === null) break;
+      cur = (cur as Record<string, unknown>)[t];
+    }
+    if (typeof cur === 'object' && cur !== null) markInterpolated(cur, last);
+  }
+}
+
+export function compilePolicy(input: Policy, options: CompileOptions = {}): CompiledPolicy {
   const document = structuredClone(input);
+  if (options.interpolated !== undefined) markInterpolatedValues(document, options.interpolated);
   deepFreeze(document);
   const identity: PolicyIdentity = Object.freeze({
     name: document.policy.name,

@@ -256,41 +256,106 @@ export function compileWhen(when: When | undefined): Predicate {
 // ---------------------------------------------------------------------------------------------
 // Explain
 
-function showValue(v: FieldValue): string {
+/**
+ * Values of a `when` that came from `${ENV}` interpolation (container → keys), registered by
+ * `compilePolicy`; explain never prints them. A WeakMap: the policy documents own their lifetime.
+ */
+const INTERPOLATED = new WeakMap<object, Set<string>>();
+
+/** Marks `container[key]` as interpolated, so {@link describeMismatch} does not print it. */
+export function markInterpolated(container: object, key: string): void {
+  let keys = INTERPOLATED.get(container);
+  if (keys === undefined) {
+    keys = new Set();
+    INTERPOLATED.set(container, keys);
+  }
+  keys.add(key);
+}
+
+function isInterpolated(container: unknown, key: string | number): boolean {
+  return (
+    typeof container === 'object' &&
+    container !== null &&
+    INTERPOLATED.get(container)?.has(String(key)) === true
+  );
+}
+
+const FROM_ENV = 'the value of an environment variable';
+
+/** Headers that carry the caller's credentials: their values are never printed. */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'header.authorization',
+  'header.proxy-authorization',
+  'header.x-api-key',
+  'header.api-key',
+  'header.cookie',
+]);
+
+function showValue(field: string, v: FieldValue): string {
   if (v === undefined) return 'absent';
+  if (CREDENTIAL_HEADERS.has(field)) return 'present (value not shown)';
   if (v === null) return 'an object';
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
-function showWanted(v: string | number | boolean): string {
+function showWanted(field: string, container: unknown, key: string | number, v: unknown): string {
+  if (isInterpolated(container, key)) return FROM_ENV;
+  if (CREDENTIAL_HEADERS.has(field)) return 'a credential (not shown)';
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
-function describeOperators(ops: Operators): string {
+function describeOperators(field: string, ops: Operators): string {
   const parts: string[] = [];
-  if (ops.in !== undefined) parts.push(`one of [${ops.in.map((v) => String(v)).join(', ')}]`);
-  if (ops.glob !== undefined) parts.push(`matching glob ${JSON.stringify(ops.glob)}`);
-  if (ops.regex !== undefined) parts.push(`matching /${ops.regex}/`);
-  if (ops.gt !== undefined) parts.push(`> ${ops.gt}`);
-  if (ops.gte !== undefined) parts.push(`>= ${ops.gte}`);
-  if (ops.lt !== undefined) parts.push(`< ${ops.lt}`);
-  if (ops.lte !== undefined) parts.push(`<= ${ops.lte}`);
+  const show = (key: string, v: unknown, quoted: (s: string) => string): string => {
+    const w = showWanted(field, ops, key, v);
+    return w === FROM_ENV || CREDENTIAL_HEADERS.has(field) ? w : quoted(String(v));
+  };
+  if (ops.in !== undefined) {
+    const list = ops.in;
+    const items = list.map((v, i) =>
+      isInterpolated(list, i) ? FROM_ENV : CREDENTIAL_HEADERS.has(field) ? '(not shown)' : String(v),
+    );
+    parts.push(`one of [${items.join(', ')}]`);
+  }
+  if (ops.glob !== undefined) parts.push(`matching glob ${show('glob', ops.glob, (g) => JSON.stringify(g))}`);
+  if (ops.regex !== undefined) parts.push(`matching ${show('regex', ops.regex, (r) => `/${r}/`)}`);
+  if (ops.gt !== undefined) parts.push(`> ${show('gt', ops.gt, String)}`);
+  if (ops.gte !== undefined) parts.push(`>= ${show('gte', ops.gte, String)}`);
+  if (ops.lt !== undefined) parts.push(`< ${show('lt', ops.lt, String)}`);
+  if (ops.lte !== undefined) parts.push(`<= ${show('lte', ops.lte, String)}`);
   if (ops.exists !== undefined) parts.push(ops.exists ? 'present' : 'absent');
   return parts.join(' and ');
+}
+
+/** `when` as JSON, with interpolated values and credential values replaced. */
+function showWhen(when: When): string {
+  return JSON.stringify(when, function (this: unknown, key: string, value: unknown): unknown {
+    if (key === '') return value;
+    if (isInterpolated(this, key)) return FROM_ENV;
+    if (CREDENTIAL_HEADERS.has(normalizeField(key)) && (typeof value !== 'object' || value === null)) {
+      return '(not shown)';
+    }
+    return value;
+  });
 }
 
 /**
  * Why `when` does not hold for `ctx`, for the explain trace: the first failing condition, e.g.
  * `model is "gpt-4o", wanted one of [gpt-5, default]`. Returns '' when it does hold. Compiles as
- * it goes: call it only when explaining.
+ * it goes: call it only when explaining. Values from `${ENV}` (see {@link markInterpolated}) and
+ * credential headers are never printed.
  */
 export function describeMismatch(when: When | undefined, ctx: RequestContext): string {
   if (when === undefined) return '';
   for (const [key, value] of whenConditions(when)) {
     if (!compileCondition(key, value)(ctx)) {
       const field = normalizeField(key);
-      const actual = showValue(fieldGetter(field)(ctx));
-      const wanted = isOperators(value) ? describeOperators(value) : showWanted(value);
+      const actual = showValue(field, fieldGetter(field)(ctx));
+      const wanted = isOperators(value)
+        ? isInterpolated(when, key)
+          ? FROM_ENV
+          : describeOperators(field, value)
+        : showWanted(field, when, key, value);
       return `${field} is ${actual}, wanted ${wanted}`;
     }
   }
@@ -308,7 +373,7 @@ export function describeMismatch(when: When | undefined, ctx: RequestContext): s
     return `none of "any" held (${reasons.join('; ')})`;
   }
   if (when.not !== undefined && compileWhen(when.not)(ctx)) {
-    return `"not" condition held (${JSON.stringify(when.not)})`;
+    return `"not" condition held (${showWhen(when.not)})`;
   }
   return '';
 }

@@ -155,7 +155,7 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     stage: 'semantic',
     title: 'Duration cannot be used',
     example: `${HEAD}${MOCK}${CHAT}    timeout: { total: 99999999999999999999d }\n`,
-    fix: 'Use a duration the engine can represent (milliseconds up to 2^53), e.g. `30s` or `5m`.',
+    fix: 'Use a duration the engine can represent (milliseconds up to 2^53), e.g. `30s` or `5m`; timeouts, backoffs, `respectRetryAfter` and breaker windows are timers, so at most 2^31−1 ms (about 24.8 days), and a timeout must be longer than 0ms.',
   },
   SEM_BAD_RATE: {
     stage: 'semantic',
@@ -174,6 +174,30 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     title: 'Timeout longer than the total deadline',
     example: `${HEAD}${MOCK}defaults:\n  timeout: { firstToken: 90s, total: 60s }\n${CHAT}`,
     fix: '`total` bounds the whole request; make `connect` and `firstToken` shorter than it, or raise `total`.',
+  },
+  SEM_NEVER_RETRIED: {
+    stage: 'semantic',
+    title: '`retryOn` names a class that is never retried on the same target',
+    example: `${HEAD}${MOCK}${CHAT}    retry: { retryOn: [timeout] }\n`,
+    fix: 'Remove the class from `retryOn`: a target that timed out, went silent, or refused the request for its context length or content policy is never re-sent it; list the class in `fallbackOn` to try the next target instead.',
+  },
+  SEM_WEIGHT_IGNORED: {
+    stage: 'semantic',
+    title: '`weight` on a target of a group that does not weigh its targets',
+    example: `${HEAD}${MOCK}  strong: { provider: demo, model: m2 }\nroutes:\n  - name: chat\n    targets: [{ model: fast, weight: 3 }, strong]\n`,
+    fix: 'Remove `weight`, or set `strategy: weighted` on the group; `fallback` and `latency` order targets without weights.',
+  },
+  SEM_CACHE_KEY: {
+    stage: 'semantic',
+    title: 'Cache key ignores the prompt',
+    example: `${HEAD}${MOCK}caches:\n  c: { mode: exact, ttl: 1h, key: [model] }\n${CHAT}    cache: c\n`,
+    fix: 'Add `messages` (or the `body.<field>` that carries the prompt) to `key`, or every request with the same key fields gets the first cached answer.',
+  },
+  SEM_BAD_API_KEY: {
+    stage: 'semantic',
+    title: 'API key (tenant key or provider `apiKey`) contains whitespace',
+    example: `${HEAD}${MOCK}tenants:\n  acme: { keys: ["sk acme"] }\n${CHAT}`,
+    fix: 'Remove the spaces, tabs or line breaks from the key: a client cannot send them in a bearer token, so the key can never authenticate.',
   },
   SEM_DUPLICATE_TENANT_KEY: {
     stage: 'semantic',

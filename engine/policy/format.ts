@@ -33,6 +33,138 @@ function withHint(d: Diagnostic): string {
   return d.hint === undefined ? d.message : `${d.message} (did you mean ${JSON.stringify(d.hint)}?)`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Secrets in code frames
+
+/** The end (exclusive) of the YAML scalar starting at `i`: quoted, or plain up to a delimiter. */
+function scalarEnd(line: string, i: number, flow: boolean): number {
+  const q = line[i];
+  if (q === '"' || q === "'") {
+    let j = i + 1;
+    while (j < line.length) {
+      if (q === '"' && line[j] === '\\') j += 2;
+      else if (q === "'" && line[j] === "'" && line[j + 1] === "'") j += 2;
+      else if (line[j] === q) return j + 1;
+      else j++;
+    }
+    return line.length;
+  }
+  let j = i;
+  while (j < line.length) {
+    const c = line[j];
+    if (c === '$' && line[j + 1] === '{') {
+      const close = line.indexOf('}', j);
+      if (close > 0) {
+        j = close + 1;
+        continue;
+      }
+    }
+    if (flow && (c === ',' || c === '}' || c === ']')) break;
+    if (c === '#' && j > i && /\s/.test(line[j - 1])) break;
+    j++;
+  }
+  while (j > i && /\s/.test(line[j - 1])) j--;
+  return j;
+}
+
+function skipSpaces(line: string, i: number): number {
+  let j = i;
+  while (j < line.length && (line[j] === ' ' || line[j] === '\t')) j++;
+  return j;
+}
+
+/** A `${VAR}` reference is not a secret: keep it readable. */
+function isReference(text: string): boolean {
+  return /^["']?\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}["']?$/.test(text);
+}
+
+type Span = [number, number];
+
+function valueSpan(line: string, i: number, flow: boolean, out: Span[]): number {
+  const end = scalarEnd(line, i, flow);
+  if (end > i && !isReference(line.slice(i, end))) out.push([i, end]);
+  return end;
+}
+
+/** Spans of the items of a flow sequence (`[a, b]`) or the values of a flow mapping (`{k: v}`). */
+function flowSpans(line: string, open: number, out: Span[]): void {
+  const mapping = line[open] === '{';
+  const close = mapping ? '}' : ']';
+  let i = open + 1;
+  while (i < line.length) {
+    i = skipSpaces(line, i);
+    if (line[i] === close) return;
+    if (mapping) {
+      const quoted = line[i] === '"' || line[i] === "'";
+      const colon = line.indexOf(':', quoted ? scalarEnd(line, i, true) : i);
+      if (colon < 0) return;
+      i = skipSpaces(line, colon + 1);
+    }
+    i = valueSpan(line, i, true, out);
+    i = skipSpaces(line, i);
+    if (line[i] !== ',') return;
+    i++;
+  }
+}
+
+const SECRET_KEY = /(^|[\s{,])(apiKey|keys|headers|url)\s*:\s*/g;
+
+/** The key of the nearest enclosing block mapping entry of line `index` (by indentation). */
+function parentKey(lines: readonly string[], index: number): string | undefined {
+  const indentOf = (l: string): number => l.length - l.trimStart().length;
+  const own = indentOf(lines[index]);
+  for (let k = index - 1; k >= 0; k--) {
+    const l = lines[k];
+    if (l.trim() === '' || l.trim().startsWith('#')) continue;
+    if (
+      indentOf(l) < own ||
+      (indentOf(l) === own &&
+        l.trimStart().startsWith('-') === false &&
+        lines[index].trimStart().startsWith('-'))
+    ) {
+      const m = /^\s*(?:-\s+)?["']?([A-Za-z0-9_.-]+)["']?\s*:/.exec(l);
+      return m ? m[1] : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The line with the values of secrets replaced by `*` of the same length (so carets still line
+ * up): `apiKey`, tenant `keys`, provider `headers` values and the Redis `url`, in flow or block
+ * style. A `${VAR}` reference is shown as written.
+ */
+export function maskSecretsInLine(lines: readonly string[], index: number): string {
+  const line = lines[index];
+  const spans: Span[] = [];
+  const parent = parentKey(lines, index);
+  for (const m of line.matchAll(SECRET_KEY)) {
+    const key = m[2];
+    const at = (m.index ?? 0) + m[0].length;
+    if (at >= line.length) continue;
+    const flow = line.lastIndexOf('{', m.index ?? 0) > line.lastIndexOf('}', m.index ?? 0);
+    if (key === 'apiKey') valueSpan(line, at, flow, spans);
+    else if (key === 'url') {
+      if (parent === 'redis' || /redis\s*:\s*\{[^}]*$/.test(line.slice(0, m.index ?? 0))) {
+        valueSpan(line, at, flow, spans);
+      }
+    } else if ((key === 'keys' && line[at] === '[') || (key === 'headers' && line[at] === '{')) {
+      flowSpans(line, at, spans);
+    }
+  }
+  // Block style: an item of `keys:`, an entry of `headers:`, the `url:` of `redis:`.
+  const item = /^(\s*-\s+)(?!.*:\s)/.exec(line);
+  if (item && parent === 'keys') valueSpan(line, item[1].length, false, spans);
+  const entry = /^(\s*["']?[A-Za-z0-9_.-]+["']?\s*:\s+)(?![{[])/.exec(line);
+  if (entry && (parent === 'headers' || (parent === 'redis' && /^\s*url\s*:/.test(line)))) {
+    valueSpan(line, entry[1].length, false, spans);
+  }
+  if (spans.length === 0) return line;
+  const chars = [...line];
+  for (const [a, b] of spans) for (let i = a; i < b && i < chars.length; i++) chars[i] = '*';
+  return chars.join('');
+}
+
 /** The source line and a caret run under the diagnostic's span; empty when the line is unknown. */
 function codeFrame(
   d: Diagnostic,
@@ -56,7 +188,7 @@ function codeFrame(
   const indent = line.slice(0, start).replace(/[^\t]/g, ' ');
   const carets = '^'.repeat(Math.max(1, end - start));
   return [
-    `${paint(ANSI.dim, `${gutter} |`)} ${line}`,
+    `${paint(ANSI.dim, `${gutter} |`)} ${maskSecretsInLine(lines, d.line - 1)}`,
     `${paint(ANSI.dim, `${pad} |`)} ${indent}${paint(d.severity === 'error' ? ANSI.red : ANSI.yellow, carets)}`,
   ];
 }

@@ -35,7 +35,10 @@ export type PolicyResult = LoadedPolicy | FailedPolicy;
 
 function finish(load: LoadResult): PolicyResult {
   const files = load.sourceMap.files;
-  if (hasErrors(load.diagnostics)) {
+  // A document-level load error (syntax, not a mapping, no files) leaves nothing to check; any
+  // other load error (a missing variable, a duplicate key) still lets every schema and semantic
+  // problem elsewhere be reported in the same run (validatePolicy skips the pointers it explained).
+  if (load.diagnostics.some((d) => d.severity === 'error' && d.pointer === '')) {
     return { ok: false, diagnostics: sortDiagnostics(load.diagnostics), sources: load.sources, files };
   }
   const validated = validatePolicy(load);
@@ -44,7 +47,13 @@ function finish(load: LoadResult): PolicyResult {
     return { ok: false, diagnostics, sources: load.sources, files };
   }
   try {
-    return { ok: true, policy: compilePolicy(validated.policy), diagnostics, sources: load.sources, files };
+    return {
+      ok: true,
+      policy: compilePolicy(validated.policy, { interpolated: load.interpolated }),
+      diagnostics,
+      sources: load.sources,
+      files,
+    };
   } catch (err) {
     // Validation passed, so this is an engine bug; report it as a diagnostic, not a crash.
     const first = files[0] ?? '<policy>';

@@ -328,7 +328,7 @@ export interface Policy {
     [k: string]: Cache | undefined;
   };
   /**
-   * Input and output checks, by name. Routes opt in with `guardrails:`.
+   * Input and output checks, by name. Routes opt in with `guardrails:`. Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).
    */
   guardrails?: {
     [k: string]: Guardrail | undefined;
@@ -652,8 +652,10 @@ export interface Cache {
   ttl: Duration11;
   /**
    * Request fields that form the key: `model`, `messages`, `temperature`, `top_p`, `max_tokens`, `tools`, `tenant`, or any `body.<field>`, `header.<name>`, `metadata.<k>`.
+   *
+   * @minItems 1
    */
-  key?: string[];
+  key?: [string, ...string[]];
   /**
    * Bound on the number of entries (memory store).
    */
@@ -896,7 +898,7 @@ export interface Stores {
   };
 }
 /**
- * Append one JSON line per request (what `replay` reads).
+ * Append one JSON line per request (what `replay` reads). Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Recording".
@@ -967,7 +969,7 @@ export interface Route {
    */
   cache?: string;
   /**
-   * Names of `guardrails` that apply.
+   * Names of `guardrails` that apply. Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).
    */
   guardrails?: string[];
   /**

@@ -41,6 +41,21 @@ export interface ValidationResult {
 /** Nested target groups deeper than this are refused: the plan would be unreadable and costly. */
 export const MAX_GROUP_DEPTH = 8;
 
+/** The longest delay a Node timer honours (2^31−1 ms); a longer one fires after 1ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Error classes the engine never retries on the same target (`NEVER_RETRIED` in
+ * engine/runtime/execute.ts; a test keeps the two equal).
+ */
+export const NEVER_RETRIED_CLASSES: ReadonlySet<string> = new Set([
+  'timeout',
+  'first_token',
+  'idle',
+  'context_length',
+  'content_policy',
+]);
+
 type Obj = Record<string, unknown>;
 type SchemaNode = Record<string, unknown>;
 
@@ -173,8 +188,10 @@ function firstSentence(s: string): string {
   return s.split(/\.\s+(?=[A-Z])/)[0].replace(/\.$/, '');
 }
 
+/** Lower-cases a leading capital, but leaves an acronym (`URL`, `API key`) as written. */
 function lowerFirst(s: string): string {
-  return s.length > 0 ? s[0].toLowerCase() + s.slice(1) : s;
+  if (s.length === 0 || /^[A-Z]{2}/.test(s)) return s;
+  return s[0].toLowerCase() + s.slice(1);
 }
 
 const SECTION_NOUN: Record<string, string> = {
@@ -844,6 +861,8 @@ class SemanticChecks {
     this.units();
     this.trafficRules();
     this.timeouts();
+    this.retryOn();
+    this.cacheKeys();
     this.tenants();
     this.unused();
     return this.out;
@@ -1011,6 +1030,22 @@ class SemanticChecks {
     }
     const targets = group.targets;
     if (!Array.isArray(targets)) return;
+    if ((strategy === undefined || strategy === 'fallback' || strategy === 'latency') && this.clean(base)) {
+      const how = strategy === 'latency' ? '`strategy: latency`' : '`strategy: fallback`';
+      targets.forEach((t, k) => {
+        if (!isObj(t) || t.weight === undefined) return;
+        const pointer = `${base}/targets/${k}/weight`;
+        this.out.push(
+          this.ctx.diag(
+            'SEM_WEIGHT_IGNORED',
+            'warning',
+            `\`weight\` has no effect: ${this.ctx.subject(base)} uses ${how}, which does not weigh its targets`,
+            pointer,
+            { key: true },
+          ),
+        );
+      });
+    }
     if (strategy === 'weighted' && this.clean(`${base}/targets`) && targets.length > 0) {
       const sum = targets.reduce<number>((acc, t) => {
         const w = isObj(t) ? t.weight : undefined;
@@ -1165,14 +1200,10 @@ class SemanticChecks {
   private badRegex(pointer: string, message: string): void {
     // Node's message repeats the source as `/.../flags: `; keep the reason only (it may be a secret).
     const reason = message.replace(/^\/[\s\S]*\/[a-z]*: /, '');
-    this.out.push(
-      this.ctx.diag(
-        'SEM_INVALID_REGEX',
-        'error',
-        `invalid regular expression ${this.ctx.show(pointer, valueAt(this.ctx.doc, pointer))} in ${this.ctx.subject(pointer)}: ${reason}`,
-        pointer,
-      ),
-    );
+    const text = this.ctx.isSecret(pointer)
+      ? `the value of ${this.ctx.subject(pointer)} is not a valid regular expression: ${reason}`
+      : `invalid regular expression ${this.ctx.show(pointer, valueAt(this.ctx.doc, pointer))} in ${this.ctx.subject(pointer)}: ${reason}`;
+    this.out.push(this.ctx.diag('SEM_INVALID_REGEX', 'error', text, pointer));
   }
 
   private guardrailRegexes(): void {
@@ -1219,6 +1250,39 @@ class SemanticChecks {
           const reason = this.ctx.isSecret(pointer) ? 'the value cannot be parsed' : r.error;
           this.out.push(this.ctx.diag(c, 'error', `${this.ctx.subject(pointer)}: ${reason}`, pointer));
         }
+      }
+    }
+    this.timerBounds(scopes);
+  }
+
+  /**
+   * Timeouts, backoffs, `respectRetryAfter` and breaker windows become Node timers, which fire
+   * after 1ms when given more than 2^31−1 ms (about 24.8 days): such a value would time out at
+   * once. A zero timeout likewise ends every request before it starts.
+   */
+  private timerBounds(scopes: readonly string[]): void {
+    const timers = scopes.flatMap((s) => [
+      `${s}/timeout/*`,
+      `${s}/retry/backoff/initial`,
+      `${s}/retry/backoff/max`,
+      `${s}/retry/respectRetryAfter`,
+      `${s}/breaker/window`,
+      `${s}/breaker/cooldown`,
+    ]);
+    for (const pattern of timers) {
+      for (const pointer of matchPattern(this.ctx.doc, pattern)) {
+        const v = valueAt(this.ctx.doc, pointer);
+        if (typeof v !== 'string' || !this.clean(pointer)) continue;
+        const r = parseDuration(v);
+        if (!r.ok) continue; // units() reported it
+        const isTimeout = splitPointer(pointer).at(-2) === 'timeout';
+        let message: string | undefined;
+        if (r.value > MAX_TIMER_MS) {
+          message = `${this.ctx.subject(pointer)} is longer than the longest duration a timer can wait (${MAX_TIMER_MS}ms, about 24.8 days); use a shorter duration`;
+        } else if (isTimeout && r.value <= 0) {
+          message = `${this.ctx.subject(pointer)} is 0, which would time out every request at once; use a duration longer than 0ms`;
+        }
+        if (message) this.out.push(this.ctx.diag('SEM_BAD_DURATION', 'error', message, pointer));
       }
     }
   }
@@ -1282,10 +1346,9 @@ class SemanticChecks {
     const defaults =
       isObj(this.doc.defaults) && isObj(this.doc.defaults.timeout) ? this.doc.defaults.timeout : {};
     this.timeoutScope('/defaults/timeout', {}, defaults);
-    for (const pointer of [
-      ...matchPattern(this.ctx.doc, '/routes/*/timeout'),
-      ...matchPattern(this.ctx.doc, '/models/*/timeout'),
-    ]) {
+    // A model's timeouts are not compared with a total: the total deadline belongs to the route
+    // (a model-level `total` is refused as not supported), and a model serves many routes.
+    for (const pointer of matchPattern(this.ctx.doc, '/routes/*/timeout')) {
       const local = valueAt(this.ctx.doc, pointer);
       if (isObj(local)) this.timeoutScope(pointer, defaults, local);
     }
@@ -1318,7 +1381,58 @@ class SemanticChecks {
     }
   }
 
+  /** `retryOn` naming a class the engine never retries on the same target is a silent no-op. */
+  private retryOn(): void {
+    for (const scope of ['/defaults', '/routes/*', '/models/*']) {
+      for (const pointer of matchPattern(this.ctx.doc, `${scope}/retry/retryOn`)) {
+        const v = valueAt(this.ctx.doc, pointer);
+        if (!Array.isArray(v) || !this.clean(pointer)) continue;
+        const never = v.filter((c): c is string => typeof c === 'string' && NEVER_RETRIED_CLASSES.has(c));
+        if (never.length === 0) continue;
+        const list = listOr(never.map(code)).replace(/ or /, ' and ');
+        this.out.push(
+          this.ctx.diag(
+            'SEM_NEVER_RETRIED',
+            'warning',
+            `${this.ctx.subject(pointer)} lists ${list}, which ${never.length === 1 ? 'is' : 'are'} never retried on the same target (the request is not re-sent to a target that timed out, went silent or refused it); list ${never.length === 1 ? 'it' : 'them'} in \`fallbackOn\` to try the next target instead`,
+            pointer,
+          ),
+        );
+      }
+    }
+  }
+
+  /** A cache key that leaves out the prompt serves the first cached answer to every prompt. */
+  private cacheKeys(): void {
+    for (const pointer of matchPattern(this.ctx.doc, '/caches/*/key')) {
+      const v = valueAt(this.ctx.doc, pointer);
+      if (!Array.isArray(v) || v.length === 0 || !this.clean(pointer)) continue;
+      const prompt = v.some((f) => f === 'messages' || (typeof f === 'string' && f.startsWith('body.')));
+      if (prompt) continue;
+      this.out.push(
+        this.ctx.diag(
+          'SEM_CACHE_KEY',
+          'warning',
+          `${this.ctx.subject(pointer)} names neither \`messages\` nor a \`body.<field>\`, so requests with different prompts share one cached answer`,
+          pointer,
+        ),
+      );
+    }
+  }
+
   private tenants(): void {
+    for (const pointer of matchPattern(this.ctx.doc, '/providers/*/apiKey')) {
+      const key = valueAt(this.ctx.doc, pointer);
+      if (typeof key !== 'string' || !this.clean(pointer) || !/\s/.test(key)) continue;
+      this.out.push(
+        this.ctx.diag(
+          'SEM_BAD_API_KEY',
+          'error',
+          `${this.ctx.subject(pointer)} contains whitespace (the value is not shown), so the provider can never accept it`,
+          pointer,
+        ),
+      );
+    }
     const tenants = this.doc.tenants;
     if (!isObj(tenants)) return;
     const seen = new Map<string, { tenant: string; pointer: string }>();
@@ -1333,6 +1447,17 @@ class SemanticChecks {
               'SEM_EMPTY_TENANT_KEY',
               'error',
               `API key ${k + 1} of tenant ${code(tenant)} is blank`,
+              pointer,
+            ),
+          );
+          return;
+        }
+        if (/\s/.test(key)) {
+          this.out.push(
+            this.ctx.diag(
+              'SEM_BAD_API_KEY',
+              'error',
+              `API key ${k + 1} of tenant ${code(tenant)} contains whitespace (the value is not shown), so no client can send it as a bearer token`,
               pointer,
             ),
           );

@@ -168,7 +168,8 @@ function readRequest(policy: Policy, input: RequestInput, random: () => number):
     tenant,
     labels,
     metadata,
-    stream: body.stream === true,
+    // Only chat completions stream; an embeddings request's `stream` flag means nothing.
+    stream: !path.endsWith('/embeddings') && body.stream === true,
     tools: hasList(body.tools) || hasList(body.functions),
     images,
     tokens,

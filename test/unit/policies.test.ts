@@ -42,3 +42,28 @@ describe('example policies', () => {
     expect(missing[0].line).toBe(10);
   });
 });
+
+describe('example policies keep their `midStream: continue` promise', () => {
+  type Node = string | { model?: string; strategy?: string; targets?: Node[] };
+  const leaves = (n: Node): string[] =>
+    typeof n === 'string' ? [n] : n.targets !== undefined ? n.targets.flatMap(leaves) : [n.model ?? ''];
+
+  it.each(examples)('%s: whichever target goes first, a prefill-capable target follows', async (name) => {
+    const loaded = await loadPolicy(join(policiesDir, name), { env: exampleEnv });
+    if (!loaded.ok) throw new Error(formatHuman(loaded.diagnostics, loaded.sources));
+    const doc = loaded.policy.document;
+    for (const route of doc.routes) {
+      const mode = route.stream?.midStream ?? doc.defaults?.stream?.midStream ?? 'error';
+      if (mode !== 'continue') continue;
+      const members = route.targets as Node[];
+      // Only `fallback` has a fixed first member; the other strategies may start with any.
+      const firsts = (route.strategy ?? 'fallback') === 'fallback' ? members.slice(0, 1) : members;
+      for (const first of firsts) {
+        const head = leaves(first)[0];
+        const rest = members.flatMap(leaves).filter((m) => m !== head);
+        const capable = rest.some((m) => doc.models?.[m]?.capabilities?.prefill === true);
+        expect(capable, `route ${route.name} starting on ${head}`).toBe(true);
+      }
+    }
+  });
+});
