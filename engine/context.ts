@@ -178,7 +178,8 @@ export function createContext(
     tenant: tenant === undefined ? null : tenant.name,
     labels: tenant === undefined ? EMPTY_LABELS : tenant.labels,
     metadata,
-    stream: body.stream === true,
+    // Only chat completions stream; `stream: true` on embeddings is ignored (a JSON answer).
+    stream: endpoint === 'chat' && body.stream === true,
     tools,
     inputTokens: tokens,
     inputChars: chars,

@@ -149,11 +149,18 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   );
 
   const signals: SignalSource = io.signals ?? process;
+  // Defence in depth: a stray rejected promise (a bug) is logged, not fatal to every request in
+  // flight. Only the error's name and a redacted message are written: no stack, no secrets.
+  const onUnhandled = (reason: unknown): void => {
+    io.stderr.write(`switchyard: unhandled rejection (a bug; still serving): ${describeSafely(reason)}\n`);
+  };
+  process.on('unhandledRejection', onUnhandled);
   return new Promise<number>((resolve) => {
     const onHangup = (): void => {
       void manager.reload('signal');
     };
     const onStop = (): void => {
+      process.off('unhandledRejection', onUnhandled);
       signals.off('SIGHUP', onHangup);
       signals.off('SIGTERM', onStop);
       signals.off('SIGINT', onStop);
@@ -171,4 +178,19 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     signals.on('SIGTERM', onStop);
     signals.on('SIGINT', onStop);
   });
+}
+
+/** An error for a log line: name and message, with anything that looks like a credential masked. */
+export function describeSafely(reason: unknown): string {
+  const text =
+    reason instanceof Error
+      ? `${reason.name}: ${reason.message}`
+      : typeof reason === 'string'
+        ? reason
+        : typeof reason;
+  return text
+    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_-]{4,}/g, '$1-***')
+    .replace(/\b(bearer|basic)\s+[^\s,;]+/gi, '$1 ***')
+    .replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
+    .slice(0, 500);
 }

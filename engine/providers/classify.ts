@@ -194,7 +194,10 @@ export function classifyHttpError(
   let cls = statusClass(status);
   // Only client errors are refined by the body: a 5xx or 429 keeps its retryable class even when
   // the message happens to mention, say, the context window.
-  if (status >= 400 && status < 500 && status !== 429) {
+  // 401/403 stay `auth` whatever the body says: OpenAI reports a bad key as an
+  // `invalid_request_error`, and a caller-fault class would pass the body (and the masked
+  // gateway key in its message) through to the caller.
+  if (status >= 400 && status < 500 && status !== 429 && cls !== 'auth') {
     cls = classifyErrorBody(info) ?? cls;
   }
   const message = info.message ?? (bodyText.trim().slice(0, 500) || `upstream answered HTTP ${status}`);

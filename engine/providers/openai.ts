@@ -57,7 +57,9 @@ export function openAIHeaders(spec: ProviderSpec, stream: boolean): Record<strin
 export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req.body, model: req.upstreamModel };
   if (req.endpoint === 'embeddings') {
+    // Embeddings never stream: neither `stream` nor `stream_options` goes upstream.
     delete body.stream;
+    delete body.stream_options;
     return body;
   }
   if (req.stream) {

@@ -226,6 +226,9 @@ function preciseConnector(timeoutMs: number): buildConnector.connector {
  * const res = await transport.request({ url, method: 'POST', headers, body, signal, connectTimeoutMs: 2000, maxResponseBytes: 8 << 20 });
  * for await (const bytes of res.body) { ... }
  */
+/** At most this many pools (origin × connect timeout) are kept; the least recently used is closed. */
+export const MAX_POOLS = 64;
+
 export function createUndiciTransport(options: UndiciTransportOptions = {}): Transport {
   const connections = options.connections ?? 128;
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
@@ -251,7 +254,11 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
   function poolFor(origin: string, connectTimeoutMs: number): Pool {
     const key = `${origin} ${connectTimeoutMs}`;
     let pool = pools.get(key);
-    if (pool === undefined) {
+    if (pool !== undefined) {
+      // Least recently used order: a hit moves the pool to the end.
+      pools.delete(key);
+      pools.set(key, pool);
+    } else {
       pool = new Pool(origin, {
         connections,
         keepAliveTimeout,
@@ -260,6 +267,14 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         connect: connectTimeoutMs > 0 ? preciseConnector(connectTimeoutMs) : { timeout: 0 },
       });
       pools.set(key, pool);
+      // Bounded: evict (and close, letting in-flight requests finish) the least recently used.
+      while (pools.size > MAX_POOLS) {
+        const oldest = pools.keys().next();
+        if (oldest.done === true) break;
+        const evicted = pools.get(oldest.value);
+        pools.delete(oldest.value);
+        evicted?.close().catch(() => undefined);
+      }
     }
     return pool;
   }

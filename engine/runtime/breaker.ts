@@ -115,7 +115,10 @@ export class CircuitBreaker {
     const now = this.clock.now();
     if (outcome === 'success') {
       // A probe's success closes; a stale permit issued before the breaker opened proves little.
-      if (this.#state === 'closed' || p.probe) this.#close();
+      // In the closed state a success does not forgive earlier failures: the breaker opens after
+      // `failures` within `window` (DESIGN.md §2), so only failures older than the window go.
+      if (p.probe && this.#state !== 'closed') this.#close();
+      else if (this.#state === 'closed') this.#prune();
       return;
     }
     if (outcome === 'cancelled' || !countsAsBreakerFailure(outcome)) {

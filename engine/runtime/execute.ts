@@ -129,6 +129,12 @@ const RACE_SETTLED = Object.freeze({ reason: 'race settled' });
 
 const TIMEOUT_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['timeout', 'first_token', 'idle']);
 const UNAVAILABLE_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['rate_limited', 'overloaded']);
+/** The caller's own fault: the only upstream error bodies passed through unchanged. */
+const PASS_THROUGH_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
+  'bad_request',
+  'content_policy',
+  'context_length',
+]);
 
 export function createExecutor(options: ExecutorOptions): Executor {
   const breakers = new BreakerRegistry(options.clock);
@@ -535,7 +541,9 @@ class Run {
       body: this.ctx.body,
       stream: this.ctx.stream,
       signal: controller.signal,
-      connectTimeoutMs: Math.max(0, Math.min(target.timeout.connectMs, this.#deadline - startedAt)),
+      // The target's own connect timeout, unchanged: transport pools are keyed by it, and the race
+      // below already aborts the call at the deadline.
+      connectTimeoutMs: Math.max(0, target.timeout.connectMs),
       ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
     });
     const raced = await this.#race(call, live.firstTokenAt);
@@ -835,9 +843,14 @@ class Run {
     };
   }
 
-  /** The policy ends the request with this error: the upstream's body and status, unchanged. */
+  /**
+   * The policy ends the request with this error. A caller's fault (bad request, content policy,
+   * context length) is passed through with the upstream's body and status, unchanged; anything
+   * else (auth, 5xx, overload, ...) becomes the generic engine error, so that raw upstream text or
+   * the provider's (masked) gateway key never reaches the caller.
+   */
   #terminalResponse(failure: Failure): EngineResponse {
-    if (failure.body !== null && failure.status !== null) {
+    if (failure.body !== null && failure.status !== null && PASS_THROUGH_CLASSES.has(failure.errorClass)) {
       return {
         kind: 'json',
         status: failure.status,
@@ -846,7 +859,11 @@ class Run {
         meta: this.#meta(null, null, this.#overhead()),
       };
     }
-    const code: EngineErrorCode = TIMEOUT_CLASSES.has(failure.errorClass) ? 'SY_TIMEOUT' : 'SY_EXHAUSTED';
+    const code: EngineErrorCode = TIMEOUT_CLASSES.has(failure.errorClass)
+      ? 'SY_TIMEOUT'
+      : UNAVAILABLE_CLASSES.has(failure.errorClass)
+        ? 'SY_UPSTREAM_UNAVAILABLE'
+        : 'SY_EXHAUSTED';
     return this.#errorResponse(code, failure.errorClass);
   }
 
@@ -893,7 +910,11 @@ class Run {
 
   #streamResponse(first: Live): EngineResponse {
     const overheadMs = this.#overhead();
-    const headers = this.#headers(first.target);
+    // The committed attempt is recorded only when the stream ends; the header counts it already,
+    // as a JSON answer's does.
+    const headers = this.#headers(first.target, {
+      'x-switchyard-attempts': String(this.attempts.length + (first.recorded ? 0 : 1)),
+    });
     const initialMeta = this.#meta(first.target, null, overheadMs);
     let resolveDone: (meta: ResponseMeta) => void = () => undefined;
     const done = new Promise<ResponseMeta>((resolve) => {
@@ -902,11 +923,52 @@ class Run {
     const firstChunk = first.buffered[0];
     const identity = { id: firstChunk?.id ?? 'chatcmpl-switchyard', created: firstChunk?.created ?? 0 };
     const served: Live[] = [first];
-    const events = this.#events(first, identity, served, () => {
+    const onEnd = (): void => {
       const last = served[served.length - 1];
       resolveDone(this.#meta(last.target, sumUsage(served.map((l) => l.usage)), overheadMs));
+    };
+    const generator = this.#events(first, identity, served, onEnd);
+    const events = this.#guardedEvents(generator, () => {
+      // The generator never started, so its `finally` will not run: the same clean-up here.
+      this.#release(first, true);
+      if (!first.recorded) this.#finishLive(first, 'ok', null, first.status, 'cancelled');
+      onEnd();
     });
     return { kind: 'stream', status: first.status ?? 200, headers, events, done, meta: initialMeta };
+  }
+
+  /**
+   * The caller's iterator over `generator`. `return()` (or `throw()`) before the first `next()`
+   * would end a generator without running its `finally`, leaving upstream open, the breaker permit
+   * and the gate unsettled and `done` pending: `beforeStart` does that clean-up instead.
+   */
+  #guardedEvents(generator: AsyncGenerator<string>, beforeStart: () => void): AsyncGenerator<string> {
+    let started = false;
+    let ended = false;
+    const endUnstarted = (): void => {
+      if (started || ended) return;
+      ended = true;
+      beforeStart();
+    };
+    const iterator: AsyncGenerator<string> = {
+      next: (...args: [] | [unknown]) => {
+        if (ended) return Promise.resolve({ done: true, value: undefined });
+        started = true;
+        return generator.next(...args);
+      },
+      return: (value: unknown) => {
+        endUnstarted();
+        return generator.return(value);
+      },
+      throw: (error: unknown) => {
+        endUnstarted();
+        return generator.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   async *#events(

@@ -77,6 +77,8 @@ export class TrafficStores {
   #memory: MemoryStore | null = null;
   readonly #memoryCaches = new Map<string, MemoryCacheStore>();
   readonly #redis = new Map<string, RedisBackends>();
+  /** The Redis URLs of the serving policy version (what `/readyz` checks). */
+  #redisInUse = new Set<string>();
   #closed = false;
 
   constructor(options: TrafficStoresOptions) {
@@ -145,9 +147,31 @@ export class TrafficStores {
     }
   }
 
-  /** Whether the Redis connections in use are ready (for `/readyz`); true when none is used. */
+  /**
+   * After a reload: the Redis URLs the serving version uses. A connection neither it nor the
+   * version before it uses is closed now; one only the previous version used is kept until the
+   * next reload, so requests still running on that version keep their store.
+   */
+  retainRedis(urls: Iterable<string>): void {
+    const next = new Set(urls);
+    for (const [url, backends] of this.#redis) {
+      if (next.has(url) || this.#redisInUse.has(url)) continue;
+      this.#redis.delete(url);
+      // The cache store borrows the limits client; closing the owner closes the connection.
+      void backends.limits.close().catch(() => undefined);
+    }
+    this.#redisInUse = next;
+  }
+
+  /**
+   * Whether the Redis connections the serving version uses are ready (for `/readyz`); true when
+   * it uses none. Connections kept only for the previous version do not count.
+   */
   redisReady(): boolean {
-    for (const backends of this.#redis.values()) if (backends.limits.client.status !== 'ready') return false;
+    for (const url of this.#redisInUse) {
+      const backends = this.#redis.get(url);
+      if (backends !== undefined && backends.limits.client.status !== 'ready') return false;
+    }
     return true;
   }
 

@@ -38,7 +38,7 @@ import { BudgetTracker, costUsd } from '../limits/budgets.js';
 import { type Admission, RateLimiter, type RateLimitHeaders } from '../limits/limiter.js';
 import type { EngineResponse, RequestContext, ResponseMeta, Usage } from '../types.js';
 import type { Clock } from './clock.js';
-import { EngineError } from './errors.js';
+import { ENGINE_ERRORS, EngineError, engineErrorBody } from './errors.js';
 import { type GateVerdict, policyLabel, type RouteDecision, type TargetGate } from './execute.js';
 import type { TrafficStores } from './stores.js';
 
@@ -129,6 +129,9 @@ export type Execute = (decision: RouteDecision, gate: TargetGate | undefined) =>
 
 const MAX_SPEND_KEYS = 10_000;
 
+/** A single-flight waiter's own deadline passed before its leader answered. */
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
 const OPEN: GateVerdict = Object.freeze({ allowed: true, settle: null });
 
 function noop(): void {}
@@ -174,13 +177,35 @@ async function* fromArray(frames: readonly string[]): AsyncGenerator<string> {
   yield* frames;
 }
 
-/** Feeds every frame to the assembler on its way to the caller. */
-async function* tap(events: AsyncIterable<string>, assembler: StreamAssembler): AsyncGenerator<string> {
-  for await (const frame of events) {
-    // The attempt loop writes one `data:` line per frame.
-    if (frame.startsWith('data: ')) assembler.pushData(frame.slice(6).trimEnd());
-    yield frame;
-  }
+/**
+ * Feeds every frame to the assembler on its way to the caller. An explicit iterator, not a
+ * generator: `return()` before the first `next()` must still reach the attempt loop's iterator
+ * (which then releases upstream and resolves `done`).
+ */
+function tap(events: AsyncIterable<string>, assembler: StreamAssembler): AsyncGenerator<string> {
+  const inner = events[Symbol.asyncIterator]();
+  const iterator: AsyncGenerator<string> = {
+    async next() {
+      const step = await inner.next();
+      // The attempt loop writes one `data:` line per frame.
+      if (step.done !== true && step.value.startsWith('data: '))
+        assembler.pushData(step.value.slice(6).trimEnd());
+      return step;
+    },
+    async return(value: unknown) {
+      if (inner.return !== undefined) await inner.return();
+      return { done: true, value };
+    },
+    async throw(error: unknown) {
+      if (inner.throw !== undefined) return inner.throw(error);
+      if (inner.return !== undefined) await inner.return();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 export interface TrafficOptions {
@@ -215,13 +240,19 @@ export class Traffic {
 
   /** The traffic state of a policy version; null when it declares no limits, budgets or caches. */
   prepare(policy: CompiledPolicy): TrafficSnapshot | null {
-    if (policy.limits.size === 0 && policy.budgets.size === 0 && policy.caches.size === 0) return null;
+    if (policy.limits.size === 0 && policy.budgets.size === 0 && policy.caches.size === 0) {
+      // No caches or Redis in the new policy: the old ones must go too.
+      this.#stores.retainCaches([]);
+      this.#stores.retainRedis([]);
+      return null;
+    }
     const redisUrl = policy.redisUrl;
     const usesRedis =
       [...policy.limits.values()].some((l) => l.store === 'redis') ||
       [...policy.budgets.values()].some((b) => b.store === 'redis') ||
       [...policy.caches.values()].some((c) => c.store === 'redis');
     if (redisUrl !== null && usesRedis) this.#stores.connect(redisUrl);
+    this.#stores.retainRedis(redisUrl !== null && usesRedis ? [redisUrl] : []);
     const limiter = new RateLimiter({ storeFor: (limit) => this.#stores.limiterStore(limit, redisUrl) });
     const trackers = new Map<string, BudgetTracker>();
     for (const budget of policy.budgets.values()) {
@@ -317,9 +348,15 @@ export class Traffic {
     const spendKeys: { budget: CompiledBudget; key: string }[] = [];
     if (traffic.budgets.length > 0) {
       const checks = traffic.budgets.map((rb) => ({ rb, key: rb.budget.key({ ctx, route: route.name }) }));
-      const states = await Promise.all(
-        checks.map(({ rb, key }) => this.#tracker(snapshot, rb.budget).check(key, start)),
-      );
+      let states: Awaited<ReturnType<BudgetTracker['check']>>[];
+      try {
+        states = await Promise.all(
+          checks.map(({ rb, key }) => this.#tracker(snapshot, rb.budget).check(key, start)),
+        );
+      } catch (error) {
+        refund(); // the limits admitted (and reserved tokens for) a request that goes no further
+        throw error;
+      }
       let downgrade: (typeof checks)[number] | null = null;
       for (let i = 0; i < checks.length; i++) {
         const { rb, key } = checks[i];
@@ -390,7 +427,13 @@ export class Traffic {
     if (use !== null) {
       extra['x-switchyard-cache'] = use.outcome;
       if (use.outcome === 'miss') {
-        const served = await this.#lookup(snapshot, use, route.name, ctx, signal, start, extra);
+        let served: EngineResponse | null;
+        try {
+          served = await this.#lookup(snapshot, use, route.name, ctx, signal, start, extra, decision);
+        } catch (error) {
+          refund(); // a waiter that aborted or timed out never calls upstream
+          throw error;
+        }
         if (served !== null) {
           refund();
           return served;
@@ -444,7 +487,9 @@ export class Traffic {
         use !== null && response.status === 200 && response.meta.target !== null
           ? toCachedAnswer(response.body, response.meta.target, this.#clock.now())
           : null;
-      await account(response.meta, answer);
+      // In the background: the cache write, token reconcile and budget record may be Redis round
+      // trips the caller need not wait for (the single-flight share happens synchronously).
+      void account(response.meta, answer).catch(noop);
       return this.#decorate(response, extra, use?.outcome ?? null);
     }
 
@@ -547,6 +592,7 @@ export class Traffic {
     signal: AbortSignal | undefined,
     start: number,
     extra: Record<string, string>,
+    decision: RouteDecision,
   ): Promise<EngineResponse | null> {
     const stored = await use.store.get(use.key, start);
     if (stored !== undefined) {
@@ -575,7 +621,9 @@ export class Traffic {
     }
     let answer: CachedAnswer | null;
     try {
-      answer = await flight;
+      const waited = await this.#waitForLeader(flight, start + Math.max(0, decision.timeout.totalMs));
+      if (waited === TIMED_OUT) return this.#waiterTimeout(snapshot.policy, route, ctx, start, extra);
+      answer = waited;
     } catch (error) {
       if (signal?.aborted) throw new EngineError('SY_ABORTED', { route, cause: error });
       answer = null;
@@ -585,6 +633,60 @@ export class Traffic {
     if (hit !== null)
       safely(this.#hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: true });
     return hit;
+  }
+
+  /**
+   * A waiter's wait for its leader, bounded by the waiter's own route deadline: a leader whose
+   * answer never comes (a stream nobody reads) must not hold the waiters forever.
+   */
+  async #waitForLeader(
+    flight: Promise<CachedAnswer | null>,
+    deadline: number,
+  ): Promise<CachedAnswer | null | typeof TIMED_OUT> {
+    const cancel = new AbortController();
+    const timer = this.#clock.sleep(Math.max(0, deadline - this.#clock.now()), cancel.signal).then(
+      (): typeof TIMED_OUT => TIMED_OUT,
+      // Cancelled once the flight settled: this branch never wins the race.
+      () => new Promise<never>(noop),
+    );
+    try {
+      return await Promise.race([flight, timer]);
+    } finally {
+      cancel.abort();
+    }
+  }
+
+  /** The 504 of a waiter whose leader did not answer within the waiter's route deadline. */
+  #waiterTimeout(
+    policy: CompiledPolicy,
+    route: string,
+    ctx: RequestContext,
+    start: number,
+    extra: Record<string, string>,
+  ): EngineResponse {
+    const meta: ResponseMeta = {
+      policy: policy.identity,
+      route,
+      tenant: ctx.tenant,
+      target: null,
+      attempts: [],
+      cache: null,
+      usage: null,
+      costUsd: null,
+      overheadMs: Math.max(0, this.#clock.now() - start),
+    };
+    return {
+      kind: 'json',
+      status: ENGINE_ERRORS.SY_TIMEOUT.status,
+      headers: {
+        'x-switchyard-route': route,
+        'x-switchyard-attempts': '0',
+        'x-switchyard-policy': policyLabel(policy.identity),
+        ...extra,
+      },
+      body: engineErrorBody('SY_TIMEOUT', { lastClass: 'timeout' }),
+      meta,
+    };
   }
 
   #serveHit(

@@ -31,6 +31,23 @@ describe('CircuitBreaker', () => {
     expect(b.cooldownEndsAt()).toBe(5_000);
   });
 
+  it('successes in the closed state do not reset the window: 80 failures in 100 calls open it', async () => {
+    const clock = new VirtualClock();
+    const b = new CircuitBreaker({ failures: 5, windowMs: 30_000, cooldownMs: 30_000 }, clock);
+    let openedAt = -1;
+    // 100 calls over 10 s, every fifth a success: never five failures in a row.
+    for (let i = 0; i < 100 && openedAt < 0; i++) {
+      const permit = b.tryAcquire();
+      if (permit === null) throw new Error('not admitted');
+      b.settle(permit, i % 5 === 4 ? 'success' : 'server_error');
+      if (b.state === 'open') openedAt = i;
+      await clock.advance(100);
+    }
+    expect(b.state).toBe('open');
+    // Failures at calls 0,1,2,3 and 5: the fifth failure within the window opens it.
+    expect(openedAt).toBe(5);
+  });
+
   it('forgets failures older than the window', async () => {
     const clock = new VirtualClock();
     const b = new CircuitBreaker(settings, clock);
@@ -165,7 +182,10 @@ describe('CircuitBreaker', () => {
           if (h === undefined) continue;
           b.settle(h.permit, c.outcome);
           if (c.outcome === 'success') {
-            if (model.state === 'closed' || h.probe) {
+            // Windowed: a success in the closed state forgets only failures older than the window.
+            if (model.state === 'closed') {
+              fails = fails.filter((t) => t > clock.now() - s.windowMs);
+            } else if (h.probe) {
               model.state = 'closed';
               fails = [];
               probeOut = false;
