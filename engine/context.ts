@@ -68,7 +68,7 @@ function mergeMetadata(into: Record<string, string>, source: Record<string, unkn
 }
 
 /** Characters of text in one message `content` (a string or an array of parts). */
-function contentChars(content: unknown): number {
+export function contentChars(content: unknown): number {
   if (typeof content === 'string') return content.length;
   if (!Array.isArray(content)) return 0;
   let n = 0;

@@ -16,6 +16,7 @@
  * Credential-like top-level keys are removed in every mode.
  */
 import { createHash } from 'node:crypto';
+import { contentChars } from '../context.js';
 
 export const CONTENT_MODES = ['keep', 'hash', 'drop'] as const;
 export type ContentMode = (typeof CONTENT_MODES)[number];
@@ -41,18 +42,6 @@ const PART_SETTING_KEYS = new Set(['type', 'detail', 'format']);
 /** `sha256:<hex>` of the UTF-8 text: the stable stand-in for a text in `hash` mode. */
 export function hashText(text: string): string {
   return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
-}
-
-/** Characters of text in a message content: a string, or the `text` of its parts. */
-function contentChars(content: unknown): number {
-  if (typeof content === 'string') return content.length;
-  if (!Array.isArray(content)) return 0;
-  let n = 0;
-  for (const part of content) {
-    if (typeof part === 'string') n += part.length;
-    else if (isObj(part) && typeof part.text === 'string') n += part.text.length;
-  }
-  return n;
 }
 
 /**
