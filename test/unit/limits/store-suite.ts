@@ -197,6 +197,8 @@ export function describeLimiterStore(
 
     it('counts budget counters per period, exactly under concurrency', async (ctx) => {
       if (!isCounterStore(store)) {
+        // Reason: this store only limits rates (a ResilientStore wrapper); budget counters are
+        // tested on the stores that keep them.
         ctx.skip();
         return;
       }
