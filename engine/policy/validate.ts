@@ -1095,6 +1095,13 @@ class SemanticChecks {
     return out;
   }
 
+  /** A group of the route (or the route itself) orders its targets per request. */
+  private reorders(group: Obj, depth = 0): boolean {
+    if (depth > MAX_GROUP_DEPTH) return false;
+    if (group.strategy !== undefined && group.strategy !== 'fallback') return true;
+    return Array.isArray(group.targets) && group.targets.some((t) => isObj(t) && this.reorders(t, depth + 1));
+  }
+
   private prefill(route: Obj, base: string): void {
     const local = isObj(route.stream) ? route.stream.midStream : undefined;
     const defaults =
@@ -1103,11 +1110,16 @@ class SemanticChecks {
         : undefined;
     if ((local ?? defaults) !== 'continue') return;
     const models = isObj(this.doc.models) ? this.doc.models : {};
-    const rest = this.flatten(route.targets).slice(1);
-    const capable = rest.some((name) => {
+    const canPrefill = (name: string): boolean => {
       const m = models[name];
       return isObj(m) && isObj(m.capabilities) && m.capabilities.prefill === true;
-    });
+    };
+    const all = this.flatten(route.targets);
+    // With a weighted, sticky or latency group anywhere, any target may go first: every one of
+    // them needs another, prefill-capable target to continue on.
+    const capable = this.reorders(route)
+      ? all.length > 0 && all.every((first) => all.some((name) => name !== first && canPrefill(name)))
+      : all.slice(1).some(canPrefill);
     if (capable) return;
     const pointer = local !== undefined ? `${base}/stream/midStream` : base;
     const from = local !== undefined ? '' : ' (inherited from `defaults.stream`)';
