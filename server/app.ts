@@ -334,7 +334,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
         meta?.usage == null
           ? null
           : { prompt: meta.usage.promptTokens, completion: meta.usage.completionTokens },
-      costUsd: meta?.costUsd ?? null,
+      // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
+      costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
       cache: meta?.cache ?? null,
       policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
     };
