@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProvider } from '../../../engine/providers/index.js';
-import { callerWantsStreamUsage, isUsageOnlyChunk } from '../../../engine/providers/openai.js';
+import { callerWantsStreamUsage, isUsageOnlyChunk, openAIBody } from '../../../engine/providers/openai.js';
 import { createUndiciTransport } from '../../../engine/providers/transport.js';
 import {
   type ProviderCallRequest,
@@ -391,5 +391,29 @@ describe('the test upstream', () => {
     }
     expect(text).toBe('Hello there, friend.');
     expect(usage).toBe(5);
+  });
+});
+
+describe('openAIBody: routing metadata', () => {
+  const base = {
+    upstreamModel: 'gpt-5-nano',
+    endpoint: 'chat' as const,
+    stream: false,
+    signal: new AbortController().signal,
+    connectTimeoutMs: 1000,
+  };
+
+  it('does not send the caller routing metadata upstream (OpenAI refuses it without store)', () => {
+    const body = openAIBody({ ...base, body: { model: 'x', messages: [], metadata: { task: 'triage' } } });
+    expect(body).not.toHaveProperty('metadata');
+    expect(body.model).toBe('gpt-5-nano');
+  });
+
+  it('keeps metadata for stored completions (store: true), where OpenAI uses it', () => {
+    const body = openAIBody({
+      ...base,
+      body: { model: 'x', messages: [], store: true, metadata: { task: 'triage' } },
+    });
+    expect(body.metadata).toEqual({ task: 'triage' });
   });
 });
