@@ -13,11 +13,11 @@ import { parseDuration } from '../../engine/compile/units.js';
 import type { Condition, Policy, Route, Target, When } from '../../engine/policy/types.generated.js';
 import type {
   BreakerSettings,
-  ErrorClass,
   RequestInput,
   RetrySettings,
   TimeoutSettings,
 } from '../../engine/types.js';
+import { ERROR_CLASSES } from '../../engine/types.js';
 
 export interface RefTarget {
   name: string;
@@ -277,23 +277,6 @@ function matches(req: Req, when: When | undefined): boolean {
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const ALL_CLASSES: ErrorClass[] = [
-  'connect',
-  'timeout',
-  'first_token',
-  'idle',
-  'rate_limited',
-  'overloaded',
-  'server_error',
-  'context_length',
-  'content_policy',
-  'bad_request',
-  'auth',
-  'stream_cut',
-  'malformed',
-  'guardrail',
-];
-
 function ms(d: string): number {
   const r = parseDuration(d);
   if (!r.ok) throw new Error(r.error);
@@ -339,7 +322,7 @@ function settingsFor(policy: Policy, route: Route, modelName: string): RefTarget
       },
       respectRetryAfterMs: ms(r.respectRetryAfter ?? '30s'),
       retryOn: r.retryOn ?? ['connect', 'rate_limited', 'overloaded', 'server_error'],
-      fallbackOn: r.fallbackOn ?? ALL_CLASSES.filter((c) => c !== 'bad_request' && c !== 'content_policy'),
+      fallbackOn: r.fallbackOn ?? ERROR_CLASSES.filter((c) => c !== 'bad_request' && c !== 'content_policy'),
     },
     breaker: {
       failures: b.enabled === false ? 0 : (b.failures ?? 5),
