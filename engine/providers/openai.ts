@@ -58,7 +58,7 @@ export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req.body, model: req.upstreamModel };
   // Body `metadata` is what callers route on (`metadata.<k>`). OpenAI accepts it on chat
   // completions only together with `store: true`, so it goes upstream only then.
-  if (body.store !== true) delete body.metadata;
+  if (body.metadata !== undefined && body.store !== true) delete body.metadata;
   if (req.endpoint === 'embeddings') {
     // Embeddings never stream: neither `stream` nor `stream_options` goes upstream.
     delete body.stream;
