@@ -11,12 +11,7 @@
 import { groupRng, nextFloat, rendezvousScore } from '../../engine/compile/random.js';
 import { parseDuration } from '../../engine/compile/units.js';
 import type { Condition, Policy, Route, Target, When } from '../../engine/policy/types.generated.js';
-import type {
-  BreakerSettings,
-  RequestInput,
-  RetrySettings,
-  TimeoutSettings,
-} from '../../engine/types.js';
+import type { BreakerSettings, RequestInput, RetrySettings, TimeoutSettings } from '../../engine/types.js';
 import { ERROR_CLASSES } from '../../engine/types.js';
 
 export interface RefTarget {
