@@ -26,7 +26,12 @@ const TOKENS_PER_MESSAGE = 4;
 
 export type CreateContextResult =
   | { ok: true; context: RequestContext }
-  | { ok: false; status: 400; code: string; message: string };
+  | {
+      ok: false;
+      status: 400;
+      code: 'invalid_request' | 'invalid_metadata' | 'invalid_seed';
+      message: string;
+    };
 
 const hasOwn = Object.hasOwn;
 
@@ -34,7 +39,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function fail(code: string, message: string): CreateContextResult {
+function fail(
+  code: Extract<CreateContextResult, { ok: false }>['code'],
+  message: string,
+): CreateContextResult {
   return { ok: false, status: 400, code, message };
 }
 
@@ -51,6 +59,42 @@ function normalizeHeaders(raw: RequestInput['headers']): Record<string, string> 
     out[key] = hasOwn(out, key) ? `${out[key]}, ${value}` : value;
   }
   return out;
+}
+
+/** The request's path without its query string; `/v1/chat/completions` when absent. */
+export function requestPath(input: RequestInput): string {
+  const path = typeof input.path === 'string' && input.path !== '' ? input.path : DEFAULT_PATH;
+  const q = path.indexOf('?');
+  return q >= 0 ? path.slice(0, q) : path;
+}
+
+/** `embeddings` when the path ends in `/embeddings`, else `chat`. */
+export function endpointOf(path: string): Endpoint {
+  return path.endsWith('/embeddings') ? 'embeddings' : 'chat';
+}
+
+/**
+ * The context of a request refused before its context could be built (a malformed body or
+ * header): what the recording keeps of it. Nothing of a malformed body is kept.
+ */
+export function rejectedContext(input: RequestInput): RequestContext {
+  const path = requestPath(input);
+  const body = isRecord(input.body) ? input.body : {};
+  return {
+    path,
+    endpoint: endpointOf(path),
+    model: typeof body.model === 'string' ? body.model : '',
+    body: {},
+    headers: normalizeHeaders(input.headers),
+    tenant: null,
+    labels: EMPTY_LABELS,
+    metadata: {},
+    stream: false,
+    tools: false,
+    inputTokens: 0,
+    inputChars: 0,
+    seed: 0,
+  };
 }
 
 function metadataValue(v: unknown): string | undefined {
@@ -121,13 +165,10 @@ export function createContext(
   random: () => number,
 ): CreateContextResult {
   const body = input.body;
-  if (!isRecord(body)) return fail('invalid_body', 'The request body must be a JSON object');
+  if (!isRecord(body)) return fail('invalid_request', 'The request body must be a JSON object');
   const headers = normalizeHeaders(input.headers);
-
-  let path = typeof input.path === 'string' && input.path !== '' ? input.path : DEFAULT_PATH;
-  const q = path.indexOf('?');
-  if (q >= 0) path = path.slice(0, q);
-  const endpoint: Endpoint = path.endsWith('/embeddings') ? 'embeddings' : 'chat';
+  const path = requestPath(input);
+  const endpoint = endpointOf(path);
 
   const metadata: Record<string, string> = Object.create(null);
   const metaHeader = headers[METADATA_HEADER];

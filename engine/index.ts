@@ -16,6 +16,16 @@ export { formatHuman, formatJson, type SarifLog } from './policy/format.js';
 export function formatSarif(diagnostics: readonly Diagnostic[], options: SarifOptions): SarifLog {
   return formatSarifWith(diagnostics, { catalogue: ALL_DIAGNOSTIC_CODES, ...options });
 }
+export {
+  EngineError,
+  ERRORS,
+  type ErrorCode,
+  type ErrorSpec,
+  type ErrorStage,
+  errorBody,
+  errorTypeForStatus,
+  isErrorCode,
+} from './errors.js';
 export type { PolicySource } from './policy/load.js';
 export {
   type FailedPolicy,
@@ -36,7 +46,7 @@ export type {
   CacheOutcome,
   LimitEvent,
   SpendReport,
-} from './runtime/traffic.js';
+} from './runtime/traffic-state.js';
 export { VirtualClock } from './runtime/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES } from './types.js';

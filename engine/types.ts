@@ -54,6 +54,11 @@ export interface RequestInput {
   readonly signal?: AbortSignal;
   /** Correlates logs and recordings; defaults to the `x-request-id` header, else a fresh UUID. */
   readonly requestId?: string;
+  /**
+   * The HTTP layer already refused the body (it is not JSON, or nests too deep): the engine
+   * answers with this catalogue error without reading `body`, and records the request.
+   */
+  readonly refused?: { readonly code: 'invalid_json'; readonly detail: string };
 }
 
 export type Endpoint = 'chat' | 'embeddings';
@@ -204,7 +209,8 @@ export type Decision =
       readonly kind: 'no_route';
       readonly policy: PolicyIdentity;
       readonly status: number;
-      readonly code: string;
+      /** A code of the error catalogue (engine/errors.ts). */
+      readonly code: 'no_route' | 'no_eligible_target' | 'internal_error';
       readonly message: string;
       readonly skipped: readonly SkippedRoute[];
     };
@@ -247,7 +253,13 @@ export interface ResponseMeta {
 }
 
 export interface OpenAIErrorBody {
-  readonly error: { readonly message: string; readonly type: string; readonly code: string | null };
+  readonly error: {
+    readonly message: string;
+    readonly type: string;
+    readonly code: string | null;
+    /** The offending request field, when one is to blame. */
+    readonly param?: string | null;
+  };
 }
 
 export type EngineResponse =

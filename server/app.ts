@@ -29,7 +29,6 @@ import {
   PolicyManager,
   type ReloadResult,
 } from './policy-manager.js';
-import { type ApiEndpoint, validateRequestBody } from './request-validation.js';
 import { type PolicyWatcher, watchPolicy } from './watch.js';
 
 /** pino options, plus where to write (stdout by default). */
@@ -433,13 +432,10 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     report(request, response.status, state);
   };
 
-  const handleApi = (endpoint: ApiEndpoint, path: string) => {
+  const handleApi = (path: string) => {
     return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
       const state = states.get(request);
       if (state === undefined) return sendApiError(reply, 500, 'internal_error', 'Internal error.');
-      const problem = validateRequestBody(endpoint, request.body);
-      if (problem !== null)
-        return sendApiError(reply, 400, 'invalid_request', problem.message, problem.param);
       const engine = manager.engine;
       if (engine === null) {
         return sendApiError(reply, 503, 'policy_not_loaded', 'No valid policy is loaded; see /admin/status.');
@@ -478,8 +474,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     };
   };
 
-  app.post('/v1/chat/completions', handleApi('chat', '/v1/chat/completions'));
-  app.post('/v1/embeddings', handleApi('embeddings', '/v1/embeddings'));
+  app.post('/v1/chat/completions', handleApi('/v1/chat/completions'));
+  app.post('/v1/embeddings', handleApi('/v1/embeddings'));
 
   app.get('/v1/models', async (_request, reply) => {
     const current = manager.current;

@@ -4,7 +4,7 @@
  */
 
 import type { Decision, PolicyIdentity } from '../engine/index.js';
-import { NEVER_RETRIED } from '../engine/runtime/execute.js';
+import { NEVER_RETRIED } from '../engine/runtime/attempts/index.js';
 
 /** What `engine.decide` returns for a request refused before routing (bad context, auth). */
 export interface RejectedDecision {

@@ -1,28 +1,29 @@
 /**
  * The engine facade: holds the current compiled policy (an immutable snapshot), swaps it in one
- * assignment on reload, and runs requests through context → decide → execute. A request keeps
- * the snapshot it started with, so a reload never mixes two versions inside one request (P13).
+ * assignment on reload, and runs each request through the composed stages (pipeline.ts). A
+ * request keeps the snapshot it started with, so a reload never mixes two versions inside one
+ * request (P13).
  */
-import { randomUUID } from 'node:crypto';
 import type { CompiledPolicy } from '../compile/compile.js';
-import { createContext } from '../context.js';
-import { decide } from '../decide.js';
+import { ERRORS, formatErrorMessage } from '../errors.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderSpec } from '../providers/types.js';
 import type { RecordInput } from '../replay/record.js';
-import type {
-  AttemptRecord,
-  Decision,
-  EngineResponse,
-  RequestContext,
-  RequestInput,
-  ResponseMeta,
-} from '../types.js';
+import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
+import { createExecutor } from './attempts/index.js';
 import { type BreakerState, targetOfBreakerKey } from './breaker.js';
 import { type Clock, systemClock } from './clock.js';
-import { EngineError, engineErrorBody } from './errors.js';
-import { createExecutor, policyLabel } from './execute.js';
+import { composeStages, type NamedStage } from './pipeline.js';
+import { RequestScope, type Snapshot } from './scope.js';
+import { accountingStage } from './stages/accounting.js';
+import { admissionStage } from './stages/admission.js';
+import { attemptsStage } from './stages/attempts.js';
+import { cacheStage } from './stages/cache.js';
+import { checkStage } from './stages/check.js';
+import { errorsStage } from './stages/errors.js';
+import { recordStage } from './stages/record.js';
+import { resolveRequest, resolveStage } from './stages/resolve.js';
 import { type StoreEvent, TrafficStores } from './stores.js';
 import {
   type BudgetAlertEvent,
@@ -30,8 +31,7 @@ import {
   type LimitEvent,
   type SpendReport,
   Traffic,
-  type TrafficSnapshot,
-} from './traffic.js';
+} from './traffic-state.js';
 
 export interface EngineOptions {
   /** Time source for every wait and timestamp (a VirtualClock in tests and replay). */
@@ -99,41 +99,6 @@ function specKey(spec: ProviderSpec): string {
   return JSON.stringify(spec);
 }
 
-function emptyMeta(policy: CompiledPolicy, route: string | null, tenant: string | null): ResponseMeta {
-  return {
-    policy: policy.identity,
-    route,
-    tenant,
-    target: null,
-    attempts: [],
-    cache: null,
-    usage: null,
-    costUsd: null,
-    overheadMs: 0,
-  };
-}
-
-function errorResponse(
-  policy: CompiledPolicy,
-  status: number,
-  code: string,
-  message: string,
-  route: string | null,
-  tenant: string | null = null,
-): EngineResponse {
-  const type =
-    status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
-  const headers: Record<string, string> = { 'x-switchyard-policy': policyLabel(policy.identity) };
-  if (route !== null) headers['x-switchyard-route'] = route;
-  return {
-    kind: 'json',
-    status,
-    headers,
-    body: { error: { message, type, code } },
-    meta: emptyMeta(policy, route, tenant),
-  };
-}
-
 /**
  * Creates an engine serving `policy`.
  * @example
@@ -178,11 +143,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
 
   // The snapshot pairs a compiled policy with its providers and traffic state; a request
   // captures it once, so a reload in the middle of a request never mixes two versions (P13).
-  let current: {
-    policy: CompiledPolicy;
-    providers: ReadonlyMap<string, Provider>;
-    traffic: TrafficSnapshot | null;
-  } = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
+  let current: Snapshot = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -190,130 +151,18 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     onAttempt: options.onAttempt,
   });
 
-  const prepare = (
-    p: CompiledPolicy,
-    input: RequestInput,
-    explain: boolean,
-  ):
-    | { rejection: Rejection; context?: RequestContext; decision?: undefined }
-    | { rejection?: undefined; context: RequestContext; decision: Decision } => {
-    const ctx = createContext(p, input, random);
-    if (!ctx.ok)
-      return { rejection: { kind: 'rejected', status: 400, code: ctx.code, message: ctx.message } };
-    if (p.requiresAuth && ctx.context.tenant === null) {
-      const rejection: Rejection = {
-        kind: 'rejected',
-        status: 401,
-        code: 'invalid_api_key',
-        message:
-          'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
-      };
-      return { rejection, context: ctx.context };
-    }
-    return { context: ctx.context, decision: decide(p, ctx.context, { explain }) };
-  };
-
-  interface Outcome {
-    readonly response: EngineResponse;
-    readonly context: RequestContext | null;
-    readonly decision: Decision | null;
-  }
-
-  const run = async (input: RequestInput): Promise<Outcome> => {
-    const { policy: snapshot, providers, traffic: rules } = current;
-    let context: RequestContext | null = null;
-    let decision: Decision | null = null;
-    const done = (response: EngineResponse): Outcome => ({ response, context, decision });
-    try {
-      const prepared = prepare(snapshot, input, false);
-      context = prepared.context ?? null;
-      if (prepared.rejection !== undefined) {
-        const r = prepared.rejection;
-        return done(errorResponse(snapshot, r.status, r.code, r.message, null, context?.tenant ?? null));
-      }
-      decision = prepared.decision;
-      if (decision.kind === 'no_route') {
-        return done(
-          errorResponse(
-            snapshot,
-            decision.status,
-            decision.code,
-            decision.message,
-            null,
-            context?.tenant ?? null,
-          ),
-        );
-      }
-      const routed = decision;
-      const ctx = prepared.context;
-      const route = snapshot.routes[routed.routeIndex];
-      // A route without limits, budgets or a cache goes straight to the attempt loop.
-      if (rules === null || route === undefined || route.traffic === null) {
-        return done(await executor.execute(routed, ctx, input.signal, providers));
-      }
-      return done(
-        await traffic.run(rules, route, route.traffic, routed, ctx, input.signal, (d, gate) =>
-          executor.execute(d, ctx, input.signal, providers, { gate }),
-        ),
-      );
-    } catch (err) {
-      if (err instanceof EngineError && err.code === 'SY_ABORTED') {
-        return done(
-          errorResponse(
-            snapshot,
-            err.status,
-            'request_aborted',
-            'The request was cancelled.',
-            null,
-            context?.tenant ?? null,
-          ),
-        );
-      }
-      // An internal bug must still produce an honest, generic 500 and never leak details.
-      const body = engineErrorBody('SY_INTERNAL');
-      return done(
-        errorResponse(
-          snapshot,
-          500,
-          body.error.code ?? 'internal_error',
-          body.error.message,
-          null,
-          context?.tenant ?? null,
-        ),
-      );
-    }
-  };
-
-  const recorder = options.recorder;
-  const record = (input: RequestInput, outcome: Outcome, startedAt: number): void => {
-    const { response, context, decision } = outcome;
-    if (recorder === undefined || context === null) return;
-    const requestId = input.requestId ?? context.headers['x-request-id'] ?? randomUUID();
-    const write = (meta: ResponseMeta, status: number): void => {
-      const body = response.kind === 'json' ? (response.body as { error?: { code?: unknown } } | null) : null;
-      const errorCode = typeof body?.error?.code === 'string' ? body.error.code : undefined;
-      recorder.record({
-        requestId,
-        context,
-        decision,
-        meta,
-        status,
-        kind: response.kind,
-        ...(errorCode === undefined ? {} : { errorCode }),
-        startedAt,
-        durationMs: clock.now() - startedAt,
-      });
-    };
-    if (response.kind === 'json') {
-      // Serialising the line is the recorder's work; keep it after the answer has gone out.
-      setImmediate(() => write(response.meta, response.status));
-    } else {
-      response.done.then(
-        (meta) => write(meta, response.status),
-        () => write(response.meta, response.status),
-      );
-    }
-  };
+  // The stages, in the order pipeline.ts documents; composed once.
+  const stages: NamedStage[] = [];
+  if (options.recorder !== undefined) stages.push(recordStage(options.recorder, clock));
+  stages.push(
+    errorsStage(clock),
+    checkStage(clock),
+    resolveStage(clock, random),
+    accountingStage,
+    admissionStage(traffic),
+    cacheStage(traffic),
+  );
+  const run = composeStages(stages, attemptsStage(executor));
 
   return {
     get policy() {
@@ -321,16 +170,19 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     decide(input, opts) {
-      const prepared = prepare(current.policy, input, opts?.explain === true);
-      return prepared.rejection ?? prepared.decision;
+      const resolved = resolveRequest(current.policy, input, random, opts?.explain === true);
+      if (resolved.kind === 'resolved') return resolved.decision;
+      const { status } = ERRORS[resolved.code];
+      return {
+        kind: 'rejected',
+        status,
+        code: resolved.code,
+        message: resolved.detail === '' ? formatErrorMessage(resolved.code) : resolved.detail,
+      };
     },
 
-    async handle(input) {
-      if (recorder === undefined) return (await run(input)).response;
-      const startedAt = clock.now();
-      const outcome = await run(input);
-      if (outcome.context !== null) record(input, outcome, startedAt);
-      return outcome.response;
+    handle(input) {
+      return run(new RequestScope(input, current, clock.now()));
     },
 
     swap(next) {

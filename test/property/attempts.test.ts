@@ -5,7 +5,7 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { NEVER_RETRIED } from '../../engine/runtime/execute.js';
+import { NEVER_RETRIED } from '../../engine/runtime/attempts/index.js';
 import type { ErrorClass, ResolvedTarget } from '../../engine/types.js';
 import { ERROR_CLASSES } from '../../engine/types.js';
 import {

@@ -14,7 +14,7 @@ import { arbDecideRequest } from '../support/arb-decide.js';
 import { arbPolicy } from '../support/arb-policy.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 60);
-const INTERNAL_CODES = new Set(['SY_INTERNAL', 'SY_PROVIDER_MISSING', 'internal_error']);
+const INTERNAL_CODES = new Set(['internal_error']);
 
 type Upstream = 'connect' | 'server_error' | 'ok' | 'garbage';
 

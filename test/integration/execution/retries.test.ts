@@ -90,7 +90,7 @@ describe('429 forever without Retry-After', () => {
 
     expect(res.status).toBe(503);
     expect(res.body).toEqual({
-      error: { message: expect.any(String), type: 'api_error', code: 'SY_UPSTREAM_UNAVAILABLE' },
+      error: { message: expect.any(String), type: 'api_error', code: 'upstream_unavailable' },
     });
     expect(res.headers['retry-after']).toBeUndefined();
     // 1 call + 2 retries per target; 6 calls in all (also the route's maxAttempts): no tight loop.

@@ -109,7 +109,7 @@ describe('a stream cut after part of the answer', () => {
     expect(read.done).toBe(false);
     expect(read.errors).toHaveLength(1);
     expect(read.payloads.at(-1)?.error).toBeDefined(); // the error is the last event
-    expect(read.errors[0]).toMatchObject({ type: 'api_error', code: 'SY_STREAM_INTERRUPTED' });
+    expect(read.errors[0]).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
     expect(errorClassIn(read.errors[0].message)).toBe('stream_cut');
     expect(read.finishReasons).toEqual([]);
     expect(requestsFor(upstream.requests, 'm-primary')).toHaveLength(1);
@@ -180,7 +180,7 @@ describe('a stream cut after part of the answer', () => {
     expect(read.text).toBe(PARTIAL);
     expect(read.done).toBe(false);
     expect(read.errors).toHaveLength(1);
-    expect(read.errors[0].code).toBe('SY_STREAM_INTERRUPTED');
+    expect(read.errors[0].code).toBe('stream_interrupted');
     expect(errorClassIn(read.errors[0].message)).toBe('stream_cut');
     expect(read.errors[0].message).not.toMatch(/prefill/i);
     expect(outcomes(read.meta)).toEqual(['primary:stream_cut', 'backup:bad_request']);
@@ -200,7 +200,7 @@ it('a stream that stalls mid-answer hits the idle timeout: in-band error, no [DO
   expect(read.text).toBe(PARTIAL);
   expect(read.done).toBe(false);
   expect(read.errors).toHaveLength(1);
-  expect(read.errors[0].code).toBe('SY_STREAM_INTERRUPTED');
+  expect(read.errors[0].code).toBe('stream_interrupted');
   expect(errorClassIn(read.errors[0].message)).toBe('idle');
   expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
   expect(outcomes(read.meta)).toEqual(['primary:idle']);

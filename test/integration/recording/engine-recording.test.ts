@@ -78,8 +78,13 @@ describe('engine recording', () => {
     for await (const line of readRecording(path)) lines.push(line);
     for (const line of lines) expect(validateRecordedLine(line).ok).toBe(true);
     const byId = new Map(lines.map((l) => [l.requestId, l]));
-    // The body that was not an object never had a context: it is not recorded.
-    expect([...byId.keys()].sort()).toEqual(['req-1', 'req-2', 'req-3', 'req-4']);
+    // Refusals are recorded too, the malformed body among them (with nothing of its body).
+    expect([...byId.keys()].sort()).toEqual(['req-1', 'req-2', 'req-3', 'req-4', 'req-5']);
+    expect(byId.get('req-5')!).toMatchObject({
+      decision: { route: null },
+      outcome: { status: 400, errorCode: 'invalid_request' },
+      request: { body: {} },
+    });
 
     const r1 = byId.get('req-1')!;
     expect(r1.policy).toMatchObject({ name: 'rec', version: '7' });

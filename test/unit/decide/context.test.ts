@@ -75,8 +75,8 @@ describe('createContext', () => {
     expect(make({ body: {}, headers: { 'x-switchyard-seed': '4294967296' } })).toMatchObject({
       code: 'invalid_seed',
     });
-    expect(make({ body: [] })).toMatchObject({ code: 'invalid_body' });
-    expect(make({ body: null })).toMatchObject({ code: 'invalid_body' });
+    expect(make({ body: [] })).toMatchObject({ code: 'invalid_request' });
+    expect(make({ body: null })).toMatchObject({ code: 'invalid_request' });
   });
 
   it('takes the seed from the header, else from the random port', () => {

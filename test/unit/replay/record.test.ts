@@ -126,7 +126,7 @@ const noRoute: Decision = {
   kind: 'no_route',
   policy: POLICY,
   status: 400,
-  code: 'SY_NO_ROUTE',
+  code: 'no_route',
   message: 'No route',
   skipped: [],
 };
@@ -140,7 +140,7 @@ function variants(): RecordInput[] {
     input({
       decision: noRoute,
       status: 400,
-      errorCode: 'SY_NO_ROUTE',
+      errorCode: 'no_route',
       meta: {
         ...base.meta,
         route: null,
@@ -168,7 +168,7 @@ function variants(): RecordInput[] {
     }),
     input({
       status: 502,
-      errorCode: 'SY_EXHAUSTED',
+      errorCode: 'upstream_failed',
       meta: { ...base.meta, target: null, attempts: [attempts[0]], usage: null, costUsd: null },
     }),
     input({
@@ -263,7 +263,7 @@ describe('toRecordedLine', () => {
     expect(line.decision).toEqual({
       route: null,
       targets: [],
-      noRoute: { status: 400, code: 'SY_NO_ROUTE' },
+      noRoute: { status: 400, code: 'no_route' },
     });
   });
 

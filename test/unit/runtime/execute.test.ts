@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { EngineError } from '../../../engine/errors.js';
+import { createExecutor } from '../../../engine/runtime/attempts/index.js';
 import type { Clock } from '../../../engine/runtime/clock.js';
-import { EngineError } from '../../../engine/runtime/errors.js';
-import { createExecutor } from '../../../engine/runtime/execute.js';
 import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
 import type { EngineResponse } from '../../../engine/types.js';
 import {
@@ -136,7 +136,7 @@ describe('execute: JSON', () => {
     const decision = makeDecision([makeTarget('a'), makeTarget('b')], { timeout: { totalMs: 3_000 } });
     const res = json(await h.executor.execute(decision, makeContext()));
     expect(res.status).toBe(504);
-    expect(res.body).toMatchObject({ error: { code: 'SY_TIMEOUT', type: 'api_error' } });
+    expect(res.body).toMatchObject({ error: { code: 'upstream_timeout', type: 'api_error' } });
     expect(h.clock.now()).toBe(3_000);
     expect(h.sim.calls.map((c) => c.upstreamModel)).toEqual(['a']);
     expect(h.clock.pending).toBe(0);
@@ -200,14 +200,14 @@ describe('execute: JSON', () => {
     );
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('60');
-    expect(res.body).toMatchObject({ error: { code: 'SY_UPSTREAM_UNAVAILABLE' } });
+    expect(res.body).toMatchObject({ error: { code: 'upstream_unavailable' } });
   });
 
   it('answers 502 after server errors, or the route onExhausted response', async () => {
     const h = createHarness({ script: { a: [{ type: 'error', errorClass: 'server_error' }] } });
     const res = json(await h.executor.execute(makeDecision([makeTarget('a', noRetry)]), makeContext()));
     expect(res.status).toBe(502);
-    expect(res.body).toMatchObject({ error: { code: 'SY_EXHAUSTED' } });
+    expect(res.body).toMatchObject({ error: { code: 'upstream_failed' } });
     expect(JSON.stringify(res.body)).not.toContain('simulated');
 
     h.sim.push('a', { type: 'error', errorClass: 'server_error' });
@@ -216,7 +216,9 @@ describe('execute: JSON', () => {
     });
     const res2 = json(await h.executor.execute(custom, makeContext()));
     expect(res2.status).toBe(503);
-    expect(res2.body).toEqual({ error: { message: 'Try later.', type: 'api_error', code: 'SY_EXHAUSTED' } });
+    expect(res2.body).toEqual({
+      error: { message: 'Try later.', type: 'api_error', code: 'upstream_failed' },
+    });
   });
 
   it('caps the total number of calls at maxAttempts', async () => {
@@ -280,14 +282,14 @@ describe('execute: JSON', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(EngineError);
-    expect((error as EngineError).code).toBe('SY_ABORTED');
+    expect((error as EngineError).code).toBe('request_aborted');
     expect(h.sim.calls.map((c) => [c.upstreamModel, c.abortedAt])).toEqual([['a', 500]]);
     await h.clock.sleep(100_000);
     expect(h.sim.calls).toHaveLength(1);
     expect(h.executor.breakers.get(makeTarget('a')).snapshot().recentFailures).toBe(0);
   });
 
-  it('rejects with SY_ABORTED during a backoff', async () => {
+  it('rejects with request_aborted during a backoff', async () => {
     const h = createHarness({
       script: { a: [{ type: 'error', errorClass: 'rate_limited', retryAfterMs: 10_000 }] },
     });
@@ -295,7 +297,7 @@ describe('execute: JSON', () => {
     const pending = h.executor.execute(makeDecision([makeTarget('a')]), makeContext(), controller.signal);
     await h.clock.sleep(1_000);
     controller.abort();
-    await expect(pending).rejects.toMatchObject({ code: 'SY_ABORTED' });
+    await expect(pending).rejects.toMatchObject({ code: 'request_aborted' });
     expect(h.sim.calls).toHaveLength(1);
   });
 });
@@ -425,7 +427,7 @@ describe('execute: streaming', () => {
       error: {
         message: expect.stringContaining('stream_cut'),
         type: 'api_error',
-        code: 'SY_STREAM_INTERRUPTED',
+        code: 'stream_interrupted',
       },
     });
     expect(h.sim.callsTo('b')).toHaveLength(0);
@@ -437,7 +439,7 @@ describe('execute: streaming', () => {
     const a = makeTarget('a', { timeout: { idleMs: 3_000 } });
     const res = stream(await h.executor.execute(makeDecision([a]), makeContext({ stream: true })));
     const frames = await readEvents(res.events);
-    expect(frames.at(-1)).toContain('"code":"SY_STREAM_INTERRUPTED"');
+    expect(frames.at(-1)).toContain('"code":"stream_interrupted"');
     expect(h.clock.now()).toBe(3_000);
     expect(h.sim.calls[0].abortedAt).toBe(3_000);
     expect((await res.done).attempts.map((x) => x.outcome)).toEqual(['idle']);
@@ -501,7 +503,7 @@ describe('execute: streaming', () => {
       ),
     );
     const frames = await readEvents(res.events);
-    expect(frames.at(-1)).toContain('SY_STREAM_INTERRUPTED');
+    expect(frames.at(-1)).toContain('stream_interrupted');
     expect(h.sim.calls).toHaveLength(1);
   });
 
@@ -595,7 +597,7 @@ describe('execute: streaming', () => {
     const res = stream(await h.executor.execute(decision, makeContext({ stream: true })));
     const frames = await readEvents(res.events);
     expect(streamedText(frames)).toBe('ab');
-    expect(frames.at(-1)).toContain('SY_STREAM_INTERRUPTED');
+    expect(frames.at(-1)).toContain('stream_interrupted');
     expect(h.clock.now()).toBe(6_000);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NEVER_RETRIED_CLASSES } from '../../../engine/policy/validate.js';
-import { NEVER_RETRIED } from '../../../engine/runtime/execute.js';
+import { NEVER_RETRIED } from '../../../engine/runtime/attempts/index.js';
 import { CATALOGUE, check, one, withCode } from './helpers.js';
 
 const ROUTE = 'routes:\n  - name: chat\n    targets: [fast]\n';

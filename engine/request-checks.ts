@@ -1,11 +1,20 @@
 /**
- * Shape checks on request bodies before they reach the engine, with messages that name the
- * offending field. They check only what every OpenAI-compatible upstream requires, so a caller
- * gets a clear 400 from the gateway instead of an opaque one from a provider; everything else
- * (unknown fields, new message roles) passes through untouched.
+ * Shape checks on request bodies, run by the engine's `check` stage for every request (the
+ * server's and an embedding program's alike), with messages that name the offending field. They
+ * check only what every OpenAI-compatible upstream requires, so a caller gets a clear 400 from
+ * the gateway instead of an opaque one from a provider; everything else (unknown fields, new
+ * message roles) passes through untouched. A body nested deeper than {@link MAX_BODY_DEPTH} is
+ * refused before anything walks it recursively (cache keys, recording).
  */
+import type { Endpoint } from './types.js';
 
-export type ApiEndpoint = 'chat' | 'embeddings';
+export type ApiEndpoint = Endpoint;
+
+/**
+ * Deepest nesting of arrays and objects accepted in a body. Real requests (tool schemas
+ * included) stay far below it; recursive walks of deeper input risk the stack.
+ */
+export const MAX_BODY_DEPTH = 128;
 
 export interface ValidationProblem {
   readonly message: string;
@@ -90,8 +99,34 @@ function checkEmbeddings(body: Record<string, unknown>): ValidationProblem | nul
   return ok ? null : problem('input', "'input' must hold strings or token arrays.");
 }
 
+/**
+ * Whether `value` nests arrays and objects deeper than `max`. Iterative (an explicit stack), so
+ * the check itself cannot overflow; it stops at the first level past `max`.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const depth = depths.pop() as number;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
 /** Returns the first problem of the body, or null when the engine may see it. */
 export function validateRequestBody(endpoint: ApiEndpoint, body: unknown): ValidationProblem | null {
   if (!isObject(body)) return problem(null, `The request body must be a JSON object, got ${typeName(body)}.`);
+  if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
+    return problem(null, `The request body nests deeper than ${MAX_BODY_DEPTH} levels.`);
+  }
   return checkCommon(body) ?? (endpoint === 'chat' ? checkChat(body) : checkEmbeddings(body));
 }

@@ -1,0 +1,290 @@
+/**
+ * The error catalogue: every error a client can see, from the HTTP layer to the attempt loop, has
+ * one entry here with its HTTP status, OpenAI error `type`, stable snake_case `code` (what the
+ * OpenAI SDKs and users expect), message template, and the stage that raises it. Nothing else
+ * computes a status or a `type`; `docs/errors.md` is generated from this table and a test keeps
+ * the two, and the code that raises each entry, in step.
+ *
+ * Two kinds of error bodies are not in the table: upstream errors the policy passes through
+ * unchanged (a caller's own fault: `bad_request`, `content_policy`, `context_length`, with the
+ * provider's body, scrubbed of credentials), and policy diagnostics, which have their own codes
+ * (`docs/diagnostics.md`).
+ *
+ * Messages of 5xx entries are fixed sentences: a cause (a stack, an upstream address, a
+ * provider's text) stays on `EngineError.cause` for logs and never reaches a client body.
+ */
+import type { OpenAIErrorBody } from './types.js';
+
+/** Where an error is raised, in request order (the docs group by it). */
+export type ErrorStage =
+  | 'http'
+  | 'request'
+  | 'route'
+  | 'admission'
+  | 'attempts'
+  | 'stream'
+  | 'lifecycle'
+  | 'admin'
+  | 'internal';
+
+export interface ErrorSpec {
+  readonly status: number;
+  /** The OpenAI error `type` of the body. */
+  readonly type: 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'api_error';
+  /** Message template; `{name}` placeholders are filled from the params (never for 5xx causes). */
+  readonly message: string;
+  readonly stage: ErrorStage;
+  /** One line for the error reference. */
+  readonly doc: string;
+}
+
+export const ERRORS = {
+  // ---- http: the server refuses what it cannot read -------------------------------------------
+  bad_http_request: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'Malformed HTTP request.',
+    stage: 'http',
+    doc: 'The HTTP request itself is malformed (bad framing, bad Content-Length, a malformed URL, no Host header).',
+  },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    message: 'Request headers too large.',
+    stage: 'http',
+    doc: "The request headers exceed Node's header size limit.",
+  },
+  request_timeout: {
+    status: 408,
+    type: 'invalid_request_error',
+    message: 'Request timed out.',
+    stage: 'http',
+    doc: 'Receiving the request (headers and body) took longer than the server allows.',
+  },
+  invalid_json: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'http',
+    doc: 'The body is not valid JSON, is empty, or nests deeper than the server accepts.',
+  },
+  body_too_large: {
+    status: 413,
+    type: 'invalid_request_error',
+    message: 'The request body exceeds the limit of {limit} bytes.',
+    stage: 'http',
+    doc: "The body is larger than the server's body limit (`serve --body-limit`, 1 MiB by default).",
+  },
+  unsupported_media_type: {
+    status: 415,
+    type: 'invalid_request_error',
+    message: 'The request body must be JSON (Content-Type: application/json).',
+    stage: 'http',
+    doc: 'The body is not sent as `application/json`.',
+  },
+  not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'No route for {method} {path}.',
+    stage: 'http',
+    doc: 'No endpoint at this method and path.',
+  },
+  policy_not_loaded: {
+    status: 503,
+    type: 'api_error',
+    message: 'No valid policy is loaded; see /admin/status.',
+    stage: 'http',
+    doc: 'The server has no valid policy yet (the first load failed); it is not ready.',
+  },
+  shutting_down: {
+    status: 503,
+    type: 'api_error',
+    message: 'The server is shutting down; retry on another instance.',
+    stage: 'lifecycle',
+    doc: 'A request arrived during the shutdown drain, or a stream was still running when the grace period ended (sent in-band, no `[DONE]`).',
+  },
+
+  // ---- request: the engine checks what every caller sends, server and library alike --------
+  invalid_request: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'request',
+    doc: 'The body does not have the shape the endpoint needs (`param` names the field).',
+  },
+  invalid_metadata: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'request',
+    doc: 'The body `metadata` or the `x-switchyard-metadata` header is not a JSON object.',
+  },
+  invalid_seed: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'The x-switchyard-seed header must be an unsigned 32-bit integer.',
+    stage: 'request',
+    doc: 'The `x-switchyard-seed` header is not an unsigned 32-bit integer.',
+  },
+  invalid_api_key: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
+    stage: 'request',
+    doc: 'The policy declares tenants and the request carries no key of one of them.',
+  },
+
+  // ---- route -----------------------------------------------------------------------------
+  no_route: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'route',
+    doc: 'No route matched the request and the policy has no catch-all route.',
+  },
+  no_eligible_target: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'route',
+    doc: 'A route matched, but none of its targets can serve the request (it needs tools or vision the targets lack, or a wildcard model without a requested model).',
+  },
+
+  // ---- admission: limits and budgets -----------------------------------------------------
+  rate_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    message: '{detail}',
+    stage: 'admission',
+    doc: "A rate limit refused the request (or every target's own limit did); `Retry-After` says when to retry.",
+  },
+  budget_exceeded: {
+    status: 429,
+    type: 'rate_limit_error',
+    message: '{detail}',
+    stage: 'admission',
+    doc: 'A budget with no `downgradeTo` is spent for this period (or every target is over its own budget).',
+  },
+
+  // ---- attempts: the upstream calls --------------------------------------------------------
+  upstream_failed: {
+    status: 502,
+    type: 'api_error',
+    message: 'Every upstream target failed; the last error was {lastClass}.',
+    stage: 'attempts',
+    doc: 'All targets of the route failed (or were skipped) with errors other than timeouts or overload.',
+  },
+  upstream_unavailable: {
+    status: 503,
+    type: 'api_error',
+    message: 'Every upstream target is rate-limited, overloaded or circuit-open; try again shortly.',
+    stage: 'attempts',
+    doc: 'All targets answered 429/503/529 or were skipped by an open circuit breaker.',
+  },
+  upstream_timeout: {
+    status: 504,
+    type: 'api_error',
+    message: 'The upstream did not answer in time ({lastClass}).',
+    stage: 'attempts',
+    doc: 'The request deadline passed, or the last target failed on a connect, first-token, idle or total timeout.',
+  },
+  stream_interrupted: {
+    status: 502,
+    type: 'api_error',
+    message: 'The upstream stream failed after it had started ({lastClass}).',
+    stage: 'stream',
+    doc: 'Sent in-band as the last SSE event (no `[DONE]`) when a stream fails after content reached the client.',
+  },
+
+  // ---- lifecycle -------------------------------------------------------------------------
+  request_aborted: {
+    status: 499,
+    type: 'invalid_request_error',
+    message: 'The request was cancelled.',
+    stage: 'lifecycle',
+    doc: 'The caller disconnected or aborted the request; upstream calls were cancelled. Seen in logs and recordings.',
+  },
+
+  // ---- admin -----------------------------------------------------------------------------
+  invalid_admin_token: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'A valid admin bearer token is required.',
+    stage: 'admin',
+    doc: '`/admin` needs `Authorization: Bearer <admin token>`.',
+  },
+
+  // ---- internal --------------------------------------------------------------------------
+  internal_error: {
+    status: 500,
+    type: 'api_error',
+    message: 'Internal error.',
+    stage: 'internal',
+    doc: 'An unexpected failure inside Switchyard; the cause is logged, never returned.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
+
+const PLACEHOLDER = /\{(\w+)\}/g;
+
+/** Fills `{name}` placeholders; an unknown placeholder stays visible rather than vanishing. */
+export function formatErrorMessage(code: ErrorCode, params: Readonly<Record<string, string>> = {}): string {
+  const template: string = ERRORS[code].message;
+  if (template.indexOf('{') < 0) return template;
+  return template.replace(PLACEHOLDER, (whole, name: string) => params[name] ?? whole);
+}
+
+/** The OpenAI error `type` for a status a policy chose (`onExhausted.status`). */
+export function errorTypeForStatus(status: number): ErrorSpec['type'] {
+  if (status === 401) return 'authentication_error';
+  if (status === 429) return 'rate_limit_error';
+  return status < 500 ? 'invalid_request_error' : 'api_error';
+}
+
+/** The OpenAI-shaped body of a catalogue entry: `{ error: { message, type, code[, param] } }`. */
+export function errorBody(
+  code: ErrorCode,
+  params: Readonly<Record<string, string>> = {},
+  param?: string | null,
+): OpenAIErrorBody {
+  const error: { message: string; type: string; code: string; param?: string | null } = {
+    message: formatErrorMessage(code, params),
+    type: ERRORS[code].type,
+    code,
+  };
+  if (param !== undefined) error.param = param;
+  return { error };
+}
+
+export interface EngineErrorOptions {
+  readonly cause?: unknown;
+  readonly route?: string;
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+/** A runtime failure with a catalogue code, thrown inside the engine and turned into a body once. */
+export class EngineError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly route: string | undefined;
+  readonly params: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, options: EngineErrorOptions = {}) {
+    super(formatErrorMessage(code, options.params), { cause: options.cause });
+    this.name = 'EngineError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.route = options.route;
+    this.params = options.params ?? {};
+  }
+
+  /** The client-safe body: for 5xx codes the fixed message only, never the cause. */
+  toBody(): OpenAIErrorBody {
+    return errorBody(this.code, this.params);
+  }
+}

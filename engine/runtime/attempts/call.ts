@@ -1,0 +1,193 @@
+/**
+ * One upstream call. A JSON answer ends it; a stream is read until its first content (the commit
+ * point: before it, a failure can still fall back invisibly) or its end. Reading a stream item
+ * is bounded by the first-token, idle and deadline timers. The provider itself enforces only the
+ * connect timeout and the abort signal.
+ */
+
+import { EngineError } from '../../errors.js';
+import type { ChatCompletionChunk, ResponseBody } from '../../providers/openai-types.js';
+import {
+  type Provider,
+  type ProviderCallResult,
+  type ProviderError,
+  ProviderFailure,
+} from '../../providers/types.js';
+import { fromOpenAIUsage } from '../../shared/usage.js';
+import type { ErrorClass, Usage } from '../../types.js';
+import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
+import { race, timeoutFailure } from './race.js';
+import { type AttemptRun, type Failure, failure, type Live, type Settle } from './run.js';
+
+export type AttemptResult =
+  | { readonly kind: 'json'; readonly live: Live; readonly body: ResponseBody; readonly usage: Usage | null }
+  | { readonly kind: 'stream'; readonly live: Live }
+  | { readonly kind: 'failed'; readonly failure: Failure };
+
+export type ReadResult =
+  | { readonly kind: 'chunk'; readonly chunk: ChatCompletionChunk }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'aborted' }
+  | { readonly kind: 'failed'; readonly failure: Failure };
+
+/** One upstream call to `run.targets[index]`, with its permit and gate settlement. */
+export async function callTarget(
+  run: AttemptRun,
+  index: number,
+  breaker: CircuitBreaker,
+  permit: BreakerPermit,
+  prefill: string | undefined,
+  settle: Settle,
+): Promise<AttemptResult> {
+  const target = run.targets[index];
+  const provider = run.deps.providers.get(target.provider);
+  if (provider === undefined) {
+    breaker.settle(permit, 'cancelled');
+    settle?.(null, false);
+    throw new EngineError('internal_error', {
+      route: run.decision.route,
+      cause: `no provider ${target.provider}`,
+    });
+  }
+  const signal = run.signal;
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const startedAt = run.now;
+  const attemptDeadline = Math.min(run.deadline, startedAt + Math.max(0, target.timeout.totalMs));
+  const live: Live = {
+    target,
+    index,
+    permit,
+    breaker,
+    controller,
+    unlink: () => signal?.removeEventListener('abort', onAbort),
+    startedAt,
+    attemptDeadline,
+    firstTokenAt: Math.min(attemptDeadline, startedAt + Math.max(0, target.timeout.firstTokenMs)),
+    continuation: prefill !== undefined,
+    status: null,
+    firstByteAt: null,
+    firstContentAt: null,
+    lastItemAt: null,
+    iterator: null,
+    sawFinish: false,
+    usage: null,
+    buffered: [],
+    complete: false,
+    released: false,
+    recorded: false,
+    settle,
+  };
+  run.calls += 1;
+  const ctx = run.ctx;
+  const call = callSafely(provider, {
+    upstreamModel: target.upstreamModel,
+    endpoint: ctx.endpoint,
+    body: ctx.body,
+    stream: ctx.stream,
+    signal: controller.signal,
+    // The target's own connect timeout, unchanged: transport pools are keyed by it, and the race
+    // below already aborts the call at the deadline.
+    connectTimeoutMs: Math.max(0, target.timeout.connectMs),
+    ...(prefill !== undefined ? { prefill } : {}),
+  });
+  const raced = await race(run, call, live.firstTokenAt);
+  if (raced.kind === 'aborted') return run.abortLive(live);
+  if (raced.kind === 'timeout') return run.fail(live, timeoutFailure(run, live, live.firstTokenAt));
+  if (raced.kind === 'error') return run.fail(live, classifyThrown(raced.error, 'connect'));
+
+  const response: ProviderCallResult = raced.value;
+  live.firstByteAt = run.now;
+  if (!response.ok) return run.fail(live, fromProviderError(response.error));
+  live.status = response.status;
+  if (response.kind === 'json') {
+    if (ctx.stream) return run.fail(live, failure('malformed'));
+    live.firstContentAt = live.firstByteAt;
+    run.finishLive(live, 'ok', response.usage);
+    return { kind: 'json', live, body: response.body, usage: response.usage };
+  }
+  live.iterator = response.items[Symbol.asyncIterator]();
+  if (!ctx.stream) return run.fail(live, failure('malformed'));
+  for (;;) {
+    const read = await readItem(run, live);
+    if (read.kind === 'aborted') return run.abortLive(live);
+    if (read.kind === 'failed') return run.fail(live, read.failure);
+    if (read.kind === 'end') {
+      live.complete = true;
+      live.firstContentAt ??= run.now;
+    } else {
+      live.buffered.push(read.chunk);
+    }
+    if (live.firstContentAt !== null) {
+      run.deps.latency.observe(target.name, live.firstContentAt - live.startedAt);
+      return { kind: 'stream', live };
+    }
+  }
+}
+
+/** Reads the next stream item under the first-token, idle and deadline timers. */
+export async function readItem(run: AttemptRun, live: Live): Promise<ReadResult> {
+  const iterator = live.iterator;
+  // Never report a released stream as complete: that would turn a cancellation into [DONE].
+  if (iterator === null || live.released) return { kind: 'failed', failure: failure('stream_cut') };
+  const idleAt =
+    (live.lastItemAt ?? live.firstByteAt ?? live.startedAt) + Math.max(0, live.target.timeout.idleMs);
+  const firstTokenAt = live.firstContentAt === null ? live.firstTokenAt : Number.POSITIVE_INFINITY;
+  // Before the first content only first-token applies: neither the gap after the headers nor the
+  // one after a content-less role chunk is "between chunks" (DESIGN.md §2: time to first content).
+  const limit = Math.min(
+    live.attemptDeadline,
+    firstTokenAt,
+    live.firstContentAt === null ? Infinity : idleAt,
+  );
+  const raced = await race(run, iterator.next(), limit);
+  if (raced.kind === 'aborted') return { kind: 'aborted' };
+  if (raced.kind === 'timeout') return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
+  if (raced.kind === 'error') return { kind: 'failed', failure: classifyThrown(raced.error, 'stream_cut') };
+  const step = raced.value;
+  live.lastItemAt = run.now;
+  if (step.done === true) {
+    return live.sawFinish ? { kind: 'end' } : { kind: 'failed', failure: failure('stream_cut') };
+  }
+  const item = step.value;
+  if (item.type === 'done') return { kind: 'end' };
+  const chunk = item.chunk;
+  if (chunk.usage) live.usage = fromOpenAIUsage(chunk.usage);
+  for (const choice of chunk.choices ?? []) {
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) live.sawFinish = true;
+    const delta = choice.delta;
+    const hasContent = typeof delta?.content === 'string' && delta.content.length > 0;
+    if (live.firstContentAt === null && (hasContent || (delta?.tool_calls?.length ?? 0) > 0)) {
+      live.firstContentAt = run.now;
+    }
+  }
+  return { kind: 'chunk', chunk };
+}
+
+/** A provider that throws synchronously (against its contract) yields a rejected promise instead. */
+function callSafely(
+  provider: Provider,
+  request: Parameters<Provider['call']>[0],
+): Promise<ProviderCallResult> {
+  try {
+    return provider.call(request);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function fromProviderError(error: ProviderError): Failure {
+  return {
+    errorClass: error.class,
+    status: error.status,
+    retryAfterMs: error.retryAfterMs,
+    body: error.body,
+    deadline: false,
+  };
+}
+
+function classifyThrown(error: unknown, fallback: ErrorClass): Failure {
+  if (error instanceof ProviderFailure) return fromProviderError(error.failure);
+  return failure(fallback);
+}

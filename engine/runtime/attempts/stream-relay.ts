@@ -1,0 +1,180 @@
+/**
+ * The stream relay: hands a committed upstream stream to the caller as SSE frames, under the idle
+ * and deadline timers, and applies the mid-stream policy when it fails after content reached the
+ * caller: `error` ends it with an in-band error event and no `[DONE]`; `continue` resumes on a
+ * later prefill-capable target with the text so far. A failure is never presented as success.
+ */
+
+import { wantsUsage } from '../../cache/stream.js';
+import { errorBody } from '../../errors.js';
+import type { ChatCompletionChunk } from '../../providers/openai-types.js';
+import { sseFrame } from '../../providers/sse.js';
+import { sumUsage, toOpenAIUsage } from '../../shared/usage.js';
+import type { EngineResponse, ResponseMeta } from '../../types.js';
+import { readItem } from './call.js';
+import { runHeaders, runMeta } from './responses.js';
+import { Aborted, type AttemptRun, type Live } from './run.js';
+import { walk } from './walk.js';
+
+const DONE = sseFrame('[DONE]');
+
+interface Identity {
+  readonly id: string;
+  readonly created: number;
+}
+
+function sse(payload: unknown): string {
+  return sseFrame(JSON.stringify(payload));
+}
+
+export function streamResponse(run: AttemptRun, first: Live): EngineResponse {
+  const overheadMs = run.overhead();
+  // The committed attempt is recorded only when the stream ends; the header counts it already,
+  // as a JSON answer's does.
+  const headers = runHeaders(run, first.target, {
+    'x-switchyard-attempts': String(run.attempts.length + (first.recorded ? 0 : 1)),
+  });
+  const initialMeta = runMeta(run, first.target, null, overheadMs);
+  let resolveDone: (meta: ResponseMeta) => void = () => undefined;
+  const done = new Promise<ResponseMeta>((resolve) => {
+    resolveDone = resolve;
+  });
+  const firstChunk = first.buffered[0];
+  const identity: Identity = {
+    id: firstChunk?.id ?? 'chatcmpl-switchyard',
+    created: firstChunk?.created ?? 0,
+  };
+  const served: Live[] = [first];
+  const onEnd = (): void => {
+    const last = served[served.length - 1];
+    resolveDone(runMeta(run, last.target, sumUsage(served.map((l) => l.usage)), overheadMs));
+  };
+  const generator = relay(run, first, identity, served, onEnd);
+  const events = guardedEvents(generator, () => {
+    // The generator never started, so its `finally` will not run: the same clean-up here.
+    run.release(first, true);
+    if (!first.recorded) run.finishLive(first, 'ok', null, first.status, 'cancelled');
+    onEnd();
+  });
+  return { kind: 'stream', status: first.status ?? 200, headers, events, done, meta: initialMeta };
+}
+
+/**
+ * The caller's iterator over `generator`. `return()` (or `throw()`) before the first `next()`
+ * would end a generator without running its `finally`, leaving upstream open, the breaker permit
+ * and the gate unsettled and `done` pending: `beforeStart` does that clean-up instead.
+ */
+function guardedEvents(generator: AsyncGenerator<string>, beforeStart: () => void): AsyncGenerator<string> {
+  let started = false;
+  let ended = false;
+  const endUnstarted = (): void => {
+    if (started || ended) return;
+    ended = true;
+    beforeStart();
+  };
+  const iterator: AsyncGenerator<string> = {
+    next: (...args: [] | [unknown]) => {
+      if (ended) return Promise.resolve({ done: true, value: undefined });
+      started = true;
+      return generator.next(...args);
+    },
+    return: (value: unknown) => {
+      endUnstarted();
+      return generator.return(value);
+    },
+    throw: (error: unknown) => {
+      endUnstarted();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+async function* relay(
+  run: AttemptRun,
+  first: Live,
+  identity: Identity,
+  served: Live[],
+  onEnd: () => void,
+): AsyncGenerator<string> {
+  let live = first;
+  let text = '';
+  let toolCalls = false;
+  const frame = (chunk: ChatCompletionChunk, from: Live): string | null => {
+    const choices = chunk.choices ?? [];
+    for (const c of choices) {
+      if (typeof c.delta?.content === 'string') text += c.delta.content;
+      if ((c.delta?.tool_calls?.length ?? 0) > 0) toolCalls = true;
+    }
+    if (choices.length === 0) return null; // usage-only chunk: reported once, at the end
+    if (from.continuation && choices.every(isEmptyChoice)) return null; // the resumed answer's role chunk
+    const { usage: _usage, ...rest } = chunk;
+    return sse({ ...rest, id: identity.id, created: identity.created, model: from.target.upstreamModel });
+  };
+
+  try {
+    for (;;) {
+      for (const chunk of live.buffered.splice(0)) {
+        const f = frame(chunk, live);
+        if (f !== null) yield f;
+      }
+      if (live.complete) {
+        run.finishLive(live, 'ok', null);
+        const usage = sumUsage(served.map((l) => l.usage));
+        if (wantsUsage(run.ctx.body) && usage !== null) {
+          yield sse({
+            id: identity.id,
+            object: 'chat.completion.chunk',
+            created: identity.created,
+            model: live.target.upstreamModel,
+            choices: [],
+            usage: toOpenAIUsage(usage),
+          });
+        }
+        yield DONE;
+        return;
+      }
+      const read = await readItem(run, live);
+      if (read.kind === 'aborted') return; // the caller aborted: `finally` cancels upstream
+      if (read.kind === 'chunk') live.buffered.push(read.chunk);
+      else if (read.kind === 'end') live.complete = true;
+      else {
+        // Content already reached the caller: the failure is never presented as success.
+        const original = read.failure;
+        run.fail(live, original);
+        const resumed =
+          run.decision.stream.midStream === 'continue' && !toolCalls ? await resume(run, live, text) : null;
+        if (resumed === null) {
+          yield sse(errorBody('stream_interrupted', { lastClass: original.errorClass }));
+          return;
+        }
+        live = resumed;
+        served.push(live);
+      }
+    }
+  } catch (error) {
+    // Only an abort while resuming lands here; anything else is a bug worth surfacing.
+    if (!(error instanceof Aborted)) throw error;
+  } finally {
+    // Client disconnect or abort: cancel upstream; the upstream did not fail, so the attempt is
+    // recorded as 'ok' and the breaker gets no verdict.
+    run.release(live, true);
+    if (!live.recorded) run.finishLive(live, 'ok', null, live.status, 'cancelled');
+    onEnd();
+  }
+}
+
+/** Continues a broken stream on a later prefill-capable target; null when none takes over. */
+async function resume(run: AttemptRun, broken: Live, partial: string): Promise<Live | null> {
+  const result = await walk(run, broken.index + 1, partial);
+  if (result.kind !== 'success' || result.result.kind !== 'stream') return null;
+  return result.result.live;
+}
+
+function isEmptyChoice(c: ChatCompletionChunk['choices'][number]): boolean {
+  const hasContent = typeof c.delta?.content === 'string' && c.delta.content.length > 0;
+  return !hasContent && (c.delta?.tool_calls?.length ?? 0) === 0 && c.finish_reason == null;
+}

@@ -1,0 +1,103 @@
+/**
+ * The per-request scope: created once when a request enters the pipeline and settled once when
+ * its answer is complete (a JSON answer at once, a stream when it ends, an exception when it is
+ * thrown). It carries what the stages share — the policy snapshot the request started with, its
+ * context and decision, the deadline, the abort signal, the headers every answer carries — and
+ * the *holds*: what a stage reserved (a rate-limit token reservation, a budget's spend key, a
+ * cache's single-flight slot) and must release or reconcile. Every hold is settled exactly once,
+ * in `settle`, whatever the exit: success, error, client abort, shutdown or timeout.
+ */
+import type { CompiledPolicy, CompiledRoute } from '../compile/compile.js';
+import type { Provider } from '../providers/types.js';
+import type { Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
+import type { RouteDecision, TargetGate } from './attempts/index.js';
+import type { CacheOutcome, TrafficSnapshot } from './traffic-state.js';
+
+/** One policy version with what serves it; a request keeps the one it started with (P13). */
+export interface Snapshot {
+  readonly policy: CompiledPolicy;
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly traffic: TrafficSnapshot | null;
+}
+
+/**
+ * Something a stage holds until the request's answer is complete. `meta` is the final metadata,
+ * or null when the request ended by an exception (nothing was answered).
+ */
+export interface Hold {
+  settle(meta: ResponseMeta | null): void | Promise<void>;
+}
+
+export class RequestScope {
+  /** Set by the resolve stage; null when the request was refused before (a malformed body). */
+  context: RequestContext | null = null;
+  /** What `decide` chose (a route or a refusal); what the recording keeps. */
+  decision: Decision | null = null;
+  /** The route decision the attempt loop runs: `decision`, or a budget's downgrade of it. */
+  routed: RouteDecision | null = null;
+  route: CompiledRoute | null = null;
+  /** The per-attempt check of the route's rules keyed on `target` (admission stage). */
+  gate: TargetGate | undefined = undefined;
+  /** The cache's outcome for a route with a cache. */
+  cache: CacheOutcome | null = null;
+  /** Headers every answer of this request carries (rate-limit state, cache outcome, downgrade). */
+  headers: Record<string, string> | null = null;
+  #holds: Hold[] | null = null;
+  #settled: Promise<void> | null = null;
+
+  constructor(
+    readonly input: RequestInput,
+    readonly snapshot: Snapshot,
+    /** Clock time the request entered the pipeline. */
+    readonly startedAt: number,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.input.signal;
+  }
+
+  get policy(): CompiledPolicy {
+    return this.snapshot.policy;
+  }
+
+  setHeader(name: string, value: string): void {
+    this.headers ??= {};
+    this.headers[name] = value;
+  }
+
+  /** Registers a hold; settled with the request's final metadata, once. */
+  hold(hold: Hold): void {
+    this.#holds ??= [];
+    this.#holds.push(hold);
+  }
+
+  /** Whether the accounting stage has anything to add or settle. */
+  get plain(): boolean {
+    return this.#holds === null && this.headers === null && this.cache === null;
+  }
+
+  /**
+   * Settles every hold once (later calls return the first settlement). A hold that fails does
+   * not keep the others from settling; none of them can change the answer.
+   */
+  settle(meta: ResponseMeta | null): Promise<void> {
+    if (this.#settled !== null) return this.#settled;
+    const holds = this.#holds;
+    this.#holds = null;
+    if (holds === null) {
+      this.#settled = Promise.resolve();
+      return this.#settled;
+    }
+    const work: Promise<unknown>[] = [];
+    for (const hold of holds) {
+      try {
+        const settled = hold.settle(meta);
+        if (settled !== undefined) work.push(settled);
+      } catch {
+        // Accounting must not change the request's outcome.
+      }
+    }
+    this.#settled = Promise.allSettled(work).then(() => undefined);
+    return this.#settled;
+  }
+}

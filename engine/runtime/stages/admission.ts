@@ -1,0 +1,288 @@
+/**
+ * Stage `admission`: the route's rate limits and budgets whose key does not name `target`, and
+ * the per-attempt gate for those that do.
+ *
+ * 1. **Limits**: acquired all or nothing. A refusal is a 429 `rate_limited` with `Retry-After` and
+ *    `x-ratelimit-*`; an admitted request carries the `x-ratelimit-*` headers of its tightest
+ *    limits. Token limits reserve the estimate and hold it until the answer is complete; the
+ *    accounting stage then reconciles it with the usage the attempts reported. A request that
+ *    ended without usage gives its reservation back unless a target served it; a cache hit gives
+ *    it back too.
+ * 2. **Budgets**: the period's spend is read; an exceeded budget blocks (429 `budget_exceeded`,
+ *    `Retry-After` until the period ends) or replaces the plan by its `downgradeTo` chain (a block
+ *    wins over a downgrade). The answer's cost is recorded against every budget key when it is
+ *    complete; each `alertAt` threshold is reported once per crossing.
+ * 3. **Per-target rules** (key names `target`): a gate the attempt loop consults before each
+ *    upstream call (`TargetGate`); the attempt's own settlement reconciles and records them.
+ */
+import type { CompiledBudget, CompiledRoute, RouteTraffic } from '../../compile/compile.js';
+import { buildPlan, flattenPlan } from '../../compile/plan.js';
+import { hasImageContent } from '../../context.js';
+import { costUsd } from '../../limits/budgets.js';
+import type { Admission, RateLimitHeaders } from '../../limits/limiter.js';
+import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.js';
+import { type GateVerdict, retryAfterSeconds, type TargetGate } from '../attempts/index.js';
+import type { NamedStage } from '../pipeline.js';
+import type { RequestScope } from '../scope.js';
+import { safely, type Traffic, type TrafficSnapshot } from '../traffic-state.js';
+import { errorAnswer } from './answer.js';
+
+const OPEN: GateVerdict = Object.freeze({ allowed: true, settle: null });
+
+function noop(): void {}
+
+/** `x-ratelimit-*` without `retry-after` (only a refusal carries that). */
+function rateHeaders(headers: RateLimitHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name !== 'retry-after' && value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** Tokens the attempts reported, all together; null when none reported any. */
+function attemptTokens(meta: ResponseMeta): number | null {
+  let total: number | null = null;
+  for (const a of meta.attempts) if (a.usage !== null) total = (total ?? 0) + a.usage.totalTokens;
+  return total;
+}
+
+/** What a token reservation is reconciled to once the answer is complete. */
+function actualTokens(meta: ResponseMeta | null, reserved: number): number {
+  if (meta === null || meta.cache === 'hit') return 0;
+  return attemptTokens(meta) ?? (meta.target !== null ? reserved : 0);
+}
+
+export function admissionStage(traffic: Traffic): NamedStage {
+  const clock = traffic.clock;
+  const hooks = traffic.hooks;
+
+  /** A 429 of this stage; the cache (if any) is bypassed, since it is never reached. */
+  const refuse = (
+    scope: RequestScope,
+    rules: RouteTraffic,
+    code: 'rate_limited' | 'budget_exceeded',
+    detail: string,
+    headers: Record<string, string>,
+  ): EngineResponse => {
+    if (rules.cache !== null) {
+      scope.cache = 'bypass';
+      scope.setHeader('x-switchyard-cache', 'bypass');
+    }
+    return errorAnswer(scope, code, clock.now(), { params: { detail }, headers });
+  };
+
+  const admitLimits = async (
+    scope: RequestScope,
+    snapshot: TrafficSnapshot,
+    route: CompiledRoute,
+    rules: RouteTraffic,
+    ctx: RequestContext,
+  ): Promise<EngineResponse | null> => {
+    const admission = await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt);
+    if (!admission.allowed) {
+      safely(hooks.onLimit, {
+        kind: 'rate_limited',
+        route: route.name,
+        target: null,
+        rules: admission.refusedBy.map((o) => o.limit),
+        retryAfterMs: Number.isFinite(admission.retryAfterMs) ? admission.retryAfterMs : null,
+        degraded: admission.refusedBy.some((o) => o.result.degraded !== undefined),
+      });
+      const headers = rateHeaders(admission.headers);
+      if (admission.headers['retry-after'] !== undefined)
+        headers['retry-after'] = admission.headers['retry-after'];
+      const detail = admission.tooLarge
+        ? `This request needs more tokens than rate limit "${admission.refusedBy[0]?.limit}" can ever admit at once; lower max_tokens or the input.`
+        : 'Rate limit reached for this key; retry after the time in Retry-After.';
+      return refuse(scope, rules, 'rate_limited', detail, headers);
+    }
+    for (const [name, value] of Object.entries(rateHeaders(admission.headers))) scope.setHeader(name, value);
+    if (admission.reservedTokens > 0) holdReservation(scope, admission);
+    return null;
+  };
+
+  const holdReservation = (scope: RequestScope, admission: Admission): void => {
+    scope.hold({
+      settle: (meta) =>
+        admission.reservation.reconcile(actualTokens(meta, admission.reservedTokens), clock.now()),
+    });
+  };
+
+  const checkBudgets = async (
+    scope: RequestScope,
+    snapshot: TrafficSnapshot,
+    route: CompiledRoute,
+    rules: RouteTraffic,
+    ctx: RequestContext,
+  ): Promise<EngineResponse | null> => {
+    const start = scope.startedAt;
+    const checks = rules.budgets.map((rb) => ({ rb, key: rb.budget.key({ ctx, route: route.name }) }));
+    const states = await Promise.all(
+      checks.map(({ rb, key }) => traffic.tracker(snapshot, rb.budget).check(key, start)),
+    );
+    let downgrade: (typeof checks)[number] | null = null;
+    for (let i = 0; i < checks.length; i++) {
+      const { rb } = checks[i];
+      const state = states[i];
+      if (!state.exceeded) continue;
+      if (rb.downgrade === null) {
+        const retryAfterMs = Math.max(0, state.resetAtMs - start);
+        safely(hooks.onLimit, {
+          kind: 'budget_exceeded',
+          route: route.name,
+          target: null,
+          rules: [rb.budget.name],
+          retryAfterMs,
+          degraded: !Number.isFinite(state.spent),
+        });
+        return refuse(
+          scope,
+          rules,
+          'budget_exceeded',
+          `Budget "${rb.budget.name}" is exhausted for this period.`,
+          {
+            'retry-after': retryAfterSeconds(retryAfterMs),
+          },
+        );
+      }
+      downgrade ??= checks[i];
+    }
+    if (downgrade !== null && downgrade.rb.downgrade !== null && scope.routed !== null) {
+      const plan = buildPlan(downgrade.rb.downgrade, {
+        ctx,
+        tools: ctx.tools,
+        images: hasImageContent(ctx.body),
+      });
+      if (plan === null) {
+        return refuse(
+          scope,
+          rules,
+          'budget_exceeded',
+          `Budget "${downgrade.rb.budget.name}" is exhausted and none of its downgrade targets can serve this request.`,
+          {},
+        );
+      }
+      scope.routed = { ...scope.routed, plan, targets: flattenPlan(plan) };
+      scope.setHeader('x-switchyard-downgraded', downgrade.rb.budget.name);
+      safely(hooks.onLimit, {
+        kind: 'downgraded',
+        route: route.name,
+        target: null,
+        rules: [downgrade.rb.budget.name],
+        retryAfterMs: null,
+        degraded: false,
+      });
+    }
+    // The answer's cost is recorded against every key of the route's budgets once it is complete.
+    scope.hold({
+      settle: (meta) => {
+        const cost = meta?.costUsd ?? 0;
+        if (!(cost > 0)) return;
+        const now = clock.now();
+        return Promise.allSettled(
+          checks.map(({ rb, key }) => traffic.recordSpend(snapshot, rb.budget, key, cost, now)),
+        ).then(noop);
+      },
+    });
+    return null;
+  };
+
+  const gate = (
+    snapshot: TrafficSnapshot,
+    rules: RouteTraffic,
+    route: string,
+    ctx: RequestContext,
+  ): TargetGate => ({
+    admit: async (target) => {
+      const now = clock.now();
+      let admission: Admission | null = null;
+      if (rules.targetLimits.length > 0) {
+        admission = await snapshot.limiter.admit(
+          rules.targetLimits,
+          { ctx, route, target: target.name },
+          now,
+        );
+        if (!admission.allowed) {
+          safely(hooks.onLimit, {
+            kind: 'target_rate_limited',
+            route,
+            target: target.name,
+            rules: admission.refusedBy.map((o) => o.limit),
+            retryAfterMs: Number.isFinite(admission.retryAfterMs) ? admission.retryAfterMs : null,
+            degraded: admission.refusedBy.some((o) => o.result.degraded !== undefined),
+          });
+          return {
+            allowed: false,
+            code: 'rate_limited',
+            retryAfterMs: admission.retryAfterMs,
+            headers: rateHeaders(admission.headers),
+          };
+        }
+      }
+      const budgets: { budget: CompiledBudget; key: string }[] = [];
+      for (const budget of rules.targetBudgets) {
+        const key = budget.key({ ctx, route, target: target.name });
+        const state = await traffic.tracker(snapshot, budget).check(key, now);
+        if (state.exceeded) {
+          if (admission !== null && admission.reservedTokens > 0) {
+            void admission.reservation.reconcile(0, now).catch(noop);
+          }
+          const retryAfterMs = Math.max(0, state.resetAtMs - now);
+          safely(hooks.onLimit, {
+            kind: 'target_over_budget',
+            route,
+            target: target.name,
+            rules: [budget.name],
+            retryAfterMs,
+            degraded: !Number.isFinite(state.spent),
+          });
+          return { allowed: false, code: 'budget_exceeded', retryAfterMs, headers: {} };
+        }
+        budgets.push({ budget, key });
+      }
+      if (admission === null && budgets.length === 0) return OPEN;
+      const held = admission;
+      return {
+        allowed: true,
+        settle: (usage, ok) => {
+          const at = clock.now();
+          if (held !== null && held.reservedTokens > 0) {
+            const actual = usage?.totalTokens ?? (ok ? held.reservedTokens : 0);
+            void held.reservation.reconcile(actual, at).catch(noop);
+          }
+          if (usage !== null && target.price !== null) {
+            const cost = costUsd(usage, target.price);
+            if (cost > 0) {
+              for (const { budget, key } of budgets)
+                void traffic.recordSpend(snapshot, budget, key, cost, at).catch(noop);
+            }
+          }
+        },
+      };
+    },
+  });
+
+  return {
+    name: 'admission',
+    run: async (scope, next) => {
+      const snapshot = scope.snapshot.traffic;
+      const route = scope.route;
+      const rules = route?.traffic ?? null;
+      const ctx = scope.context;
+      if (snapshot === null || route === null || rules === null || ctx === null) return next(scope);
+      if (rules.limits.length > 0) {
+        const refused = await admitLimits(scope, snapshot, route, rules, ctx);
+        if (refused !== null) return refused;
+      }
+      if (rules.budgets.length > 0) {
+        const refused = await checkBudgets(scope, snapshot, route, rules, ctx);
+        if (refused !== null) return refused;
+      }
+      if (rules.targetLimits.length > 0 || rules.targetBudgets.length > 0) {
+        scope.gate = gate(snapshot, rules, route.name, ctx);
+      }
+      return next(scope);
+    },
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * Stage `cache`: the route's response cache. A request the cache's `when` does not match, or one
+ * with `Cache-Control: no-cache`, bypasses the read; otherwise a stored answer is served (a
+ * streamed request gets it replayed as a stream) and concurrent identical misses wait on one
+ * upstream call (single flight; a waiter whose leader failed runs on its own, one whose leader
+ * takes longer than its own deadline gets a 504). Only complete successful answers are stored,
+ * never with `no-store`; the store and the hand-over to waiters happen in the accounting stage,
+ * through this stage's hold. `x-switchyard-cache: hit|miss|bypass` is on every answer of a route
+ * with a cache. A hit costs no tokens and no spend.
+ */
+import { toCachedAnswer } from '../../cache/answer.js';
+import type { CompiledCache } from '../../cache/compile.js';
+import { cacheDirectives } from '../../cache/keys.js';
+import type { CachedAnswer, CacheStore } from '../../cache/store.js';
+import { replayStream, StreamAssembler, wantsUsage } from '../../cache/stream.js';
+import { toOpenAIUsage } from '../../shared/usage.js';
+import type { EngineResponse } from '../../types.js';
+import type { NamedStage } from '../pipeline.js';
+import type { RequestScope } from '../scope.js';
+import { safely, type Traffic } from '../traffic-state.js';
+import { errorAnswer, scopeHeaders, scopeMeta } from './answer.js';
+
+/** A single-flight waiter's own deadline passed before its leader answered. */
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
+function noop(): void {}
+
+async function* fromArray(frames: readonly string[]): AsyncGenerator<string> {
+  yield* frames;
+}
+
+/**
+ * Feeds every frame to the assembler on its way to the caller. An explicit iterator, not a
+ * generator: `return()` before the first `next()` must still reach the attempt loop's iterator
+ * (which then releases upstream and resolves `done`).
+ */
+function tap(events: AsyncIterable<string>, assembler: StreamAssembler): AsyncGenerator<string> {
+  const inner = events[Symbol.asyncIterator]();
+  const iterator: AsyncGenerator<string> = {
+    async next() {
+      const step = await inner.next();
+      // The attempt loop writes one `data:` line per frame.
+      if (step.done !== true && step.value.startsWith('data: '))
+        assembler.pushData(step.value.slice(6).trimEnd());
+      return step;
+    },
+    async return(value: unknown) {
+      if (inner.return !== undefined) await inner.return();
+      return { done: true, value };
+    },
+    async throw(error: unknown) {
+      if (inner.throw !== undefined) return inner.throw(error);
+      if (inner.return !== undefined) await inner.return();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+interface CacheUse {
+  readonly cache: CompiledCache;
+  readonly store: CacheStore;
+  readonly key: string;
+  readonly write: boolean;
+}
+
+/** What the accounting stage needs to store and share the answer once it is complete. */
+interface Held {
+  /** Set for the leader of a single flight: hands its answer (or null) to the waiters. */
+  share: ((answer: CachedAnswer | null) => void) | null;
+  response: EngineResponse | null;
+  assembler: StreamAssembler | null;
+}
+
+export function cacheStage(traffic: Traffic): NamedStage {
+  const clock = traffic.clock;
+  const hooks = traffic.hooks;
+
+  const serveHit = (scope: RequestScope, answer: CachedAnswer): EngineResponse | null => {
+    const ctx = scope.context;
+    if (ctx === null) return null;
+    const headers = scopeHeaders(scope, { 'x-switchyard-target': answer.target });
+    const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage: answer.usage });
+    let hit: EngineResponse;
+    if (!ctx.stream) hit = { kind: 'json', status: 200, headers, body: answer.body, meta };
+    else {
+      const frames = replayStream(answer, { includeUsage: wantsUsage(ctx.body) });
+      if (frames === null) return null; // not a chat completion: serve the streamed request upstream
+      headers['content-type'] = 'text/event-stream';
+      hit = {
+        kind: 'stream',
+        status: 200,
+        headers,
+        events: fromArray(frames),
+        done: Promise.resolve(meta),
+        meta,
+      };
+    }
+    scope.cache = 'hit';
+    scope.setHeader('x-switchyard-cache', 'hit');
+    return hit;
+  };
+
+  /**
+   * A waiter's wait for its leader, bounded by the waiter's own route deadline: a leader whose
+   * answer never comes (a stream nobody reads) must not hold the waiters forever.
+   */
+  const waitForLeader = async (
+    flight: Promise<CachedAnswer | null>,
+    deadline: number,
+  ): Promise<CachedAnswer | null | typeof TIMED_OUT> => {
+    const cancel = new AbortController();
+    const timer = clock.sleep(Math.max(0, deadline - clock.now()), cancel.signal).then(
+      (): typeof TIMED_OUT => TIMED_OUT,
+      // Cancelled once the flight settled: this branch never wins the race.
+      () => new Promise<never>(noop),
+    );
+    try {
+      return await Promise.race([flight, timer]);
+    } finally {
+      cancel.abort();
+    }
+  };
+
+  /**
+   * A stored answer, or one shared by the leader of a concurrent identical miss; null to go
+   * upstream (the caller is then the leader, holding the flight, or its leader failed).
+   */
+  const lookup = async (
+    scope: RequestScope,
+    use: CacheUse,
+    route: string,
+    held: Held,
+  ): Promise<EngineResponse | null> => {
+    const stored = await use.store.get(use.key, scope.startedAt);
+    if (stored !== undefined) {
+      const hit = serveHit(scope, stored);
+      if (hit !== null) {
+        safely(hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: false });
+        return hit;
+      }
+    }
+    let leader = false;
+    let share: (answer: CachedAnswer | null) => void = noop;
+    const flight = traffic.flights.run(
+      use.key,
+      () => {
+        leader = true;
+        return new Promise<CachedAnswer | null>((resolve) => {
+          share = resolve;
+        });
+      },
+      { signal: scope.signal },
+    );
+    if (leader) {
+      flight.catch(noop); // the leader's own abort; the waiters still get its answer
+      held.share = share;
+      return null;
+    }
+    let answer: CachedAnswer | null;
+    try {
+      const deadline = scope.startedAt + Math.max(0, scope.routed?.timeout.totalMs ?? 0);
+      const waited = await waitForLeader(flight, deadline);
+      if (waited === TIMED_OUT)
+        return errorAnswer(scope, 'upstream_timeout', clock.now(), { params: { lastClass: 'timeout' } });
+      answer = waited;
+    } catch (error) {
+      if (scope.signal?.aborted) throw error;
+      answer = null;
+    }
+    if (answer === null) return null;
+    const hit = serveHit(scope, answer);
+    if (hit !== null)
+      safely(hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: true });
+    return hit;
+  };
+
+  /**
+   * What the request holds until its answer is complete: the single flight it leads (waiters get
+   * the answer, or null to run on their own) and the right to store a complete answer.
+   */
+  const holdAnswer = (scope: RequestScope, use: CacheUse, route: string, held: Held): void => {
+    scope.hold({
+      settle: (meta) => {
+        const now = clock.now();
+        let answer: CachedAnswer | null = null;
+        const response = held.response;
+        if (meta !== null && meta.target !== null && response !== null) {
+          if (response.kind === 'json') {
+            if (response.status === 200) answer = toCachedAnswer(response.body, meta.target, now);
+          } else if (held.assembler?.done === true) {
+            // Only a stream that ended with [DONE] and a finish reason on every choice is complete.
+            const body = held.assembler.result();
+            if (body !== null) {
+              if (body.usage === undefined && meta.usage !== null)
+                body.usage = { ...toOpenAIUsage(meta.usage) };
+              answer = toCachedAnswer(body, meta.target, now);
+            }
+          }
+        }
+        held.share?.(answer);
+        if (answer === null || !use.write) return;
+        return use.store
+          .set(use.key, answer, use.cache.ttlMs, now)
+          .then(() =>
+            safely(hooks.onCache, { outcome: 'stored', route, cache: use.cache.name, coalesced: false }),
+          );
+      },
+    });
+  };
+
+  return {
+    name: 'cache',
+    run: async (scope, next) => {
+      const cache = scope.route?.traffic?.cache ?? null;
+      const ctx = scope.context;
+      const route = scope.route;
+      if (cache === null || ctx === null || route === null) return next(scope);
+      let use: CacheUse | null = null;
+      let outcome: 'miss' | 'bypass' = 'bypass';
+      if (cache.applies(ctx)) {
+        const directives = cacheDirectives(ctx);
+        use = {
+          cache,
+          store: traffic.stores.cacheStore(cache, scope.policy.redisUrl),
+          key: cache.keyFor(ctx, route.name, directives),
+          write: directives.write,
+        };
+        if (directives.read) outcome = 'miss';
+      }
+      scope.cache = outcome;
+      scope.setHeader('x-switchyard-cache', outcome);
+      const held: Held = { share: null, response: null, assembler: null };
+      if (use !== null && outcome === 'miss') {
+        const served = await lookup(scope, use, route.name, held);
+        if (served !== null) return served;
+      }
+      safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
+      if (use === null || (!use.write && held.share === null)) return next(scope);
+      holdAnswer(scope, use, route.name, held);
+      const response = await next(scope);
+      held.response = response;
+      if (response.kind === 'json') return response;
+      const assembler = new StreamAssembler();
+      held.assembler = assembler;
+      return { ...response, events: tap(response.events, assembler) };
+    },
+  };
+}

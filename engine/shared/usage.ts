@@ -1,0 +1,40 @@
+/**
+ * Token usage between the engine's shape (`Usage`, camelCase) and OpenAI's wire shape
+ * (`prompt_tokens`, ...). One place for the conversions, so every stage counts the same way.
+ */
+import type { Usage } from '../types.js';
+
+export interface OpenAIUsageFields {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export function fromOpenAIUsage(u: OpenAIUsageFields): Usage {
+  return {
+    promptTokens: u.prompt_tokens,
+    completionTokens: u.completion_tokens,
+    totalTokens: u.total_tokens,
+  };
+}
+
+export function toOpenAIUsage(u: Usage): OpenAIUsageFields {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.totalTokens,
+  };
+}
+
+/** The sum of the usages present; null when none is. */
+export function sumUsage(usages: Iterable<Usage | null>): Usage | null {
+  let sum: { promptTokens: number; completionTokens: number; totalTokens: number } | null = null;
+  for (const u of usages) {
+    if (u === null) continue;
+    sum ??= { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    sum.promptTokens += u.promptTokens;
+    sum.completionTokens += u.completionTokens;
+    sum.totalTokens += u.totalTokens;
+  }
+  return sum;
+}
