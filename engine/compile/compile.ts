@@ -33,6 +33,7 @@ import type {
   When,
 } from '../policy/types.generated.js';
 import type { ProviderSpec } from '../providers/types.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 import {
   type BreakerSettings,
   type Capabilities,
@@ -207,24 +208,8 @@ export interface CompiledPolicy {
 // ---------------------------------------------------------------------------------------------
 // Canonical JSON and hash
 
-/** JSON with object keys sorted and no whitespace; `undefined` members are dropped like JSON. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const s = JSON.stringify(value);
-    return s === undefined ? 'null' : s;
-  }
-  if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  }
-  const record = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(record).sort()) {
-    const v = record[key];
-    if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
-}
+/** Moved to engine/shared/canonical-json.ts (validate uses it too); re-exported for existing importers. */
+export { canonicalJson };
 
 /** sha256 (hex) of the policy's canonical JSON: stable under key order and whitespace. */
 export function policyHash(policy: Policy): string {

@@ -28,20 +28,10 @@
  * it is never refused and may leave the level above `C` (a debt that delays the next admissions,
  * so the long-run token rate holds even when estimates were low).
  */
-import type { Rate, UnitResult } from '../compile/units.js';
+import { type GcraParams, MAX_TICKS } from '../shared/gcra-params.js';
 
-/** Upper bound on `ahead` in ticks: exact in doubles (2^53) with room for one more cost. */
-export const MAX_TICKS = 2 ** 51;
-
-/** A limit in exact form: `amount` units per `periodMs` (a reduced fraction) and capacity `C`. */
-export interface GcraParams {
-  /** Units per period, a positive integer (reduced with `periodMs`). */
-  readonly amount: number;
-  /** The period in ms, a positive integer. */
-  readonly periodMs: number;
-  /** Capacity (burst) in units, a positive integer: the most that can be admitted at once. */
-  readonly capacity: number;
-}
+/** The exact rate parameters moved to engine/shared/gcra-params.ts (validate uses them too). */
+export { type GcraParams, MAX_TICKS, rateToParams } from '../shared/gcra-params.js';
 
 /** The theoretical arrival time `ms + frac / amount`; `null` is the empty bucket. */
 export interface Tat {
@@ -72,59 +62,6 @@ export interface GcraResult {
 /** ms per unit; fractional in general, for display only (the maths uses ticks). */
 export function emissionIntervalMs(params: GcraParams): number {
   return params.periodMs / params.amount;
-}
-
-function gcd(a: number, b: number): number {
-  let x = a;
-  let y = b;
-  while (y !== 0) {
-    const t = x % y;
-    x = y;
-    y = t;
-  }
-  return x;
-}
-
-/** Decimal places of a finite number, up to 9 (rates are written with a few decimals at most). */
-function decimalScale(value: number): number {
-  let scale = 1;
-  for (let i = 0; i < 9 && !Number.isInteger(value * scale); i++) scale *= 10;
-  return scale;
-}
-
-/**
- * The exact parameters of a rate (from `parseRate`) with an optional burst. The capacity defaults
- * to one period's amount, rounded up, and at least 1 (so `0.5/s` admits one request every 2 s).
- *
- * @example
- * rateToParams({ amount: 200000, perMs: 60000 }) // { ok: true, value: { amount: 10, periodMs: 3, capacity: 200000 } }
- */
-export function rateToParams(rate: Rate, burst?: number): UnitResult<GcraParams> {
-  if (!(rate.amount > 0) || !Number.isFinite(rate.amount)) {
-    return {
-      ok: false,
-      error: 'a rate must be positive: a rate of 0 admits nothing (remove the limit instead)',
-    };
-  }
-  if (!Number.isSafeInteger(rate.perMs) || rate.perMs <= 0) {
-    return { ok: false, error: `rate period ${rate.perMs} ms is not a positive whole number of ms` };
-  }
-  const scale = decimalScale(rate.amount);
-  const scaledAmount = Math.round(rate.amount * scale);
-  const scaledPeriod = rate.perMs * scale;
-  const g = gcd(scaledAmount, scaledPeriod);
-  const capacity = burst ?? Math.max(1, Math.ceil(rate.amount));
-  if (!Number.isSafeInteger(capacity) || capacity < 1) {
-    return { ok: false, error: `burst must be a positive whole number, got ${capacity}` };
-  }
-  const params: GcraParams = { amount: scaledAmount / g, periodMs: scaledPeriod / g, capacity };
-  if (params.capacity * params.periodMs > MAX_TICKS || !Number.isSafeInteger(params.periodMs)) {
-    return {
-      ok: false,
-      error: 'rate and burst are too large to count exactly (capacity x period exceeds 2^51)',
-    };
-  }
-  return { ok: true, value: params };
 }
 
 /** Normalises a cost to whole units: rounded up, so charges never shrink and refunds never grow. */

@@ -12,7 +12,7 @@ import {
   type PolicySource,
   parsePolicySources,
 } from './load.js';
-import { validatePolicy } from './validate.js';
+import { validatePolicy } from './validate/index.js';
 
 export interface LoadedPolicy {
   readonly ok: true;

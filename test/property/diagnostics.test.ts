@@ -11,7 +11,7 @@ import { isMap, isScalar, LineCounter, type Pair, parseDocument, type YAMLMap } 
 import type { Diagnostic } from '../../engine/policy/diagnostics.js';
 import { editDistance } from '../../engine/policy/hints.js';
 import { parsePolicySources } from '../../engine/policy/load.js';
-import { validatePolicy } from '../../engine/policy/validate.js';
+import { validatePolicy } from '../../engine/policy/validate/index.js';
 import policySchema from '../../schemas/policy.schema.json' with { type: 'json' };
 import { arbPolicy, type PlainPolicy, printPolicy } from '../support/arb-policy.js';
 

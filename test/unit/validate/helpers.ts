@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../../../engine/policy/diagnostics.js';
 import { type LoadResult, parsePolicySources } from '../../../engine/policy/load.js';
-import { type ValidationResult, validatePolicy } from '../../../engine/policy/validate.js';
+import { type ValidationResult, validatePolicy } from '../../../engine/policy/validate/index.js';
 
 /** Header lines 1–2 of every test policy. */
 export const HEAD = 'switchyard: v1\npolicy: { name: demo, version: "1" }\n';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NEVER_RETRIED_CLASSES } from '../../../engine/policy/validate.js';
+import { NEVER_RETRIED_CLASSES } from '../../../engine/policy/validate/index.js';
 import { NEVER_RETRIED } from '../../../engine/runtime/attempts/index.js';
 import { CATALOGUE, check, one, withCode } from './helpers.js';
 
