@@ -1,12 +1,14 @@
 /**
  * Generates the reference documentation from its single sources of truth:
  * - docs/policy-reference.md from schemas/policy.schema.json (titles, descriptions, defaults);
- * - docs/diagnostics.md from the diagnostic code catalogue.
+ * - docs/diagnostics.md from the diagnostic code catalogue;
+ * - docs/errors.md from the error catalogue (engine/errors.ts).
  * `tsx scripts/gen-docs.ts` writes them; the test suite fails when they are stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ERRORS, type ErrorStage } from '../engine/errors.js';
 import { ALL_DIAGNOSTIC_CODES } from '../engine/policy/codes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -141,9 +143,56 @@ export function renderDiagnostics(): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+const ERROR_STAGES: ReadonlyArray<{ stage: ErrorStage; title: string }> = [
+  { stage: 'http', title: 'HTTP: what the server cannot read' },
+  { stage: 'request', title: 'Request: the body, headers and key' },
+  { stage: 'route', title: 'Route: what the policy chose' },
+  { stage: 'admission', title: 'Admission: rate limits and budgets' },
+  { stage: 'attempts', title: 'Attempts: the upstream calls' },
+  { stage: 'stream', title: 'Stream: in-band errors' },
+  { stage: 'lifecycle', title: 'Lifecycle: cancellation and shutdown' },
+  { stage: 'admin', title: 'Admin API' },
+  { stage: 'internal', title: 'Internal' },
+];
+
+export function renderErrors(): string {
+  const out: string[] = [
+    '<!-- Generated from the error catalogue (engine/errors.ts) by scripts/gen-docs.ts. Do not edit: run `npm run gen:docs`. -->',
+    '# Error codes',
+    '',
+    'Every error Switchyard itself answers has the OpenAI shape',
+    '`{"error": {"message": "...", "type": "...", "code": "...", "param": ...}}` with a stable `code`',
+    'from this table (`param` only when one request field is to blame). Messages of 5xx errors are',
+    "fixed sentences: the cause is logged, never returned. Errors that are the caller's own fault",
+    'at the provider (`bad_request`, `content_policy`, `context_length` classes) are passed through',
+    "with the provider's status and body (credentials scrubbed), so they carry the provider's code.",
+    'A stream that fails after it started ends with one `data: {"error": ...}` event and no',
+    '`data: [DONE]`.',
+    '',
+  ];
+  for (const { stage, title } of ERROR_STAGES) {
+    const entries = Object.entries(ERRORS).filter(([, spec]) => spec.stage === stage);
+    if (entries.length === 0) continue;
+    out.push(
+      `## ${title}`,
+      '',
+      '| code | status | type | message | when |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const [code, spec] of entries) {
+      out.push(
+        `| \`${code}\` | ${spec.status} | \`${spec.type}\` | ${cell(spec.message)} | ${cell(spec.doc)} |`,
+      );
+    }
+    out.push('');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
 export const GENERATED_DOCS: ReadonlyArray<{ path: string; render: () => string }> = [
   { path: 'docs/policy-reference.md', render: renderPolicyReference },
   { path: 'docs/diagnostics.md', render: renderDiagnostics },
+  { path: 'docs/errors.md', render: renderErrors },
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

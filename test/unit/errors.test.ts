@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   EngineError,
@@ -49,5 +52,35 @@ describe('the error catalogue', () => {
     expect(error.toBody()).toEqual({
       error: { message: 'Internal error.', type: 'api_error', code: 'internal_error' },
     });
+  });
+});
+
+describe('the error reference', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+  /** Every source file that can raise a client-visible error, the catalogue itself excluded. */
+  function sources(): string {
+    const out: string[] = [];
+    for (const dir of ['engine', 'server', 'cli']) {
+      for (const file of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.ts') || file.endsWith('.generated.ts')) continue;
+        if (dir === 'engine' && file === 'errors.ts') continue;
+        out.push(readFileSync(join(root, dir, file), 'utf8'));
+      }
+    }
+    return out.join('\n');
+  }
+
+  it('documents every code of the catalogue in docs/errors.md', () => {
+    const doc = readFileSync(join(root, 'docs/errors.md'), 'utf8');
+    for (const code of Object.keys(ERRORS)) expect(doc, code).toContain(`| \`${code}\` |`);
+    const documented = [...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ERRORS).sort());
+  });
+
+  it('has no code that nothing raises', () => {
+    const text = sources();
+    const unused = Object.keys(ERRORS).filter((code) => !text.includes(`'${code}'`));
+    expect(unused).toEqual([]);
   });
 });
