@@ -59,14 +59,15 @@ export class MemoryCacheStore implements CacheStore {
     return JSON.parse(entry.json) as CachedAnswer;
   }
 
-  async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<void> {
+  async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<boolean> {
     if (!isStorableTtl(ttlMs)) {
       this.#lru.delete(key);
-      return;
+      return false;
     }
     const json = JSON.stringify(value);
     // lru-cache refuses (and drops the old entry) when the size exceeds maxSize.
     this.#lru.set(key, { expiresAt: now + ttlMs, json }, { size: Math.max(1, Buffer.byteLength(json)) });
+    return this.#lru.has(key);
   }
 
   async delete(key: string): Promise<void> {

@@ -92,21 +92,30 @@ export class RedisCacheStore implements CacheStore {
     return decodeEnvelope(text, now);
   }
 
-  async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<void> {
-    if (!isStorableTtl(ttlMs)) return this.delete(key);
+  async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<boolean> {
+    if (!isStorableTtl(ttlMs)) {
+      await this.delete(key);
+      return false;
+    }
     let text: string;
     try {
       text = encodeEnvelope(value, now + ttlMs);
     } catch (error) {
       // A body JSON cannot carry (a cycle, a BigInt) is not cacheable.
       this.#onError({ op: 'set', key, error });
-      return;
+      return false;
     }
-    if (Buffer.byteLength(text) > this.#maxValueBytes) return this.delete(key);
+    if (Buffer.byteLength(text) > this.#maxValueBytes) {
+      await this.delete(key);
+      return false;
+    }
     try {
       await this.#client.set(this.#prefix + key, text, 'PX', Math.max(1, Math.ceil(ttlMs)));
+      return true;
     } catch (error) {
+      // Redis is down or slow: nothing was stored, and nothing is counted as stored.
       this.#onError({ op: 'set', key, error });
+      return false;
     }
   }
 

@@ -26,10 +26,11 @@ export interface CacheStore {
   /** The entry under `key`, or undefined when absent, expired at `now`, or the backend failed. */
   get(key: string, now: number): Promise<CachedAnswer | undefined>;
   /**
-   * Stores `value` under `key` until `now + ttlMs` (exclusive). A non-positive or non-finite ttl,
-   * or a value over the store's size bound, stores nothing (and drops an older entry).
+   * Stores `value` under `key` until `now + ttlMs` (exclusive); true when it was stored. A
+   * non-positive or non-finite ttl, a value over the store's size bound, or a failing backend
+   * stores nothing (false; the first two also drop an older entry). Never rejects.
    */
-  set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<void>;
+  set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Releases connections and memory; the store is unusable afterwards. */
   close(): Promise<void>;

@@ -40,7 +40,7 @@ export function describeCacheStore(name: string, options: StoreSuiteOptions): vo
         withStore(async (store) => {
           expect(await store.get('k1', T0)).toBeUndefined();
           const answer = makeAnswer('Paris.', T0);
-          await store.set('k1', answer, 60_000, T0);
+          expect(await store.set('k1', answer, 60_000, T0)).toBe(true);
           expect(await store.get('k1', T0 + 1)).toEqual(answer);
           expect(await store.get('k2', T0 + 1)).toBeUndefined();
         }));
@@ -91,7 +91,7 @@ export function describeCacheStore(name: string, options: StoreSuiteOptions): vo
         withStore(async (store) => {
           for (const ttl of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
             await store.set('k', makeAnswer('old', T0), 60_000, T0);
-            await store.set('k', makeAnswer('new', T0), ttl, T0);
+            expect(await store.set('k', makeAnswer('new', T0), ttl, T0)).toBe(false);
             expect(await store.get('k', T0)).toBeUndefined();
           }
         }));
@@ -103,7 +103,7 @@ export function describeCacheStore(name: string, options: StoreSuiteOptions): vo
           async (store) => {
             await store.set('k', makeAnswer('small', T0), 60_000, T0);
             expect(await store.get('k', T0)).toBeDefined();
-            await store.set('k', makeAnswer('big', T0, 10_000), 60_000, T0);
+            expect(await store.set('k', makeAnswer('big', T0, 10_000), 60_000, T0)).toBe(false);
             expect(await store.get('k', T0)).toBeUndefined();
           },
           { maxSizeBytes: 4_096, maxValueBytes: 4_096 },
