@@ -1,0 +1,231 @@
+/**
+ * The life of a request in the server: its state (started, cancellation, the engine's answer),
+ * in-flight tracking for the drain, the one log line and the metrics of a finished request, and
+ * the shutdown that drains them.
+ *
+ * Hooks are callback-style: an async hook costs a promise and a microtask turn per request. The
+ * functions here are made once per server; a request allocates its state and the two listeners
+ * that settle it, nothing else.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import type { ResponseMeta } from '../engine/index.js';
+import type { Recorder } from '../engine/replay/record.js';
+import { sendApiError } from './errors.js';
+import { LEVEL_VALUES } from './logging.js';
+import type { ServerMetrics } from './metrics.js';
+import type { PolicyManager } from './policy-manager.js';
+import type { PolicyWatcher } from './watch.js';
+
+export interface RequestState {
+  readonly started: number;
+  readonly controller: AbortController;
+  /** Set once the engine answered; drives the log line and the metrics. */
+  meta: ResponseMeta | null;
+  /** The reply was hijacked for SSE; the stream's end reports it. */
+  streamed: boolean;
+  /** The log line and metrics were written (exactly once per request). */
+  reported: boolean;
+}
+
+/** After the grace period, how long cancelled streams get to write their error event. */
+const STREAM_CANCEL_GRACE_MS = 1_000;
+
+/** A caller's request id is echoed only when it is a plain token. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** Paths polled by probes and scrapers: logged at debug, not info. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Fastify's `genReqId`: the caller's `x-request-id` when sane, a UUID otherwise. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function pathOnly(url: string): string {
+  const q = url.indexOf('?');
+  return (q < 0 ? url : url.slice(0, q)).slice(0, 256);
+}
+
+export function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+export interface Lifecycle {
+  /** The server is shutting down: new requests get 503, responses close their connection. */
+  readonly closing: boolean;
+  /** Requests (streams included) that have not ended yet. */
+  readonly inFlight: number;
+  /** The state of a request, from `onRequest` on. */
+  state(request: FastifyRequest): RequestState | undefined;
+  /** The one log line and the metrics of a finished request (only the first call counts). */
+  report(request: FastifyRequest, status: number, state: RequestState): void;
+  /** Installs the hooks that track every request. */
+  install(app: FastifyInstance): void;
+  /** From now on new requests are refused. */
+  startClosing(): void;
+  /** Resolves true when nothing is in flight any more, false when `ms` passed first. */
+  waitForDrain(ms: number): Promise<boolean>;
+  /** Aborts every request in flight (their streams end and their upstream calls are cancelled). */
+  cancelAll(reason: Error): void;
+}
+
+export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseLogger): Lifecycle {
+  const states = new WeakMap<FastifyRequest, RequestState>();
+  const inFlight = new Set<RequestState>();
+  let drainWaiters: (() => void)[] = [];
+  let closing = false;
+
+  const untrack = (state: RequestState): void => {
+    if (!inFlight.delete(state) || inFlight.size > 0) return;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  const report = (request: FastifyRequest, status: number, state: RequestState): void => {
+    if (state.reported) return;
+    state.reported = true;
+    const latencyMs = performance.now() - state.started;
+    const meta = state.meta;
+    // The route pattern, or the raw path without its query string (which may carry a key,
+    // e.g. Azure-style `?api-key=`), bounded in length.
+    const path = request.routeOptions.url ?? pathOnly(request.url);
+    if (path.startsWith('/v1/')) metrics.observeRequest(status, meta, latencyMs / 1000);
+    const quiet = QUIET_PATHS.has(path);
+    // Not built at all when its level is off (`--log-level warn`).
+    if ((LEVEL_VALUES[requestLog.level] ?? 0) > (quiet ? 20 : 30)) return;
+    const line = {
+      reqId: request.id,
+      method: request.method,
+      path,
+      status,
+      latencyMs: round3(latencyMs),
+      route: meta?.route ?? null,
+      target: meta?.target ?? null,
+      attempts: meta?.attempts.length ?? 0,
+      outcomes: meta?.attempts.map((a) => `${a.target}:${a.outcome}`) ?? [],
+      tokens:
+        meta?.usage == null
+          ? null
+          : { prompt: meta.usage.promptTokens, completion: meta.usage.completionTokens },
+      // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
+      costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
+      cache: meta?.cache ?? null,
+      policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
+    };
+    if (quiet) requestLog.debug(line, 'request');
+    else requestLog.info(line, 'request');
+  };
+
+  const onRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const state: RequestState = {
+      started: performance.now(),
+      controller: new AbortController(),
+      meta: null,
+      streamed: false,
+      reported: false,
+    };
+    states.set(request, state);
+    inFlight.add(state);
+    const res = reply.raw;
+    const settle = (): void => {
+      // A response that closes before it finished means the client went away: cancel upstream.
+      if (!res.writableFinished) state.controller.abort(new Error('client disconnected'));
+      untrack(state);
+    };
+    res.once('finish', () => untrack(state));
+    res.once('close', settle);
+    // Set here rather than in an onSend hook: headers set before the handler survive its errors,
+    // and a request without onSend hooks skips that stage.
+    reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      sendApiError(reply, 503, 'shutting_down', 'The server is shutting down; retry on another instance.');
+      return;
+    }
+    done();
+  };
+
+  const onResponse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const state = states.get(request);
+    if (state !== undefined && !state.streamed) report(request, reply.statusCode, state);
+    done();
+  };
+
+  return {
+    get closing() {
+      return closing;
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+    state: (request) => states.get(request),
+    report,
+    install(app) {
+      app.addHook('onRequest', onRequest);
+      app.addHook('onResponse', onResponse);
+    },
+    startClosing() {
+      closing = true;
+    },
+    waitForDrain(ms) {
+      if (inFlight.size === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+    },
+    cancelAll(reason) {
+      for (const state of inFlight) state.controller.abort(reason);
+    },
+  };
+}
+
+export interface ShutdownParts {
+  app: FastifyInstance;
+  lifecycle: Lifecycle;
+  manager: PolicyManager;
+  watcher: PolicyWatcher | null;
+  recorder: Recorder | null;
+  gracePeriodMs: number;
+}
+
+/**
+ * Stops accepting, drains in-flight requests and streams (up to the grace period), cancels what
+ * is left, then closes the engine and flushes the recording.
+ */
+export async function shutdown(parts: ShutdownParts): Promise<void> {
+  const { app, lifecycle, manager, watcher, recorder, gracePeriodMs } = parts;
+  lifecycle.startClosing();
+  app.log.info({ inFlight: lifecycle.inFlight, gracePeriodMs }, 'shutting down: draining in-flight requests');
+  await watcher?.close();
+  // Stops accepting connections and closes idle keep-alive ones; requests already running,
+  // streams included, go on.
+  const appClosed = app.close();
+  const drained = await lifecycle.waitForDrain(gracePeriodMs);
+  if (!drained) {
+    app.log.warn({ inFlight: lifecycle.inFlight }, 'grace period over; cancelling in-flight requests');
+    lifecycle.cancelAll(new Error('server shutting down'));
+    // Give the cancelled streams a moment to write their in-band error event and end.
+    await lifecycle.waitForDrain(STREAM_CANCEL_GRACE_MS);
+  }
+  // Keep-alive sockets whose last response finished during the drain are idle now.
+  app.server.closeAllConnections();
+  await appClosed;
+  await manager.close();
+  // Last: every request has ended, so every line is queued; close() writes them all.
+  await recorder?.close();
+}

@@ -1,0 +1,84 @@
+/** The OpenAI-compatible API: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`. */
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { EngineResponse, RequestInput } from '../../engine/index.js';
+import { sendApiError } from '../errors.js';
+import { type Lifecycle, round3 } from '../lifecycle.js';
+import type { PolicyManager } from '../policy-manager.js';
+import { type ApiEndpoint, validateRequestBody } from '../request-validation.js';
+import { writeStream } from '../sse.js';
+
+export interface ApiRoutesOptions {
+  manager: PolicyManager;
+  lifecycle: Lifecycle;
+}
+
+export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
+  const { manager, lifecycle } = options;
+
+  const handleApi = (endpoint: ApiEndpoint, path: string) => {
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const state = lifecycle.state(request);
+      if (state === undefined) return sendApiError(reply, 500, 'internal_error', 'Internal error.');
+      const problem = validateRequestBody(endpoint, request.body);
+      if (problem !== null)
+        return sendApiError(reply, 400, 'invalid_request', problem.message, problem.param);
+      const engine = manager.engine;
+      if (engine === null) {
+        return sendApiError(reply, 503, 'policy_not_loaded', 'No valid policy is loaded; see /admin/status.');
+      }
+      const input: RequestInput = {
+        body: request.body,
+        headers: request.headers,
+        path,
+        signal: state.controller.signal,
+        requestId: request.id,
+      };
+      const beforeEngineMs = performance.now() - state.started;
+      let response: EngineResponse;
+      try {
+        response = await engine.handle(input);
+      } catch (err) {
+        request.log.error({ err }, 'engine.handle rejected');
+        return sendApiError(reply, 500, 'internal_error', 'Internal error.');
+      }
+      state.meta = response.meta;
+      if (state.controller.signal.aborted && response.kind === 'json') {
+        // The client went away before the answer: the reply below goes nowhere and Fastify's
+        // onResponse never fires, so the request is logged and counted here (as the engine
+        // recorded it, usually 499).
+        lifecycle.report(request, response.status, state);
+      }
+      const extra = {
+        'x-request-id': request.id,
+        'x-switchyard-overhead-ms': String(round3(response.meta.overheadMs + beforeEngineMs)),
+      };
+      if (response.kind === 'stream') {
+        await writeStream(lifecycle, request, reply, response, state, extra);
+        return reply;
+      }
+      return reply.code(response.status).headers(response.headers).headers(extra).send(response.body);
+    };
+  };
+
+  app.post('/v1/chat/completions', handleApi('chat', '/v1/chat/completions'));
+  app.post('/v1/embeddings', handleApi('embeddings', '/v1/embeddings'));
+
+  app.get('/v1/models', async (_request, reply) => {
+    const current = manager.current;
+    const engine = manager.engine;
+    if (engine === null || current === null) {
+      return sendApiError(reply, 503, 'policy_not_loaded', 'No valid policy is loaded; see /admin/status.');
+    }
+    const created = Math.floor(Date.parse(current.loadedAt) / 1000);
+    return {
+      object: 'list',
+      data: engine.policy.acceptedModels.map((id) => ({
+        id,
+        object: 'model',
+        created,
+        owned_by: 'switchyard',
+      })),
+    };
+  });
+}
