@@ -35,12 +35,16 @@ export async function writeStream(
   state.streamed = true;
   reply.hijack();
   const res = reply.raw;
+  // `shouldKeepAlive` is Node's reading of the request: false when the client sent
+  // `Connection: close` (or spoke HTTP/1.0 without keep-alive). An explicit `keep-alive` header
+  // would override it and leave the socket open after the stream.
+  const keepAlive = res.shouldKeepAlive && !lifecycle.closing;
   res.writeHead(response.status, {
     ...response.headers,
     ...extraHeaders,
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
-    connection: lifecycle.closing ? 'close' : 'keep-alive',
+    connection: keepAlive ? 'keep-alive' : 'close',
     'x-accel-buffering': 'no',
   });
   res.flushHeaders();
