@@ -123,6 +123,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     // and stalls cannot hold a connection and an in-flight slot forever. Responses, streams
     // included, are not limited by it.
     requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+    // Node answers an HTTP/1.1 request without Host with a bare 400 and no body; the lifecycle's
+    // onRequest hook refuses it instead, in the OpenAI error shape.
+    http: { requireHostHeader: false },
     clientErrorHandler: (err, socket) => {
       if (socket.writable) socket.end(clientErrorResponse(err));
     },

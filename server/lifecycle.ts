@@ -148,6 +148,13 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     // Set here rather than in an onSend hook: headers set before the handler survive its errors,
     // and a request without onSend hooks skips that stage.
     reply.header('x-request-id', request.id);
+    const req = request.raw;
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+      reply.header('connection', 'close');
+      sendApiError(reply, 400, 'missing_host_header', 'HTTP/1.1 requests must carry a Host header.');
+      return;
+    }
     if (closing) {
       reply.header('connection', 'close');
       sendApiError(reply, 503, 'shutting_down', 'The server is shutting down; retry on another instance.');

@@ -53,3 +53,30 @@ describe('connections', () => {
     expect(exchange.closed).toBe(false);
   });
 });
+
+describe('requests the HTTP layer refuses', () => {
+  it('an HTTP/1.1 request without a Host header gets an OpenAI-shaped 400, and the server keeps serving', async () => {
+    for (const head of [
+      'GET /healthz HTTP/1.1\r\n\r\n',
+      post('/v1/chat/completions', '{}').replace('Host: test\r\n', ''),
+    ]) {
+      const exchange = await rawExchange(t.server.url, head, { waitMs: 3000 });
+      const res = parseResponse(exchange.text);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers.connection).toBe('close');
+      expect(JSON.parse(res.body)).toEqual({
+        error: {
+          message: expect.stringMatching(/Host/),
+          type: 'invalid_request_error',
+          code: 'missing_host_header',
+        },
+      });
+      expect(exchange.closed).toBe(true);
+    }
+    // HTTP/1.0 does not require Host.
+    const old = parseResponse((await rawExchange(t.server.url, 'GET /healthz HTTP/1.0\r\n\r\n')).text);
+    expect(old.status).toBe(200);
+    expect((await fetch(`${t.server.url}/healthz`)).status).toBe(200);
+  });
+});
