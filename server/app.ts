@@ -16,6 +16,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { createRecorder, type Recorder } from '../engine/replay/record.js';
 import { withServerHooks } from './engine-hooks.js';
 import { mapFastifyError, sendApiError } from './errors.js';
+import { installJsonParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
 import { pinoOptions, requestLogger, type ServerLoggerOptions } from './logging.js';
@@ -149,6 +150,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   // The API speaks JSON only: a text/plain body is refused (415) rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies too deep or with too many objects are refused (400) before they are parsed.
+  installJsonParser(app);
 
   if (options.record !== undefined) {
     // Refuse to start rather than serve with every recording line dropped.

@@ -74,6 +74,17 @@ export function mapFastifyError(err: unknown, bodyLimit: number): { status: numb
         status: 400,
         body: apiError(400, 'invalid_request', 'The Content-Length header does not match the body.'),
       };
+    case 'SY_BODY_TOO_DEEP':
+    case 'SY_BODY_TOO_COMPLEX':
+      // Raised by the JSON body parser (json-body.ts); its message names the limit.
+      return {
+        status: 400,
+        body: apiError(
+          400,
+          code === 'SY_BODY_TOO_DEEP' ? 'body_too_deep' : 'body_too_complex',
+          typeof e.message === 'string' ? e.message : 'The request body is too complex.',
+        ),
+      };
     case 'FST_ERR_BAD_URL':
       return { status: 400, body: apiError(400, 'invalid_request', 'The request URL is malformed.') };
   }

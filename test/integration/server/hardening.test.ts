@@ -5,6 +5,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../../server/json-body.js';
 import { chatBody, policyYaml, startServer, type TestServer } from './helpers.js';
 import { parseResponse, rawExchange } from './raw-http.js';
 
@@ -78,5 +79,73 @@ describe('requests the HTTP layer refuses', () => {
     const old = parseResponse((await rawExchange(t.server.url, 'GET /healthz HTTP/1.0\r\n\r\n')).text);
     expect(old.status).toBe(200);
     expect((await fetch(`${t.server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('pathological JSON', () => {
+  const N = 20_000;
+  const hello = '"messages":[{"role":"user","content":"hello"}]';
+  const deepArrays = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  const deepObjects = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const tinyObjects = (n: number): string => `[${Array.from({ length: n }, () => '{}').join(',')}]`;
+
+  async function send(body: string): Promise<{ status: number; json: { error?: Record<string, unknown> } }> {
+    const res = await fetch(`${t.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    return { status: res.status, json: (await res.json()) as { error?: Record<string, unknown> } };
+  }
+
+  it.each([
+    ['20,000 nested arrays', 'body_too_deep', deepArrays(N)],
+    ['20,000 nested objects', 'body_too_deep', deepObjects(N)],
+    [
+      'deep metadata in a valid request',
+      'body_too_deep',
+      `{"model":"x","metadata":${deepObjects(N)},${hello}}`,
+    ],
+    [
+      'deep content in a valid request',
+      'body_too_deep',
+      `{"model":"x","messages":[{"role":"user","content":${deepArrays(N)}}]}`,
+    ],
+    ['deep tools in a valid request', 'body_too_deep', `{"model":"x","tools":[${deepObjects(N)}],${hello}}`],
+    [
+      'one level too deep',
+      'body_too_deep',
+      `{"model":"x","metadata":${deepObjects(MAX_JSON_DEPTH)},${hello}}`,
+    ],
+    [
+      'a huge array of tiny objects',
+      'body_too_complex',
+      `{"model":"x","extra":${tinyObjects(150_000)},${hello}}`,
+    ],
+    [
+      'one object too many',
+      'body_too_complex',
+      `{"model":"x","extra":${tinyObjects(MAX_JSON_CONTAINERS - 3)},${hello}}`,
+    ],
+  ])('%s → 400 %s, and the server keeps serving', async (_name, code, body) => {
+    const { status, json } = await send(body);
+    expect(status).toBe(400);
+    expect(json.error).toMatchObject({ type: 'invalid_request_error', code });
+    const ok = await send(JSON.stringify(chatBody({ model: 'special' })));
+    expect(ok.status).toBe(200);
+  });
+
+  it.each([
+    ['depth at the limit', `{"model":"special","metadata":${deepObjects(MAX_JSON_DEPTH - 1)},${hello}}`],
+    ['objects at the limit', `{"model":"special","extra":${tinyObjects(MAX_JSON_CONTAINERS - 4)},${hello}}`],
+    [
+      'brackets, quotes and escapes inside strings',
+      JSON.stringify(
+        chatBody({ model: 'special', messages: [{ role: 'user', content: `\\"${'[{'.repeat(N)}\\"` }] }),
+      ),
+    ],
+  ])('%s is served', async (_name, body) => {
+    const { status } = await send(body);
+    expect(status).toBe(200);
   });
 });
