@@ -19,6 +19,7 @@ import { mapFastifyError, sendApiError } from './errors.js';
 import { installJsonParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
+import { lingerOnClose } from './linger.js';
 import { pinoOptions, requestLogger, type ServerLoggerOptions } from './logging.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import {
@@ -200,6 +201,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = mapFastifyError(err, bodyLimit);
     if (status >= 500) request.log.error({ err }, 'request failed');
+    // Answered before the body was read (413, a parse error mid-body): Fastify closes the
+    // connection after this response; the client may still be sending, so close lingering.
+    if (!request.raw.complete) lingerOnClose(request.raw.socket);
     return reply.code(status).type('application/json').send(body);
   });
 
