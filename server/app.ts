@@ -52,7 +52,7 @@ export interface CreateServerOptions {
   watch?: boolean;
   /** Quiet time before a file change reloads, in ms; 100 by default. */
   watchDebounceMs?: number;
-  /** How long `close()` waits for in-flight requests and streams, in ms; 10 s by default. */
+  /** How long `close()` waits for in-flight requests and streams, in ms; 30 s by default. */
   gracePeriodMs?: number;
   engineOptions?: EngineOptions;
   /**
@@ -71,12 +71,22 @@ export interface SwitchyardServer {
   /** `http://host:port` */
   readonly url: string;
   readonly manager: PolicyManager;
-  /** Stops accepting, drains in-flight requests and streams (up to the grace period), closes the engine. */
+  /** This instance's Prometheus metrics. */
+  readonly metrics: ServerMetrics;
+  /**
+   * Stops accepting, drains in-flight requests and streams (up to the grace period), closes the
+   * engine. What still runs when the grace period ends is cut, never silently: a stream gets an
+   * in-band `server_shutting_down` error event and no `[DONE]`, a request still waiting for the
+   * engine a 503 with that code; both are logged, streams counted in
+   * `switchyard_streams_cut_on_shutdown_total`.
+   */
   close(): Promise<void>;
+  /** Ends the grace period of `close()` now (a second SIGTERM): what runs is cut as above. */
+  endGracePeriod(): void;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-export const DEFAULT_GRACE_PERIOD_MS = 10_000;
+export const DEFAULT_GRACE_PERIOD_MS = 30_000;
 
 /** How long receiving one request (headers and body) may take. */
 const REQUEST_RECEIVE_TIMEOUT_MS = 60_000;
@@ -241,9 +251,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
-    closed ??= shutdown({ app, lifecycle, manager, watcher, recorder, gracePeriodMs });
+    closed ??= shutdown({ app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs });
     return closed;
   };
 
-  return { app, url, manager, close };
+  return { app, url, manager, metrics, close, endGracePeriod: () => lifecycle.endGracePeriod() };
 }

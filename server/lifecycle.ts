@@ -9,7 +9,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -19,7 +19,7 @@ import type {
 } from 'fastify';
 import type { ResponseMeta } from '../engine/index.js';
 import type { Recorder } from '../engine/replay/record.js';
-import { sendApiError } from './errors.js';
+import { apiError, sendApiError } from './errors.js';
 import { LEVEL_VALUES } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PolicyManager } from './policy-manager.js';
@@ -28,16 +28,49 @@ import type { PolicyWatcher } from './watch.js';
 export interface RequestState {
   readonly started: number;
   readonly controller: AbortController;
+  readonly res: ServerResponse;
   /** Set once the engine answered; drives the log line and the metrics. */
   meta: ResponseMeta | null;
   /** The reply was hijacked for SSE; the stream's end reports it. */
   streamed: boolean;
   /** The log line and metrics were written (exactly once per request). */
   reported: boolean;
+  /** While an SSE stream is relayed: the engine's event iterator (a shutdown cut returns it). */
+  events: AsyncIterator<string> | null;
+  /** The shutdown's grace period ended while the request ran: it was cut. */
+  cut: boolean;
 }
 
-/** After the grace period, how long cancelled streams get to write their error event. */
-const STREAM_CANCEL_GRACE_MS = 1_000;
+/** After the grace period, how long cut requests get to end (their upstream calls cancelled). */
+const CUT_GRACE_MS = 1_000;
+
+/** What a cut request was told: the same shape as any other failure. */
+export const SHUTDOWN_CUT_CODE = 'server_shutting_down';
+export const SHUTDOWN_CUT_MESSAGE =
+  'The server shut down before the response was complete; retry the request.';
+
+/** The in-band SSE error event that ends a stream cut by the shutdown (no `[DONE]` follows). */
+const SHUTDOWN_EVENT = `data: ${JSON.stringify(apiError(503, SHUTDOWN_CUT_CODE, SHUTDOWN_CUT_MESSAGE))}\n\n`;
+
+const SHUTDOWN_REASON = new Error('server shutting down');
+
+/**
+ * Ends a stream in band: the shutdown's error event, the end of the response, and the engine's
+ * iterator returned so that it releases (and cancels) its upstream call.
+ */
+function cutStream(state: RequestState, events: AsyncIterator<string>): void {
+  const res = state.res;
+  if (!res.destroyed && !res.writableEnded) {
+    res.write(SHUTDOWN_EVENT);
+    res.end();
+  }
+  try {
+    // Not awaited: a generator busy reading upstream finishes its `return` once the abort lands.
+    void Promise.resolve(events.return?.()).catch(() => undefined);
+  } catch {
+    // A throwing `return` changes nothing here: the abort below cancels upstream anyway.
+  }
+}
 
 /** A caller's request id is echoed only when it is a plain token. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -73,23 +106,34 @@ export interface Lifecycle {
   install(app: FastifyInstance): void;
   /** From now on new requests are refused. */
   startClosing(): void;
-  /** Resolves true when nothing is in flight any more, false when `ms` passed first. */
+  /**
+   * Resolves true when nothing is in flight any more, false when `ms` passed first or
+   * {@link endGracePeriod} was called.
+   */
   waitForDrain(ms: number): Promise<boolean>;
-  /** Aborts every request in flight (their streams end and their upstream calls are cancelled). */
-  cancelAll(reason: Error): void;
+  /** The grace period was ended early ({@link endGracePeriod}). */
+  readonly graceOver: boolean;
+  /** Ends the shutdown's grace period now: every pending {@link waitForDrain} resolves false. */
+  endGracePeriod(): void;
+  /**
+   * Cuts every request in flight: a running stream gets the in-band shutdown error event and
+   * ends; every request is aborted, which cancels its upstream calls. Returns the counts.
+   */
+  cutAll(): { streams: number; requests: number };
 }
 
 export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseLogger): Lifecycle {
   const states = new WeakMap<FastifyRequest, RequestState>();
   const inFlight = new Set<RequestState>();
-  let drainWaiters: (() => void)[] = [];
+  let drainWaiters: ((drained: boolean) => void)[] = [];
   let closing = false;
+  let graceOver = false;
 
   const untrack = (state: RequestState): void => {
     if (!inFlight.delete(state) || inFlight.size > 0) return;
     const waiters = drainWaiters;
     drainWaiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w(true);
   };
 
   const report = (request: FastifyRequest, status: number, state: RequestState): void => {
@@ -128,16 +172,19 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
   };
 
   const onRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const res = reply.raw;
     const state: RequestState = {
       started: performance.now(),
       controller: new AbortController(),
+      res,
       meta: null,
       streamed: false,
       reported: false,
+      events: null,
+      cut: false,
     };
     states.set(request, state);
     inFlight.add(state);
-    const res = reply.raw;
     const settle = (): void => {
       // A response that closes before it finished means the client went away: cancel upstream.
       if (!res.writableFinished) state.controller.abort(new Error('client disconnected'));
@@ -188,15 +235,43 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     waitForDrain(ms) {
       if (inFlight.size === 0) return Promise.resolve(true);
       return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(false), ms);
-        drainWaiters.push(() => {
+        const waiter = (drained: boolean): void => {
           clearTimeout(timer);
-          resolve(true);
-        });
+          resolve(drained);
+        };
+        const timer = setTimeout(() => {
+          drainWaiters = drainWaiters.filter((w) => w !== waiter);
+          resolve(false);
+        }, ms);
+        drainWaiters.push(waiter);
       });
     },
-    cancelAll(reason) {
-      for (const state of inFlight) state.controller.abort(reason);
+    get graceOver() {
+      return graceOver;
+    },
+    endGracePeriod() {
+      graceOver = true;
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const w of waiters) w(false);
+    },
+    cutAll() {
+      let streams = 0;
+      let requests = 0;
+      for (const state of inFlight) {
+        if (state.cut) continue;
+        state.cut = true;
+        const events = state.events;
+        if (events !== null) {
+          state.events = null;
+          streams++;
+          cutStream(state, events);
+        } else {
+          requests++;
+        }
+        state.controller.abort(SHUTDOWN_REASON);
+      }
+      return { streams, requests };
     },
   };
 }
@@ -207,27 +282,42 @@ export interface ShutdownParts {
   manager: PolicyManager;
   watcher: PolicyWatcher | null;
   recorder: Recorder | null;
+  metrics: ServerMetrics;
   gracePeriodMs: number;
 }
 
 /**
- * Stops accepting, drains in-flight requests and streams (up to the grace period), cancels what
- * is left, then closes the engine and flushes the recording.
+ * Stops accepting, drains in-flight requests and streams (up to the grace period, or until
+ * `lifecycle.endGracePeriod()`), cuts what is left, then closes the engine and flushes the
+ * recording. A cut is never silent: a stream ends with the in-band `server_shutting_down` error
+ * event (no `[DONE]`), a request still waiting for its answer gets a 503 with that code, and
+ * both are logged and counted.
  */
 export async function shutdown(parts: ShutdownParts): Promise<void> {
-  const { app, lifecycle, manager, watcher, recorder, gracePeriodMs } = parts;
+  const { app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs } = parts;
   lifecycle.startClosing();
   app.log.info({ inFlight: lifecycle.inFlight, gracePeriodMs }, 'shutting down: draining in-flight requests');
   await watcher?.close();
   // Stops accepting connections and closes idle keep-alive ones; requests already running,
   // streams included, go on.
   const appClosed = app.close();
-  const drained = await lifecycle.waitForDrain(gracePeriodMs);
+  const drained = lifecycle.graceOver
+    ? lifecycle.inFlight === 0
+    : await lifecycle.waitForDrain(gracePeriodMs);
   if (!drained) {
-    app.log.warn({ inFlight: lifecycle.inFlight }, 'grace period over; cancelling in-flight requests');
-    lifecycle.cancelAll(new Error('server shutting down'));
-    // Give the cancelled streams a moment to write their in-band error event and end.
-    await lifecycle.waitForDrain(STREAM_CANCEL_GRACE_MS);
+    const { streams, requests } = lifecycle.cutAll();
+    metrics.observeStreamsCutOnShutdown(streams);
+    app.log.warn(
+      {
+        streamsCut: streams,
+        requestsCut: requests,
+        gracePeriodMs,
+        ended: lifecycle.graceOver ? 'early' : 'timeout',
+      },
+      `grace period over: ${streams} stream(s) ended with an in-band ${SHUTDOWN_CUT_CODE} error, ${requests} request(s) cancelled`,
+    );
+    // Give the cut requests a moment to end (their upstream calls are being cancelled).
+    await lifecycle.waitForDrain(CUT_GRACE_MS);
   }
   // Keep-alive sockets whose last response finished during the drain are idle now.
   app.server.closeAllConnections();

@@ -20,6 +20,15 @@ function waitForWritable(res: ServerResponse): Promise<void> {
   });
 }
 
+/** Returns a stream's iterator unread, so that the engine releases its upstream call. */
+export async function releaseStream(response: StreamResponse): Promise<void> {
+  try {
+    await response.events[Symbol.asyncIterator]().return?.();
+  } catch {
+    // Nothing to do: the request's abort cancels upstream anyway.
+  }
+}
+
 /**
  * Relays the stream's frames with backpressure, then reports the request with the stream's final
  * metadata. The engine's frames end with `data: [DONE]` only on success.
@@ -48,20 +57,35 @@ export async function writeStream(
     'x-accel-buffering': 'no',
   });
   res.flushHeaders();
+  // Iterated by hand rather than with for-await, so that a shutdown cut (lifecycle.cutAll) can
+  // end the response and return the iterator while a `next()` is pending: the cut writes the
+  // in-band error itself, and this loop then stops without writing anything more.
+  const events = response.events[Symbol.asyncIterator]();
+  state.events = events;
   try {
-    for await (const frame of response.events) {
-      if (res.destroyed) break;
-      if (!res.write(frame)) await waitForWritable(res);
+    for (;;) {
+      const next = await events.next();
+      if (next.done || state.cut) break;
+      if (res.destroyed) {
+        // The client left: release the stream (and its upstream call) as for-await's break would.
+        await events.return?.();
+        break;
+      }
+      if (!res.write(next.value)) await waitForWritable(res);
     }
   } catch (err) {
     // The engine's stream should never throw; if it does, end the stream honestly: an in-band
     // error and no [DONE], so no client mistakes a truncated answer for a complete one.
-    request.log.error({ err }, 'stream failed');
-    if (!res.destroyed) {
-      res.write(`data: ${JSON.stringify(apiError(500, 'internal_error', 'Internal error.'))}\n\n`);
+    if (!state.cut) {
+      request.log.error({ err }, 'stream failed');
+      if (!res.destroyed) {
+        res.write(`data: ${JSON.stringify(apiError(500, 'internal_error', 'Internal error.'))}\n\n`);
+      }
     }
   } finally {
-    res.end();
+    state.events = null;
+    // A cut already wrote its error event and ended the response.
+    if (!state.cut) res.end();
   }
   try {
     state.meta = await response.done;

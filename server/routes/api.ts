@@ -3,10 +3,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EngineResponse, RequestInput } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
-import { type Lifecycle, round3 } from '../lifecycle.js';
+import { type Lifecycle, round3, SHUTDOWN_CUT_CODE, SHUTDOWN_CUT_MESSAGE } from '../lifecycle.js';
 import type { PolicyManager } from '../policy-manager.js';
 import { type ApiEndpoint, validateRequestBody } from '../request-validation.js';
-import { writeStream } from '../sse.js';
+import { releaseStream, writeStream } from '../sse.js';
 
 export interface ApiRoutesOptions {
   manager: PolicyManager;
@@ -43,6 +43,13 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
         return sendApiError(reply, 500, 'internal_error', 'Internal error.');
       }
       state.meta = response.meta;
+      if (state.cut && (response.kind === 'stream' || response.status === 499)) {
+        // The shutdown's grace period ended while the engine worked: its answer is the abort.
+        // The client is still there and is told why (a stream that never started is released).
+        if (response.kind === 'stream') void releaseStream(response);
+        reply.header('connection', 'close');
+        return sendApiError(reply, 503, SHUTDOWN_CUT_CODE, SHUTDOWN_CUT_MESSAGE);
+      }
       if (state.controller.signal.aborted && response.kind === 'json') {
         // The client went away before the answer: the reply below goes nowhere and Fastify's
         // onResponse never fires, so the request is logged and counted here (as the engine
