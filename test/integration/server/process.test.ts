@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServeProcess, startServe } from './child.js';
-import { policyYaml } from './helpers.js';
+import { chatBody, policyYaml } from './helpers.js';
 import { parseResponse, rawExchange } from './raw-http.js';
 
 let dir: string;
@@ -120,5 +120,116 @@ describe('bodies over the limit', () => {
     expect(after.peak - before.peak).toBeLessThan(48 * 1024 * 1024);
     expect(after.rss - before.rss).toBeLessThan(48 * 1024 * 1024);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('shutdown on SIGTERM', () => {
+  const words = (n: number): string => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+
+  /** Starts a stream and resolves once its first content arrived; `rest` resolves with the whole body. */
+  async function openStream(p: ServeProcess): Promise<{ first: string; rest: Promise<string> }> {
+    const res = await fetch(`${p.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody({ model: 'special', stream: true })),
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('"content":"w')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const first = text;
+    const rest = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return text;
+        text += decoder.decode(value, { stream: true });
+      }
+    })();
+    return { first, rest };
+  }
+
+  function events(body: string): string[] {
+    return body
+      .split('\n\n')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
+  }
+
+  const SHUTDOWN_EVENT = {
+    error: { message: expect.any(String), type: 'api_error', code: 'server_shutting_down' },
+  };
+
+  it('a stream still running when the grace period ends gets an in-band error event, no [DONE]; logged and exit 0', async () => {
+    const p = await serve(policyYaml({ demo: `reply: "${words(60)}", chunkDelay: 150ms` }), [
+      '--shutdown-grace',
+      '600ms',
+    ]);
+    const stream = await openStream(p);
+    expect(stream.first).toContain('data: ');
+    const signalled = Date.now();
+    process.kill(p.pid, 'SIGTERM');
+    const body = await stream.rest;
+    const endedAfter = Date.now() - signalled;
+    const all = events(body);
+    expect(body).not.toContain('[DONE]');
+    expect(JSON.parse(all.at(-1)?.replace(/^data: /, '') ?? 'null')).toEqual(SHUTDOWN_EVENT);
+    // Content went on during the grace period, then the cut came (not before 600 ms, not much later).
+    expect(all.length).toBeGreaterThan(3);
+    expect(endedAfter).toBeGreaterThanOrEqual(500);
+    expect(endedAfter).toBeLessThan(3000);
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    const warn = p.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('grace period over'));
+    expect(warn).toMatchObject({ level: 40, streamsCut: 1, requestsCut: 0 });
+  });
+
+  it('a stream that ends within the grace period ends normally, with [DONE]; exit 0', async () => {
+    const p = await serve(policyYaml({ demo: `reply: "${words(8)}", chunkDelay: 100ms` }), [
+      '--shutdown-grace',
+      '10s',
+    ]);
+    const stream = await openStream(p);
+    process.kill(p.pid, 'SIGTERM');
+    const body = await stream.rest;
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(body).not.toContain('server_shutting_down');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('a second SIGTERM during the drain cuts the stream in-band and exits 1 at once, and says so', async () => {
+    // The default grace period (30 s) would let this stream run for 9 s.
+    const p = await serve(policyYaml({ demo: `reply: "${words(60)}", chunkDelay: 150ms` }));
+    const stream = await openStream(p);
+    process.kill(p.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const second = Date.now();
+    process.kill(p.pid, 'SIGTERM');
+    const exit = await p.exited;
+    expect(Date.now() - second).toBeLessThan(2000);
+    expect(exit).toEqual({ code: 1, signal: null });
+    const body = await stream.rest;
+    expect(body).not.toContain('[DONE]');
+    expect(
+      JSON.parse(
+        events(body)
+          .at(-1)
+          ?.replace(/^data: /, '') ?? 'null',
+      ),
+    ).toEqual(SHUTDOWN_EVENT);
+    const lines = p.logLines();
+    expect(lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('second signal'))).toMatchObject({
+      level: 40,
+      signal: 'SIGTERM',
+    });
+    expect(
+      lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('grace period over')),
+    ).toMatchObject({
+      streamsCut: 1,
+      ended: 'early',
+    });
   });
 });
