@@ -20,6 +20,7 @@ import type {
 import type { ResponseMeta } from '../engine/index.js';
 import type { Recorder } from '../engine/replay/record.js';
 import { apiError, sendApiError } from './errors.js';
+import { lingerOnClose } from './linger.js';
 import { LEVEL_VALUES } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PolicyManager } from './policy-manager.js';
@@ -199,11 +200,13 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
       // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
       reply.header('connection', 'close');
+      if (!req.complete) lingerOnClose(req.socket);
       sendApiError(reply, 400, 'missing_host_header', 'HTTP/1.1 requests must carry a Host header.');
       return;
     }
     if (closing) {
       reply.header('connection', 'close');
+      if (!req.complete) lingerOnClose(req.socket);
       sendApiError(reply, 503, 'shutting_down', 'The server is shutting down; retry on another instance.');
       return;
     }

@@ -103,6 +103,19 @@ describe('bodies over the limit', () => {
     expect(exchange.closed).toBe(true);
   });
 
+  it('a request refused before its body is read (no Host) gets its 400 before the connection closes', async () => {
+    for (let round = 0; round < 3; round++) {
+      const exchange = await rawExchange(
+        server.url,
+        'POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+        { send: pumpBody(HUNDRED_MB, true), waitMs: 15_000 },
+      );
+      const res = parseResponse(exchange.text);
+      expect(res.status, `round ${round}: got ${JSON.stringify(exchange)}`).toBe(400);
+      expect(JSON.parse(res.body).error.code).toBe('missing_host_header');
+    }
+  });
+
   it('a 100 MB body is not held in memory (either framing)', async () => {
     const before = server.memory();
     for (const [framing, chunked] of [
