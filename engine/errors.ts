@@ -45,7 +45,7 @@ export const ERRORS = {
     type: 'invalid_request_error',
     message: 'Malformed HTTP request.',
     stage: 'http',
-    doc: 'The HTTP request itself is malformed (bad framing, bad Content-Length, a malformed URL, no Host header).',
+    doc: 'The HTTP request itself is malformed (bad framing or headers Node cannot parse).',
   },
   headers_too_large: {
     status: 431,
@@ -66,7 +66,28 @@ export const ERRORS = {
     type: 'invalid_request_error',
     message: '{detail}',
     stage: 'http',
-    doc: 'The body is not valid JSON, is empty, or nests deeper than the server accepts.',
+    doc: 'The body is not valid JSON, or is empty.',
+  },
+  body_too_deep: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'http',
+    doc: 'The JSON body nests arrays and objects deeper than 128 levels (checked before it is parsed).',
+  },
+  body_too_complex: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'http',
+    doc: 'The JSON body holds more than 50,000 arrays and objects (checked before it is parsed).',
+  },
+  missing_host_header: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'HTTP/1.1 requests must carry a Host header.',
+    stage: 'http',
+    doc: 'An HTTP/1.1 request without a `Host` header.',
   },
   body_too_large: {
     status: 413,
@@ -110,7 +131,7 @@ export const ERRORS = {
     type: 'invalid_request_error',
     message: '{detail}',
     stage: 'request',
-    doc: 'The body does not have the shape the endpoint needs (`param` names the field).',
+    doc: 'The body does not have the shape the endpoint needs (`param` names the field), nests deeper than 128 levels, or the request is otherwise malformed (a Content-Length that does not match, a malformed URL).',
   },
   invalid_metadata: {
     status: 400,

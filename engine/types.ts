@@ -58,7 +58,10 @@ export interface RequestInput {
    * The HTTP layer already refused the body (it is not JSON, or nests too deep): the engine
    * answers with this catalogue error without reading `body`, and records the request.
    */
-  readonly refused?: { readonly code: 'invalid_json'; readonly detail: string };
+  readonly refused?: {
+    readonly code: 'invalid_json' | 'body_too_deep' | 'body_too_complex';
+    readonly detail: string;
+  };
 }
 
 export type Endpoint = 'chat' | 'embeddings';

@@ -2,7 +2,7 @@
  * Request loggers made on first use. Fastify gives every request a pino child logger carrying
  * its request id, and building one costs more than anything else the request does with it:
  * pino serialises the bindings (through the redaction pass) at creation. This server writes its
- * per-request line through its own logger (see `report` in app.ts), so a request's child is
+ * per-request line through its own logger (see `report` in lifecycle.ts), so a request's child is
  * needed only when something goes wrong: it is created then, with the same bindings.
  */
 import type { FastifyBaseLogger } from 'fastify';

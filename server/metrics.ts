@@ -30,6 +30,8 @@ export interface ServerMetrics {
   setBreakerSource(source: () => ReadonlyArray<{ target: string; state: string }>): void;
   /** Lines the recorder dropped (queue full or write failure). */
   observeRecordingDropped(count: number): void;
+  /** Streams still running when the shutdown's grace period ended, cut with an in-band error. */
+  observeStreamsCutOnShutdown(count: number): void;
 }
 
 export function createServerMetrics(): ServerMetrics {
@@ -122,6 +124,11 @@ export function createServerMetrics(): ServerMetrics {
     help: 'Recording lines dropped because the writer could not keep up or failed.',
     registers: [registry],
   });
+  const streamsCut = new Counter({
+    name: 'switchyard_streams_cut_on_shutdown_total',
+    help: 'Streams still running when the shutdown grace period ended, ended with an in-band shutting_down error.',
+    registers: [registry],
+  });
   let breakerSource: () => ReadonlyArray<{ target: string; state: string }> = () => [];
   const breakerCode: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2 };
   new Gauge({
@@ -180,6 +187,9 @@ export function createServerMetrics(): ServerMetrics {
     },
     observeRecordingDropped(count) {
       recordingDropped.inc(count);
+    },
+    observeStreamsCutOnShutdown(count) {
+      streamsCut.inc(count);
     },
     setPolicy(identity) {
       policyInfo.reset();

@@ -3,9 +3,11 @@
  *
  * A single policy file is watched through its DIRECTORY, never the file itself: editors save by
  * writing a temp file and renaming it over the original, and Kubernetes swaps a ConfigMap by
- * re-pointing the `..data` symlink; a watch on the old inode would miss both. Events are filtered
- * to the files the loader reads, then debounced so that one save (often several fs events) costs
- * one reload.
+ * re-pointing the `..data` symlink; a watch on the old inode would miss both. For the same reason
+ * the watched directory's own entry is watched in its parent: a directory deleted and recreated,
+ * or a symlink to a directory swapped to another one, re-arms the watch on the new directory.
+ * Events are filtered to the files the loader reads, then debounced so that one save (often
+ * several fs events) costs one reload.
  */
 
 import { stat } from 'node:fs/promises';
@@ -56,6 +58,7 @@ export function isRelevantChange(root: string, changed: string, singleFile: stri
  */
 export async function watchPolicy(options: PolicyWatcherOptions): Promise<PolicyWatcher> {
   const debounceMs = options.debounceMs ?? 100;
+  const usePolling = options.usePolling ?? false;
   const target = resolve(options.policyPath);
   let isDirectory = false;
   try {
@@ -72,45 +75,115 @@ export async function watchPolicy(options: PolicyWatcherOptions): Promise<Policy
     timer = undefined;
     if (!closed) options.onChange();
   };
-
-  const watcher: FSWatcher = watch(root, {
-    ignoreInitial: true,
-    // A single file's directory may hold anything: look at its entries only.
-    depth: isDirectory ? 16 : 0,
-    usePolling: options.usePolling ?? false,
-    interval: 200,
-  });
-  const consider = (changed: string): void => {
-    if (closed || !isRelevantChange(root, changed, singleFile)) return;
+  const schedule = (): void => {
+    if (closed) return;
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(fire, debounceMs);
   };
-  watcher.on('all', (_event, changed) => consider(resolve(changed)));
-  // chokidar's filtered events can miss a rename over a file renamed over shortly before (its
-  // per-file watch still points at the old inode); the raw fs events never do. Extra triggers
-  // are cheap: the debounce merges them and a reload of unchanged content is a no-op.
-  watcher.on('raw', (_event, name, details) => {
-    const watchedPath =
-      typeof details === 'object' && details !== null && 'watchedPath' in details
-        ? details.watchedPath
-        : undefined;
-    if (typeof watchedPath !== 'string') return;
-    const watched = resolve(watchedPath);
-    if (typeof name !== 'string' || name === '') {
-      consider(watched === root ? join(root, singleFile ?? '') : watched);
-    } else {
-      consider(basename(watched) === name ? watched : join(watched, name));
-    }
-  });
-  watcher.on('error', (err) => options.onError?.(err));
-  const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+  const consider = (changed: string): void => {
+    if (isRelevantChange(root, changed, singleFile)) schedule();
+  };
+  const onError = (err: unknown): void => options.onError?.(err);
+
+  /** The watcher of the root's contents; replaced whenever the root itself is replaced. */
+  const watchRoot = (): FSWatcher => {
+    const watcher = watch(root, {
+      ignoreInitial: true,
+      // A single file's directory may hold anything: look at its entries only.
+      depth: isDirectory ? 16 : 0,
+      usePolling,
+      interval: 200,
+    });
+    watcher.on('all', (_event, changed) => consider(resolve(changed)));
+    // chokidar's filtered events can miss a rename over a file renamed over shortly before (its
+    // per-file watch still points at the old inode); the raw fs events never do. Extra triggers
+    // are cheap: the debounce merges them and a reload of unchanged content is a no-op.
+    watcher.on('raw', (_event, name, details) => {
+      const watchedPath =
+        typeof details === 'object' && details !== null && 'watchedPath' in details
+          ? details.watchedPath
+          : undefined;
+      if (typeof watchedPath !== 'string') return;
+      const watched = resolve(watchedPath);
+      if (typeof name !== 'string' || name === '') {
+        consider(watched === root ? join(root, singleFile ?? '') : watched);
+      } else {
+        consider(basename(watched) === name ? watched : join(watched, name));
+      }
+    });
+    watcher.on('error', onError);
+    return watcher;
+  };
+  const readyOf = (watcher: FSWatcher): Promise<void> =>
+    new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+
+  let rootWatcher: FSWatcher | null = watchRoot();
+  const rootReady = readyOf(rootWatcher);
+
+  // A watch follows an inode, not a name: when the root directory is deleted and recreated, or
+  // is a symlink swapped to another directory (a release switch, a ConfigMap mounted as the
+  // policy directory), the watch above keeps looking at the old one. So the root's own entry is
+  // watched in its parent, and every change of it re-arms the root watcher (and reloads).
+  let rearming: Promise<void> = Promise.resolve();
+  let rearmQueued = false;
+  const rearm = (): void => {
+    schedule();
+    // A burst of events on the entry (unlink, add, raw renames) costs one re-arm after the
+    // one running, not one each.
+    if (rearmQueued) return;
+    rearmQueued = true;
+    rearming = rearming.then(async () => {
+      rearmQueued = false;
+      const old = rootWatcher;
+      rootWatcher = null;
+      await old?.close().catch(onError);
+      if (closed) return;
+      try {
+        await stat(root);
+      } catch {
+        return; // gone for now: its re-creation is another change of the entry
+      }
+      const fresh = watchRoot();
+      rootWatcher = fresh;
+      await readyOf(fresh);
+      // Changes made while no watcher looked are covered by this reload.
+      schedule();
+    });
+  };
+  const parent = dirname(root);
+  let parentWatcher: FSWatcher | null = null;
+  if (parent !== root) {
+    parentWatcher = watch(parent, {
+      ignoreInitial: true,
+      depth: 0,
+      followSymlinks: false,
+      usePolling,
+      interval: 200,
+      // Only the root's own entry: its siblings (all of /tmp, say) are never looked at.
+      ignored: (path: string) => {
+        const p = resolve(path);
+        return p !== parent && p !== root;
+      },
+    });
+    parentWatcher.on('all', (_event, changed) => {
+      if (resolve(changed) === root) rearm();
+    });
+    parentWatcher.on('raw', (_event, name) => {
+      if (name === basename(root)) rearm();
+    });
+    parentWatcher.on('error', onError);
+  }
+  const ready = Promise.all([rootReady, parentWatcher === null ? undefined : readyOf(parentWatcher)]).then(
+    () => undefined,
+  );
 
   return {
     ready,
     async close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
-      await watcher.close();
+      await rearming;
+      await Promise.all([rootWatcher?.close(), parentWatcher?.close()]);
     },
   };
 }

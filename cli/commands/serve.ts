@@ -2,6 +2,11 @@
  * `switchyard serve --policy <file|dir>`: runs the gateway until SIGTERM or SIGINT, reloading the
  * policy on file changes and on SIGHUP. A policy that fails its first load is printed and the
  * command exits 1 without serving.
+ *
+ * Shutdown: the first SIGTERM/SIGINT drains for up to `--shutdown-grace`, cuts what is left (in
+ * band, see server/lifecycle.ts) and exits 0. A second SIGTERM/SIGINT during the drain cuts at
+ * once and exits 1: the process did not finish its work, and an orchestrator or a shell should
+ * be able to tell.
  */
 
 import { parseArgs } from 'node:util';
@@ -11,13 +16,17 @@ import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useCol
 export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
 
 Runs the OpenAI-compatible gateway. The policy is watched and hot-reloaded; SIGHUP reloads it
-too; SIGTERM or SIGINT drains in-flight requests and streams, then exits.
+too. SIGTERM or SIGINT drains in-flight requests and streams for up to the shutdown grace period,
+ends what still runs with an in-band error, and exits 0; a second SIGTERM or SIGINT during the
+drain does that at once and exits 1.
 
 Options:
   --policy <path>       Policy file or directory (required)
   --port <n>            Port to listen on (default: 8080; 0 picks a free one)
   --host <addr>         Address to bind (default: 127.0.0.1; 0.0.0.0 for all interfaces)
   --body-limit <size>   Largest request body, e.g. 512kb, 1mb, 4mb (default: 1mb)
+  --shutdown-grace <d>  How long shutdown waits for requests and streams: 30s, 500ms, or
+                        plain milliseconds (default: 30s)
   --no-watch            Do not watch the policy files (reload with SIGHUP or POST /admin/reload)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
   --record <file>       Append one JSON line per request (schemas/recorded-traffic.schema.json)
@@ -50,6 +59,21 @@ export function parseSize(text: string): number | null {
   return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : null;
 }
 
+const DURATION_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000 };
+/** The longest grace period accepted (and a safe timer delay). */
+const MAX_GRACE_MS = 24 * 60 * 60 * 1000;
+
+/** `30s` → 30000, `500ms` → 500, `1500` → 1500 (plain numbers are milliseconds); null if invalid. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/i.exec(text.trim());
+  if (m === null) return null;
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS[(m[2] ?? '').toLowerCase()]);
+  return Number.isSafeInteger(ms) && ms <= MAX_GRACE_MS ? ms : null;
+}
+
+/** How long a second signal waits for the cut streams' last bytes and the recording before exiting. */
+const FORCED_EXIT_WAIT_MS = 500;
+
 function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) {
     throw new UsageError(`--port must be an integer from 0 to 65535 (got "${text}")`);
@@ -67,6 +91,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'body-limit': { type: 'string' },
+      'shutdown-grace': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'log-level': { type: 'string' },
       record: { type: 'string' },
@@ -84,6 +109,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const bodyLimit = values['body-limit'] === undefined ? 1024 * 1024 : parseSize(values['body-limit']);
   if (bodyLimit === null) {
     throw new UsageError(`--body-limit must be a size such as 512kb or 1mb (got "${values['body-limit']}")`);
+  }
+  const gracePeriodMs =
+    values['shutdown-grace'] === undefined ? undefined : parseDuration(values['shutdown-grace']);
+  if (gracePeriodMs === null) {
+    throw new UsageError(
+      `--shutdown-grace must be a duration such as 30s, 500ms or 1500 (got "${values['shutdown-grace']}")`,
+    );
   }
   const level = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level))
@@ -114,6 +146,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       host,
       port,
       bodyLimit,
+      ...(gracePeriodMs === undefined ? {} : { gracePeriodMs }),
       logger,
       watch: !values['no-watch'],
       ...(values.record === undefined ? {} : { record: { path: values.record, content: recordContent } }),
@@ -156,24 +189,55 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   };
   process.on('unhandledRejection', onUnhandled);
   return new Promise<number>((resolve) => {
-    const onHangup = (): void => {
-      void manager.reload('signal');
-    };
-    const onStop = (): void => {
+    let settled = false;
+    const finish = (code: number): void => {
+      if (settled) return;
+      settled = true;
       process.off('unhandledRejection', onUnhandled);
       signals.off('SIGHUP', onHangup);
       signals.off('SIGTERM', onStop);
       signals.off('SIGINT', onStop);
-      server.close().then(
-        () => resolve(0),
+      resolve(code);
+    };
+    const onHangup = (): void => {
+      void manager.reload('signal');
+    };
+    let stopping = false;
+    let forced = false;
+    const onStop = (signal?: NodeJS.Signals): void => {
+      if (stopping) {
+        if (forced) return;
+        forced = true;
+        // A second signal during the drain: cut now, exit 1 without waiting for the grace period.
+        server.app.log.warn(
+          { signal: signal ?? 'SIGTERM' },
+          'second signal during the shutdown drain: cutting in-flight requests and exiting now (exit code 1)',
+        );
+        server.endGracePeriod();
+        // The cut writes its in-band events at once; give them and the recording a moment to
+        // reach the kernel, then exit even if the drain has not finished.
+        const exitNow = (): void => {
+          clearTimeout(timer);
+          finish(1);
+          // The real process exits now; an embedding caller (tests) just gets the code.
+          if (io.signals === undefined) process.exit(1);
+        };
+        const timer = setTimeout(exitNow, FORCED_EXIT_WAIT_MS);
+        void closing?.finally(exitNow);
+        return;
+      }
+      stopping = true;
+      closing = server.close().then(
+        () => finish(forced ? 1 : 0),
         (err: unknown) => {
           io.stderr.write(
             `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
           );
-          resolve(1);
+          finish(1);
         },
       );
     };
+    let closing: Promise<void> | null = null;
     signals.on('SIGHUP', onHangup);
     signals.on('SIGTERM', onStop);
     signals.on('SIGINT', onStop);

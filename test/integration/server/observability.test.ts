@@ -72,6 +72,35 @@ describe('observability', () => {
     expect((lines[0] as { tenant: string }).tenant).toBe('acme');
   });
 
+  it('records the requests it refuses too: unparseable, too deep, malformed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-observe-'));
+    dirs.push(dir);
+    const path = join(dir, 'traffic.jsonl');
+    const t = await startServer(policyYaml({ extra: TENANTS }), { record: { path, content: 'drop' } });
+    const raw = async (body: string, id: string): Promise<Response> => {
+      const res = await fetch(`${t.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...auth, 'x-request-id': id },
+        body,
+      });
+      await res.arrayBuffer();
+      return res;
+    };
+    expect((await raw('{"model": "gpt', 'bad-json')).status).toBe(400);
+    expect((await raw(`${'['.repeat(20_000)}${']'.repeat(20_000)}`, 'too-deep')).status).toBe(400);
+    expect((await raw(JSON.stringify({ model: 'gpt-5' }), 'no-messages')).status).toBe(400);
+    await t.close();
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { requestId: string; outcome: { status: number; errorCode?: string } });
+    for (const line of lines) expect(validateRecordedLine(line).ok).toBe(true);
+    const byId = new Map(lines.map((l) => [l.requestId, l.outcome]));
+    expect(byId.get('bad-json')).toMatchObject({ status: 400, errorCode: 'invalid_json' });
+    expect(byId.get('too-deep')).toMatchObject({ status: 400, errorCode: 'body_too_deep' });
+    expect(byId.get('no-messages')).toMatchObject({ status: 400, errorCode: 'invalid_request' });
+  });
+
   it('counts limits, cache outcomes, upstream latency, and tokens and cost by tenant; shows spend', async () => {
     const t = await startServer(trafficPolicy(), { adminToken: 'admin-secret' });
     servers.push(t);

@@ -199,7 +199,7 @@ describe('graceful shutdown', () => {
     await expect(fetch(`${t.server.url}/healthz`)).rejects.toThrow();
   });
 
-  it('after the grace period, streams still running are cancelled', async () => {
+  it('after the grace period, a stream still running ends with an in-band error event, counted', async () => {
     const t = await start(policyYaml({ demo: 'reply: "a b c d e f g h i j", chunkDelay: 400ms' }), {
       gracePeriodMs: 150,
     });
@@ -210,10 +210,31 @@ describe('graceful shutdown', () => {
     });
     expect(res.status).toBe(200);
     const started = Date.now();
-    await t.server.close();
+    const [body] = await Promise.all([res.text(), t.server.close()]);
     expect(Date.now() - started).toBeLessThan(3000);
-    const body = await res.text().catch(() => '');
     expect(body).not.toContain('[DONE]');
+    const last = body.trim().split('\n\n').at(-1) ?? '';
+    expect(JSON.parse(last.replace(/^data: /, ''))).toEqual({
+      error: { message: expect.any(String), type: 'api_error', code: 'shutting_down' },
+    });
+    const metrics = await t.server.metrics.registry.metrics();
+    expect(metrics).toMatch(/^switchyard_streams_cut_on_shutdown_total 1$/m);
+  });
+
+  it('after the grace period, a request still waiting for upstream gets 503 shutting_down', async () => {
+    const t = await start(policyYaml({ demo: 'latency: 3s' }), { gracePeriodMs: 150 });
+    const pending = fetch(`${t.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody({ model: 'special' })),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const [res] = await Promise.all([pending, t.server.close()]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
   });
 
   it('a client that disconnects mid-stream cancels its request (nothing left to drain)', async () => {

@@ -1,6 +1,6 @@
 /** The policy watcher: which changes count, Kubernetes ConfigMap swaps and directories of fragments. */
 
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,5 +81,103 @@ describe('watchPolicy', () => {
     rmSync(join(dir, '..2026_01'), { recursive: true });
 
     await waitFor(() => server.manager.current?.identity.version === 'cm-2', 'the swapped ConfigMap');
+  });
+});
+
+describe('hot reload when the watched path itself is replaced', () => {
+  async function serveWatching(policyPath: string): Promise<SwitchyardServer> {
+    const server = await createServer({ policyPath, port: 0, logger: false, watchDebounceMs: 30 });
+    cleanups.push(() => server.close());
+    return server;
+  }
+
+  async function expectVersion(server: SwitchyardServer, version: string): Promise<void> {
+    await waitFor(() => server.manager.current?.identity.version === version, `version ${version}`, 8000);
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'special', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.headers.get('x-switchyard-policy')).toMatch(new RegExp(`^demo@${version}\\+`));
+  }
+
+  it('a watched directory deleted and recreated', async () => {
+    const parent = tempDir();
+    const policies = join(parent, 'policies');
+    mkdirSync(policies);
+    writeFileSync(join(policies, 'policy.yaml'), policyYaml({ version: 'dir-1' }));
+    const server = await serveWatching(policies);
+    expect(server.manager.current?.identity.version).toBe('dir-1');
+
+    rmSync(policies, { recursive: true });
+    // The reload of the missing directory fails; the last good version keeps serving.
+    await waitFor(
+      () => server.manager.lastResult?.ok === false,
+      'the failed reload of the missing directory',
+    );
+    expect(server.manager.current?.identity.version).toBe('dir-1');
+    mkdirSync(policies);
+    writeFileSync(join(policies, 'policy.yaml'), policyYaml({ version: 'dir-2' }));
+    await expectVersion(server, 'dir-2');
+
+    // And the new directory is watched in its turn.
+    writeFileSync(join(policies, 'policy.yaml'), policyYaml({ version: 'dir-3' }));
+    await expectVersion(server, 'dir-3');
+  });
+
+  it('a watched single file deleted and recreated', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, policyYaml({ version: 'file-1' }));
+    const server = await serveWatching(file);
+    unlinkSync(file);
+    await waitFor(() => server.manager.lastResult?.ok === false, 'the failed reload of the missing file');
+    expect(server.manager.current?.identity.version).toBe('file-1');
+    writeFileSync(file, policyYaml({ version: 'file-2' }));
+    await expectVersion(server, 'file-2');
+    writeFileSync(file, policyYaml({ version: 'file-3' }));
+    await expectVersion(server, 'file-3');
+  });
+
+  it('a ConfigMap mounted as the policy directory: ..data swapped, files reached through it', async () => {
+    const mount = tempDir();
+    mkdirSync(join(mount, '..2026_01'));
+    writeFileSync(join(mount, '..2026_01', 'policy.yaml'), policyYaml({ version: 'cmdir-1' }));
+    symlinkSync('..2026_01', join(mount, '..data'));
+    symlinkSync(join('..data', 'policy.yaml'), join(mount, 'policy.yaml'));
+    const server = await serveWatching(mount);
+    expect(server.manager.current?.identity.version).toBe('cmdir-1');
+
+    for (const [n, version] of [
+      ['02', 'cmdir-2'],
+      ['03', 'cmdir-3'],
+    ]) {
+      mkdirSync(join(mount, `..2026_${n}`));
+      writeFileSync(join(mount, `..2026_${n}`, 'policy.yaml'), policyYaml({ version }));
+      symlinkSync(`..2026_${n}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      await expectVersion(server, version);
+    }
+  });
+
+  it('the policy directory is a symlink, swapped atomically to another directory', async () => {
+    const parent = tempDir();
+    for (const v of ['1', '2', '3']) {
+      mkdirSync(join(parent, `release-${v}`));
+      writeFileSync(join(parent, `release-${v}`, 'policy.yaml'), policyYaml({ version: `link-${v}` }));
+    }
+    const current = join(parent, 'current');
+    symlinkSync('release-1', current);
+    const server = await serveWatching(current);
+    expect(server.manager.current?.identity.version).toBe('link-1');
+
+    for (const v of ['2', '3']) {
+      symlinkSync(`release-${v}`, join(parent, 'current.tmp'));
+      renameSync(join(parent, 'current.tmp'), current);
+      await expectVersion(server, `link-${v}`);
+    }
+    // Edits inside the directory it points to now are seen too.
+    writeFileSync(join(parent, 'release-3', 'policy.yaml'), policyYaml({ version: 'link-3b' }));
+    await expectVersion(server, 'link-3b');
   });
 });

@@ -300,6 +300,25 @@ describe('switchyard (dispatcher)', () => {
     expect((await run(['serve'])).code).toBe(2);
     expect((await run(['serve', '--policy', 'p.yaml', '--port', 'http'])).stderr).toMatch(/--port must be/);
     expect((await run(['serve', '--policy', 'p.yaml', '--body-limit', 'lots'])).code).toBe(2);
+    for (const bad of ['soon', '30h', '5 minutes', '']) {
+      const r = await run(['serve', '--policy', 'p.yaml', '--shutdown-grace', bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--shutdown-grace must be a duration/);
+    }
+    expect((await run(['serve', '--policy', 'p.yaml', '--shutdown-grace', '-1s'])).code).toBe(2);
+  });
+
+  it('--shutdown-grace takes 30s, 500ms, 1m or plain milliseconds', async () => {
+    const { parseDuration } = await import('../../../cli/commands/serve.js');
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('1500')).toBe(1500);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(parseDuration('0')).toBe(0);
+    expect(parseDuration('25h')).toBeNull();
+    expect(parseDuration('abc')).toBeNull();
+    expect((await run(['help', 'serve'])).stdout).toMatch(/--shutdown-grace <d>.*\n.*default: 30s/);
   });
 
   it('serve exits 1 with diagnostics when the first load fails', async () => {

@@ -1,0 +1,329 @@
+/**
+ * The life of a request in the server: its state (started, cancellation, the engine's answer),
+ * in-flight tracking for the drain, the one log line and the metrics of a finished request, and
+ * the shutdown that drains them.
+ *
+ * Hooks are callback-style: an async hook costs a promise and a microtask turn per request. The
+ * functions here are made once per server; a request allocates its state and the two listeners
+ * that settle it, nothing else.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import type { ResponseMeta } from '../engine/index.js';
+import type { Recorder } from '../engine/replay/record.js';
+import { apiError, sendApiError } from './errors.js';
+import { lingerOnClose } from './linger.js';
+import { LEVEL_VALUES } from './logging.js';
+import type { ServerMetrics } from './metrics.js';
+import type { PolicyManager } from './policy-manager.js';
+import type { PolicyWatcher } from './watch.js';
+
+export interface RequestState {
+  readonly started: number;
+  readonly controller: AbortController;
+  readonly res: ServerResponse;
+  /** Set once the engine answered; drives the log line and the metrics. */
+  meta: ResponseMeta | null;
+  /** The reply was hijacked for SSE; the stream's end reports it. */
+  streamed: boolean;
+  /** The log line and metrics were written (exactly once per request). */
+  reported: boolean;
+  /** While an SSE stream is relayed: the engine's event iterator (a shutdown cut returns it). */
+  events: AsyncIterator<string> | null;
+  /** The shutdown's grace period ended while the request ran: it was cut. */
+  cut: boolean;
+}
+
+/** After the grace period, how long cut requests get to end (their upstream calls cancelled). */
+const CUT_GRACE_MS = 1_000;
+
+/** What a cut request is told: the catalogue's shutdown error, as for a request refused in the drain. */
+export const SHUTDOWN_CUT_CODE = 'shutting_down';
+
+/** The in-band SSE error event that ends a stream cut by the shutdown (no `[DONE]` follows). */
+const SHUTDOWN_EVENT = `data: ${JSON.stringify(apiError({ code: SHUTDOWN_CUT_CODE }))}\n\n`;
+
+const SHUTDOWN_REASON = new Error('server shutting down');
+
+/**
+ * Ends a stream in band: the shutdown's error event, the end of the response, and the engine's
+ * iterator returned so that it releases (and cancels) its upstream call.
+ */
+function cutStream(state: RequestState, events: AsyncIterator<string>): void {
+  const res = state.res;
+  if (!res.destroyed && !res.writableEnded) {
+    res.write(SHUTDOWN_EVENT);
+    res.end();
+  }
+  try {
+    // Not awaited: a generator busy reading upstream finishes its `return` once the abort lands.
+    void Promise.resolve(events.return?.()).catch(() => undefined);
+  } catch {
+    // A throwing `return` changes nothing here: the abort below cancels upstream anyway.
+  }
+}
+
+/** A caller's request id is echoed only when it is a plain token. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** Paths polled by probes and scrapers: logged at debug, not info. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Fastify's `genReqId`: the caller's `x-request-id` when sane, a UUID otherwise. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function pathOnly(url: string): string {
+  const q = url.indexOf('?');
+  return (q < 0 ? url : url.slice(0, q)).slice(0, 256);
+}
+
+export function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+export interface Lifecycle {
+  /** The server is shutting down: new requests get 503, responses close their connection. */
+  readonly closing: boolean;
+  /** Requests (streams included) that have not ended yet. */
+  readonly inFlight: number;
+  /** The state of a request, from `onRequest` on. */
+  state(request: FastifyRequest): RequestState | undefined;
+  /** The one log line and the metrics of a finished request (only the first call counts). */
+  report(request: FastifyRequest, status: number, state: RequestState): void;
+  /** Installs the hooks that track every request. */
+  install(app: FastifyInstance): void;
+  /** From now on new requests are refused. */
+  startClosing(): void;
+  /**
+   * Resolves true when nothing is in flight any more, false when `ms` passed first or
+   * {@link endGracePeriod} was called.
+   */
+  waitForDrain(ms: number): Promise<boolean>;
+  /** The grace period was ended early ({@link endGracePeriod}). */
+  readonly graceOver: boolean;
+  /** Ends the shutdown's grace period now: every pending {@link waitForDrain} resolves false. */
+  endGracePeriod(): void;
+  /**
+   * Cuts every request in flight: a running stream gets the in-band shutdown error event and
+   * ends; every request is aborted, which cancels its upstream calls. Returns the counts.
+   */
+  cutAll(): { streams: number; requests: number };
+}
+
+export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseLogger): Lifecycle {
+  const states = new WeakMap<FastifyRequest, RequestState>();
+  const inFlight = new Set<RequestState>();
+  let drainWaiters: ((drained: boolean) => void)[] = [];
+  let closing = false;
+  let graceOver = false;
+
+  const untrack = (state: RequestState): void => {
+    if (!inFlight.delete(state) || inFlight.size > 0) return;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiters) w(true);
+  };
+
+  const report = (request: FastifyRequest, status: number, state: RequestState): void => {
+    if (state.reported) return;
+    state.reported = true;
+    const latencyMs = performance.now() - state.started;
+    const meta = state.meta;
+    // The route pattern, or the raw path without its query string (which may carry a key,
+    // e.g. Azure-style `?api-key=`), bounded in length.
+    const path = request.routeOptions.url ?? pathOnly(request.url);
+    if (path.startsWith('/v1/')) metrics.observeRequest(status, meta, latencyMs / 1000);
+    const quiet = QUIET_PATHS.has(path);
+    // Not built at all when its level is off (`--log-level warn`).
+    if ((LEVEL_VALUES[requestLog.level] ?? 0) > (quiet ? 20 : 30)) return;
+    const line = {
+      reqId: request.id,
+      method: request.method,
+      path,
+      status,
+      latencyMs: round3(latencyMs),
+      route: meta?.route ?? null,
+      target: meta?.target ?? null,
+      attempts: meta?.attempts.length ?? 0,
+      outcomes: meta?.attempts.map((a) => `${a.target}:${a.outcome}`) ?? [],
+      tokens:
+        meta?.usage == null
+          ? null
+          : { prompt: meta.usage.promptTokens, completion: meta.usage.completionTokens },
+      // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
+      costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
+      cache: meta?.cache ?? null,
+      policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
+    };
+    if (quiet) requestLog.debug(line, 'request');
+    else requestLog.info(line, 'request');
+  };
+
+  const onRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const res = reply.raw;
+    const state: RequestState = {
+      started: performance.now(),
+      controller: new AbortController(),
+      res,
+      meta: null,
+      streamed: false,
+      reported: false,
+      events: null,
+      cut: false,
+    };
+    states.set(request, state);
+    inFlight.add(state);
+    const settle = (): void => {
+      // A response that closes before it finished means the client went away: cancel upstream.
+      if (!res.writableFinished) state.controller.abort(new Error('client disconnected'));
+      untrack(state);
+    };
+    res.once('finish', () => untrack(state));
+    res.once('close', settle);
+    // Set here rather than in an onSend hook: headers set before the handler survive its errors,
+    // and a request without onSend hooks skips that stage.
+    reply.header('x-request-id', request.id);
+    const req = request.raw;
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+      reply.header('connection', 'close');
+      if (!req.complete) lingerOnClose(req.socket);
+      sendApiError(reply, 'missing_host_header');
+      return;
+    }
+    if (closing) {
+      reply.header('connection', 'close');
+      if (!req.complete) lingerOnClose(req.socket);
+      sendApiError(reply, 'shutting_down');
+      return;
+    }
+    done();
+  };
+
+  const onResponse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const state = states.get(request);
+    if (state !== undefined && !state.streamed) report(request, reply.statusCode, state);
+    done();
+  };
+
+  return {
+    get closing() {
+      return closing;
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+    state: (request) => states.get(request),
+    report,
+    install(app) {
+      app.addHook('onRequest', onRequest);
+      app.addHook('onResponse', onResponse);
+    },
+    startClosing() {
+      closing = true;
+    },
+    waitForDrain(ms) {
+      if (inFlight.size === 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const waiter = (drained: boolean): void => {
+          clearTimeout(timer);
+          resolve(drained);
+        };
+        const timer = setTimeout(() => {
+          drainWaiters = drainWaiters.filter((w) => w !== waiter);
+          resolve(false);
+        }, ms);
+        drainWaiters.push(waiter);
+      });
+    },
+    get graceOver() {
+      return graceOver;
+    },
+    endGracePeriod() {
+      graceOver = true;
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const w of waiters) w(false);
+    },
+    cutAll() {
+      let streams = 0;
+      let requests = 0;
+      for (const state of inFlight) {
+        if (state.cut) continue;
+        state.cut = true;
+        const events = state.events;
+        if (events !== null) {
+          state.events = null;
+          streams++;
+          cutStream(state, events);
+        } else {
+          requests++;
+        }
+        state.controller.abort(SHUTDOWN_REASON);
+      }
+      return { streams, requests };
+    },
+  };
+}
+
+export interface ShutdownParts {
+  app: FastifyInstance;
+  lifecycle: Lifecycle;
+  manager: PolicyManager;
+  watcher: PolicyWatcher | null;
+  recorder: Recorder | null;
+  metrics: ServerMetrics;
+  gracePeriodMs: number;
+}
+
+/**
+ * Stops accepting, drains in-flight requests and streams (up to the grace period, or until
+ * `lifecycle.endGracePeriod()`), cuts what is left, then closes the engine and flushes the
+ * recording. A cut is never silent: a stream ends with the in-band `shutting_down` error
+ * event (no `[DONE]`), a request still waiting for its answer gets a 503 with that code, and
+ * both are logged and counted.
+ */
+export async function shutdown(parts: ShutdownParts): Promise<void> {
+  const { app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs } = parts;
+  lifecycle.startClosing();
+  app.log.info({ inFlight: lifecycle.inFlight, gracePeriodMs }, 'shutting down: draining in-flight requests');
+  await watcher?.close();
+  // Stops accepting connections and closes idle keep-alive ones; requests already running,
+  // streams included, go on.
+  const appClosed = app.close();
+  const drained = lifecycle.graceOver
+    ? lifecycle.inFlight === 0
+    : await lifecycle.waitForDrain(gracePeriodMs);
+  if (!drained) {
+    const { streams, requests } = lifecycle.cutAll();
+    metrics.observeStreamsCutOnShutdown(streams);
+    app.log.warn(
+      {
+        streamsCut: streams,
+        requestsCut: requests,
+        gracePeriodMs,
+        ended: lifecycle.graceOver ? 'early' : 'timeout',
+      },
+      `grace period over: ${streams} stream(s) ended with an in-band ${SHUTDOWN_CUT_CODE} error, ${requests} request(s) cancelled`,
+    );
+    // Give the cut requests a moment to end (their upstream calls are being cancelled).
+    await lifecycle.waitForDrain(CUT_GRACE_MS);
+  }
+  // Keep-alive sockets whose last response finished during the drain are idle now.
+  app.server.closeAllConnections();
+  await appClosed;
+  await manager.close();
+  // Last: every request has ended, so every line is queued; close() writes them all.
+  await recorder?.close();
+}

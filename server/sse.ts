@@ -1,0 +1,96 @@
+/** Writes the engine's streamed answers to the client as server-sent events. */
+
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EngineResponse } from '../engine/index.js';
+import { apiError } from './errors.js';
+import type { Lifecycle, RequestState } from './lifecycle.js';
+
+export type StreamResponse = Extract<EngineResponse, { kind: 'stream' }>;
+
+function waitForWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** Returns a stream's iterator unread, so that the engine releases its upstream call. */
+export async function releaseStream(response: StreamResponse): Promise<void> {
+  try {
+    await response.events[Symbol.asyncIterator]().return?.();
+  } catch {
+    // Nothing to do: the request's abort cancels upstream anyway.
+  }
+}
+
+/**
+ * Relays the stream's frames with backpressure, then reports the request with the stream's final
+ * metadata. The engine's frames end with `data: [DONE]` only on success.
+ */
+export async function writeStream(
+  lifecycle: Lifecycle,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  response: StreamResponse,
+  state: RequestState,
+  extraHeaders: Record<string, string>,
+): Promise<void> {
+  state.streamed = true;
+  reply.hijack();
+  const res = reply.raw;
+  // `shouldKeepAlive` is Node's reading of the request: false when the client sent
+  // `Connection: close` (or spoke HTTP/1.0 without keep-alive). An explicit `keep-alive` header
+  // would override it and leave the socket open after the stream.
+  const keepAlive = res.shouldKeepAlive && !lifecycle.closing;
+  res.writeHead(response.status, {
+    ...response.headers,
+    ...extraHeaders,
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: keepAlive ? 'keep-alive' : 'close',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  // Iterated by hand rather than with for-await, so that a shutdown cut (lifecycle.cutAll) can
+  // end the response and return the iterator while a `next()` is pending: the cut writes the
+  // in-band error itself, and this loop then stops without writing anything more.
+  const events = response.events[Symbol.asyncIterator]();
+  state.events = events;
+  try {
+    for (;;) {
+      const next = await events.next();
+      if (next.done || state.cut) break;
+      if (res.destroyed) {
+        // The client left: release the stream (and its upstream call) as for-await's break would.
+        await events.return?.();
+        break;
+      }
+      if (!res.write(next.value)) await waitForWritable(res);
+    }
+  } catch (err) {
+    // The engine's stream should never throw; if it does, end the stream honestly: an in-band
+    // error and no [DONE], so no client mistakes a truncated answer for a complete one.
+    if (!state.cut) {
+      request.log.error({ err }, 'stream failed');
+      if (!res.destroyed) {
+        res.write(`data: ${JSON.stringify(apiError({ code: 'internal_error' }))}\n\n`);
+      }
+    }
+  } finally {
+    state.events = null;
+    // A cut already wrote its error event and ended the response.
+    if (!state.cut) res.end();
+  }
+  try {
+    state.meta = await response.done;
+  } catch (err) {
+    request.log.error({ err }, 'stream metadata failed');
+  }
+  lifecycle.report(request, response.status, state);
+}
