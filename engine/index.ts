@@ -36,8 +36,6 @@ export {
 } from './policy/policy.js';
 export type { Policy } from './policy/types.generated.js';
 export type { Transport } from './providers/transport.js';
-export type { Clock } from './runtime/clock.js';
-export { systemClock } from './runtime/clock.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
@@ -47,6 +45,8 @@ export type {
   LimitEvent,
   SpendReport,
 } from './runtime/traffic-state.js';
-export { VirtualClock } from './runtime/virtual-clock.js';
+export type { Clock } from './shared/clock.js';
+export { systemClock } from './shared/clock.js';
+export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES } from './types.js';
