@@ -17,6 +17,13 @@ export function formatSarif(diagnostics: readonly Diagnostic[], options: SarifOp
   return formatSarifWith(diagnostics, { catalogue: ALL_DIAGNOSTIC_CODES, ...options });
 }
 export {
+  type FailedPolicy,
+  type LoadedPolicy,
+  loadPolicy,
+  type PolicyResult,
+  parsePolicy,
+} from './compile/load-policy.js';
+export {
   EngineError,
   ERRORS,
   type ErrorCode,
@@ -27,13 +34,6 @@ export {
   isErrorCode,
 } from './errors.js';
 export type { PolicySource } from './policy/load.js';
-export {
-  type FailedPolicy,
-  type LoadedPolicy,
-  loadPolicy,
-  type PolicyResult,
-  parsePolicy,
-} from './policy/policy.js';
 export type { Policy } from './policy/types.generated.js';
 export type { Transport } from './providers/transport.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
