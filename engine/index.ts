@@ -49,4 +49,4 @@ export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
 export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
-export { ERROR_CLASSES } from './types.js';
+export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
