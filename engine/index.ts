@@ -36,6 +36,12 @@ export {
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
 export type { Transport } from './providers/transport.js';
+export {
+  createRecorder,
+  type Recorder,
+  type RecorderOptions,
+  type RecordInput,
+} from './replay/record.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
