@@ -6,9 +6,9 @@
  */
 import { type CompiledPolicy, type CompiledRoute, NO_SKIPPED, routeDecision } from './compile/compile.js';
 import { findFirstMatch, findFirstMatchLinear } from './compile/graph.js';
-import { describeMismatch } from './compile/match.js';
 import { buildPlan } from './compile/plan.js';
 import { hasImageContent } from './context.js';
+import { describeMismatch } from './match/match.js';
 import type { Decision, RequestContext, SkippedRoute } from './types.js';
 
 export interface DecideOptions {

@@ -17,6 +17,13 @@ export function formatSarif(diagnostics: readonly Diagnostic[], options: SarifOp
   return formatSarifWith(diagnostics, { catalogue: ALL_DIAGNOSTIC_CODES, ...options });
 }
 export {
+  type FailedPolicy,
+  type LoadedPolicy,
+  loadPolicy,
+  type PolicyResult,
+  parsePolicy,
+} from './compile/load-policy.js';
+export {
   EngineError,
   ERRORS,
   type ErrorCode,
@@ -27,17 +34,14 @@ export {
   isErrorCode,
 } from './errors.js';
 export type { PolicySource } from './policy/load.js';
-export {
-  type FailedPolicy,
-  type LoadedPolicy,
-  loadPolicy,
-  type PolicyResult,
-  parsePolicy,
-} from './policy/policy.js';
 export type { Policy } from './policy/types.generated.js';
 export type { Transport } from './providers/transport.js';
-export type { Clock } from './runtime/clock.js';
-export { systemClock } from './runtime/clock.js';
+export {
+  createRecorder,
+  type Recorder,
+  type RecorderOptions,
+  type RecordInput,
+} from './replay/record.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
@@ -47,6 +51,8 @@ export type {
   LimitEvent,
   SpendReport,
 } from './runtime/traffic-state.js';
-export { VirtualClock } from './runtime/virtual-clock.js';
+export type { Clock } from './shared/clock.js';
+export { systemClock } from './shared/clock.js';
+export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
-export { ERROR_CLASSES } from './types.js';
+export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';

@@ -23,6 +23,19 @@ export const ERROR_CLASSES = [
 ] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
+/**
+ * Classes never re-sent to the same target, whatever `retryOn` says (DESIGN.md §2). The one
+ * definition: the attempt loop skips retries on these and validation warns (`SEM_NEVER_RETRIED`)
+ * when `retryOn` lists one.
+ */
+export const NEVER_RETRIED: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
+  'timeout',
+  'first_token',
+  'idle',
+  'context_length',
+  'content_policy',
+]);
+
 /** What identifies the policy version that served a request (header `x-switchyard-policy`). */
 export interface PolicyIdentity {
   readonly name: string;

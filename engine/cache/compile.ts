@@ -3,9 +3,9 @@
  * compiled, the key function built. The compiled cache is frozen and holds no state; the store
  * behind it (which should survive a reload when the definition is unchanged) is the engine's.
  */
-import { compileWhen, type Predicate } from '../compile/match.js';
-import { parseDuration, parseSize } from '../compile/units.js';
+import { compileWhen, type Predicate } from '../match/match.js';
 import type { Cache, StoreRef, When } from '../policy/types.generated.js';
+import { parseDuration, parseSize } from '../shared/units.js';
 import type { RequestContext } from '../types.js';
 import {
   type CacheDirectives,

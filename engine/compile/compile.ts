@@ -18,6 +18,13 @@ import type { BudgetSpec } from '../limits/budgets.js';
 import { budgetFingerprint } from '../limits/budgets.js';
 import { compileKey, type KeyFunction } from '../limits/keys.js';
 import { type CompiledLimit, compileLimit, type LimitSpec } from '../limits/limiter.js';
+import {
+  compileWhen,
+  indexGetter,
+  markInterpolated,
+  normalizeField,
+  type Predicate,
+} from '../match/match.js';
 import { splitPointer } from '../policy/source-map.js';
 import type {
   Breaker,
@@ -34,6 +41,7 @@ import type {
 } from '../policy/types.generated.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { canonicalJson } from '../shared/canonical-json.js';
+import { parseDuration, parseMoney, parseSize } from '../shared/units.js';
 import {
   type BreakerSettings,
   type Capabilities,
@@ -49,9 +57,7 @@ import {
   type TimeoutSettings,
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
-import { compileWhen, indexGetter, markInterpolated, normalizeField, type Predicate } from './match.js';
 import { buildPlan, type CompiledGroup, type CompiledNode, flattenPlan, isDynamic } from './plan.js';
-import { parseDuration, parseMoney, parseSize } from './units.js';
 
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
 

@@ -9,9 +9,15 @@
  * that matches is always among the candidates, and candidates are visited in file order, so the
  * answer is exactly the linear scan's (property P3).
  */
+import {
+  indexGetter,
+  isIndexableField,
+  normalizeField,
+  type Predicate,
+  whenConditions,
+} from '../match/match.js';
 import type { Condition, Operators, When } from '../policy/types.generated.js';
 import type { RequestContext } from '../types.js';
-import { indexGetter, isIndexableField, normalizeField, type Predicate, whenConditions } from './match.js';
 
 /** What the index needs of a route. */
 export interface IndexableRoute {

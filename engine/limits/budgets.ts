@@ -12,7 +12,7 @@
  * tracker only reports the state. A budget counts as exceeded once spend reaches the limit.
  */
 import { createHash } from 'node:crypto';
-import type { Money, MoneyPeriod } from '../compile/units.js';
+import type { Money, MoneyPeriod } from '../shared/units.js';
 import type { Price, Usage } from '../types.js';
 import type { CounterStore } from './store.js';
 

@@ -11,7 +11,7 @@
  * key, or no target (admission happens before a target is chosen: a limit keyed on `target`
  * must be acquired per attempt to mean anything).
  */
-import { fieldGetter, normalizeField } from '../compile/match.js';
+import { fieldGetter, normalizeField } from '../match/match.js';
 import type { RequestContext } from '../types.js';
 
 export interface KeyInput {

@@ -19,9 +19,9 @@
  * used, not what it counts.
  */
 import { createHash } from 'node:crypto';
-import { compileWhen, normalizeField, type Predicate } from '../compile/match.js';
-import { parseRate, type UnitResult } from '../compile/units.js';
+import { compileWhen, normalizeField, type Predicate } from '../match/match.js';
 import type { When } from '../policy/types.generated.js';
+import { parseRate, type UnitResult } from '../shared/units.js';
 import type { RequestContext } from '../types.js';
 import { type GcraParams, rateToParams } from './gcra.js';
 import { compileKey, type KeyFunction } from './keys.js';

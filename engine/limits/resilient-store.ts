@@ -17,7 +17,7 @@
  * Limits with different `onStoreError` share one underlying store through two wrappers; closing a
  * wrapper closes the inner store, whose `close` is idempotent.
  */
-import { type Clock, systemClock } from '../runtime/clock.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import { wholeCost } from './gcra.js';
 import {
   type Acquired,

@@ -13,7 +13,7 @@
  * of its own that readers can skip.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../shared/clock.js';
 
 export interface JsonlWriterOptions {
   readonly path: string;

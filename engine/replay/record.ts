@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import recordedTrafficSchema from '../../schemas/recorded-traffic.schema.json' with { type: 'json' };
-import { type Clock, systemClock } from '../runtime/clock.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import type {
   AttemptRecord,
   Decision,

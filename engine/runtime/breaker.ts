@@ -11,8 +11,8 @@
  * cancellations release the permit without changing state.
  */
 
+import type { Clock } from '../shared/clock.js';
 import type { BreakerSettings, ErrorClass, ResolvedTarget } from '../types.js';
-import type { Clock } from './clock.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

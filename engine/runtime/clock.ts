@@ -1,33 +1,6 @@
 /**
- * The clock port. Every wait and every timestamp in the engine goes through a Clock so that tests
- * and `replay` can run on virtual time. `Date.now()` and real timers appear only in `systemClock`.
+ * Compatibility re-export: the clock lives in engine/shared/clock.ts (limits, replay and providers
+ * sit below runtime and need it). Kept only for `engine/providers/types.ts` (and its tests) until
+ * they import `../shared/clock.js`; test/architecture.test.ts allow-lists that one edge.
  */
-export interface Clock {
-  /** Milliseconds since an arbitrary epoch; monotonic within a process. */
-  now(): number;
-  /** Resolves after `ms` (or at once for ms ≤ 0); rejects with the signal's reason when aborted. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
-}
-
-export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(abortReason(signal as AbortSignal));
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  },
-};
+export { type Clock, systemClock } from '../shared/clock.js';

@@ -5,7 +5,7 @@
  *
  * The window is kept as `BUCKETS` fixed buckets on the Clock, so memory per route is constant.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 
 export interface RetryBudgetSettings {
   /** Retries allowed per request in the window (0.2 = one retry per five requests). */

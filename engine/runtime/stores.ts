@@ -22,7 +22,7 @@ import { MemoryStore } from '../limits/memory-store.js';
 import { RedisStore } from '../limits/redis-store.js';
 import { type OnStoreError, ResilientStore } from '../limits/resilient-store.js';
 import type { CounterStore, LimiterStore } from '../limits/store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 
 /** A failing (or recovering) shared store, for logs and metrics. */
 export interface StoreEvent {

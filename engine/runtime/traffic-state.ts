@@ -13,7 +13,7 @@ import type { CachedAnswer } from '../cache/store.js';
 import type { CompiledBudget, CompiledPolicy } from '../compile/compile.js';
 import { BudgetTracker } from '../limits/budgets.js';
 import { RateLimiter } from '../limits/limiter.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { TrafficStores } from './stores.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';

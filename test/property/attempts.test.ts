@@ -5,9 +5,8 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { NEVER_RETRIED } from '../../engine/runtime/attempts/index.js';
 import type { ErrorClass, ResolvedTarget } from '../../engine/types.js';
-import { ERROR_CLASSES } from '../../engine/types.js';
+import { ERROR_CLASSES, NEVER_RETRIED } from '../../engine/types.js';
 import {
   createHarness,
   DEFAULT_FALLBACK_ON,

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../engine/compile/compile.js';
 import type { Policy } from '../../engine/policy/types.generated.js';
 import { createEngine, type Engine } from '../../engine/runtime/engine.js';
-import { VirtualClock } from '../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../engine/shared/virtual-clock.js';
 import type { Decision } from '../../engine/types.js';
 import { arbDecidePolicy, arbDecideRequest, NUM_RUNS } from '../support/arb-decide.js';
 

@@ -4,7 +4,7 @@
  */
 import { createExecutor, type Executor } from '../../engine/runtime/attempts/index.js';
 import type { RetryBudgetSettings } from '../../engine/runtime/retry-budget.js';
-import { VirtualClock } from '../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../engine/shared/virtual-clock.js';
 import type {
   AttemptRecord,
   BreakerSettings,

@@ -3,14 +3,14 @@
  * program over the raw policy. It is the specification that `compilePolicy` + `decide` must equal
  * (property P3): review a change here like a change to the language.
  *
- * It shares no code with `engine/compile/match.ts`, `graph.ts`, `plan.ts`, `decide.ts` or
+ * It shares no code with `engine/match/match.ts`, `engine/compile/graph.ts`, `plan.ts`, `decide.ts` or
  * `engine/context.ts`. It reuses only the seeded PRNG and hash of `engine/compile/random.ts` (the
- * source of randomness is an input, not a semantic) and the duration parser of `units.ts`.
+ * source of randomness is an input, not a semantic) and the duration parser of `engine/shared/units.ts`.
  */
 
 import { groupRng, nextFloat, rendezvousScore } from '../../engine/compile/random.js';
-import { parseDuration } from '../../engine/compile/units.js';
 import type { Condition, Policy, Route, Target, When } from '../../engine/policy/types.generated.js';
+import { parseDuration } from '../../engine/shared/units.js';
 import type { BreakerSettings, RequestInput, RetrySettings, TimeoutSettings } from '../../engine/types.js';
 import { ERROR_CLASSES } from '../../engine/types.js';
 

@@ -17,7 +17,7 @@ import {
   type ProviderSpec,
   type StreamItem,
 } from '../../engine/providers/types.js';
-import type { Clock } from '../../engine/runtime/clock.js';
+import type { Clock } from '../../engine/shared/clock.js';
 import type { ErrorClass, Usage } from '../../engine/types.js';
 
 export interface SimChunk {

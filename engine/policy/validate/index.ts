@@ -21,7 +21,6 @@ import { documentIssues } from './schema.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import { semanticDiagnostics } from './semantic.js';
 
-export { NEVER_RETRIED_CLASSES } from './retries.js';
 export { MAX_GROUP_DEPTH } from './targets.js';
 export { MAX_TIMER_MS } from './units.js';
 

@@ -1,20 +1,12 @@
 /** `retryOn` naming a class the engine never retries on the same target is a silent no-op. */
 
+import { NEVER_RETRIED } from '../../types.js';
 import type { Checks } from './checks.js';
 import { matchPattern, valueAt } from './document.js';
 import { code, listOr } from './wording.js';
 
-/**
- * Error classes the engine never retries on the same target (`NEVER_RETRIED` in
- * engine/runtime/execute.ts; a test keeps the two equal).
- */
-export const NEVER_RETRIED_CLASSES: ReadonlySet<string> = new Set([
-  'timeout',
-  'first_token',
-  'idle',
-  'context_length',
-  'content_policy',
-]);
+/** The classes the attempt loop never retries on the same target: the one set, in engine/types.ts. */
+const NEVER_RETRIED_CLASSES: ReadonlySet<string> = NEVER_RETRIED;
 
 export function retryOn(c: Checks): void {
   for (const scope of ['/defaults', '/routes/*', '/models/*']) {

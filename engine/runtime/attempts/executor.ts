@@ -12,9 +12,9 @@
  */
 import { EngineError } from '../../errors.js';
 import type { Provider } from '../../providers/types.js';
+import type { Clock } from '../../shared/clock.js';
 import type { AttemptRecord, EngineResponse, RequestContext } from '../../types.js';
 import { BreakerRegistry } from '../breaker.js';
-import type { Clock } from '../clock.js';
 import { LatencyTracker } from '../latency.js';
 import { type RetryBudgetSettings, RetryBudgets } from '../retry-budget.js';
 import { exhaustedResponse, jsonResponse, refusedResponse, terminalResponse } from './responses.js';

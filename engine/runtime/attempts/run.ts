@@ -7,6 +7,7 @@
  */
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import type { Provider, StreamItem } from '../../providers/types.js';
+import type { Clock } from '../../shared/clock.js';
 import type {
   AttemptRecord,
   Decision,
@@ -17,7 +18,6 @@ import type {
   Usage,
 } from '../../types.js';
 import type { BreakerOutcome, BreakerPermit, BreakerRegistry, CircuitBreaker } from '../breaker.js';
-import type { Clock } from '../clock.js';
 import { type LatencyTracker, orderPlan } from '../latency.js';
 import type { RetryBudget, RetryBudgets } from '../retry-budget.js';
 

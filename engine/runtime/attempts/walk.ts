@@ -3,7 +3,7 @@
  * settings, the retry budget and the deadline allow, skipping open breakers and targets their
  * own limits refuse (DESIGN.md §2).
  */
-import type { ErrorClass, ResolvedTarget } from '../../types.js';
+import { NEVER_RETRIED, type ResolvedTarget } from '../../types.js';
 import { retryWait } from '../backoff.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
 import { type AttemptResult, callTarget } from './call.js';
@@ -15,15 +15,6 @@ import {
   type Refusal,
   type Settle,
 } from './run.js';
-
-/** Classes never re-sent to the same target, whatever `retryOn` says (DESIGN.md §2). */
-export const NEVER_RETRIED: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
-  'timeout',
-  'first_token',
-  'idle',
-  'context_length',
-  'content_policy',
-]);
 
 const OPEN_GATE: GateVerdict = Object.freeze({ allowed: true, settle: null });
 

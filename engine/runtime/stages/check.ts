@@ -6,7 +6,7 @@
 
 import { endpointOf, requestPath } from '../../context.js';
 import { validateRequestBody } from '../../request-checks.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { NamedStage } from '../pipeline.js';
 import { errorAnswer } from './answer.js';
 

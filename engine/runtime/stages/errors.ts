@@ -4,7 +4,7 @@
  * anything else `internal_error` (500, the cause never in the body).
  */
 import { EngineError } from '../../errors.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { NamedStage } from '../pipeline.js';
 import { errorAnswer } from './answer.js';
 

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { rejectedContext } from '../../context.js';
 import type { RecordInput } from '../../replay/record.js';
+import type { Clock } from '../../shared/clock.js';
 import type { EngineResponse, ResponseMeta } from '../../types.js';
-import type { Clock } from '../clock.js';
 import type { NamedStage } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 

@@ -7,8 +7,8 @@ import type { CompiledPolicy } from '../../compile/compile.js';
 import { createContext } from '../../context.js';
 import { decide } from '../../decide.js';
 import { type ErrorCode, isErrorCode } from '../../errors.js';
+import type { Clock } from '../../shared/clock.js';
 import type { Decision, RequestContext, RequestInput } from '../../types.js';
-import type { Clock } from '../clock.js';
 import type { NamedStage } from '../pipeline.js';
 import { errorAnswer } from './answer.js';
 

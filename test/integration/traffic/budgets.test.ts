@@ -5,7 +5,7 @@
  * period starts from zero; `engine.spend()` shows the counters.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import { asJson, closeEngines, harness, PRICES, readStream, request, T0 } from './helpers.js';
 
 afterEach(closeEngines);

@@ -5,7 +5,7 @@
  * TTL on virtual time, and `x-switchyard-cache` only on routes that have a cache.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import { asJson, asStream, closeEngines, harness, readStream, request, T0, text } from './helpers.js';
 
 afterEach(closeEngines);

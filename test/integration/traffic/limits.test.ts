@@ -5,7 +5,7 @@
  * the route skip a target at its limit. Virtual time: nothing refills unless the test says so.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import { asJson, asStream, closeEngines, harness, readStream, request, T0 } from './helpers.js';
 
 afterEach(closeEngines);

@@ -4,7 +4,7 @@
  * one limit's parameters starts only that limit afresh.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import { asJson, closeEngines, compileYaml, harness, request, T0, trafficYaml } from './helpers.js';
 
 afterEach(closeEngines);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeMismatch, markInterpolated } from '../../../engine/compile/match.js';
 import { createEngine, parsePolicy } from '../../../engine/index.js';
+import { describeMismatch, markInterpolated } from '../../../engine/match/match.js';
 import type { When } from '../../../engine/policy/types.generated.js';
 import { explainDecision, renderExplainHuman } from '../../../server/explain.js';
 import { makeContext } from './helpers.js';

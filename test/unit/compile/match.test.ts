@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileWhen, describeMismatch, globToRegExp } from '../../../engine/compile/match.js';
+import { compileWhen, describeMismatch, globToRegExp } from '../../../engine/match/match.js';
 import type { When } from '../../../engine/policy/types.generated.js';
 import { makeContext } from './helpers.js';
 

@@ -11,7 +11,7 @@ import {
   RATE_PATTERN,
   SIZE_PATTERN,
   type UnitResult,
-} from '../../../engine/compile/units.js';
+} from '../../../engine/shared/units.js';
 
 function value<T>(r: UnitResult<T>): T {
   if (!r.ok) throw new Error(`expected ok, got error: ${r.error}`);

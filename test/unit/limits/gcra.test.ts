@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseRate } from '../../../engine/compile/units.js';
 import {
   emissionIntervalMs,
   gcraAcquire,
@@ -9,6 +8,7 @@ import {
   rateToParams,
   wholeCost,
 } from '../../../engine/limits/gcra.js';
+import { parseRate } from '../../../engine/shared/units.js';
 
 function paramsOf(text: string, burst?: number) {
   const rate = parseRate(text);

@@ -7,7 +7,7 @@ import {
   StoreTimeoutError,
 } from '../../../engine/limits/resilient-store.js';
 import type { Acquired, CounterStore, LimiterStore, LimitParams } from '../../../engine/limits/store.js';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 
 const p = (() => {
   const r = rateToParams({ amount: 10, perMs: 1000 });

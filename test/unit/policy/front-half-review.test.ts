@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../../engine/compile/load-policy.js';
 import { formatHuman, maskSecretsInLine } from '../../../engine/policy/format.js';
-import { parsePolicy } from '../../../engine/policy/policy.js';
 
 const HEAD = 'switchyard: v1\npolicy: { name: demo, version: "1" }\n';
 

@@ -12,7 +12,7 @@ import {
   toRecordedLine,
   validateRecordedLine,
 } from '../../../engine/replay/record.js';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import {
   type AttemptRecord,
   type Decision,

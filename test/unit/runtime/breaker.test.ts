@@ -6,7 +6,7 @@ import {
   type BreakerState,
   CircuitBreaker,
 } from '../../../engine/runtime/breaker.js';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import type { BreakerSettings, ErrorClass } from '../../../engine/types.js';
 import { makeTarget } from '../../support/decision-fixtures.js';
 

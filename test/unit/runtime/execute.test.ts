@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/errors.js';
 import { createExecutor } from '../../../engine/runtime/attempts/index.js';
-import type { Clock } from '../../../engine/runtime/clock.js';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import type { Clock } from '../../../engine/shared/clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import type { EngineResponse } from '../../../engine/types.js';
 import {
   createHarness,

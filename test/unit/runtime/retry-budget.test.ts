@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RetryBudget, RetryBudgets } from '../../../engine/runtime/retry-budget.js';
-import { VirtualClock } from '../../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 
 describe('RetryBudget', () => {
   it('allows at least minRetries per window', () => {

@@ -2,12 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import {
-  DURATION_PATTERN,
-  MONEY_PATTERN,
-  RATE_PATTERN,
-  SIZE_PATTERN,
-} from '../../../engine/compile/units.js';
+import { DURATION_PATTERN, MONEY_PATTERN, RATE_PATTERN, SIZE_PATTERN } from '../../../engine/shared/units.js';
 import { GENERATED_DOCS } from '../../../scripts/gen-docs.js';
 import { generateTypes } from '../../../scripts/gen-types.mjs';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { NEVER_RETRIED_CLASSES } from '../../../engine/policy/validate/index.js';
-import { NEVER_RETRIED } from '../../../engine/runtime/attempts/index.js';
+import * as publicEntry from '../../../engine/index.js';
+import * as attempts from '../../../engine/runtime/attempts/index.js';
+import { ERROR_CLASSES, NEVER_RETRIED } from '../../../engine/types.js';
 import { CATALOGUE, check, one, withCode } from './helpers.js';
 
 const ROUTE = 'routes:\n  - name: chat\n    targets: [fast]\n';
@@ -62,8 +63,14 @@ describe('cache keys', () => {
 });
 
 describe('SEM_NEVER_RETRIED', () => {
-  it('matches the engine’s NEVER_RETRIED set', () => {
-    expect([...NEVER_RETRIED_CLASSES].sort()).toEqual([...NEVER_RETRIED].sort());
+  it('has one source: the attempt loop and the public entry re-export the set of engine/types.ts', () => {
+    expect(attempts.NEVER_RETRIED).toBe(NEVER_RETRIED);
+    expect(publicEntry.NEVER_RETRIED).toBe(NEVER_RETRIED);
+  });
+
+  it.each(ERROR_CLASSES)('warns about `retryOn: [%s]` exactly when the engine never retries it', (cls) => {
+    const r = check(`${CATALOGUE}defaults:\n  retry: { retryOn: [${cls}] }\n${ROUTE}`);
+    expect(withCode(r, 'SEM_NEVER_RETRIED')).toHaveLength(NEVER_RETRIED.has(cls) ? 1 : 0);
   });
 
   it('warns naming the classes that are never retried on the same target', () => {

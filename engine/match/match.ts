@@ -14,8 +14,8 @@
  * - `glob` and `regex` test the string form of scalar values; `glob` is anchored, `regex` is not.
  */
 import type { Condition, Operators, When } from '../policy/types.generated.js';
+import { compileRegex } from '../shared/regex.js';
 import type { RequestContext } from '../types.js';
-import { compileRegex } from './regex.js';
 
 /** A field's value: a scalar, `null` for a present non-scalar (a body object/array), or absent. */
 export type FieldValue = string | number | boolean | null | undefined;

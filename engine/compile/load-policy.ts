@@ -3,16 +3,16 @@
  * stage, comes back as diagnostics (never a throw), so the CLI, the server's reload and embedding
  * programs all report problems the same way.
  */
-import { type CompiledPolicy, compilePolicy } from '../compile/compile.js';
-import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.js';
+import { type Diagnostic, hasErrors, sortDiagnostics } from '../policy/diagnostics.js';
 import {
   type LoadOptions,
   type LoadResult,
   loadPolicySources,
   type PolicySource,
   parsePolicySources,
-} from './load.js';
-import { validatePolicy } from './validate/index.js';
+} from '../policy/load.js';
+import { validatePolicy } from '../policy/validate/index.js';
+import { type CompiledPolicy, compilePolicy } from './compile.js';
 
 export interface LoadedPolicy {
   readonly ok: true;
