@@ -14,8 +14,7 @@
 import { open } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import type { ErrorCode } from '../engine/index.js';
-import { createRecorder, type Recorder } from '../engine/replay/record.js';
+import { createRecorder, type ErrorCode, type Recorder } from '../engine/index.js';
 import { withServerHooks } from './engine-hooks.js';
 import { apiError, mapFastifyError, sendApiError, statusOf } from './errors.js';
 import { installJsonParser } from './json-body.js';

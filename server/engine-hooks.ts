@@ -1,7 +1,7 @@
 /** The engine's event hooks, turned into metrics and log lines. */
 
 import type { FastifyBaseLogger } from 'fastify';
-import type { Recorder } from '../engine/replay/record.js';
+import type { Recorder } from '../engine/index.js';
 import type { ServerMetrics } from './metrics.js';
 import type { EngineOptions } from './policy-manager.js';
 

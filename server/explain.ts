@@ -3,8 +3,7 @@
  * `switchyard explain` and `POST /admin/explain` so both speak the same JSON.
  */
 
-import type { Decision, PolicyIdentity } from '../engine/index.js';
-import { NEVER_RETRIED } from '../engine/runtime/attempts/index.js';
+import { type Decision, NEVER_RETRIED, type PolicyIdentity } from '../engine/index.js';
 
 /** What `engine.decide` returns for a request refused before routing (bad context, auth). */
 export interface RejectedDecision {

@@ -17,8 +17,7 @@ import type {
   FastifyRequest,
   HookHandlerDoneFunction,
 } from 'fastify';
-import type { ResponseMeta } from '../engine/index.js';
-import type { Recorder } from '../engine/replay/record.js';
+import type { Recorder, ResponseMeta } from '../engine/index.js';
 import { apiError, sendApiError } from './errors.js';
 import { lingerOnClose } from './linger.js';
 import { LEVEL_VALUES } from './logging.js';

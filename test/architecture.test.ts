@@ -76,18 +76,6 @@ const PUBLIC_ENTRY = 'engine/index';
  * exists fails the test too, so this list only shrinks.
  */
 const ALLOWED: readonly { from: string; to: string; fix: string }[] = [
-  // server/ reaches past the public entry (owned by the server work). Both names are now exported
-  // by engine/index.ts; the imports should come from '../engine/index.js'.
-  {
-    from: 'server/app.ts',
-    to: 'engine/replay/record.ts',
-    fix: "import { createRecorder, type Recorder } from '../engine/index.js'",
-  },
-  {
-    from: 'server/explain.ts',
-    to: 'engine/runtime/attempts/index.ts',
-    fix: "import { NEVER_RETRIED } from '../engine/index.js' (then drop the re-export in runtime/attempts/index.ts)",
-  },
   // engine/providers/ reaches up into runtime for the clock (owned by the providers work; with
   // runtime → providers it closes the cycle providers ↔ runtime). The clock moved to
   // engine/shared/clock.ts; engine/runtime/clock.ts is a re-export kept for this edge

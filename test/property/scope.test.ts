@@ -11,7 +11,7 @@ import { composeStages, type NamedStage, type Next } from '../../engine/runtime/
 import { RequestScope, type Snapshot } from '../../engine/runtime/scope.js';
 import { accountingStage } from '../../engine/runtime/stages/accounting.js';
 import { errorsStage } from '../../engine/runtime/stages/errors.js';
-import { VirtualClock } from '../../engine/runtime/virtual-clock.js';
+import { VirtualClock } from '../../engine/shared/virtual-clock.js';
 import type { EngineResponse, ResponseMeta } from '../../engine/types.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 300);

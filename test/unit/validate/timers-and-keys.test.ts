@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as publicEntry from '../../../engine/index.js';
-import * as attempts from '../../../engine/runtime/attempts/index.js';
 import { ERROR_CLASSES, NEVER_RETRIED } from '../../../engine/types.js';
 import { CATALOGUE, check, one, withCode } from './helpers.js';
 
@@ -63,8 +62,7 @@ describe('cache keys', () => {
 });
 
 describe('SEM_NEVER_RETRIED', () => {
-  it('has one source: the attempt loop and the public entry re-export the set of engine/types.ts', () => {
-    expect(attempts.NEVER_RETRIED).toBe(NEVER_RETRIED);
+  it('has one source: the public entry re-exports the set of engine/types.ts', () => {
     expect(publicEntry.NEVER_RETRIED).toBe(NEVER_RETRIED);
   });
 
