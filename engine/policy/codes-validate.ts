@@ -217,10 +217,22 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}  strong: { provider: demo, model: m2 }\nroutes:\n  - name: chat\n    targets: [fast, strong]\n    stream: { midStream: continue }\n`,
     fix: 'Declare `capabilities: { prefill: true }` on a fallback model that accepts an assistant prefill, or use `midStream: error`.',
   },
+  SEM_GUARDRAIL_MODE: {
+    stage: 'semantic',
+    title: 'Guardrail settings that cannot work together',
+    example: `${HEAD}${MOCK}guardrails:\n  triage: { stage: input, kind: jsonSchema, action: block, schema: { type: object } }\n${CHAT}    guardrails: [triage]\n`,
+    fix: 'Follow the message: `fallback`, `streaming` and `jsonSchema` belong to output guardrails, `scope` to input ones; a length or schema check cannot redact; a check that needs the whole answer cannot `scan`.',
+  },
+  SEM_GUARDRAIL_SKIP: {
+    stage: 'semantic',
+    title: 'A route skips a guardrail the defaults do not apply',
+    example: `${HEAD}${MOCK}guardrails:\n  pii: { stage: input, kind: pii, entities: [email], action: redact }\n${CHAT}    guardrails: [pii]\n    skipGuardrails: [pii]\n`,
+    fix: 'Name in `skipGuardrails` only guardrails of `defaults.guardrails`, or remove the entry.',
+  },
   SEM_NOT_SUPPORTED: {
     stage: 'semantic',
     title: 'Language feature not supported yet',
-    example: `${HEAD}${MOCK}guardrails:\n  injection: { stage: input, kind: injection, action: flag }\n${CHAT}`,
+    example: `${HEAD}${MOCK}${CHAT}recording: { path: traffic.jsonl }\n`,
     fix: 'Remove the key: this version of the engine does not enforce it, and a rule that is accepted but ignored would be misleading.',
   },
 };

@@ -12,9 +12,7 @@ export interface UnsupportedFeature {
 }
 
 export const NOT_SUPPORTED_YET: readonly UnsupportedFeature[] = [
-  { pointer: '/guardrails', feature: 'guardrails' },
   { pointer: '/recording', feature: 'recording in the policy (use `serve --record`)' },
-  { pointer: '/routes/*/guardrails', feature: 'guardrails' },
   {
     pointer: '/models/*/timeout/total',
     feature: 'a per-model total deadline (the total deadline belongs to the route)',

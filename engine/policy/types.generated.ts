@@ -200,7 +200,23 @@ export type GuardrailShadow = boolean;
  */
 export type GuardrailStreaming = 'buffer' | 'scan';
 /**
- * Refuses or flags text longer than a bound.
+ * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "GuardrailScope".
+ */
+export type GuardrailScope = 'last_user' | 'user' | 'system' | 'tools' | 'conversation';
+/**
+ * Matches whole words or phrases (Unicode-aware; case-insensitive unless `caseSensitive`), from a list, a file, or both.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "KeywordsGuardrail".
+ */
+export type KeywordsGuardrail = {
+  [k: string]: unknown | undefined;
+};
+/**
+ * Refuses or flags text longer than a bound: the checked messages (input) or the answer (output). Tokens are estimated as characters / 4, rounded up.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "MaxLengthGuardrail".
@@ -328,7 +344,7 @@ export interface Policy {
     [k: string]: Cache | undefined;
   };
   /**
-   * Input and output checks, by name. Routes opt in with `guardrails:`. Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).
+   * Input and output checks, by name. Routes apply them with `guardrails:` (and `defaults.guardrails` for every route); a route opts out of a default one with `skipGuardrails:`.
    */
   guardrails?: {
     [k: string]: Guardrail | undefined;
@@ -781,39 +797,13 @@ export interface RegexGuardrail {
   action: GuardrailAction;
   shadow?: GuardrailShadow;
   streaming?: GuardrailStreaming;
+  scope?: GuardrailScope;
   /**
    * A match of any pattern triggers the action.
    *
    * @minItems 1
    */
   deny: [string, ...string[]];
-  description?: Description;
-}
-/**
- * Matches whole words or phrases.
- *
- * This interface was referenced by `Policy`'s JSON-Schema
- * via the `definition` "KeywordsGuardrail".
- */
-export interface KeywordsGuardrail {
-  /**
-   * The check.
-   */
-  kind: 'keywords';
-  stage: GuardrailStage;
-  action: GuardrailAction;
-  shadow?: GuardrailShadow;
-  streaming?: GuardrailStreaming;
-  /**
-   * Words or phrases that trigger the action.
-   *
-   * @minItems 1
-   */
-  keywords: [string, ...string[]];
-  /**
-   * Match case exactly.
-   */
-  caseSensitive?: boolean;
   description?: Description;
 }
 /**
@@ -831,14 +821,15 @@ export interface PiiGuardrail {
   action: GuardrailAction;
   shadow?: GuardrailShadow;
   streaming?: GuardrailStreaming;
+  scope?: GuardrailScope;
   /**
-   * Which kinds of personal data to detect.
+   * Which kinds of personal data to detect: `email`, `phone` (international formats), `card` (Luhn-checked), `iban` (checksum-checked), `ssn` (US), `ip` (IPv4 and IPv6), `secret` (provider API keys and access-key shapes).
    *
    * @minItems 1
    */
   entities: [
-    'email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip',
-    ...('email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip')[]
+    'email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip' | 'secret',
+    ...('email' | 'phone' | 'card' | 'iban' | 'ssn' | 'ip' | 'secret')[]
   ];
   description?: Description;
 }
@@ -857,6 +848,11 @@ export interface InjectionGuardrail {
   action: GuardrailAction;
   shadow?: GuardrailShadow;
   streaming?: GuardrailStreaming;
+  scope?: GuardrailScope;
+  /**
+   * More phrases that count as injection attempts, matched like keywords (case-insensitive, whole words), besides the built-in pack (whose version is in every verdict).
+   */
+  extra?: string[];
   description?: Description;
 }
 /**
@@ -875,7 +871,7 @@ export interface JsonSchemaGuardrail {
   shadow?: GuardrailShadow;
   streaming?: GuardrailStreaming;
   /**
-   * An inline JSON Schema, or `{ $ref: ./path.json }` relative to the policy file.
+   * An inline JSON Schema (2020-12), or `{ $ref: ./path.json }`: a schema file relative to the policy file that names it. The answer must be JSON (a fenced ```json block is accepted) valid against it.
    */
   schema: {};
   description?: Description;
@@ -925,6 +921,10 @@ export interface Defaults {
   breaker?: Breaker;
   stream?: Stream;
   maxAttempts?: MaxAttempts;
+  /**
+   * Names of `guardrails` every route applies (before its own); a route opts out with `skipGuardrails`.
+   */
+  guardrails?: string[];
 }
 /**
  * What happens when a stream fails after content reached the caller: `error` ends it with an in-band error event and no `[DONE]`; `continue` resumes on the next target that accepts an assistant prefill.
@@ -969,9 +969,13 @@ export interface Route {
    */
   cache?: string;
   /**
-   * Names of `guardrails` that apply. Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).
+   * Names of `guardrails` that apply to this route, after those of `defaults.guardrails`. Input guardrails run in this order before any limit, cache or upstream call; output guardrails check each answer before the caller sees it.
    */
   guardrails?: string[];
+  /**
+   * Names of `defaults.guardrails` this route does not apply.
+   */
+  skipGuardrails?: string[];
   /**
    * The response when every target failed. By default the last upstream error is returned with an honest status (502, 503 or 504).
    */

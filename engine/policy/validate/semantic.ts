@@ -9,6 +9,7 @@ import { apiKeys } from './api-keys.js';
 import { Checks } from './checks.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
+import { guardrailModes, guardrailReferences } from './guardrails.js';
 import { notSupported } from './not-supported.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
@@ -26,6 +27,8 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   modelReferences(c, refs);
   routes(c, refs);
   budgetReferences(c, refs);
+  guardrailReferences(c, refs);
+  guardrailModes(c);
   whens(c);
   guardrailRegexes(c);
   units(c);

@@ -7,12 +7,7 @@ import { at, CATALOGUE, check, withCode } from './helpers.js';
 const MODEL_TOTAL = '  slow: { provider: demo, model: m2, timeout: { total: 10s } }\n';
 
 const USES: Record<string, { text: string; where: string; pointer?: string }> = {
-  '/guardrails': {
-    text: 'guardrails:\n  g: { stage: input, kind: injection, action: flag }\n',
-    where: '7:1',
-  },
   '/recording': { text: 'recording: { path: traffic.jsonl }\n', where: '7:1' },
-  '/routes/*/guardrails': { text: '', where: '10:5' },
   // A model's `total` was accepted and silently ignored (the route's total applies).
   '/models/*/timeout/total': {
     text: MODEL_TOTAL,
@@ -21,9 +16,7 @@ const USES: Record<string, { text: string; where: string; pointer?: string }> = 
   },
 };
 
-const ROUTE_USES: Record<string, string> = {
-  '/routes/*/guardrails': '    guardrails: [g]\n',
-};
+const ROUTE_USES: Record<string, string> = {};
 
 describe('validatePolicy: SEM_NOT_SUPPORTED', () => {
   it('covers every row of NOT_SUPPORTED_YET', () => {
@@ -99,9 +92,7 @@ describe('validatePolicy: limits, budgets, caches and stores are supported', () 
 describe('the schema says which features are not supported yet', () => {
   const NOTE = 'Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).';
   it.each([
-    ['guardrails', policySchema.properties.guardrails.description],
     ['recording', policySchema.$defs.Recording.description],
-    ['route guardrails', policySchema.$defs.Route.properties.guardrails.description],
   ])('%s', (_name, description) => {
     expect(description).toContain(NOTE);
   });
