@@ -11,6 +11,7 @@ export {
   INJECTION_RULES,
   type InjectionFamily,
   type InjectionRule,
+  MAX_EXPANSIONS,
 } from './injection-pack.js';
 export { type CompileJsonSchemaResult, compileJsonSchemaCheck, type JsonCheckResult } from './json-schema.js';
 export {

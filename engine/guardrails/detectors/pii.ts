@@ -46,7 +46,8 @@ const EMAIL =
 const PHONE =
   /(?<![\w+./:-])(?:\+\d{1,3}(?:[ .-]?\(\d{1,4}\)[ .-]?\d{1,8})?(?:[ .-]\d{1,8}){1,6}|\+\d{8,15}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .-]\d{4}|[2-9]\d{2}([ .-])[2-9]\d{2}\1\d{4}|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|0[1-9]([ .-])\d{2}(?:\2\d{2}){3})(?![\w]|[./:-]\d)/g;
 
-const CARD = /(?<![\w.,+/:-])\d(?:[ -]?\d){12,18}(?![\w]|[ .,-]?\d)/g;
+// A following group ("… 1111 123", a CVV) is taken greedily and trimmed off by the validator.
+const CARD = /(?<![\w.,+/:-])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)/g;
 
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/g;
 
@@ -86,7 +87,31 @@ const RECOGNIZERS: readonly Recognizer[] = [
       return whole(m[0].startsWith('+') ? n >= 8 && n <= 15 : n >= 10 && n <= 12, m);
     },
   },
-  { entity: 'card', regex: CARD, maxLength: 37, accept: (m) => whole(cardValid(m[0]), m) },
+  {
+    entity: 'card',
+    regex: CARD,
+    maxLength: 37,
+    accept: (m) => {
+      // Of the match and its prefixes at group boundaries, prefer a valid 16-digit number (the
+      // usual card, and "4111 … 1111 078" is more likely a card and a CVV than a 19-digit card
+      // that happens to pass Luhn), then 15 (Amex), then the longest valid one.
+      let best = 0;
+      let bestRank = 0;
+      for (let s = m[0]; ; ) {
+        if (cardValid(s)) {
+          const digits = s.replace(/\D/g, '').length;
+          const rank = digits === 16 ? 3 : digits === 15 ? 2 : 1;
+          if (rank > bestRank) {
+            best = s.length;
+            bestRank = rank;
+          }
+        }
+        const cut = Math.max(s.lastIndexOf(' '), s.lastIndexOf('-'));
+        if (cut < 13) return best;
+        s = s.slice(0, cut);
+      }
+    },
+  },
   {
     entity: 'iban',
     regex: IBAN,
