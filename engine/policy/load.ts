@@ -8,6 +8,7 @@
  * `Diagnostic`, and no diagnostic ever quotes an interpolated value.
  */
 
+import { type Attachments, givenAttachments, readAttachments } from './attachments.js';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -49,6 +50,11 @@ export interface PolicySource {
 export interface LoadOptions {
   /** Variables for `${NAME}`; `parsePolicySources` defaults to `{}`, `loadPolicySources` to `process.env`. */
   env?: Env;
+  /**
+   * `parsePolicySources` only: the texts of files the policy names beside itself (a keywords
+   * `file`, a schema `$ref`), by the path as written. `loadPolicySources` reads them from disk.
+   */
+  attachments?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -63,6 +69,8 @@ export interface LoadResult {
   interpolated: ReadonlySet<string>;
   /** True when the value at `pointer`, or any value inside it, came from interpolation. */
   isInterpolated(pointer: string): boolean;
+  /** Files the policy names beside itself, by the pointer of the value naming each. */
+  attachments: Attachments;
 }
 
 type Plain = Record<string, unknown>;
@@ -576,12 +584,14 @@ export function parsePolicySources(sources: PolicySource[], options: LoadOptions
     merger.add(parseFragment(source, env));
   }
   const interpolated = merger.interpolated;
+  const sourceMap = createSourceMap(
+    merger.entries,
+    sources.map((s) => s.file),
+  );
   return {
     document: merger.document,
-    sourceMap: createSourceMap(
-      merger.entries,
-      sources.map((s) => s.file),
-    ),
+    sourceMap,
+    attachments: givenAttachments(merger.document, sourceMap, options.attachments ?? {}),
     sources: texts,
     diagnostics: sortDiagnostics(merger.diagnostics),
     interpolated,
@@ -716,7 +726,8 @@ export async function loadPolicySources(path: string, options: LoadOptions = {})
       );
     }
   }
-  const result = parsePolicySources(sources, { env });
+  const parsed = parsePolicySources(sources, { env });
+  const result = { ...parsed, attachments: await readAttachments(parsed.document, parsed.sourceMap) };
   if (diagnostics.length === 0) return result;
   return { ...result, diagnostics: sortDiagnostics([...diagnostics, ...result.diagnostics]) };
 }
