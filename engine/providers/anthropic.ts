@@ -509,6 +509,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
           signal: req.signal,
           connectTimeoutMs: req.connectTimeoutMs,
           maxResponseBytes: spec.maxResponseBytes,
+          pool: spec.pool,
         });
       } catch (err) {
         rethrowIfAborted(req.signal);

@@ -229,6 +229,7 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
           signal: req.signal,
           connectTimeoutMs: req.connectTimeoutMs,
           maxResponseBytes: spec.maxResponseBytes,
+          pool: spec.pool,
         });
       } catch (err) {
         rethrowIfAborted(req.signal);
