@@ -122,6 +122,19 @@ describe('connection cap', () => {
     await drop([held]);
   });
 
+  it('fails a request waiting for a connection when the transport closes', async () => {
+    holdStreams();
+    const t = transport({ connections: 1 });
+    await t.request(request());
+    const waiting = settle(t.request(request({ connectTimeoutMs: 0 })), 1000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await t.close();
+
+    const err = transportError(await waiting);
+    expect(err.code).toBe('connect');
+    expect(err.message).toBe('transport is closed');
+  });
+
   it("takes each request's own pool settings over the transport's defaults", async () => {
     upstream.enqueue({ kind: 'raw', chunks: ['first', ' rest'], delayMs: 300 });
     // The transport's default would let both run at once; the requests ask for one connection.
