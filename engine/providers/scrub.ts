@@ -20,9 +20,13 @@ export const REDACTED = '[redacted]';
 const KEY_SHAPES =
   /\b(?:sk-[A-Za-z0-9][A-Za-z0-9_*-]{15,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{30,}|hf_[A-Za-z0-9]{20,})/g;
 
-/** An echoed credential header (`authorization: …`, `"api-key": "…"`, `x-api-key=…`): its value. */
+/**
+ * An echoed credential header (`authorization: …`, `"api-key": "…"`, `x-api-key=…`): its value.
+ * The value stops at quotes, backslashes and JSON punctuation, so a scrub of raw JSON text keeps
+ * it JSON.
+ */
 const HEADER_ECHO =
-  /\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-goog-api-key)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"',;}\]]{8,}/gi;
+  /\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-goog-api-key)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"'\\,;}\]]{8,}/gi;
 
 /**
  * A bearer or basic credential anywhere in the text. Real ones are long; the length keeps prose

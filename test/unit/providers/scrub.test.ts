@@ -264,6 +264,14 @@ describe('Scrubber', () => {
     );
   });
 
+  it('keeps raw JSON text parseable', () => {
+    const raw = JSON.stringify({
+      error: { message: 'authorization: Bearer abcdefgh12345678"quoted" and api_key=0123456789abcdef\\x' },
+    });
+    const parsed = JSON.parse(scrubber.text(raw)) as { error: { message: string } };
+    expect(parsed.error.message).toBe(`authorization: ${REDACTED}"quoted" and api_key=${REDACTED}\\x`);
+  });
+
   it('redacts configured header credentials, the bare token too, but not other header values', () => {
     expect(scrubber.text('token custom-token-value rejected')).toBe(`token ${REDACTED} rejected`);
     expect(scrubber.text('accept: text/plain')).toBe('accept: text/plain');
