@@ -39,9 +39,9 @@ import type {
   Timeout,
   When,
 } from '../policy/types.generated.js';
-import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings } from '../providers/pool.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { canonicalJson } from '../shared/canonical-json.js';
+import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings } from '../shared/pool-settings.js';
 import { parseDuration, parseMoney, parseSize } from '../shared/units.js';
 import {
   type BreakerSettings,

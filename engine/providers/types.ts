@@ -7,7 +7,7 @@
  * and total deadlines belong to the attempt loop, which races `call()` and the `items` iteration
  * against its Clock and aborts the signal when one fires.
  */
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Endpoint, ErrorClass, Usage } from '../types.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import type { PoolSettings } from './pool.js';

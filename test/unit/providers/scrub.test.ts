@@ -14,7 +14,7 @@ import {
   ProviderFailure,
   type ProviderSpec,
 } from '../../../engine/providers/types.js';
-import { systemClock } from '../../../engine/runtime/clock.js';
+import { systemClock } from '../../../engine/shared/clock.js';
 import { type RecordedRequest, sse, startUpstream, type Upstream } from '../../support/upstream.js';
 
 /** Long enough to look real; not shaped like any public key format, so only the exact match catches it. */
