@@ -76,15 +76,6 @@ const PUBLIC_ENTRY = 'engine/index';
  * exists fails the test too, so this list only shrinks.
  */
 const ALLOWED: readonly { from: string; to: string; fix: string }[] = [
-  // engine/providers/ reaches up into runtime for the clock (owned by the providers work; with
-  // runtime → providers it closes the cycle providers ↔ runtime). The clock moved to
-  // engine/shared/clock.ts; engine/runtime/clock.ts is a re-export kept for this edge
-  // (and test/unit/providers/*.test.ts) alone.
-  {
-    from: 'engine/providers/types.ts',
-    to: 'engine/runtime/clock.ts',
-    fix: "import type { Clock } from '../shared/clock.js' (then delete engine/runtime/clock.ts)",
-  },
   // engine/cache/ uses the OpenAI wire format, which lives in engine/providers/ (a peer). Both
   // files are leaves (they import nothing): they should move below the peers, to
   // engine/shared/ (e.g. shared/openai-types.ts, shared/sse.ts), with providers importing them.

@@ -41,6 +41,7 @@ import type {
 } from '../policy/types.generated.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { canonicalJson } from '../shared/canonical-json.js';
+import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings } from '../shared/pool-settings.js';
 import { parseDuration, parseMoney, parseSize } from '../shared/units.js';
 import {
   type BreakerSettings,
@@ -319,6 +320,17 @@ function resolveBreaker(layers: readonly (Breaker | undefined)[]): BreakerSettin
 // ---------------------------------------------------------------------------------------------
 // Providers, models, tenants
 
+/**
+ * A network provider's connection pool: `connections` as given, `keepAlive` as milliseconds of
+ * idle time, `false` and a zero duration both meaning 0 (close after every response).
+ */
+function compilePool(connections: number | undefined, keepAlive: string | false | undefined): PoolSettings {
+  return {
+    connections: connections ?? DEFAULT_CONNECTIONS,
+    keepAliveMs: keepAlive === undefined ? DEFAULT_KEEP_ALIVE_MS : keepAlive === false ? 0 : ms(keepAlive),
+  };
+}
+
 function compileProvider(name: string, p: NonNullable<Provider>): ProviderSpec {
   const maxBytes = (size: string | undefined): number => {
     if (size === undefined) return DEFAULT_MAX_RESPONSE_BYTES;
@@ -338,6 +350,7 @@ function compileProvider(name: string, p: NonNullable<Provider>): ProviderSpec {
         anthropicVersion: DEFAULT_ANTHROPIC_VERSION,
         mock: null,
         maxResponseBytes: maxBytes(p.maxResponseSize),
+        pool: compilePool(p.connections, p.keepAlive),
       };
     case 'anthropic':
       return {
@@ -350,6 +363,7 @@ function compileProvider(name: string, p: NonNullable<Provider>): ProviderSpec {
         anthropicVersion: p.version ?? DEFAULT_ANTHROPIC_VERSION,
         mock: null,
         maxResponseBytes: maxBytes(p.maxResponseSize),
+        pool: compilePool(p.connections, p.keepAlive),
       };
     case 'mock':
       return {

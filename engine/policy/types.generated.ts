@@ -40,15 +40,32 @@ export type Secret = string;
  */
 export type MaxResponseSize = string;
 /**
+ * The most connections to the provider's origin, and so the most requests in flight there: a connection carries one request at a time, and a stream holds it to its end. A request that finds them all busy waits for one, and the wait counts against `timeout.connect`: when none frees up in time the attempt fails as `connect` (retried or failed over like a refused connection), not as a `first_token` timeout. Default 1024: well above what a gateway keeps open at once, since every in-flight stream holds a connection, while still bounding sockets; lower it to shield a small self-hosted upstream. At most 65535, the connections one address can open to one port. Providers with the same origin, `connections` and `keepAlive` share their connections.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Connections".
+ */
+export type Connections = number;
+/**
+ * How long an idle connection to the provider is kept open for the next request, sparing it a new TCP and TLS handshake. A shorter `Keep-Alive: timeout` announced by the server wins. `false` (or a zero duration) closes the connection after every response. Default `30s`: connections are reused between bursts, and closed before the typical 60-second idle cut of load balancers in front of providers.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "KeepAlive".
+ */
+export type KeepAlive = Duration | false;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Duration".
+ */
+export type Duration = string;
+/**
  * The API's base URL, e.g. `https://api.openai.com/v1`; paths such as `/chat/completions` are appended.
  */
 export type BaseUrl1 = string;
 /**
- * Delay before the first byte. Default `0ms`.
- */
-export type Duration = string;
-/**
- * Delay between stream chunks. Default `0ms`.
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
 export type Duration1 = string;
 /**
@@ -76,9 +93,13 @@ export type Duration6 = string;
  */
 export type Duration7 = string;
 /**
- * Longest `Retry-After` honoured; a longer one falls over instead of waiting. Default `30s`.
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
 export type Duration8 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration9 = string;
 /**
  * A class of upstream failure: `connect` (refused, reset before headers), `timeout` (total deadline), `first_token` (no content in time), `idle` (stream stalled), `rate_limited` (429), `overloaded` (503/529), `server_error` (other 5xx), `context_length`, `content_policy`, `bad_request` (other 4xx), `auth` (401/403), `stream_cut` (stream ended without a finish), `malformed` (unparseable body or chunk), `guardrail` (an output guardrail asked for a fallback).
  *
@@ -103,11 +124,11 @@ export type ErrorClass =
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration9 = string;
+export type Duration10 = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration10 = string;
+export type Duration11 = string;
 /**
  * A request and/or token rate per key tuple (GCRA). Token limits reserve an estimate at admission and reconcile with real usage afterwards. A denied request gets 429 with `Retry-After`.
  *
@@ -141,9 +162,9 @@ export type Money = string;
  */
 export type StoreRef = 'memory' | 'redis';
 /**
- * How long an entry is served.
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration11 = string;
+export type Duration12 = string;
 /**
  * Bound on the total size of entries (memory store).
  */
@@ -270,13 +291,6 @@ export type Target = string | ModelTarget | GroupTarget;
  */
 export type Weight = number;
 /**
- * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
- *
- * This interface was referenced by `Policy`'s JSON-Schema
- * via the `definition` "Duration".
- */
-export type Duration12 = string;
-/**
  * A positive amount per period: `100/min`, `10000/hour`, `5/s`, `2/day`, `0.5/s`, or per several units: `100/10s`. A rate of 0 is refused (it would admit nothing: remove the limit instead).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -388,6 +402,8 @@ export interface OpenAIProvider {
   apiKey?: Secret;
   headers?: Headers;
   maxResponseSize?: MaxResponseSize;
+  connections?: Connections;
+  keepAlive?: KeepAlive;
   /**
    * Azure OpenAI deployment addressing: requests go to `{baseUrl}/openai/deployments/{deployment}/chat/completions?api-version={apiVersion}` with an `api-key` header.
    */
@@ -427,6 +443,8 @@ export interface AnthropicProvider {
   apiKey?: Secret;
   headers?: Headers;
   maxResponseSize?: MaxResponseSize;
+  connections?: Connections;
+  keepAlive?: KeepAlive;
   /**
    * The `anthropic-version` header.
    */
@@ -448,8 +466,8 @@ export interface MockProvider {
    * The answer text; by default the mock echoes the last user message.
    */
   reply?: string;
-  latency?: Duration;
-  chunkDelay?: Duration1;
+  latency?: Duration1;
+  chunkDelay?: Duration2;
   /**
    * Outcomes the mock cycles through, one per call, per model: `ok` or a failure (`rate_limited`, `overloaded`, `server_error`, `bad_request`, `context_length`, `content_policy`, `auth`, `connect`, `silent`, `stream_cut`, `malformed`). Empty or absent: always `ok`.
    *
@@ -536,10 +554,10 @@ export interface Capabilities {
  * via the `definition` "Timeout".
  */
 export interface Timeout {
-  connect?: Duration2;
-  firstToken?: Duration3;
-  idle?: Duration4;
-  total?: Duration5;
+  connect?: Duration3;
+  firstToken?: Duration4;
+  idle?: Duration5;
+  total?: Duration6;
 }
 /**
  * Retries of the same target and when to fall over to the next one. By default `connect`, `rate_limited`, `overloaded` and `server_error` are retried; a target that timed out or went silent is never re-sent the request (the next target is tried instead); `context_length` falls over to a target with a larger context; `content_policy`, `bad_request` return the provider's error unchanged.
@@ -553,7 +571,7 @@ export interface Retry {
    */
   attempts?: number;
   backoff?: Backoff;
-  respectRetryAfter?: Duration8;
+  respectRetryAfter?: Duration9;
   /**
    * Error classes retried on the same target.
    */
@@ -570,8 +588,8 @@ export interface Retry {
  * via the `definition` "Backoff".
  */
 export interface Backoff {
-  initial?: Duration6;
-  max?: Duration7;
+  initial?: Duration7;
+  max?: Duration8;
   /**
    * Growth factor per retry.
    */
@@ -596,8 +614,8 @@ export interface Breaker {
    * Failures within the window that open the circuit.
    */
   failures?: number;
-  window?: Duration9;
-  cooldown?: Duration10;
+  window?: Duration10;
+  cooldown?: Duration11;
 }
 /**
  * A caller of the gateway.
@@ -665,7 +683,7 @@ export interface Cache {
    * Cache lookup mode. Only `exact` in v1.
    */
   mode: 'exact';
-  ttl: Duration11;
+  ttl: Duration12;
   /**
    * Request fields that form the key: `model`, `messages`, `temperature`, `top_p`, `max_tokens`, `tools`, `tenant`, or any `body.<field>`, `header.<name>`, `metadata.<k>`.
    *

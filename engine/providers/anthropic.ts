@@ -20,6 +20,7 @@ import {
   isRecord,
   type OpenAIUsage,
 } from './openai-types.js';
+import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse, type SseEvent } from './sse.js';
 import type { HttpResponse } from './transport.js';
 import {
@@ -432,10 +433,12 @@ export class AnthropicStreamTranslator {
   }
 }
 
+/** Anthropic SSE → StreamItems; an error event's text goes through `scrubber` when one is given. */
 export async function* anthropicStreamItems(
   body: AsyncIterable<Uint8Array>,
   translator: AnthropicStreamTranslator,
   signal: AbortSignal,
+  scrubber?: Scrubber,
 ): AsyncGenerator<StreamItem> {
   try {
     for await (const event of parseSse(body)) {
@@ -448,7 +451,8 @@ export async function* anthropicStreamItems(
     }
   } catch (err) {
     rethrowIfAborted(signal);
-    throw new ProviderFailure(classifyException(err, 'body'));
+    const failure = classifyException(err, 'body');
+    throw new ProviderFailure(scrubber === undefined ? failure : scrubber.error(failure));
   }
   if (!translator.finished) {
     throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a stop_reason'));
@@ -479,6 +483,7 @@ export function anthropicHeaders(spec: ProviderSpec, stream: boolean): Record<st
  */
 export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps): Provider {
   const { transport, clock } = deps;
+  const scrubber = scrubberFor(spec);
   return {
     spec,
     async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
@@ -509,6 +514,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
           signal: req.signal,
           connectTimeoutMs: req.connectTimeoutMs,
           maxResponseBytes: spec.maxResponseBytes,
+          pool: spec.pool,
         });
       } catch (err) {
         rethrowIfAborted(req.signal);
@@ -527,7 +533,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
           kind: 'stream',
           status: res.status,
           headers: res.headers,
-          items: anthropicStreamItems(res.body, translator, req.signal),
+          items: anthropicStreamItems(res.body, translator, req.signal, scrubber),
         };
       }
       let text: string;
@@ -540,7 +546,12 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
         text = '';
       }
       if (res.status < 200 || res.status >= 300) {
-        return { ok: false, error: classifyHttpError(res.status, text, res.headers, clock.now()) };
+        // Scrubbed before the message is cut from it, and again once parsed (see openai.ts).
+        const clean = scrubber.text(text);
+        return {
+          ok: false,
+          error: scrubber.error(classifyHttpError(res.status, clean, res.headers, clock.now())),
+        };
       }
       if (req.stream) {
         return {

@@ -32,6 +32,7 @@ export type {
   EmbeddingsResponse,
   ResponseBody,
 } from './openai-types.js';
+export { DEFAULT_POOL, type PoolSettings } from './pool.js';
 export { parseSse, SseParser, sseFrame } from './sse.js';
 export {
   createUndiciTransport,

@@ -15,6 +15,7 @@ import {
   rethrowIfAborted,
 } from './classify.js';
 import { type ChatCompletionChunk, isRecord, type ResponseBody } from './openai-types.js';
+import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse } from './sse.js';
 import type { HttpResponse } from './transport.js';
 import {
@@ -142,11 +143,12 @@ function parseChunk(data: string): ChatCompletionChunk {
 
 /**
  * OpenAI SSE → StreamItems. A stream that ends without `[DONE]` is complete if a finish_reason was
- * seen, otherwise cut.
+ * seen, otherwise cut. An in-band error's text goes through `scrubber` when one is given.
  */
 export async function* openAIStreamItems(
   body: AsyncIterable<Uint8Array>,
   signal: AbortSignal,
+  scrubber?: Scrubber,
 ): AsyncGenerator<StreamItem> {
   let finished = false;
   try {
@@ -162,7 +164,8 @@ export async function* openAIStreamItems(
     }
   } catch (err) {
     rethrowIfAborted(signal);
-    throw new ProviderFailure(classifyException(err, 'body'));
+    const failure = classifyException(err, 'body');
+    throw new ProviderFailure(scrubber === undefined ? failure : scrubber.error(failure));
   }
   if (!finished) {
     throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a finish_reason'));
@@ -200,7 +203,8 @@ async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string
  */
 export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Provider {
   const { transport, clock } = deps;
-  // The spec is fixed for the provider's life: headers and URLs are built once, not per call.
+  // The spec is fixed for the provider's life: headers, URLs and the scrubber are built once.
+  const scrubber = scrubberFor(spec);
   const jsonHeaders = openAIHeaders(spec, false);
   const streamHeaders = openAIHeaders(spec, true);
   const urls = new Map<string, string>();
@@ -229,15 +233,18 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
           signal: req.signal,
           connectTimeoutMs: req.connectTimeoutMs,
           maxResponseBytes: spec.maxResponseBytes,
+          pool: spec.pool,
         });
       } catch (err) {
         rethrowIfAborted(req.signal);
         return { ok: false, error: classifyException(err, 'request') };
       }
       if (res.status < 200 || res.status >= 300) {
-        const text = await errorText(res, req.signal);
+        // Scrubbed before anything is cut from it (a message is the body's first 500 characters
+        // when it is not JSON), and again once parsed (a JSON-escaped echo reads as the key).
+        const text = scrubber.text(await errorText(res, req.signal));
         const error = classifyHttpError(res.status, text, res.headers, clock.now());
-        return { ok: false, error: { ...error, body: openAIErrorBody(text) ?? error.body } };
+        return { ok: false, error: scrubber.error({ ...error, body: openAIErrorBody(text) ?? error.body }) };
       }
       const contentType = res.headers['content-type'] ?? '';
       if (stream && !contentType.includes('application/json')) {
@@ -246,10 +253,11 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
           kind: 'stream',
           status: res.status,
           headers: res.headers,
-          items: openAIStreamItems(res.body, req.signal),
+          items: openAIStreamItems(res.body, req.signal, scrubber),
         };
       }
-      return readJson(res, req, stream);
+      const result = await readJson(res, req, stream);
+      return result.ok ? result : { ok: false, error: scrubber.error(result.error) };
     },
   };
 }

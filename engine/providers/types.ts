@@ -7,9 +7,10 @@
  * and total deadlines belong to the attempt loop, which races `call()` and the `items` iteration
  * against its Clock and aborts the signal when one fires.
  */
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Endpoint, ErrorClass, Usage } from '../types.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
+import type { PoolSettings } from './pool.js';
 import type { Transport } from './transport.js';
 
 export type {
@@ -59,6 +60,11 @@ export interface ProviderSpec {
   anthropicVersion: string;
   mock: MockSpec | null;
   maxResponseBytes: number;
+  /**
+   * The upstream connection pool (`connections`, `keepAlive`). The compiler always sets it for
+   * network providers; absent (mock providers, hand-built specs): the transport's defaults.
+   */
+  pool?: PoolSettings;
 }
 
 /** The OpenAI error shape returned to the caller when the policy passes the provider's error on. */

@@ -16,7 +16,7 @@ import {
   type ProviderSpec,
   type StreamItem,
 } from '../../../engine/providers/types.js';
-import { systemClock } from '../../../engine/runtime/clock.js';
+import { systemClock } from '../../../engine/shared/clock.js';
 import { startUpstream, type Upstream } from '../../support/upstream.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

@@ -9,7 +9,7 @@ import type {
   ProviderFailure,
   StreamItem,
 } from '../../../engine/providers/types.js';
-import type { Clock } from '../../../engine/runtime/clock.js';
+import type { Clock } from '../../../engine/shared/clock.js';
 
 /** Virtual time: every sleep completes at once and advances `now`; the sleeps are recorded. */
 function fakeClock(): Clock & { sleeps: number[] } {

@@ -10,7 +10,7 @@ import {
   type ProviderSpec,
   type StreamItem,
 } from '../../../engine/providers/types.js';
-import { systemClock } from '../../../engine/runtime/clock.js';
+import { systemClock } from '../../../engine/shared/clock.js';
 import { chunkPayload, openAIError, sse, startUpstream, type Upstream } from '../../support/upstream.js';
 
 let upstream: Upstream;
