@@ -20,6 +20,7 @@ export type ErrorStage =
   | 'http'
   | 'request'
   | 'route'
+  | 'guardrail'
   | 'admission'
   | 'attempts'
   | 'stream'
@@ -169,6 +170,15 @@ export const ERRORS = {
     message: '{detail}',
     stage: 'route',
     doc: 'A route matched, but none of its targets can serve the request (it needs tools or vision the targets lack, or a wildcard model without a requested model).',
+  },
+
+  // ---- guardrails ------------------------------------------------------------------------
+  guardrail_blocked: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'Blocked by guardrail "{guardrail}".',
+    stage: 'guardrail',
+    doc: 'An input guardrail refused the request (no upstream call was made), or an output guardrail withheld the answer (for a stream already started: in band, no `[DONE]`). The matched text is never returned.',
   },
 
   // ---- admission: limits and budgets -----------------------------------------------------

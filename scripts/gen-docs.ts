@@ -147,6 +147,7 @@ const ERROR_STAGES: ReadonlyArray<{ stage: ErrorStage; title: string }> = [
   { stage: 'http', title: 'HTTP: what the server cannot read' },
   { stage: 'request', title: 'Request: the body, headers and key' },
   { stage: 'route', title: 'Route: what the policy chose' },
+  { stage: 'guardrail', title: 'Guardrails' },
   { stage: 'admission', title: 'Admission: rate limits and budgets' },
   { stage: 'attempts', title: 'Attempts: the upstream calls' },
   { stage: 'stream', title: 'Stream: in-band errors' },

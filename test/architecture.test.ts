@@ -16,7 +16,10 @@
  *                               (plus ERROR_CLASSES and NEVER_RETRIED). Import nothing.
  *    1  engine/shared           units (durations, sizes, rates, money), regex, canonical JSON, GCRA
  *                               parameters, guards, usage, the Clock port + VirtualClock.
- *    2  engine/errors           the error catalogue (codes, HTTP status, bodies).
+ *    2  engine/errors, engine/guardrails
+ *                               the error catalogue (codes, HTTP status, bodies); the guardrail
+ *                               detectors, text by scope and one check (pure: validation and
+ *                               compile use them, so they sit below policy).
  *    3  engine/policy           load, validate, diagnostics, formats, the code catalogue.
  *    4  engine/match            the `when` language: field getters, compiled predicates.
  *    5  engine/limits, engine/cache, engine/providers
@@ -47,7 +50,7 @@ import { describe, expect, it } from 'vitest';
 const LAYERS: readonly (readonly string[])[] = [
   ['schemas', 'engine/types'],
   ['engine/shared'],
-  ['engine/errors'],
+  ['engine/errors', 'engine/guardrails'],
   ['engine/policy'],
   ['engine/match'],
   ['engine/limits', 'engine/cache', 'engine/providers'],

@@ -12,8 +12,10 @@
  *
  * `breaker.enabled: false` resolves to `failures: 0`, the runtime breaker's "disabled" threshold.
  */
+
 import { createHash } from 'node:crypto';
 import { type CompiledCache, compileCache } from '../cache/compile.js';
+import type { CompiledGuardrail } from '../guardrails/index.js';
 import type { BudgetSpec } from '../limits/budgets.js';
 import { budgetFingerprint } from '../limits/budgets.js';
 import { compileKey, type KeyFunction } from '../limits/keys.js';
@@ -25,6 +27,7 @@ import {
   normalizeField,
   type Predicate,
 } from '../match/match.js';
+import type { Attachments } from '../policy/attachments.js';
 import { splitPointer } from '../policy/source-map.js';
 import type {
   Breaker,
@@ -58,6 +61,7 @@ import {
   type TimeoutSettings,
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
+import { compileGuardrails, type RouteGuardrails, routeGuardrails } from './guardrails.js';
 import { buildPlan, type CompiledGroup, type CompiledNode, flattenPlan, isDynamic } from './plan.js';
 
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
@@ -145,7 +149,10 @@ export interface CompiledRoute {
   readonly limits: readonly string[];
   readonly budgets: readonly string[];
   readonly cache: string | null;
+  /** The names of the guardrails the route applies, in order (defaults first). */
   readonly guardrails: readonly string[];
+  /** The same, compiled and split by stage. */
+  readonly guards: RouteGuardrails;
   /** The traffic rules of the route, compiled (null when it has no limits, budgets or cache). */
   readonly traffic: RouteTraffic | null;
   readonly definition: Route;
@@ -208,6 +215,7 @@ export interface CompiledPolicy {
   readonly limits: ReadonlyMap<string, CompiledLimit>;
   readonly budgets: ReadonlyMap<string, CompiledBudget>;
   readonly caches: ReadonlyMap<string, CompiledCache>;
+  readonly guardrails: ReadonlyMap<string, CompiledGuardrail>;
   /** `stores.redis.url`; null when the policy declares no Redis. */
   readonly redisUrl: string | null;
 }
@@ -218,9 +226,15 @@ export interface CompiledPolicy {
 /** Moved to engine/shared/canonical-json.ts (validate uses it too); re-exported for existing importers. */
 export { canonicalJson };
 
-/** sha256 (hex) of the policy's canonical JSON: stable under key order and whitespace. */
-export function policyHash(policy: Policy): string {
-  return createHash('sha256').update(canonicalJson(policy)).digest('hex');
+/**
+ * sha256 (hex) of the policy's canonical JSON: stable under key order and whitespace. Files the
+ * policy names (a keyword list, a schema) count too: changing one is a new version.
+ */
+export function policyHash(policy: Policy, attachments: Attachments = new Map()): string {
+  const hash = createHash('sha256').update(canonicalJson(policy));
+  for (const pointer of [...attachments.keys()].sort())
+    hash.update(`\n${pointer}\n${attachments.get(pointer)?.text ?? ''}`);
+  return hash.digest('hex');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,6 +514,7 @@ function compileRoute(
   identity: PolicyIdentity,
   models: ReadonlyMap<string, CompiledModel>,
   rules: TrafficRules,
+  guardrails: ReadonlyMap<string, CompiledGuardrail>,
   route: Route,
   index: number,
 ): CompiledRoute {
@@ -508,6 +523,7 @@ function compileRoute(
   const scope: RouteScope = { policy, route, models, resolved: new Map(), position: 0 };
   const root = compileGroup(scope, route, 1, null);
   const traffic = compileRouteTraffic(scope, rules);
+  const guards = routeGuardrails(policy, route, guardrails);
   const dynamic = isDynamic(root);
   const checksImages = someTarget(root, (t) => !t.capabilities.vision);
   // One literal with every field (no spread, no later additions), so all routes share one
@@ -530,7 +546,8 @@ function compileRoute(
     limits: [...(route.limits ?? [])],
     budgets: [...(route.budgets ?? [])],
     cache: route.cache ?? null,
-    guardrails: [...(route.guardrails ?? [])],
+    guardrails: guards.names,
+    guards,
     traffic,
     definition: route,
   };
@@ -731,6 +748,8 @@ export interface CompileOptions {
    * explain never prints them (a `when` comparing a header with a secret, say).
    */
   readonly interpolated?: Iterable<string>;
+  /** Files the policy names beside itself (`LoadResult.attachments`); part of the content hash. */
+  readonly attachments?: Attachments;
 }
 
 /** Marks each interpolated value of `document` (by its pointer) for the explain trace. */
@@ -752,10 +771,11 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
   const document = structuredClone(input);
   if (options.interpolated !== undefined) markInterpolatedValues(document, options.interpolated);
   deepFreeze(document);
+  const attachments: Attachments = options.attachments ?? new Map();
   const identity: PolicyIdentity = Object.freeze({
     name: document.policy.name,
     version: document.policy.version,
-    hash: policyHash(document),
+    hash: policyHash(document, attachments),
   });
 
   const providers = new Map<string, ProviderSpec>();
@@ -775,7 +795,10 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
   }
 
   const rules = compileTrafficRules(document);
-  const routes = document.routes.map((route, i) => compileRoute(document, identity, models, rules, route, i));
+  const guardrails = compileGuardrails(document, attachments);
+  const routes = document.routes.map((route, i) =>
+    compileRoute(document, identity, models, rules, guardrails, route, i),
+  );
   const index = createRouteIndex(routes);
 
   const accepted = new Set<string>();
@@ -802,6 +825,7 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     limits: rules.limits,
     budgets: rules.budgets,
     caches: rules.caches,
+    guardrails,
     redisUrl: document.stores?.redis?.url ?? null,
   };
   return deepFreeze(compiled);

@@ -49,7 +49,10 @@ function finish(load: LoadResult): PolicyResult {
   try {
     return {
       ok: true,
-      policy: compilePolicy(validated.policy, { interpolated: load.interpolated }),
+      policy: compilePolicy(validated.policy, {
+        interpolated: load.interpolated,
+        attachments: load.attachments,
+      }),
       diagnostics,
       sources: load.sources,
       files,

@@ -32,7 +32,8 @@ function messageSegments(m: Record<string, unknown>, i: number, out: Segment[], 
     if (Array.isArray(m.tool_calls)) {
       m.tool_calls.forEach((call, k) => {
         const args = isRecord(call) && isRecord(call.function) ? call.function.arguments : undefined;
-        if (typeof args === 'string') out.push({ text: args, ref: { kind: 'arguments', message: i, call: k } });
+        if (typeof args === 'string')
+          out.push({ text: args, ref: { kind: 'arguments', message: i, call: k } });
       });
     }
     return;
@@ -44,7 +45,11 @@ function contentSegments(content: unknown, i: number, out: Segment[]): void {
   if (typeof content === 'string') out.push({ text: content, ref: { kind: 'content', message: i } });
   else if (Array.isArray(content)) {
     content.forEach((part, k) => {
-      if (isRecord(part) && typeof part.text === 'string' && (part.type === undefined || part.type === 'text' || part.type === 'input_text'))
+      if (
+        isRecord(part) &&
+        typeof part.text === 'string' &&
+        (part.type === undefined || part.type === 'text' || part.type === 'input_text')
+      )
         out.push({ text: part.text, ref: { kind: 'part', message: i, part: k } });
     });
   }
@@ -79,7 +84,8 @@ export function requestSegments(body: Readonly<Record<string, unknown>>, scope: 
       messageSegments(m, i, out, false);
       messageSegments(m, i, out, true);
     } else if (scope === 'tools') messageSegments(m, i, out, true);
-    else if (scope === 'user' ? m.role === 'user' : SYSTEM_ROLES.has(String(m.role))) messageSegments(m, i, out, false);
+    else if (scope === 'user' ? m.role === 'user' : SYSTEM_ROLES.has(String(m.role)))
+      messageSegments(m, i, out, false);
   });
   return out;
 }
@@ -112,7 +118,10 @@ export function replaceSegments(
     } else {
       const calls = [...(m.tool_calls as unknown[])];
       const call = calls[ref.call] as Record<string, unknown>;
-      calls[ref.call] = { ...call, function: { ...(call.function as Record<string, unknown>), arguments: text } };
+      calls[ref.call] = {
+        ...call,
+        function: { ...(call.function as Record<string, unknown>), arguments: text },
+      };
       m.tool_calls = calls;
     }
     messages[ref.message] = m;
@@ -120,4 +129,53 @@ export function replaceSegments(
   if (messages !== null) next.messages = messages;
   if (input !== null) next.input = input;
   return next;
+}
+
+/** Where a segment of an answer came from. */
+export type AnswerRef =
+  | { readonly kind: 'answer'; readonly choice: number }
+  | { readonly kind: 'answer_arguments'; readonly choice: number; readonly call: number };
+
+export interface AnswerSegment {
+  readonly text: string;
+  readonly ref: AnswerRef;
+}
+
+/** The text of an answer: each choice's content and its tool calls' arguments. */
+export function answerSegments(body: unknown): AnswerSegment[] {
+  const out: AnswerSegment[] = [];
+  const choices = isRecord(body) ? body.choices : undefined;
+  if (!Array.isArray(choices)) return out;
+  choices.forEach((choice, c) => {
+    const message = isRecord(choice) ? choice.message : undefined;
+    if (!isRecord(message)) return;
+    if (typeof message.content === 'string') out.push({ text: message.content, ref: { kind: 'answer', choice: c } });
+    if (Array.isArray(message.tool_calls)) {
+      message.tool_calls.forEach((call, k) => {
+        const args = isRecord(call) && isRecord(call.function) ? call.function.arguments : undefined;
+        if (typeof args === 'string') out.push({ text: args, ref: { kind: 'answer_arguments', choice: c, call: k } });
+      });
+    }
+  });
+  return out;
+}
+
+/** A copy of an answer body with the given segments replaced. */
+export function replaceAnswerSegments(body: unknown, replacements: ReadonlyMap<AnswerRef, string>): unknown {
+  if (!isRecord(body) || !Array.isArray(body.choices) || replacements.size === 0) return body;
+  const choices = [...body.choices];
+  for (const [ref, text] of replacements) {
+    const choice = { ...(choices[ref.choice] as Record<string, unknown>) };
+    const message = { ...(choice.message as Record<string, unknown>) };
+    if (ref.kind === 'answer') message.content = text;
+    else {
+      const calls = [...(message.tool_calls as unknown[])];
+      const call = calls[ref.call] as Record<string, unknown>;
+      calls[ref.call] = { ...call, function: { ...(call.function as Record<string, unknown>), arguments: text } };
+      message.tool_calls = calls;
+    }
+    choice.message = message;
+    choices[ref.choice] = choice;
+  }
+  return { ...body, choices };
 }

@@ -28,7 +28,10 @@ export interface Attachment {
 export type Attachments = ReadonlyMap<string, Attachment>;
 
 /** Every place the document names a file, with the path it resolves to. */
-export function attachmentRefs(document: unknown, sourceMap: SourceMap): { pointer: string; ref: string; path: string }[] {
+export function attachmentRefs(
+  document: unknown,
+  sourceMap: SourceMap,
+): { pointer: string; ref: string; path: string }[] {
   const out: { pointer: string; ref: string; path: string }[] = [];
   const guardrails = isRecord(document) ? document.guardrails : undefined;
   if (!isRecord(guardrails)) return out;
@@ -41,7 +44,8 @@ export function attachmentRefs(document: unknown, sourceMap: SourceMap): { point
   for (const [name, g] of Object.entries(guardrails)) {
     if (!isRecord(g)) continue;
     if (g.kind === 'keywords') add(joinPointer('/guardrails', name, 'file'), g.file);
-    if (g.kind === 'jsonSchema' && isRecord(g.schema)) add(joinPointer('/guardrails', name, 'schema', '$ref'), g.schema.$ref);
+    if (g.kind === 'jsonSchema' && isRecord(g.schema))
+      add(joinPointer('/guardrails', name, 'schema', '$ref'), g.schema.$ref);
   }
   return out;
 }
@@ -53,7 +57,12 @@ export async function readAttachments(document: unknown, sourceMap: SourceMap): 
     try {
       const s = await stat(path);
       if (s.size > MAX_ATTACHMENT_BYTES) {
-        out.set(pointer, { ref, path, text: null, error: `the file is ${s.size} bytes; the limit is ${MAX_ATTACHMENT_BYTES}` });
+        out.set(pointer, {
+          ref,
+          path,
+          text: null,
+          error: `the file is ${s.size} bytes; the limit is ${MAX_ATTACHMENT_BYTES}`,
+        });
         continue;
       }
       out.set(pointer, { ref, path, text: await readFile(path, 'utf8') });
@@ -74,7 +83,10 @@ export function givenAttachments(
   const out = new Map<string, Attachment>();
   for (const { pointer, ref, path } of attachmentRefs(document, sourceMap)) {
     const text = given[ref] ?? given[path] ?? null;
-    out.set(pointer, text === null ? { ref, path, text, error: `no file ${ref} was given` } : { ref, path, text });
+    out.set(
+      pointer,
+      text === null ? { ref, path, text, error: `no file ${ref} was given` } : { ref, path, text },
+    );
   }
   return out;
 }

@@ -223,6 +223,24 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}guardrails:\n  triage: { stage: input, kind: jsonSchema, action: block, schema: { type: object } }\n${CHAT}    guardrails: [triage]\n`,
     fix: 'Follow the message: `fallback`, `streaming` and `jsonSchema` belong to output guardrails, `scope` to input ones; a length or schema check cannot redact; a check that needs the whole answer cannot `scan`.',
   },
+  SEM_UNSAFE_REGEX: {
+    stage: 'semantic',
+    title: 'Guardrail pattern can backtrack catastrophically (ReDoS)',
+    example: `${HEAD}${MOCK}guardrails:\n  secrets: { stage: input, kind: regex, deny: ["(a+)+$"], action: block }\n${CHAT}    guardrails: [secrets]\n`,
+    fix: 'Rewrite the pattern without nested or overlapping repetition (`(a+)+`, `(a|a)*`), e.g. with a bounded repeat `{1,64}` or a more specific class; every request would run it.',
+  },
+  SEM_GUARDRAIL_FILE: {
+    stage: 'semantic',
+    title: 'A file a guardrail names cannot be used',
+    example: `${HEAD}${MOCK}guardrails:\n  words: { stage: input, kind: keywords, file: ./missing-terms.txt, action: block }\n${CHAT}    guardrails: [words]\n`,
+    fix: 'Put the file beside the policy file that names it (paths are relative to that file), readable, under 5 MiB; a keywords file needs at least one term, a schema file must be JSON.',
+  },
+  SEM_GUARDRAIL_SCHEMA: {
+    stage: 'semantic',
+    title: 'A JSON Schema guardrail schema does not compile',
+    example: `${HEAD}${MOCK}guardrails:\n  triage: { stage: output, kind: jsonSchema, action: block, schema: { type: objectt } }\n${CHAT}    guardrails: [triage]\n`,
+    fix: 'Fix the schema (JSON Schema 2020-12) as the message says.',
+  },
   SEM_GUARDRAIL_SKIP: {
     stage: 'semantic',
     title: 'A route skips a guardrail the defaults do not apply',

@@ -8,7 +8,6 @@
  * `Diagnostic`, and no diagnostic ever quotes an interpolated value.
  */
 
-import { type Attachments, givenAttachments, readAttachments } from './attachments.js';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -24,6 +23,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { SourceLocation } from '../types.js';
+import { type Attachments, givenAttachments, readAttachments } from './attachments.js';
 import {
   type Diagnostic,
   formatLocation,

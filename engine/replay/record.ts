@@ -8,6 +8,7 @@
  * refused even when configured), the tenant is its name (never its key), provider keys are not
  * part of any recorded value, and credential-like body keys are removed.
  */
+import type { GuardrailVerdict } from '../guardrails/index.js';
 import { createReadStream } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import recordedTrafficSchema from '../../schemas/recorded-traffic.schema.json' with { type: 'json' };
@@ -75,6 +76,8 @@ export interface RecordedLine {
   readonly decision: RecordedDecision;
   readonly attempts: readonly AttemptRecord[];
   readonly outcome: RecordedOutcome;
+  /** The guardrails' verdicts (absent when the route has none). */
+  readonly guardrails?: readonly GuardrailVerdict[];
   readonly durationMs: number;
   readonly overheadMs: number;
 }
@@ -91,6 +94,8 @@ export interface RecordInput {
   readonly status: number;
   readonly kind: 'json' | 'stream';
   readonly errorCode?: string;
+  /** What the route's guardrails decided. */
+  readonly guardrails?: readonly GuardrailVerdict[];
   /** Arrival time in milliseconds since the Unix epoch, on the recorder's clock (`clock.now()`). */
   readonly startedAt: number;
   readonly durationMs: number;
@@ -237,6 +242,9 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     decision: recordDecision(entry.decision),
     attempts: meta.attempts.map(copyAttempt),
     outcome,
+    ...(entry.guardrails === undefined || entry.guardrails.length === 0
+      ? {}
+      : { guardrails: entry.guardrails.map((v) => ({ ...v, found: [...v.found] })) }),
     durationMs: ms(entry.durationMs),
     overheadMs: ms(meta.overheadMs),
   };

@@ -9,6 +9,7 @@ import { ERRORS, formatErrorMessage } from '../errors.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderSpec } from '../providers/types.js';
+import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { RecordInput } from '../replay/record.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
@@ -22,6 +23,7 @@ import { attemptsStage } from './stages/attempts.js';
 import { cacheStage } from './stages/cache.js';
 import { checkStage } from './stages/check.js';
 import { errorsStage } from './stages/errors.js';
+import { inputGuardrailsStage } from './stages/guardrails.js';
 import { recordStage } from './stages/record.js';
 import { resolveRequest, resolveStage } from './stages/resolve.js';
 import { type StoreEvent, TrafficStores } from './stores.js';
@@ -48,6 +50,8 @@ export interface EngineOptions {
   readonly onBudgetAlert?: (event: BudgetAlertEvent) => void;
   /** A shared store (Redis) failed an operation (and what `onStoreError` did), or recovered. */
   readonly onStoreError?: (event: StoreEvent) => void;
+  /** Every guardrail verdict, input and output, shadow ones included (metrics, logs). */
+  readonly onGuardrail?: (verdict: GuardrailVerdict) => void;
   /** The cache outcome of a request of a route with a cache (`hit`, `miss`, `bypass`), and writes. */
   readonly onCache?: (event: CacheEvent) => void;
   /**
@@ -159,6 +163,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     checkStage(clock),
     resolveStage(clock, random),
     accountingStage,
+    inputGuardrailsStage(clock, options.onGuardrail),
     admissionStage(traffic),
     cacheStage(traffic),
   );

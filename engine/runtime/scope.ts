@@ -8,6 +8,7 @@
  * in `settle`, whatever the exit: success, error, client abort, shutdown or timeout.
  */
 import type { CompiledPolicy, CompiledRoute } from '../compile/compile.js';
+import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Provider } from '../providers/types.js';
 import type { Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
 import type { RouteDecision, TargetGate } from './attempts/index.js';
@@ -42,6 +43,8 @@ export class RequestScope {
   cache: CacheOutcome | null = null;
   /** Headers every answer of this request carries (rate-limit state, cache outcome, downgrade). */
   headers: Record<string, string> | null = null;
+  /** What the guardrails decided, input and output, shadow ones included (for the recording). */
+  verdicts: GuardrailVerdict[] | null = null;
   #holds: Hold[] | null = null;
   #settled: Promise<void> | null = null;
 
@@ -63,6 +66,11 @@ export class RequestScope {
   setHeader(name: string, value: string): void {
     this.headers ??= {};
     this.headers[name] = value;
+  }
+
+  addVerdict(verdict: GuardrailVerdict): void {
+    this.verdicts ??= [];
+    this.verdicts.push(verdict);
   }
 
   /** Registers a hold; settled with the request's final metadata, once. */

@@ -9,7 +9,7 @@ import { apiKeys } from './api-keys.js';
 import { Checks } from './checks.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
-import { guardrailModes, guardrailReferences } from './guardrails.js';
+import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
 import { notSupported } from './not-supported.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
@@ -29,6 +29,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   budgetReferences(c, refs);
   guardrailReferences(c, refs);
   guardrailModes(c);
+  guardrailSources(c);
   whens(c);
   guardrailRegexes(c);
   units(c);

@@ -16,6 +16,7 @@ import {
 import { fromOpenAIUsage } from '../../shared/usage.js';
 import type { ErrorClass, Usage } from '../../types.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
+import { checkAnswer, checkBuffered } from './output.js';
 import { race, timeoutFailure } from './race.js';
 import { type AttemptRun, type Failure, failure, type Live, type Settle } from './run.js';
 
@@ -104,11 +105,22 @@ export async function callTarget(
   if (response.kind === 'json') {
     if (ctx.stream) return run.fail(live, failure('malformed'));
     live.firstContentAt = live.firstByteAt;
+    let body = response.body;
+    if (run.output !== null) {
+      // The answer is checked before it counts as a success: a block or fallback fails it.
+      const checked = checkAnswer(run.output, body);
+      live.usage = response.usage;
+      if (checked.kind === 'failed') return run.fail(live, checked.failure);
+      body = checked.value as ResponseBody;
+    }
     run.finishLive(live, 'ok', response.usage);
-    return { kind: 'json', live, body: response.body, usage: response.usage };
+    return { kind: 'json', live, body, usage: response.usage };
   }
   live.iterator = response.items[Symbol.asyncIterator]();
   if (!ctx.stream) return run.fail(live, failure('malformed'));
+  // Output guardrails that need the whole answer hold the stream to its end before the commit,
+  // so a block or a fallback is still invisible to the caller.
+  const holdWhole = run.output !== null && (run.output.buffer || ctx.tools);
   for (;;) {
     const read = await readItem(run, live);
     if (read.kind === 'aborted') return run.abortLive(live);
@@ -118,6 +130,15 @@ export async function callTarget(
       live.firstContentAt ??= run.now;
     } else {
       live.buffered.push(read.chunk);
+    }
+    if (holdWhole && run.output !== null) {
+      if (!live.complete) continue;
+      const checked = checkBuffered(run.output, live.buffered);
+      if (checked.kind === 'failed') {
+        live.complete = false;
+        return run.fail(live, checked.failure);
+      }
+      live.buffered = checked.value;
     }
     if (live.firstContentAt !== null) {
       run.deps.latency.observe(target.name, live.firstContentAt - live.startedAt);

@@ -17,6 +17,7 @@ import type { AttemptRecord, EngineResponse, RequestContext } from '../../types.
 import { BreakerRegistry } from '../breaker.js';
 import { LatencyTracker } from '../latency.js';
 import { type RetryBudgetSettings, RetryBudgets } from '../retry-budget.js';
+import type { OutputGuard } from './output.js';
 import { exhaustedResponse, jsonResponse, refusedResponse, terminalResponse } from './responses.js';
 import { Aborted, AttemptRun, type RouteDecision, type RunDeps, type TargetGate } from './run.js';
 import { streamResponse } from './stream-relay.js';
@@ -51,7 +52,7 @@ export interface Executor {
     signal?: AbortSignal,
     /** The providers of the policy snapshot that made `decision` (default: the executor's). */
     providers?: Pick<ReadonlyMap<string, Provider>, 'get'>,
-    options?: { readonly gate?: TargetGate },
+    options?: { readonly gate?: TargetGate; readonly output?: OutputGuard },
   ): Promise<EngineResponse>;
   readonly breakers: BreakerRegistry;
   readonly latency: LatencyTracker;
@@ -84,6 +85,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         ctx,
         signal,
         opts?.gate ?? null,
+        opts?.output ?? null,
       );
       try {
         return await execute(run);

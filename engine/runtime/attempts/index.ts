@@ -2,3 +2,4 @@
 export { createExecutor, type Executor, type ExecutorOptions } from './executor.js';
 export { policyLabel, retryAfterSeconds } from './responses.js';
 export type { GateVerdict, RouteDecision, Settle, TargetGate } from './run.js';
+export type { OutputGuard } from './output.js';

@@ -18,11 +18,15 @@ import type { AttemptRun, Failure, Live, Refusal } from './run.js';
 
 const TIMEOUT_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['timeout', 'first_token', 'idle']);
 const UNAVAILABLE_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['rate_limited', 'overloaded']);
-/** The caller's own fault: the only upstream error bodies passed through unchanged. */
+/**
+ * The caller's own fault: the only upstream error bodies passed through unchanged; and an
+ * output guardrail's refusal, whose body is the catalogue's `guardrail_blocked`.
+ */
 const PASS_THROUGH_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   'bad_request',
   'content_policy',
   'context_length',
+  'guardrail',
 ]);
 
 /** `name@version+hash12`: what served a request, in headers, logs and metrics. */
@@ -148,6 +152,10 @@ export function terminalResponse(run: AttemptRun, failure: Failure): EngineRespo
  */
 export function exhaustedResponse(run: AttemptRun): EngineResponse {
   const last = run.lastFailure;
+  // Every answer was refused by an output guardrail's fallback: say so, not "upstream failed".
+  if (last !== null && last.errorClass === 'guardrail' && run.decision.onExhausted === null) {
+    return terminalResponse(run, last);
+  }
   let code: ErrorCode;
   if (run.stoppedBy === 'deadline' || (last !== null && TIMEOUT_CLASSES.has(last.errorClass)))
     code = 'upstream_timeout';

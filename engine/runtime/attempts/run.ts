@@ -5,6 +5,7 @@
  * the rule that an attempt ends exactly once: upstream released, breaker permit settled, the
  * target gate settled, and the attempt recorded.
  */
+import type { OutputGuard } from './output.js';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import type { Provider, StreamItem } from '../../providers/types.js';
 import type { Clock } from '../../shared/clock.js';
@@ -74,6 +75,8 @@ export interface Failure {
   readonly body: OpenAIErrorBody | null;
   /** The route's deadline (not a per-attempt limit) ended the attempt. */
   readonly deadline: boolean;
+  /** Ends the request with this failure whatever `fallbackOn` says (an output guardrail's block). */
+  readonly terminal?: boolean;
 }
 
 /** An attempt in flight; for streams it lives on after the commit, until the stream ends. */
@@ -134,6 +137,7 @@ export class AttemptRun {
     readonly ctx: RequestContext,
     readonly signal: AbortSignal | undefined,
     readonly gate: TargetGate | null,
+    readonly output: OutputGuard | null = null,
   ) {
     this.start = deps.clock.now();
     this.deadline = this.start + Math.max(0, decision.timeout.totalMs);

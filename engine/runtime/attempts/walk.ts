@@ -134,6 +134,7 @@ async function runTarget(
       run.stoppedBy = 'deadline';
       return { kind: 'stop' };
     }
+    if (failure.terminal === true) return { kind: 'terminal', failure };
     if (failure.errorClass === 'context_length') run.contextFloor = target;
     const retryable =
       retry.retryOn.includes(failure.errorClass) &&

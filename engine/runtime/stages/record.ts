@@ -28,6 +28,7 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
       status: response.status,
       kind: response.kind,
       ...(errorCode === undefined ? {} : { errorCode }),
+      ...(scope.verdicts === null ? {} : { guardrails: scope.verdicts }),
       startedAt: scope.startedAt,
       durationMs: clock.now() - scope.startedAt,
     });
