@@ -220,7 +220,7 @@ function refFoldText(text: string, cs: boolean, ia: boolean): Folded {
       j++;
     }
     const end = j < chars.length ? offsets[j] : text.length;
-    unit.forEach((u, n) => push(u, n === 0 ? at : -1, n === unit.length - 1 ? end : -1));
+    for (let n = 0; n < unit.length; n++) push(unit[n], n === 0 ? at : -1, n === unit.length - 1 ? end : -1);
     spaceStart = -1;
     ignorable = 0;
     k = j;
