@@ -55,8 +55,14 @@ const EMAIL = re(
 // trunk-prefixed national `020 7946 0958`, French pairs `01 23 45 67 89`. Separators are what
 // keeps dates (2024-05-01), times, versions and plain digit runs (order ids) out. A number
 // starting with `+` or `(` may follow a word or a digit ("at+44…", "…4444(415) 555-2671").
-const PHONE = re(
-  String.raw`(?:(?<!§|[_+./:\-])(?=\d)|(?<![+(])(?=[+(]))(?:\+\d{1,3}(?:[ .\-]?\(\d{1,4}\)[ .\-]?\d{1,8})?(?:[ .\-]\d{1,8}){1,6}|\+\d{8,15}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]\d{4}|[2-9]\d{2}([ .\-])[2-9]\d{2}\1\d{4}|0\d{2,4}[ \-]\d{3,4}[ \-]?\d{3,4}|0[1-9]([ .\-])\d{2}(?:\2\d{2}){3})(?!§|_|[./:\-]\d)`,
+// Two regexes rather than one alternation of look-behinds, which would defeat the regex
+// engine's first-character scan (7 µs instead of under 1 µs per KB).
+const PHONE_TAIL = String.raw`(?!§|_|[./:\-]\d)`;
+const PHONE_PLUS = re(
+  String.raw`(?<![+(])(?:\+\d{1,3}(?:[ .\-]?\(\d{1,4}\)[ .\-]?\d{1,8})?(?:[ .\-]\d{1,8}){1,6}|\+\d{8,15}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]\d{4})${PHONE_TAIL}`,
+);
+const PHONE_DIGIT = re(
+  String.raw`(?<!§|[_+./:\-])(?:[2-9]\d{2}([ .\-])[2-9]\d{2}\1\d{4}|0\d{2,4}[ \-]\d{3,4}[ \-]?\d{3,4}|0[1-9]([ .\-])\d{2}(?:\2\d{2}){3})${PHONE_TAIL}`,
 );
 
 // A following group ("… 1111 123", a CVV) is taken greedily and trimmed off by the validator.
@@ -94,7 +100,7 @@ const RECOGNIZERS: readonly Recognizer[] = [
   },
   {
     entity: 'phone',
-    regex: PHONE,
+    regex: PHONE_PLUS,
     maxLength: 40,
     accept: (m) => {
       // The groups are taken greedily ("+44 20 7946 0958 4111 …" runs into the next number);
@@ -107,6 +113,12 @@ const RECOGNIZERS: readonly Recognizer[] = [
         s = s.slice(0, cut);
       }
     },
+  },
+  {
+    entity: 'phone',
+    regex: PHONE_DIGIT,
+    maxLength: 17,
+    accept: (m) => whole(digitCount(m[0]) >= 10 && digitCount(m[0]) <= 12, m),
   },
   {
     entity: 'card',
