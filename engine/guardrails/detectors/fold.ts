@@ -54,8 +54,16 @@ export interface FoldEntry {
 }
 
 // Script_Extensions rather than Script so that e.g. the prolonged sound mark ー counts as kana.
-const NO_SPACE_SCRIPT =
-  /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}\p{scx=Tibetan}]/u;
+const NO_SPACE_CLASS =
+  '[\\p{scx=Han}\\p{scx=Hiragana}\\p{scx=Katakana}\\p{scx=Hangul}\\p{scx=Thai}\\p{scx=Lao}\\p{scx=Khmer}\\p{scx=Myanmar}\\p{scx=Tibetan}]';
+const NO_SPACE_SCRIPT = new RegExp(NO_SPACE_CLASS, 'u');
+/**
+ * Regex source (for the `u` flag) of one word character in the sense of {@link isJoinerKind}: a
+ * letter, digit or mark not of a script written without spaces. Other detectors use it for their
+ * look-arounds, so that every detector agrees on where a word ends: otherwise a finding glued to
+ * another one could appear only once the other is redacted.
+ */
+export const JOINER_SOURCE = `(?:\\p{M}|(?!${NO_SPACE_CLASS})[\\p{L}\\p{N}])`;
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 const MARK = /\p{M}/u;
 const SPACE = /\p{White_Space}/u;

@@ -40,105 +40,28 @@ export interface InjectionRule {
   readonly lead?: InjectionLead;
 }
 
-const EN_IGNORE = [
-  'ignore',
-  'disregard',
-  'forget',
-  'forget about',
-  'override',
-  'bypass',
-  'skip',
-  'discard',
-  'drop',
-];
-const EN_REVEAL = [
-  'reveal',
-  'print',
-  'show',
-  'repeat',
-  'output',
-  'display',
-  'tell',
-  'give',
-  'leak',
-  'dump',
-  'write',
-  'share',
-  'expose',
-  'recite',
-  'disclose',
-  'paste',
-  'return',
-  'copy',
-  'spell out',
-  'type out',
-  'what is',
-  "what's",
-  'what are',
-  'what were',
-  'what was',
-];
-const ES_IGNORE = [
-  'ignora',
-  'ignore',
-  'ignorar',
-  'olvida',
-  'olvide',
-  'olvidar',
-  'descarta',
-  'descarte',
-  'omite',
-  'omita',
-  'haz caso omiso de',
-  'no hagas caso a',
-  'no hagas caso de',
-];
-const FR_IGNORE = [
-  'ignore',
-  'ignorez',
-  'ignorer',
-  'oublie',
-  'oubliez',
-  'oublier',
-  'ne tiens pas compte de',
-  'ne tenez pas compte de',
-  'fais abstraction de',
-  'faites abstraction de',
-];
-const DE_IGNORE = [
-  'ignoriere',
-  'ignorier',
-  'ignorieren sie',
-  'vergiss',
-  'vergessen sie',
-  'missachte',
-  'missachten sie',
-  'übergehe',
-];
-const PT_IGNORE = [
-  'ignore',
-  'ignora',
-  'ignorar',
-  'esqueça',
-  'esqueca',
-  'esquece',
-  'esquecer',
-  'desconsidere',
-  'desconsidera',
-  'descarte',
-  'descarta',
-];
-const IT_IGNORE = [
-  'ignora',
-  'ignori',
-  'ignorare',
-  'dimentica',
-  'dimentichi',
-  'dimenticare',
-  'trascura',
-  'non considerare',
-  'non tenere conto di',
-];
+/** `a|b|c` as a list: the lists below stay one line each. */
+const alt = (list: string): string[] => list.split('|');
+
+const EN_IGNORE = alt('ignore|disregard|forget|forget about|override|bypass|skip|discard|drop');
+const EN_REVEAL = alt(
+  "reveal|print|show|repeat|output|display|tell|give|leak|dump|write|share|expose|recite|disclose|paste|return|copy|spell out|type out|what is|what's|what are|what were|what was",
+);
+const ES_IGNORE = alt(
+  'ignora|ignore|ignorar|olvida|olvide|olvidar|descarta|descarte|omite|omita|haz caso omiso de|no hagas caso a|no hagas caso de',
+);
+const FR_IGNORE = alt(
+  'ignore|ignorez|ignorer|oublie|oubliez|oublier|ne tiens pas compte de|ne tenez pas compte de|fais abstraction de|faites abstraction de',
+);
+const DE_IGNORE = alt(
+  'ignoriere|ignorier|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie|übergehe',
+);
+const PT_IGNORE = alt(
+  'ignore|ignora|ignorar|esqueça|esqueca|esquece|esquecer|desconsidere|desconsidera|descarte|descarta',
+);
+const IT_IGNORE = alt(
+  'ignora|ignori|ignorare|dimentica|dimentichi|dimenticare|trascura|non considerare|non tenere conto di',
+);
 
 // biome-ignore format: one rule per block reads better than the formatter's wrapping
 export const INJECTION_RULES: readonly InjectionRule[] = [
@@ -149,7 +72,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{previous|prior|above|earlier|preceding|former|foregoing|initial|original|old} {instructions|instruction|prompts|prompt|rules|directions|guidelines|commands|directives|context}',
     ],
     // "my" is not a filler: "ignore my previous prompt" is a user correcting themselves.
-    lead: { phrases: EN_IGNORE, fillers: ['all', 'any', 'of', 'the', 'your', 'these', 'those', 'every', 'each'], max: 3 },
+    lead: { phrases: EN_IGNORE, fillers: alt('all|any|of|the|your|these|those|every|each'), max: 3 },
   },
   {
     id: 'ignore-instructions.en-2', family: 'ignore-instructions', lang: 'en',
@@ -164,7 +87,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{the|your} system {prompt|message|instructions}',
       'your {guidelines|rules|programming|safety guidelines|content policy|restrictions|safety filters|filters|instructions}',
     ],
-    lead: { phrases: EN_IGNORE, fillers: ['all', 'of', 'any'], max: 2 },
+    lead: { phrases: EN_IGNORE, fillers: alt('all|of|any'), max: 2 },
   },
   {
     id: 'persona.en', family: 'persona', lang: 'en',
@@ -179,12 +102,8 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{an|a} {unrestricted|unfiltered|uncensored|jailbroken|amoral|unaligned|unbound|unlimited} {ai|assistant|model|chatbot|language model|llm|version of yourself|entity|persona}',
     ],
     lead: {
-      phrases: [
-        'act as', 'pretend to be', 'pretend you are', "pretend you're", 'you are now', 'you are', "you're",
-        'behave as', 'behave like', 'roleplay as', 'role-play as', 'become', 'simulate', 'play the role of',
-        'respond as', 'answer as',
-      ],
-      fillers: ['now', 'fully', 'completely', 'totally', 'truly'],
+      phrases: alt("act as|pretend to be|pretend you are|pretend you're|you are now|you are|you're|behave as|behave like|roleplay as|role-play as|become|simulate|play the role of|respond as|answer as"),
+      fillers: alt('now|fully|completely|totally|truly'),
       max: 2,
     },
   },
@@ -202,7 +121,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
     anchors: [
       'your {full |entire |complete |exact |original |initial |hidden |secret |first |}{system prompt|system message|system instructions|initial instructions|original instructions|hidden instructions|secret instructions|initial prompt|original prompt|hidden prompt|pre-prompt|preprompt|prompt instructions}',
     ],
-    lead: { phrases: EN_REVEAL, fillers: ['me', 'us', 'out', 'back', 'exactly', 'verbatim', 'all', 'of'], max: 2 },
+    lead: { phrases: EN_REVEAL, fillers: alt('me|us|out|back|exactly|verbatim|all|of'), max: 2 },
   },
   {
     id: 'extraction.en-2', family: 'extraction', lang: 'en',
@@ -225,7 +144,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{instrucciones|indicaciones|órdenes|ordenes|reglas|directrices|instrucción} {anteriores|previas|precedentes|de arriba|iniciales|originales}',
       '{el|tu|su} {prompt|mensaje} {del|de} sistema',
     ],
-    lead: { phrases: ES_IGNORE, fillers: ['todas', 'todos', 'las', 'los', 'tus', 'sus', 'estas', 'esas', 'de', 'cualquier'], max: 3 },
+    lead: { phrases: ES_IGNORE, fillers: alt('todas|todos|las|los|tus|sus|estas|esas|de|cualquier'), max: 3 },
   },
   {
     id: 'extraction.es', family: 'extraction', lang: 'es',
@@ -234,8 +153,8 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{tus|sus} instrucciones {iniciales|originales|ocultas|secretas|del sistema}',
     ],
     lead: {
-      phrases: ['revela', 'revele', 'muestra', 'muestre', 'muéstrame', 'imprime', 'imprima', 'repite', 'repita', 'dime', 'dame', 'escribe', 'cuál es', 'cuáles son', 'comparte'],
-      fillers: ['me', 'todo', 'todas', 'completo', 'exactamente'],
+      phrases: alt('revela|revele|muestra|muestre|muéstrame|imprime|imprima|repite|repita|dime|dame|escribe|cuál es|cuáles son|comparte'),
+      fillers: alt('me|todo|todas|completo|exactamente'),
       max: 2,
     },
   },
@@ -253,7 +172,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       "{instructions|consignes|règles|directives|indications} {précédentes|antérieures|ci-dessus|initiales|originales|d'origine}",
       '{le|ton|votre} {prompt|message} {système|du système}',
     ],
-    lead: { phrases: FR_IGNORE, fillers: ['toutes', 'tous', 'les', 'des', 'tes', 'vos', 'ces', 'de'], max: 3 },
+    lead: { phrases: FR_IGNORE, fillers: alt('toutes|tous|les|des|tes|vos|ces|de'), max: 3 },
   },
   {
     id: 'extraction.fr', family: 'extraction', lang: 'fr',
@@ -262,12 +181,8 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       "{tes|vos} instructions {initiales|d'origine|originales|cachées|secrètes|système}",
     ],
     lead: {
-      phrases: [
-        'révèle', 'révélez', 'affiche', 'affichez', 'montre', 'montrez', 'montre-moi', 'montrez-moi', 'imprime',
-        'imprimez', 'répète', 'répétez', 'donne-moi', 'donnez-moi', 'dis-moi', 'dites-moi', 'quel est', 'quelles sont',
-        'écris', 'écrivez',
-      ],
-      fillers: ['moi', 'nous', 'exactement', 'intégralement', 'tout'],
+      phrases: alt('révèle|révélez|affiche|affichez|montre|montrez|montre-moi|montrez-moi|imprime|imprimez|répète|répétez|donne-moi|donnez-moi|dis-moi|dites-moi|quel est|quelles sont|écris|écrivez'),
+      fillers: alt('moi|nous|exactement|intégralement|tout'),
       max: 2,
     },
   },
@@ -285,7 +200,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{vorherigen|vorherige|bisherigen|bisherige|früheren|obigen|vorangegangenen|ursprünglichen} {anweisungen|instruktionen|befehle|regeln|vorgaben|anordnungen}',
       '{den|deinen|ihren} {systemprompt|system-prompt|system prompt|systemnachricht}',
     ],
-    lead: { phrases: DE_IGNORE, fillers: ['alle', 'die', 'deine', 'ihre', 'sämtliche'], max: 2 },
+    lead: { phrases: DE_IGNORE, fillers: alt('alle|die|deine|ihre|sämtliche'), max: 2 },
   },
   {
     id: 'extraction.de', family: 'extraction', lang: 'de',
@@ -294,8 +209,8 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{deine|ihre} {ursprünglichen|anfänglichen|versteckten|geheimen} anweisungen',
     ],
     lead: {
-      phrases: ['zeige', 'zeig', 'zeigen sie', 'gib', 'geben sie', 'verrate', 'verraten sie', 'wiederhole', 'wiederholen sie', 'drucke', 'schreibe', 'nenne', 'was ist', 'wie lautet', 'wie lauten'],
-      fillers: ['mir', 'uns', 'bitte', 'genau', 'vollständig'],
+      phrases: alt('zeige|zeig|zeigen sie|gib|geben sie|verrate|verraten sie|wiederhole|wiederholen sie|drucke|schreibe|nenne|was ist|wie lautet|wie lauten'),
+      fillers: alt('mir|uns|bitte|genau|vollständig'),
       max: 2,
     },
   },
@@ -313,7 +228,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{instruções|instrucoes|orientações|orientacoes|regras|diretrizes|comandos|instrução} {anteriores|prévias|previas|acima|iniciais|originais}',
       '{o|seu|teu} prompt {do|de} sistema', '{a|sua|tua} mensagem {do|de} sistema',
     ],
-    lead: { phrases: PT_IGNORE, fillers: ['todas', 'todos', 'as', 'os', 'suas', 'tuas', 'estas', 'essas', 'de', 'quaisquer'], max: 3 },
+    lead: { phrases: PT_IGNORE, fillers: alt('todas|todos|as|os|suas|tuas|estas|essas|de|quaisquer'), max: 3 },
   },
   {
     id: 'extraction.pt', family: 'extraction', lang: 'pt',
@@ -322,8 +237,8 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{suas|tuas} instruções {iniciais|originais|ocultas|secretas|do sistema}',
     ],
     lead: {
-      phrases: ['revele', 'revela', 'mostre', 'mostra', 'mostre-me', 'me mostre', 'imprima', 'imprime', 'repita', 'repete', 'diga', 'me diga', 'diga-me', 'qual é', 'quais são', 'escreva', 'compartilhe'],
-      fillers: ['me', 'todo', 'todas', 'exatamente', 'completo'],
+      phrases: alt('revele|revela|mostre|mostra|mostre-me|me mostre|imprima|imprime|repita|repete|diga|me diga|diga-me|qual é|quais são|escreva|compartilhe'),
+      fillers: alt('me|todo|todas|exatamente|completo'),
       max: 2,
     },
   },
@@ -341,7 +256,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{istruzioni|indicazioni|regole|direttive|istruzione} {precedenti|sopra|iniziali|originali|di prima}',
       '{il|il tuo|tuo} {prompt|messaggio} di sistema',
     ],
-    lead: { phrases: IT_IGNORE, fillers: ['tutte', 'tutti', 'le', 'gli', 'tue', 'sue', 'queste', 'delle'], max: 3 },
+    lead: { phrases: IT_IGNORE, fillers: alt('tutte|tutti|le|gli|tue|sue|queste|delle'), max: 3 },
   },
   {
     id: 'extraction.it', family: 'extraction', lang: 'it',
@@ -350,8 +265,8 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
       '{le tue|tue} istruzioni {iniziali|originali|nascoste|segrete|di sistema}',
     ],
     lead: {
-      phrases: ['rivela', 'rivelami', 'mostra', 'mostrami', 'stampa', 'ripeti', 'dimmi', 'dammi', 'scrivi', 'qual è', 'quali sono', 'condividi'],
-      fillers: ['mi', 'tutto', 'tutte', 'esattamente', 'completo'],
+      phrases: alt('rivela|rivelami|mostra|mostrami|stampa|ripeti|dimmi|dammi|scrivi|qual è|quali sono|condividi'),
+      fillers: alt('mi|tutto|tutte|esattamente|completo'),
       max: 2,
     },
   },
