@@ -56,3 +56,5 @@ export { systemClock } from './shared/clock.js';
 export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
+export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
+export { INJECTION_PACK_VERSION } from './guardrails/index.js';

@@ -27,6 +27,10 @@ export function withServerHooks(
       metrics.observeLimit(event);
       base?.onLimit?.(event);
     },
+    onGuardrail(verdict) {
+      metrics.observeGuardrail(verdict);
+      base?.onGuardrail?.(verdict);
+    },
     onBudgetAlert(event) {
       metrics.observeBudgetAlert(event);
       log.warn(

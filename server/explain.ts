@@ -3,7 +3,7 @@
  * `switchyard explain` and `POST /admin/explain` so both speak the same JSON.
  */
 
-import { type Decision, NEVER_RETRIED, type PolicyIdentity } from '../engine/index.js';
+import { type CompiledGuardrail, type Decision, NEVER_RETRIED, type PolicyIdentity } from '../engine/index.js';
 
 /** What `engine.decide` returns for a request refused before routing (bad context, auth). */
 export interface RejectedDecision {
@@ -39,6 +39,18 @@ export interface ExplainPlan {
   readonly stream: RouteDecision['stream'];
   readonly onExhausted: RouteDecision['onExhausted'];
   readonly targets: readonly ExplainTarget[];
+  /** The guardrails the route runs, in order (input ones before any upstream call). */
+  readonly guardrails: readonly ExplainGuardrail[];
+}
+
+export interface ExplainGuardrail {
+  readonly name: string;
+  readonly stage: 'input' | 'output';
+  readonly kind: string;
+  readonly action: string;
+  readonly shadow: boolean;
+  /** Input: what it reads; output: how it runs on streams. */
+  readonly reads: string;
 }
 
 export interface ExplainReport {
@@ -73,6 +85,21 @@ function target(t: ResolvedTarget): ExplainTarget {
   };
 }
 
+function explainGuardrails(
+  names: readonly string[],
+  compiled: ReadonlyMap<string, CompiledGuardrail>,
+): ExplainGuardrail[] {
+  const out: ExplainGuardrail[] = [];
+  for (const name of names) {
+    const g = compiled.get(name);
+    if (g === undefined) continue;
+    const reads = g.stage === 'input' ? g.scope : g.streaming;
+    out.push({ name, stage: g.stage, kind: g.kind, action: g.action, shadow: g.shadow, reads });
+  }
+  // The order they run in: every input guardrail before the upstream call, output ones after.
+  return [...out.filter((g) => g.stage === 'input'), ...out.filter((g) => g.stage === 'output')];
+}
+
 function retriedClasses(retryOn: readonly string[]): string {
   return retryOn.join(', ') || '(nothing)';
 }
@@ -80,6 +107,7 @@ function retriedClasses(retryOn: readonly string[]): string {
 export function explainDecision(
   policy: PolicyIdentity,
   decision: Decision | RejectedDecision,
+  guardrails: ReadonlyMap<string, CompiledGuardrail> = new Map(),
 ): ExplainReport {
   const identity = { name: policy.name, version: policy.version, hash: policy.hash };
   if (decision.kind === 'rejected') {
@@ -118,6 +146,7 @@ export function explainDecision(
       stream: decision.stream,
       onExhausted: decision.onExhausted,
       targets: decision.targets.map(target),
+      guardrails: explainGuardrails(decision.guardrails, guardrails),
     },
     refused: null,
   };
@@ -188,6 +217,15 @@ export function renderExplainHuman(report: ExplainReport): string {
   });
   if (plan.onExhausted !== null) {
     out.push(`  when every target fails: ${plan.onExhausted.status} "${plan.onExhausted.message}"`);
+  }
+  if (plan.guardrails.length > 0) {
+    out.push('', 'guardrails, in the order they run:');
+    for (const g of plan.guardrails) {
+      out.push(
+        `  - ${g.name}: ${g.stage} ${g.kind}, ${g.action}${g.shadow ? ' (shadow: recorded, not applied)' : ''}; ` +
+          (g.stage === 'input' ? `reads ${g.reads}` : `streams: ${g.reads}`),
+      );
+    }
   }
   return `${out.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import type {
   AttemptRecord,
   BudgetAlertEvent,
   CacheEvent,
+  GuardrailVerdict,
   LimitEvent,
   PolicyIdentity,
   ResponseMeta,
@@ -26,6 +27,8 @@ export interface ServerMetrics {
   observeBudgetAlert(event: BudgetAlertEvent): void;
   observeStore(event: StoreEvent): void;
   observeCache(event: CacheEvent): void;
+  /** One guardrail verdict: counted by guardrail, stage and verdict (`shadow_*` when not enforced); its check time. */
+  observeGuardrail(verdict: GuardrailVerdict): void;
   /** Where the breaker-state gauge reads from at scrape time (the serving engine). */
   setBreakerSource(source: () => ReadonlyArray<{ target: string; state: string }>): void;
   /** Lines the recorder dropped (queue full or write failure). */
@@ -86,6 +89,19 @@ export function createServerMetrics(): ServerMetrics {
     help: 'Duration of upstream attempts, by target and outcome (ok or an error class).',
     labelNames: ['target', 'outcome'] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const guardrailVerdicts = new Counter({
+    name: 'switchyard_guardrail_verdicts_total',
+    help: 'Guardrail verdicts by guardrail, stage (input, output) and verdict (pass, block, flag, redact, fallback; shadow_<verdict> for shadow guardrails).',
+    labelNames: ['guardrail', 'stage', 'verdict'] as const,
+    registers: [registry],
+  });
+  const guardrailLatency = new Histogram({
+    name: 'switchyard_guardrail_check_seconds',
+    help: 'Time one guardrail check took, by guardrail and stage.',
+    labelNames: ['guardrail', 'stage'] as const,
+    buckets: [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025],
     registers: [registry],
   });
   const firstToken = new Histogram({
@@ -169,6 +185,11 @@ export function createServerMetrics(): ServerMetrics {
       );
       if (attempt.firstTokenMs !== null)
         firstToken.observe({ target: attempt.target }, attempt.firstTokenMs / 1000);
+    },
+    observeGuardrail(verdict) {
+      const outcome = verdict.enforced ? verdict.outcome : `shadow_${verdict.outcome}`;
+      guardrailVerdicts.inc({ guardrail: verdict.guardrail, stage: verdict.stage, verdict: outcome });
+      guardrailLatency.observe({ guardrail: verdict.guardrail, stage: verdict.stage }, verdict.ms / 1000);
     },
     observeLimit(event) {
       limitEvents.inc({ kind: event.kind, route: event.route, degraded: String(event.degraded === true) });

@@ -121,6 +121,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
     const report = explainDecision(
       decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
       decision,
+      loaded.policy.guardrails,
     );
     io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderExplainHuman(report));
   } finally {

@@ -167,7 +167,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     admissionStage(traffic),
     cacheStage(traffic),
   );
-  const run = composeStages(stages, attemptsStage(executor));
+  const run = composeStages(stages, attemptsStage(executor, options.onGuardrail));
 
   return {
     get policy() {

@@ -10,16 +10,19 @@
  * | 3 | check        | the body's shape and depth (the server's and the library's requests alike) |
  * | 4 | resolve      | request context, tenant key, `decide` (401, 404 `no_route`)               |
  * | 5 | accounting   | settles every hold once when the answer is complete; adds shared headers  |
- * | 6 | admission    | rate limits and budgets: 429, downgrade, the per-target gate             |
- * | 7 | cache        | stored answers, single flight, and what to store                          |
- * | 8 | (guardrails) | input guardrails go here, output guardrails around the attempt loop       |
- * | 9 | attempts     | the attempt loop over the plan (attempts/): the last stage                |
+ * | 6 | guardrails   | input guardrails: block (400), redact the request, flag; shadow records   |
+ * | 7 | admission    | rate limits and budgets: 429, downgrade, the per-target gate             |
+ * | 8 | cache        | stored answers, single flight, and what to store                          |
+ * | 9 | attempts     | the attempt loop over the plan (attempts/), with the output guardrails    |
+ * |   |              | checking each answer before it counts (attempts/output.ts): the last stage |
  *
  * Why this order: recording sees every answer, refusals included; nothing after `errors` can
  * make `handle` reject; `accounting` is outside every stage that holds something, so each hold
  * is settled in one place whatever the exit; limits are taken before the cache so a hit still
- * counts as a request (its tokens are refunded); guardrails run after admission and before any
- * upstream call.
+ * counts as a request (its tokens are refunded); input guardrails run before admission and the
+ * cache, so a blocked request consumes no limit or budget and the cache keys the redacted request;
+ * output guardrails run inside the attempt loop, so `fallback` can try the next target and the
+ * cache stores only an answer that passed them.
  */
 import type { EngineResponse } from '../types.js';
 import type { RequestScope } from './scope.js';

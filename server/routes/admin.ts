@@ -157,6 +157,10 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
     };
     const policy = engine.policy;
     const decision = engine.decide(requestInput, { explain: true });
-    return explainDecision(decision.kind === 'rejected' ? policy.identity : decision.policy, decision);
+    return explainDecision(
+      decision.kind === 'rejected' ? policy.identity : decision.policy,
+      decision,
+      policy.guardrails,
+    );
   });
 }

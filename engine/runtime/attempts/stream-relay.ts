@@ -12,6 +12,7 @@ import { sseFrame } from '../../providers/sse.js';
 import { sumUsage, toOpenAIUsage } from '../../shared/usage.js';
 import type { EngineResponse, ResponseMeta } from '../../types.js';
 import { readItem } from './call.js';
+import { AnswerScanner } from './output.js';
 import { runHeaders, runMeta } from './responses.js';
 import { Aborted, type AttemptRun, type Live } from './run.js';
 import { walk } from './walk.js';
@@ -103,25 +104,51 @@ async function* relay(
   let live = first;
   let text = '';
   let toolCalls = false;
+  // Output guardrails that check content as it streams (a held-whole answer was checked already).
+  const scanner =
+    run.output !== null && !run.output.buffer && !run.ctx.tools ? new AnswerScanner(run.output) : null;
+  let blockedBy: string | null = null;
   const frame = (chunk: ChatCompletionChunk, from: Live): string | null => {
-    const choices = chunk.choices ?? [];
+    let choices = chunk.choices ?? [];
     for (const c of choices) {
       if (typeof c.delta?.content === 'string') text += c.delta.content;
       if ((c.delta?.tool_calls?.length ?? 0) > 0) toolCalls = true;
     }
     if (choices.length === 0) return null; // usage-only chunk: reported once, at the end
     if (from.continuation && choices.every(isEmptyChoice)) return null; // the resumed answer's role chunk
+    if (scanner !== null) {
+      const checked: typeof choices = [];
+      for (const c of choices) {
+        let out = typeof c.delta?.content === 'string' ? scanner.push(c.index, c.delta.content) : null;
+        if (out?.blocked == null && c.finish_reason != null) {
+          const rest = scanner.flush(c.index);
+          out = { text: (out?.text ?? '') + rest.text, blocked: rest.blocked };
+        }
+        if (out?.blocked != null) {
+          blockedBy = out.blocked.name;
+          return null;
+        }
+        checked.push(out === null ? c : { ...c, delta: { ...c.delta, content: out.text } });
+      }
+      choices = checked;
+    }
     const { usage: _usage, ...rest } = chunk;
-    return sse({ ...rest, id: identity.id, created: identity.created, model: from.target.upstreamModel });
+    return sse({ ...rest, choices, id: identity.id, created: identity.created, model: from.target.upstreamModel });
   };
 
   try {
     for (;;) {
       for (const chunk of live.buffered.splice(0)) {
         const f = frame(chunk, live);
+        if (blockedBy !== null) {
+          // The held-back text is never sent: the answer ends with the guardrail's error, no [DONE].
+          yield sse(errorBody('guardrail_blocked', { guardrail: blockedBy }));
+          return;
+        }
         if (f !== null) yield f;
       }
       if (live.complete) {
+        scanner?.finish();
         run.finishLive(live, 'ok', null);
         const usage = sumUsage(served.map((l) => l.usage));
         if (wantsUsage(run.ctx.body) && usage !== null) {
