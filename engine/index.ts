@@ -33,6 +33,8 @@ export {
   errorTypeForStatus,
   isErrorCode,
 } from './errors.js';
+export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
+export { INJECTION_PACK_VERSION } from './guardrails/index.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
 export type { Transport } from './providers/transport.js';
@@ -56,5 +58,3 @@ export { systemClock } from './shared/clock.js';
 export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
-export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
-export { INJECTION_PACK_VERSION } from './guardrails/index.js';

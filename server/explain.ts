@@ -3,7 +3,12 @@
  * `switchyard explain` and `POST /admin/explain` so both speak the same JSON.
  */
 
-import { type CompiledGuardrail, type Decision, NEVER_RETRIED, type PolicyIdentity } from '../engine/index.js';
+import {
+  type CompiledGuardrail,
+  type Decision,
+  NEVER_RETRIED,
+  type PolicyIdentity,
+} from '../engine/index.js';
 
 /** What `engine.decide` returns for a request refused before routing (bad context, auth). */
 export interface RejectedDecision {

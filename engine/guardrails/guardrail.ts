@@ -94,7 +94,11 @@ export function checkSegments<R>(
   return { outcome: guardrail.action, found: [...found], redactions };
 }
 
-export function verdictOf(guardrail: CompiledGuardrail, result: CheckResult<unknown>, ms: number): GuardrailVerdict {
+export function verdictOf(
+  guardrail: CompiledGuardrail,
+  result: CheckResult<unknown>,
+  ms: number,
+): GuardrailVerdict {
   return {
     guardrail: guardrail.name,
     stage: guardrail.stage,

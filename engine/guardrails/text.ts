@@ -149,11 +149,13 @@ export function answerSegments(body: unknown): AnswerSegment[] {
   choices.forEach((choice, c) => {
     const message = isRecord(choice) ? choice.message : undefined;
     if (!isRecord(message)) return;
-    if (typeof message.content === 'string') out.push({ text: message.content, ref: { kind: 'answer', choice: c } });
+    if (typeof message.content === 'string')
+      out.push({ text: message.content, ref: { kind: 'answer', choice: c } });
     if (Array.isArray(message.tool_calls)) {
       message.tool_calls.forEach((call, k) => {
         const args = isRecord(call) && isRecord(call.function) ? call.function.arguments : undefined;
-        if (typeof args === 'string') out.push({ text: args, ref: { kind: 'answer_arguments', choice: c, call: k } });
+        if (typeof args === 'string')
+          out.push({ text: args, ref: { kind: 'answer_arguments', choice: c, call: k } });
       });
     }
   });
@@ -171,7 +173,10 @@ export function replaceAnswerSegments(body: unknown, replacements: ReadonlyMap<A
     else {
       const calls = [...(message.tool_calls as unknown[])];
       const call = calls[ref.call] as Record<string, unknown>;
-      calls[ref.call] = { ...call, function: { ...(call.function as Record<string, unknown>), arguments: text } };
+      calls[ref.call] = {
+        ...call,
+        function: { ...(call.function as Record<string, unknown>), arguments: text },
+      };
       message.tool_calls = calls;
     }
     choice.message = message;

@@ -8,10 +8,11 @@
  * refused even when configured), the tenant is its name (never its key), provider keys are not
  * part of any recorded value, and credential-like body keys are removed.
  */
-import type { GuardrailVerdict } from '../guardrails/index.js';
+
 import { createReadStream } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import recordedTrafficSchema from '../../schemas/recorded-traffic.schema.json' with { type: 'json' };
+import type { GuardrailVerdict } from '../guardrails/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type {
   AttemptRecord,

@@ -6,10 +6,10 @@
  */
 import type { CompiledPolicy } from '../compile/compile.js';
 import { ERRORS, formatErrorMessage } from '../errors.js';
+import type { GuardrailVerdict } from '../guardrails/index.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderSpec } from '../providers/types.js';
-import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { RecordInput } from '../replay/record.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';

@@ -33,7 +33,9 @@ export interface OutputGuard {
   onVerdict(verdict: GuardrailVerdict): void;
 }
 
-export type Checked<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'failed'; readonly failure: Failure };
+export type Checked<T> =
+  | { readonly kind: 'ok'; readonly value: T }
+  | { readonly kind: 'failed'; readonly failure: Failure };
 
 function blocked(guardrail: CompiledGuardrail, terminal: boolean): Failure {
   return {
@@ -66,16 +68,21 @@ export function checkAnswer(guard: OutputGuard, body: unknown): Checked<unknown>
  * A stream held whole: the answer its chunks make, checked; when redacted, each choice's text
  * (and each tool call's arguments) is carried by its first chunk and the others carry none.
  */
-export function checkBuffered(guard: OutputGuard, chunks: ChatCompletionChunk[]): Checked<ChatCompletionChunk[]> {
+export function checkBuffered(
+  guard: OutputGuard,
+  chunks: ChatCompletionChunk[],
+): Checked<ChatCompletionChunk[]> {
   const content = new Map<number, string>();
   const args = new Map<string, string>();
   for (const chunk of chunks) {
     for (const choice of chunk.choices ?? []) {
       const delta = choice.delta;
-      if (typeof delta?.content === 'string') content.set(choice.index, (content.get(choice.index) ?? '') + delta.content);
+      if (typeof delta?.content === 'string')
+        content.set(choice.index, (content.get(choice.index) ?? '') + delta.content);
       for (const call of delta?.tool_calls ?? []) {
         const a = call.function?.arguments;
-        if (typeof a === 'string') args.set(`${choice.index}:${call.index}`, (args.get(`${choice.index}:${call.index}`) ?? '') + a);
+        if (typeof a === 'string')
+          args.set(`${choice.index}:${call.index}`, (args.get(`${choice.index}:${call.index}`) ?? '') + a);
       }
     }
   }
@@ -101,7 +108,8 @@ export function checkBuffered(guard: OutputGuard, chunks: ChatCompletionChunk[])
   }
   const body = { choices };
   const checked = checkAnswer(guard, body);
-  if (checked.kind === 'failed' || checked.value === body) return checked.kind === 'failed' ? checked : { kind: 'ok', value: chunks };
+  if (checked.kind === 'failed' || checked.value === body)
+    return checked.kind === 'failed' ? checked : { kind: 'ok', value: chunks };
   const redacted = checked.value as typeof body;
   const seen = new Set<string>();
   const rewritten = chunks.map((chunk) => ({
@@ -121,7 +129,10 @@ export function checkBuffered(guard: OutputGuard, chunks: ChatCompletionChunk[])
           const key = `${choice.index}:${call.index}`;
           if (typeof a !== 'string' || call.function === undefined) return call;
           const k = callIndex.get(key);
-          const text = seen.has(key) || k === undefined ? '' : (redacted.choices[i].message.tool_calls?.[k]?.function.arguments ?? '');
+          const text =
+            seen.has(key) || k === undefined
+              ? ''
+              : (redacted.choices[i].message.tool_calls?.[k]?.function.arguments ?? '');
           seen.add(key);
           return { ...call, function: { ...call.function, arguments: text } };
         });
@@ -153,8 +164,12 @@ export class AnswerScanner {
     let redactors = this.#redactors.get(choice);
     let scanners = this.#scanners.get(choice);
     if (redactors === undefined || scanners === undefined) {
-      redactors = this.#redacting.map((g) => createStreamRedactor([g.detector as NonNullable<typeof g.detector>]));
-      scanners = this.#blocking.map((g) => createStreamScanner([g.detector as NonNullable<typeof g.detector>]));
+      redactors = this.#redacting.map((g) =>
+        createStreamRedactor([g.detector as NonNullable<typeof g.detector>]),
+      );
+      scanners = this.#blocking.map((g) =>
+        createStreamScanner([g.detector as NonNullable<typeof g.detector>]),
+      );
       this.#redactors.set(choice, redactors);
       this.#scanners.set(choice, scanners);
     }
@@ -195,7 +210,9 @@ export class AnswerScanner {
   #verdict(g: CompiledGuardrail, outcome: 'pass' | 'block', found: readonly string[]): void {
     if (this.#judged.has(g)) return;
     this.#judged.add(g);
-    this.#guard.onVerdict(verdictOf(g, { outcome: outcome === 'pass' ? 'pass' : g.action, found, redactions: null }, 0));
+    this.#guard.onVerdict(
+      verdictOf(g, { outcome: outcome === 'pass' ? 'pass' : g.action, found, redactions: null }, 0),
+    );
   }
 
   /** Once the stream is over: the verdict of every guardrail not judged yet, on the whole text. */

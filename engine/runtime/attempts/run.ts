@@ -5,7 +5,7 @@
  * the rule that an attempt ends exactly once: upstream released, breaker permit settled, the
  * target gate settled, and the attempt recorded.
  */
-import type { OutputGuard } from './output.js';
+
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import type { Provider, StreamItem } from '../../providers/types.js';
 import type { Clock } from '../../shared/clock.js';
@@ -21,6 +21,7 @@ import type {
 import type { BreakerOutcome, BreakerPermit, BreakerRegistry, CircuitBreaker } from '../breaker.js';
 import { type LatencyTracker, orderPlan } from '../latency.js';
 import type { RetryBudget, RetryBudgets } from '../retry-budget.js';
+import type { OutputGuard } from './output.js';
 
 export type RouteDecision = Extract<Decision, { kind: 'route' }>;
 

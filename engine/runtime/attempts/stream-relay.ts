@@ -133,7 +133,13 @@ async function* relay(
       choices = checked;
     }
     const { usage: _usage, ...rest } = chunk;
-    return sse({ ...rest, choices, id: identity.id, created: identity.created, model: from.target.upstreamModel });
+    return sse({
+      ...rest,
+      choices,
+      id: identity.id,
+      created: identity.created,
+      model: from.target.upstreamModel,
+    });
   };
 
   try {

@@ -5,7 +5,10 @@ import type { Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 
 /** The route's output guardrails, reporting their verdicts to the request and the observer. */
-function outputGuard(scope: RequestScope, onVerdict?: (verdict: GuardrailVerdict) => void): OutputGuard | undefined {
+function outputGuard(
+  scope: RequestScope,
+  onVerdict?: (verdict: GuardrailVerdict) => void,
+): OutputGuard | undefined {
   const guards = scope.route?.guards;
   if (guards === undefined || guards.output.length === 0) return undefined;
   return {
@@ -27,7 +30,8 @@ export function attemptsStage(executor: Executor, onVerdict?: (verdict: Guardrai
   return (scope) => {
     const routed = scope.routed;
     const context = scope.context;
-    if (routed === null || context === null) throw new Error('internal: the attempt loop needs a routed request');
+    if (routed === null || context === null)
+      throw new Error('internal: the attempt loop needs a routed request');
     return executor.execute(routed, context, scope.signal, scope.snapshot.providers, {
       gate: scope.gate,
       output: outputGuard(scope, onVerdict),

@@ -6,14 +6,23 @@
  * `flag` lets it through with a verdict. A shadow guardrail's verdict is recorded and counted,
  * and nothing else changes (P12). Verdicts that did something are in `x-switchyard-guardrails`.
  */
-import { checkSegments, type GuardrailVerdict, replaceSegments, requestSegments, verdictOf } from '../../guardrails/index.js';
+import {
+  checkSegments,
+  type GuardrailVerdict,
+  replaceSegments,
+  requestSegments,
+  verdictOf,
+} from '../../guardrails/index.js';
 import type { Clock } from '../../shared/clock.js';
 import type { NamedStage } from '../pipeline.js';
 import { errorAnswer } from './answer.js';
 
 export const GUARDRAILS_HEADER = 'x-switchyard-guardrails';
 
-export function inputGuardrailsStage(clock: Clock, onVerdict?: (verdict: GuardrailVerdict) => void): NamedStage {
+export function inputGuardrailsStage(
+  clock: Clock,
+  onVerdict?: (verdict: GuardrailVerdict) => void,
+): NamedStage {
   return {
     name: 'input-guardrails',
     run: (scope, next) => {

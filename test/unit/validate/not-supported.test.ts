@@ -91,9 +91,7 @@ describe('validatePolicy: limits, budgets, caches and stores are supported', () 
 
 describe('the schema says which features are not supported yet', () => {
   const NOTE = 'Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).';
-  it.each([
-    ['recording', policySchema.$defs.Recording.description],
-  ])('%s', (_name, description) => {
+  it.each([['recording', policySchema.$defs.Recording.description]])('%s', (_name, description) => {
     expect(description).toContain(NOTE);
   });
 });
