@@ -213,6 +213,8 @@ budgets:
   monthly: { key: [tenant], usd: 500/month }
 caches:
   faq: { mode: exact, ttl: 24h }
+guardrails:
+  pii: { stage: input, kind: pii, entities: [email], action: redact }
 routes:
   - name: r
     targets: [fast]
