@@ -39,6 +39,8 @@ export interface RequestState {
   events: AsyncIterator<string> | null;
   /** The shutdown's grace period ended while the request ran: it was cut. */
   cut: boolean;
+  /** The guardrail verdicts that did something (`x-switchyard-guardrails`), for the log line. */
+  guardrails: string | null;
 }
 
 /** After the grace period, how long cut requests get to end (their upstream calls cancelled). */
@@ -163,6 +165,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
       // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
       costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
       cache: meta?.cache ?? null,
+      guardrails: state.guardrails,
       policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
     };
     if (quiet) requestLog.debug(line, 'request');
@@ -180,6 +183,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
       reported: false,
       events: null,
       cut: false,
+      guardrails: null,
     };
     states.set(request, state);
     inFlight.add(state);

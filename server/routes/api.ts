@@ -39,6 +39,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
         return sendApiError(reply, 'internal_error');
       }
       state.meta = response.meta;
+      state.guardrails = response.headers['x-switchyard-guardrails'] ?? null;
       if (state.cut && (response.kind === 'stream' || response.status === 499)) {
         // The shutdown's grace period ended while the engine worked: its answer is the abort.
         // The client is still there and is told why (a stream that never started is released).

@@ -139,6 +139,25 @@ describe('guardrails through the openai SDK', () => {
     expect(text).not.toContain('example.com');
   });
 
+  it('puts the verdicts in the request log line', async () => {
+    const lines: string[] = [];
+    const logged = await startServer(
+      LEAKY.replace('    guardrails: [pii-out]\n', '    guardrails: [pii-out]\n'),
+      { logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } },
+    );
+    try {
+      const client = new OpenAI({ baseURL: `${logged.server.url}/v1`, apiKey: 'x', maxRetries: 0 });
+      await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+      const request = lines
+        .map((l) => JSON.parse(l) as { msg: string; guardrails?: unknown })
+        .find((l) => l.msg === 'request');
+      expect(request?.guardrails).toBe('pii-out=redacted');
+      expect(lines.join('\n')).not.toContain('jane.doe');
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('counts verdicts in /metrics', async () => {
     const metrics = await (await fetch(`${bot.url}/metrics`)).text();
     expect(metrics).toMatch(
