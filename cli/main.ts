@@ -10,6 +10,7 @@
 import { EXPLAIN_HELP, runExplain } from './commands/explain.js';
 import { runSchema, SCHEMA_HELP } from './commands/schema.js';
 import { runServe, SERVE_HELP } from './commands/serve.js';
+import { runTest, TEST_HELP } from './commands/test.js';
 import { runValidate, VALIDATE_HELP } from './commands/validate.js';
 import { CliError, type CliIo, packageVersion, UsageError } from './io.js';
 
@@ -24,6 +25,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   validate: { summary: 'Check a policy and print its diagnostics', help: VALIDATE_HELP, run: runValidate },
   explain: { summary: 'Show the route and plan a request would get', help: EXPLAIN_HELP, run: runExplain },
+  test: { summary: 'Run the policy tests (*.test.yaml), offline', help: TEST_HELP, run: runTest },
   serve: { summary: 'Run the OpenAI-compatible gateway', help: SERVE_HELP, run: runServe },
   schema: { summary: 'Print the policy JSON Schema', help: SCHEMA_HELP, run: runSchema },
 };

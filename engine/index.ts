@@ -56,5 +56,12 @@ export type {
 export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
 export { VirtualClock } from './shared/virtual-clock.js';
+export {
+  findPolicyTests,
+  formatJUnit,
+  type PolicyTestResult,
+  type PolicyTestRun,
+  runPolicyTests,
+} from './testing/policy-tests.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';

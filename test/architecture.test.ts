@@ -29,7 +29,8 @@
  *    7  engine/context, engine/request-checks
  *    8  engine/decide
  *    9  engine/replay           recording and replay of traffic.
- *   10  engine/runtime          the engine: stages, attempts, breakers, stores. Top of the engine.
+ *   10  engine/runtime          the engine: stages, attempts, breakers, stores.
+ *   10b engine/testing          policy unit tests (`switchyard test`): runs cases through the engine.
  *   11  engine/index            the public entry (what `package.json` exports).
  *   12  server                  may import from engine/ ONLY engine/index.ts (type imports too).
  *   13  cli                     may import server, and from engine/ ONLY engine/index.ts.
@@ -59,6 +60,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine/decide'],
   ['engine/replay'],
   ['engine/runtime'],
+  ['engine/testing'],
   ['engine/index'],
   ['server'],
   ['cli'],

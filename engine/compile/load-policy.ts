@@ -3,6 +3,8 @@
  * stage, comes back as diagnostics (never a throw), so the CLI, the server's reload and embedding
  * programs all report problems the same way.
  */
+
+import type { Attachments } from '../policy/attachments.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from '../policy/diagnostics.js';
 import {
   type LoadOptions,
@@ -17,6 +19,8 @@ import { type CompiledPolicy, compilePolicy } from './compile.js';
 export interface LoadedPolicy {
   readonly ok: true;
   readonly policy: CompiledPolicy;
+  /** Files the policy names beside itself (keyword lists, schemas), as read at load time. */
+  readonly attachments: Attachments;
   /** Warnings only. */
   readonly diagnostics: Diagnostic[];
   readonly sources: ReadonlyMap<string, string>;
@@ -53,6 +57,7 @@ function finish(load: LoadResult): PolicyResult {
         interpolated: load.interpolated,
         attachments: load.attachments,
       }),
+      attachments: load.attachments,
       diagnostics,
       sources: load.sources,
       files,

@@ -55,7 +55,7 @@ function fakeApi(outcomes: Outcome[]) {
       const base = { sources: new Map<string, string>(), files: ['p.yaml'] };
       return 'error' in outcome
         ? { ok: false, diagnostics: [diagnostic(outcome.error)], ...base }
-        : { ok: true, policy: fakePolicy(outcome.version), diagnostics: [], ...base };
+        : { ok: true, policy: fakePolicy(outcome.version), diagnostics: [], attachments: new Map(), ...base };
     },
     createEngine(policy: CompiledPolicy): Engine {
       let current = policy;

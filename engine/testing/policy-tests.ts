@@ -1,0 +1,424 @@
+/**
+ * Policy unit tests (`switchyard test`): `*.test.yaml` files next to policies, each a list of
+ * cases: a request, what each target does, and what must come of it (route, attempts in order,
+ * status, error code, cache outcome, guardrail verdicts, headers, answer text). They run offline
+ * and in no time: every provider of the policy is replaced by the in-process mock, one per model,
+ * answering with the outcomes the case scripts (`ok`, `overloaded`, `silent` for a timeout,
+ * `stream_cut`, ...), on a virtual clock, through the same engine the server runs. A mock echoes
+ * the last user message unless the case (or the policy's own mock provider) gives a `reply`.
+ *
+ * A test file:
+ *
+ * ```yaml
+ * policy: quickstart.yaml          # relative to this file; default: this file's name without .test
+ * tests:
+ *   - name: falls back when the primary is overloaded
+ *     request: { model: gpt-5, content: hi }      # or messages, stream, tenant, headers, metadata, path, body
+ *     targets: { primary: [overloaded], backup: [ok] }
+ *     expect: { status: 200, route: chat, attempts: [primary:overloaded, backup:ok] }
+ * ```
+ *
+ * `repeat: N` sends the request N times (`every: 1s` of virtual time apart) and checks the last
+ * answer, which is how limits, caches and breakers are tested.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { type CompiledPolicy, compilePolicy } from '../compile/compile.js';
+import { loadPolicy, type PolicyResult } from '../compile/load-policy.js';
+import type { GuardrailVerdict } from '../guardrails/index.js';
+import type { Attachments } from '../policy/attachments.js';
+import { formatHuman } from '../policy/format.js';
+import type { Policy } from '../policy/types.generated.js';
+import { createEngine } from '../runtime/engine.js';
+import { parseDuration } from '../shared/units.js';
+import { VirtualClock } from '../shared/virtual-clock.js';
+import type { EngineResponse, RequestInput } from '../types.js';
+
+const OUTCOMES = [
+  'ok',
+  'rate_limited',
+  'overloaded',
+  'server_error',
+  'bad_request',
+  'context_length',
+  'content_policy',
+  'auth',
+  'connect',
+  'silent',
+  'stream_cut',
+  'malformed',
+] as const;
+
+const Outcomes = z.array(z.enum(OUTCOMES)).min(1);
+const TargetScript = z.union([
+  Outcomes,
+  z.strictObject({
+    outcomes: Outcomes.optional(),
+    reply: z.string().optional(),
+    latency: z.string().optional(),
+  }),
+]);
+
+const Case = z.strictObject({
+  name: z.string().min(1),
+  request: z.strictObject({
+    model: z.string().optional(),
+    content: z.string().optional(),
+    messages: z.array(z.record(z.string(), z.unknown())).optional(),
+    stream: z.boolean().optional(),
+    tenant: z.string().optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    path: z.string().optional(),
+    body: z.record(z.string(), z.unknown()).optional(),
+  }),
+  targets: z.record(z.string(), TargetScript).optional(),
+  repeat: z.number().int().min(1).max(10_000).optional(),
+  every: z.string().optional(),
+  expect: z.strictObject({
+    status: z.number().int().optional(),
+    route: z.string().nullable().optional(),
+    target: z.string().nullable().optional(),
+    attempts: z.array(z.string()).optional(),
+    code: z.string().nullable().optional(),
+    cache: z.enum(['hit', 'miss', 'bypass']).nullable().optional(),
+    guardrails: z.record(z.string(), z.string()).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    content: z.string().optional(),
+  }),
+});
+
+const TestFile = z.strictObject({ policy: z.string().optional(), tests: z.array(Case).min(1) });
+
+export type PolicyTestCase = z.infer<typeof Case>;
+
+export interface PolicyTestResult {
+  readonly file: string;
+  /** 1-based line of the case in its file. */
+  readonly line: number;
+  readonly name: string;
+  readonly ok: boolean;
+  /** One line per unmet expectation: `what: expected X, got Y`. */
+  readonly failures: readonly string[];
+  readonly durationMs: number;
+}
+
+export interface PolicyTestRun {
+  readonly results: readonly PolicyTestResult[];
+  /** Problems that kept a file from running at all (a bad test file, a policy that fails validation). */
+  readonly errors: readonly { readonly file: string; readonly message: string }[];
+}
+
+/** Every `*.test.yaml` under `paths` (files or directories, recursively), sorted. */
+export async function findPolicyTests(paths: readonly string[]): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    const s = await stat(path);
+    if (s.isFile()) {
+      if (path.endsWith('.test.yaml') || path.endsWith('.test.yml')) out.push(path);
+      return;
+    }
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      await walk(join(path, entry.name));
+    }
+  };
+  for (const p of paths) await walk(p);
+  return [...new Set(out)].sort();
+}
+
+const MISSING_VARIABLE = /^environment variable (\w+) is not set and has no default$/;
+
+/**
+ * Loads the policy with the environment; a variable that is not set and has no default (a
+ * provider key, most often) becomes a placeholder, since tests never call a real provider: CI
+ * needs no secrets. Any other problem fails the file.
+ */
+async function loadForTests(path: string): Promise<{ loaded: PolicyResult; placeholders: string[] }> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  const first = await loadPolicy(path, { env });
+  if (first.ok) return { loaded: first, placeholders: [] };
+  const errors = first.diagnostics.filter((d) => d.severity === 'error');
+  const missing = errors.map((d) =>
+    d.code === 'PARSE_ENV_MISSING' ? MISSING_VARIABLE.exec(d.message)?.[1] : undefined,
+  );
+  if (missing.length === 0 || missing.some((m) => m === undefined))
+    return { loaded: first, placeholders: [] };
+  const names = [...new Set(missing as string[])];
+  for (const name of names) env[name] = `placeholder-${name}`;
+  return { loaded: await loadPolicy(path, { env }), placeholders: names };
+}
+
+/** The policy with every provider replaced by a mock per model, scripted by the case. */
+function scripted(document: Policy, testCase: PolicyTestCase): Policy {
+  const providers: Record<string, unknown> = {};
+  const models: Record<string, unknown> = {};
+  for (const [name, model] of Object.entries(document.models ?? {})) {
+    if (model === undefined) continue;
+    const script = testCase.targets?.[name];
+    const spec = Array.isArray(script) ? { outcomes: script } : (script ?? {});
+    const provider = `test-${name}`;
+    // A policy's own mock keeps its reply and timing unless the case says otherwise.
+    const original = document.providers?.[model.provider];
+    const mock =
+      original?.kind === 'mock'
+        ? (original as { reply?: string; latency?: string; chunkDelay?: string })
+        : {};
+    const reply = spec.reply ?? mock.reply;
+    const latency = spec.latency ?? mock.latency;
+    providers[provider] = {
+      kind: 'mock',
+      sequence: spec.outcomes ?? ['ok'],
+      ...(reply === undefined ? {} : { reply }),
+      ...(latency === undefined ? {} : { latency }),
+      ...(mock.chunkDelay === undefined ? {} : { chunkDelay: mock.chunkDelay }),
+    };
+    models[name] = { ...model, provider };
+  }
+  return { ...document, providers, models } as Policy;
+}
+
+function requestOf(testCase: PolicyTestCase, policy: CompiledPolicy): RequestInput {
+  const r = testCase.request;
+  const headers: Record<string, string> = { ...(r.headers ?? {}) };
+  if (r.tenant !== undefined) {
+    for (const [key, info] of policy.tenantsByKey) {
+      if (info.name === r.tenant) {
+        headers.authorization = `Bearer ${key}`;
+        break;
+      }
+    }
+  }
+  const body: Record<string, unknown> = {
+    model: r.model ?? 'test-model',
+    messages: r.messages ?? [{ role: 'user', content: r.content ?? 'hello' }],
+    ...(r.stream === undefined ? {} : { stream: r.stream }),
+    ...(r.metadata === undefined ? {} : { metadata: r.metadata }),
+    ...(r.body ?? {}),
+  };
+  return { body, headers, ...(r.path === undefined ? {} : { path: r.path }) };
+}
+
+interface Observed {
+  readonly response: EngineResponse;
+  readonly text: string;
+  readonly code: string | null;
+  readonly verdicts: readonly GuardrailVerdict[];
+}
+
+async function observe(
+  response: EngineResponse,
+): Promise<{ text: string; code: string | null; meta: EngineResponse['meta'] }> {
+  if (response.kind === 'json') {
+    const body = response.body as {
+      error?: { code?: string };
+      choices?: { message?: { content?: string } }[];
+    };
+    return {
+      text: body.choices?.[0]?.message?.content ?? '',
+      code: body.error?.code ?? null,
+      meta: response.meta,
+    };
+  }
+  let text = '';
+  let code: string | null = null;
+  for await (const frame of response.events) {
+    if (!frame.startsWith('data: {')) continue;
+    const chunk = JSON.parse(frame.slice(6)) as {
+      error?: { code?: string };
+      choices?: { delta?: { content?: string } }[];
+    };
+    if (chunk.error !== undefined) code = chunk.error.code ?? null;
+    for (const c of chunk.choices ?? []) text += c.delta?.content ?? '';
+  }
+  return { text, code, meta: await response.done };
+}
+
+function compare(testCase: PolicyTestCase, o: Observed, meta: EngineResponse['meta']): string[] {
+  const e = testCase.expect;
+  const failures: string[] = [];
+  const check = (what: string, expected: unknown, actual: unknown): void => {
+    if (JSON.stringify(expected) !== JSON.stringify(actual))
+      failures.push(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  };
+  if (e.status !== undefined) check('status', e.status, o.response.status);
+  if (e.route !== undefined) check('route', e.route, meta.route);
+  if (e.target !== undefined) check('target', e.target, meta.target);
+  if (e.attempts !== undefined)
+    check(
+      'attempts',
+      e.attempts,
+      meta.attempts.map((a) => `${a.target}:${a.outcome}`),
+    );
+  if (e.code !== undefined) check('code', e.code, o.code);
+  if (e.cache !== undefined) check('cache', e.cache, meta.cache);
+  if (e.content !== undefined && !o.text.includes(e.content))
+    failures.push(
+      `content: expected the answer to contain ${JSON.stringify(e.content)}, got ${JSON.stringify(o.text)}`,
+    );
+  for (const [name, value] of Object.entries(e.headers ?? {}))
+    check(`header ${name}`, value, o.response.headers[name] ?? null);
+  for (const [name, outcome] of Object.entries(e.guardrails ?? {})) {
+    const verdicts: string[] = o.verdicts.filter((v) => v.guardrail === name).map((v) => v.outcome);
+    if (!verdicts.includes(outcome))
+      failures.push(
+        `guardrail ${name}: expected ${JSON.stringify(outcome)}, got ${JSON.stringify(verdicts)}`,
+      );
+  }
+  return failures;
+}
+
+/** The 1-based line of each case in the file, in order. */
+function caseLines(text: string): number[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const tests = isMap(doc.contents) ? doc.contents.get('tests', true) : undefined;
+  if (!isSeq(tests)) return [];
+  return tests.items.map((item) => {
+    const offset = (item as { range?: [number, number, number] }).range?.[0] ?? 0;
+    return lineCounter.linePos(offset).line;
+  });
+}
+
+async function runCase(
+  document: Policy,
+  attachments: Attachments,
+  testCase: PolicyTestCase,
+): Promise<string[]> {
+  const compiled = compilePolicy(scripted(document, testCase), { attachments });
+  const clock = new VirtualClock({ auto: true, start: Date.UTC(2026, 0, 1) });
+  const verdicts: GuardrailVerdict[] = [];
+  const engine = createEngine(compiled, { clock, random: () => 0.5, onGuardrail: (v) => verdicts.push(v) });
+  try {
+    let step = 0;
+    if (testCase.every !== undefined) {
+      const every = parseDuration(testCase.every);
+      if (!every.ok) return [`every: ${every.error}`];
+      step = every.value;
+    }
+    const input = requestOf(testCase, compiled);
+    const repeat = testCase.repeat ?? 1;
+    let last: Observed | null = null;
+    let lastMeta: EngineResponse['meta'] | null = null;
+    for (let i = 0; i < repeat; i++) {
+      verdicts.length = 0;
+      if (i > 0 && step > 0) await clock.advance(step);
+      const response = await engine.handle(input);
+      const seen = await observe(response);
+      // Let background accounting (cache writes, limit reconciliation) settle before the next one.
+      await new Promise((r) => setImmediate(r));
+      last = { response, text: seen.text, code: seen.code, verdicts: [...verdicts] };
+      lastMeta = seen.meta;
+    }
+    if (last === null || lastMeta === null) return ['no request was sent'];
+    return compare(testCase, last, lastMeta);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The policy a test file is about: `policy:` relative to it, else its name without `.test`. */
+async function policyPathOf(file: string, declared: string | undefined): Promise<string> {
+  if (declared !== undefined) return resolve(dirname(file), declared);
+  const base = basename(file).replace(/\.test\.ya?ml$/, '');
+  for (const candidate of [`${base}.yaml`, `${base}.yml`, base, '.']) {
+    const path = resolve(dirname(file), candidate);
+    try {
+      const s = await stat(path);
+      if (candidate !== '.' || s.isDirectory()) return path;
+    } catch {
+      // try the next one
+    }
+  }
+  return resolve(dirname(file), `${base}.yaml`);
+}
+
+/** Runs every case of every test file; never throws (a broken file is an error of the run). */
+export async function runPolicyTests(files: readonly string[]): Promise<PolicyTestRun> {
+  const results: PolicyTestResult[] = [];
+  const errors: { file: string; message: string }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      errors.push({ file, message: `cannot read: ${err instanceof Error ? err.message : String(err)}` });
+      continue;
+    }
+    const doc = parseDocument(text);
+    if (doc.errors.length > 0) {
+      errors.push({ file, message: `not valid YAML: ${doc.errors[0].message}` });
+      continue;
+    }
+    const parsed = TestFile.safeParse(doc.toJS());
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      errors.push({ file, message: `${issue.path.join('.') || '(file)'}: ${issue.message}` });
+      continue;
+    }
+    const policyPath = await policyPathOf(file, parsed.data.policy);
+    const { loaded } = await loadForTests(policyPath);
+    if (!loaded.ok) {
+      errors.push({
+        file,
+        message: `the policy ${policyPath} does not validate:\n${formatHuman(loaded.diagnostics, loaded.sources)}`,
+      });
+      continue;
+    }
+    const lines = caseLines(text);
+    for (const [i, testCase] of parsed.data.tests.entries()) {
+      const started = performance.now();
+      let failures: string[];
+      try {
+        failures = await runCase(loaded.policy.document, loaded.attachments, testCase);
+      } catch (err) {
+        failures = [`the case could not run: ${err instanceof Error ? err.message : String(err)}`];
+      }
+      results.push({
+        file,
+        line: lines[i] ?? 1,
+        name: testCase.name,
+        ok: failures.length === 0,
+        failures,
+        durationMs: performance.now() - started,
+      });
+    }
+  }
+  return { results, errors };
+}
+
+/** JUnit XML for CI systems: one suite per file, one testcase per case. */
+export function formatJUnit(run: PolicyTestRun): string {
+  const esc = (s: string): string =>
+    s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const byFile = new Map<string, PolicyTestResult[]>();
+  for (const r of run.results) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', '<testsuites name="switchyard test">'];
+  for (const [file, results] of byFile) {
+    const failures = results.filter((r) => !r.ok).length;
+    out.push(`  <testsuite name="${esc(file)}" tests="${results.length}" failures="${failures}">`);
+    for (const r of results) {
+      const attrs = `name="${esc(r.name)}" classname="${esc(file)}" file="${esc(file)}" line="${r.line}" time="${(r.durationMs / 1000).toFixed(3)}"`;
+      if (r.ok) out.push(`    <testcase ${attrs}/>`);
+      else
+        out.push(
+          `    <testcase ${attrs}>`,
+          `      <failure message="${esc(r.failures[0] ?? 'failed')}">${esc(r.failures.join('\n'))}</failure>`,
+          '    </testcase>',
+        );
+    }
+    out.push('  </testsuite>');
+  }
+  for (const e of run.errors) {
+    out.push(
+      `  <testsuite name="${esc(e.file)}" tests="1" errors="1">`,
+      `    <testcase name="load" classname="${esc(e.file)}"><error message="${esc(e.message.split('\n')[0])}">${esc(e.message)}</error></testcase>`,
+      '  </testsuite>',
+    );
+  }
+  out.push('</testsuites>');
+  return `${out.join('\n')}\n`;
+}

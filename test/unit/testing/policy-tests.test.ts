@@ -1,0 +1,123 @@
+/**
+ * `switchyard test`: the policy unit tests. Every example policy ships with its tests and they
+ * pass; a failing case says what it expected and got, with its file:line; a broken test file is
+ * an error of the run, never a crash; JUnit for CI.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main.js';
+import { findPolicyTests, formatJUnit, runPolicyTests } from '../../../engine/index.js';
+
+const root = join(import.meta.dirname, '../../..');
+const policies = join(root, 'policies');
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function scratch(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-policy-tests-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const POLICY = `switchyard: v1
+policy: { name: t, version: "1" }
+providers:
+  real: { kind: openai, baseUrl: "https://api.openai.com/v1", apiKey: "\${OPENAI_KEY_THAT_IS_NOT_SET}" }
+models:
+  primary: { provider: real, model: gpt-5 }
+  backup: { provider: real, model: gpt-5-mini }
+routes:
+  - name: chat
+    targets: [primary, backup]
+    retry: { attempts: 0 }
+`;
+
+describe('policy tests', () => {
+  it('every example policy ships with tests, and they all pass', async () => {
+    const examples = readdirSync(policies, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || (e.name.endsWith('.yaml') && !e.name.endsWith('.test.yaml')))
+      .map((e) => e.name.replace(/\.yaml$/, ''));
+    const files = await findPolicyTests([policies]);
+    for (const example of examples)
+      expect(
+        files.some((f) => f.includes(`/${example}`)),
+        example,
+      ).toBe(true);
+    const run = await runPolicyTests(files);
+    expect(run.errors).toEqual([]);
+    const failed = run.results.filter((r) => !r.ok);
+    expect(failed.map((r) => `${r.file}:${r.line} ${r.name}: ${r.failures.join('; ')}`)).toEqual([]);
+    expect(run.results.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('says what a failing case expected and got, at its line; no provider key is needed', async () => {
+    const dir = scratch({
+      'p.yaml': POLICY,
+      'p.test.yaml': `tests:
+  - name: passes
+    request: { model: gpt-5, content: hi }
+    expect: { status: 200, target: primary }
+
+  - name: fails
+    request: { model: gpt-5, content: hi }
+    targets: { primary: [overloaded] }
+    expect: { status: 200, target: primary, attempts: ["primary:ok"], code: null }
+`,
+    });
+    const run = await runPolicyTests(await findPolicyTests([dir]));
+    expect(run.errors).toEqual([]);
+    expect(run.results.map((r) => [r.name, r.line, r.ok])).toEqual([
+      ['passes', 2, true],
+      ['fails', 6, false],
+    ]);
+    expect(run.results[1].failures).toEqual([
+      'target: expected "primary", got "backup"',
+      'attempts: expected ["primary:ok"], got ["primary:overloaded","backup:ok"]',
+    ]);
+    const junit = formatJUnit(run);
+    expect(junit).toContain('<testsuite name="');
+    expect(junit).toContain('tests="2" failures="1"');
+    expect(junit).toContain('line="6"');
+    expect(junit).toContain(
+      '<failure message="target: expected &quot;primary&quot;, got &quot;backup&quot;">',
+    );
+  });
+
+  it('reports a broken test file as an error of the run, with what is wrong', async () => {
+    const dir = scratch({
+      'p.yaml': POLICY,
+      'p.test.yaml': 'tests:\n  - name: x\n    request: { model: 1 }\n    expect: {}\n',
+      'q.test.yaml': 'policy: missing.yaml\ntests:\n  - name: y\n    request: {}\n    expect: {}\n',
+    });
+    const run = await runPolicyTests(await findPolicyTests([dir]));
+    expect(run.results).toEqual([]);
+    expect(run.errors.map((e) => e.message)).toEqual([
+      expect.stringContaining('tests.0.request.model'),
+      expect.stringContaining('does not validate'),
+    ]);
+  });
+
+  it('the command prints one line per case and the N passed, N failed summary; exit 1 on failure', async () => {
+    const dir = scratch({
+      'p.yaml': POLICY,
+      'p.test.yaml': 'tests:\n  - name: wrong\n    request: { content: hi }\n    expect: { status: 503 }\n',
+    });
+    let out = '';
+    const io = {
+      stdout: { write: (s: string) => void (out += s) },
+      stderr: { write: () => undefined },
+      env: {},
+    };
+    const code = await main(['test', dir], io as never);
+    expect(code).toBe(1);
+    expect(out).toContain('FAIL');
+    expect(out).toContain('p.test.yaml:2 wrong');
+    expect(out).toContain('status: expected 503, got 200');
+    expect(out.trimEnd().split('\n').at(-1)).toBe('0 passed, 1 failed');
+  });
+});
