@@ -88,6 +88,35 @@ describe('policy tests', () => {
     );
   });
 
+  it('repeat and every test limits and caches on virtual time', async () => {
+    const dir = scratch({
+      'p.yaml': `${POLICY}    limits: [tiny]\n    cache: answers\nlimits:\n  tiny: { key: [route], requests: 2/min }\ncaches:\n  answers: { mode: exact, ttl: 30s }\n`,
+      'p.test.yaml': `tests:
+  - name: the third request within a minute is limited
+    request: { content: hi }
+    repeat: 3
+    expect: { status: 429, code: rate_limited }
+  - name: 20 s apart, the second is admitted and served from the cache within its ttl
+    request: { content: hi }
+    repeat: 2
+    every: 20s
+    expect: { status: 200, cache: hit, attempts: [] }
+  - name: after the ttl the answer is fetched again
+    request: { content: hi }
+    repeat: 2
+    every: 40s
+    expect: { status: 200, cache: miss, attempts: ["primary:ok"] }
+`,
+    });
+    const run = await runPolicyTests(await findPolicyTests([dir]));
+    expect(run.errors).toEqual([]);
+    expect(run.results.map((r) => `${r.name}: ${r.ok ? 'ok' : r.failures.join('; ')}`)).toEqual([
+      'the third request within a minute is limited: ok',
+      '20 s apart, the second is admitted and served from the cache within its ttl: ok',
+      'after the ttl the answer is fetched again: ok',
+    ]);
+  });
+
   it('reports a broken test file as an error of the run, with what is wrong', async () => {
     const dir = scratch({
       'p.yaml': POLICY,
