@@ -7,6 +7,7 @@
  * process.exitCode = await main(process.argv.slice(2));
  */
 
+import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { EXPLAIN_HELP, runExplain } from './commands/explain.js';
 import { runSchema, SCHEMA_HELP } from './commands/schema.js';
 import { runServe, SERVE_HELP } from './commands/serve.js';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   validate: { summary: 'Check a policy and print its diagnostics', help: VALIDATE_HELP, run: runValidate },
   explain: { summary: 'Show the route and plan a request would get', help: EXPLAIN_HELP, run: runExplain },
   test: { summary: 'Run the policy tests (*.test.yaml), offline', help: TEST_HELP, run: runTest },
+  diff: { summary: 'Show what changes from one policy to another', help: DIFF_HELP, run: runDiff },
   serve: { summary: 'Run the OpenAI-compatible gateway', help: SERVE_HELP, run: runServe },
   schema: { summary: 'Print the policy JSON Schema', help: SCHEMA_HELP, run: runSchema },
 };

@@ -59,9 +59,11 @@ export { VirtualClock } from './shared/virtual-clock.js';
 export {
   findPolicyTests,
   formatJUnit,
+  loadPolicyWithoutSecrets,
   type PolicyTestResult,
   type PolicyTestRun,
   runPolicyTests,
 } from './testing/policy-tests.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
+export { type BehaviourChange, diffPolicies, formatDiff, type PolicyDiff } from './testing/diff.js';

@@ -137,7 +137,9 @@ const MISSING_VARIABLE = /^environment variable (\w+) is not set and has no defa
  * provider key, most often) becomes a placeholder, since tests never call a real provider: CI
  * needs no secrets. Any other problem fails the file.
  */
-async function loadForTests(path: string): Promise<{ loaded: PolicyResult; placeholders: string[] }> {
+export async function loadPolicyWithoutSecrets(
+  path: string,
+): Promise<{ loaded: PolicyResult; placeholders: string[] }> {
   const env: Record<string, string | undefined> = { ...process.env };
   const first = await loadPolicy(path, { env });
   if (first.ok) return { loaded: first, placeholders: [] };
@@ -360,7 +362,7 @@ export async function runPolicyTests(files: readonly string[]): Promise<PolicyTe
       continue;
     }
     const policyPath = await policyPathOf(file, parsed.data.policy);
-    const { loaded } = await loadForTests(policyPath);
+    const { loaded } = await loadPolicyWithoutSecrets(policyPath);
     if (!loaded.ok) {
       errors.push({
         file,
