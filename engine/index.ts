@@ -56,6 +56,7 @@ export type {
 export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
 export { VirtualClock } from './shared/virtual-clock.js';
+export { type BehaviourChange, diffPolicies, formatDiff, type PolicyDiff } from './testing/diff.js';
 export {
   findPolicyTests,
   formatJUnit,
@@ -66,4 +67,3 @@ export {
 } from './testing/policy-tests.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
-export { type BehaviourChange, diffPolicies, formatDiff, type PolicyDiff } from './testing/diff.js';

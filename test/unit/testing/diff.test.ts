@@ -13,8 +13,16 @@ afterEach(() => {
 async function run(args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
   const io = {
-    stdout: { write: (s: string) => void (out += s) },
-    stderr: { write: (s: string) => void (out += s) },
+    stdout: {
+      write: (s: string) => {
+        out += s;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        out += s;
+      },
+    },
     env: {},
   };
   const code = await main(args, io as never);

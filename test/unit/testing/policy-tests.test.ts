@@ -138,7 +138,11 @@ describe('policy tests', () => {
     });
     let out = '';
     const io = {
-      stdout: { write: (s: string) => void (out += s) },
+      stdout: {
+        write: (s: string) => {
+          out += s;
+        },
+      },
       stderr: { write: () => undefined },
       env: {},
     };
