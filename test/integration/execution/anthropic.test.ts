@@ -4,23 +4,13 @@
  * shapes. Also a 529 from Anthropic falling back to an OpenAI-compatible model.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
-import { asJson, chatBody, closeEngines, engineFor, outcomes, readStream } from './helpers.js';
+import { expect, it } from 'vitest';
+import { asJson, chatBody, engineFor, outcomes, readStream, useExecutionUpstream } from './helpers.js';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../unit/providers/fixtures/${name}`, import.meta.url), 'utf8');
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 function anthropicEngine() {
   return engineFor({

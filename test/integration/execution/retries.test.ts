@@ -3,13 +3,12 @@
  * transport against a misbehaving upstream on loopback. Each test checks what the upstream saw
  * (calls per model, spacing, bodies), what the caller got, and the attempts in the metadata.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openAIError, startUpstream, type Upstream } from '../../support/upstream.js';
+import { describe, expect, it } from 'vitest';
+import { openAIError } from '../../support/upstream.js';
 import {
   asJson,
   BACKOFF,
   chatBody,
-  closeEngines,
   engineFor,
   gaps,
   outcomes,
@@ -19,18 +18,10 @@ import {
   SLACK_MS,
   TIMEOUTS,
   until,
+  useExecutionUpstream,
 } from './helpers.js';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 const REPLY = 'Hello from the upstream.';
 

@@ -3,17 +3,10 @@
  * misbehaving upstream on loopback. Before the first content chunk reaches the caller a failure
  * falls back invisibly; after it, the failure is never presented as success (DESIGN.md §2).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  chunkPayload,
-  sse,
-  startUpstream,
-  type Upstream,
-  type UpstreamHandler,
-} from '../../support/upstream.js';
+import { describe, expect, it } from 'vitest';
+import { chunkPayload, sse, type UpstreamHandler } from '../../support/upstream.js';
 import {
   chatBody,
-  closeEngines,
   engineFor,
   lastMessage,
   modelOf,
@@ -22,18 +15,10 @@ import {
   requestsFor,
   TIMEOUTS,
   until,
+  useExecutionUpstream,
 } from './helpers.js';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 const REPLY = 'Hello from the upstream.';
 /** The first three frames of the upstream's stream: the role chunk, "Hello ", "from ". */

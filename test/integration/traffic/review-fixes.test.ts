@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js';
+import { within } from '../../support/wait.js';
 import {
   asJson,
   asStream,
@@ -35,19 +36,6 @@ function cached(extraRoute = '', sections = '') {
     targets: [primary]
     cache: answers${extraRoute}`,
   };
-}
-
-/** Resolves with `promise`, or with 'pending' when it has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<'pending'>((resolve) => {
-    timer = setTimeout(() => resolve('pending'), ms);
-  });
-  try {
-    return await Promise.race([promise, pending]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('single flight and unread streams', () => {

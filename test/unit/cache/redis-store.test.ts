@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCacheStore } from '../../../engine/cache/redis-store.js';
 import type { CacheStoreError } from '../../../engine/cache/store.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
+import { until } from '../../support/wait.js';
 import { makeAnswer } from './helpers.js';
 import { describeCacheStore } from './store-suite.js';
 
@@ -14,14 +15,6 @@ if (!redisAvailable) console.warn(redisSkipReason);
 
 let server: RedisServer | null = null;
 let namespace = 0;
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A store on its own key prefix, connected. */
 async function connectedStore(
@@ -34,7 +27,7 @@ async function connectedStore(
     maxValueBytes: options.maxValueBytes,
     onError: options.onError,
   });
-  await until(() => store.connected);
+  await until(() => store.connected, 5_000);
   return store;
 }
 
@@ -97,7 +90,7 @@ describe.skipIf(!redisAvailable)(
         try {
           await expect(store.set('k', makeAnswer(), 60_000, 0)).resolves.toBe(true);
           await server?.stop();
-          await until(() => !store.connected);
+          await until(() => !store.connected, 5_000);
           await expect(store.get('k', 0)).resolves.toBeUndefined();
           // Nothing is stored, and the store says so (the cache counts no `stored` while Redis is down).
           await expect(store.set('k2', makeAnswer(), 60_000, 0)).resolves.toBe(false);
@@ -120,7 +113,7 @@ describe.skipIf(!redisAvailable)(
         });
         await server?.stop();
         try {
-          await until(() => !store.connected);
+          await until(() => !store.connected, 5_000);
           await expect(store.get('k', 0)).resolves.toBeUndefined();
         } finally {
           await server?.start();
