@@ -19,6 +19,7 @@ import {
 } from '../../engine/providers/types.js';
 import type { Clock } from '../../engine/shared/clock.js';
 import type { ErrorClass, Usage } from '../../engine/types.js';
+import { providerSpec } from './providers.js';
 
 export interface SimChunk {
   /** Delay before this chunk, after the previous item (or after the headers). */
@@ -103,17 +104,7 @@ export class SimulatedProvider implements Provider {
     this.#clock = options.clock;
     this.#script = new Map(Object.entries(options.script ?? {}).map(([k, v]) => [k, [...v]]));
     this.#fallback = options.fallback ?? { type: 'ok' };
-    this.spec = {
-      name: options.name ?? 'sim',
-      kind: 'mock',
-      baseUrl: null,
-      apiKey: null,
-      headers: {},
-      azure: null,
-      anthropicVersion: '2023-06-01',
-      mock: null,
-      maxResponseBytes: 1 << 20,
-    };
+    this.spec = providerSpec({ name: options.name ?? 'sim', kind: 'mock' });
   }
 
   /** Appends outcomes to a model's script. */

@@ -70,8 +70,11 @@ export interface RecordedRequest {
 
 export type UpstreamHandler = (req: RecordedRequest, index: number) => UpstreamBehaviour;
 
+/** What an `ok` answer says unless told otherwise. */
+export const DEFAULT_REPLY = 'Hello from the upstream.';
+
 export interface UpstreamOptions {
-  /** The default reply text. */
+  /** The default reply text; default {@link DEFAULT_REPLY}. */
   reply?: string;
   /** Keep RecordedRequests (default true; benchmarks turn it off). */
   record?: boolean;
@@ -225,7 +228,7 @@ function streamFrames(p: Parsed, reply: string): { frames: string[]; finishAt: n
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
-  const defaultReply = options.reply ?? 'Hello from the upstream.';
+  const defaultReply = options.reply ?? DEFAULT_REPLY;
   const record = options.record ?? true;
   const latencyMs = options.latencyMs ?? 0;
   const queue: UpstreamBehaviour[] = [];

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import { expectAnthropicCall } from '../../support/providers.js';
 import { asJson, chatBody, engineFor, outcomes, readStream, useExecutionUpstream } from './helpers.js';
 
 const fixture = (name: string) =>
@@ -29,10 +30,7 @@ function anthropicEngine() {
 function expectAnthropicRequest(stream: boolean): void {
   expect(upstream.requests).toHaveLength(1);
   const [req] = upstream.requests;
-  expect(req.path).toBe('/v1/messages');
-  expect(req.headers['x-api-key']).toBe('sk-ant-test');
-  expect(req.headers['anthropic-version']).toBe('2023-06-01');
-  expect(req.headers.authorization).toBeUndefined();
+  expectAnthropicCall(req, 'sk-ant-test');
   expect(req.body).toMatchObject({
     model: 'claude-sonnet-4-5',
     max_tokens: expect.any(Number),

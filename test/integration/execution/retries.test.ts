@@ -4,7 +4,7 @@
  * (calls per model, spacing, bodies), what the caller got, and the attempts in the metadata.
  */
 import { describe, expect, it } from 'vitest';
-import { openAIError } from '../../support/upstream.js';
+import { openAIError, DEFAULT_REPLY as REPLY } from '../../support/upstream.js';
 import {
   asJson,
   BACKOFF,
@@ -22,8 +22,6 @@ import {
 } from './helpers.js';
 
 const upstream = useExecutionUpstream();
-
-const REPLY = 'Hello from the upstream.';
 
 function contentOf(body: unknown): unknown {
   const b = body as { choices?: { message?: { content?: unknown } }[] };

@@ -4,7 +4,7 @@
  * falls back invisibly; after it, the failure is never presented as success (DESIGN.md §2).
  */
 import { describe, expect, it } from 'vitest';
-import { chunkPayload, sse, type UpstreamHandler } from '../../support/upstream.js';
+import { chunkPayload, DEFAULT_REPLY as REPLY, sse, type UpstreamHandler } from '../../support/upstream.js';
 import {
   chatBody,
   engineFor,
@@ -20,7 +20,6 @@ import {
 
 const upstream = useExecutionUpstream();
 
-const REPLY = 'Hello from the upstream.';
 /** The first three frames of the upstream's stream: the role chunk, "Hello ", "from ". */
 const PARTIAL = 'Hello from ';
 

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Slots } from '../../../engine/providers/pool.js';
 import {
   createUndiciTransport,
@@ -14,10 +14,11 @@ import {
   type Transport,
   TransportError,
 } from '../../../engine/providers/transport.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { chatPost } from '../../support/providers.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
-let upstream: Upstream;
 const transports: Transport[] = [];
+const upstream = useUpstream({ beforeClose: () => Promise.all(transports.map((t) => t.close())) });
 
 function transport(options: Parameters<typeof createUndiciTransport>[0] = {}): Transport {
   const t = createUndiciTransport(options);
@@ -25,27 +26,7 @@ function transport(options: Parameters<typeof createUndiciTransport>[0] = {}): T
   return t;
 }
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await Promise.all(transports.map((t) => t.close()));
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
-
-function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
-  return {
-    url: `${upstream.url}/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<HttpRequest> = {}): HttpRequest => chatPost(upstream.url, overrides);
 
 /** How a promise settled, or `pending` after `ms`: a request stuck in a queue must not hang the test. */
 async function settle<T>(

@@ -1,37 +1,18 @@
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createUndiciTransport,
   type HttpRequest,
   TransportError,
 } from '../../../engine/providers/transport.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { chatPost } from '../../support/providers.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
-let upstream: Upstream;
 const transport = createUndiciTransport({ connections: 4 });
+const upstream = useUpstream({ beforeClose: () => transport.close() });
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await transport.close();
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
-
-function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
-  return {
-    url: `${upstream.url}/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<HttpRequest> = {}): HttpRequest => chatPost(upstream.url, overrides);
 
 async function rejection(promise: Promise<unknown>): Promise<TransportError> {
   const err = await promise.then(
