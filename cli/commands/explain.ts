@@ -5,9 +5,9 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { RequestInput } from '../../engine/index.js';
 import { explainDecision, renderExplainHuman } from '../../server/explain.js';
+import { parseCommandArgs } from '../args.js';
 import { CliError, type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
 
 export const EXPLAIN_HELP = `Usage: switchyard explain --policy <file|dir> --request <request.json> [options]
@@ -81,21 +81,14 @@ export async function readRequestFile(path: string): Promise<RequestInput> {
 }
 
 export async function runExplain(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      policy: { type: 'string' },
-      request: { type: 'string' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout.write(EXPLAIN_HELP);
-    return 0;
-  }
+    { policy: { type: 'string' }, request: { type: 'string' }, format: { type: 'string' } },
+    EXPLAIN_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.policy === undefined) throw new UsageError('explain needs --policy <file|dir>');

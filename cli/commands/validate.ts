@@ -4,7 +4,7 @@
  */
 
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { type CliIo, loadEngine, packageVersion, parseFormat, UsageError, useColor } from '../io.js';
 
 export const VALIDATE_HELP = `Usage: switchyard validate <file|dir> [options]
@@ -22,21 +22,14 @@ Exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage or internal erro
 const FORMATS = ['human', 'json', 'sarif'] as const;
 
 export async function runValidate(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      format: { type: 'string' },
-      color: { type: 'boolean' },
-      'no-color': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout.write(VALIDATE_HELP);
-    return 0;
-  }
+    { format: { type: 'string' }, color: { type: 'boolean' }, 'no-color': { type: 'boolean' } },
+    VALIDATE_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
   if (positionals.length === 0) throw new UsageError('validate needs a policy file or directory');
   if (positionals.length > 1) throw new UsageError(`validate takes one path (got ${positionals.length})`);
