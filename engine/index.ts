@@ -53,6 +53,7 @@ export type {
 } from './runtime/traffic-state.js';
 export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
+export { isRecord } from './shared/guards.js';
 export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';

@@ -22,8 +22,8 @@ import type {
   ChatToolCall,
   OpenAIUsage,
 } from '../providers/openai-types.js';
-import { isRecord } from '../providers/openai-types.js';
 import { sseFrame } from '../providers/sse.js';
+import { isRecord } from '../shared/guards.js';
 import { isCompleteChatCompletion } from './answer.js';
 import type { CachedAnswer } from './store.js';
 

@@ -3,6 +3,8 @@
  * event stream) translated back into OpenAI shapes, so nothing above this layer knows Anthropic
  * exists. The translations are exported for tests and for `replay`.
  */
+
+import { isRecord } from '../shared/guards.js';
 import type { ErrorClass, Usage } from '../types.js';
 import {
   ANTHROPIC_ERROR_TYPES,
@@ -12,13 +14,12 @@ import {
   readErrorBody,
   rethrowIfAborted,
 } from './classify.js';
-import {
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type ChatDelta,
-  type ChatToolCall,
-  isRecord,
-  type OpenAIUsage,
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatDelta,
+  ChatToolCall,
+  OpenAIUsage,
 } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse, type SseEvent } from './sse.js';

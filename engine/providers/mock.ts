@@ -3,14 +3,11 @@
  * Each outcome of `MockSpec.sequence` reproduces what the attempt loop would observe from a real
  * upstream misbehaving that way, so policies can be demonstrated and tested offline.
  */
+
+import { isRecord } from '../shared/guards.js';
 import type { ErrorClass, Usage } from '../types.js';
 import { providerError, rethrowIfAborted } from './classify.js';
-import {
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type EmbeddingsResponse,
-  isRecord,
-} from './openai-types.js';
+import type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse } from './openai-types.js';
 import {
   type MockOutcome,
   type MockSpec,

@@ -5,6 +5,8 @@
  * can be accounted; the attempt loop drops the usage chunk when the caller did not ask for it
  * (see `callerWantsStreamUsage` and `isUsageOnlyChunk`).
  */
+
+import { isRecord } from '../shared/guards.js';
 import type { Endpoint, Usage } from '../types.js';
 import {
   classifyErrorBody,
@@ -14,7 +16,7 @@ import {
   readErrorBody,
   rethrowIfAborted,
 } from './classify.js';
-import { type ChatCompletionChunk, isRecord, type ResponseBody } from './openai-types.js';
+import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse } from './sse.js';
 import type { HttpResponse } from './transport.js';
