@@ -5,7 +5,8 @@
  */
 
 import { isRecord } from '../shared/guards.js';
-import type { ErrorClass, Usage } from '../types.js';
+import { fromOpenAIUsage } from '../shared/usage.js';
+import type { ErrorClass } from '../types.js';
 import {
   ANTHROPIC_ERROR_TYPES,
   classifyException,
@@ -255,14 +256,6 @@ function inputTokens(usage: Record<string, unknown>): number {
   return (
     num(usage.input_tokens) + num(usage.cache_creation_input_tokens) + num(usage.cache_read_input_tokens)
   );
-}
-
-export function usageFromOpenAIShape(usage: OpenAIUsage): Usage {
-  return {
-    promptTokens: usage.prompt_tokens,
-    completionTokens: usage.completion_tokens,
-    totalTokens: usage.total_tokens,
-  };
 }
 
 /** Anthropic message → OpenAI chat completion. Throws TranslationError when it is not a message. */
@@ -579,7 +572,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
         status: res.status,
         headers: res.headers,
         body,
-        usage: body.usage ? usageFromOpenAIShape(body.usage) : null,
+        usage: body.usage ? fromOpenAIUsage(body.usage) : null,
       };
     },
   };

@@ -18,6 +18,7 @@ import {
   type StreamItem,
 } from '../../engine/providers/types.js';
 import type { Clock } from '../../engine/shared/clock.js';
+import { toOpenAIUsage } from '../../engine/shared/usage.js';
 import type { ErrorClass, Usage } from '../../engine/types.js';
 import { providerSpec } from './providers.js';
 
@@ -232,13 +233,5 @@ function simError(outcome: Extract<SimOutcome, { type: 'error' }>): ProviderErro
     message,
     retryAfterMs: outcome.retryAfterMs ?? null,
     body: { error: { message, type: outcome.errorClass, code: outcome.errorClass } },
-  };
-}
-
-function toOpenAIUsage(u: Usage): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.totalTokens,
   };
 }
