@@ -35,6 +35,7 @@ export {
 } from './errors.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
+export { sseFrame } from './providers/sse.js';
 export type { Transport } from './providers/transport.js';
 export {
   createRecorder,

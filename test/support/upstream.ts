@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sseFrame } from '../../engine/providers/sse.js';
 
 export type UpstreamBehaviour =
   /** A normal answer, JSON or SSE per the request's `stream`; `delayMs` between stream chunks. */
@@ -158,8 +159,9 @@ export function chunkPayload(opts: {
   };
 }
 
+/** One SSE frame of `data` (a string as is, anything else as JSON). */
 export const sse = (data: unknown): string =>
-  `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+  sseFrame(typeof data === 'string' ? data : JSON.stringify(data));
 
 export function openAIError(message: string, type: string, code: string | null): Record<string, unknown> {
   return { error: { message, type, code, param: null } };
