@@ -55,6 +55,7 @@ export type {
 export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
 export { isRecord } from './shared/guards.js';
+export { CREDENTIAL_HEADERS } from './shared/secrets.js';
 export { VirtualClock } from './shared/virtual-clock.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
