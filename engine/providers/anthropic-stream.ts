@@ -4,17 +4,12 @@
 import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
 import { inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
-import {
-  ANTHROPIC_ERROR_TYPES,
-  classifyException,
-  providerError,
-  readErrorBody,
-  rethrowIfAborted,
-} from './classify.js';
+import { ANTHROPIC_ERROR_TYPES, providerError, readErrorBody } from './classify.js';
 import type { ChatCompletionChunk, ChatDelta } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
 import { parseSse, type SseEvent } from './sse.js';
 import { ProviderFailure, type StreamItem } from './types.js';
+import { streamFailure } from './upstream.js';
 
 /**
  * Anthropic stream events → OpenAI chunks, one event at a time. Holds only the ids, the token
@@ -157,9 +152,7 @@ export async function* anthropicStreamItems(
       }
     }
   } catch (err) {
-    rethrowIfAborted(signal);
-    const failure = classifyException(err, 'body');
-    throw new ProviderFailure(scrubber === undefined ? failure : scrubber.error(failure));
+    throw streamFailure(err, signal, scrubber);
   }
   if (!translator.finished) {
     throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a stop_reason'));

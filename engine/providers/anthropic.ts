@@ -8,10 +8,9 @@ import { fromOpenAIUsage } from '../shared/usage.js';
 import { type AnthropicRequest, TranslationError, toAnthropicRequest } from './anthropic-request.js';
 import { fromAnthropicMessage } from './anthropic-response.js';
 import { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
-import { classifyException, classifyHttpError, providerError, rethrowIfAborted } from './classify.js';
+import { classifyException, providerError, rethrowIfAborted } from './classify.js';
 import type { ChatCompletion } from './openai-types.js';
 import { scrubberFor } from './scrub.js';
-import type { HttpResponse } from './transport.js';
 import type {
   Provider,
   ProviderCallRequest,
@@ -19,6 +18,7 @@ import type {
   ProviderDeps,
   ProviderSpec,
 } from './types.js';
+import { httpFailure, isSuccess, post, requestHeaders } from './upstream.js';
 
 export { type AnthropicRequest, DEFAULT_MAX_TOKENS, toAnthropicRequest } from './anthropic-request.js';
 export { fromAnthropicMessage } from './anthropic-response.js';
@@ -30,14 +30,9 @@ export function anthropicUrl(spec: ProviderSpec): string {
 }
 
 export function anthropicHeaders(spec: ProviderSpec, stream: boolean): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: stream ? 'text/event-stream' : 'application/json',
-    'anthropic-version': spec.anthropicVersion || '2023-06-01',
-  };
-  if (spec.apiKey !== null) headers['x-api-key'] = spec.apiKey;
-  for (const [name, value] of Object.entries(spec.headers)) headers[name.toLowerCase()] = value;
-  return headers;
+  const auth: Record<string, string> = { 'anthropic-version': spec.anthropicVersion || '2023-06-01' };
+  if (spec.apiKey !== null) auth['x-api-key'] = spec.apiKey;
+  return requestHeaders(spec, stream, auth);
 }
 
 /**
@@ -68,29 +63,21 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
         if (!(err instanceof TranslationError)) throw err;
         return { ok: false, error: providerError('bad_request', err.message) };
       }
-      let res: HttpResponse;
-      try {
-        res = await transport.request({
-          url: anthropicUrl(spec),
-          method: 'POST',
-          headers: anthropicHeaders(spec, req.stream),
-          body: JSON.stringify(payload),
-          signal: req.signal,
-          connectTimeoutMs: req.connectTimeoutMs,
-          maxResponseBytes: spec.maxResponseBytes,
-          pool: spec.pool,
-        });
-      } catch (err) {
-        rethrowIfAborted(req.signal);
-        return { ok: false, error: classifyException(err, 'request') };
+      const sent = await post(
+        transport,
+        spec,
+        req,
+        anthropicUrl(spec),
+        anthropicHeaders(spec, req.stream),
+        JSON.stringify(payload),
+      );
+      if (!sent.ok) return sent;
+      const { res } = sent;
+      if (!isSuccess(res.status)) {
+        return { ok: false, error: await httpFailure(res, req.signal, scrubber, clock) };
       }
       const created = Math.floor(clock.now() / 1000);
-      if (
-        res.status >= 200 &&
-        res.status < 300 &&
-        req.stream &&
-        (res.headers['content-type'] ?? '').includes('event-stream')
-      ) {
+      if (req.stream && (res.headers['content-type'] ?? '').includes('event-stream')) {
         const translator = new AnthropicStreamTranslator(req.upstreamModel, created);
         return {
           ok: true,
@@ -105,17 +92,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
         text = await res.text();
       } catch (err) {
         rethrowIfAborted(req.signal);
-        if (res.status >= 200 && res.status < 300)
-          return { ok: false, error: classifyException(err, 'body') };
-        text = '';
-      }
-      if (res.status < 200 || res.status >= 300) {
-        // Scrubbed before the message is cut from it, and again once parsed (see openai.ts).
-        const clean = scrubber.text(text);
-        return {
-          ok: false,
-          error: scrubber.error(classifyHttpError(res.status, clean, res.headers, clock.now())),
-        };
+        return { ok: false, error: classifyException(err, 'body') };
       }
       if (req.stream) {
         return {
