@@ -8,7 +8,7 @@ import { fromOpenAIUsage } from '../shared/usage.js';
 import { type AnthropicRequest, TranslationError, toAnthropicRequest } from './anthropic-request.js';
 import { fromAnthropicMessage } from './anthropic-response.js';
 import { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
-import { classifyException, providerError, rethrowIfAborted } from './classify.js';
+import { providerError, rethrowIfAborted } from './classify.js';
 import type { ChatCompletion } from './openai-types.js';
 import { scrubberFor } from './scrub.js';
 import type {
@@ -18,7 +18,7 @@ import type {
   ProviderDeps,
   ProviderSpec,
 } from './types.js';
-import { httpFailure, isSuccess, post, requestHeaders } from './upstream.js';
+import { httpFailure, isSuccess, post, requestHeaders, successText } from './upstream.js';
 
 export { type AnthropicRequest, DEFAULT_MAX_TOKENS, toAnthropicRequest } from './anthropic-request.js';
 export { fromAnthropicMessage } from './anthropic-response.js';
@@ -87,13 +87,9 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
           items: anthropicStreamItems(res.body, translator, req.signal, scrubber),
         };
       }
-      let text: string;
-      try {
-        text = await res.text();
-      } catch (err) {
-        rethrowIfAborted(req.signal);
-        return { ok: false, error: classifyException(err, 'body') };
-      }
+      const read = await successText(res, req.signal);
+      if (!read.ok) return read;
+      const { text } = read;
       if (req.stream) {
         return {
           ok: false,

@@ -8,13 +8,7 @@
 
 import { isRecord } from '../shared/guards.js';
 import type { Endpoint, Usage } from '../types.js';
-import {
-  classifyErrorBody,
-  classifyException,
-  providerError,
-  readErrorBody,
-  rethrowIfAborted,
-} from './classify.js';
+import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse } from './sse.js';
@@ -29,7 +23,7 @@ import {
   type ProviderSpec,
   type StreamItem,
 } from './types.js';
-import { httpFailure, isSuccess, post, requestHeaders, streamFailure } from './upstream.js';
+import { httpFailure, isSuccess, post, requestHeaders, streamFailure, successText } from './upstream.js';
 
 const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
   chat: 'chat/completions',
@@ -244,13 +238,9 @@ async function readJson(
   req: ProviderCallRequest,
   streamWanted: boolean,
 ): Promise<ProviderCallResult> {
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    rethrowIfAborted(req.signal);
-    return { ok: false, error: classifyException(err, 'body') };
-  }
+  const read = await successText(res, req.signal);
+  if (!read.ok) return read;
+  const { text } = read;
   const parsed = parseJson(text);
   if (!parsed.ok)
     return {

@@ -59,6 +59,19 @@ export async function post(
   }
 }
 
+/** A success answer's body as text; a body that breaks while it is read is a classified error. */
+export async function successText(
+  res: HttpResponse,
+  signal: AbortSignal,
+): Promise<{ ok: true; text: string } | { ok: false; error: ProviderError }> {
+  try {
+    return { ok: true, text: await res.text() };
+  } catch (err) {
+    rethrowIfAborted(signal);
+    return { ok: false, error: classifyException(err, 'body') };
+  }
+}
+
 export function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
