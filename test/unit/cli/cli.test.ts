@@ -22,44 +22,44 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
   return { code, stdout, stderr };
 }
 
-const VALID = `switchyard: v1
-policy: { name: demo, version: "1.2.3" }
+/** A policy on the mock provider `demo`; `models` and `routes` are their entries, two-space indented. */
+const demoPolicy = (version: string, models: string, routes: string): string => `switchyard: v1
+policy: { name: demo, version: "${version}" }
 providers:
   demo: { kind: mock }
 models:
-  fast: { provider: demo, model: fast-1 }
-  strong: { provider: demo, model: strong-1 }
+${models}
 routes:
-  - name: classification
+${routes}
+`;
+
+const VALID = demoPolicy(
+  '1.2.3',
+  `  fast: { provider: demo, model: fast-1 }
+  strong: { provider: demo, model: strong-1 }`,
+  `  - name: classification
     when: { metadata.task: classification }
     targets: [fast]
   - name: chat
-    targets: [fast, strong]
-`;
+    targets: [fast, strong]`,
+);
 
-const WITH_WARNING = `switchyard: v1
-policy: { name: demo, version: "1" }
-providers:
-  demo: { kind: mock }
-models:
-  fast: { provider: demo, model: fast-1 }
-  unused: { provider: demo, model: unused-1 }
-routes:
-  - name: chat
-    targets: [fast]
-`;
+// Line 7: the unused model.
+const WITH_WARNING = demoPolicy(
+  '1',
+  `  fast: { provider: demo, model: fast-1 }
+  unused: { provider: demo, model: unused-1 }`,
+  `  - name: chat
+    targets: [fast]`,
+);
 
 // Line 9: a misspelt key in the route.
-const WITH_ERROR = `switchyard: v1
-policy: { name: demo, version: "1" }
-providers:
-  demo: { kind: mock }
-models:
-  fast: { provider: demo, model: fast-1 }
-routes:
-  - name: chat
-    targetz: [fast]
-`;
+const WITH_ERROR = demoPolicy(
+  '1',
+  '  fast: { provider: demo, model: fast-1 }',
+  `  - name: chat
+    targetz: [fast]`,
+);
 
 let dir: string;
 const file = (name: string): string => join(dir, name);
