@@ -20,6 +20,7 @@ import { limitFingerprint } from '../../engine/limits/limiter.js';
 import { MemoryStore } from '../../engine/limits/memory-store.js';
 import { RedisStore } from '../../engine/limits/redis-store.js';
 import type { Acquired, LimiterStore } from '../../engine/limits/store.js';
+import { command } from '../support/commands.js';
 import { type RedisServer, redisSkipReason, startRedis } from '../support/redis.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 100);
@@ -183,90 +184,45 @@ function bucket(model: Model, ctx: Ctx, key: string): BucketModel {
   return b;
 }
 
-class AcquireCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly ctx: Ctx,
-    readonly key: string,
-    readonly cost: number,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    const expected = bucket(m, this.ctx, this.key).acquire(this.cost, m.now);
-    const p = this.ctx.sets[r.paramsIndex];
-    const got = await r.store.acquire(
-      `${r.run}:${stateKey(this.ctx, r.paramsIndex, this.key)}`,
-      p,
-      this.cost,
-      r.now,
-    );
+const storeKey = (ctx: Ctx, r: Real, key: string): string => `${r.run}:${stateKey(ctx, r.paramsIndex, key)}`;
+
+const acquireCmd = (ctx: Ctx, key: string, cost: number) =>
+  command<Model, Real>(`acquire(${key}, ${cost})`, async (m, r) => {
+    const expected = bucket(m, ctx, key).acquire(cost, m.now);
+    const got = await r.store.acquire(storeKey(ctx, r, key), ctx.sets[r.paramsIndex], cost, r.now);
     expect(got).toEqual(expected);
-  }
-  toString(): string {
-    return `acquire(${this.key}, ${this.cost})`;
-  }
-}
+  });
 
-class AdjustCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly ctx: Ctx,
-    readonly key: string,
-    readonly delta: number,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    bucket(m, this.ctx, this.key).adjust(this.delta, m.now);
-    const p = this.ctx.sets[r.paramsIndex];
-    await r.store.adjust(`${r.run}:${stateKey(this.ctx, r.paramsIndex, this.key)}`, p, this.delta, r.now);
-  }
-  toString(): string {
-    return `adjust(${this.key}, ${this.delta})`;
-  }
-}
+const adjustCmd = (ctx: Ctx, key: string, delta: number) =>
+  command<Model, Real>(`adjust(${key}, ${delta})`, async (m, r) => {
+    bucket(m, ctx, key).adjust(delta, m.now);
+    await r.store.adjust(storeKey(ctx, r, key), ctx.sets[r.paramsIndex], delta, r.now);
+  });
 
-class AdvanceCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly ms: number) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    m.now += this.ms;
-    r.now += this.ms;
-  }
-  toString(): string {
-    return `advance(${this.ms})`;
-  }
-}
+const advanceCmd = (ms: number) =>
+  command<Model, Real>(`advance(${ms})`, async (m, r) => {
+    m.now += ms;
+    r.now += ms;
+  });
 
 /** A policy reload: the same parameters (index unchanged) keep state, changed ones start afresh. */
-class ReloadCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly index: number) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    m.paramsIndex = this.index;
-    r.paramsIndex = this.index;
-  }
-  toString(): string {
-    return `reload(params#${this.index})`;
-  }
-}
+const reloadCmd = (index: number) =>
+  command<Model, Real>(`reload(params#${index})`, async (m, r) => {
+    m.paramsIndex = index;
+    r.paramsIndex = index;
+  });
 
 function commandsFor(ctx: Ctx): fc.Arbitrary<Iterable<fc.AsyncCommand<Model, Real>>> {
   const key = fc.constantFrom('a', 'b', 'c');
   const maxCost = Math.max(...ctx.sets.map((p) => p.capacity)) + 2;
   return fc.commands(
     [
-      fc.tuple(key, fc.integer({ min: 0, max: maxCost })).map(([k, c]) => new AcquireCmd(ctx, k, c)),
-      fc.tuple(key, fc.integer({ min: -maxCost, max: maxCost })).map(([k, d]) => new AdjustCmd(ctx, k, d)),
+      fc.tuple(key, fc.integer({ min: 0, max: maxCost })).map(([k, c]) => acquireCmd(ctx, k, c)),
+      fc.tuple(key, fc.integer({ min: -maxCost, max: maxCost })).map(([k, d]) => adjustCmd(ctx, k, d)),
       fc
         .oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 10_000 }))
-        .map((ms) => new AdvanceCmd(ms)),
-      fc.integer({ min: 0, max: ctx.sets.length - 1 }).map((i) => new ReloadCmd(i)),
+        .map((ms) => advanceCmd(ms)),
+      fc.integer({ min: 0, max: ctx.sets.length - 1 }).map((i) => reloadCmd(i)),
     ],
     { maxCommands: 40 },
   );
