@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../../cli/main.js';
+import { mockPolicyYaml } from '../../support/policies.js';
 
 interface Captured {
   code: number;
@@ -22,16 +23,8 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
   return { code, stdout, stderr };
 }
 
-/** A policy on the mock provider `demo`; `models` and `routes` are their entries, two-space indented. */
-const demoPolicy = (version: string, models: string, routes: string): string => `switchyard: v1
-policy: { name: demo, version: "${version}" }
-providers:
-  demo: { kind: mock }
-models:
-${models}
-routes:
-${routes}
-`;
+const demoPolicy = (version: string, models: string, routes: string): string =>
+  mockPolicyYaml({ name: 'demo', version, models, routes });
 
 const VALID = demoPolicy(
   '1.2.3',
