@@ -47,41 +47,46 @@ describe.skipIf(!redisAvailable)(
     });
 
     describe('RedisCacheStore', () => {
-      it('writes under switchyard:cache: with a PX expiry', async () => {
+      /**
+       * Stores an entry `name` (TTL 60 s), finds its one Redis key with a client of its own, and
+       * runs `body` on them; the store and the client are closed after.
+       */
+      async function withEntry(
+        name: string,
+        body: (store: RedisCacheStore, inspect: Redis, key: string) => Promise<void>,
+      ): Promise<void> {
         const store = await connectedStore();
         const inspect = new Redis(server?.url ?? '');
         try {
-          await store.set('px-entry', makeAnswer(), 60_000, 0);
-          const keys = await inspect.keys('switchyard:cache:*:px-entry');
+          await store.set(name, makeAnswer(), 60_000, 0);
+          const keys = await inspect.keys(`switchyard:cache:*:${name}`);
           expect(keys).toHaveLength(1);
-          const pttl = await inspect.pttl(keys[0]);
-          expect(pttl).toBeGreaterThan(0);
-          expect(pttl).toBeLessThanOrEqual(60_000);
+          await body(store, inspect, keys[0]);
         } finally {
           inspect.disconnect();
           await store.close();
         }
+      }
+
+      it('writes under switchyard:cache: with a PX expiry', async () => {
+        await withEntry('px-entry', async (_store, inspect, key) => {
+          const pttl = await inspect.pttl(key);
+          expect(pttl).toBeGreaterThan(0);
+          expect(pttl).toBeLessThanOrEqual(60_000);
+        });
       });
 
       it('reads a foreign or corrupt value as a miss', async () => {
-        const store = await connectedStore();
-        const inspect = new Redis(server?.url ?? '');
-        try {
-          await store.set('foreign-entry', makeAnswer(), 60_000, 0);
-          const keys = await inspect.keys('switchyard:cache:*:foreign-entry');
-          expect(keys).toHaveLength(1);
+        await withEntry('foreign-entry', async (store, inspect, key) => {
           for (const junk of [
             'not json',
             '{"v":2,"expiresAt":1e15,"answer":{}}',
             '{"v":1,"expiresAt":1e15}',
           ]) {
-            await inspect.set(keys[0], junk);
+            await inspect.set(key, junk);
             expect(await store.get('foreign-entry', 0)).toBeUndefined();
           }
-        } finally {
-          inspect.disconnect();
-          await store.close();
-        }
+        });
       });
 
       it('treats Redis down as a miss and a skipped write, reports it, and recovers', async () => {
