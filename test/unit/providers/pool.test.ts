@@ -3,8 +3,6 @@
  * the wait for a free connection under the connect timeout (never past it, never deaf to an
  * abort), keep-alive settings per request, and the Slots queue on its own.
  */
-import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Slots } from '../../../engine/providers/pool.js';
 import {
@@ -15,6 +13,7 @@ import {
   TransportError,
 } from '../../../engine/providers/transport.js';
 import { chatPost } from '../../support/providers.js';
+import { startSilentListener } from '../../support/silent-listener.js';
 import { useUpstream } from '../../support/use-upstream.js';
 
 const transports: Transport[] = [];
@@ -153,22 +152,15 @@ describe('connection cap', () => {
     // A listener that never accepts: its accept queue (backlog 1) is filled, so new SYNs go
     // unanswered. The first request's connection got in before the queue was full and holds the
     // only slot; the second waits for it, then needs a new socket that never connects.
-    const child = spawn(process.execPath, [
-      '-e',
-      "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20000)})",
-    ]);
-    const port = await new Promise<number>((resolve) =>
-      child.stdout.once('data', (d: Buffer) => resolve(Number(String(d)))),
-    );
-    const fillers: ReturnType<typeof connect>[] = [];
+    const silent = await startSilentListener();
     try {
       const t = transport({ connections: 1 });
-      const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+      const url = `http://127.0.0.1:${silent.port}/v1/chat/completions`;
       const holder = new AbortController();
       const first = t.request(request({ url, signal: holder.signal, connectTimeoutMs: 400 }));
       first.catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      for (let i = 0; i < 6; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => {}));
+      silent.fill(6);
       await new Promise((resolve) => setTimeout(resolve, 100));
 
       const started = performance.now();
@@ -183,8 +175,7 @@ describe('connection cap', () => {
       expect(elapsed).toBeGreaterThanOrEqual(380);
       expect(elapsed).toBeLessThan(560);
     } finally {
-      for (const socket of fillers) socket.destroy();
-      child.kill();
+      silent.close();
     }
   });
 });
