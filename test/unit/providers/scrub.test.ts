@@ -45,6 +45,11 @@ function header(req: RecordedRequest, name: string): string {
   return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }
 
+/** Every request gets a 400 whose JSON body `body` builds from the request (to echo its headers). */
+function answer400(body: (req: RecordedRequest) => Record<string, unknown>): void {
+  upstream.setHandler((req) => ({ kind: 'status', status: 400, body: body(req) }));
+}
+
 /** Every credential the request carried, as the upstream saw them. */
 function credentials(req: RecordedRequest): string {
   return ['authorization', 'api-key', 'x-api-key', 'x-gateway-token'].map((h) => header(req, h)).join(' | ');
@@ -62,17 +67,13 @@ function expectClean(error: ProviderError): void {
 
 describe('upstream error bodies are scrubbed of credentials', () => {
   it('OpenAI: a 400 echoing Authorization in message, param, code and extra fields', async () => {
-    upstream.setHandler((req) => ({
-      kind: 'status',
-      status: 400,
-      body: {
-        error: {
-          message: `Invalid 'temperature'. Request headers: ${credentials(req)}`,
-          type: 'invalid_request_error',
-          param: header(req, 'authorization'),
-          code: `bad_key_${KEY}`,
-          debug: { headers: req.headers, keys: [KEY] },
-        },
+    answer400((req) => ({
+      error: {
+        message: `Invalid 'temperature'. Request headers: ${credentials(req)}`,
+        type: 'invalid_request_error',
+        param: header(req, 'authorization'),
+        code: `bad_key_${KEY}`,
+        debug: { headers: req.headers, keys: [KEY] },
       },
     }));
     const error = failure(await call(spec()));
@@ -88,19 +89,15 @@ describe('upstream error bodies are scrubbed of credentials', () => {
   });
 
   it('Azure: a content-policy refusal echoing the api-key header stays a content_policy error', async () => {
-    upstream.setHandler((req) => ({
-      kind: 'status',
-      status: 400,
-      body: {
-        error: {
-          message: `The response was filtered due to the prompt triggering content management policy. (api-key: ${header(req, 'api-key')})`,
-          type: null,
-          param: 'prompt',
-          code: 'content_filter',
-          innererror: {
-            code: 'ResponsibleAIPolicyViolation',
-            request: { 'api-key': header(req, 'api-key') },
-          },
+    answer400((req) => ({
+      error: {
+        message: `The response was filtered due to the prompt triggering content management policy. (api-key: ${header(req, 'api-key')})`,
+        type: null,
+        param: 'prompt',
+        code: 'content_filter',
+        innererror: {
+          code: 'ResponsibleAIPolicyViolation',
+          request: { 'api-key': header(req, 'api-key') },
         },
       },
     }));
@@ -114,15 +111,11 @@ describe('upstream error bodies are scrubbed of credentials', () => {
   });
 
   it('Anthropic: a 400 echoing x-api-key', async () => {
-    upstream.setHandler((req) => ({
-      kind: 'status',
-      status: 400,
-      body: {
-        type: 'error',
-        error: {
-          type: 'invalid_request_error',
-          message: `max_tokens: too large (x-api-key=${header(req, 'x-api-key')})`,
-        },
+    answer400((req) => ({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: `max_tokens: too large (x-api-key=${header(req, 'x-api-key')})`,
       },
     }));
     const error = failure(await call(spec({ kind: 'anthropic', baseUrl: upstream.origin })));
