@@ -11,6 +11,7 @@ import {
   lastMessage,
   modelOf,
   outcomes,
+  type ReadStream,
   readStream,
   requestsFor,
   TIMEOUTS,
@@ -28,18 +29,22 @@ function primaryDoes(behaviour: ReturnType<UpstreamHandler>, reply?: string): Up
   return (req) => (modelOf(req) === 'm-primary' ? behaviour : { kind: 'ok', ...(reply ? { reply } : {}) });
 }
 
+/** A streamed chat request through a fresh engine on the default policy, read to its end. */
+async function streamChat(): Promise<ReadStream> {
+  return readStream(await engineFor({ url: upstream.url }).handle({ body: chatBody({ stream: true }) }));
+}
+
 function errorClassIn(message: string): string | undefined {
   return /\((\w+)\)/.exec(message)?.[1];
 }
 
 it('a first token later than firstToken falls back invisibly: the caller sees only the fallback', async () => {
-  const engine = engineFor({ url: upstream.url });
   upstream.setHandler(
     primaryDoes({ kind: 'slow_first_token', delayMs: 1500, reply: 'TOO LATE' }, 'From the backup.'),
   );
 
   const started = Date.now();
-  const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+  const read = await streamChat();
 
   expect(Date.now() - started).toBeLessThan(1000);
   expect(read.text).toBe('From the backup.');
@@ -62,7 +67,6 @@ it('a first token later than firstToken falls back invisibly: the caller sees on
 // bounded by `firstToken` ("time to first content", DESIGN.md §2), not by `idle`. Regression:
 // the idle timer (200 ms) ran from the role chunk and cut this answer short of firstToken (300 ms).
 it('a role chunk at once and the first content within firstToken but after idle is a success', async () => {
-  const engine = engineFor({ url: upstream.url });
   const frame = (delta: Record<string, unknown>, finishReason?: string) =>
     sse(chunkPayload({ model: 'm-primary', delta, ...(finishReason ? { finishReason } : {}) }));
   upstream.enqueue({
@@ -74,7 +78,7 @@ it('a role chunk at once and the first content within firstToken but after idle 
     delayMs: Math.round((TIMEOUTS.idleMs + TIMEOUTS.firstTokenMs) / 2),
   });
 
-  const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+  const read = await streamChat();
 
   expect(read.text).toBe('Thought it over.');
   expect(read.done).toBe(true);
@@ -84,10 +88,9 @@ it('a role chunk at once and the first content within firstToken but after idle 
 
 describe('a stream cut after part of the answer', () => {
   it('midStream error: an in-band error event ends the stream, no [DONE], no fallback', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.setHandler(primaryDoes({ kind: 'cut', afterChunks: 3 }));
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe(PARTIAL);
     expect(read.done).toBe(false);
@@ -172,11 +175,10 @@ describe('a stream cut after part of the answer', () => {
 });
 
 it('a stream that stalls mid-answer hits the idle timeout: in-band error, no [DONE], upstream aborted', async () => {
-  const engine = engineFor({ url: upstream.url });
   upstream.setHandler(primaryDoes({ kind: 'stall', afterChunks: 3 }));
 
   const started = Date.now();
-  const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+  const read = await streamChat();
   const elapsed = Date.now() - started;
 
   expect(elapsed).toBeGreaterThanOrEqual(TIMEOUTS.idleMs - 3);
@@ -197,10 +199,9 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
   // chunk. Before the first content reached the caller it falls over like any failure; after it,
   // the stream ends with the in-band error. The garbage itself never reaches the caller.
   it('before the first content: invisible fallback', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.setHandler(primaryDoes({ kind: 'malformed', atChunk: 1 }, 'From the backup.'));
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe('From the backup.');
     expect(read.done).toBe(true);
@@ -210,10 +211,9 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
   });
 
   it('after content: the stream ends with an in-band malformed error and no [DONE]', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.setHandler(primaryDoes({ kind: 'malformed', atChunk: 3 }));
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     // readStream parsed every frame as JSON: nothing unparseable was forwarded.
     expect(read.text).toBe(PARTIAL);
@@ -228,10 +228,9 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
 
 describe('stream endings', () => {
   it('a finish_reason without [DONE] is a complete answer: the caller gets [DONE]', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.enqueue({ kind: 'no_done' });
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe(REPLY);
     expect(read.finishReasons).toEqual(['stop']);
@@ -242,10 +241,9 @@ describe('stream endings', () => {
   });
 
   it('content that just stops (no finish_reason, no [DONE]) is a cut, never a success', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.enqueue({ kind: 'no_finish' });
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe(REPLY);
     expect(read.done).toBe(false);
