@@ -113,17 +113,10 @@ it('a 529 overloaded_error from Anthropic falls back to the OpenAI-compatible mo
 
   expect(res.status).toBe(200);
   expect(upstream.requests.map((r) => r.path)).toEqual([
-    '/v1/messages',
-    '/v1/messages',
-    '/v1/messages',
+    ...Array(3).fill('/v1/messages'),
     '/v1/chat/completions',
   ]);
   expect(res.meta.target).toBe('backup');
-  expect(outcomes(res.meta)).toEqual([
-    'sonnet:overloaded',
-    'sonnet:overloaded',
-    'sonnet:overloaded',
-    'backup:ok',
-  ]);
+  expect(outcomes(res.meta)).toEqual([...Array(3).fill('sonnet:overloaded'), 'backup:ok']);
   expect(res.meta.attempts[0].status).toBe(529);
 });
