@@ -93,29 +93,44 @@ function arrivals(maxCost: number, allowRefunds: boolean): fc.Arbitrary<Arrival[
   );
 }
 
+interface Step {
+  readonly t: number;
+  readonly cost: number;
+  readonly result: ReturnType<typeof gcraAcquire>;
+  readonly expected: Acquired;
+  /** The state after this arrival (updated when it was admitted). */
+  readonly tat: Tat | null;
+  readonly model: BucketModel;
+}
+
+/** Runs `trace` from T0 through `gcraAcquire` and the model side by side; `check` sees every arrival. */
+function replayTrace(p: GcraParams, trace: readonly Arrival[], check: (step: Step) => void): void {
+  const model = new BucketModel(p, T0);
+  let tat: Tat | null = null;
+  let t = T0;
+  for (const { gap, cost } of trace) {
+    t += gap;
+    const result = gcraAcquire(tat, { ...p, cost, now: t });
+    const expected = model.acquire(cost, t);
+    if (result.allowed) tat = result.newTat;
+    check({ t, cost, result, expected, tat, model });
+  }
+}
+
 describe('P10 limiter bound (pure GCRA)', () => {
   it('admitted cost in any window [t, t+T] is at most C + rho*T, and every decision equals the model', () => {
     fc.assert(
       fc.property(paramsArb, arrivals(35, false), (p, trace) => {
-        const model = new BucketModel(p, T0);
-        let tat: Tat | null = null;
-        let t = T0;
         const admitted: { t: number; cost: number }[] = [];
-        for (const { gap, cost } of trace) {
-          t += gap;
-          const r = gcraAcquire(tat, { ...p, cost, now: t });
-          const expected = model.acquire(cost, t);
+        replayTrace(p, trace, ({ t, cost, result, expected, tat }) => {
           // A request that fits the model's level is never refused (and vice versa).
-          expect(r.allowed).toBe(expected.allowed);
-          expect({ ...r, newTat: undefined }).toEqual({ ...expected, newTat: undefined });
-          if (r.allowed) {
-            tat = r.newTat;
-            if (cost > 0) admitted.push({ t, cost });
-          }
+          expect(result.allowed).toBe(expected.allowed);
+          expect({ ...result, newTat: undefined }).toEqual({ ...expected, newTat: undefined });
+          if (result.allowed && cost > 0) admitted.push({ t, cost });
           const level = gcraLevel(tat, t, p);
           expect(level).toBeGreaterThanOrEqual(0);
           expect(level).toBeLessThanOrEqual(p.capacity);
-        }
+        });
         // Windows that start and end at arrivals are the worst cases; compare in exact integers:
         // sum x periodMs <= C x periodMs + amount x T.
         for (let i = 0; i < admitted.length; i++) {
@@ -134,17 +149,11 @@ describe('P10 limiter bound (pure GCRA)', () => {
   it('with refunds mixed in, the level stays in [0, C] and decisions equal the model', () => {
     fc.assert(
       fc.property(paramsArb, arrivals(35, true), (p, trace) => {
-        const model = new BucketModel(p, T0);
-        let tat: Tat | null = null;
-        let t = T0;
-        for (const { gap, cost } of trace) {
-          t += gap;
-          const r = gcraAcquire(tat, { ...p, cost, now: t });
-          expect(r.allowed).toBe(model.acquire(cost, t).allowed);
-          if (r.allowed) tat = r.newTat;
+        replayTrace(p, trace, ({ t, result, expected, tat, model }) => {
+          expect(result.allowed).toBe(expected.allowed);
           expect(ticksAhead(tat, t, p.amount)).toBe(model.scaled);
           expect(model.scaled).toBeLessThanOrEqual(p.capacity * p.periodMs);
-        }
+        });
       }),
       { numRuns: NUM_RUNS },
     );
