@@ -88,7 +88,7 @@ describe('execute: JSON', () => {
     expect(res.headers['x-switchyard-attempts']).toBe('4');
   });
 
-  it.each([
+  for (const { what, retryAfterMs, target, calls } of [
     {
       what: 'honours a Retry-After within the cap',
       retryAfterMs: 5_000,
@@ -107,14 +107,18 @@ describe('execute: JSON', () => {
         ['b', 0],
       ],
     },
-  ])('$what', async ({ retryAfterMs, target, calls }) => {
-    const h = createHarness({ script: { a: [{ type: 'error', errorClass: 'rate_limited', retryAfterMs }] } });
-    const res = json(
-      await h.executor.execute(makeDecision([makeTarget('a'), makeTarget('b')]), makeContext()),
-    );
-    expect(res.meta.target).toBe(target);
-    expect(h.sim.calls.map((c) => [c.upstreamModel, c.startedAt])).toEqual(calls);
-  });
+  ]) {
+    it(what, async () => {
+      const h = createHarness({
+        script: { a: [{ type: 'error', errorClass: 'rate_limited', retryAfterMs }] },
+      });
+      const res = json(
+        await h.executor.execute(makeDecision([makeTarget('a'), makeTarget('b')]), makeContext()),
+      );
+      expect(res.meta.target).toBe(target);
+      expect(h.sim.calls.map((c) => [c.upstreamModel, c.startedAt])).toEqual(calls);
+    });
+  }
 
   it('fails over on a first-token timeout and never re-sends to that target', async () => {
     const h = createHarness({ script: { a: [{ type: 'hang' }] } });

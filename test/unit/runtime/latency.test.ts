@@ -26,7 +26,7 @@ describe('LatencyTracker', () => {
 });
 
 describe('orderPlan', () => {
-  it.each([
+  for (const { what, observed, plan, order } of [
     {
       what: 'flattens depth-first and keeps the order of non-latency groups',
       observed: [['a', 900]],
@@ -53,9 +53,11 @@ describe('orderPlan', () => {
       plan: () => group('latency', t('a'), group('fallback', t('b'), t('c')), t('c')),
       order: ['c', 'a', 'b'],
     },
-  ] as const)('$what', ({ observed, plan, order }) => {
-    const tracker = new LatencyTracker();
-    for (const [name, ms] of observed) tracker.observe(name, ms);
-    expect(names(plan(), tracker)).toEqual(order);
-  });
+  ] as const) {
+    it(what, () => {
+      const tracker = new LatencyTracker();
+      for (const [name, ms] of observed) tracker.observe(name, ms);
+      expect(names(plan(), tracker)).toEqual(order);
+    });
+  }
 });

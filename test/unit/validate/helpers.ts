@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Diagnostic } from '../../../engine/policy/diagnostics.js';
 import { type LoadResult, parsePolicySources } from '../../../engine/policy/load.js';
 import { type ValidationResult, validatePolicy } from '../../../engine/policy/validate/index.js';
@@ -42,4 +43,30 @@ export function one(r: { diagnostics: Diagnostic[] }, code: string): Diagnostic 
 /** `line:column` of a diagnostic, for compact assertions. */
 export function at(d: Diagnostic): string {
   return `${d.line}:${d.column}`;
+}
+
+/** A policy with exactly one diagnostic of `code`, and what that diagnostic must say. */
+export interface OneDiagnosticCase {
+  /** The test's name. */
+  what: string;
+  text: string;
+  code: string;
+  /** Its `line:column`. */
+  at?: string;
+  /** Fields it has, equal (`message` exactly, `hint: undefined` for none). */
+  has?: Partial<Diagnostic>;
+  /** Parts its message contains. */
+  mentions?: string[];
+  /** Codes not reported alongside it (one mistake is reported once). */
+  none?: string[];
+}
+
+/** Checks one row of an `it.each` table of {@link OneDiagnosticCase}s. */
+export function expectOneDiagnostic(c: OneDiagnosticCase): void {
+  const r = check(c.text);
+  const d = one(r, c.code);
+  if (c.has !== undefined) expect(d).toMatchObject(c.has);
+  if (c.at !== undefined) expect(at(d)).toBe(c.at);
+  for (const part of c.mentions ?? []) expect(d.message).toContain(part);
+  for (const code of c.none ?? []) expect(withCode(r, code), code).toEqual([]);
 }
