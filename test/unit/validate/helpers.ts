@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Diagnostic } from '../../../engine/policy/diagnostics.js';
 import { type LoadResult, parsePolicySources } from '../../../engine/policy/load.js';
 import { type ValidationResult, validatePolicy } from '../../../engine/policy/validate/index.js';
@@ -61,8 +61,12 @@ export interface OneDiagnosticCase {
   none?: string[];
 }
 
-/** Checks one row of an `it.each` table of {@link OneDiagnosticCase}s. */
-export function expectOneDiagnostic(c: OneDiagnosticCase): void {
+/** One test per case (named by `what`): the policy has exactly one `code`, saying what the case says. */
+export function itReportsOne(cases: readonly OneDiagnosticCase[]): void {
+  for (const c of cases) it(c.what, () => expectOneDiagnostic(c));
+}
+
+function expectOneDiagnostic(c: OneDiagnosticCase): void {
   const r = check(c.text);
   const d = one(r, c.code);
   if (c.has !== undefined) expect(d).toMatchObject(c.has);

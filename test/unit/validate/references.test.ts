@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  at,
-  CATALOGUE,
-  check,
-  expectOneDiagnostic,
-  HEAD,
-  type OneDiagnosticCase,
-  one,
-  withCode,
-} from './helpers.js';
+import { at, CATALOGUE, check, HEAD, itReportsOne, one, withCode } from './helpers.js';
 
 describe('validatePolicy: references', () => {
-  const oneDiagnostic: OneDiagnosticCase[] = [
+  itReportsOne([
     {
       what: 'REF_UNKNOWN_MODEL hints `fast` for `fsat`',
       text: `${CATALOGUE}routes:\n  - name: chat\n    targets: [fsat]\n`,
@@ -46,8 +37,7 @@ describe('validatePolicy: references', () => {
       code: 'REF_UNKNOWN_MODEL',
       mentions: ['no models are defined'],
     },
-  ];
-  for (const c of oneDiagnostic) it(c.what, () => expectOneDiagnostic(c));
+  ]);
 
   it('REF_UNKNOWN_MODEL in weighted and nested group targets', () => {
     const r = check(

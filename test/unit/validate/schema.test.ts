@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  at,
-  CATALOGUE,
-  check,
-  expectOneDiagnostic,
-  HEAD,
-  type OneDiagnosticCase,
-  one,
-  withCode,
-} from './helpers.js';
+import { at, CATALOGUE, check, HEAD, itReportsOne, one, withCode } from './helpers.js';
 
 describe('validatePolicy: schema diagnostics', () => {
   it('accepts a minimal valid policy and returns it typed', () => {
@@ -28,7 +19,7 @@ describe('validatePolicy: schema diagnostics', () => {
     expect(r.policy).toBeNull();
   });
 
-  const oneDiagnostic: OneDiagnosticCase[] = [
+  itReportsOne([
     {
       what: 'hints a misspelt key',
       text: `${CATALOGUE}routes:\n  - name: chat\n    targest: [fast]\n`,
@@ -137,8 +128,7 @@ describe('validatePolicy: schema diagnostics', () => {
       has: { message: '`routes` must be a list, not a number' },
       at: '3:9',
     },
-  ];
-  for (const c of oneDiagnostic) it(c.what, () => expectOneDiagnostic(c));
+  ]);
 
   it('SCHEMA_ENUM without a hint for nonsense', () => {
     const r = check(`${CATALOGUE}routes:\n  - name: chat\n    strategy: zzzzzz\n    targets: [fast]\n`);
