@@ -59,6 +59,8 @@ export interface OneDiagnosticCase {
   mentions?: string[];
   /** Codes not reported alongside it (one mistake is reported once). */
   none?: string[];
+  /** It is the policy's only error (no wall of alternatives). */
+  onlyError?: boolean;
 }
 
 /** One test per case (named by `what`): the policy has exactly one `code`, saying what the case says. */
@@ -69,6 +71,7 @@ export function itReportsOne(cases: readonly OneDiagnosticCase[]): void {
 function expectOneDiagnostic(c: OneDiagnosticCase): void {
   const r = check(c.text);
   const d = one(r, c.code);
+  if (c.onlyError === true) expect(r.errors).toEqual([d]);
   if (c.has !== undefined) expect(d).toMatchObject(c.has);
   if (c.at !== undefined) expect(at(d)).toBe(c.at);
   for (const part of c.mentions ?? []) expect(d.message).toContain(part);

@@ -128,6 +128,29 @@ describe('validatePolicy: schema diagnostics', () => {
       has: { message: '`routes` must be a list, not a number' },
       at: '3:9',
     },
+    {
+      what: 'a bad nested group target reports the inner problem only',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    targets:\n      - strategy: fallback\n        targets: [{ model: fast, weight: -1 }]\n`,
+      code: 'SCHEMA_RANGE',
+      onlyError: true,
+      has: { pointer: '/routes/0/targets/0/targets/0/weight' },
+      at: '11:42',
+    },
+    {
+      what: 'a condition written as a list is one SCHEMA_TYPE with an `in` suggestion',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    when: { model: [a, b] }\n    targets: [fast]\n`,
+      code: 'SCHEMA_TYPE',
+      onlyError: true,
+      mentions: ['`{ in: [...] }`'],
+      at: '9:20',
+    },
+    {
+      what: 'an operator object with a bad operator value reports that operator',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    when: { input.tokens: { gt: lots } }\n    targets: [fast]\n`,
+      code: 'SCHEMA_TYPE',
+      onlyError: true,
+      has: { pointer: '/routes/0/when/input.tokens/gt' },
+    },
   ]);
 
   it('SCHEMA_ENUM without a hint for nonsense', () => {
@@ -168,35 +191,6 @@ describe('validatePolicy: schema diagnostics', () => {
     expect(r.errors[0].code).toBe('SCHEMA_TYPE');
     expect(r.errors[0].message).toContain('a model name, a model with a weight, or a nested group');
     expect(at(r.errors[0])).toBe('9:15');
-  });
-
-  it('a bad nested group target reports the inner problem only', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    targets:\n      - strategy: fallback\n        targets: [{ model: fast, weight: -1 }]\n`,
-    );
-    expect(r.errors).toHaveLength(1);
-    expect(r.errors[0].code).toBe('SCHEMA_RANGE');
-    expect(r.errors[0].pointer).toBe('/routes/0/targets/0/targets/0/weight');
-    expect(at(r.errors[0])).toBe('11:42');
-  });
-
-  it('a condition written as a list is one SCHEMA_TYPE with an `in` suggestion', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    when: { model: [a, b] }\n    targets: [fast]\n`,
-    );
-    expect(r.errors).toHaveLength(1);
-    expect(r.errors[0].code).toBe('SCHEMA_TYPE');
-    expect(r.errors[0].message).toContain('`{ in: [...] }`');
-    expect(at(r.errors[0])).toBe('9:20');
-  });
-
-  it('an operator object with a bad operator value reports that operator', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    when: { input.tokens: { gt: lots } }\n    targets: [fast]\n`,
-    );
-    expect(r.errors).toHaveLength(1);
-    expect(r.errors[0].pointer).toBe('/routes/0/when/input.tokens/gt');
-    expect(r.errors[0].code).toBe('SCHEMA_TYPE');
   });
 
   it('does not run when the load stage failed on the whole document', () => {
