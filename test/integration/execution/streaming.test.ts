@@ -34,6 +34,15 @@ async function streamChat(): Promise<ReadStream> {
   return readStream(await engineFor({ url: upstream.url }).handle({ body: chatBody({ stream: true }) }));
 }
 
+/** The caller got the first part of the answer, then one in-band error of `errorClass` and no [DONE]. */
+function expectCutShort(read: ReadStream, errorClass: string): ReadStream['errors'][number] {
+  expect(read.text).toBe(PARTIAL);
+  expect(read.done).toBe(false);
+  expect(read.errors).toHaveLength(1);
+  expect(errorClassIn(read.errors[0].message)).toBe(errorClass);
+  return read.errors[0];
+}
+
 function errorClassIn(message: string): string | undefined {
   return /\((\w+)\)/.exec(message)?.[1];
 }
@@ -92,12 +101,9 @@ describe('a stream cut after part of the answer', () => {
 
     const read = await streamChat();
 
-    expect(read.text).toBe(PARTIAL);
-    expect(read.done).toBe(false);
-    expect(read.errors).toHaveLength(1);
+    const error = expectCutShort(read, 'stream_cut');
     expect(read.payloads.at(-1)?.error).toBeDefined(); // the error is the last event
-    expect(read.errors[0]).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
-    expect(errorClassIn(read.errors[0].message)).toBe('stream_cut');
+    expect(error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
     expect(read.finishReasons).toEqual([]);
     expect(requestsFor(upstream.requests, 'm-primary')).toHaveLength(1);
     expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
@@ -164,12 +170,9 @@ describe('a stream cut after part of the answer', () => {
     const backup = requestsFor(upstream.requests, 'm-backup');
     expect(backup).toHaveLength(1);
     expect(lastMessage(backup[0])).toEqual({ role: 'assistant', content: PARTIAL });
-    expect(read.text).toBe(PARTIAL);
-    expect(read.done).toBe(false);
-    expect(read.errors).toHaveLength(1);
-    expect(read.errors[0].code).toBe('stream_interrupted');
-    expect(errorClassIn(read.errors[0].message)).toBe('stream_cut');
-    expect(read.errors[0].message).not.toMatch(/prefill/i);
+    const error = expectCutShort(read, 'stream_cut');
+    expect(error.code).toBe('stream_interrupted');
+    expect(error.message).not.toMatch(/prefill/i);
     expect(outcomes(read.meta)).toEqual(['primary:stream_cut', 'backup:bad_request']);
   });
 });
@@ -183,11 +186,7 @@ it('a stream that stalls mid-answer hits the idle timeout: in-band error, no [DO
 
   expect(elapsed).toBeGreaterThanOrEqual(TIMEOUTS.idleMs - 3);
   expect(elapsed).toBeLessThan(1000);
-  expect(read.text).toBe(PARTIAL);
-  expect(read.done).toBe(false);
-  expect(read.errors).toHaveLength(1);
-  expect(read.errors[0].code).toBe('stream_interrupted');
-  expect(errorClassIn(read.errors[0].message)).toBe('idle');
+  expect(expectCutShort(read, 'idle').code).toBe('stream_interrupted');
   expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
   expect(outcomes(read.meta)).toEqual(['primary:idle']);
   const [primary] = requestsFor(upstream.requests, 'm-primary');
@@ -216,10 +215,7 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
     const read = await streamChat();
 
     // readStream parsed every frame as JSON: nothing unparseable was forwarded.
-    expect(read.text).toBe(PARTIAL);
-    expect(read.done).toBe(false);
-    expect(read.errors).toHaveLength(1);
-    expect(errorClassIn(read.errors[0].message)).toBe('malformed');
+    expectCutShort(read, 'malformed');
     expect(read.text).not.toContain('upstream.'); // what followed the bad chunk is not spliced in
     expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
     expect(outcomes(read.meta)).toEqual(['primary:malformed']);
