@@ -117,14 +117,12 @@ describe('a stream cut after part of the answer', () => {
   const CONTINUE_ROUTES = `
   - name: main
     targets: [primary, plain, backup]`;
+  /** midStream: continue, over a primary, a model without prefill and a prefill-capable backup. */
+  const continueEngine = () =>
+    engineFor({ url: upstream.url, midStream: 'continue', models: CONTINUE_MODELS, routes: CONTINUE_ROUTES });
 
   it('midStream continue: resumes on the prefill-capable model with the partial answer, one coherent stream', async () => {
-    const engine = engineFor({
-      url: upstream.url,
-      midStream: 'continue',
-      models: CONTINUE_MODELS,
-      routes: CONTINUE_ROUTES,
-    });
+    const engine = continueEngine();
     upstream.setHandler(primaryDoes({ kind: 'cut', afterChunks: 3 }, 'the rest of the answer.'));
 
     const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
@@ -154,12 +152,7 @@ describe('a stream cut after part of the answer', () => {
   });
 
   it('midStream continue: a fallback that rejects the prefill leaves the ORIGINAL error in-band', async () => {
-    const engine = engineFor({
-      url: upstream.url,
-      midStream: 'continue',
-      models: CONTINUE_MODELS,
-      routes: CONTINUE_ROUTES,
-    });
+    const engine = continueEngine();
     upstream.setHandler(primaryDoes({ kind: 'cut', afterChunks: 3 }));
     upstream.setHandler((req) =>
       modelOf(req) === 'm-primary' ? { kind: 'cut', afterChunks: 3 } : { kind: 'reject_prefill' },
