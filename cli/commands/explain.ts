@@ -8,7 +8,16 @@ import { readFile } from 'node:fs/promises';
 import type { RequestInput } from '../../engine/index.js';
 import { explainDecision, renderExplainHuman } from '../../server/explain.js';
 import { parseCommandArgs } from '../args.js';
-import { CliError, type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
+import {
+  CliError,
+  type CliIo,
+  envOf,
+  jsonText,
+  loadEngine,
+  parseFormat,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const EXPLAIN_HELP = `Usage: switchyard explain --policy <file|dir> --request <request.json> [options]
 
@@ -96,11 +105,10 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
 
   const input = await readRequestFile(values.request);
   const engine = await loadEngine('loadPolicy', 'createEngine', 'formatHuman', 'formatJson');
-  const loaded = await engine.loadPolicy(values.policy, { env: io.env ?? process.env });
+  const loaded = await engine.loadPolicy(values.policy, { env: envOf(io) });
   const color = useColor(io, undefined);
   if (!loaded.ok) {
-    if (format === 'json')
-      io.stdout.write(`${JSON.stringify(engine.formatJson(loaded.diagnostics), null, 2)}\n`);
+    if (format === 'json') io.stdout.write(jsonText(engine.formatJson(loaded.diagnostics)));
     else io.stderr.write(engine.formatHuman(loaded.diagnostics, loaded.sources, { color }));
     return 1;
   }
@@ -115,7 +123,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
       decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
       decision,
     );
-    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderExplainHuman(report));
+    io.stdout.write(format === 'json' ? jsonText(report) : renderExplainHuman(report));
   } finally {
     await instance.close();
   }

@@ -5,7 +5,16 @@
 
 import { stat } from 'node:fs/promises';
 import { parseCommandArgs } from '../args.js';
-import { type CliIo, loadEngine, packageVersion, parseFormat, UsageError, useColor } from '../io.js';
+import {
+  type CliIo,
+  envOf,
+  jsonText,
+  loadEngine,
+  packageVersion,
+  parseFormat,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const VALIDATE_HELP = `Usage: switchyard validate <file|dir> [options]
 
@@ -43,14 +52,14 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
   }
 
   const engine = await loadEngine('loadPolicy', 'formatHuman', 'formatJson', 'formatSarif');
-  const result = await engine.loadPolicy(path, { env: io.env ?? process.env });
+  const result = await engine.loadPolicy(path, { env: envOf(io) });
   const diagnostics = result.diagnostics;
 
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify(engine.formatJson(diagnostics), null, 2)}\n`);
+    io.stdout.write(jsonText(engine.formatJson(diagnostics)));
   } else if (format === 'sarif') {
     const sarif = engine.formatSarif(diagnostics, { toolVersion: await packageVersion() });
-    io.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
+    io.stdout.write(jsonText(sarif));
   } else {
     const color = useColor(io, values['no-color'] ? false : values.color);
     if (diagnostics.length > 0) io.stdout.write(engine.formatHuman(diagnostics, result.sources, { color }));
