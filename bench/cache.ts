@@ -23,6 +23,11 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+/** Memory store rows: many quick calls per timed batch. */
+const MEMORY_OPS = { batch: 1_000, batches: 200, async: true };
+/** Redis rows: one network round trip per timed batch. */
+const REDIS_OPS = { batch: 1, batches: 5_000, async: true };
+
 async function measure(
   name: string,
   op: () => unknown | Promise<unknown>,
@@ -163,34 +168,16 @@ async function main(): Promise<void> {
   const big8k = answer(8_000);
   await memory.set('s', small1k, 3_600_000, 0);
   await memory.set('b', big8k, 3_600_000, 0);
-  rows.push(
-    await measure('memory get hit (1 KB answer)', () => memory.get('s', 1), {
-      batch: 1_000,
-      batches: 200,
-      async: true,
-    }),
-  );
-  rows.push(
-    await measure('memory get hit (8 KB answer)', () => memory.get('b', 1), {
-      batch: 1_000,
-      batches: 200,
-      async: true,
-    }),
-  );
-  rows.push(
-    await measure('memory get miss', () => memory.get('none', 1), {
-      batch: 1_000,
-      batches: 200,
-      async: true,
-    }),
-  );
+  rows.push(await measure('memory get hit (1 KB answer)', () => memory.get('s', 1), MEMORY_OPS));
+  rows.push(await measure('memory get hit (8 KB answer)', () => memory.get('b', 1), MEMORY_OPS));
+  rows.push(await measure('memory get miss', () => memory.get('none', 1), MEMORY_OPS));
   let n = 0;
   rows.push(
-    await measure('memory set (1 KB answer)', () => memory.set(`k${n++ % 50_000}`, small1k, 3_600_000, 0), {
-      batch: 1_000,
-      batches: 200,
-      async: true,
-    }),
+    await measure(
+      'memory set (1 KB answer)',
+      () => memory.set(`k${n++ % 50_000}`, small1k, 3_600_000, 0),
+      MEMORY_OPS,
+    ),
   );
 
   rows.push(
@@ -215,29 +202,15 @@ async function main(): Promise<void> {
     while (!redis.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await redis.set('s', small1k, 3_600_000, 0);
     await redis.set('b', big8k, 3_600_000, 0);
+    rows.push(await measure('redis get hit (1 KB answer)', () => redis.get('s', 1), REDIS_OPS));
+    rows.push(await measure('redis get hit (8 KB answer)', () => redis.get('b', 1), REDIS_OPS));
+    rows.push(await measure('redis get miss', () => redis.get('none', 1), REDIS_OPS));
     rows.push(
-      await measure('redis get hit (1 KB answer)', () => redis.get('s', 1), {
-        batch: 1,
-        batches: 5_000,
-        async: true,
-      }),
-    );
-    rows.push(
-      await measure('redis get hit (8 KB answer)', () => redis.get('b', 1), {
-        batch: 1,
-        batches: 5_000,
-        async: true,
-      }),
-    );
-    rows.push(
-      await measure('redis get miss', () => redis.get('none', 1), { batch: 1, batches: 5_000, async: true }),
-    );
-    rows.push(
-      await measure('redis set (1 KB answer)', () => redis.set(`k${n++ % 5_000}`, small1k, 60_000, 0), {
-        batch: 1,
-        batches: 5_000,
-        async: true,
-      }),
+      await measure(
+        'redis set (1 KB answer)',
+        () => redis.set(`k${n++ % 5_000}`, small1k, 60_000, 0),
+        REDIS_OPS,
+      ),
     );
     await redis.close();
     await server.stop();

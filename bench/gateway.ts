@@ -361,98 +361,32 @@ async function runGroup(
         };
 
   const path = '/v1/chat/completions';
+  /** A scenario against `process`; the direct upstream of the same kind (JSON or stream) is its baseline. */
+  const scenario = (name: ScenarioName, process: Child, stream = false): Scenario => ({
+    name,
+    process,
+    url: process.origin + path,
+    stream,
+    baseline: stream ? 'direct-stream' : 'direct',
+    latencyMs,
+  });
   const all: Scenario[] = [
-    {
-      name: 'direct',
-      process: upstream,
-      url: upstream.origin + path,
-      stream: false,
-      baseline: 'direct',
-      latencyMs,
-    },
-    { name: 'proxy', process: proxy, url: proxy.origin + path, stream: false, baseline: 'direct', latencyMs },
-    {
-      name: 'switchyard',
-      process: single,
-      url: single.origin + path,
-      stream: false,
-      baseline: 'direct',
-      latencyMs,
-    },
-    {
-      name: 'switchyard-warn',
-      process: warn,
-      url: warn.origin + path,
-      stream: false,
-      baseline: 'direct',
-      latencyMs,
-    },
-    {
-      name: 'fallback',
-      process: fallback,
-      url: fallback.origin + path,
-      stream: false,
-      baseline: 'direct',
-      latencyMs,
-    },
+    scenario('direct', upstream),
+    scenario('proxy', proxy),
+    scenario('switchyard', single),
+    scenario('switchyard-warn', warn),
+    scenario('fallback', fallback),
   ];
   if (before !== null) {
-    all.push(
-      {
-        name: 'switchyard-before',
-        process: before.single,
-        url: before.single.origin + path,
-        stream: false,
-        baseline: 'direct',
-        latencyMs,
-      },
-      {
-        name: 'fallback-before',
-        process: before.fallback,
-        url: before.fallback.origin + path,
-        stream: false,
-        baseline: 'direct',
-        latencyMs,
-      },
-    );
+    all.push(scenario('switchyard-before', before.single), scenario('fallback-before', before.fallback));
   }
   if (STREAM && latencyMs === 0) {
     all.push(
-      {
-        name: 'direct-stream',
-        process: upstream,
-        url: upstream.origin + path,
-        stream: true,
-        baseline: 'direct-stream',
-        latencyMs,
-      },
-      {
-        name: 'proxy-stream',
-        process: proxy,
-        url: proxy.origin + path,
-        stream: true,
-        baseline: 'direct-stream',
-        latencyMs,
-      },
-      {
-        name: 'switchyard-stream',
-        process: single,
-        url: single.origin + path,
-        stream: true,
-        baseline: 'direct-stream',
-        latencyMs,
-      },
+      scenario('direct-stream', upstream, true),
+      scenario('proxy-stream', proxy, true),
+      scenario('switchyard-stream', single, true),
     );
-    if (before !== null) {
-      all.push({
-        name: 'switchyard-stream-before',
-        process: before.single,
-        url: before.single.origin + path,
-        stream: true,
-        baseline: 'direct-stream',
-        latencyMs,
-      });
-    }
+    if (before !== null) all.push(scenario('switchyard-stream-before', before.single, true));
   }
   const scenarios = all.filter((s) => ONLY === null || ONLY.test(s.name) || s.name === s.baseline);
   for (const s of scenarios) await checkOnce(s, s.stream ? STREAM_BODY : JSON_BODY);

@@ -93,10 +93,20 @@ export async function packageVersion(): Promise<string> {
   return '0.0.0';
 }
 
+/** The environment a command sees: the test's, or the process's. */
+export function envOf(io: CliIo): Record<string, string | undefined> {
+  return io.env ?? process.env;
+}
+
+/** A machine-readable answer: pretty JSON and a final newline. */
+export function jsonText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
 /** Colours only on a terminal, and never when NO_COLOR is set. */
 export function useColor(io: CliIo, explicit: boolean | undefined): boolean {
   if (explicit !== undefined) return explicit;
-  const env = io.env ?? process.env;
+  const env = envOf(io);
   return io.stdout.isTTY === true && (env.NO_COLOR ?? '') === '' && env.TERM !== 'dumb';
 }
 

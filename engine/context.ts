@@ -15,6 +15,7 @@
  * - seed: `x-switchyard-seed` (an unsigned 32-bit integer) or the random port's draw.
  */
 import type { CompiledPolicy } from './compile/compile.js';
+import { isRecord } from './shared/guards.js';
 import type { Endpoint, RequestContext, RequestInput } from './types.js';
 
 export const DEFAULT_PATH = '/v1/chat/completions';
@@ -34,10 +35,6 @@ export type CreateContextResult =
     };
 
 const hasOwn = Object.hasOwn;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function fail(
   code: Extract<CreateContextResult, { ok: false }>['code'],

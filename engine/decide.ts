@@ -16,18 +16,19 @@ export interface DecideOptions {
   readonly explain?: boolean;
 }
 
+type NoRoute = Extract<Decision, { kind: 'no_route' }>;
+
+/** The request is not routed: an answer with `status`, `code` and `message` instead. */
+function notRouted(policy: CompiledPolicy, status: number, code: NoRoute['code'], message: string): NoRoute {
+  return { kind: 'no_route', policy: policy.identity, status, code, message, skipped: NO_SKIPPED };
+}
+
 function noRoute(policy: CompiledPolicy, ctx: RequestContext): Decision {
-  return {
-    kind: 'no_route',
-    policy: policy.identity,
-    status: 404,
-    code: 'no_route',
-    message:
-      ctx.model === ''
-        ? 'No route matches this request (it names no model)'
-        : `No route matches model "${ctx.model}"`,
-    skipped: NO_SKIPPED,
-  };
+  const message =
+    ctx.model === ''
+      ? 'No route matches this request (it names no model)'
+      : `No route matches model "${ctx.model}"`;
+  return notRouted(policy, 404, 'no_route', message);
 }
 
 function routeFor(policy: CompiledPolicy, route: CompiledRoute, ctx: RequestContext): Decision {
@@ -60,14 +61,7 @@ function finish(
 function internalError(policy: CompiledPolicy, _err: unknown): Decision {
   // 5xx details never reach callers: the message stays generic (the fault is a bug to fix, and
   // P5's property test is what finds it).
-  return {
-    kind: 'no_route',
-    policy: policy.identity,
-    status: 500,
-    code: 'internal_error',
-    message: 'Internal error while routing the request.',
-    skipped: NO_SKIPPED,
-  };
+  return notRouted(policy, 500, 'internal_error', 'Internal error while routing the request.');
 }
 
 /**

@@ -37,6 +37,7 @@ export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js'
 export { INJECTION_PACK_VERSION } from './guardrails/index.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
+export { sseFrame } from './providers/sse.js';
 export type { Transport } from './providers/transport.js';
 export {
   createRecorder,
@@ -55,6 +56,8 @@ export type {
 } from './runtime/traffic-state.js';
 export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
+export { isRecord } from './shared/guards.js';
+export { CREDENTIAL_HEADERS } from './shared/secrets.js';
 export { VirtualClock } from './shared/virtual-clock.js';
 export { type BehaviourChange, diffPolicies, formatDiff, type PolicyDiff } from './testing/diff.js';
 export {

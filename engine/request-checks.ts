@@ -6,6 +6,7 @@
  * message roles) passes through untouched. A body nested deeper than {@link MAX_BODY_DEPTH} is
  * refused before anything walks it recursively (cache keys, recording).
  */
+import { isRecord } from './shared/guards.js';
 import type { Endpoint } from './types.js';
 
 export type ApiEndpoint = Endpoint;
@@ -22,10 +23,6 @@ export interface ValidationProblem {
   readonly param: string | null;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -40,7 +37,7 @@ function checkCommon(body: Record<string, unknown>): ValidationProblem | null {
   if (body.model !== undefined && typeof body.model !== 'string') {
     return problem('model', `'model' must be a string, got ${typeName(body.model)}.`);
   }
-  if (body.metadata !== undefined && body.metadata !== null && !isObject(body.metadata)) {
+  if (body.metadata !== undefined && body.metadata !== null && !isRecord(body.metadata)) {
     return problem('metadata', `'metadata' must be an object, got ${typeName(body.metadata)}.`);
   }
   return null;
@@ -55,7 +52,7 @@ function checkMessages(messages: unknown): ValidationProblem | null {
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i];
     const at = `messages[${i}]`;
-    if (!isObject(m)) return problem(at, `'${at}' must be an object, got ${typeName(m)}.`);
+    if (!isRecord(m)) return problem(at, `'${at}' must be an object, got ${typeName(m)}.`);
     if (typeof m.role !== 'string' || m.role === '') {
       return problem(`${at}.role`, `'${at}.role' must be a non-empty string.`);
     }
@@ -124,7 +121,7 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 
 /** Returns the first problem of the body, or null when the engine may see it. */
 export function validateRequestBody(endpoint: ApiEndpoint, body: unknown): ValidationProblem | null {
-  if (!isObject(body)) return problem(null, `The request body must be a JSON object, got ${typeName(body)}.`);
+  if (!isRecord(body)) return problem(null, `The request body must be a JSON object, got ${typeName(body)}.`);
   if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
     return problem(null, `The request body nests deeper than ${MAX_BODY_DEPTH} levels.`);
   }

@@ -10,14 +10,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERRORS, type ErrorStage } from '../engine/errors.js';
 import { ALL_DIAGNOSTIC_CODES } from '../engine/policy/codes.js';
+import { isRecord } from '../engine/shared/guards.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-type Json = { [key: string]: unknown };
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+type Json = Record<string, unknown>;
 
 function refName(ref: string): string {
   return ref.replace('#/$defs/', '');
@@ -27,9 +24,9 @@ function typeOf(node: Json): string {
   if (typeof node.$ref === 'string') return `[${refName(node.$ref)}](#${refName(node.$ref).toLowerCase()})`;
   if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
   if (Array.isArray(node.enum)) return node.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
-  if (Array.isArray(node.oneOf)) return node.oneOf.map((n) => (isObject(n) ? typeOf(n) : '?')).join(' \\| ');
-  if (node.type === 'array' && isObject(node.items)) return `list of ${typeOf(node.items)}`;
-  if (node.type === 'object' && isObject(node.additionalProperties))
+  if (Array.isArray(node.oneOf)) return node.oneOf.map((n) => (isRecord(n) ? typeOf(n) : '?')).join(' \\| ');
+  if (node.type === 'array' && isRecord(node.items)) return `list of ${typeOf(node.items)}`;
+  if (node.type === 'object' && isRecord(node.additionalProperties))
     return `map of name → ${typeOf(node.additionalProperties)}`;
   if (Array.isArray(node.type)) return node.type.join(' \\| ');
   if (typeof node.type === 'string') return node.type;
@@ -59,25 +56,25 @@ function describe(raw: Json): unknown {
   if (raw.description !== undefined) return raw.description;
   if (typeof raw.$ref === 'string') {
     const def = DEFS[refName(raw.$ref)];
-    if (isObject(def)) return def.description ?? def.title;
+    if (isRecord(def)) return def.description ?? def.title;
   }
   return raw.title ?? '';
 }
 
 function propertiesTable(node: Json): string[] {
-  const props = isObject(node.properties) ? node.properties : {};
+  const props = isRecord(node.properties) ? node.properties : {};
   const required = new Set(Array.isArray(node.required) ? node.required : []);
   const lines = ['| key | type | required | description |', '| --- | --- | --- | --- |'];
   for (const [key, raw] of Object.entries(props)) {
-    if (!isObject(raw)) continue;
+    if (!isRecord(raw)) continue;
     const desc = describe(raw);
     lines.push(
       `| \`${key}\` | ${typeOf(raw)} | ${required.has(key) ? 'yes' : ''} | ${cell(desc)}${cell(constraints(raw))} |`,
     );
   }
-  if (isObject(node.patternProperties)) {
+  if (isRecord(node.patternProperties)) {
     for (const [pattern, raw] of Object.entries(node.patternProperties)) {
-      if (!isObject(raw)) continue;
+      if (!isRecord(raw)) continue;
       lines.push(`| keys matching \`${cell(pattern)}\` | ${typeOf(raw)} | | ${cell(describe(raw))} |`);
     }
   }
@@ -86,7 +83,7 @@ function propertiesTable(node: Json): string[] {
 
 export function renderPolicyReference(): string {
   const schema = JSON.parse(readFileSync(join(root, 'schemas/policy.schema.json'), 'utf8')) as Json;
-  DEFS = isObject(schema.$defs) ? schema.$defs : {};
+  DEFS = isRecord(schema.$defs) ? schema.$defs : {};
   const out: string[] = [
     '<!-- Generated from schemas/policy.schema.json by scripts/gen-docs.ts. Do not edit: run `npm run gen:docs`. -->',
     '# Policy language reference (v1)',
@@ -98,11 +95,11 @@ export function renderPolicyReference(): string {
     ...propertiesTable(schema),
     '',
   ];
-  const defs = isObject(schema.$defs) ? schema.$defs : {};
+  const defs = isRecord(schema.$defs) ? schema.$defs : {};
   for (const [name, raw] of Object.entries(defs)) {
-    if (!isObject(raw)) continue;
+    if (!isRecord(raw)) continue;
     out.push(`## ${name}`, '', `**${cell(raw.title ?? name)}.** ${String(raw.description ?? '')}`, '');
-    if (isObject(raw.properties) || isObject(raw.patternProperties)) out.push(...propertiesTable(raw), '');
+    if (isRecord(raw.properties) || isRecord(raw.patternProperties)) out.push(...propertiesTable(raw), '');
     else out.push(`Type: ${typeOf(raw)}${constraints(raw)}.`, '');
     if (typeof raw.pattern === 'string') out.push(`Format: \`${raw.pattern}\``, '');
   }

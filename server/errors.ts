@@ -6,7 +6,7 @@
  */
 
 import type { FastifyReply } from 'fastify';
-import { ERRORS, type ErrorCode, errorBody, type OpenAIErrorBody } from '../engine/index.js';
+import { ERRORS, type ErrorCode, errorBody, type OpenAIErrorBody, sseFrame } from '../engine/index.js';
 
 export type ApiErrorBody = OpenAIErrorBody;
 
@@ -19,6 +19,11 @@ export interface HttpError {
 
 export function apiError(error: HttpError): ApiErrorBody {
   return errorBody(error.code, error.params, error.param);
+}
+
+/** The error as an in-band SSE event, which ends a stream that cannot finish (no `[DONE]` follows). */
+export function apiErrorEvent(error: HttpError): string {
+  return sseFrame(JSON.stringify(apiError(error)));
 }
 
 export function statusOf(code: ErrorCode): number {

@@ -115,19 +115,10 @@ export function explainDecision(
   guardrails: ReadonlyMap<string, CompiledGuardrail> = new Map(),
 ): ExplainReport {
   const identity = { name: policy.name, version: policy.version, hash: policy.hash };
-  if (decision.kind === 'rejected') {
-    const { status, code, message } = decision;
-    return {
-      policy: identity,
-      route: null,
-      targets: [],
-      skipped: [],
-      plan: null,
-      refused: { status, code, message },
-    };
-  }
-  const skipped = decision.skipped.map((s) => ({ route: s.route, reason: s.reason }));
-  if (decision.kind === 'no_route') {
+  // A request refused before routing has no skipped routes.
+  const skipped =
+    decision.kind === 'rejected' ? [] : decision.skipped.map((s) => ({ route: s.route, reason: s.reason }));
+  if (decision.kind !== 'route') {
     const { status, code, message } = decision;
     return {
       policy: identity,

@@ -18,7 +18,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import type { Recorder, ResponseMeta } from '../engine/index.js';
-import { apiError, sendApiError } from './errors.js';
+import { apiErrorEvent, sendApiError } from './errors.js';
 import { lingerOnClose } from './linger.js';
 import { LEVEL_VALUES } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
@@ -50,7 +50,7 @@ const CUT_GRACE_MS = 1_000;
 export const SHUTDOWN_CUT_CODE = 'shutting_down';
 
 /** The in-band SSE error event that ends a stream cut by the shutdown (no `[DONE]` follows). */
-const SHUTDOWN_EVENT = `data: ${JSON.stringify(apiError({ code: SHUTDOWN_CUT_CODE }))}\n\n`;
+const SHUTDOWN_EVENT = apiErrorEvent({ code: SHUTDOWN_CUT_CODE });
 
 const SHUTDOWN_REASON = new Error('server shutting down');
 

@@ -5,18 +5,14 @@
 
 import type { FastifyBaseLogger } from 'fastify';
 import pino, { type LoggerOptions } from 'pino';
+import { CREDENTIAL_HEADERS } from '../engine/index.js';
 
 /** pino options, plus where to write (stdout by default). */
 export type ServerLoggerOptions = LoggerOptions & { stream?: { write(line: string): void } };
 
-/** Never logged: keys, tokens and anything shaped like them. */
+/** Never logged: the credential headers, keys, tokens and anything shaped like them. */
 const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers["api-key"]',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["api-key"]',
+  ...CREDENTIAL_HEADERS.flatMap((name) => [`req.headers["${name}"]`, `headers["${name}"]`]),
   '*.authorization',
   '*.apiKey',
   '*.api_key',

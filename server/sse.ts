@@ -3,7 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EngineResponse } from '../engine/index.js';
-import { apiError } from './errors.js';
+import { apiErrorEvent } from './errors.js';
 import type { Lifecycle, RequestState } from './lifecycle.js';
 
 export type StreamResponse = Extract<EngineResponse, { kind: 'stream' }>;
@@ -79,7 +79,7 @@ export async function writeStream(
     if (!state.cut) {
       request.log.error({ err }, 'stream failed');
       if (!res.destroyed) {
-        res.write(`data: ${JSON.stringify(apiError({ code: 'internal_error' }))}\n\n`);
+        res.write(apiErrorEvent({ code: 'internal_error' }));
       }
     }
   } finally {

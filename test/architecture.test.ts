@@ -15,7 +15,8 @@
  *    0  schemas, engine/types   generated JSON Schemas (data); the contracts between the stages
  *                               (plus ERROR_CLASSES and NEVER_RETRIED). Import nothing.
  *    1  engine/shared           units (durations, sizes, rates, money), regex, canonical JSON, GCRA
- *                               parameters, guards, usage, the Clock port + VirtualClock.
+ *                               parameters, guards, usage, credential header names, the Redis
+ *                               client life cycle of the stores, the Clock port + VirtualClock.
  *    2  engine/errors, engine/guardrails
  *                               the error catalogue (codes, HTTP status, bodies); the guardrail
  *                               detectors, text by scope and one check (pure: validation and

@@ -5,10 +5,19 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { RequestInput } from '../../engine/index.js';
 import { explainDecision, renderExplainHuman } from '../../server/explain.js';
-import { CliError, type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
+import { parseCommandArgs } from '../args.js';
+import {
+  CliError,
+  type CliIo,
+  envOf,
+  jsonText,
+  loadEngine,
+  parseFormat,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const EXPLAIN_HELP = `Usage: switchyard explain --policy <file|dir> --request <request.json> [options]
 
@@ -81,21 +90,14 @@ export async function readRequestFile(path: string): Promise<RequestInput> {
 }
 
 export async function runExplain(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      policy: { type: 'string' },
-      request: { type: 'string' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout.write(EXPLAIN_HELP);
-    return 0;
-  }
+    { policy: { type: 'string' }, request: { type: 'string' }, format: { type: 'string' } },
+    EXPLAIN_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.policy === undefined) throw new UsageError('explain needs --policy <file|dir>');
@@ -103,11 +105,10 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
 
   const input = await readRequestFile(values.request);
   const engine = await loadEngine('loadPolicy', 'createEngine', 'formatHuman', 'formatJson');
-  const loaded = await engine.loadPolicy(values.policy, { env: io.env ?? process.env });
+  const loaded = await engine.loadPolicy(values.policy, { env: envOf(io) });
   const color = useColor(io, undefined);
   if (!loaded.ok) {
-    if (format === 'json')
-      io.stdout.write(`${JSON.stringify(engine.formatJson(loaded.diagnostics), null, 2)}\n`);
+    if (format === 'json') io.stdout.write(jsonText(engine.formatJson(loaded.diagnostics)));
     else io.stderr.write(engine.formatHuman(loaded.diagnostics, loaded.sources, { color }));
     return 1;
   }
@@ -123,7 +124,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
       decision,
       loaded.policy.guardrails,
     );
-    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderExplainHuman(report));
+    io.stdout.write(format === 'json' ? jsonText(report) : renderExplainHuman(report));
   } finally {
     await instance.close();
   }

@@ -9,8 +9,8 @@
  * be able to tell.
  */
 
-import { parseArgs } from 'node:util';
 import type { LoggerOptions } from 'pino';
+import { parseCommandArgs } from '../args.js';
 import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
 
 export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
@@ -82,11 +82,9 @@ function parsePort(text: string): number {
 }
 
 export async function runServe(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
+    {
       policy: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
@@ -96,13 +94,12 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'log-level': { type: 'string' },
       record: { type: 'string' },
       'record-content': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    io.stdout.write(SERVE_HELP);
-    return 0;
-  }
+    SERVE_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.policy === undefined) throw new UsageError('serve needs --policy <file|dir>');
   const port = values.port === undefined ? 8080 : parsePort(values.port);

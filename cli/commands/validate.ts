@@ -4,8 +4,17 @@
  */
 
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { type CliIo, loadEngine, packageVersion, parseFormat, UsageError, useColor } from '../io.js';
+import { parseCommandArgs } from '../args.js';
+import {
+  type CliIo,
+  envOf,
+  jsonText,
+  loadEngine,
+  packageVersion,
+  parseFormat,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const VALIDATE_HELP = `Usage: switchyard validate <file|dir> [options]
 
@@ -22,21 +31,14 @@ Exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage or internal erro
 const FORMATS = ['human', 'json', 'sarif'] as const;
 
 export async function runValidate(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      format: { type: 'string' },
-      color: { type: 'boolean' },
-      'no-color': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout.write(VALIDATE_HELP);
-    return 0;
-  }
+    { format: { type: 'string' }, color: { type: 'boolean' }, 'no-color': { type: 'boolean' } },
+    VALIDATE_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
   if (positionals.length === 0) throw new UsageError('validate needs a policy file or directory');
   if (positionals.length > 1) throw new UsageError(`validate takes one path (got ${positionals.length})`);
@@ -50,14 +52,14 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
   }
 
   const engine = await loadEngine('loadPolicy', 'formatHuman', 'formatJson', 'formatSarif');
-  const result = await engine.loadPolicy(path, { env: io.env ?? process.env });
+  const result = await engine.loadPolicy(path, { env: envOf(io) });
   const diagnostics = result.diagnostics;
 
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify(engine.formatJson(diagnostics), null, 2)}\n`);
+    io.stdout.write(jsonText(engine.formatJson(diagnostics)));
   } else if (format === 'sarif') {
     const sarif = engine.formatSarif(diagnostics, { toolVersion: await packageVersion() });
-    io.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
+    io.stdout.write(jsonText(sarif));
   } else {
     const color = useColor(io, values['no-color'] ? false : values.color);
     if (diagnostics.length > 0) io.stdout.write(engine.formatHuman(diagnostics, result.sources, { color }));

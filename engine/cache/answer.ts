@@ -4,7 +4,8 @@
  * `content_filter` answers are what the same request would get again); an embeddings list when it
  * has data. Anything else (an error body, a cut stream, a foreign shape) is never cached.
  */
-import { type ChatCompletion, isRecord } from '../providers/openai-types.js';
+import type { ChatCompletion } from '../providers/openai-types.js';
+import { isRecord } from '../shared/guards.js';
 import type { Usage } from '../types.js';
 import type { CachedAnswer } from './store.js';
 

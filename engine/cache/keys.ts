@@ -17,7 +17,10 @@
  *   in a shared cache, because the client chooses the idempotency key.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../shared/canonical-json.js';
 import type { RequestContext } from '../types.js';
+
+export { canonicalJson };
 
 /** Bumped whenever the canonical encoding changes, so old entries in a shared store are never read. */
 export const KEY_FORMAT_VERSION = 1;
@@ -97,52 +100,6 @@ function normalizeKeyField(field: string): string {
   return field.startsWith('header.') ? `header.${field.slice(7).toLowerCase()}` : field;
 }
 
-/**
- * Appends the canonical JSON text of `value`: sorted object keys, no whitespace. Values JSON
- * cannot carry get tokens that are not JSON (`NaN`, `Infinity`, `12n`), so they never collide with
- * one it can; `undefined`, functions and symbols are dropped from objects and are `null` in arrays,
- * as `JSON.stringify` does.
- */
-export function canonicalJson(value: unknown): string {
-  return write(value);
-}
-
-// String concatenation (V8 ropes) beats collecting parts in an array here.
-function write(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      // String(n) is the shortest round-trip form (1.0 → "1"); -0 and 0 are one JSON number.
-      return Object.is(value, -0) ? '0' : String(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'bigint':
-      return `${value}n`;
-    case 'object':
-      break;
-    default:
-      return 'null';
-  }
-  if (value === null) return 'null';
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
-    return out + ']';
-  }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const v = record[key];
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    out += (first ? '' : ',') + JSON.stringify(key) + ':' + write(v);
-    first = false;
-  }
-  return out + '}';
-}
-
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -179,7 +136,7 @@ export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
     let text = head + JSON.stringify(route) + ',[';
     for (let i = 0; i < getters.length; i++) {
       const v = getters[i](ctx);
-      text += (i > 0 ? ',[' : '[') + names[i] + (v === ABSENT ? ']' : ',' + write(v) + ']');
+      text += (i > 0 ? ',[' : '[') + names[i] + (v === ABSENT ? ']' : ',' + canonicalJson(v) + ']');
     }
     return sha256(text + ']]');
   };

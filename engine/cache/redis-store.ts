@@ -11,6 +11,7 @@
  * instead of queueing behind a request; ioredis reconnects in the background.
  */
 import { Redis } from 'ioredis';
+import { closeOwnedClient, quietHook, type StoreClientOptions, storeClient } from '../shared/redis.js';
 import {
   type CachedAnswer,
   type CacheStore,
@@ -22,9 +23,7 @@ import {
 
 export const REDIS_CACHE_PREFIX = 'switchyard:cache:';
 
-export interface RedisCacheStoreOptions {
-  /** `redis://host:port/db`; ignored when `client` is given. */
-  readonly url?: string;
+export interface RedisCacheStoreOptions extends StoreClientOptions {
   /**
    * An existing client (not closed by `close()`, and its 'error' events are its owner's). It should
    * have `enableOfflineQueue: false`, or a request may wait for a reconnect.
@@ -50,25 +49,21 @@ export class RedisCacheStore implements CacheStore {
   constructor(options: RedisCacheStoreOptions) {
     this.#prefix = options.prefix ?? REDIS_CACHE_PREFIX;
     this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
-    const onError = options.onError ?? (() => {});
-    this.#onError = (event) => {
-      try {
-        onError(event);
-      } catch {
-        // A faulty hook must not turn a cache miss into a failed request.
-      }
-    };
-    if (options.client !== undefined) {
-      this.#client = options.client;
-      this.#owned = false;
-    } else {
-      if (options.url === undefined) throw new TypeError('RedisCacheStore needs a url or a client');
-      this.#client = new Redis(options.url, {
-        enableOfflineQueue: false,
-        commandTimeout: options.commandTimeoutMs ?? 250,
-        maxRetriesPerRequest: 0,
-      });
-      this.#owned = true;
+    // A faulty hook must not turn a cache miss into a failed request.
+    this.#onError = quietHook(options.onError);
+    const { client, owned } = storeClient(
+      options,
+      'RedisCacheStore',
+      (url) =>
+        new Redis(url, {
+          enableOfflineQueue: false,
+          commandTimeout: options.commandTimeoutMs ?? 250,
+          maxRetriesPerRequest: 0,
+        }),
+    );
+    this.#client = client;
+    this.#owned = owned;
+    if (owned) {
       // Without a listener, ioredis reports connection errors as unhandled 'error' events. A
       // client passed in is its owner's to listen to (one listener per store would pile up).
       this.#client.on('error', (error: unknown) => this.#onError({ op: 'connect', error }));
@@ -128,16 +123,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#owned) return;
-    if (this.#client.status === 'ready') {
-      try {
-        await this.#client.quit();
-        return;
-      } catch {
-        // Fall through to a hard disconnect.
-      }
-    }
-    this.#client.disconnect();
+    if (this.#owned) await closeOwnedClient(this.#client);
   }
 }
 

@@ -7,6 +7,7 @@
  * returns an entry at or past `now(set) + ttlMs`, whether or not its backend has evicted it yet.
  * A store never throws into the request path: backend failures are misses (and no-op writes).
  */
+import { isRecord } from '../shared/guards.js';
 import type { Usage } from '../types.js';
 
 /** A complete, successful answer as the cache keeps it. */
@@ -52,10 +53,6 @@ export interface CacheEnvelope {
   readonly v: 1;
   readonly expiresAt: number;
   readonly answer: CachedAnswer;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isUsage(value: unknown): value is Usage {

@@ -22,8 +22,9 @@ import type {
   ChatToolCall,
   OpenAIUsage,
 } from '../providers/openai-types.js';
-import { isRecord } from '../providers/openai-types.js';
 import { sseFrame } from '../providers/sse.js';
+import { isRecord } from '../shared/guards.js';
+import { toOpenAIUsage } from '../shared/usage.js';
 import { isCompleteChatCompletion } from './answer.js';
 import type { CachedAnswer } from './store.js';
 
@@ -62,12 +63,7 @@ export function splitText(text: string, parts: number): string[] {
 
 function openAiUsage(answer: CachedAnswer, body: ChatCompletion): OpenAIUsage | null {
   if (isRecord(body.usage)) return body.usage;
-  if (answer.usage === null) return null;
-  return {
-    prompt_tokens: answer.usage.promptTokens,
-    completion_tokens: answer.usage.completionTokens,
-    total_tokens: answer.usage.totalTokens,
-  };
+  return answer.usage === null ? null : toOpenAIUsage(answer.usage);
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { closeOwnedClient, quietHook, type StoreClientOptions, storeClient } from '../shared/redis.js';
 import { MAX_TICKS, wholeCost } from './gcra.js';
 import {
   type Acquired,
@@ -99,9 +100,7 @@ function script(lua: string): Script {
 const GCRA = script(GCRA_LUA);
 const COUNTER = script(COUNTER_LUA);
 
-export interface RedisStoreOptions {
-  /** `redis://host:port/db`; ignored when `client` is given. */
-  readonly url?: string;
+export interface RedisStoreOptions extends StoreClientOptions {
   /** An existing client (not closed by `close()`); give it `enableOfflineQueue: false`. */
   readonly client?: Redis;
   /** Prepended to every key; default `switchyard:`. */
@@ -151,23 +150,13 @@ export class RedisStore implements LimiterStore, CounterStore {
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.prefix ?? REDIS_LIMITS_PREFIX;
     this.#slack = Math.max(0, Math.ceil(options.ttlSlackMs ?? 1_000));
-    if (options.client !== undefined) {
-      this.#client = options.client;
-      this.#owned = false;
-    } else {
-      if (options.url === undefined) throw new TypeError('RedisStore needs a url or a client');
-      this.#client = createRedisClient(options.url, options.commandTimeoutMs ?? 100);
-      this.#owned = true;
-    }
-    const onError = options.onConnectionError ?? (() => {});
+    const { client, owned } = storeClient(options, 'RedisStore', (url) =>
+      createRedisClient(url, options.commandTimeoutMs ?? 100),
+    );
+    this.#client = client;
+    this.#owned = owned;
     // Without a listener, ioredis reports connection errors as unhandled 'error' events.
-    this.#client.on('error', (error: unknown) => {
-      try {
-        onError(error);
-      } catch {
-        // A faulty hook must not crash the process from an event emitter.
-      }
-    });
+    this.#client.on('error', quietHook(options.onConnectionError));
   }
 
   /** The underlying client (for health checks). */
@@ -229,15 +218,7 @@ export class RedisStore implements LimiterStore, CounterStore {
   async close(): Promise<void> {
     if (this.#closed || !this.#owned) return;
     this.#closed = true;
-    if (this.#client.status === 'ready') {
-      try {
-        await this.#client.quit();
-        return;
-      } catch {
-        // Fall through to a hard disconnect.
-      }
-    }
-    this.#client.disconnect();
+    await closeOwnedClient(this.#client);
   }
 
   #gcra(key: string, params: LimitParams, cost: number, now: number, force: boolean): Promise<unknown> {

@@ -15,6 +15,7 @@
  */
 import type { Condition, Operators, When } from '../policy/types.generated.js';
 import { compileRegex } from '../shared/regex.js';
+import { CREDENTIAL_HEADERS } from '../shared/secrets.js';
 import type { RequestContext } from '../types.js';
 
 /** A field's value: a scalar, `null` for a present non-scalar (a body object/array), or absent. */
@@ -283,24 +284,18 @@ function isInterpolated(container: unknown, key: string | number): boolean {
 const FROM_ENV = 'the value of an environment variable';
 
 /** Headers that carry the caller's credentials: their values are never printed. */
-const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
-  'header.authorization',
-  'header.proxy-authorization',
-  'header.x-api-key',
-  'header.api-key',
-  'header.cookie',
-]);
+const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set(CREDENTIAL_HEADERS.map((name) => `header.${name}`));
 
 function showValue(field: string, v: FieldValue): string {
   if (v === undefined) return 'absent';
-  if (CREDENTIAL_HEADERS.has(field)) return 'present (value not shown)';
+  if (CREDENTIAL_FIELDS.has(field)) return 'present (value not shown)';
   if (v === null) return 'an object';
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
 function showWanted(field: string, container: unknown, key: string | number, v: unknown): string {
   if (isInterpolated(container, key)) return FROM_ENV;
-  if (CREDENTIAL_HEADERS.has(field)) return 'a credential (not shown)';
+  if (CREDENTIAL_FIELDS.has(field)) return 'a credential (not shown)';
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
@@ -308,12 +303,12 @@ function describeOperators(field: string, ops: Operators): string {
   const parts: string[] = [];
   const show = (key: string, v: unknown, quoted: (s: string) => string): string => {
     const w = showWanted(field, ops, key, v);
-    return w === FROM_ENV || CREDENTIAL_HEADERS.has(field) ? w : quoted(String(v));
+    return w === FROM_ENV || CREDENTIAL_FIELDS.has(field) ? w : quoted(String(v));
   };
   if (ops.in !== undefined) {
     const list = ops.in;
     const items = list.map((v, i) =>
-      isInterpolated(list, i) ? FROM_ENV : CREDENTIAL_HEADERS.has(field) ? '(not shown)' : String(v),
+      isInterpolated(list, i) ? FROM_ENV : CREDENTIAL_FIELDS.has(field) ? '(not shown)' : String(v),
     );
     parts.push(`one of [${items.join(', ')}]`);
   }
@@ -332,7 +327,7 @@ function showWhen(when: When): string {
   return JSON.stringify(when, function (this: unknown, key: string, value: unknown): unknown {
     if (key === '') return value;
     if (isInterpolated(this, key)) return FROM_ENV;
-    if (CREDENTIAL_HEADERS.has(normalizeField(key)) && (typeof value !== 'object' || value === null)) {
+    if (CREDENTIAL_FIELDS.has(normalizeField(key)) && (typeof value !== 'object' || value === null)) {
       return '(not shown)';
     }
     return value;

@@ -4,8 +4,9 @@
  * outright, then the HTTP status, then the status family. The tables are the reference; the code
  * only walks them.
  */
+
+import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
-import { isRecord } from './openai-types.js';
 import { SseError } from './sse.js';
 import { TransportError } from './transport.js';
 import { type ProviderError, ProviderFailure } from './types.js';

@@ -26,12 +26,6 @@ export function createProvider(spec: ProviderSpec, deps: ProviderDeps): Provider
 
 export { classifyHttpError, parseRetryAfter, providerError } from './classify.js';
 export { callerWantsStreamUsage, isUsageOnlyChunk, usageFromOpenAI } from './openai.js';
-export type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  EmbeddingsResponse,
-  ResponseBody,
-} from './openai-types.js';
 export { DEFAULT_POOL, type PoolSettings } from './pool.js';
 export { parseSse, SseParser, sseFrame } from './sse.js';
 export {

@@ -3,14 +3,12 @@
  * Each outcome of `MockSpec.sequence` reproduces what the attempt loop would observe from a real
  * upstream misbehaving that way, so policies can be demonstrated and tested offline.
  */
+
+import { isRecord } from '../shared/guards.js';
+import { toOpenAIUsage } from '../shared/usage.js';
 import type { ErrorClass, Usage } from '../types.js';
 import { providerError, rethrowIfAborted } from './classify.js';
-import {
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type EmbeddingsResponse,
-  isRecord,
-} from './openai-types.js';
+import type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse } from './openai-types.js';
 import {
   type MockOutcome,
   type MockSpec,
@@ -193,11 +191,7 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
               logprobs: null,
             },
           ],
-          usage: {
-            prompt_tokens: usage.promptTokens,
-            completion_tokens: usage.completionTokens,
-            total_tokens: usage.totalTokens,
-          },
+          usage: toOpenAIUsage(usage),
         };
         return { ok: true, kind: 'json', status: 200, headers, body, usage };
       }
@@ -241,11 +235,7 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
             created,
             model: req.upstreamModel,
             choices: [],
-            usage: {
-              prompt_tokens: usage.promptTokens,
-              completion_tokens: usage.completionTokens,
-              total_tokens: usage.totalTokens,
-            },
+            usage: toOpenAIUsage(usage),
           },
         };
         yield { type: 'done' };

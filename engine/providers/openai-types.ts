@@ -92,7 +92,3 @@ export interface EmbeddingsResponse {
 
 /** The body of a successful JSON answer: a chat completion, or an embeddings list for `/embeddings`. */
 export type ResponseBody = ChatCompletion | EmbeddingsResponse;
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

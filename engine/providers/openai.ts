@@ -5,16 +5,11 @@
  * can be accounted; the attempt loop drops the usage chunk when the caller did not ask for it
  * (see `callerWantsStreamUsage` and `isUsageOnlyChunk`).
  */
+
+import { isRecord } from '../shared/guards.js';
 import type { Endpoint, Usage } from '../types.js';
-import {
-  classifyErrorBody,
-  classifyException,
-  classifyHttpError,
-  providerError,
-  readErrorBody,
-  rethrowIfAborted,
-} from './classify.js';
-import { type ChatCompletionChunk, isRecord, type ResponseBody } from './openai-types.js';
+import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
+import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse } from './sse.js';
 import type { HttpResponse } from './transport.js';
@@ -28,6 +23,7 @@ import {
   type ProviderSpec,
   type StreamItem,
 } from './types.js';
+import { httpFailure, isSuccess, post, requestHeaders, streamFailure, successText } from './upstream.js';
 
 const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
   chat: 'chat/completions',
@@ -43,16 +39,12 @@ export function openAIUrl(spec: ProviderSpec, endpoint: Endpoint, upstreamModel:
 }
 
 export function openAIHeaders(spec: ProviderSpec, stream: boolean): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: stream ? 'text/event-stream' : 'application/json',
-  };
+  const auth: Record<string, string> = {};
   if (spec.apiKey !== null) {
-    if (spec.azure !== null) headers['api-key'] = spec.apiKey;
-    else headers.authorization = `Bearer ${spec.apiKey}`;
+    if (spec.azure !== null) auth['api-key'] = spec.apiKey;
+    else auth.authorization = `Bearer ${spec.apiKey}`;
   }
-  for (const [name, value] of Object.entries(spec.headers)) headers[name.toLowerCase()] = value;
-  return headers;
+  return requestHeaders(spec, stream, auth);
 }
 
 export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
@@ -163,9 +155,7 @@ export async function* openAIStreamItems(
       yield { type: 'chunk', chunk };
     }
   } catch (err) {
-    rethrowIfAborted(signal);
-    const failure = classifyException(err, 'body');
-    throw new ProviderFailure(scrubber === undefined ? failure : scrubber.error(failure));
+    throw streamFailure(err, signal, scrubber);
   }
   if (!finished) {
     throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a finish_reason'));
@@ -184,16 +174,6 @@ function openAIErrorBody(text: string): ProviderErrorBody | null {
   if (!isRecord(err) || typeof err.message !== 'string' || typeof err.type !== 'string') return null;
   if (err.code !== null && typeof err.code !== 'string') return null;
   return { ...parsed.value, error: { ...err, message: err.message, type: err.type, code: err.code } };
-}
-
-/** Reads an error body; a broken one reads as empty so the status still classifies. */
-async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string> {
-  try {
-    return await res.text();
-  } catch {
-    rethrowIfAborted(signal);
-    return '';
-  }
 }
 
 /**
@@ -223,28 +203,19 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
     spec,
     async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
       const stream = req.stream && req.endpoint === 'chat';
-      let res: HttpResponse;
-      try {
-        res = await transport.request({
-          url: urlFor(req.endpoint, req.upstreamModel),
-          method: 'POST',
-          headers: stream ? streamHeaders : jsonHeaders,
-          body: JSON.stringify(openAIBody({ ...req, stream })),
-          signal: req.signal,
-          connectTimeoutMs: req.connectTimeoutMs,
-          maxResponseBytes: spec.maxResponseBytes,
-          pool: spec.pool,
-        });
-      } catch (err) {
-        rethrowIfAborted(req.signal);
-        return { ok: false, error: classifyException(err, 'request') };
-      }
-      if (res.status < 200 || res.status >= 300) {
-        // Scrubbed before anything is cut from it (a message is the body's first 500 characters
-        // when it is not JSON), and again once parsed (a JSON-escaped echo reads as the key).
-        const text = scrubber.text(await errorText(res, req.signal));
-        const error = classifyHttpError(res.status, text, res.headers, clock.now());
-        return { ok: false, error: scrubber.error({ ...error, body: openAIErrorBody(text) ?? error.body }) };
+      const sent = await post(
+        transport,
+        spec,
+        req,
+        urlFor(req.endpoint, req.upstreamModel),
+        stream ? streamHeaders : jsonHeaders,
+        JSON.stringify(openAIBody({ ...req, stream })),
+      );
+      if (!sent.ok) return sent;
+      const { res } = sent;
+      if (!isSuccess(res.status)) {
+        // The upstream's own error body is kept when it has the OpenAI shape.
+        return { ok: false, error: await httpFailure(res, req.signal, scrubber, clock, openAIErrorBody) };
       }
       const contentType = res.headers['content-type'] ?? '';
       if (stream && !contentType.includes('application/json')) {
@@ -267,13 +238,9 @@ async function readJson(
   req: ProviderCallRequest,
   streamWanted: boolean,
 ): Promise<ProviderCallResult> {
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    rethrowIfAborted(req.signal);
-    return { ok: false, error: classifyException(err, 'body') };
-  }
+  const read = await successText(res, req.signal);
+  if (!read.ok) return read;
+  const { text } = read;
   const parsed = parseJson(text);
   if (!parsed.ok)
     return {

@@ -1,61 +1,30 @@
 /**
- * The transport port: the only way the engine reaches the network. `createUndiciTransport` keeps
- * one keep-alive pool per (origin, pool settings, connect timeout): undici's connect timeout is a
- * property of the dispatcher, so targets with different connect timeouts get different pools.
- * The `connections` cap is enforced in front of undici, by a {@link Slots} queue per (origin, pool
- * settings) shared by those pools (see `createUndiciTransport`).
+ * The transport port (see `http.ts`) on undici: `createUndiciTransport` keeps one keep-alive pool
+ * per (origin, pool settings, connect timeout): undici's connect timeout is a property of the
+ * dispatcher, so targets with different connect timeouts get different pools. The `connections`
+ * cap is enforced in front of undici, by a {@link Slots} queue per (origin, pool settings) shared
+ * by those pools (see `createUndiciTransport`). Response bodies: `undici-body.ts`; connecting
+ * within the connect timeout: `undici-connect.ts`.
  */
-import { Socket } from 'node:net';
-import { buildConnector, type Dispatcher, errors, Pool } from 'undici';
+import { Pool } from 'undici';
+import { type HttpRequest, type HttpResponse, type Transport, TransportError } from './http.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings, Slots } from './pool.js';
+import { describe, flattenHeaders, UndiciResponse } from './undici-body.js';
+import {
+  preciseConnector,
+  requestWithin,
+  type UndiciRequestOptions,
+  type UndiciResult,
+} from './undici-connect.js';
 
-export interface HttpRequest {
-  url: string;
-  method: 'POST' | 'GET';
-  headers: Record<string, string>;
-  body?: string;
-  signal: AbortSignal;
-  connectTimeoutMs: number;
-  /** The body iterator (and `text()`) throws `TransportError('too_large')` past this many bytes. */
-  maxResponseBytes: number;
-  /** The provider's pool settings; absent: the transport's own defaults. */
-  pool?: PoolSettings;
-}
-
-export interface HttpResponse {
-  status: number;
-  /** Lower-cased names; repeated headers joined with ', '. */
-  headers: Record<string, string>;
-  /** Streamed, never buffered whole. Iterate once. */
-  body: AsyncIterable<Uint8Array>;
-  /** Reads the rest of `body` as UTF-8. */
-  text(): Promise<string>;
-}
-
-export interface Transport {
-  request(req: HttpRequest): Promise<HttpResponse>;
-  close(): Promise<void>;
-}
-
-/**
- * - `connect`: refused, reset before the headers, connect timeout, DNS failure, no free
- *   connection in the pool within the connect timeout.
- * - `aborted`: the request's signal fired (the signal's reason is the `cause`).
- * - `too_large`: the body exceeded `maxResponseBytes`.
- * - `body`: the connection broke while the body was being read.
- */
-export type TransportErrorCode = 'connect' | 'aborted' | 'too_large' | 'body';
-
-export class TransportError extends Error {
-  constructor(
-    readonly code: TransportErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'TransportError';
-  }
-}
+export {
+  type HttpRequest,
+  type HttpResponse,
+  readText,
+  type Transport,
+  TransportError,
+  type TransportErrorCode,
+} from './http.js';
 
 export interface UndiciTransportOptions {
   /**
@@ -77,257 +46,6 @@ function errorCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
     return err.code;
   return '';
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-/** undici's response body: a Readable with undici's own whole-body readers. */
-type UndiciBody = Awaited<ReturnType<Pool['request']>>['body'];
-
-/** The TransportError for a body that failed while it was read. */
-function bodyError(err: unknown, req: HttpRequest): TransportError {
-  if (err instanceof TransportError) return err;
-  if (req.signal.aborted)
-    return new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
-  return new TransportError('body', `response body failed: ${describe(err)}`, { cause: err });
-}
-
-/**
- * One upstream response. A class, not an object of closures: the request path builds one per
- * call. `body` is wrapped on first use; `text()` on an untouched body with a Content-Length
- * reads it in one piece through undici (the length is checked against the bound first, and
- * undici fails a body longer than its Content-Length), skipping the per-chunk async iteration.
- */
-class UndiciResponse implements HttpResponse {
-  #bounded: AsyncGenerator<Uint8Array> | null = null;
-
-  constructor(
-    readonly status: number,
-    readonly headers: Record<string, string>,
-    private readonly raw: UndiciBody,
-    private readonly req: HttpRequest,
-  ) {}
-
-  get body(): AsyncIterable<Uint8Array> {
-    this.#bounded ??= boundedBody(this.raw, this.req);
-    return this.#bounded;
-  }
-
-  async text(): Promise<string> {
-    const declared = this.headers['content-length'];
-    if (this.#bounded !== null || declared === undefined || !/^\d+$/.test(declared)) {
-      return readText(this.body);
-    }
-    if (Number(declared) > this.req.maxResponseBytes) {
-      discard(this.raw);
-      throw new TransportError('too_large', `response body exceeds ${this.req.maxResponseBytes} bytes`);
-    }
-    try {
-      return await this.raw.text();
-    } catch (err) {
-      discard(this.raw);
-      throw bodyError(err, this.req);
-    }
-  }
-}
-
-/** A body left unread when its consumer stops is drained this far to keep the connection... */
-const DRAIN_LIMIT_BYTES = 64 * 1024;
-/** ...for at most this long; past either bound it is destroyed (the connection closes). */
-const DRAIN_TIMEOUT_MS = 1_000;
-
-/**
- * Wraps a body stream: bounds its size and turns errors into TransportErrors.
- *
- * A consumer that stops early without failing (an SSE reader returns at `[DONE]` before the
- * body's end was emitted) must not destroy the body: destroying an unfinished body costs an
- * AbortError with its stack trace (dear under source maps) and, when the response has not fully
- * arrived, undici aborts it and closes the pooled connection. The rest is drained instead,
- * within {@link DRAIN_LIMIT_BYTES} and {@link DRAIN_TIMEOUT_MS}. A failure (too_large, a broken
- * body) destroys it at once.
- */
-async function* boundedBody(source: UndiciBody, req: HttpRequest): AsyncGenerator<Uint8Array> {
-  let received = 0;
-  let failed = false;
-  try {
-    for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) {
-      received += chunk.byteLength;
-      if (received > req.maxResponseBytes) {
-        throw new TransportError('too_large', `response body exceeds ${req.maxResponseBytes} bytes`);
-      }
-      yield chunk;
-    }
-  } catch (err) {
-    failed = true;
-    discard(source);
-    throw bodyError(err, req);
-  } finally {
-    if (!failed && !source.readableEnded) drain(source, req.signal);
-  }
-}
-
-/** Destroys a body (closing its connection); the error undici then emits has no one to tell. */
-function discard(source: UndiciBody): void {
-  source.on('error', () => undefined);
-  source.destroy();
-}
-
-/** Reads and drops the rest of a body so its connection returns to the pool. */
-function drain(source: UndiciBody, signal: AbortSignal): void {
-  if (signal.aborted) {
-    discard(source);
-    return;
-  }
-  const timer = setTimeout(() => discard(source), DRAIN_TIMEOUT_MS);
-  timer.unref();
-  source
-    .dump({ signal, limit: DRAIN_LIMIT_BYTES })
-    .catch(() => undefined)
-    .finally(() => clearTimeout(timer));
-}
-
-/**
- * undici's own connect timeout runs on its coarse timer wheel (up to ~1 s late); this connector
- * enforces the timeout to the millisecond and destroys the half-open socket.
- */
-function preciseConnector(timeoutMs: number): buildConnector.connector {
-  // The connector returns the socket at runtime although its declared type says void.
-  const inner = buildConnector({ timeout: 0, keepAlive: true }) as (
-    options: buildConnector.Options,
-    callback: buildConnector.Callback,
-  ) => unknown;
-  return (options, callback) => {
-    let settled = false;
-    const socket = inner(options, (...args) => {
-      if (settled) {
-        args[1]?.destroy();
-        return;
-      }
-      settled = true;
-      clearTimeout(timer);
-      callback(...args);
-    });
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      if (socket instanceof Socket) socket.destroy();
-      callback(new errors.ConnectTimeoutError(`connect timeout after ${timeoutMs} ms`), null);
-    }, timeoutMs);
-  };
-}
-
-/**
- * Forwards every handler event and reports the moment undici puts the request on a connected
- * socket (`onRequestStart`: a reused keep-alive socket, or a fresh one after its handshake).
- */
-class ConnectWatch implements Dispatcher.DispatchHandler {
-  constructor(
-    private readonly inner: Dispatcher.DispatchHandler,
-    private readonly onConnected: () => void,
-  ) {}
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.onConnected();
-    this.inner.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[2],
-    socket: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[3],
-  ): void {
-    this.inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2],
-    statusMessage?: string,
-  ): void {
-    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.inner.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(
-    controller: Dispatcher.DispatchController,
-    trailers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>[1],
-  ): void {
-    this.inner.onResponseEnd?.(controller, trailers);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.inner.onResponseError?.(controller, error);
-  }
-}
-
-type UndiciRequestOptions = Parameters<Pool['request']>[0];
-type UndiciResult = Awaited<ReturnType<Pool['request']>>;
-
-/**
- * Dispatches a request that already spent part of its connect budget waiting for a slot: it must
- * be on a connected socket within `budgetMs`, or the call fails as `connect`. undici does not
- * honour an abort before the request reaches a socket (it only notes it), so the call is failed
- * here at the deadline and the request left to undici, aborted: it settles when the precise
- * connector gives up or the socket connects, and only then is the slot released.
- */
-function requestWithin(
-  pool: Pool,
-  options: UndiciRequestOptions,
-  budgetMs: number,
-  slots: Slots,
-  connectTimeoutMs: number,
-  origin: string,
-): Promise<UndiciResult> {
-  return new Promise<UndiciResult>((resolve, reject) => {
-    const own = new AbortController();
-    let given = false;
-    const timer = setTimeout(() => {
-      given = true;
-      const err = new TransportError(
-        'connect',
-        `no connection to ${origin} within the connect timeout of ${connectTimeoutMs} ms ` +
-          `(waited for one of ${slots.limit} pooled connections, then for the socket)`,
-      );
-      own.abort(err);
-      reject(err);
-    }, budgetMs);
-    const watched = pool.compose(
-      (dispatch) => (opts, handler) => dispatch(opts, new ConnectWatch(handler, () => clearTimeout(timer))),
-    );
-    const signal =
-      options.signal instanceof AbortSignal ? AbortSignal.any([options.signal, own.signal]) : own.signal;
-    (watched as unknown as Pool).request({ ...options, signal }).then(
-      (res) => {
-        clearTimeout(timer);
-        if (!given) resolve(res);
-        else {
-          res.body.once('close', slots.release);
-          discard(res.body);
-        }
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        if (!given) reject(err);
-        else slots.release();
-      },
-    );
-  });
 }
 
 /** At most this many pools (origin × settings × connect timeout) are kept; the least recently used is closed. */
@@ -507,12 +225,4 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       await Promise.all(all.map((pool) => pool.destroy()));
     },
   };
-}
-
-/** Reads a byte stream to the end as UTF-8. */
-export async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
-  return text + decoder.decode();
 }

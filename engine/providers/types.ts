@@ -7,6 +7,7 @@
  * and total deadlines belong to the attempt loop, which races `call()` and the `items` iteration
  * against its Clock and aborts the signal when one fires.
  */
+import type { MockProvider } from '../policy/types.generated.js';
 import type { Clock } from '../shared/clock.js';
 import type { Endpoint, ErrorClass, Usage } from '../types.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
@@ -20,19 +21,8 @@ export type {
   ResponseBody,
 } from './openai-types.js';
 
-export type MockOutcome =
-  | 'ok'
-  | 'rate_limited'
-  | 'overloaded'
-  | 'server_error'
-  | 'bad_request'
-  | 'context_length'
-  | 'content_policy'
-  | 'auth'
-  | 'connect'
-  | 'silent'
-  | 'stream_cut'
-  | 'malformed';
+/** What a mock call does: `ok` or a failure, as the policy's mock `sequence` names them (one list, in the schema). */
+export type MockOutcome = NonNullable<MockProvider['sequence']>[number];
 
 export interface MockSpec {
   /** The answer text; null echoes the last user message as `Echo: <text>`. */

@@ -1,18 +1,50 @@
-/** JSON with object keys sorted and no whitespace; `undefined` members are dropped like JSON. */
+/**
+ * Canonical JSON: one text per value, whatever the key order or number spelling it came with.
+ * Policy hashes and cache keys are hashes of it.
+ */
+
+/**
+ * The canonical JSON text of `value`: sorted object keys, no whitespace. Values JSON
+ * cannot carry get tokens that are not JSON (`NaN`, `Infinity`, `12n`), so they never collide with
+ * one it can; `undefined`, functions and symbols are dropped from objects and are `null` in arrays,
+ * as `JSON.stringify` does.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const s = JSON.stringify(value);
-    return s === undefined ? 'null' : s;
+  return write(value);
+}
+
+// String concatenation (V8 ropes) beats collecting parts in an array here.
+function write(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      // String(n) is the shortest round-trip form (1.0 → "1"); -0 and 0 are one JSON number.
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return `${value}n`;
+    case 'object':
+      break;
+    default:
+      return 'null';
   }
+  if (value === null) return 'null';
   if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
+    return out + ']';
   }
   const record = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(record).sort()) {
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
     const v = record[key];
-    if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + write(v);
+    first = false;
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
 }

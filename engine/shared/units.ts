@@ -83,22 +83,61 @@ function show(input: unknown): string {
   return typeof input === 'string' ? JSON.stringify(input) : String(input);
 }
 
-/** Durations become integer milliseconds once, at compile time, so the runtime never parses text. */
-export function parseDuration(input: string | number): UnitResult<number> {
+/** A quantity written as a number and a unit, or as a plain number of its base unit. */
+interface Scale {
+  readonly what: string;
+  /** The unit of a plain number. */
+  readonly base: string;
+  /** Examples for the error messages: of any accepted string, and of a valid one. */
+  readonly like: string;
+  readonly example: string;
+  readonly re: RegExp;
+  /** Lower-case unit → multiple of the base unit. */
+  readonly units: Readonly<Record<string, number>>;
+}
+
+/** A whole number of the base unit (rounded); the unit names in errors are the table's keys. */
+function parseScaled(input: string | number, scale: Scale): UnitResult<number> {
+  const { what, base } = scale;
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) return fail(`duration must be a non-negative number of ms`);
+    if (!Number.isFinite(input) || input < 0) return fail(`${what} must be a non-negative number of ${base}`);
     return ok(Math.round(input));
   }
-  if (typeof input !== 'string') return fail(`duration must be a string like "30s" or a number of ms`);
-  const m = DURATION_RE.exec(input);
+  if (typeof input !== 'string')
+    return fail(`${what} must be a string like "${scale.like}" or a number of ${base}`);
+  const m = scale.re.exec(input);
   if (!m) {
+    const units = Object.keys(scale.units).join(', ');
     return fail(
-      `invalid duration ${show(input)}: expected a number and a unit (ms, s, m, h, d), e.g. "250ms"`,
+      `invalid ${what} ${show(input)}: expected a number and a unit (${units}), e.g. "${scale.example}"`,
     );
   }
-  const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2]]);
-  if (!Number.isSafeInteger(ms)) return fail(`duration ${show(input)} is too large`);
-  return ok(ms);
+  const value = Math.round(Number(m[1]) * scale.units[m[2].toLowerCase()]);
+  if (!Number.isSafeInteger(value)) return fail(`${what} ${show(input)} is too large`);
+  return ok(value);
+}
+
+const DURATION: Scale = {
+  what: 'duration',
+  base: 'ms',
+  like: '30s',
+  example: '250ms',
+  re: DURATION_RE,
+  units: DURATION_UNITS_MS,
+};
+
+const SIZE: Scale = {
+  what: 'size',
+  base: 'bytes',
+  like: '512kb',
+  example: '512kb',
+  re: SIZE_RE,
+  units: SIZE_UNITS,
+};
+
+/** Durations become integer milliseconds once, at compile time, so the runtime never parses text. */
+export function parseDuration(input: string | number): UnitResult<number> {
+  return parseScaled(input, DURATION);
 }
 
 /** Rates are normalised to `{amount, perMs}` so limiters need not know the spelling of units. */
@@ -131,15 +170,5 @@ export function parseMoney(input: string): UnitResult<Money> {
 
 /** Sizes become whole bytes (binary multiples), rounded, so caches can compare them directly. */
 export function parseSize(input: string | number): UnitResult<number> {
-  if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) return fail(`size must be a non-negative number of bytes`);
-    return ok(Math.round(input));
-  }
-  if (typeof input !== 'string') return fail(`size must be a string like "512kb" or a number of bytes`);
-  const m = SIZE_RE.exec(input);
-  if (!m)
-    return fail(`invalid size ${show(input)}: expected a number and a unit (b, kb, mb, gb), e.g. "512kb"`);
-  const bytes = Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
-  if (!Number.isSafeInteger(bytes)) return fail(`size ${show(input)} is too large`);
-  return ok(bytes);
+  return parseScaled(input, SIZE);
 }

@@ -4,11 +4,12 @@
  */
 import type { Usage } from '../types.js';
 
-export interface OpenAIUsageFields {
+/** A type, not an interface: it is assignable to the wire types' open records (`[key: string]: unknown`). */
+export type OpenAIUsageFields = {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-}
+};
 
 export function fromOpenAIUsage(u: OpenAIUsageFields): Usage {
   return {

@@ -6,7 +6,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Diagnostic, RequestInput } from '../../engine/index.js';
+import { type Diagnostic, isRecord, type RequestInput } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
 import { explainDecision } from '../explain.js';
 import type { PolicyManager, ReloadResult } from '../policy-manager.js';
@@ -49,13 +49,9 @@ export function reloadResultJson(r: ReloadResult | null): object | null {
   };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function headerRecord(v: unknown): Record<string, string> | null {
   if (v === undefined) return {};
-  if (!isObject(v)) return null;
+  if (!isRecord(v)) return null;
   const out: Record<string, string> = {};
   for (const [k, value] of Object.entries(v)) {
     if (typeof value !== 'string') return null;
@@ -134,7 +130,7 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
     const engine = manager.engine;
     if (engine === null) return sendApiError(reply, 'policy_not_loaded');
     const input: unknown = request.body;
-    if (!isObject(input) || !('body' in input)) {
+    if (!isRecord(input) || !('body' in input)) {
       return sendApiError(reply, 'invalid_request', {
         detail: 'Expected { "body": {...}, "headers"?: {...}, "path"?: "/v1/..." }: the request to explain.',
       });

@@ -12,6 +12,7 @@ import { MemoryCacheStore } from '../../engine/cache/memory-store.js';
 import { RedisCacheStore } from '../../engine/cache/redis-store.js';
 import type { CachedAnswer, CacheStore } from '../../engine/cache/store.js';
 import type { RequestContext } from '../../engine/types.js';
+import { command } from '../support/commands.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../support/redis.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 100);
@@ -279,81 +280,45 @@ function evict(m: Model): void {
   }
 }
 
-class SetCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly key: string,
-    readonly text: string,
-    readonly ttl: number,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    const value = answer(this.text, m.now);
-    await r.store.set(this.key, value, this.ttl, m.now);
-    m.entries.delete(this.key);
+const setCommand = (key: string, text: string, ttl: number) =>
+  command<Model, Real>(`set(${key}, ${text.length} chars, ttl ${ttl})`, async (m, r) => {
+    const value = answer(text, m.now);
+    await r.store.set(key, value, ttl, m.now);
+    m.entries.delete(key);
     const size = sizeOf(value);
-    if (this.ttl > 0 && size <= m.maxBytes) {
-      m.entries.set(this.key, { text: this.text, expiresAt: m.now + this.ttl, size });
+    if (ttl > 0 && size <= m.maxBytes) {
+      m.entries.set(key, { text, expiresAt: m.now + ttl, size });
       evict(m);
     }
-  }
-  toString(): string {
-    return `set(${this.key}, ${this.text.length} chars, ttl ${this.ttl})`;
-  }
-}
+  });
 
-class GetCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly key: string) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    const got = await r.store.get(this.key, m.now);
-    const entry = m.entries.get(this.key);
+const getCommand = (key: string) =>
+  command<Model, Real>(`get(${key})`, async (m, r) => {
+    const got = await r.store.get(key, m.now);
+    const entry = m.entries.get(key);
     let want: string | undefined;
     if (entry !== undefined) {
-      m.entries.delete(this.key);
+      m.entries.delete(key);
       if (m.now < entry.expiresAt) {
-        m.entries.set(this.key, entry); // a hit is the most recently used
+        m.entries.set(key, entry); // a hit is the most recently used
         want = entry.text;
       }
     }
     const text = (got?.body as { choices: { message: { content: string } }[] } | undefined)?.choices[0]
       .message.content;
     expect(text).toBe(want);
-  }
-  toString(): string {
-    return `get(${this.key})`;
-  }
-}
+  });
 
-class DeleteCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly key: string) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    await r.store.delete(this.key);
-    m.entries.delete(this.key);
-  }
-  toString(): string {
-    return `delete(${this.key})`;
-  }
-}
+const deleteCommand = (key: string) =>
+  command<Model, Real>(`delete(${key})`, async (m, r) => {
+    await r.store.delete(key);
+    m.entries.delete(key);
+  });
 
-class AdvanceCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly ms: number) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model): Promise<void> {
-    m.now += this.ms;
-  }
-  toString(): string {
-    return `advance(${this.ms})`;
-  }
-}
+const advanceCommand = (ms: number) =>
+  command<Model, Real>(`advance(${ms})`, async (m) => {
+    m.now += ms;
+  });
 
 function commandsArb(ttls: readonly number[], advances: readonly number[], pad: boolean) {
   const key = fc.constantFrom('a', 'b', 'c', 'd', 'e');
@@ -362,10 +327,10 @@ function commandsArb(ttls: readonly number[], advances: readonly number[], pad: 
     : fc.constantFrom('x', 'yy', 'zzz');
   return fc.commands(
     [
-      fc.tuple(key, text, fc.constantFrom(...ttls)).map(([k, t, ttl]) => new SetCommand(k, t, ttl)),
-      key.map((k) => new GetCommand(k)),
-      key.map((k) => new DeleteCommand(k)),
-      fc.constantFrom(...advances).map((ms) => new AdvanceCommand(ms)),
+      fc.tuple(key, text, fc.constantFrom(...ttls)).map(([k, t, ttl]) => setCommand(k, t, ttl)),
+      key.map((k) => getCommand(k)),
+      key.map((k) => deleteCommand(k)),
+      fc.constantFrom(...advances).map((ms) => advanceCommand(ms)),
     ],
     { maxCommands: 40 },
   );

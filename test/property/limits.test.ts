@@ -20,6 +20,7 @@ import { limitFingerprint } from '../../engine/limits/limiter.js';
 import { MemoryStore } from '../../engine/limits/memory-store.js';
 import { RedisStore } from '../../engine/limits/redis-store.js';
 import type { Acquired, LimiterStore } from '../../engine/limits/store.js';
+import { command } from '../support/commands.js';
 import { type RedisServer, redisSkipReason, startRedis } from '../support/redis.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 100);
@@ -92,29 +93,44 @@ function arrivals(maxCost: number, allowRefunds: boolean): fc.Arbitrary<Arrival[
   );
 }
 
+interface Step {
+  readonly t: number;
+  readonly cost: number;
+  readonly result: ReturnType<typeof gcraAcquire>;
+  readonly expected: Acquired;
+  /** The state after this arrival (updated when it was admitted). */
+  readonly tat: Tat | null;
+  readonly model: BucketModel;
+}
+
+/** Runs `trace` from T0 through `gcraAcquire` and the model side by side; `check` sees every arrival. */
+function replayTrace(p: GcraParams, trace: readonly Arrival[], check: (step: Step) => void): void {
+  const model = new BucketModel(p, T0);
+  let tat: Tat | null = null;
+  let t = T0;
+  for (const { gap, cost } of trace) {
+    t += gap;
+    const result = gcraAcquire(tat, { ...p, cost, now: t });
+    const expected = model.acquire(cost, t);
+    if (result.allowed) tat = result.newTat;
+    check({ t, cost, result, expected, tat, model });
+  }
+}
+
 describe('P10 limiter bound (pure GCRA)', () => {
   it('admitted cost in any window [t, t+T] is at most C + rho*T, and every decision equals the model', () => {
     fc.assert(
       fc.property(paramsArb, arrivals(35, false), (p, trace) => {
-        const model = new BucketModel(p, T0);
-        let tat: Tat | null = null;
-        let t = T0;
         const admitted: { t: number; cost: number }[] = [];
-        for (const { gap, cost } of trace) {
-          t += gap;
-          const r = gcraAcquire(tat, { ...p, cost, now: t });
-          const expected = model.acquire(cost, t);
+        replayTrace(p, trace, ({ t, cost, result, expected, tat }) => {
           // A request that fits the model's level is never refused (and vice versa).
-          expect(r.allowed).toBe(expected.allowed);
-          expect({ ...r, newTat: undefined }).toEqual({ ...expected, newTat: undefined });
-          if (r.allowed) {
-            tat = r.newTat;
-            if (cost > 0) admitted.push({ t, cost });
-          }
+          expect(result.allowed).toBe(expected.allowed);
+          expect({ ...result, newTat: undefined }).toEqual({ ...expected, newTat: undefined });
+          if (result.allowed && cost > 0) admitted.push({ t, cost });
           const level = gcraLevel(tat, t, p);
           expect(level).toBeGreaterThanOrEqual(0);
           expect(level).toBeLessThanOrEqual(p.capacity);
-        }
+        });
         // Windows that start and end at arrivals are the worst cases; compare in exact integers:
         // sum x periodMs <= C x periodMs + amount x T.
         for (let i = 0; i < admitted.length; i++) {
@@ -133,17 +149,11 @@ describe('P10 limiter bound (pure GCRA)', () => {
   it('with refunds mixed in, the level stays in [0, C] and decisions equal the model', () => {
     fc.assert(
       fc.property(paramsArb, arrivals(35, true), (p, trace) => {
-        const model = new BucketModel(p, T0);
-        let tat: Tat | null = null;
-        let t = T0;
-        for (const { gap, cost } of trace) {
-          t += gap;
-          const r = gcraAcquire(tat, { ...p, cost, now: t });
-          expect(r.allowed).toBe(model.acquire(cost, t).allowed);
-          if (r.allowed) tat = r.newTat;
+        replayTrace(p, trace, ({ t, result, expected, tat, model }) => {
+          expect(result.allowed).toBe(expected.allowed);
           expect(ticksAhead(tat, t, p.amount)).toBe(model.scaled);
           expect(model.scaled).toBeLessThanOrEqual(p.capacity * p.periodMs);
-        }
+        });
       }),
       { numRuns: NUM_RUNS },
     );
@@ -183,90 +193,45 @@ function bucket(model: Model, ctx: Ctx, key: string): BucketModel {
   return b;
 }
 
-class AcquireCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly ctx: Ctx,
-    readonly key: string,
-    readonly cost: number,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    const expected = bucket(m, this.ctx, this.key).acquire(this.cost, m.now);
-    const p = this.ctx.sets[r.paramsIndex];
-    const got = await r.store.acquire(
-      `${r.run}:${stateKey(this.ctx, r.paramsIndex, this.key)}`,
-      p,
-      this.cost,
-      r.now,
-    );
+const storeKey = (ctx: Ctx, r: Real, key: string): string => `${r.run}:${stateKey(ctx, r.paramsIndex, key)}`;
+
+const acquireCmd = (ctx: Ctx, key: string, cost: number) =>
+  command<Model, Real>(`acquire(${key}, ${cost})`, async (m, r) => {
+    const expected = bucket(m, ctx, key).acquire(cost, m.now);
+    const got = await r.store.acquire(storeKey(ctx, r, key), ctx.sets[r.paramsIndex], cost, r.now);
     expect(got).toEqual(expected);
-  }
-  toString(): string {
-    return `acquire(${this.key}, ${this.cost})`;
-  }
-}
+  });
 
-class AdjustCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(
-    readonly ctx: Ctx,
-    readonly key: string,
-    readonly delta: number,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    bucket(m, this.ctx, this.key).adjust(this.delta, m.now);
-    const p = this.ctx.sets[r.paramsIndex];
-    await r.store.adjust(`${r.run}:${stateKey(this.ctx, r.paramsIndex, this.key)}`, p, this.delta, r.now);
-  }
-  toString(): string {
-    return `adjust(${this.key}, ${this.delta})`;
-  }
-}
+const adjustCmd = (ctx: Ctx, key: string, delta: number) =>
+  command<Model, Real>(`adjust(${key}, ${delta})`, async (m, r) => {
+    bucket(m, ctx, key).adjust(delta, m.now);
+    await r.store.adjust(storeKey(ctx, r, key), ctx.sets[r.paramsIndex], delta, r.now);
+  });
 
-class AdvanceCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly ms: number) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    m.now += this.ms;
-    r.now += this.ms;
-  }
-  toString(): string {
-    return `advance(${this.ms})`;
-  }
-}
+const advanceCmd = (ms: number) =>
+  command<Model, Real>(`advance(${ms})`, async (m, r) => {
+    m.now += ms;
+    r.now += ms;
+  });
 
 /** A policy reload: the same parameters (index unchanged) keep state, changed ones start afresh. */
-class ReloadCmd implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly index: number) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: Model, r: Real): Promise<void> {
-    m.paramsIndex = this.index;
-    r.paramsIndex = this.index;
-  }
-  toString(): string {
-    return `reload(params#${this.index})`;
-  }
-}
+const reloadCmd = (index: number) =>
+  command<Model, Real>(`reload(params#${index})`, async (m, r) => {
+    m.paramsIndex = index;
+    r.paramsIndex = index;
+  });
 
 function commandsFor(ctx: Ctx): fc.Arbitrary<Iterable<fc.AsyncCommand<Model, Real>>> {
   const key = fc.constantFrom('a', 'b', 'c');
   const maxCost = Math.max(...ctx.sets.map((p) => p.capacity)) + 2;
   return fc.commands(
     [
-      fc.tuple(key, fc.integer({ min: 0, max: maxCost })).map(([k, c]) => new AcquireCmd(ctx, k, c)),
-      fc.tuple(key, fc.integer({ min: -maxCost, max: maxCost })).map(([k, d]) => new AdjustCmd(ctx, k, d)),
+      fc.tuple(key, fc.integer({ min: 0, max: maxCost })).map(([k, c]) => acquireCmd(ctx, k, c)),
+      fc.tuple(key, fc.integer({ min: -maxCost, max: maxCost })).map(([k, d]) => adjustCmd(ctx, k, d)),
       fc
         .oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 10_000 }))
-        .map((ms) => new AdvanceCmd(ms)),
-      fc.integer({ min: 0, max: ctx.sets.length - 1 }).map((i) => new ReloadCmd(i)),
+        .map((ms) => advanceCmd(ms)),
+      fc.integer({ min: 0, max: ctx.sets.length - 1 }).map((i) => reloadCmd(i)),
     ],
     { maxCommands: 40 },
   );

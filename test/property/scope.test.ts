@@ -7,6 +7,7 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
+import { sseFrame } from '../../engine/providers/sse.js';
 import { composeStages, type NamedStage, type Next } from '../../engine/runtime/pipeline.js';
 import { RequestScope, type Snapshot } from '../../engine/runtime/scope.js';
 import { accountingStage } from '../../engine/runtime/stages/accounting.js';
@@ -93,7 +94,7 @@ describe('request scope', () => {
         async function* frames(): AsyncGenerator<string> {
           started = true;
           try {
-            for (let f = 0; f < count; f++) yield `data: ${f}\n\n`;
+            for (let f = 0; f < count; f++) yield sseFrame(String(f));
           } finally {
             streamEnded = true;
             resolveDone(meta('t'));

@@ -12,6 +12,7 @@ import type { HttpRequest, HttpResponse, Transport } from '../../engine/provider
 import { TransportError } from '../../engine/providers/transport.js';
 import { arbDecideRequest } from '../support/arb-decide.js';
 import { arbPolicy } from '../support/arb-policy.js';
+import { sse } from '../support/upstream.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 60);
 const INTERNAL_CODES = new Set(['internal_error']);
@@ -41,8 +42,14 @@ function fakeTransport(outcomes: readonly Upstream[]): Transport {
         text = stream ? 'data: {not json\n\n' : '{not json';
       } else if (stream) {
         const chunk = (delta: object, finish: string | null) =>
-          `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-        text = `${chunk({ role: 'assistant', content: 'hi' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`;
+          sse({
+            id: 'x',
+            object: 'chat.completion.chunk',
+            created: 1,
+            model: 'm',
+            choices: [{ index: 0, delta, finish_reason: finish }],
+          });
+        text = `${chunk({ role: 'assistant', content: 'hi' }, null)}${chunk({}, 'stop')}${sse('[DONE]')}`;
       } else {
         text = JSON.stringify({
           id: 'x',

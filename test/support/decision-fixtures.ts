@@ -16,6 +16,7 @@ import type {
   RetrySettings,
   TimeoutSettings,
 } from '../../engine/types.js';
+import { ERROR_CLASSES } from '../../engine/types.js';
 import { type SimOutcome, SimulatedProvider } from './simulated-provider.js';
 
 export type RouteDecision = Extract<Decision, { kind: 'route' }>;
@@ -27,20 +28,10 @@ export const DEFAULT_RETRY_ON: readonly ErrorClass[] = [
   'server_error',
 ];
 
-/** Every class except the request's own faults falls over by default. */
-export const DEFAULT_FALLBACK_ON: readonly ErrorClass[] = [
-  'connect',
-  'timeout',
-  'first_token',
-  'idle',
-  'rate_limited',
-  'overloaded',
-  'server_error',
-  'context_length',
-  'stream_cut',
-  'malformed',
-  'guardrail',
-];
+/** Every class except the request's own faults (and `auth`) falls over by default. */
+export const DEFAULT_FALLBACK_ON: readonly ErrorClass[] = ERROR_CLASSES.filter(
+  (c) => c !== 'bad_request' && c !== 'content_policy' && c !== 'auth',
+);
 
 export const DEFAULT_TIMEOUT: TimeoutSettings = {
   connectMs: 2_000,

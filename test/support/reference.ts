@@ -10,6 +10,7 @@
 
 import { groupRng, nextFloat, rendezvousScore } from '../../engine/compile/random.js';
 import type { Condition, Policy, Route, Target, When } from '../../engine/policy/types.generated.js';
+import { isRecord } from '../../engine/shared/guards.js';
 import { parseDuration } from '../../engine/shared/units.js';
 import type { BreakerSettings, RequestInput, RetrySettings, TimeoutSettings } from '../../engine/types.js';
 import { ERROR_CLASSES } from '../../engine/types.js';
@@ -54,10 +55,6 @@ interface Req {
   seed: number;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function toMetaString(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'string') return v;
@@ -71,7 +68,7 @@ function textLength(content: unknown): number {
   if (Array.isArray(content)) {
     for (const p of content) {
       if (typeof p === 'string') n += p.length;
-      else if (isObject(p) && typeof p.text === 'string') n += p.text.length;
+      else if (isRecord(p) && typeof p.text === 'string') n += p.text.length;
     }
   }
   return n;
@@ -79,7 +76,7 @@ function textLength(content: unknown): number {
 
 function readRequest(policy: Policy, input: RequestInput, random: () => number): Req | RefOutcome {
   const body = input.body;
-  if (!isObject(body)) return { kind: 'invalid', status: 400, code: 'invalid_body' };
+  if (!isRecord(body)) return { kind: 'invalid', status: 400, code: 'invalid_body' };
   const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(input.headers ?? {})) {
     if (v === undefined) continue;
@@ -96,14 +93,14 @@ function readRequest(policy: Policy, input: RequestInput, random: () => number):
     } catch {
       return { kind: 'invalid', status: 400, code: 'invalid_metadata' };
     }
-    if (!isObject(parsed)) return { kind: 'invalid', status: 400, code: 'invalid_metadata' };
+    if (!isRecord(parsed)) return { kind: 'invalid', status: 400, code: 'invalid_metadata' };
     for (const [k, v] of Object.entries(parsed)) {
       const s = toMetaString(v);
       if (s !== undefined) metadata[k] = s;
     }
   }
   if (body.metadata !== undefined && body.metadata !== null) {
-    if (!isObject(body.metadata)) return { kind: 'invalid', status: 400, code: 'invalid_metadata' };
+    if (!isRecord(body.metadata)) return { kind: 'invalid', status: 400, code: 'invalid_metadata' };
     for (const [k, v] of Object.entries(body.metadata)) {
       const s = toMetaString(v);
       if (s !== undefined) metadata[k] = s;
@@ -143,14 +140,14 @@ function readRequest(policy: Policy, input: RequestInput, random: () => number):
   } else {
     for (const m of messages) {
       tokens += 4;
-      if (isObject(m)) chars += textLength(m.content);
+      if (isRecord(m)) chars += textLength(m.content);
     }
     tokens += Math.ceil(chars / 4);
   }
   for (const m of messages) {
-    if (isObject(m) && Array.isArray(m.content)) {
+    if (isRecord(m) && Array.isArray(m.content)) {
       for (const p of m.content) {
-        if (isObject(p) && ['image_url', 'image', 'input_image'].includes(String(p.type))) images = true;
+        if (isRecord(p) && ['image_url', 'image', 'input_image'].includes(String(p.type))) images = true;
       }
     }
   }

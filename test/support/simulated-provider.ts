@@ -18,7 +18,9 @@ import {
   type StreamItem,
 } from '../../engine/providers/types.js';
 import type { Clock } from '../../engine/shared/clock.js';
+import { toOpenAIUsage } from '../../engine/shared/usage.js';
 import type { ErrorClass, Usage } from '../../engine/types.js';
+import { providerSpec } from './providers.js';
 
 export interface SimChunk {
   /** Delay before this chunk, after the previous item (or after the headers). */
@@ -103,17 +105,7 @@ export class SimulatedProvider implements Provider {
     this.#clock = options.clock;
     this.#script = new Map(Object.entries(options.script ?? {}).map(([k, v]) => [k, [...v]]));
     this.#fallback = options.fallback ?? { type: 'ok' };
-    this.spec = {
-      name: options.name ?? 'sim',
-      kind: 'mock',
-      baseUrl: null,
-      apiKey: null,
-      headers: {},
-      azure: null,
-      anthropicVersion: '2023-06-01',
-      mock: null,
-      maxResponseBytes: 1 << 20,
-    };
+    this.spec = providerSpec({ name: options.name ?? 'sim', kind: 'mock' });
   }
 
   /** Appends outcomes to a model's script. */
@@ -241,13 +233,5 @@ function simError(outcome: Extract<SimOutcome, { type: 'error' }>): ProviderErro
     message,
     retryAfterMs: outcome.retryAfterMs ?? null,
     body: { error: { message, type: outcome.errorClass, code: outcome.errorClass } },
-  };
-}
-
-function toOpenAIUsage(u: Usage): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.totalTokens,
   };
 }

@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sseFrame } from '../../engine/providers/sse.js';
 
 export type UpstreamBehaviour =
   /** A normal answer, JSON or SSE per the request's `stream`; `delayMs` between stream chunks. */
@@ -70,8 +71,11 @@ export interface RecordedRequest {
 
 export type UpstreamHandler = (req: RecordedRequest, index: number) => UpstreamBehaviour;
 
+/** What an `ok` answer says unless told otherwise. */
+export const DEFAULT_REPLY = 'Hello from the upstream.';
+
 export interface UpstreamOptions {
-  /** The default reply text. */
+  /** The default reply text; default {@link DEFAULT_REPLY}. */
   reply?: string;
   /** Keep RecordedRequests (default true; benchmarks turn it off). */
   record?: boolean;
@@ -155,8 +159,9 @@ export function chunkPayload(opts: {
   };
 }
 
+/** One SSE frame of `data` (a string as is, anything else as JSON). */
 export const sse = (data: unknown): string =>
-  `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+  sseFrame(typeof data === 'string' ? data : JSON.stringify(data));
 
 export function openAIError(message: string, type: string, code: string | null): Record<string, unknown> {
   return { error: { message, type, code, param: null } };
@@ -225,7 +230,7 @@ function streamFrames(p: Parsed, reply: string): { frames: string[]; finishAt: n
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
-  const defaultReply = options.reply ?? 'Hello from the upstream.';
+  const defaultReply = options.reply ?? DEFAULT_REPLY;
   const record = options.record ?? true;
   const latencyMs = options.latencyMs ?? 0;
   const queue: UpstreamBehaviour[] = [];

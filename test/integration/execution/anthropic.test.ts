@@ -4,23 +4,14 @@
  * shapes. Also a 529 from Anthropic falling back to an OpenAI-compatible model.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
-import { asJson, chatBody, closeEngines, engineFor, outcomes, readStream } from './helpers.js';
+import { expect, it } from 'vitest';
+import { expectAnthropicCall } from '../../support/providers.js';
+import { asJson, chatBody, engineFor, outcomes, readStream, useExecutionUpstream } from './helpers.js';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../unit/providers/fixtures/${name}`, import.meta.url), 'utf8');
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 function anthropicEngine() {
   return engineFor({
@@ -39,10 +30,7 @@ function anthropicEngine() {
 function expectAnthropicRequest(stream: boolean): void {
   expect(upstream.requests).toHaveLength(1);
   const [req] = upstream.requests;
-  expect(req.path).toBe('/v1/messages');
-  expect(req.headers['x-api-key']).toBe('sk-ant-test');
-  expect(req.headers['anthropic-version']).toBe('2023-06-01');
-  expect(req.headers.authorization).toBeUndefined();
+  expectAnthropicCall(req, 'sk-ant-test');
   expect(req.body).toMatchObject({
     model: 'claude-sonnet-4-5',
     max_tokens: expect.any(Number),
@@ -125,17 +113,10 @@ it('a 529 overloaded_error from Anthropic falls back to the OpenAI-compatible mo
 
   expect(res.status).toBe(200);
   expect(upstream.requests.map((r) => r.path)).toEqual([
-    '/v1/messages',
-    '/v1/messages',
-    '/v1/messages',
+    ...Array(3).fill('/v1/messages'),
     '/v1/chat/completions',
   ]);
   expect(res.meta.target).toBe('backup');
-  expect(outcomes(res.meta)).toEqual([
-    'sonnet:overloaded',
-    'sonnet:overloaded',
-    'sonnet:overloaded',
-    'backup:ok',
-  ]);
+  expect(outcomes(res.meta)).toEqual([...Array(3).fill('sonnet:overloaded'), 'backup:ok']);
   expect(res.meta.attempts[0].status).toBe(529);
 });

@@ -4,19 +4,18 @@
  * traffic off the primary, and a half-open probe brings it back soon after it recovers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
-import { asJson, chatBody, closeEngines, engineFor, modelOf, outcomes, requestsFor } from './helpers.js';
+import { expect, it } from 'vitest';
+import {
+  asJson,
+  chatBody,
+  engineFor,
+  modelOf,
+  outcomes,
+  requestsFor,
+  useExecutionUpstream,
+} from './helpers.js';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 const FAILURES = 3;
 const COOLDOWN_MS = 150;

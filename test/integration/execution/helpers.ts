@@ -3,7 +3,7 @@
  * engine built from it (the real undici transport, the real clock), and readers for what the
  * caller got (JSON or SSE frames) and what the upstream saw.
  */
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import {
   createEngine,
   type Engine,
@@ -12,7 +12,11 @@ import {
   parsePolicy,
   type ResponseMeta,
 } from '../../../engine/index.js';
-import type { RecordedRequest } from '../../support/upstream.js';
+import { isRecord } from '../../../engine/shared/guards.js';
+import type { RecordedRequest, Upstream } from '../../support/upstream.js';
+import { useUpstream } from '../../support/use-upstream.js';
+
+export { until } from '../../support/wait.js';
 
 /** Timeouts and backoff small enough that a whole file runs in a few seconds. */
 export const TIMEOUTS = { connectMs: 200, firstTokenMs: 300, idleMs: 200 } as const;
@@ -85,6 +89,15 @@ export async function closeEngines(): Promise<void> {
   await Promise.all(open.splice(0).map((e) => e.close()));
 }
 
+/**
+ * The file's loopback upstream (see {@link useUpstream}: one server, reset before each test), and
+ * the engines {@link engineFor} built closed after each test.
+ */
+export function useExecutionUpstream(): Upstream {
+  afterEach(closeEngines);
+  return useUpstream();
+}
+
 export function chatBody(options: { stream?: boolean; content?: string; includeUsage?: boolean } = {}) {
   return {
     model: 'gpt-test',
@@ -121,10 +134,6 @@ export interface ReadStream {
   errors: { message: string; type: string; code: string | null }[];
   finishReasons: string[];
   meta: ResponseMeta;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads a stream response to its end; every frame must be a well-formed SSE `data:` frame. */
@@ -180,15 +189,6 @@ export function gaps(requests: readonly RecordedRequest[]): number[] {
 
 export function outcomes(meta: ResponseMeta): string[] {
   return meta.attempts.map((a) => `${a.target}:${a.outcome}`);
-}
-
-/** Waits until `check` holds (polling), or fails after `timeoutMs`. */
-export async function until(check: () => boolean, timeoutMs = 1000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 export function lastMessage(r: RecordedRequest): unknown {

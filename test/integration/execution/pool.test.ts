@@ -4,20 +4,19 @@
  * stream starts at once; with a small `connections` the request that finds no free connection
  * fails as `connect` at the connect timeout, never as a first-token timeout.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chunkPayload, sse, startUpstream, type Upstream } from '../../support/upstream.js';
-import { asJson, chatBody, closeEngines, engineFor, outcomes, readStream, TIMEOUTS } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { chunkPayload, sse } from '../../support/upstream.js';
+import {
+  asJson,
+  chatBody,
+  engineFor,
+  outcomes,
+  readStream,
+  TIMEOUTS,
+  useExecutionUpstream,
+} from './helpers.js';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 /** A stream that sends its first content at once, then holds the connection `holdMs` before finishing. */
 function longStream(holdMs: number) {

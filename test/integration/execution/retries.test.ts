@@ -3,13 +3,12 @@
  * transport against a misbehaving upstream on loopback. Each test checks what the upstream saw
  * (calls per model, spacing, bodies), what the caller got, and the attempts in the metadata.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openAIError, startUpstream, type Upstream } from '../../support/upstream.js';
+import { describe, expect, it } from 'vitest';
+import { openAIError, DEFAULT_REPLY as REPLY } from '../../support/upstream.js';
 import {
   asJson,
   BACKOFF,
   chatBody,
-  closeEngines,
   engineFor,
   gaps,
   outcomes,
@@ -19,20 +18,10 @@ import {
   SLACK_MS,
   TIMEOUTS,
   until,
+  useExecutionUpstream,
 } from './helpers.js';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
-
-const REPLY = 'Hello from the upstream.';
+const upstream = useExecutionUpstream();
 
 function contentOf(body: unknown): unknown {
   const b = body as { choices?: { message?: { content?: unknown } }[] };
@@ -105,12 +94,8 @@ describe('429 forever without Retry-After', () => {
     expect(res.meta.target).toBeNull();
     expect(res.meta.attempts.map((a) => a.outcome)).toEqual(Array(6).fill('rate_limited'));
     expect(res.meta.attempts.map((a) => a.target)).toEqual([
-      'primary',
-      'primary',
-      'primary',
-      'backup',
-      'backup',
-      'backup',
+      ...Array(3).fill('primary'),
+      ...Array(3).fill('backup'),
     ]);
   });
 
@@ -127,12 +112,7 @@ describe('429 forever without Retry-After', () => {
     expect(res.status).toBe(200);
     expect(requestsFor(upstream.requests, 'm-primary')).toHaveLength(3);
     expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(1);
-    expect(outcomes(res.meta)).toEqual([
-      'primary:rate_limited',
-      'primary:rate_limited',
-      'primary:rate_limited',
-      'backup:ok',
-    ]);
+    expect(outcomes(res.meta)).toEqual([...Array(3).fill('primary:rate_limited'), 'backup:ok']);
   });
 });
 
@@ -168,12 +148,7 @@ it('falls back to the secondary when the primary answers 503 forever', async () 
   expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(1);
   expect(res.headers['x-switchyard-target']).toBe('backup');
   expect(res.meta.target).toBe('backup');
-  expect(outcomes(res.meta)).toEqual([
-    'primary:overloaded',
-    'primary:overloaded',
-    'primary:overloaded',
-    'backup:ok',
-  ]);
+  expect(outcomes(res.meta)).toEqual([...Array(3).fill('primary:overloaded'), 'backup:ok']);
   expect(res.meta.attempts.slice(0, 3).map((a) => a.status)).toEqual([503, 503, 503]);
 });
 

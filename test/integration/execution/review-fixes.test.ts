@@ -2,45 +2,23 @@
  * Regressions from the runtime review: stream clean-up, connection pools, embeddings with
  * `stream: true`, the attempts header on streams, and which upstream error bodies pass through.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createEngine, formatHuman, parsePolicy, type ResponseMeta } from '../../../engine/index.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { within } from '../../support/wait.js';
 import {
   asJson,
   asStream,
   chatBody,
-  closeEngines,
   engineFor,
   modelOf,
   policyYaml,
   readStream,
   TIMEOUTS,
   until,
+  useExecutionUpstream,
 } from './helpers.js';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
-
-/** Resolves with `promise`, or with 'pending' when it has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<'pending'>((resolve) => {
-    timer = setTimeout(() => resolve('pending'), ms);
-  });
-  try {
-    return await Promise.race([promise, pending]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const upstream = useExecutionUpstream();
 
 it('aborting between two events.next() calls ends the stream without an unhandled rejection', async () => {
   const engine = engineFor({ url: upstream.url });

@@ -3,24 +3,15 @@
  * on to the caller as the provider sent it (DESIGN.md §2), except for the credentials a
  * misbehaving upstream echoed into it. The upstream quotes the `Authorization` header it got.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../../../engine/providers/scrub.js';
-import { type RecordedRequest, startUpstream, type Upstream } from '../../support/upstream.js';
-import { asJson, chatBody, closeEngines, engineFor, outcomes } from './helpers.js';
+import type { RecordedRequest } from '../../support/upstream.js';
+import { asJson, chatBody, engineFor, outcomes, useExecutionUpstream } from './helpers.js';
 
 /** The key helpers.ts configures on provider `up`. */
 const KEY = 'sk-upstream-test';
 
-let upstream: Upstream;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
+const upstream = useExecutionUpstream();
 
 function authorization(req: RecordedRequest): string {
   const value = req.headers.authorization;

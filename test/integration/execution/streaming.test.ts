@@ -3,39 +3,24 @@
  * misbehaving upstream on loopback. Before the first content chunk reaches the caller a failure
  * falls back invisibly; after it, the failure is never presented as success (DESIGN.md §2).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  chunkPayload,
-  sse,
-  startUpstream,
-  type Upstream,
-  type UpstreamHandler,
-} from '../../support/upstream.js';
+import { describe, expect, it } from 'vitest';
+import { chunkPayload, DEFAULT_REPLY as REPLY, sse, type UpstreamHandler } from '../../support/upstream.js';
 import {
   chatBody,
-  closeEngines,
   engineFor,
   lastMessage,
   modelOf,
   outcomes,
+  type ReadStream,
   readStream,
   requestsFor,
   TIMEOUTS,
   until,
+  useExecutionUpstream,
 } from './helpers.js';
 
-let upstream: Upstream;
+const upstream = useExecutionUpstream();
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
-afterEach(closeEngines);
-
-const REPLY = 'Hello from the upstream.';
 /** The first three frames of the upstream's stream: the role chunk, "Hello ", "from ". */
 const PARTIAL = 'Hello from ';
 
@@ -44,18 +29,31 @@ function primaryDoes(behaviour: ReturnType<UpstreamHandler>, reply?: string): Up
   return (req) => (modelOf(req) === 'm-primary' ? behaviour : { kind: 'ok', ...(reply ? { reply } : {}) });
 }
 
+/** A streamed chat request through a fresh engine on the default policy, read to its end. */
+async function streamChat(): Promise<ReadStream> {
+  return readStream(await engineFor({ url: upstream.url }).handle({ body: chatBody({ stream: true }) }));
+}
+
+/** The caller got the first part of the answer, then one in-band error of `errorClass` and no [DONE]. */
+function expectCutShort(read: ReadStream, errorClass: string): ReadStream['errors'][number] {
+  expect(read.text).toBe(PARTIAL);
+  expect(read.done).toBe(false);
+  expect(read.errors).toHaveLength(1);
+  expect(errorClassIn(read.errors[0].message)).toBe(errorClass);
+  return read.errors[0];
+}
+
 function errorClassIn(message: string): string | undefined {
   return /\((\w+)\)/.exec(message)?.[1];
 }
 
 it('a first token later than firstToken falls back invisibly: the caller sees only the fallback', async () => {
-  const engine = engineFor({ url: upstream.url });
   upstream.setHandler(
     primaryDoes({ kind: 'slow_first_token', delayMs: 1500, reply: 'TOO LATE' }, 'From the backup.'),
   );
 
   const started = Date.now();
-  const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+  const read = await streamChat();
 
   expect(Date.now() - started).toBeLessThan(1000);
   expect(read.text).toBe('From the backup.');
@@ -78,7 +76,6 @@ it('a first token later than firstToken falls back invisibly: the caller sees on
 // bounded by `firstToken` ("time to first content", DESIGN.md §2), not by `idle`. Regression:
 // the idle timer (200 ms) ran from the role chunk and cut this answer short of firstToken (300 ms).
 it('a role chunk at once and the first content within firstToken but after idle is a success', async () => {
-  const engine = engineFor({ url: upstream.url });
   const frame = (delta: Record<string, unknown>, finishReason?: string) =>
     sse(chunkPayload({ model: 'm-primary', delta, ...(finishReason ? { finishReason } : {}) }));
   upstream.enqueue({
@@ -90,7 +87,7 @@ it('a role chunk at once and the first content within firstToken but after idle 
     delayMs: Math.round((TIMEOUTS.idleMs + TIMEOUTS.firstTokenMs) / 2),
   });
 
-  const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+  const read = await streamChat();
 
   expect(read.text).toBe('Thought it over.');
   expect(read.done).toBe(true);
@@ -100,17 +97,13 @@ it('a role chunk at once and the first content within firstToken but after idle 
 
 describe('a stream cut after part of the answer', () => {
   it('midStream error: an in-band error event ends the stream, no [DONE], no fallback', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.setHandler(primaryDoes({ kind: 'cut', afterChunks: 3 }));
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
-    expect(read.text).toBe(PARTIAL);
-    expect(read.done).toBe(false);
-    expect(read.errors).toHaveLength(1);
+    const error = expectCutShort(read, 'stream_cut');
     expect(read.payloads.at(-1)?.error).toBeDefined(); // the error is the last event
-    expect(read.errors[0]).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
-    expect(errorClassIn(read.errors[0].message)).toBe('stream_cut');
+    expect(error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
     expect(read.finishReasons).toEqual([]);
     expect(requestsFor(upstream.requests, 'm-primary')).toHaveLength(1);
     expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
@@ -124,14 +117,12 @@ describe('a stream cut after part of the answer', () => {
   const CONTINUE_ROUTES = `
   - name: main
     targets: [primary, plain, backup]`;
+  /** midStream: continue, over a primary, a model without prefill and a prefill-capable backup. */
+  const continueEngine = () =>
+    engineFor({ url: upstream.url, midStream: 'continue', models: CONTINUE_MODELS, routes: CONTINUE_ROUTES });
 
   it('midStream continue: resumes on the prefill-capable model with the partial answer, one coherent stream', async () => {
-    const engine = engineFor({
-      url: upstream.url,
-      midStream: 'continue',
-      models: CONTINUE_MODELS,
-      routes: CONTINUE_ROUTES,
-    });
+    const engine = continueEngine();
     upstream.setHandler(primaryDoes({ kind: 'cut', afterChunks: 3 }, 'the rest of the answer.'));
 
     const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
@@ -161,12 +152,7 @@ describe('a stream cut after part of the answer', () => {
   });
 
   it('midStream continue: a fallback that rejects the prefill leaves the ORIGINAL error in-band', async () => {
-    const engine = engineFor({
-      url: upstream.url,
-      midStream: 'continue',
-      models: CONTINUE_MODELS,
-      routes: CONTINUE_ROUTES,
-    });
+    const engine = continueEngine();
     upstream.setHandler(primaryDoes({ kind: 'cut', afterChunks: 3 }));
     upstream.setHandler((req) =>
       modelOf(req) === 'm-primary' ? { kind: 'cut', afterChunks: 3 } : { kind: 'reject_prefill' },
@@ -177,31 +163,23 @@ describe('a stream cut after part of the answer', () => {
     const backup = requestsFor(upstream.requests, 'm-backup');
     expect(backup).toHaveLength(1);
     expect(lastMessage(backup[0])).toEqual({ role: 'assistant', content: PARTIAL });
-    expect(read.text).toBe(PARTIAL);
-    expect(read.done).toBe(false);
-    expect(read.errors).toHaveLength(1);
-    expect(read.errors[0].code).toBe('stream_interrupted');
-    expect(errorClassIn(read.errors[0].message)).toBe('stream_cut');
-    expect(read.errors[0].message).not.toMatch(/prefill/i);
+    const error = expectCutShort(read, 'stream_cut');
+    expect(error.code).toBe('stream_interrupted');
+    expect(error.message).not.toMatch(/prefill/i);
     expect(outcomes(read.meta)).toEqual(['primary:stream_cut', 'backup:bad_request']);
   });
 });
 
 it('a stream that stalls mid-answer hits the idle timeout: in-band error, no [DONE], upstream aborted', async () => {
-  const engine = engineFor({ url: upstream.url });
   upstream.setHandler(primaryDoes({ kind: 'stall', afterChunks: 3 }));
 
   const started = Date.now();
-  const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+  const read = await streamChat();
   const elapsed = Date.now() - started;
 
   expect(elapsed).toBeGreaterThanOrEqual(TIMEOUTS.idleMs - 3);
   expect(elapsed).toBeLessThan(1000);
-  expect(read.text).toBe(PARTIAL);
-  expect(read.done).toBe(false);
-  expect(read.errors).toHaveLength(1);
-  expect(read.errors[0].code).toBe('stream_interrupted');
-  expect(errorClassIn(read.errors[0].message)).toBe('idle');
+  expect(expectCutShort(read, 'idle').code).toBe('stream_interrupted');
   expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
   expect(outcomes(read.meta)).toEqual(['primary:idle']);
   const [primary] = requestsFor(upstream.requests, 'm-primary');
@@ -213,10 +191,9 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
   // chunk. Before the first content reached the caller it falls over like any failure; after it,
   // the stream ends with the in-band error. The garbage itself never reaches the caller.
   it('before the first content: invisible fallback', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.setHandler(primaryDoes({ kind: 'malformed', atChunk: 1 }, 'From the backup.'));
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe('From the backup.');
     expect(read.done).toBe(true);
@@ -226,16 +203,12 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
   });
 
   it('after content: the stream ends with an in-band malformed error and no [DONE]', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.setHandler(primaryDoes({ kind: 'malformed', atChunk: 3 }));
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     // readStream parsed every frame as JSON: nothing unparseable was forwarded.
-    expect(read.text).toBe(PARTIAL);
-    expect(read.done).toBe(false);
-    expect(read.errors).toHaveLength(1);
-    expect(errorClassIn(read.errors[0].message)).toBe('malformed');
+    expectCutShort(read, 'malformed');
     expect(read.text).not.toContain('upstream.'); // what followed the bad chunk is not spliced in
     expect(requestsFor(upstream.requests, 'm-backup')).toHaveLength(0);
     expect(outcomes(read.meta)).toEqual(['primary:malformed']);
@@ -244,10 +217,9 @@ describe('a malformed chunk is an error of class `malformed`, never passed throu
 
 describe('stream endings', () => {
   it('a finish_reason without [DONE] is a complete answer: the caller gets [DONE]', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.enqueue({ kind: 'no_done' });
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe(REPLY);
     expect(read.finishReasons).toEqual(['stop']);
@@ -258,10 +230,9 @@ describe('stream endings', () => {
   });
 
   it('content that just stops (no finish_reason, no [DONE]) is a cut, never a success', async () => {
-    const engine = engineFor({ url: upstream.url });
     upstream.enqueue({ kind: 'no_finish' });
 
-    const read = await readStream(await engine.handle({ body: chatBody({ stream: true }) }));
+    const read = await streamChat();
 
     expect(read.text).toBe(REPLY);
     expect(read.done).toBe(false);

@@ -86,6 +86,22 @@ export function chatBody(extra: Record<string, unknown> = {}): Record<string, un
   return { model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }], ...extra };
 }
 
+export type InjectedResponse = Awaited<ReturnType<SwitchyardServer['app']['inject']>>;
+
+/** POSTs `chatBody(extra)` to the server's chat endpoint in process (Fastify's `inject`). */
+export function postChat(
+  server: SwitchyardServer,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<InjectedResponse> {
+  return server.app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    payload: chatBody(extra),
+    headers,
+  });
+}
+
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   what = 'a condition',

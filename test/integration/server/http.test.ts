@@ -5,7 +5,14 @@
 
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatBody, invalidPolicyYaml, policyYaml, startServer, type TestServer } from './helpers.js';
+import {
+  chatBody,
+  invalidPolicyYaml,
+  policyYaml,
+  postChat,
+  startServer,
+  type TestServer,
+} from './helpers.js';
 
 const TOKEN = 'admin-secret-token';
 const TENANT_KEY = 'sk-acme-123456';
@@ -199,22 +206,14 @@ describe('request validation', () => {
   });
 
   it('a body under the limit passes', async () => {
-    const res = await small.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody(),
-    });
+    const res = await postChat(small.server);
     expect(res.statusCode).toBe(200);
   });
 });
 
 describe('serving', () => {
   it('answers through the engine with the switchyard headers', async () => {
-    const res = await plain.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody({ model: 'special' }),
-    });
+    const res = await postChat(plain.server, { model: 'special' });
     expect(res.statusCode).toBe(200);
     expect(res.json().choices[0].message.content).toBe('Echo: hello there');
     expect(res.headers['x-switchyard-route']).toBe('special');
@@ -254,12 +253,11 @@ describe('serving', () => {
   });
 
   it('streams SSE with the right headers', async () => {
-    const res = await plain.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody({ model: 'special', stream: true }),
-      headers: { 'x-request-id': 'stream-1' },
-    });
+    const res = await postChat(
+      plain.server,
+      { model: 'special', stream: true },
+      { 'x-request-id': 'stream-1' },
+    );
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream');
     expect(res.headers['cache-control']).toBe('no-cache');
@@ -287,23 +285,17 @@ describe('auth when the policy declares tenants', () => {
     ['an unknown key', 'Bearer sk-nope'],
     ['a malformed header', 'Basic abc'],
   ])('%s → 401 invalid_api_key', async (_name, authorization) => {
-    const res = await tenants.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody(),
-      headers: authorization === undefined ? {} : { authorization },
-    });
+    const res = await postChat(tenants.server, {}, authorization === undefined ? {} : { authorization });
     expect(res.statusCode).toBe(401);
     expect(res.json().error.code).toBe('invalid_api_key');
   });
 
   it('a known key is served', async () => {
-    const res = await tenants.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody({ model: 'special' }),
-      headers: { authorization: `Bearer ${TENANT_KEY}` },
-    });
+    const res = await postChat(
+      tenants.server,
+      { model: 'special' },
+      { authorization: `Bearer ${TENANT_KEY}` },
+    );
     expect(res.statusCode).toBe(200);
   });
 
@@ -331,11 +323,7 @@ describe('health and readiness', () => {
     expect(broken.server.manager.ready).toBe(false);
     const ready = await broken.server.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    const chat = await broken.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody(),
-    });
+    const chat = await postChat(broken.server);
     expect(chat.statusCode).toBe(503);
     expect(chat.json().error.code).toBe('policy_not_loaded');
     const models = await broken.server.app.inject({ method: 'GET', url: '/v1/models' });
@@ -358,11 +346,7 @@ describe('health and readiness', () => {
 
 describe('metrics', () => {
   it('exposes request, attempt, reload and policy metrics of this instance only', async () => {
-    await plain.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody({ model: 'special' }),
-    });
+    await postChat(plain.server, { model: 'special' });
     const res = await plain.server.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
@@ -470,12 +454,11 @@ describe('admin', () => {
 
 describe('logs', () => {
   it('one line per request with the routing outcome, and no secrets', async () => {
-    await plain.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody({ model: 'special' }),
-      headers: { authorization: 'Bearer sk-super-secret-key', 'x-request-id': 'log-test-1' },
-    });
+    await postChat(
+      plain.server,
+      { model: 'special' },
+      { authorization: 'Bearer sk-super-secret-key', 'x-request-id': 'log-test-1' },
+    );
     const line = logLines.find((l) => l.reqId === 'log-test-1');
     expect(line).toMatchObject({
       msg: 'request',

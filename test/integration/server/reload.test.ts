@@ -6,7 +6,15 @@
 import { writeFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatBody, invalidPolicyYaml, policyYaml, startServer, type TestServer, waitFor } from './helpers.js';
+import {
+  chatBody,
+  invalidPolicyYaml,
+  policyYaml,
+  postChat,
+  startServer,
+  type TestServer,
+  waitFor,
+} from './helpers.js';
 
 const TOKEN = 'reload-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -262,18 +270,10 @@ describe('graceful shutdown', () => {
 
   it('requests arriving during the drain on a kept-alive connection get 503 shutting_down', async () => {
     const t = await start(slowPolicy);
-    const slow = t.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody({ model: 'special', stream: true }),
-    });
+    const slow = postChat(t.server, { model: 'special', stream: true });
     await new Promise((r) => setTimeout(r, 50));
     const closing = t.server.close();
-    const late = await t.server.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      payload: chatBody(),
-    });
+    const late = await postChat(t.server);
     expect(late.statusCode).toBe(503);
     expect(late.json().error.code).toBe('shutting_down');
     expect((await slow).body).toContain('[DONE]');

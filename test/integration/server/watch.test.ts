@@ -19,6 +19,27 @@ function tempDir(): string {
   return dir;
 }
 
+/**
+ * A ConfigMap volume as the kubelet lays it out: `..2026_01/policy.yaml`, `..data` → `..2026_01`,
+ * and `policy.yaml` → `..data/policy.yaml`.
+ */
+function configMapVolume(version: string): string {
+  const dir = tempDir();
+  mkdirSync(join(dir, '..2026_01'));
+  writeFileSync(join(dir, '..2026_01', 'policy.yaml'), policyYaml({ version }));
+  symlinkSync('..2026_01', join(dir, '..data'));
+  symlinkSync(join('..data', 'policy.yaml'), join(dir, 'policy.yaml'));
+  return dir;
+}
+
+/** What the kubelet does on an update: write the new version aside, then atomically re-point `..data`. */
+function updateConfigMap(dir: string, stamp: string, version: string): void {
+  mkdirSync(join(dir, `..2026_${stamp}`));
+  writeFileSync(join(dir, `..2026_${stamp}`, 'policy.yaml'), policyYaml({ version }));
+  symlinkSync(`..2026_${stamp}`, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+}
+
 describe('isRelevantChange', () => {
   const root = '/etc/switchyard';
   it.each([
@@ -58,11 +79,7 @@ describe('watchPolicy', () => {
   });
 
   it('a Kubernetes ConfigMap swap (..data symlink) reloads the policy', async () => {
-    const dir = tempDir();
-    mkdirSync(join(dir, '..2026_01'));
-    writeFileSync(join(dir, '..2026_01', 'policy.yaml'), policyYaml({ version: 'cm-1' }));
-    symlinkSync('..2026_01', join(dir, '..data'));
-    symlinkSync(join('..data', 'policy.yaml'), join(dir, 'policy.yaml'));
+    const dir = configMapVolume('cm-1');
 
     const server: SwitchyardServer = await createServer({
       policyPath: join(dir, 'policy.yaml'),
@@ -73,11 +90,7 @@ describe('watchPolicy', () => {
     cleanups.push(() => server.close());
     expect(server.manager.current?.identity.version).toBe('cm-1');
 
-    // What the kubelet does: write the new version aside, then atomically re-point `..data`.
-    mkdirSync(join(dir, '..2026_02'));
-    writeFileSync(join(dir, '..2026_02', 'policy.yaml'), policyYaml({ version: 'cm-2' }));
-    symlinkSync('..2026_02', join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    updateConfigMap(dir, '02', 'cm-2');
     rmSync(join(dir, '..2026_01'), { recursive: true });
 
     await waitFor(() => server.manager.current?.identity.version === 'cm-2', 'the swapped ConfigMap');
@@ -140,11 +153,7 @@ describe('hot reload when the watched path itself is replaced', () => {
   });
 
   it('a ConfigMap mounted as the policy directory: ..data swapped, files reached through it', async () => {
-    const mount = tempDir();
-    mkdirSync(join(mount, '..2026_01'));
-    writeFileSync(join(mount, '..2026_01', 'policy.yaml'), policyYaml({ version: 'cmdir-1' }));
-    symlinkSync('..2026_01', join(mount, '..data'));
-    symlinkSync(join('..data', 'policy.yaml'), join(mount, 'policy.yaml'));
+    const mount = configMapVolume('cmdir-1');
     const server = await serveWatching(mount);
     expect(server.manager.current?.identity.version).toBe('cmdir-1');
 
@@ -152,10 +161,7 @@ describe('hot reload when the watched path itself is replaced', () => {
       ['02', 'cmdir-2'],
       ['03', 'cmdir-3'],
     ]) {
-      mkdirSync(join(mount, `..2026_${n}`));
-      writeFileSync(join(mount, `..2026_${n}`, 'policy.yaml'), policyYaml({ version }));
-      symlinkSync(`..2026_${n}`, join(mount, '..data_tmp'));
-      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      updateConfigMap(mount, n, version);
       await expectVersion(server, version);
     }
   });

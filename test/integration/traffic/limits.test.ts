@@ -15,16 +15,20 @@ const ROUTE = (rules: string) => `
     targets: [primary, backup]
 ${rules}`;
 
+/** A harness on virtual time whose route `main` applies one limit, `name`, defined as `definition`. */
+function limitedHarness(name: string, definition: string, mock?: string) {
+  const clock = new VirtualClock({ start: T0 });
+  const policy = {
+    sections: `limits:\n  ${name}: ${definition}\n`,
+    routes: ROUTE(`    limits: [${name}]`),
+    mock,
+  };
+  return { clock, h: harness(policy, { clock }) };
+}
+
 describe('request limits', () => {
   it('refuses over the limit with 429, Retry-After and x-ratelimit-* headers, and admits after the wait', async () => {
-    const clock = new VirtualClock({ start: T0 });
-    const h = harness(
-      {
-        sections: 'limits:\n  rpm: { key: [tenant], requests: 2/min }\n',
-        routes: ROUTE('    limits: [rpm]'),
-      },
-      { clock },
-    );
+    const { clock, h } = limitedHarness('rpm', '{ key: [tenant], requests: 2/min }');
     const first = asJson(await h.engine.handle(request()));
     expect(first.status).toBe(200);
     expect(first.headers).toMatchObject({
@@ -60,14 +64,7 @@ describe('request limits', () => {
   });
 
   it('applies only when its `when` matches', async () => {
-    const clock = new VirtualClock({ start: T0 });
-    const h = harness(
-      {
-        sections: 'limits:\n  free: { key: [tenant], requests: 1/min, when: { label.tier: free } }\n',
-        routes: ROUTE('    limits: [free]'),
-      },
-      { clock },
-    );
+    const { h } = limitedHarness('free', '{ key: [tenant], requests: 1/min, when: { label.tier: free } }');
     for (let i = 0; i < 3; i++) expect(asJson(await h.engine.handle(request())).status).toBe(200);
     expect(asJson(await h.engine.handle(request({ tenant: 'globex' }))).status).toBe(200);
     expect(asJson(await h.engine.handle(request({ tenant: 'globex' }))).status).toBe(429);
@@ -81,14 +78,7 @@ describe('token limits', () => {
   const actual = 10 + Math.ceil(`Echo: ${content}`.length / 4); // 10 + 12
 
   it('reserves input + max_tokens at admission and reconciles with the real usage (JSON)', async () => {
-    const clock = new VirtualClock({ start: T0 });
-    const h = harness(
-      {
-        sections: 'limits:\n  tpm: { key: [tenant], tokens: 1000/min }\n',
-        routes: ROUTE('    limits: [tpm]'),
-      },
-      { clock },
-    );
+    const { h } = limitedHarness('tpm', '{ key: [tenant], tokens: 1000/min }');
     const first = asJson(await h.engine.handle(request({ content, maxTokens: 500 })));
     expect(first.status).toBe(200);
     expect(first.headers['x-ratelimit-limit-tokens']).toBe('1000');
@@ -108,14 +98,7 @@ describe('token limits', () => {
   });
 
   it('reconciles a stream when it ends, with the usage reported at the end of the stream', async () => {
-    const clock = new VirtualClock({ start: T0 });
-    const h = harness(
-      {
-        sections: 'limits:\n  tpm: { key: [tenant], tokens: 1000/min }\n',
-        routes: ROUTE('    limits: [tpm]'),
-      },
-      { clock },
-    );
+    const { h } = limitedHarness('tpm', '{ key: [tenant], tokens: 1000/min }');
     const stream = asStream(await h.engine.handle(request({ content, maxTokens: 500, stream: true })));
     expect(stream.headers['x-ratelimit-remaining-tokens']).toBe(String(1000 - estimate));
     // While the stream runs, the reservation is held.
@@ -129,15 +112,7 @@ describe('token limits', () => {
   });
 
   it('gives back the reservation of a request that failed without usage', async () => {
-    const clock = new VirtualClock({ start: T0 });
-    const h = harness(
-      {
-        sections: 'limits:\n  tpm: { key: [tenant], tokens: 1000/min }\n',
-        routes: ROUTE('    limits: [tpm]'),
-        mock: 'sequence: [server_error]',
-      },
-      { clock },
-    );
+    const { h } = limitedHarness('tpm', '{ key: [tenant], tokens: 1000/min }', 'sequence: [server_error]');
     const failed = asJson(await h.engine.handle(request({ content, maxTokens: 500 })));
     expect(failed.status).toBe(502);
     const next = asJson(await h.engine.handle(request({ content, maxTokens: 500 })));
@@ -147,14 +122,7 @@ describe('token limits', () => {
 
 describe('limits keyed on target', () => {
   it('skip a target at its limit instead of calling it, and refuse with 429 when every target is', async () => {
-    const clock = new VirtualClock({ start: T0 });
-    const h = harness(
-      {
-        sections: 'limits:\n  provider-rpm: { key: [target], requests: 1/min }\n',
-        routes: ROUTE('    limits: [provider-rpm]'),
-      },
-      { clock },
-    );
+    const { clock, h } = limitedHarness('provider-rpm', '{ key: [target], requests: 1/min }');
     const first = asJson(await h.engine.handle(request()));
     expect(first.headers['x-switchyard-target']).toBe('primary');
     const second = asJson(await h.engine.handle(request({ tenant: 'globex' })));

@@ -4,26 +4,15 @@
  * replicas under a concurrent burst, and `onStoreError: open | closed` while Redis is down, with
  * automatic recovery when it comes back. Skipped, with the reason printed, without redis-server.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisAvailable, redisSkipReason } from '../../support/redis.js';
+import { useRedis } from '../../support/use-redis.js';
 import { asJson, closeEngines, type Harness, harness, request, trafficYaml } from './helpers.js';
 
 if (!redisAvailable) console.warn(redisSkipReason);
 
-let redis: RedisServer | null = null;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const server = useRedis();
 afterEach(closeEngines);
-
-function server(): RedisServer {
-  if (redis === null) throw new Error('redis-server is not running');
-  return redis;
-}
 
 /** A unique limit name per test: every test shares the one Redis. */
 let seq = 0;

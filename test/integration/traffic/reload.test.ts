@@ -9,6 +9,13 @@ import { asJson, closeEngines, compileYaml, harness, request, T0, trafficYaml } 
 
 afterEach(closeEngines);
 
+/** Route `route-a`: requests with `x-route: a`, under limit `a`. */
+const ROUTE_A = `
+  - name: route-a
+    when: { header.x-route: a }
+    targets: [primary]
+    limits: [a]`;
+
 function policy(version: string, limitA = '1/min', limitB = '1/min') {
   return trafficYaml({
     version,
@@ -20,11 +27,7 @@ budgets:
 caches:
   answers: { mode: exact, ttl: 1h }
 `,
-    routes: `
-  - name: route-a
-    when: { header.x-route: a }
-    targets: [primary]
-    limits: [a]
+    routes: `${ROUTE_A}
   - name: route-b
     when: { header.x-route: b }
     targets: [primary]
@@ -74,11 +77,7 @@ describe('P15: state across reloads', () => {
       trafficYaml({
         version,
         sections: `limits:\n  a: { key: [tenant], requests: ${rateA} }\n  b: { key: [tenant], requests: 1/min }\n`,
-        routes: `
-  - name: route-a
-    when: { header.x-route: a }
-    targets: [primary]
-    limits: [a]
+        routes: `${ROUTE_A}
   - name: route-b
     targets: [primary]
     limits: [b]`,

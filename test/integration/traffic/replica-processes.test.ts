@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockPolicyYaml } from '../../support/policies.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
 
 if (!redisAvailable) console.warn(redisSkipReason);
@@ -83,21 +84,18 @@ describe.skipIf(!redisAvailable)('two gateway processes sharing one Redis', () =
     const policyPath = join(dir, 'policy.yaml');
     await writeFile(
       policyPath,
-      `switchyard: v1
-policy: { name: replicas, version: "1" }
-providers:
-  demo: { kind: mock }
-models:
-  echo: { provider: demo, model: mock-echo }
-stores:
+      mockPolicyYaml({
+        name: 'replicas',
+        models: '  echo: { provider: demo, model: mock-echo }',
+        sections: `stores:
   redis: { url: "${redis.url}" }
 limits:
   shared: { key: [route], requests: ${LIMIT}/hour, store: redis, onStoreError: closed }
-routes:
-  - name: chat
-    targets: [echo]
-    limits: [shared]
 `,
+        routes: `  - name: chat
+    targets: [echo]
+    limits: [shared]`,
+      }),
     );
     const [a, b] = await Promise.all([startServer(policyPath), startServer(policyPath)]);
     const body = JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] });

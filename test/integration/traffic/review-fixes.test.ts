@@ -4,8 +4,10 @@
  * aborts, JSON accounting off the answer's path, caches and Redis connections of a replaced
  * policy let go.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, redisAvailable, startRedis } from '../../support/redis.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisAvailable } from '../../support/redis.js';
+import { useRedis } from '../../support/use-redis.js';
+import { within } from '../../support/wait.js';
 import {
   asJson,
   asStream,
@@ -17,14 +19,7 @@ import {
   trafficYaml,
 } from './helpers.js';
 
-let redis: RedisServer | null = null;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = useRedis();
 afterEach(closeEngines);
 
 function cached(extraRoute = '', sections = '') {
@@ -35,19 +30,6 @@ function cached(extraRoute = '', sections = '') {
     targets: [primary]
     cache: answers${extraRoute}`,
   };
-}
-
-/** Resolves with `promise`, or with 'pending' when it has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<'pending'>((resolve) => {
-    timer = setTimeout(() => resolve('pending'), ms);
-  });
-  try {
-    return await Promise.race([promise, pending]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('single flight and unread streams', () => {
@@ -162,9 +144,8 @@ describe('accounting and reloads', () => {
 
 describe.skipIf(!redisAvailable)('JSON accounting on Redis', () => {
   it('the answer does not wait for the cache write round trip', async () => {
-    if (redis === null) throw new Error('redis-server did not start');
     const h = harness({
-      sections: `stores:\n  redis: { url: "${redis.url}" }\ncaches:\n  answers: { mode: exact, ttl: 1h, store: redis }\n`,
+      sections: `stores:\n  redis: { url: "${redis().url}" }\ncaches:\n  answers: { mode: exact, ttl: 1h, store: redis }\n`,
       routes: `
   - name: main
     targets: [primary]

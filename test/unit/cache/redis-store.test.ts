@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCacheStore } from '../../../engine/cache/redis-store.js';
 import type { CacheStoreError } from '../../../engine/cache/store.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
+import { until } from '../../support/wait.js';
 import { makeAnswer } from './helpers.js';
 import { describeCacheStore } from './store-suite.js';
 
@@ -14,14 +15,6 @@ if (!redisAvailable) console.warn(redisSkipReason);
 
 let server: RedisServer | null = null;
 let namespace = 0;
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A store on its own key prefix, connected. */
 async function connectedStore(
@@ -34,7 +27,7 @@ async function connectedStore(
     maxValueBytes: options.maxValueBytes,
     onError: options.onError,
   });
-  await until(() => store.connected);
+  await until(() => store.connected, 5_000);
   return store;
 }
 
@@ -54,41 +47,46 @@ describe.skipIf(!redisAvailable)(
     });
 
     describe('RedisCacheStore', () => {
-      it('writes under switchyard:cache: with a PX expiry', async () => {
+      /**
+       * Stores an entry `name` (TTL 60 s), finds its one Redis key with a client of its own, and
+       * runs `body` on them; the store and the client are closed after.
+       */
+      async function withEntry(
+        name: string,
+        body: (store: RedisCacheStore, inspect: Redis, key: string) => Promise<void>,
+      ): Promise<void> {
         const store = await connectedStore();
         const inspect = new Redis(server?.url ?? '');
         try {
-          await store.set('px-entry', makeAnswer(), 60_000, 0);
-          const keys = await inspect.keys('switchyard:cache:*:px-entry');
+          await store.set(name, makeAnswer(), 60_000, 0);
+          const keys = await inspect.keys(`switchyard:cache:*:${name}`);
           expect(keys).toHaveLength(1);
-          const pttl = await inspect.pttl(keys[0]);
-          expect(pttl).toBeGreaterThan(0);
-          expect(pttl).toBeLessThanOrEqual(60_000);
+          await body(store, inspect, keys[0]);
         } finally {
           inspect.disconnect();
           await store.close();
         }
+      }
+
+      it('writes under switchyard:cache: with a PX expiry', async () => {
+        await withEntry('px-entry', async (_store, inspect, key) => {
+          const pttl = await inspect.pttl(key);
+          expect(pttl).toBeGreaterThan(0);
+          expect(pttl).toBeLessThanOrEqual(60_000);
+        });
       });
 
       it('reads a foreign or corrupt value as a miss', async () => {
-        const store = await connectedStore();
-        const inspect = new Redis(server?.url ?? '');
-        try {
-          await store.set('foreign-entry', makeAnswer(), 60_000, 0);
-          const keys = await inspect.keys('switchyard:cache:*:foreign-entry');
-          expect(keys).toHaveLength(1);
+        await withEntry('foreign-entry', async (store, inspect, key) => {
           for (const junk of [
             'not json',
             '{"v":2,"expiresAt":1e15,"answer":{}}',
             '{"v":1,"expiresAt":1e15}',
           ]) {
-            await inspect.set(keys[0], junk);
+            await inspect.set(key, junk);
             expect(await store.get('foreign-entry', 0)).toBeUndefined();
           }
-        } finally {
-          inspect.disconnect();
-          await store.close();
-        }
+        });
       });
 
       it('treats Redis down as a miss and a skipped write, reports it, and recovers', async () => {
@@ -97,7 +95,7 @@ describe.skipIf(!redisAvailable)(
         try {
           await expect(store.set('k', makeAnswer(), 60_000, 0)).resolves.toBe(true);
           await server?.stop();
-          await until(() => !store.connected);
+          await until(() => !store.connected, 5_000);
           await expect(store.get('k', 0)).resolves.toBeUndefined();
           // Nothing is stored, and the store says so (the cache counts no `stored` while Redis is down).
           await expect(store.set('k2', makeAnswer(), 60_000, 0)).resolves.toBe(false);
@@ -120,7 +118,7 @@ describe.skipIf(!redisAvailable)(
         });
         await server?.stop();
         try {
-          await until(() => !store.connected);
+          await until(() => !store.connected, 5_000);
           await expect(store.get('k', 0)).resolves.toBeUndefined();
         } finally {
           await server?.start();

@@ -12,20 +12,26 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
   return { promise, resolve, reject };
 }
 
+/** A run that counts its calls and settles when `gate` does. */
+function gatedRun<T>() {
+  const gate = deferred<T>();
+  let calls = 0;
+  const run = async (): Promise<T> => {
+    calls++;
+    return gate.promise;
+  };
+  return { gate, run, calls: () => calls };
+}
+
 describe('SingleFlight', () => {
   it('runs N concurrent identical misses as one call', async () => {
     const flights = new SingleFlight<string>();
-    const gate = deferred<string>();
-    let calls = 0;
-    const fn = async () => {
-      calls++;
-      return gate.promise;
-    };
-    const all = Array.from({ length: 10 }, () => flights.run('k', fn));
+    const { gate, run, calls } = gatedRun<string>();
+    const all = Array.from({ length: 10 }, () => flights.run('k', run));
     expect(flights.size).toBe(1);
     gate.resolve('answer');
     expect(await Promise.all(all)).toEqual(Array(10).fill('answer'));
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(flights.size).toBe(0);
   });
 
@@ -37,16 +43,11 @@ describe('SingleFlight', () => {
 
   it('shares a failure with the waiters but does not remember it', async () => {
     const flights = new SingleFlight<string>();
-    const gate = deferred<string>();
-    let calls = 0;
-    const failing = async () => {
-      calls++;
-      return gate.promise;
-    };
+    const { gate, run: failing, calls } = gatedRun<string>();
     const waiters = [flights.run('k', failing), flights.run('k', failing), flights.run('k', failing)];
     gate.reject(new Error('upstream 503'));
     for (const w of waiters) await expect(w).rejects.toThrow('upstream 503');
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(flights.size).toBe(0);
     expect(await flights.run('k', async () => 'recovered')).toBe('recovered');
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../../cli/main.js';
+import { mockPolicyYaml } from '../../support/policies.js';
 
 interface Captured {
   code: number;
@@ -22,44 +23,36 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
   return { code, stdout, stderr };
 }
 
-const VALID = `switchyard: v1
-policy: { name: demo, version: "1.2.3" }
-providers:
-  demo: { kind: mock }
-models:
-  fast: { provider: demo, model: fast-1 }
-  strong: { provider: demo, model: strong-1 }
-routes:
-  - name: classification
+const demoPolicy = (version: string, models: string, routes: string): string =>
+  mockPolicyYaml({ name: 'demo', version, models, routes });
+
+const VALID = demoPolicy(
+  '1.2.3',
+  `  fast: { provider: demo, model: fast-1 }
+  strong: { provider: demo, model: strong-1 }`,
+  `  - name: classification
     when: { metadata.task: classification }
     targets: [fast]
   - name: chat
-    targets: [fast, strong]
-`;
+    targets: [fast, strong]`,
+);
 
-const WITH_WARNING = `switchyard: v1
-policy: { name: demo, version: "1" }
-providers:
-  demo: { kind: mock }
-models:
-  fast: { provider: demo, model: fast-1 }
-  unused: { provider: demo, model: unused-1 }
-routes:
-  - name: chat
-    targets: [fast]
-`;
+// Line 7: the unused model.
+const WITH_WARNING = demoPolicy(
+  '1',
+  `  fast: { provider: demo, model: fast-1 }
+  unused: { provider: demo, model: unused-1 }`,
+  `  - name: chat
+    targets: [fast]`,
+);
 
 // Line 9: a misspelt key in the route.
-const WITH_ERROR = `switchyard: v1
-policy: { name: demo, version: "1" }
-providers:
-  demo: { kind: mock }
-models:
-  fast: { provider: demo, model: fast-1 }
-routes:
-  - name: chat
-    targetz: [fast]
-`;
+const WITH_ERROR = demoPolicy(
+  '1',
+  '  fast: { provider: demo, model: fast-1 }',
+  `  - name: chat
+    targetz: [fast]`,
+);
 
 let dir: string;
 const file = (name: string): string => join(dir, name);
@@ -169,17 +162,13 @@ describe('switchyard validate', () => {
   });
 });
 
+/** `switchyard explain` with the policy and request files named (in the test directory). */
+const explain = (policy: string, request: string, ...options: string[]) =>
+  run(['explain', '--policy', file(policy), '--request', file(request), ...options]);
+
 describe('switchyard explain', () => {
   it('--format json gives the route, targets, skipped routes and the plan', async () => {
-    const r = await run([
-      'explain',
-      '--policy',
-      file('valid.yaml'),
-      '--request',
-      file('request.json'),
-      '--format',
-      'json',
-    ]);
+    const r = await explain('valid.yaml', 'request.json', '--format', 'json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -197,15 +186,7 @@ describe('switchyard explain', () => {
   });
 
   it('the first route wins when it matches', async () => {
-    const r = await run([
-      'explain',
-      '--policy',
-      file('valid.yaml'),
-      '--request',
-      file('classify.json'),
-      '--format',
-      'json',
-    ]);
+    const r = await explain('valid.yaml', 'classify.json', '--format', 'json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.route).toBe('classification');
@@ -214,7 +195,7 @@ describe('switchyard explain', () => {
   });
 
   it('human output names the matched route, the skipped routes and the plan', async () => {
-    const r = await run(['explain', '--policy', file('valid.yaml'), '--request', file('request.json')]);
+    const r = await explain('valid.yaml', 'request.json');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/matched route: chat/);
     expect(r.stdout).toMatch(/routes that did not match:\n\s+- classification: .*metadata\.task/);
@@ -225,18 +206,10 @@ describe('switchyard explain', () => {
   });
 
   it('an invalid policy prints its diagnostics and exits 1', async () => {
-    const human = await run(['explain', '--policy', file('error.yaml'), '--request', file('request.json')]);
+    const human = await explain('error.yaml', 'request.json');
     expect(human.code).toBe(1);
     expect(human.stderr).toMatch(/error\.yaml:9:\d+: error/);
-    const json = await run([
-      'explain',
-      '--policy',
-      file('error.yaml'),
-      '--request',
-      file('request.json'),
-      '--format',
-      'json',
-    ]);
+    const json = await explain('error.yaml', 'request.json', '--format', 'json');
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).ok).toBe(false);
   });
@@ -246,7 +219,7 @@ describe('switchyard explain', () => {
     ['broken.json', /is not valid JSON/],
     ['bare-body.json', /has no "body".*wrap it as \{ "body": \.\.\. \}/],
   ])('a bad request file (%s) exits 2 with a clear message', async (name, message) => {
-    const r = await run(['explain', '--policy', file('valid.yaml'), '--request', file(name)]);
+    const r = await explain('valid.yaml', name);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);

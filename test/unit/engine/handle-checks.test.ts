@@ -5,17 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, parsePolicy } from '../../../engine/index.js';
 import { MAX_BODY_DEPTH } from '../../../engine/request-checks.js';
+import { mockPolicyYaml } from '../../support/policies.js';
 
-const POLICY = `switchyard: v1
-policy: { name: checks, version: "1" }
-providers:
-  demo: { kind: mock }
-models:
-  echo: { provider: demo, model: mock-echo }
-routes:
-  - name: chat
-    targets: [echo]
-`;
+const POLICY = mockPolicyYaml({
+  name: 'checks',
+  models: '  echo: { provider: demo, model: mock-echo }',
+  routes: `  - name: chat
+    targets: [echo]`,
+});
 
 function engine() {
   const loaded = parsePolicy([{ file: 'p.yaml', text: POLICY }]);

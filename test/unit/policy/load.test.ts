@@ -27,6 +27,24 @@ function only(r: LoadResult, code: string): Diagnostic {
   return found[0];
 }
 
+/** An error for the model `fast` defined again at `at`, naming the first definition, `first` (column 3 both). */
+function expectRedefinedFast(
+  d: Diagnostic,
+  at: { file: string; line: number },
+  first: { file: string; line: number },
+): void {
+  expect(d).toMatchObject({
+    severity: 'error',
+    file: at.file,
+    line: at.line,
+    column: 3,
+    pointer: '/models/fast',
+    related: [{ file: first.file, line: first.line, column: 3 }],
+  });
+  expect(d.message).toContain('"fast"');
+  expect(d.message).toContain(`${first.file}:${first.line}:3`);
+}
+
 describe('parsePolicySources: one file', () => {
   const text = [
     'switchyard: v1', // 1
@@ -123,18 +141,8 @@ describe('parsePolicySources: YAML strictness', () => {
   it('reports a duplicate key at the second key, with the first as related', () => {
     const r = parse('models:\n  fast: { model: a }\n  slow: { model: b }\n  fast: { model: c }\n');
     const d = only(r, 'PARSE_DUPLICATE_KEY');
-    expect(d).toMatchObject({
-      severity: 'error',
-      file: 'policy.yaml',
-      line: 4,
-      column: 3,
-      endLine: 4,
-      endColumn: 7,
-      pointer: '/models/fast',
-      related: [{ file: 'policy.yaml', line: 2, column: 3 }],
-    });
-    expect(d.message).toContain('"fast"');
-    expect(d.message).toContain('policy.yaml:2:3');
+    expectRedefinedFast(d, { file: 'policy.yaml', line: 4 }, { file: 'policy.yaml', line: 2 });
+    expect(d).toMatchObject({ endLine: 4, endColumn: 7 });
     // The first definition is kept, the duplicate is not silently merged in.
     expect(r.document).toEqual({ models: { fast: { model: 'a' }, slow: { model: 'b' } } });
   });
@@ -384,16 +392,7 @@ describe('parsePolicySources: fragments', () => {
     };
     const r = parsePolicySources([a, c]);
     const d = only(r, 'PARSE_DUPLICATE_NAME');
-    expect(d).toMatchObject({
-      severity: 'error',
-      file: 'c.yaml',
-      line: 3,
-      column: 3,
-      pointer: '/models/fast',
-      related: [{ file: 'a.yaml', line: 4, column: 3 }],
-    });
-    expect(d.message).toContain('"fast"');
-    expect(d.message).toContain('a.yaml:4:3');
+    expectRedefinedFast(d, { file: 'c.yaml', line: 3 }, { file: 'a.yaml', line: 4 });
     // The first definition wins; the rest of the fragment still merges.
     expect((r.document as { models: Record<string, unknown> }).models).toEqual({
       fast: { provider: 'openai', model: 'gpt-5-nano' },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AnthropicStreamTranslator,
   DEFAULT_MAX_TOKENS,
@@ -7,17 +7,16 @@ import {
   toAnthropicRequest,
 } from '../../../engine/providers/anthropic.js';
 import { createProvider } from '../../../engine/providers/index.js';
-import type { ChatCompletionChunk } from '../../../engine/providers/openai-types.js';
 import { createUndiciTransport } from '../../../engine/providers/transport.js';
 import {
   type ProviderCallRequest,
   type ProviderCallResult,
   ProviderFailure,
   type ProviderSpec,
-  type StreamItem,
 } from '../../../engine/providers/types.js';
 import { systemClock } from '../../../engine/shared/clock.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { callRequest, drain, expectAnthropicCall, providerSpec } from '../../support/providers.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -25,58 +24,27 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 const pieces = (text: string, size = 37) =>
   Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
 
-let upstream: Upstream;
 const transport = createUndiciTransport();
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await transport.close();
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
+const upstream = useUpstream({ beforeClose: () => transport.close() });
 
 function spec(overrides: Partial<ProviderSpec> = {}): ProviderSpec {
-  return {
+  return providerSpec({
     name: 'anthropic',
     kind: 'anthropic',
     baseUrl: upstream.origin,
     apiKey: 'sk-ant-test',
-    headers: {},
-    azure: null,
-    anthropicVersion: '2023-06-01',
-    mock: null,
-    maxResponseBytes: 1 << 20,
-    ...overrides,
-  };
-}
-
-function call(overrides: Partial<ProviderCallRequest> = {}): Promise<ProviderCallResult> {
-  return createProvider(spec(), { transport, clock: systemClock }).call({
-    upstreamModel: 'claude-sonnet-4-5',
-    endpoint: 'chat',
-    body: { model: 'strong', messages: [{ role: 'user', content: 'Hello' }] },
-    stream: false,
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
     ...overrides,
   });
 }
 
-async function drain(
-  result: ProviderCallResult,
-): Promise<{ chunks: ChatCompletionChunk[]; items: StreamItem[]; error: unknown }> {
-  if (!result.ok || result.kind !== 'stream')
-    throw new Error(`expected a stream, got ${JSON.stringify(result)}`);
-  const items: StreamItem[] = [];
-  let error: unknown = null;
-  try {
-    for await (const item of result.items) items.push(item);
-  } catch (err) {
-    error = err;
-  }
-  const chunks = items.flatMap((i) => (i.type === 'chunk' ? [i.chunk] : []));
-  return { chunks, items, error };
+function call(overrides: Partial<ProviderCallRequest> = {}): Promise<ProviderCallResult> {
+  return createProvider(spec(), { transport, clock: systemClock }).call(
+    callRequest({
+      upstreamModel: 'claude-sonnet-4-5',
+      body: { model: 'strong', messages: [{ role: 'user', content: 'Hello' }] },
+      ...overrides,
+    }),
+  );
 }
 
 const SSE = { 'content-type': 'text/event-stream; charset=utf-8' };
@@ -304,10 +272,7 @@ describe('Anthropic adapter over HTTP', () => {
     if (!result.ok || result.kind !== 'json') throw new Error('expected json');
     expect(result.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23 });
     const seen = upstream.requests[0];
-    expect(seen.path).toBe('/v1/messages');
-    expect(seen.headers['x-api-key']).toBe('sk-ant-test');
-    expect(seen.headers['anthropic-version']).toBe('2023-06-01');
-    expect(seen.headers.authorization).toBeUndefined();
+    expectAnthropicCall(seen, 'sk-ant-test');
     expect(seen.body).toEqual({
       model: 'claude-sonnet-4-5',
       max_tokens: 4096,

@@ -5,11 +5,11 @@ import type { Transport } from '../../../engine/providers/transport.js';
 import type {
   MockSpec,
   ProviderCallRequest,
-  ProviderCallResult,
   ProviderFailure,
   StreamItem,
 } from '../../../engine/providers/types.js';
 import type { Clock } from '../../../engine/shared/clock.js';
+import { callRequest, drain, providerSpec, streamedText } from '../../support/providers.js';
 
 /** Virtual time: every sleep completes at once and advances `now`; the sleeps are recorded. */
 function fakeClock(): Clock & { sleeps: number[] } {
@@ -33,26 +33,19 @@ const noNetwork: Transport = {
 
 function mockProvider(mock: Partial<MockSpec>, clock = fakeClock()) {
   const provider = createProvider(
-    {
+    providerSpec({
       name: 'demo',
       kind: 'mock',
-      baseUrl: null,
-      apiKey: null,
-      headers: {},
-      azure: null,
-      anthropicVersion: '2023-06-01',
       mock: { reply: null, latencyMs: 0, chunkDelayMs: 0, sequence: [], ...mock },
-      maxResponseBytes: 1 << 20,
-    },
+    }),
     { transport: noNetwork, clock },
   );
   return { provider, clock };
 }
 
 function request(overrides: Partial<ProviderCallRequest> = {}): ProviderCallRequest {
-  return {
+  return callRequest({
     upstreamModel: 'mock-small',
-    endpoint: 'chat',
     body: {
       model: 'x',
       messages: [
@@ -60,26 +53,11 @@ function request(overrides: Partial<ProviderCallRequest> = {}): ProviderCallRequ
         { role: 'user', content: 'ping pong' },
       ],
     },
-    stream: false,
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
     ...overrides,
-  };
+  });
 }
 
-async function drain(result: ProviderCallResult): Promise<{ items: StreamItem[]; error: unknown }> {
-  if (!result.ok || result.kind !== 'stream') throw new Error('expected a stream');
-  const items: StreamItem[] = [];
-  try {
-    for await (const item of result.items) items.push(item);
-    return { items, error: null };
-  } catch (error) {
-    return { items, error };
-  }
-}
-
-const content = (items: StreamItem[]) =>
-  items.map((i) => (i.type === 'chunk' ? (i.chunk.choices[0]?.delta.content ?? '') : '')).join('');
+const content = streamedText;
 
 describe('mock provider', () => {
   it('echoes the last user message with deterministic usage and the upstream model', async () => {
@@ -162,23 +140,29 @@ describe('mock provider', () => {
     await expect(pending).rejects.toBe(reason);
   });
 
-  it('cuts a stream after some content and fails a JSON answer with stream_cut', async () => {
-    const { provider } = mockProvider({ reply: 'one two three four', sequence: ['stream_cut'] });
-    const { items, error } = await drain(await provider.call(request({ stream: true })));
-    expect(content(items)).toBe('one two ');
-    expect((error as ProviderFailure).failure.class).toBe('stream_cut');
-    const json = await provider.call(request());
-    expect(json.ok ? null : json.error.class).toBe('stream_cut');
-  });
-
-  it('sends a malformed stream before any content, and a malformed JSON answer', async () => {
-    const { provider } = mockProvider({ sequence: ['malformed'] });
-    const { items, error } = await drain(await provider.call(request({ stream: true })));
-    expect(content(items)).toBe('');
-    expect((error as ProviderFailure).failure.class).toBe('malformed');
-    const json = await provider.call(request());
-    expect(json.ok ? null : json.error.class).toBe('malformed');
-  });
+  for (const { what, mock, streamed, cls } of [
+    {
+      what: 'cuts a stream after some content and fails a JSON answer with stream_cut',
+      mock: { reply: 'one two three four', sequence: ['stream_cut'] },
+      streamed: 'one two ',
+      cls: 'stream_cut',
+    },
+    {
+      what: 'sends a malformed stream before any content, and a malformed JSON answer',
+      mock: { sequence: ['malformed'] },
+      streamed: '',
+      cls: 'malformed',
+    },
+  ] satisfies { what: string; mock: Partial<MockSpec>; streamed: string; cls: string }[]) {
+    it(what, async () => {
+      const { provider } = mockProvider(mock);
+      const { items, error } = await drain(await provider.call(request({ stream: true })));
+      expect(content(items)).toBe(streamed);
+      expect((error as ProviderFailure).failure.class).toBe(cls);
+      const json = await provider.call(request());
+      expect(json.ok ? null : json.error.class).toBe(cls);
+    });
+  }
 
   it('aborts a stream between chunks with the signal reason', async () => {
     const { provider } = mockProvider({ chunkDelayMs: 5 });

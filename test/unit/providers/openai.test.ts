@@ -1,77 +1,44 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProvider } from '../../../engine/providers/index.js';
 import { callerWantsStreamUsage, isUsageOnlyChunk, openAIBody } from '../../../engine/providers/openai.js';
 import { createUndiciTransport } from '../../../engine/providers/transport.js';
 import {
   type ProviderCallRequest,
   type ProviderCallResult,
-  type ProviderError,
   ProviderFailure,
   type ProviderSpec,
-  type StreamItem,
 } from '../../../engine/providers/types.js';
 import { systemClock } from '../../../engine/shared/clock.js';
-import { chunkPayload, openAIError, sse, startUpstream, type Upstream } from '../../support/upstream.js';
+import { callRequest, drain, failure, providerSpec, streamedText } from '../../support/providers.js';
+import { chunkPayload, openAIError, sse, startUpstream } from '../../support/upstream.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
-let upstream: Upstream;
 const transport = createUndiciTransport();
-
-beforeAll(async () => {
-  upstream = await startUpstream({ reply: 'Hello there, friend.' });
-});
-afterAll(async () => {
-  await transport.close();
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
+const upstream = useUpstream({ reply: 'Hello there, friend.', beforeClose: () => transport.close() });
 
 function spec(overrides: Partial<ProviderSpec> = {}): ProviderSpec {
-  return {
+  return providerSpec({
     name: 'openai',
-    kind: 'openai',
     baseUrl: upstream.url,
     apiKey: 'sk-test',
     headers: { 'OpenAI-Organization': 'org-1' },
-    azure: null,
-    anthropicVersion: '2023-06-01',
-    mock: null,
-    maxResponseBytes: 1 << 20,
     ...overrides,
-  };
+  });
 }
 
 const provider = () => createProvider(spec(), { transport, clock: systemClock });
 
 function call(overrides: Partial<ProviderCallRequest> = {}, p = provider()): Promise<ProviderCallResult> {
-  return p.call({
-    upstreamModel: 'gpt-up',
-    endpoint: 'chat',
-    body: { model: 'alias', messages: [{ role: 'user', content: 'Hi' }], temperature: 0.2 },
-    stream: false,
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
-    ...overrides,
-  });
+  return p.call(
+    callRequest({
+      upstreamModel: 'gpt-up',
+      body: { model: 'alias', messages: [{ role: 'user', content: 'Hi' }], temperature: 0.2 },
+      ...overrides,
+    }),
+  );
 }
 
-function failure(result: ProviderCallResult): ProviderError {
-  if (result.ok) throw new Error(`expected a failure, got ${result.kind}`);
-  return result.error;
-}
-
-async function drain(result: ProviderCallResult): Promise<{ items: StreamItem[]; error: unknown }> {
-  if (!result.ok || result.kind !== 'stream') throw new Error('expected a stream');
-  const items: StreamItem[] = [];
-  try {
-    for await (const item of result.items) items.push(item);
-    return { items, error: null };
-  } catch (error) {
-    return { items, error };
-  }
-}
-
-const text = (items: StreamItem[]) =>
-  items.map((i) => (i.type === 'chunk' ? (i.chunk.choices[0]?.delta.content ?? '') : '')).join('');
+const text = streamedText;
 
 describe('OpenAI adapter: success', () => {
   it('sends the body with the upstream model and returns the completion with usage', async () => {

@@ -3,9 +3,7 @@
  * the wait for a free connection under the connect timeout (never past it, never deaf to an
  * abort), keep-alive settings per request, and the Slots queue on its own.
  */
-import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Slots } from '../../../engine/providers/pool.js';
 import {
   createUndiciTransport,
@@ -14,10 +12,12 @@ import {
   type Transport,
   TransportError,
 } from '../../../engine/providers/transport.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { chatPost } from '../../support/providers.js';
+import { startSilentListener } from '../../support/silent-listener.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
-let upstream: Upstream;
 const transports: Transport[] = [];
+const upstream = useUpstream({ beforeClose: () => Promise.all(transports.map((t) => t.close())) });
 
 function transport(options: Parameters<typeof createUndiciTransport>[0] = {}): Transport {
   const t = createUndiciTransport(options);
@@ -25,27 +25,7 @@ function transport(options: Parameters<typeof createUndiciTransport>[0] = {}): T
   return t;
 }
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await Promise.all(transports.map((t) => t.close()));
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
-
-function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
-  return {
-    url: `${upstream.url}/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<HttpRequest> = {}): HttpRequest => chatPost(upstream.url, overrides);
 
 /** How a promise settled, or `pending` after `ms`: a request stuck in a queue must not hang the test. */
 async function settle<T>(
@@ -172,22 +152,15 @@ describe('connection cap', () => {
     // A listener that never accepts: its accept queue (backlog 1) is filled, so new SYNs go
     // unanswered. The first request's connection got in before the queue was full and holds the
     // only slot; the second waits for it, then needs a new socket that never connects.
-    const child = spawn(process.execPath, [
-      '-e',
-      "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20000)})",
-    ]);
-    const port = await new Promise<number>((resolve) =>
-      child.stdout.once('data', (d: Buffer) => resolve(Number(String(d)))),
-    );
-    const fillers: ReturnType<typeof connect>[] = [];
+    const silent = await startSilentListener();
     try {
       const t = transport({ connections: 1 });
-      const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+      const url = `http://127.0.0.1:${silent.port}/v1/chat/completions`;
       const holder = new AbortController();
       const first = t.request(request({ url, signal: holder.signal, connectTimeoutMs: 400 }));
       first.catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      for (let i = 0; i < 6; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => {}));
+      silent.fill(6);
       await new Promise((resolve) => setTimeout(resolve, 100));
 
       const started = performance.now();
@@ -202,8 +175,7 @@ describe('connection cap', () => {
       expect(elapsed).toBeGreaterThanOrEqual(380);
       expect(elapsed).toBeLessThan(560);
     } finally {
-      for (const socket of fillers) socket.destroy();
-      child.kill();
+      silent.close();
     }
   });
 });

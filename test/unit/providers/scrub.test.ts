@@ -4,7 +4,7 @@
  * is a real loopback server that echoes the request's own `Authorization` / `api-key` /
  * `x-api-key` headers into its errors, in every way a misbehaving server might.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProvider } from '../../../engine/providers/index.js';
 import { REDACTED, Scrubber, scrubberFor } from '../../../engine/providers/scrub.js';
 import { createUndiciTransport } from '../../../engine/providers/transport.js';
@@ -15,58 +15,39 @@ import {
   type ProviderSpec,
 } from '../../../engine/providers/types.js';
 import { systemClock } from '../../../engine/shared/clock.js';
-import { type RecordedRequest, sse, startUpstream, type Upstream } from '../../support/upstream.js';
+import { callRequest, drain, failure, providerSpec } from '../../support/providers.js';
+import { type RecordedRequest, sse } from '../../support/upstream.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
 /** Long enough to look real; not shaped like any public key format, so only the exact match catches it. */
 const KEY = 'upstream-secret-0123456789abcdef';
 const HEADER_TOKEN = 'tok-9f8e7d6c5b4a3210';
 
-let upstream: Upstream;
 const transport = createUndiciTransport();
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await transport.close();
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
+const upstream = useUpstream({ beforeClose: () => transport.close() });
 
 function spec(overrides: Partial<ProviderSpec> = {}): ProviderSpec {
-  return {
+  return providerSpec({
     name: 'leaky',
-    kind: 'openai',
     baseUrl: upstream.url,
     apiKey: KEY,
     headers: { 'X-Gateway-Token': HEADER_TOKEN },
-    azure: null,
-    anthropicVersion: '2023-06-01',
-    mock: null,
-    maxResponseBytes: 1 << 20,
     ...overrides,
-  };
-}
-
-async function call(s: ProviderSpec, stream = false): Promise<ProviderCallResult> {
-  return createProvider(s, { transport, clock: systemClock }).call({
-    upstreamModel: 'm',
-    endpoint: 'chat',
-    body: { model: 'm', messages: [{ role: 'user', content: 'Hi' }] },
-    stream,
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
   });
 }
 
-function failure(result: ProviderCallResult): ProviderError {
-  if (result.ok) throw new Error(`expected a failure, got ${result.kind}`);
-  return result.error;
+async function call(s: ProviderSpec, stream = false): Promise<ProviderCallResult> {
+  return createProvider(s, { transport, clock: systemClock }).call(callRequest({ stream }));
 }
 
 function header(req: RecordedRequest, name: string): string {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
+/** Every request gets a 400 whose JSON body `body` builds from the request (to echo its headers). */
+function answer400(body: (req: RecordedRequest) => Record<string, unknown>): void {
+  upstream.setHandler((req) => ({ kind: 'status', status: 400, body: body(req) }));
 }
 
 /** Every credential the request carried, as the upstream saw them. */
@@ -86,17 +67,13 @@ function expectClean(error: ProviderError): void {
 
 describe('upstream error bodies are scrubbed of credentials', () => {
   it('OpenAI: a 400 echoing Authorization in message, param, code and extra fields', async () => {
-    upstream.setHandler((req) => ({
-      kind: 'status',
-      status: 400,
-      body: {
-        error: {
-          message: `Invalid 'temperature'. Request headers: ${credentials(req)}`,
-          type: 'invalid_request_error',
-          param: header(req, 'authorization'),
-          code: `bad_key_${KEY}`,
-          debug: { headers: req.headers, keys: [KEY] },
-        },
+    answer400((req) => ({
+      error: {
+        message: `Invalid 'temperature'. Request headers: ${credentials(req)}`,
+        type: 'invalid_request_error',
+        param: header(req, 'authorization'),
+        code: `bad_key_${KEY}`,
+        debug: { headers: req.headers, keys: [KEY] },
       },
     }));
     const error = failure(await call(spec()));
@@ -112,19 +89,15 @@ describe('upstream error bodies are scrubbed of credentials', () => {
   });
 
   it('Azure: a content-policy refusal echoing the api-key header stays a content_policy error', async () => {
-    upstream.setHandler((req) => ({
-      kind: 'status',
-      status: 400,
-      body: {
-        error: {
-          message: `The response was filtered due to the prompt triggering content management policy. (api-key: ${header(req, 'api-key')})`,
-          type: null,
-          param: 'prompt',
-          code: 'content_filter',
-          innererror: {
-            code: 'ResponsibleAIPolicyViolation',
-            request: { 'api-key': header(req, 'api-key') },
-          },
+    answer400((req) => ({
+      error: {
+        message: `The response was filtered due to the prompt triggering content management policy. (api-key: ${header(req, 'api-key')})`,
+        type: null,
+        param: 'prompt',
+        code: 'content_filter',
+        innererror: {
+          code: 'ResponsibleAIPolicyViolation',
+          request: { 'api-key': header(req, 'api-key') },
         },
       },
     }));
@@ -138,15 +111,11 @@ describe('upstream error bodies are scrubbed of credentials', () => {
   });
 
   it('Anthropic: a 400 echoing x-api-key', async () => {
-    upstream.setHandler((req) => ({
-      kind: 'status',
-      status: 400,
-      body: {
-        type: 'error',
-        error: {
-          type: 'invalid_request_error',
-          message: `max_tokens: too large (x-api-key=${header(req, 'x-api-key')})`,
-        },
+    answer400((req) => ({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: `max_tokens: too large (x-api-key=${header(req, 'x-api-key')})`,
       },
     }));
     const error = failure(await call(spec({ kind: 'anthropic', baseUrl: upstream.origin })));
@@ -191,16 +160,7 @@ describe('upstream error bodies are scrubbed of credentials', () => {
         sse({ error: { message: `server saw ${credentials(req)}`, type: 'server_error', code: null } }),
       ],
     }));
-    const result = await call(spec(), true);
-    if (!result.ok || result.kind !== 'stream') throw new Error('expected a stream');
-    const thrown = await (async () => {
-      for await (const _ of result.items) {
-        // the first event throws
-      }
-    })().then(
-      () => null,
-      (err: unknown) => err,
-    );
+    const { error: thrown } = await drain(await call(spec(), true));
 
     expect(thrown).toBeInstanceOf(ProviderFailure);
     expectClean((thrown as ProviderFailure).failure);
@@ -214,15 +174,8 @@ describe('upstream error bodies are scrubbed of credentials', () => {
         `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: `busy; key ${header(req, 'x-api-key')}` } })}\n\n`,
       ],
     }));
-    const result = await call(spec({ kind: 'anthropic', baseUrl: upstream.origin }), true);
-    if (!result.ok || result.kind !== 'stream') throw new Error('expected a stream');
-    const thrown = await (async () => {
-      for await (const _ of result.items) {
-        // the first event throws
-      }
-    })().then(
-      () => null,
-      (err: unknown) => err,
+    const { error: thrown } = await drain(
+      await call(spec({ kind: 'anthropic', baseUrl: upstream.origin }), true),
     );
 
     expect(thrown).toBeInstanceOf(ProviderFailure);
@@ -233,17 +186,13 @@ describe('upstream error bodies are scrubbed of credentials', () => {
 });
 
 describe('Scrubber', () => {
-  const scrubber = scrubberFor({
-    name: 'p',
-    kind: 'openai',
-    baseUrl: null,
-    apiKey: KEY,
-    headers: { Authorization: 'Bearer custom-token-value', Accept: 'text/plain' },
-    azure: null,
-    anthropicVersion: '2023-06-01',
-    mock: null,
-    maxResponseBytes: 1 << 20,
-  });
+  const scrubber = scrubberFor(
+    providerSpec({
+      name: 'p',
+      apiKey: KEY,
+      headers: { Authorization: 'Bearer custom-token-value', Accept: 'text/plain' },
+    }),
+  );
 
   it('redacts key-shaped strings and credentials that are not the configured ones', () => {
     const foreign = [

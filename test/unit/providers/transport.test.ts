@@ -1,37 +1,18 @@
-import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
 import {
   createUndiciTransport,
   type HttpRequest,
   TransportError,
 } from '../../../engine/providers/transport.js';
-import { startUpstream, type Upstream } from '../../support/upstream.js';
+import { chatPost } from '../../support/providers.js';
+import { startSilentListener } from '../../support/silent-listener.js';
+import { useUpstream } from '../../support/use-upstream.js';
 
-let upstream: Upstream;
 const transport = createUndiciTransport({ connections: 4 });
+const upstream = useUpstream({ beforeClose: () => transport.close() });
 
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await transport.close();
-  await upstream.close();
-});
-beforeEach(() => upstream.reset());
-
-function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
-  return {
-    url: `${upstream.url}/chat/completions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
-    signal: new AbortController().signal,
-    connectTimeoutMs: 1000,
-    maxResponseBytes: 1 << 20,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<HttpRequest> = {}): HttpRequest => chatPost(upstream.url, overrides);
 
 async function rejection(promise: Promise<unknown>): Promise<TransportError> {
   const err = await promise.then(
@@ -90,20 +71,14 @@ describe('undici transport', () => {
 
   it('honours the connect timeout precisely', async () => {
     // A listener that never accepts: its backlog is filled first, so the next SYN goes unanswered.
-    const child = spawn(process.execPath, [
-      '-e',
-      "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20000)})",
-    ]);
-    const port = await new Promise<number>((resolve) =>
-      child.stdout.once('data', (d: Buffer) => resolve(Number(String(d)))),
-    );
-    const fillers = Array.from({ length: 6 }, () => connect(port, '127.0.0.1').on('error', () => {}));
+    const silent = await startSilentListener();
+    silent.fill(6);
     try {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = performance.now();
       const err = await rejection(
         transport.request(
-          request({ url: `http://127.0.0.1:${port}/v1/chat/completions`, connectTimeoutMs: 150 }),
+          request({ url: `http://127.0.0.1:${silent.port}/v1/chat/completions`, connectTimeoutMs: 150 }),
         ),
       );
       const elapsed = performance.now() - started;
@@ -112,8 +87,7 @@ describe('undici transport', () => {
       expect(elapsed).toBeGreaterThanOrEqual(140);
       expect(elapsed).toBeLessThan(800);
     } finally {
-      for (const socket of fillers) socket.destroy();
-      child.kill();
+      silent.close();
     }
   });
 

@@ -134,37 +134,26 @@ const noRoute: Decision = {
 /** Inputs covering each branch of the mapping. */
 function variants(): RecordInput[] {
   const base = input();
+  /** What a request refused before routing reports: no route, target, attempts, usage or cache. */
+  const unrouted = {
+    ...base.meta,
+    route: null,
+    target: null,
+    attempts: [],
+    usage: null,
+    costUsd: null,
+    cache: null,
+  };
   return [
     base,
     input({ kind: 'stream', context: context({ stream: true }) }),
-    input({
-      decision: noRoute,
-      status: 400,
-      errorCode: 'no_route',
-      meta: {
-        ...base.meta,
-        route: null,
-        target: null,
-        attempts: [],
-        usage: null,
-        costUsd: null,
-        cache: null,
-      },
-    }),
+    input({ decision: noRoute, status: 400, errorCode: 'no_route', meta: unrouted }),
     input({
       decision: null,
       status: 401,
       errorCode: 'invalid_api_key',
       context: context({ tenant: null }),
-      meta: {
-        ...base.meta,
-        route: null,
-        target: null,
-        attempts: [],
-        usage: null,
-        costUsd: null,
-        cache: null,
-      },
+      meta: unrouted,
     }),
     input({
       status: 502,

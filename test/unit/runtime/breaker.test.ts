@@ -7,7 +7,7 @@ import {
   CircuitBreaker,
 } from '../../../engine/runtime/breaker.js';
 import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
-import type { BreakerSettings, ErrorClass } from '../../../engine/types.js';
+import { type BreakerSettings, ERROR_CLASSES, type ErrorClass } from '../../../engine/types.js';
 import { makeTarget } from '../../support/decision-fixtures.js';
 
 const settings: BreakerSettings = { failures: 3, windowMs: 10_000, cooldownMs: 5_000 };
@@ -60,19 +60,18 @@ describe('CircuitBreaker', () => {
   });
 
   it('does not count the request’s own faults', () => {
+    const ownFaults: readonly ErrorClass[] = [
+      'bad_request',
+      'auth',
+      'context_length',
+      'content_policy',
+      'guardrail',
+    ];
     const b = new CircuitBreaker({ ...settings, failures: 1 }, new VirtualClock());
-    for (const c of ['bad_request', 'auth', 'context_length', 'content_policy', 'guardrail'] as const)
-      fail(b, c);
+    for (const c of ownFaults) fail(b, c);
     expect(b.state).toBe('closed');
-    for (const c of [
-      'connect',
-      'timeout',
-      'first_token',
-      'idle',
-      'rate_limited',
-      'overloaded',
-      'stream_cut',
-    ] as const) {
+    // Every other class counts: one failure opens a breaker whose threshold is one.
+    for (const c of ERROR_CLASSES.filter((e) => !ownFaults.includes(e))) {
       const one = new CircuitBreaker({ ...settings, failures: 1 }, new VirtualClock());
       fail(one, c);
       expect(one.state).toBe('open');

@@ -88,33 +88,37 @@ describe('execute: JSON', () => {
     expect(res.headers['x-switchyard-attempts']).toBe('4');
   });
 
-  it('honours a Retry-After within the cap', async () => {
-    const h = createHarness({
-      script: { a: [{ type: 'error', errorClass: 'rate_limited', retryAfterMs: 5_000 }] },
+  for (const { what, retryAfterMs, target, calls } of [
+    {
+      what: 'honours a Retry-After within the cap',
+      retryAfterMs: 5_000,
+      target: 'a',
+      calls: [
+        ['a', 0],
+        ['a', 5_000],
+      ],
+    },
+    {
+      what: 'fails over at once when Retry-After exceeds respectRetryAfter',
+      retryAfterMs: 60_000,
+      target: 'b',
+      calls: [
+        ['a', 0],
+        ['b', 0],
+      ],
+    },
+  ]) {
+    it(what, async () => {
+      const h = createHarness({
+        script: { a: [{ type: 'error', errorClass: 'rate_limited', retryAfterMs }] },
+      });
+      const res = json(
+        await h.executor.execute(makeDecision([makeTarget('a'), makeTarget('b')]), makeContext()),
+      );
+      expect(res.meta.target).toBe(target);
+      expect(h.sim.calls.map((c) => [c.upstreamModel, c.startedAt])).toEqual(calls);
     });
-    const res = json(
-      await h.executor.execute(makeDecision([makeTarget('a'), makeTarget('b')]), makeContext()),
-    );
-    expect(res.meta.target).toBe('a');
-    expect(h.sim.calls.map((c) => [c.upstreamModel, c.startedAt])).toEqual([
-      ['a', 0],
-      ['a', 5_000],
-    ]);
-  });
-
-  it('fails over at once when Retry-After exceeds respectRetryAfter', async () => {
-    const h = createHarness({
-      script: { a: [{ type: 'error', errorClass: 'rate_limited', retryAfterMs: 60_000 }] },
-    });
-    const res = json(
-      await h.executor.execute(makeDecision([makeTarget('a'), makeTarget('b')]), makeContext()),
-    );
-    expect(res.meta.target).toBe('b');
-    expect(h.sim.calls.map((c) => [c.upstreamModel, c.startedAt])).toEqual([
-      ['a', 0],
-      ['b', 0],
-    ]);
-  });
+  }
 
   it('fails over on a first-token timeout and never re-sends to that target', async () => {
     const h = createHarness({ script: { a: [{ type: 'hang' }] } });

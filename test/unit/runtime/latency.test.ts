@@ -26,37 +26,38 @@ describe('LatencyTracker', () => {
 });
 
 describe('orderPlan', () => {
-  it('flattens depth-first and keeps the order of non-latency groups', () => {
-    const tracker = new LatencyTracker();
-    tracker.observe('a', 900);
-    expect(names(group('fallback', t('a'), group('weighted', t('b'), t('c')), t('d')), tracker)).toEqual([
-      'a',
-      'b',
-      'c',
-      'd',
-    ]);
-  });
-
-  it('sorts latency groups by EWMA, unmeasured first, ties in declared order', () => {
-    const tracker = new LatencyTracker();
-    tracker.observe('a', 300);
-    tracker.observe('b', 100);
-    tracker.observe('d', 100);
-    expect(names(group('latency', t('a'), t('b'), t('c'), t('d'), t('e')), tracker)).toEqual([
-      'c',
-      'e',
-      'b',
-      'd',
-      'a',
-    ]);
-  });
-
-  it('ranks a nested group by its first target and keeps each target once', () => {
-    const tracker = new LatencyTracker();
-    tracker.observe('a', 50);
-    tracker.observe('b', 500);
-    tracker.observe('c', 10);
-    const plan = group('latency', t('a'), group('fallback', t('b'), t('c')), t('c'));
-    expect(names(plan, tracker)).toEqual(['c', 'a', 'b']);
-  });
+  for (const { what, observed, plan, order } of [
+    {
+      what: 'flattens depth-first and keeps the order of non-latency groups',
+      observed: [['a', 900]],
+      plan: () => group('fallback', t('a'), group('weighted', t('b'), t('c')), t('d')),
+      order: ['a', 'b', 'c', 'd'],
+    },
+    {
+      what: 'sorts latency groups by EWMA, unmeasured first, ties in declared order',
+      observed: [
+        ['a', 300],
+        ['b', 100],
+        ['d', 100],
+      ],
+      plan: () => group('latency', t('a'), t('b'), t('c'), t('d'), t('e')),
+      order: ['c', 'e', 'b', 'd', 'a'],
+    },
+    {
+      what: 'ranks a nested group by its first target and keeps each target once',
+      observed: [
+        ['a', 50],
+        ['b', 500],
+        ['c', 10],
+      ],
+      plan: () => group('latency', t('a'), group('fallback', t('b'), t('c')), t('c')),
+      order: ['c', 'a', 'b'],
+    },
+  ] as const) {
+    it(what, () => {
+      const tracker = new LatencyTracker();
+      for (const [name, ms] of observed) tracker.observe(name, ms);
+      expect(names(plan(), tracker)).toEqual(order);
+    });
+  }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { at, CATALOGUE, check, HEAD, one, withCode } from './helpers.js';
+import { at, CATALOGUE, check, HEAD, itReportsOne, one, withCode } from './helpers.js';
 
 describe('validatePolicy: schema diagnostics', () => {
   it('accepts a minimal valid policy and returns it typed', () => {
@@ -19,45 +19,143 @@ describe('validatePolicy: schema diagnostics', () => {
     expect(r.policy).toBeNull();
   });
 
-  it('hints a misspelt key', () => {
-    const r = check(`${CATALOGUE}routes:\n  - name: chat\n    targest: [fast]\n`);
-    const d = one(r, 'SCHEMA_UNKNOWN_KEY');
-    expect(d.hint).toBe('targets');
-    expect(at(d)).toBe('9:5');
-    // The missing `targets` is the same mistake: not reported twice.
-    expect(withCode(r, 'SCHEMA_REQUIRED')).toEqual([]);
-  });
+  itReportsOne([
+    {
+      what: 'hints a misspelt key',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    targest: [fast]\n`,
+      code: 'SCHEMA_UNKNOWN_KEY',
+      has: { hint: 'targets' },
+      at: '9:5',
+      // The missing `targets` is the same mistake: not reported twice.
+      none: ['SCHEMA_REQUIRED'],
+    },
+    {
+      what: 'hints `metadata.task` for `metdata.task` (pattern-property prefixes)',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    when: { metdata.task: triage }\n    targets: [fast]\n`,
+      code: 'SCHEMA_UNKNOWN_KEY',
+      has: { hint: 'metadata.task', pointer: '/routes/0/when/metdata.task' },
+      at: '9:13',
+      mentions: ['`when` of route `chat`'],
+    },
+    {
+      what: 'unknown top-level keys are named as such, with a hint',
+      text: `${CATALOGUE}modles: {}\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_UNKNOWN_KEY',
+      has: { message: 'unknown top-level key `modles`', hint: 'models' },
+      at: '7:1',
+    },
+    {
+      what: 'SCHEMA_ENUM for an unknown provider kind (discriminator) hints the nearest kind',
+      text: `${HEAD}providers:\n  openai: { kind: openaii, baseUrl: "https://x" }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_ENUM',
+      has: {
+        hint: 'openai',
+        pointer: '/providers/openai/kind',
+        message: 'unknown kind `openaii` for provider `openai`: expected `openai`, `anthropic` or `mock`',
+      },
+      at: '4:19',
+    },
+    {
+      what: 'a misspelt `kind` is named even though no branch can be chosen',
+      text: `${HEAD}providers:\n  a: { knid: mock }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_UNKNOWN_KEY',
+      has: { hint: 'kind' },
+      at: '4:8',
+      none: ['SCHEMA_REQUIRED'],
+    },
+    {
+      what: 'SCHEMA_ENUM on a strategy hints `fallback` for `fallbak`',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    strategy: fallbak\n    targets: [fast]\n`,
+      code: 'SCHEMA_ENUM',
+      has: { hint: 'fallback' },
+      at: '9:15',
+      mentions: ['expected `fallback`, `weighted`, `latency` or `sticky`'],
+    },
+    {
+      what: 'SCHEMA_CONST: the language version must be v1',
+      text: `switchyard: v2\npolicy: { name: demo, version: "1" }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_CONST',
+      has: { message: 'the language version must be `v1`, not `v2`', pointer: '/switchyard' },
+      at: '1:13',
+    },
+    {
+      what: 'SCHEMA_TYPE names the expected and the given type',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    targets: [fast]\n    maxAttempts: three\n`,
+      code: 'SCHEMA_TYPE',
+      has: { message: '`maxAttempts` of route `chat` must be a whole number, not a string' },
+      at: '10:18',
+    },
+    {
+      what: 'SCHEMA_REQUIRED locates the object and lists every missing key at once',
+      text: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: {}\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_REQUIRED',
+      has: { message: 'model `fast` is missing `provider` or `model`', pointer: '/models/fast' },
+      at: '6:9',
+    },
+    {
+      what: 'SCHEMA_REQUIRED for a limit without `requests` or `tokens` is one diagnostic',
+      text: `${CATALOGUE}limits:\n  l: { key: [tenant] }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_REQUIRED',
+      has: { message: 'limit `l` needs at least one of `requests` or `tokens`' },
+      at: '8:6',
+    },
+    {
+      what: 'SCHEMA_PATTERN says what format is expected, with an example',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    targets: [fast]\n    timeout: { total: 30 seconds }\n`,
+      code: 'SCHEMA_PATTERN',
+      mentions: ['`30 seconds` is not a valid duration for `timeout.total` of route `chat`', 'e.g. `250ms`'],
+      at: '10:23',
+    },
+    {
+      what: 'SCHEMA_PATTERN for an invalid name locates the key',
+      text: `${CATALOGUE}  9lives: { provider: demo, model: m }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
+      code: 'SCHEMA_PATTERN',
+      has: { pointer: '/models/9lives' },
+      mentions: ['`9lives` is not a valid model name'],
+      at: '7:3',
+    },
+    {
+      what: 'budget onExceeded: a misspelt `block` is one SCHEMA_CONST with a hint',
+      text: `${CATALOGUE}budgets:\n  b: { key: [tenant], usd: 5/day, onExceeded: blok }\nroutes:\n  - name: chat\n    targets: [fast]\n    budgets: [b]\n`,
+      code: 'SCHEMA_CONST',
+      has: { hint: 'block', pointer: '/budgets/b/onExceeded' },
+      none: ['SCHEMA_TYPE'],
+    },
+    {
+      what: 'every schema diagnostic has a location in the file',
+      text: `${HEAD}routes: 5\n`,
+      code: 'SCHEMA_TYPE',
+      has: { message: '`routes` must be a list, not a number' },
+      at: '3:9',
+    },
+    {
+      what: 'a bad nested group target reports the inner problem only',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    targets:\n      - strategy: fallback\n        targets: [{ model: fast, weight: -1 }]\n`,
+      code: 'SCHEMA_RANGE',
+      onlyError: true,
+      has: { pointer: '/routes/0/targets/0/targets/0/weight' },
+      at: '11:42',
+    },
+    {
+      what: 'a condition written as a list is one SCHEMA_TYPE with an `in` suggestion',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    when: { model: [a, b] }\n    targets: [fast]\n`,
+      code: 'SCHEMA_TYPE',
+      onlyError: true,
+      mentions: ['`{ in: [...] }`'],
+      at: '9:20',
+    },
+    {
+      what: 'an operator object with a bad operator value reports that operator',
+      text: `${CATALOGUE}routes:\n  - name: chat\n    when: { input.tokens: { gt: lots } }\n    targets: [fast]\n`,
+      code: 'SCHEMA_TYPE',
+      onlyError: true,
+      has: { pointer: '/routes/0/when/input.tokens/gt' },
+    },
+  ]);
 
-  it('hints `metadata.task` for `metdata.task` (pattern-property prefixes)', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    when: { metdata.task: triage }\n    targets: [fast]\n`,
-    );
-    const d = one(r, 'SCHEMA_UNKNOWN_KEY');
-    expect(d.hint).toBe('metadata.task');
-    expect(d.pointer).toBe('/routes/0/when/metdata.task');
-    expect(at(d)).toBe('9:13');
-    expect(d.message).toContain('`when` of route `chat`');
-  });
-
-  it('unknown top-level keys are named as such, with a hint', () => {
-    const r = check(`${CATALOGUE}modles: {}\nroutes:\n  - name: chat\n    targets: [fast]\n`);
-    const d = one(r, 'SCHEMA_UNKNOWN_KEY');
-    expect(d.message).toBe('unknown top-level key `modles`');
-    expect(d.hint).toBe('models');
-    expect(at(d)).toBe('7:1');
-  });
-
-  it('SCHEMA_ENUM for an unknown provider kind (discriminator) hints the nearest kind', () => {
-    const r = check(
-      `${HEAD}providers:\n  openai: { kind: openaii, baseUrl: "https://x" }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
-    );
-    const d = one(r, 'SCHEMA_ENUM');
-    expect(d.hint).toBe('openai');
-    expect(d.pointer).toBe('/providers/openai/kind');
-    expect(at(d)).toBe('4:19');
-    expect(d.message).toBe(
-      'unknown kind `openaii` for provider `openai`: expected `openai`, `anthropic` or `mock`',
-    );
+  it('SCHEMA_ENUM without a hint for nonsense', () => {
+    const r = check(`${CATALOGUE}routes:\n  - name: chat\n    strategy: zzzzzz\n    targets: [fast]\n`);
+    expect(one(r, 'SCHEMA_ENUM').hint).toBeUndefined();
   });
 
   it('reports only the chosen discriminated branch (no oneOf wall)', () => {
@@ -67,83 +165,6 @@ describe('validatePolicy: schema diagnostics', () => {
     const schema = r.diagnostics.filter((d) => d.code.startsWith('SCHEMA_'));
     expect(schema.map((d) => d.code)).toEqual(['SCHEMA_UNKNOWN_KEY']);
     expect(schema[0].pointer).toBe('/providers/a/bogus');
-  });
-
-  it('a misspelt `kind` is named even though no branch can be chosen', () => {
-    const r = check(`${HEAD}providers:\n  a: { knid: mock }\nroutes:\n  - name: chat\n    targets: [fast]\n`);
-    const d = one(r, 'SCHEMA_UNKNOWN_KEY');
-    expect(d.hint).toBe('kind');
-    expect(at(d)).toBe('4:8');
-    expect(withCode(r, 'SCHEMA_REQUIRED')).toEqual([]);
-  });
-
-  it('SCHEMA_ENUM on a strategy hints `fallback` for `fallbak`', () => {
-    const r = check(`${CATALOGUE}routes:\n  - name: chat\n    strategy: fallbak\n    targets: [fast]\n`);
-    const d = one(r, 'SCHEMA_ENUM');
-    expect(d.hint).toBe('fallback');
-    expect(at(d)).toBe('9:15');
-    expect(d.message).toContain('expected `fallback`, `weighted`, `latency` or `sticky`');
-  });
-
-  it('SCHEMA_ENUM without a hint for nonsense', () => {
-    const r = check(`${CATALOGUE}routes:\n  - name: chat\n    strategy: zzzzzz\n    targets: [fast]\n`);
-    expect(one(r, 'SCHEMA_ENUM').hint).toBeUndefined();
-  });
-
-  it('SCHEMA_CONST: the language version must be v1', () => {
-    const r = check(
-      `switchyard: v2\npolicy: { name: demo, version: "1" }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
-    );
-    const d = one(r, 'SCHEMA_CONST');
-    expect(d.message).toBe('the language version must be `v1`, not `v2`');
-    expect(at(d)).toBe('1:13');
-    expect(d.pointer).toBe('/switchyard');
-  });
-
-  it('SCHEMA_TYPE names the expected and the given type', () => {
-    const r = check(`${CATALOGUE}routes:\n  - name: chat\n    targets: [fast]\n    maxAttempts: three\n`);
-    const d = one(r, 'SCHEMA_TYPE');
-    expect(d.message).toBe('`maxAttempts` of route `chat` must be a whole number, not a string');
-    expect(at(d)).toBe('10:18');
-  });
-
-  it('SCHEMA_REQUIRED locates the object and lists every missing key at once', () => {
-    const r = check(
-      `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: {}\nroutes:\n  - name: chat\n    targets: [fast]\n`,
-    );
-    const d = one(r, 'SCHEMA_REQUIRED');
-    expect(d.message).toBe('model `fast` is missing `provider` or `model`');
-    expect(d.pointer).toBe('/models/fast');
-    expect(at(d)).toBe('6:9');
-  });
-
-  it('SCHEMA_REQUIRED for a limit without `requests` or `tokens` is one diagnostic', () => {
-    const r = check(
-      `${CATALOGUE}limits:\n  l: { key: [tenant] }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
-    );
-    const d = one(r, 'SCHEMA_REQUIRED');
-    expect(d.message).toBe('limit `l` needs at least one of `requests` or `tokens`');
-    expect(at(d)).toBe('8:6');
-  });
-
-  it('SCHEMA_PATTERN says what format is expected, with an example', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    targets: [fast]\n    timeout: { total: 30 seconds }\n`,
-    );
-    const d = one(r, 'SCHEMA_PATTERN');
-    expect(d.message).toContain('`30 seconds` is not a valid duration for `timeout.total` of route `chat`');
-    expect(d.message).toContain('e.g. `250ms`');
-    expect(at(d)).toBe('10:23');
-  });
-
-  it('SCHEMA_PATTERN for an invalid name locates the key', () => {
-    const r = check(
-      `${CATALOGUE}  9lives: { provider: demo, model: m }\nroutes:\n  - name: chat\n    targets: [fast]\n`,
-    );
-    const d = one(r, 'SCHEMA_PATTERN');
-    expect(d.pointer).toBe('/models/9lives');
-    expect(d.message).toContain('`9lives` is not a valid model name');
-    expect(at(d)).toBe('7:3');
   });
 
   it('SCHEMA_RANGE for numbers, empty lists and duplicates', () => {
@@ -170,52 +191,6 @@ describe('validatePolicy: schema diagnostics', () => {
     expect(r.errors[0].code).toBe('SCHEMA_TYPE');
     expect(r.errors[0].message).toContain('a model name, a model with a weight, or a nested group');
     expect(at(r.errors[0])).toBe('9:15');
-  });
-
-  it('a bad nested group target reports the inner problem only', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    targets:\n      - strategy: fallback\n        targets: [{ model: fast, weight: -1 }]\n`,
-    );
-    expect(r.errors).toHaveLength(1);
-    expect(r.errors[0].code).toBe('SCHEMA_RANGE');
-    expect(r.errors[0].pointer).toBe('/routes/0/targets/0/targets/0/weight');
-    expect(at(r.errors[0])).toBe('11:42');
-  });
-
-  it('a condition written as a list is one SCHEMA_TYPE with an `in` suggestion', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    when: { model: [a, b] }\n    targets: [fast]\n`,
-    );
-    expect(r.errors).toHaveLength(1);
-    expect(r.errors[0].code).toBe('SCHEMA_TYPE');
-    expect(r.errors[0].message).toContain('`{ in: [...] }`');
-    expect(at(r.errors[0])).toBe('9:20');
-  });
-
-  it('an operator object with a bad operator value reports that operator', () => {
-    const r = check(
-      `${CATALOGUE}routes:\n  - name: chat\n    when: { input.tokens: { gt: lots } }\n    targets: [fast]\n`,
-    );
-    expect(r.errors).toHaveLength(1);
-    expect(r.errors[0].pointer).toBe('/routes/0/when/input.tokens/gt');
-    expect(r.errors[0].code).toBe('SCHEMA_TYPE');
-  });
-
-  it('budget onExceeded: a misspelt `block` is one SCHEMA_CONST with a hint', () => {
-    const r = check(
-      `${CATALOGUE}budgets:\n  b: { key: [tenant], usd: 5/day, onExceeded: blok }\nroutes:\n  - name: chat\n    targets: [fast]\n    budgets: [b]\n`,
-    );
-    const d = one(r, 'SCHEMA_CONST');
-    expect(d.hint).toBe('block');
-    expect(d.pointer).toBe('/budgets/b/onExceeded');
-    expect(withCode(r, 'SCHEMA_TYPE')).toEqual([]);
-  });
-
-  it('every schema diagnostic has a location in the file', () => {
-    const r = check(`${HEAD}routes: 5\n`);
-    const d = one(r, 'SCHEMA_TYPE');
-    expect(at(d)).toBe('3:9');
-    expect(d.message).toBe('`routes` must be a list, not a number');
   });
 
   it('does not run when the load stage failed on the whole document', () => {

@@ -3,6 +3,14 @@ import { at, CATALOGUE, check, one, withCode } from './helpers.js';
 
 const route = (body: string): string => `${CATALOGUE}routes:\n${body}`;
 
+/** The one SEM_UNREACHABLE_ROUTE among `routes`, related to the route before it that matches first. */
+function unreachable(routes: string, firstMatch: { line: number; column: number }) {
+  const r = check(route(routes));
+  const d = one(r, 'SEM_UNREACHABLE_ROUTE');
+  expect(d.related?.[0]).toMatchObject(firstMatch);
+  return { r, d };
+}
+
 describe('validatePolicy: semantic checks', () => {
   it('SEM_DUPLICATE_ROUTE at the second route, related to the first', () => {
     const r = check(
@@ -19,30 +27,24 @@ describe('validatePolicy: semantic checks', () => {
   });
 
   it('SEM_UNREACHABLE_ROUTE after a catch-all (warning, policy still valid)', () => {
-    const r = check(
-      route(
-        '  - name: default\n    targets: [fast]\n  - name: chat\n    when: { model: gpt-5 }\n    targets: [fast]\n',
-      ),
+    const { r, d } = unreachable(
+      '  - name: default\n    targets: [fast]\n  - name: chat\n    when: { model: gpt-5 }\n    targets: [fast]\n',
+      { line: 8, column: 5 },
     );
-    const d = one(r, 'SEM_UNREACHABLE_ROUTE');
     expect(d.severity).toBe('warning');
     expect(d.pointer).toBe('/routes/1');
     expect(d.route).toBe('chat');
     expect(at(d)).toBe('10:5');
-    expect(d.related?.[0]).toMatchObject({ line: 8, column: 5 });
     expect(d.message).toContain('route `default` before it has no `when`');
     expect(r.policy).not.toBeNull();
   });
 
   it('SEM_UNREACHABLE_ROUTE after an identical `when` (key order does not matter)', () => {
-    const r = check(
-      route(
-        '  - name: a\n    when: { model: gpt-5, stream: true }\n    targets: [fast]\n  - name: b\n    when: { stream: true, model: gpt-5 }\n    targets: [fast]\n',
-      ),
+    const { d } = unreachable(
+      '  - name: a\n    when: { model: gpt-5, stream: true }\n    targets: [fast]\n  - name: b\n    when: { stream: true, model: gpt-5 }\n    targets: [fast]\n',
+      { line: 9, column: 11 },
     );
-    const d = one(r, 'SEM_UNREACHABLE_ROUTE');
     expect(d.route).toBe('b');
-    expect(d.related?.[0]).toMatchObject({ line: 9, column: 11 });
   });
 
   it('distinct conditions are not unreachable', () => {

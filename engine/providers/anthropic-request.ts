@@ -1,0 +1,202 @@
+/**
+ * OpenAI chat completion request → Anthropic Messages request: system and developer messages,
+ * content parts, images, tool calls and results, tool choice, parameters, prefill.
+ */
+import { isRecord } from '../shared/guards.js';
+
+export const DEFAULT_MAX_TOKENS = 4096;
+
+type Block = Record<string, unknown>;
+
+interface AnthropicMessage {
+  role: 'user' | 'assistant';
+  content: string | Block[];
+}
+
+export interface AnthropicRequest {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicMessage[];
+  system?: string;
+  [key: string]: unknown;
+}
+
+/** A request Anthropic cannot express; becomes a `bad_request` without calling upstream. */
+export class TranslationError extends Error {}
+
+function textOfParts(content: unknown, what: string): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (!Array.isArray(content))
+    throw new TranslationError(`${what} content must be a string or an array of parts`);
+  return content
+    .map((part) => {
+      if (isRecord(part) && (part.type === 'text' || part.type === 'refusal')) {
+        const text = part.type === 'text' ? part.text : part.refusal;
+        if (typeof text === 'string') return text;
+      }
+      throw new TranslationError(`${what} content supports only text parts`);
+    })
+    .join('');
+}
+
+function imageBlock(part: Record<string, unknown>): Block {
+  const image = part.image_url;
+  const url = isRecord(image) ? image.url : image;
+  if (typeof url !== 'string') throw new TranslationError('image_url part needs a url');
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data !== null) return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } };
+  return { type: 'image', source: { type: 'url', url } };
+}
+
+function userBlocks(content: unknown): Block[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  if (!Array.isArray(content))
+    throw new TranslationError('user content must be a string or an array of parts');
+  return content.map((part): Block => {
+    if (!isRecord(part)) throw new TranslationError('content parts must be objects');
+    if (part.type === 'text' && typeof part.text === 'string') return { type: 'text', text: part.text };
+    if (part.type === 'image_url') return imageBlock(part);
+    throw new TranslationError(`content part type "${String(part.type)}" is not supported by Anthropic`);
+  });
+}
+
+function parseArguments(args: unknown): Record<string, unknown> {
+  if (typeof args !== 'string' || args.trim() === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (isRecord(parsed)) return parsed;
+  } catch {
+    // fall through: Anthropic needs an object, and the model will see the call as empty
+  }
+  throw new TranslationError('tool_call arguments must be a JSON object');
+}
+
+function assistantBlocks(message: Record<string, unknown>): Block[] {
+  const blocks: Block[] = [];
+  const text = textOfParts(message.content, 'assistant');
+  if (text !== '') blocks.push({ type: 'text', text });
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls) {
+      if (!isRecord(call) || !isRecord(call.function)) throw new TranslationError('malformed tool_call');
+      blocks.push({
+        type: 'tool_use',
+        id: call.id,
+        name: call.function.name,
+        input: parseArguments(call.function.arguments),
+      });
+    }
+  }
+  return blocks;
+}
+
+function toolResultBlock(message: Record<string, unknown>): Block {
+  if (typeof message.tool_call_id !== 'string') throw new TranslationError('tool message needs tool_call_id');
+  const content =
+    typeof message.content === 'string'
+      ? message.content
+      : [{ type: 'text', text: textOfParts(message.content, 'tool') }];
+  return { type: 'tool_result', tool_use_id: message.tool_call_id, content };
+}
+
+function toolChoice(choice: unknown, parallel: unknown): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  if (choice === 'auto') out = { type: 'auto' };
+  else if (choice === 'none') out = { type: 'none' };
+  else if (choice === 'required') out = { type: 'any' };
+  else if (isRecord(choice) && isRecord(choice.function) && typeof choice.function.name === 'string') {
+    out = { type: 'tool', name: choice.function.name };
+  }
+  if (parallel === false) out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true };
+  return out;
+}
+
+function tools(list: unknown): Block[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  return list.flatMap((tool): Block[] => {
+    if (!isRecord(tool) || tool.type !== 'function' || !isRecord(tool.function)) return [];
+    const fn = tool.function;
+    const block: Block = { name: fn.name, input_schema: fn.parameters ?? { type: 'object', properties: {} } };
+    if (typeof fn.description === 'string') block.description = fn.description;
+    return [block];
+  });
+}
+
+/** Anthropic refuses a final assistant turn ending in whitespace; trim it, dropping what empties. */
+function trimFinalAssistant(messages: AnthropicMessage[]): void {
+  const last = messages.at(-1);
+  if (last === undefined || last.role !== 'assistant' || typeof last.content === 'string') return;
+  const block = last.content.at(-1);
+  if (block === undefined || block.type !== 'text' || typeof block.text !== 'string') return;
+  const text = block.text.trimEnd();
+  if (text !== '') block.text = text;
+  else last.content.pop();
+  if (last.content.length === 0) messages.pop();
+}
+
+/**
+ * OpenAI chat completion request → Anthropic Messages request. System and developer messages
+ * become `system`; tool results become `tool_result` blocks in a user turn; consecutive turns of one
+ * role merge; a final assistant message (or `prefill`) is Anthropic's native prefill.
+ * `temperature` is clamped to Anthropic's 0..1.
+ */
+export function toAnthropicRequest(
+  body: Readonly<Record<string, unknown>>,
+  upstreamModel: string,
+  stream: boolean,
+  prefill?: string,
+): AnthropicRequest {
+  if (!Array.isArray(body.messages)) throw new TranslationError('messages must be an array');
+  const system: string[] = [];
+  const messages: AnthropicMessage[] = [];
+  const push = (role: AnthropicMessage['role'], blocks: Block[]) => {
+    const last = messages.at(-1);
+    if (last !== undefined && last.role === role && Array.isArray(last.content)) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  for (const message of body.messages) {
+    if (!isRecord(message)) throw new TranslationError('messages must be objects');
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(textOfParts(message.content, 'system'));
+        break;
+      case 'user':
+        push('user', userBlocks(message.content));
+        break;
+      case 'assistant':
+        push('assistant', assistantBlocks(message));
+        break;
+      case 'tool':
+        push('user', [toolResultBlock(message)]);
+        break;
+      default:
+        throw new TranslationError(`message role "${String(message.role)}" is not supported by Anthropic`);
+    }
+  }
+  if (prefill !== undefined) push('assistant', [{ type: 'text', text: prefill }]);
+  trimFinalAssistant(messages);
+  for (const message of messages) {
+    const only = Array.isArray(message.content) && message.content.length === 1 ? message.content[0] : null;
+    if (only !== null && only.type === 'text' && typeof only.text === 'string') message.content = only.text;
+  }
+
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const out: AnthropicRequest = {
+    model: upstreamModel,
+    max_tokens: typeof maxTokens === 'number' ? maxTokens : DEFAULT_MAX_TOKENS,
+    messages,
+  };
+  if (system.length > 0) out.system = system.join('\n\n');
+  if (typeof body.temperature === 'number') out.temperature = Math.min(1, Math.max(0, body.temperature));
+  if (typeof body.top_p === 'number') out.top_p = body.top_p;
+  if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
+  else if (Array.isArray(body.stop) && body.stop.length > 0) out.stop_sequences = body.stop;
+  const toolList = tools(body.tools);
+  if (toolList !== undefined && toolList.length > 0) out.tools = toolList;
+  const choice = toolChoice(body.tool_choice, body.parallel_tool_calls);
+  if (choice !== undefined && out.tools !== undefined) out.tool_choice = choice;
+  if (typeof body.user === 'string') out.metadata = { user_id: body.user };
+  if (stream) out.stream = true;
+  return out;
+}

@@ -1,0 +1,78 @@
+/**
+ * Anthropic Messages answer → OpenAI chat completion, and the pieces the stream translation
+ * shares with it: stop reasons and usage.
+ */
+import { isRecord } from '../shared/guards.js';
+import { TranslationError } from './anthropic-request.js';
+import type { ChatCompletion, ChatToolCall, OpenAIUsage } from './openai-types.js';
+
+/** Anthropic `stop_reason` → OpenAI `finish_reason`. */
+export const STOP_REASONS: Readonly<Record<string, string>> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+export function num(value: unknown): number {
+  return typeof value === 'number' ? value : 0;
+}
+
+/** Anthropic usage → OpenAI usage; cached input counts as prompt tokens, as OpenAI counts it. */
+export function openAIUsage(input: number, output: number): OpenAIUsage {
+  return { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
+}
+
+export function inputTokens(usage: Record<string, unknown>): number {
+  return (
+    num(usage.input_tokens) + num(usage.cache_creation_input_tokens) + num(usage.cache_read_input_tokens)
+  );
+}
+
+/** Anthropic message → OpenAI chat completion. Throws TranslationError when it is not a message. */
+export function fromAnthropicMessage(
+  message: unknown,
+  fallbackModel: string,
+  created: number,
+): ChatCompletion {
+  if (!isRecord(message) || !Array.isArray(message.content)) {
+    throw new TranslationError('upstream answer is not an Anthropic message');
+  }
+  let text = '';
+  const toolCalls: ChatToolCall[] = [];
+  for (const block of message.content) {
+    if (!isRecord(block)) continue;
+    if (block.type === 'text' && typeof block.text === 'string') text += block.text;
+    else if (block.type === 'tool_use') {
+      toolCalls.push({
+        id: String(block.id),
+        type: 'function',
+        function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) },
+      });
+    }
+  }
+  const usage = isRecord(message.usage) ? message.usage : {};
+  const stop = typeof message.stop_reason === 'string' ? message.stop_reason : null;
+  return {
+    id: typeof message.id === 'string' ? message.id : 'msg_unknown',
+    object: 'chat.completion',
+    created,
+    model: typeof message.model === 'string' ? message.model : fallbackModel,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text === '' && toolCalls.length > 0 ? null : text,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: stop === null ? 'stop' : (STOP_REASONS[stop] ?? 'stop'),
+        logprobs: null,
+      },
+    ],
+    usage: openAIUsage(inputTokens(usage), num(usage.output_tokens)),
+  };
+}

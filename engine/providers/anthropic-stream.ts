@@ -1,0 +1,161 @@
+/**
+ * Anthropic Messages event stream → OpenAI chat completion chunks, one event at a time.
+ */
+import { isRecord } from '../shared/guards.js';
+import type { ErrorClass } from '../types.js';
+import { inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
+import { ANTHROPIC_ERROR_TYPES, providerError, readErrorBody } from './classify.js';
+import type { ChatCompletionChunk, ChatDelta } from './openai-types.js';
+import type { Scrubber } from './scrub.js';
+import { parseSse, type SseEvent } from './sse.js';
+import { ProviderFailure, type StreamItem } from './types.js';
+import { streamFailure } from './upstream.js';
+
+/**
+ * Anthropic stream events → OpenAI chunks, one event at a time. Holds only the ids, the token
+ * counts and the mapping from content-block index to tool-call index.
+ */
+export class AnthropicStreamTranslator {
+  private id = 'msg_unknown';
+  private model: string;
+  private inputTokens = 0;
+  private outputTokens = 0;
+  private readonly toolIndex = new Map<number, number>();
+  /** A stop_reason arrived: the answer is complete even if message_stop never does. */
+  finished = false;
+
+  constructor(
+    model: string,
+    private readonly created: number,
+  ) {
+    this.model = model;
+  }
+
+  private chunk(delta: ChatDelta, finishReason: string | null = null): ChatCompletionChunk {
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+    };
+  }
+
+  /** The closing usage chunk, as OpenAI sends it with `include_usage`. */
+  usageChunk(): ChatCompletionChunk {
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [],
+      usage: openAIUsage(this.inputTokens, this.outputTokens),
+    };
+  }
+
+  /** Translates one event; `done` is true on message_stop. Throws ProviderFailure on error events. */
+  translate(event: SseEvent): { chunks: ChatCompletionChunk[]; done: boolean } {
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      throw new ProviderFailure(providerError('malformed', `upstream sent a non-JSON ${event.event} event`));
+    }
+    if (!isRecord(data))
+      throw new ProviderFailure(providerError('malformed', 'upstream event is not an object'));
+    const type = typeof data.type === 'string' ? data.type : event.event;
+    switch (type) {
+      case 'message_start': {
+        const message = isRecord(data.message) ? data.message : {};
+        if (typeof message.id === 'string') this.id = message.id;
+        if (typeof message.model === 'string') this.model = message.model;
+        const usage = isRecord(message.usage) ? message.usage : {};
+        this.inputTokens = inputTokens(usage);
+        this.outputTokens = num(usage.output_tokens);
+        return { chunks: [this.chunk({ role: 'assistant', content: '' })], done: false };
+      }
+      case 'content_block_start': {
+        const block = isRecord(data.content_block) ? data.content_block : {};
+        if (block.type === 'tool_use') {
+          const index = this.toolIndex.size;
+          this.toolIndex.set(num(data.index), index);
+          const call = {
+            index,
+            id: String(block.id),
+            type: 'function' as const,
+            function: { name: String(block.name), arguments: '' },
+          };
+          return { chunks: [this.chunk({ tool_calls: [call] })], done: false };
+        }
+        if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') {
+          return { chunks: [this.chunk({ content: block.text })], done: false };
+        }
+        return { chunks: [], done: false };
+      }
+      case 'content_block_delta': {
+        const delta = isRecord(data.delta) ? data.delta : {};
+        if (delta.type === 'text_delta' && typeof delta.text === 'string') {
+          return { chunks: [this.chunk({ content: delta.text })], done: false };
+        }
+        if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+          const index = this.toolIndex.get(num(data.index));
+          if (index === undefined)
+            throw new ProviderFailure(
+              providerError('malformed', 'input_json_delta outside a tool_use block'),
+            );
+          return {
+            chunks: [this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })],
+            done: false,
+          };
+        }
+        // thinking_delta, signature_delta, citations: no OpenAI counterpart.
+        return { chunks: [], done: false };
+      }
+      case 'message_delta': {
+        const delta = isRecord(data.delta) ? data.delta : {};
+        const usage = isRecord(data.usage) ? data.usage : {};
+        if (typeof usage.output_tokens === 'number') this.outputTokens = usage.output_tokens;
+        if (typeof usage.input_tokens === 'number') this.inputTokens = inputTokens(usage);
+        if (typeof delta.stop_reason !== 'string') return { chunks: [], done: false };
+        this.finished = true;
+        return { chunks: [this.chunk({}, STOP_REASONS[delta.stop_reason] ?? 'stop')], done: false };
+      }
+      case 'message_stop':
+        return { chunks: [this.usageChunk()], done: true };
+      case 'error': {
+        const info = readErrorBody(data);
+        const cls: ErrorClass =
+          (info.type !== null ? ANTHROPIC_ERROR_TYPES[info.type] : undefined) ?? 'server_error';
+        throw new ProviderFailure(providerError(cls, info.message ?? 'upstream stream error'));
+      }
+      default:
+        // ping, content_block_stop and event types added later are ignored, as Anthropic asks.
+        return { chunks: [], done: false };
+    }
+  }
+}
+
+/** Anthropic SSE → StreamItems; an error event's text goes through `scrubber` when one is given. */
+export async function* anthropicStreamItems(
+  body: AsyncIterable<Uint8Array>,
+  translator: AnthropicStreamTranslator,
+  signal: AbortSignal,
+  scrubber?: Scrubber,
+): AsyncGenerator<StreamItem> {
+  try {
+    for await (const event of parseSse(body)) {
+      const { chunks, done } = translator.translate(event);
+      for (const chunk of chunks) yield { type: 'chunk', chunk };
+      if (done) {
+        yield { type: 'done' };
+        return;
+      }
+    }
+  } catch (err) {
+    throw streamFailure(err, signal, scrubber);
+  }
+  if (!translator.finished) {
+    throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a stop_reason'));
+  }
+  yield { type: 'chunk', chunk: translator.usageChunk() };
+}

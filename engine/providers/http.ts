@@ -1,0 +1,61 @@
+/**
+ * The transport port: the HTTP request a provider makes, the response it reads, and how a
+ * transport fails. `transport.ts` implements it on undici; tests implement it with fakes.
+ */
+import type { PoolSettings } from './pool.js';
+
+export interface HttpRequest {
+  url: string;
+  method: 'POST' | 'GET';
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  connectTimeoutMs: number;
+  /** The body iterator (and `text()`) throws `TransportError('too_large')` past this many bytes. */
+  maxResponseBytes: number;
+  /** The provider's pool settings; absent: the transport's own defaults. */
+  pool?: PoolSettings;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-cased names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  /** Streamed, never buffered whole. Iterate once. */
+  body: AsyncIterable<Uint8Array>;
+  /** Reads the rest of `body` as UTF-8. */
+  text(): Promise<string>;
+}
+
+export interface Transport {
+  request(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * - `connect`: refused, reset before the headers, connect timeout, DNS failure, no free
+ *   connection in the pool within the connect timeout.
+ * - `aborted`: the request's signal fired (the signal's reason is the `cause`).
+ * - `too_large`: the body exceeded `maxResponseBytes`.
+ * - `body`: the connection broke while the body was being read.
+ */
+export type TransportErrorCode = 'connect' | 'aborted' | 'too_large' | 'body';
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+/** Reads a byte stream to the end as UTF-8. */
+export async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}

@@ -1,0 +1,113 @@
+/**
+ * What the HTTP adapters (`openai.ts`, `anthropic.ts`) share: the request headers, sending the
+ * request, an error answer as a scrubbed `ProviderError`, and a broken stream as a
+ * `ProviderFailure`. Every failure is a value, except the abort signal's reason (rethrown).
+ */
+import type { Clock } from '../shared/clock.js';
+import { classifyException, classifyHttpError, rethrowIfAborted } from './classify.js';
+import type { Scrubber } from './scrub.js';
+import type { HttpResponse, Transport } from './transport.js';
+import {
+  type ProviderCallRequest,
+  type ProviderError,
+  type ProviderErrorBody,
+  ProviderFailure,
+  type ProviderSpec,
+} from './types.js';
+
+/** JSON in, JSON or an event stream out, with the provider's `auth` headers; the spec's own headers win. */
+export function requestHeaders(
+  spec: ProviderSpec,
+  stream: boolean,
+  auth: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: stream ? 'text/event-stream' : 'application/json',
+    ...auth,
+  };
+  for (const [name, value] of Object.entries(spec.headers)) headers[name.toLowerCase()] = value;
+  return headers;
+}
+
+export type Sent = { ok: true; res: HttpResponse } | { ok: false; error: ProviderError };
+
+/** POSTs `body` to `url` for `req`; not reaching the upstream is a classified error. */
+export async function post(
+  transport: Transport,
+  spec: ProviderSpec,
+  req: ProviderCallRequest,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<Sent> {
+  try {
+    const res = await transport.request({
+      url,
+      method: 'POST',
+      headers,
+      body,
+      signal: req.signal,
+      connectTimeoutMs: req.connectTimeoutMs,
+      maxResponseBytes: spec.maxResponseBytes,
+      pool: spec.pool,
+    });
+    return { ok: true, res };
+  } catch (err) {
+    rethrowIfAborted(req.signal);
+    return { ok: false, error: classifyException(err, 'request') };
+  }
+}
+
+/** A success answer's body as text; a body that breaks while it is read is a classified error. */
+export async function successText(
+  res: HttpResponse,
+  signal: AbortSignal,
+): Promise<{ ok: true; text: string } | { ok: false; error: ProviderError }> {
+  try {
+    return { ok: true, text: await res.text() };
+  } catch (err) {
+    rethrowIfAborted(signal);
+    return { ok: false, error: classifyException(err, 'body') };
+  }
+}
+
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/** Reads an error body; a broken one reads as empty so the status still classifies. */
+async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string> {
+  try {
+    return await res.text();
+  } catch {
+    rethrowIfAborted(signal);
+    return '';
+  }
+}
+
+/**
+ * A non-2xx answer as a `ProviderError`. The body is scrubbed before anything is cut from it (a
+ * message is the body's first 500 characters when it is not JSON), and the error again once
+ * parsed (a JSON-escaped echo reads as the key). `ownBody` may keep the upstream's own error body
+ * (null: the classified body).
+ */
+export async function httpFailure(
+  res: HttpResponse,
+  signal: AbortSignal,
+  scrubber: Scrubber,
+  clock: Clock,
+  ownBody?: (text: string) => ProviderErrorBody | null,
+): Promise<ProviderError> {
+  const text = scrubber.text(await errorText(res, signal));
+  const error = classifyHttpError(res.status, text, res.headers, clock.now());
+  const body = ownBody?.(text) ?? null;
+  return scrubber.error(body === null ? error : { ...error, body });
+}
+
+/** What broke a stream's body, classified (and scrubbed when `scrubber` is given). */
+export function streamFailure(err: unknown, signal: AbortSignal, scrubber?: Scrubber): ProviderFailure {
+  rethrowIfAborted(signal);
+  const failure = classifyException(err, 'body');
+  return new ProviderFailure(scrubber === undefined ? failure : scrubber.error(failure));
+}
