@@ -8,6 +8,7 @@
  *
  * Run: `npx tsx bench/guardrails.ts` (optionally `BENCH_MS=2000`).
  */
+import { seededRandom } from '../engine/compile/random.js';
 import {
   compileInjectionDetector,
   compileKeywordDetector,
@@ -21,17 +22,7 @@ import {
 
 const BATCH_MS = Number(process.env.BENCH_MS ?? 1000) / 10;
 
-/** Deterministic PRNG (mulberry32), so every run scans the same text. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const WORDS =
   'the a of to and in is for on with that as by this be are from at or an it not policy route model request answer cache limit retry timeout fallback tenant gateway token stream provider latency budget version release engine server client deploy config schema error status'.split(

@@ -3,7 +3,7 @@
  * the decisions of requests sampled from both policies' match space. Exit 0 (or, with
  * `--exit-code`, 1 when anything changed), 1 when a policy does not validate, 2 on usage errors.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
 
 export const DIFF_HELP = `Usage: switchyard diff <old policy> <new policy> [options]
@@ -24,24 +24,21 @@ Options:
 const FORMATS = ['human', 'json'] as const;
 
 export async function runDiff(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
+    {
       samples: { type: 'string' },
       seed: { type: 'string' },
       format: { type: 'string' },
       'exit-code': { type: 'boolean' },
       color: { type: 'boolean' },
       'no-color': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    io.stdout.write(DIFF_HELP);
-    return 0;
-  }
+    DIFF_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 2) throw new UsageError('diff needs two policies: the old one and the new one');
   const format = parseFormat(values.format, FORMATS, 'human');
   const count = (name: string, raw: string | undefined, fallback: number): number => {

@@ -4,7 +4,7 @@
  * pass, 1 when any fails or a test file cannot run, 2 on a usage error.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
 
 export const TEST_HELP = `Usage: switchyard test [paths...] [options]
@@ -28,22 +28,19 @@ Exit codes: 0 all passed, 1 a test failed or a test file could not run, 2 usage 
 const FORMATS = ['human', 'json'] as const;
 
 export async function runTest(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = parseCommandArgs(
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
+    {
       format: { type: 'string' },
       junit: { type: 'string' },
       color: { type: 'boolean' },
       'no-color': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    io.stdout.write(TEST_HELP);
-    return 0;
-  }
+    TEST_HELP,
+    io,
+  );
+  if (parsed === null) return 0;
+  const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
   const engine = await loadEngine('findPolicyTests', 'runPolicyTests', 'formatJUnit');
   let files: string[];

@@ -66,3 +66,9 @@ export function rendezvousScore(key: string, member: string, weight: number): nu
   const u = (hash32(`${key}\u0000${member}`) + 0.5) / 4294967296;
   return weight / -Math.log(u);
 }
+
+/** A Mulberry32 draw function seeded with `seed` (for tests, benchmarks and sampled diffs). */
+export function seededRandom(seed: number): () => number {
+  const rng: Rng = { state: seed >>> 0 };
+  return () => nextFloat(rng);
+}

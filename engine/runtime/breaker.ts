@@ -12,22 +12,23 @@
  */
 
 import type { Clock } from '../shared/clock.js';
-import type { BreakerSettings, ErrorClass, ResolvedTarget } from '../types.js';
+import { type BreakerSettings, ERROR_CLASSES, type ErrorClass, type ResolvedTarget } from '../types.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-/** The classes that count towards opening a breaker. */
-export const BREAKER_FAILURE_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
-  'connect',
-  'timeout',
-  'first_token',
-  'idle',
-  'rate_limited',
-  'overloaded',
-  'server_error',
-  'stream_cut',
-  'malformed',
+/** The request's own fault (or an answer a guardrail refused): never the target's health. */
+const REQUEST_FAULTS: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
+  'context_length',
+  'content_policy',
+  'bad_request',
+  'auth',
+  'guardrail',
 ]);
+
+/** The classes that count towards opening a breaker: every class but the request's own fault. */
+export const BREAKER_FAILURE_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>(
+  ERROR_CLASSES.filter((c) => !REQUEST_FAULTS.has(c)),
+);
 
 export function countsAsBreakerFailure(errorClass: ErrorClass): boolean {
   return BREAKER_FAILURE_CLASSES.has(errorClass);

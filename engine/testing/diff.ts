@@ -10,8 +10,10 @@
  *   The sample is seeded, so a diff is reproducible (P19: `diff(P, P)` is empty).
  */
 import type { CompiledPolicy } from '../compile/compile.js';
+import { seededRandom } from '../compile/random.js';
 import { createContext } from '../context.js';
 import { decide } from '../decide.js';
+import { SECTION_NOUN } from '../policy/validate/wording.js';
 import { canonicalJson } from '../shared/canonical-json.js';
 import { isRecord } from '../shared/guards.js';
 import type { Decision, RequestInput } from '../types.js';
@@ -34,15 +36,6 @@ export interface PolicyDiff {
 }
 
 const SECTIONS = ['providers', 'models', 'tenants', 'limits', 'budgets', 'caches', 'guardrails'] as const;
-const NOUNS: Record<(typeof SECTIONS)[number], string> = {
-  providers: 'provider',
-  models: 'model',
-  tenants: 'tenant',
-  limits: 'limit',
-  budgets: 'budget',
-  caches: 'cache',
-  guardrails: 'guardrail',
-};
 /** Never shown: a changed secret is reported as changed, not by value. */
 const SECRET_KEYS = new Set(['apiKey', 'keys', 'headers', 'url']);
 
@@ -78,7 +71,7 @@ export function structuralChanges(a: CompiledPolicy, b: CompiledPolicy): string[
     const sa = isRecord(da[section]) ? da[section] : {};
     const sb = isRecord(db[section]) ? db[section] : {};
     for (const name of [...new Set([...Object.keys(sa), ...Object.keys(sb)])].sort()) {
-      const noun = NOUNS[section];
+      const noun = SECTION_NOUN[section];
       if (!(name in sa)) out.push(`+ ${noun} "${name}"`);
       else if (!(name in sb)) out.push(`- ${noun} "${name}"`);
       else if (canonicalJson(sa[name]) !== canonicalJson(sb[name])) {
@@ -139,18 +132,6 @@ function collectValues(node: unknown, field: string | null, out: Map<string, Set
   }
 }
 
-/** mulberry32: a small seeded PRNG, so a sample is reproducible. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Sample {
   readonly words: string;
   readonly fields: ReadonlyMap<string, unknown>;
@@ -167,7 +148,7 @@ function samples(a: CompiledPolicy, b: CompiledPolicy, count: number, seed: numb
   collectValues(true, 'stream', values);
   collectValues(true, 'tools', values);
   const fields = [...values.keys()].sort();
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const out: Sample[] = [{ words: '(an empty chat request)', fields: new Map() }];
   const seen = new Set<string>(['']);
   for (let i = 0; out.length < count && i < count * 4; i++) {

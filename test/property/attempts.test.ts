@@ -3,8 +3,10 @@
  * upstream. Everything derives from the fast-check seed, which is printed on failure; set
  * FC_NUM_RUNS for a long run.
  */
+
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
+import { seededRandom } from '../../engine/compile/random.js';
 import type { ErrorClass, ResolvedTarget } from '../../engine/types.js';
 import { ERROR_CLASSES, NEVER_RETRIED } from '../../engine/types.js';
 import {
@@ -20,17 +22,7 @@ import type { SimChunk, SimOutcome } from '../support/simulated-provider.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 250);
 
-/** mulberry32: a tiny seeded PRNG for the engine's random port. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 const latency = fc.integer({ min: 0, max: 3_000 });
 const chunk: fc.Arbitrary<SimChunk> = fc.record({

@@ -16,40 +16,16 @@ import {
   type EngineResponse,
   type GuardrailVerdict,
   parsePolicy,
-  type Transport,
   VirtualClock,
 } from '../../engine/index.js';
 import { arbDecideRequest } from '../support/arb-decide.js';
 import { arbPolicy, type PlainPolicy, printPolicy } from '../support/arb-policy.js';
+import { fakeTransport } from '../support/fake-transport.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 40);
 
 /** Answers every upstream call with a small chat completion (or a short stream). */
-const transport: Transport = {
-  async request(req) {
-    const stream = typeof req.body === 'string' && req.body.includes('"stream":true');
-    const text = stream
-      ? `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`
-      : JSON.stringify({
-          id: 'x',
-          object: 'chat.completion',
-          created: 1,
-          model: 'm',
-          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        });
-    const bytes = new TextEncoder().encode(text);
-    return {
-      status: 200,
-      headers: { 'content-type': stream ? 'text/event-stream' : 'application/json' },
-      body: (async function* () {
-        yield bytes;
-      })(),
-      text: async () => text,
-    };
-  },
-  async close() {},
-};
+const transport = fakeTransport(['ok']);
 
 const TERM = 'bluebird';
 

@@ -24,7 +24,7 @@ import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.j
 import { type GateVerdict, retryAfterSeconds, type TargetGate } from '../attempts/index.js';
 import type { NamedStage } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
-import { safely, type Traffic, type TrafficSnapshot } from '../traffic-state.js';
+import { type LimitEvent, safely, type Traffic, type TrafficSnapshot } from '../traffic-state.js';
 import { errorAnswer } from './answer.js';
 
 const OPEN: GateVerdict = Object.freeze({ allowed: true, settle: null });
@@ -38,6 +38,23 @@ function rateHeaders(headers: RateLimitHeaders): Record<string, string> {
     if (name !== 'retry-after' && value !== undefined) out[name] = value;
   }
   return out;
+}
+
+/** The event of a refusal by rate limits (of the request, or of one target). */
+function limitRefusal(
+  kind: 'rate_limited' | 'target_rate_limited',
+  route: string,
+  target: string | null,
+  admission: Admission,
+): LimitEvent {
+  return {
+    kind,
+    route,
+    target,
+    rules: admission.refusedBy.map((o) => o.limit),
+    retryAfterMs: Number.isFinite(admission.retryAfterMs) ? admission.retryAfterMs : null,
+    degraded: admission.refusedBy.some((o) => o.result.degraded !== undefined),
+  };
 }
 
 /** Tokens the attempts reported, all together; null when none reported any. */
@@ -81,14 +98,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
   ): Promise<EngineResponse | null> => {
     const admission = await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt);
     if (!admission.allowed) {
-      safely(hooks.onLimit, {
-        kind: 'rate_limited',
-        route: route.name,
-        target: null,
-        rules: admission.refusedBy.map((o) => o.limit),
-        retryAfterMs: Number.isFinite(admission.retryAfterMs) ? admission.retryAfterMs : null,
-        degraded: admission.refusedBy.some((o) => o.result.degraded !== undefined),
-      });
+      safely(hooks.onLimit, limitRefusal('rate_limited', route.name, null, admission));
       const headers = rateHeaders(admission.headers);
       if (admission.headers['retry-after'] !== undefined)
         headers['retry-after'] = admission.headers['retry-after'];
@@ -204,14 +214,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
           now,
         );
         if (!admission.allowed) {
-          safely(hooks.onLimit, {
-            kind: 'target_rate_limited',
-            route,
-            target: target.name,
-            rules: admission.refusedBy.map((o) => o.limit),
-            retryAfterMs: Number.isFinite(admission.retryAfterMs) ? admission.retryAfterMs : null,
-            degraded: admission.refusedBy.some((o) => o.result.degraded !== undefined),
-          });
+          safely(hooks.onLimit, limitRefusal('target_rate_limited', route, target.name, admission));
           return {
             allowed: false,
             code: 'rate_limited',
