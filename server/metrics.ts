@@ -40,111 +40,105 @@ export interface ServerMetrics {
 export function createServerMetrics(): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> => new Histogram({ name, help, labelNames, buckets, registers: [registry] });
 
-  const requests = new Counter({
-    name: 'switchyard_requests_total',
-    help: 'Requests answered, by route, target and HTTP status.',
-    labelNames: ['route', 'target', 'status'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'switchyard_request_duration_seconds',
-    help: 'Time from receiving a request to the end of its response (streams: the last event).',
-    labelNames: ['route', 'target', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers: [registry],
-  });
-  const attempts = new Counter({
-    name: 'switchyard_upstream_attempts_total',
-    help: 'Upstream calls, by target and outcome (ok or an error class).',
-    labelNames: ['target', 'outcome'] as const,
-    registers: [registry],
-  });
-  const tokens = new Counter({
-    name: 'switchyard_tokens_total',
-    help: 'Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion).',
-    labelNames: ['target', 'tenant', 'kind'] as const,
-    registers: [registry],
-  });
-  const cost = new Counter({
-    name: 'switchyard_cost_usd_total',
-    help: 'Cost of answered requests in USD (usage x the model price), by target (model) and tenant.',
-    labelNames: ['target', 'tenant'] as const,
-    registers: [registry],
-  });
-  const reloads = new Counter({
-    name: 'switchyard_policy_reloads_total',
-    help: 'Policy loads and reloads, by result (success, failure, unchanged).',
-    labelNames: ['result'] as const,
-    registers: [registry],
-  });
+  const requests = counter(
+    'switchyard_requests_total',
+    'Requests answered, by route, target and HTTP status.',
+    ['route', 'target', 'status'] as const,
+  );
+  const duration = histogram(
+    'switchyard_request_duration_seconds',
+    'Time from receiving a request to the end of its response (streams: the last event).',
+    ['route', 'target', 'status'] as const,
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  );
+  const attempts = counter(
+    'switchyard_upstream_attempts_total',
+    'Upstream calls, by target and outcome (ok or an error class).',
+    ['target', 'outcome'] as const,
+  );
+  const tokens = counter(
+    'switchyard_tokens_total',
+    'Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion).',
+    ['target', 'tenant', 'kind'] as const,
+  );
+  const cost = counter(
+    'switchyard_cost_usd_total',
+    'Cost of answered requests in USD (usage x the model price), by target (model) and tenant.',
+    ['target', 'tenant'] as const,
+  );
+  const reloads = counter(
+    'switchyard_policy_reloads_total',
+    'Policy loads and reloads, by result (success, failure, unchanged).',
+    ['result'] as const,
+  );
   const policyInfo = new Gauge({
     name: 'switchyard_policy_info',
     help: 'The serving policy: always 1, identified by its labels.',
     labelNames: ['name', 'version', 'hash'] as const,
     registers: [registry],
   });
-  const upstreamLatency = new Histogram({
-    name: 'switchyard_upstream_duration_seconds',
-    help: 'Duration of upstream attempts, by target and outcome (ok or an error class).',
-    labelNames: ['target', 'outcome'] as const,
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers: [registry],
-  });
-  const guardrailVerdicts = new Counter({
-    name: 'switchyard_guardrail_verdicts_total',
-    help: 'Guardrail verdicts by guardrail, stage (input, output) and verdict (pass, block, flag, redact, fallback; shadow_<verdict> for shadow guardrails).',
-    labelNames: ['guardrail', 'stage', 'verdict'] as const,
-    registers: [registry],
-  });
-  const guardrailLatency = new Histogram({
-    name: 'switchyard_guardrail_check_seconds',
-    help: 'Time one guardrail check took, by guardrail and stage.',
-    labelNames: ['guardrail', 'stage'] as const,
-    buckets: [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025],
-    registers: [registry],
-  });
-  const firstToken = new Histogram({
-    name: 'switchyard_upstream_first_token_seconds',
-    help: 'Time from the start of an upstream attempt to its first content token, by target.',
-    labelNames: ['target'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
-    registers: [registry],
-  });
-  const limitEvents = new Counter({
-    name: 'switchyard_limit_events_total',
-    help: 'Rate-limit and budget outcomes: rate_limited, budget_exceeded, downgraded, target_rate_limited, target_over_budget; degraded=true when a store outage decided it.',
-    labelNames: ['kind', 'route', 'degraded'] as const,
-    registers: [registry],
-  });
-  const budgetAlerts = new Counter({
-    name: 'switchyard_budget_alerts_total',
-    help: 'Budget thresholds crossed (each once per key and period), by budget, kind and threshold.',
-    labelNames: ['budget', 'kind', 'threshold'] as const,
-    registers: [registry],
-  });
-  const storeEvents = new Counter({
-    name: 'switchyard_store_events_total',
-    help: 'Shared-store (Redis) failures and recoveries, by store (limits, budgets, cache) and kind.',
-    labelNames: ['store', 'kind'] as const,
-    registers: [registry],
-  });
-  const cacheEvents = new Counter({
-    name: 'switchyard_cache_total',
-    help: 'Cache outcomes by route, cache and outcome (hit, miss, bypass, stored).',
-    labelNames: ['route', 'cache', 'outcome'] as const,
-    registers: [registry],
-  });
-  const recordingDropped = new Counter({
-    name: 'switchyard_recording_dropped_total',
-    help: 'Recording lines dropped because the writer could not keep up or failed.',
-    registers: [registry],
-  });
-  const streamsCut = new Counter({
-    name: 'switchyard_streams_cut_on_shutdown_total',
-    help: 'Streams still running when the shutdown grace period ended, ended with an in-band shutting_down error.',
-    registers: [registry],
-  });
+  const upstreamLatency = histogram(
+    'switchyard_upstream_duration_seconds',
+    'Duration of upstream attempts, by target and outcome (ok or an error class).',
+    ['target', 'outcome'] as const,
+    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  );
+  const guardrailVerdicts = counter(
+    'switchyard_guardrail_verdicts_total',
+    'Guardrail verdicts by guardrail, stage (input, output) and verdict (pass, block, flag, redact, fallback; shadow_<verdict> for shadow guardrails).',
+    ['guardrail', 'stage', 'verdict'] as const,
+  );
+  const guardrailLatency = histogram(
+    'switchyard_guardrail_check_seconds',
+    'Time one guardrail check took, by guardrail and stage.',
+    ['guardrail', 'stage'] as const,
+    [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025],
+  );
+  const firstToken = histogram(
+    'switchyard_upstream_first_token_seconds',
+    'Time from the start of an upstream attempt to its first content token, by target.',
+    ['target'] as const,
+    [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+  );
+  const limitEvents = counter(
+    'switchyard_limit_events_total',
+    'Rate-limit and budget outcomes: rate_limited, budget_exceeded, downgraded, target_rate_limited, target_over_budget; degraded=true when a store outage decided it.',
+    ['kind', 'route', 'degraded'] as const,
+  );
+  const budgetAlerts = counter(
+    'switchyard_budget_alerts_total',
+    'Budget thresholds crossed (each once per key and period), by budget, kind and threshold.',
+    ['budget', 'kind', 'threshold'] as const,
+  );
+  const storeEvents = counter(
+    'switchyard_store_events_total',
+    'Shared-store (Redis) failures and recoveries, by store (limits, budgets, cache) and kind.',
+    ['store', 'kind'] as const,
+  );
+  const cacheEvents = counter(
+    'switchyard_cache_total',
+    'Cache outcomes by route, cache and outcome (hit, miss, bypass, stored).',
+    ['route', 'cache', 'outcome'] as const,
+  );
+  const recordingDropped = counter(
+    'switchyard_recording_dropped_total',
+    'Recording lines dropped because the writer could not keep up or failed.',
+    [] as const,
+  );
+  const streamsCut = counter(
+    'switchyard_streams_cut_on_shutdown_total',
+    'Streams still running when the shutdown grace period ended, ended with an in-band shutting_down error.',
+    [] as const,
+  );
   let breakerSource: () => ReadonlyArray<{ target: string; state: string }> = () => [];
   const breakerCode: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2 };
   new Gauge({
