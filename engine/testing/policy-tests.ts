@@ -139,8 +139,9 @@ const MISSING_VARIABLE = /^environment variable (\w+) is not set and has no defa
  */
 export async function loadPolicyWithoutSecrets(
   path: string,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<{ loaded: PolicyResult; placeholders: string[] }> {
-  const env: Record<string, string | undefined> = { ...process.env };
+  const env: Record<string, string | undefined> = { ...environment };
   const first = await loadPolicy(path, { env });
   if (first.ok) return { loaded: first, placeholders: [] };
   const errors = first.diagnostics.filter((d) => d.severity === 'error');

@@ -149,7 +149,7 @@ describe('switchyard validate', () => {
 
   it.each([
     [['validate'], /needs a policy file/],
-    [['validate', 'a.yaml', 'b.yaml'], /one path/],
+    [['validate', 'a.yaml', 'b.yaml'], /no such file or directory: a\.yaml/],
     [['validate', 'a.yaml', '--bogus'], /Unknown option '--bogus'/],
     [['validate', 'a.yaml', '--format', 'xml'], /--format must be one of human, json, sarif/],
     [['validate', 'a.yaml', '--format'], /argument missing/],

@@ -25,13 +25,13 @@ describe('engine problems at runtime', () => {
       ['validate', 'policies/quickstart.yaml'],
     );
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the engine does not provide loadPolicy/);
+    expect(r.stderr).toMatch(/the engine does not provide loadPolicyWithoutSecrets/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('an engine that throws: message only, the stack with SWITCHYARD_DEBUG=1', async () => {
     const throwing = () => ({
-      loadPolicy: () => {
+      loadPolicyWithoutSecrets: () => {
         throw new Error('boom');
       },
       formatHuman: () => '',
