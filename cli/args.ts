@@ -48,3 +48,10 @@ export function parseCommandArgs<const O extends CommandOptions>(
   }
   return parsed;
 }
+
+/** The output options of the commands that print a report: `--format`, `--color`, `--no-color`. */
+export const OUTPUT_OPTIONS = {
+  format: { type: 'string' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+} as const;

@@ -3,7 +3,7 @@
  * the decisions of requests sampled from both policies' match space. Exit 0 (or, with
  * `--exit-code`, 1 when anything changed), 1 when a policy does not validate, 2 on usage errors.
  */
-import { parseCommandArgs } from '../args.js';
+import { OUTPUT_OPTIONS, parseCommandArgs } from '../args.js';
 import { type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
 
 export const DIFF_HELP = `Usage: switchyard diff <old policy> <new policy> [options]
@@ -29,10 +29,8 @@ export async function runDiff(args: string[], io: CliIo): Promise<number> {
     {
       samples: { type: 'string' },
       seed: { type: 'string' },
-      format: { type: 'string' },
       'exit-code': { type: 'boolean' },
-      color: { type: 'boolean' },
-      'no-color': { type: 'boolean' },
+      ...OUTPUT_OPTIONS,
     },
     DIFF_HELP,
     io,

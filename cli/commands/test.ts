@@ -4,7 +4,7 @@
  * pass, 1 when any fails or a test file cannot run, 2 on a usage error.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseCommandArgs } from '../args.js';
+import { OUTPUT_OPTIONS, parseCommandArgs } from '../args.js';
 import { type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
 
 export const TEST_HELP = `Usage: switchyard test [paths...] [options]
@@ -31,10 +31,8 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandArgs(
     args,
     {
-      format: { type: 'string' },
       junit: { type: 'string' },
-      color: { type: 'boolean' },
-      'no-color': { type: 'boolean' },
+      ...OUTPUT_OPTIONS,
     },
     TEST_HELP,
     io,

@@ -7,7 +7,7 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseCommandArgs } from '../args.js';
+import { OUTPUT_OPTIONS, parseCommandArgs } from '../args.js';
 import {
   type CliIo,
   envOf,
@@ -40,10 +40,8 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandArgs(
     args,
     {
-      format: { type: 'string' },
       each: { type: 'boolean' },
-      color: { type: 'boolean' },
-      'no-color': { type: 'boolean' },
+      ...OUTPUT_OPTIONS,
     },
     VALIDATE_HELP,
     io,

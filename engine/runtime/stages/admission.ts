@@ -40,6 +40,15 @@ function rateHeaders(headers: RateLimitHeaders): Record<string, string> {
   return out;
 }
 
+/** A request at admission, with the rules of its route. */
+interface Admitting {
+  readonly scope: RequestScope;
+  readonly snapshot: TrafficSnapshot;
+  readonly route: CompiledRoute;
+  readonly rules: RouteTraffic;
+  readonly ctx: RequestContext;
+}
+
 /** The event of a refusal by rate limits (of the request, or of one target). */
 function limitRefusal(
   kind: 'rate_limited' | 'target_rate_limited',
@@ -89,13 +98,13 @@ export function admissionStage(traffic: Traffic): NamedStage {
     return errorAnswer(scope, code, clock.now(), { params: { detail }, headers });
   };
 
-  const admitLimits = async (
-    scope: RequestScope,
-    snapshot: TrafficSnapshot,
-    route: CompiledRoute,
-    rules: RouteTraffic,
-    ctx: RequestContext,
-  ): Promise<EngineResponse | null> => {
+  const admitLimits = async ({
+    scope,
+    snapshot,
+    route,
+    rules,
+    ctx,
+  }: Admitting): Promise<EngineResponse | null> => {
     const admission = await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt);
     if (!admission.allowed) {
       safely(hooks.onLimit, limitRefusal('rate_limited', route.name, null, admission));
@@ -119,13 +128,13 @@ export function admissionStage(traffic: Traffic): NamedStage {
     });
   };
 
-  const checkBudgets = async (
-    scope: RequestScope,
-    snapshot: TrafficSnapshot,
-    route: CompiledRoute,
-    rules: RouteTraffic,
-    ctx: RequestContext,
-  ): Promise<EngineResponse | null> => {
+  const checkBudgets = async ({
+    scope,
+    snapshot,
+    route,
+    rules,
+    ctx,
+  }: Admitting): Promise<EngineResponse | null> => {
     const start = scope.startedAt;
     const checks = rules.budgets.map((rb) => ({ rb, key: rb.budget.key({ ctx, route: route.name }) }));
     const states = await Promise.all(
@@ -275,11 +284,11 @@ export function admissionStage(traffic: Traffic): NamedStage {
       const ctx = scope.context;
       if (snapshot === null || route === null || rules === null || ctx === null) return next(scope);
       if (rules.limits.length > 0) {
-        const refused = await admitLimits(scope, snapshot, route, rules, ctx);
+        const refused = await admitLimits({ scope, snapshot, route, rules, ctx });
         if (refused !== null) return refused;
       }
       if (rules.budgets.length > 0) {
-        const refused = await checkBudgets(scope, snapshot, route, rules, ctx);
+        const refused = await checkBudgets({ scope, snapshot, route, rules, ctx });
         if (refused !== null) return refused;
       }
       if (rules.targetLimits.length > 0 || rules.targetBudgets.length > 0) {
