@@ -146,6 +146,13 @@ describe.skipIf(!redisAvailable)('Redis stores', () => {
     await ready(two);
     expect(asJson(await one.engine.handle(request())).status).toBe(200);
     expect(asJson(await two.engine.handle(request())).status).toBe(200);
+    // Spend is recorded after the answer, off the response path (a Redis round trip): wait
+    // until both answers' cost is in Redis before expecting the next request to be blocked.
+    for (let i = 0; i < 100; i++) {
+      const report = await one.engine.spend();
+      if ((report.budgets[0]?.keys[0]?.spentUsd ?? 0) >= 0.002) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(asJson(await one.engine.handle(request())).body).toMatchObject({
       error: { code: 'budget_exceeded' },
     });
