@@ -214,7 +214,7 @@ export type GuardrailAction = 'block' | 'flag' | 'redact' | 'fallback';
  */
 export type GuardrailShadow = boolean;
 /**
- * How an output guardrail runs on streams: `buffer` holds the stream until the check passes; `scan` checks incrementally. A kind that cannot run in the declared mode is a validation error.
+ * How an output guardrail runs on streams: `buffer` holds the whole answer until the check passes, then sends it as a normal stream (the caller's first token then comes when the check is done); `scan` checks as it streams, holding back at most a bounded window, so matched text is never sent. Default: `buffer` for `fallback`, `jsonSchema` and `maxLength` (they need the whole answer; `scan` is a validation error for the last two), `scan` otherwise; a request with tools is always held whole.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "GuardrailStreaming".
