@@ -11,12 +11,11 @@
  */
 import type { CompiledPolicy } from '../compile/compile.js';
 import { seededRandom } from '../compile/random.js';
-import { createContext } from '../context.js';
-import { decide } from '../decide.js';
 import { SECTION_NOUN } from '../policy/validate/wording.js';
+import { resolveRequest } from '../runtime/stages/resolve.js';
 import { canonicalJson } from '../shared/canonical-json.js';
 import { isRecord } from '../shared/guards.js';
-import type { Decision, RequestInput } from '../types.js';
+import type { RequestInput } from '../types.js';
 
 export interface BehaviourChange {
   /** The sampled request, in words (`model=gpt-5 tenant=acme stream`). */
@@ -191,12 +190,12 @@ function inputFor(policy: CompiledPolicy, sample: Sample): RequestInput {
   return { body, headers, path };
 }
 
+/** What the engine decides for `input`, in words: a route and its attempt order, or a refusal. */
 function outcome(policy: CompiledPolicy, input: RequestInput): string {
-  const ctx = createContext(policy, input, () => 0.5);
-  if (!ctx.ok) return `refused ${ctx.status} ${ctx.code}`;
-  if (policy.requiresAuth && ctx.context.tenant === null) return 'refused 401 invalid_api_key';
-  const d: Decision = decide(policy, ctx.context);
-  if (d.kind === 'no_route') return `refused ${d.status} ${d.code}`;
+  const r = resolveRequest(policy, input, () => 0.5, false);
+  if (r.kind === 'refused') return `refused ${r.code}`;
+  const d = r.decision;
+  if (d.kind === 'no_route') return `refused ${d.code}`;
   return `${d.route} [${d.targets.map((t) => t.name).join(', ')}]`;
 }
 

@@ -21,7 +21,7 @@
  * `repeat: N` sends the request N times (`every: 1s` of virtual time apart) and checks the last
  * answer, which is how limits, caches and breakers are tested.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -113,7 +113,6 @@ export interface PolicyTestRun {
 
 /** Every `*.test.yaml` under `paths` (files or directories, recursively), sorted. */
 export async function findPolicyTests(paths: readonly string[]): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const out: string[] = [];
   const walk = async (path: string): Promise<void> => {
     const s = await stat(path);
