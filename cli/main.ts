@@ -9,6 +9,7 @@
 
 import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { EXPLAIN_HELP, runExplain } from './commands/explain.js';
+import { REPLAY_HELP, runReplay } from './commands/replay.js';
 import { runSchema, SCHEMA_HELP } from './commands/schema.js';
 import { runServe, SERVE_HELP } from './commands/serve.js';
 import { runTest, TEST_HELP } from './commands/test.js';
@@ -28,6 +29,11 @@ const COMMANDS: Record<string, Command> = {
   explain: { summary: 'Show the route and plan a request would get', help: EXPLAIN_HELP, run: runExplain },
   test: { summary: 'Run the policy tests (*.test.yaml), offline', help: TEST_HELP, run: runTest },
   diff: { summary: 'Show what changes from one policy to another', help: DIFF_HELP, run: runDiff },
+  replay: {
+    summary: 'Run a policy over recorded traffic and report what changes',
+    help: REPLAY_HELP,
+    run: runReplay,
+  },
   serve: { summary: 'Run the OpenAI-compatible gateway', help: SERVE_HELP, run: runServe },
   schema: { summary: 'Print the policy JSON Schema', help: SCHEMA_HELP, run: runSchema },
 };

@@ -68,5 +68,6 @@ export {
   type PolicyTestRun,
   runPolicyTests,
 } from './testing/policy-tests.js';
+export { formatReplay, type ReplayChange, type ReplayReport, replayRecording } from './testing/replay.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
