@@ -91,13 +91,18 @@ async function stream(guards: readonly CompiledGuardrail[], chunks: readonly str
   return readEvents(res.events);
 }
 
+/** The frames the caller receives, and the guardrail's detector to check them with. */
+async function streamWith(guards: readonly CompiledGuardrail[], chunks: readonly string[]) {
+  const detector = guards[0].detector;
+  if (detector === null) throw new Error('the guardrail has no detector');
+  return [await stream(guards, chunks), detector] as const;
+}
+
 describe('output guardrails on streams', () => {
   test.prop([arbStream], { numRuns: NUM_RUNS })(
     'redaction equals the one-shot redaction however the stream is chunked',
     async ({ text, chunks }) => {
-      const frames = await stream(REDACT, chunks);
-      const detector = REDACT[0].detector;
-      if (detector === null) throw new Error('detector');
+      const [frames, detector] = await streamWith(REDACT, chunks);
       const expected = redact(text, detector.find(text));
       expect(streamedText(frames)).toBe(expected);
       expect(detector.find(streamedText(frames))).toEqual([]);
@@ -108,9 +113,7 @@ describe('output guardrails on streams', () => {
   test.prop([arbStream], { numRuns: NUM_RUNS })(
     'a block sends nothing of a match, ends in band and without [DONE]',
     async ({ text, chunks }) => {
-      const frames = await stream(BLOCK, chunks);
-      const detector = BLOCK[0].detector;
-      if (detector === null) throw new Error('detector');
+      const [frames, detector] = await streamWith(BLOCK, chunks);
       const spans = detector.find(text);
       const sent = streamedText(frames);
       if (spans.length === 0) {

@@ -98,13 +98,8 @@ export function admissionStage(traffic: Traffic): NamedStage {
     return errorAnswer(scope, code, clock.now(), { params: { detail }, headers });
   };
 
-  const admitLimits = async ({
-    scope,
-    snapshot,
-    route,
-    rules,
-    ctx,
-  }: Admitting): Promise<EngineResponse | null> => {
+  const admitLimits = async (request: Admitting): Promise<EngineResponse | null> => {
+    const { scope, snapshot, route, rules, ctx } = request;
     const admission = await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt);
     if (!admission.allowed) {
       safely(hooks.onLimit, limitRefusal('rate_limited', route.name, null, admission));
@@ -128,13 +123,8 @@ export function admissionStage(traffic: Traffic): NamedStage {
     });
   };
 
-  const checkBudgets = async ({
-    scope,
-    snapshot,
-    route,
-    rules,
-    ctx,
-  }: Admitting): Promise<EngineResponse | null> => {
+  const checkBudgets = async (request: Admitting): Promise<EngineResponse | null> => {
+    const { scope, snapshot, route, rules, ctx } = request;
     const start = scope.startedAt;
     const checks = rules.budgets.map((rb) => ({ rb, key: rb.budget.key({ ctx, route: route.name }) }));
     const states = await Promise.all(
