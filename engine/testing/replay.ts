@@ -11,8 +11,8 @@
  *   (a target the recording never called, or called less) answer `ok` and are counted as
  *   *simulated*. Replaying under the policy that made the recording therefore calls every model
  *   exactly as recorded (P16).
- * - A request is rebuilt from its line: path, recorded headers (the seed of weighted choices
- *   included), body as recorded (message text may be hashed: routing and limits do not read it),
+ * - A request is rebuilt from its line: path, recorded headers, the recorded seed of weighted
+ *   choices, body as recorded (message text may be hashed: routing and limits do not read it),
  *   and the tenant's key in the replayed policy.
  *
  * Every line is `unchanged` (same route, same final status, same serving target), `changed`, or
@@ -102,7 +102,8 @@ function scripted(document: Policy, outcomes: ReadonlyMap<string, string[]>): Po
 }
 
 function inputOf(line: RecordedLine, policy: CompiledPolicy): RequestInput | null {
-  const headers: Record<string, string> = { ...line.request.headers };
+  // The recorded seed, so weighted choices draw as they did (whatever the random port says now).
+  const headers: Record<string, string> = { ...line.request.headers, 'x-switchyard-seed': String(line.request.seed) };
   if (line.tenant !== null) {
     let key: string | null = null;
     for (const [k, info] of policy.tenantsByKey) {
