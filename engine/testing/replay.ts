@@ -103,7 +103,10 @@ function scripted(document: Policy, outcomes: ReadonlyMap<string, string[]>): Po
 
 function inputOf(line: RecordedLine, policy: CompiledPolicy): RequestInput | null {
   // The recorded seed, so weighted choices draw as they did (whatever the random port says now).
-  const headers: Record<string, string> = { ...line.request.headers, 'x-switchyard-seed': String(line.request.seed) };
+  const headers: Record<string, string> = {
+    ...line.request.headers,
+    'x-switchyard-seed': String(line.request.seed),
+  };
   if (line.tenant !== null) {
     let key: string | null = null;
     for (const [k, info] of policy.tenantsByKey) {
