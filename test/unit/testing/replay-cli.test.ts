@@ -85,6 +85,20 @@ describe('switchyard replay', () => {
     expect((await run([...args, '--max-changed', '100%'])).code).toBe(0);
   });
 
+  it('the sample recording in examples/ replays unchanged under the policy that recorded it', async () => {
+    const { code, out } = await run([
+      'replay',
+      '--policy',
+      join(root, 'policies/quickstart.yaml'),
+      '--traffic',
+      join(root, 'examples/traffic/quickstart.jsonl'),
+      '--max-changed',
+      '0',
+    ]);
+    expect(out).toContain('2000 unchanged, 0 changed, 0 unreplayable');
+    expect(code).toBe(0);
+  });
+
   it('usage errors exit 2', async () => {
     expect((await run(['replay', '--traffic', traffic])).code).toBe(2);
     expect((await run(['replay', '--policy', candidate, '--traffic', join(dir, 'missing.jsonl')])).code).toBe(
