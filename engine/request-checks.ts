@@ -101,6 +101,7 @@ function checkEmbeddings(body: Record<string, unknown>): ValidationProblem | nul
  * the check itself cannot overflow; it stops at the first level past `max`.
  */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
+  // Runs on every request: no array per object (`Object.values`), just the two stacks.
   const stack: unknown[] = [value];
   const depths: number[] = [1];
   while (stack.length > 0) {
@@ -108,8 +109,20 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
     const depth = depths.pop() as number;
     if (typeof v !== 'object' || v === null) continue;
     if (depth > max) return true;
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const child of children) {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'object' && child !== null) {
+          stack.push(child);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    const record = v as Record<string, unknown>;
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      const child = record[key];
       if (typeof child === 'object' && child !== null) {
         stack.push(child);
         depths.push(depth + 1);

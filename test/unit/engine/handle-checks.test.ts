@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createEngine, parsePolicy } from '../../../engine/index.js';
-import { MAX_BODY_DEPTH } from '../../../engine/request-checks.js';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from '../../../engine/request-checks.js';
 import { mockPolicyYaml } from '../../support/policies.js';
 
 const POLICY = mockPolicyYaml({
@@ -94,5 +94,22 @@ describe('handle() checks the request like the server', () => {
     });
     expect(calls()).toBe(0);
     await e.close();
+  });
+});
+
+describe('nestsDeeperThan', () => {
+  const chain = (depth: number, wrap: (v: unknown) => unknown): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < depth; i++) v = wrap(v);
+    return v;
+  };
+  it('counts objects and arrays alike, up to the bound and not past it', () => {
+    for (const wrap of [(v: unknown) => ({ k: v }), (v: unknown) => [v], (v: unknown) => ({ a: [v] })]) {
+      expect(nestsDeeperThan(chain(2, wrap), 4)).toBe(false);
+      expect(nestsDeeperThan(chain(5, wrap), 4)).toBe(true);
+    }
+    expect(nestsDeeperThan({ a: 1, b: [1, 2, { c: 'x' }] }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: 1, b: [1, 2, { c: 'x' }] }, 2)).toBe(true);
+    expect(nestsDeeperThan('text', 0)).toBe(false);
   });
 });
