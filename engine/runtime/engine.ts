@@ -9,7 +9,7 @@ import { ERRORS, formatErrorMessage } from '../errors.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
-import type { Provider, ProviderSpec } from '../providers/types.js';
+import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js';
 import type { RecordInput } from '../replay/record.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
@@ -60,6 +60,11 @@ export interface EngineOptions {
    * context could be built (a body that is not an object) is not recorded.
    */
   readonly recorder?: { record(entry: RecordInput): void };
+  /**
+   * Builds the provider of each of the policy's provider specs instead of the built-in adapters
+   * (`replay` answers every upstream call from a recording or a simulation this way).
+   */
+  readonly createProvider?: (spec: ProviderSpec, deps: ProviderDeps) => Provider;
 }
 
 /** A request refused before routing: a malformed request context (400) or an unknown key (401). */
@@ -117,6 +122,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   const random = options.random ?? Math.random;
   const ownsTransport = options.transport === undefined;
   const transport = options.transport ?? createUndiciTransport();
+  const makeProvider = options.createProvider ?? createProvider;
 
   // Provider instances are reused across reloads while their spec is unchanged, so pooled
   // connections and mock sequences carry over. The map is replaced, never mutated in place.
@@ -129,7 +135,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       const provider =
         cached !== undefined && cached.key === key
           ? cached.provider
-          : createProvider(spec, { transport, clock });
+          : makeProvider(spec, { transport, clock });
       providerCache.set(name, { key, provider });
       out.set(name, provider);
     }
