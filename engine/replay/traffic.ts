@@ -1,0 +1,369 @@
+/**
+ * The traffic formats `replay` reads, each line turned into one request to replay:
+ *
+ * - `switchyard`: a recording (`serve --record`, `schemas/recorded-traffic.schema.json`). The
+ *   request is rebuilt from its line: path, recorded headers, the recorded seed of weighted
+ *   choices, the body, the tenant by name; the recorded attempts and outcome come along (the
+ *   simulated upstream and the default baseline read them).
+ * - `batch`: an OpenAI Batch API input file, `{"custom_id", "method", "url", "body"}` per line;
+ *   `custom_id` is the request id; `url` must be `/v1/chat/completions` or `/v1/embeddings`.
+ * - `plain`: one chat-completion (or embeddings) request body per line.
+ *
+ * Batch and plain lines may carry a top-level `"timestamp"` (ISO 8601, or epoch seconds or
+ * milliseconds); a line without one arrives `1 / rate` after the previous line (the first at
+ * {@link DEFAULT_START}). Their seed of weighted choices is derived from the run's seed and the
+ * line number, so runs are reproducible and both sides of a comparison draw alike.
+ *
+ * Hashed and dropped message text (recording content modes `hash`, `drop`) is replaced by
+ * stand-ins of the recorded length, so the input-token estimate that limits and `when:
+ * inputTokens` read is the recorded one: `hash` gets a string of lower-case letters derived from
+ * each hash (equal texts stay equal, so cache keys repeat as they did); `drop` gets one filler of
+ * the request's recorded `inputChars`, unique to the request (no cache can hit on it).
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_PATH, SEED_HEADER } from '../context.js';
+import { isRecord } from '../shared/guards.js';
+import type { AttemptRecord, RequestInput, Usage } from '../types.js';
+import { validateRecordedLine } from './read.js';
+import type { RecordedLine } from './record.js';
+
+export const TRAFFIC_FORMATS = ['switchyard', 'batch', 'plain'] as const;
+export type TrafficFormatName = (typeof TRAFFIC_FORMATS)[number];
+
+/** When batch and plain traffic without timestamps starts: 2000-01-01T00:00:00Z. */
+export const DEFAULT_START = Date.UTC(2000, 0, 1);
+/** Requests per second of batch and plain traffic without timestamps, unless `--rate` says. */
+export const DEFAULT_RATE_PER_SECOND = 10;
+
+/**
+ * Why a request cannot be replayed (the report's `unreplayableReasons` keys):
+ * - `unknown_tenant`: its tenant is not declared by a policy of the comparison;
+ * - `output_guardrail_acted`: an output guardrail blocked or rejected the recorded answer, and
+ *   recordings keep no answers, so that verdict cannot be re-run;
+ * - `input_guardrail_content_unavailable`: an input guardrail blocked the request, but its text
+ *   was recorded hashed or dropped, so the guardrail cannot be re-run;
+ * - `cache_content_dropped`: a recorded cache hit on a request whose text was dropped;
+ * - `unsupported_endpoint`, `unsupported_method`: a batch line for another API than chat
+ *   completions or embeddings, or not a POST;
+ * - `no_answer`: the request never finished on virtual time (a bug: report it).
+ */
+export type UnreplayableReason =
+  | 'unknown_tenant'
+  | 'output_guardrail_acted'
+  | 'input_guardrail_content_unavailable'
+  | 'cache_content_dropped'
+  | 'unsupported_endpoint'
+  | 'unsupported_method'
+  | 'no_answer';
+
+/** One request to replay, from one line. */
+export interface TrafficRequest {
+  /** 1-based line number in the file. */
+  readonly line: number;
+  readonly requestId: string;
+  /** Arrival, milliseconds since the epoch. */
+  readonly at: number;
+  /** The tenant's name (the policy gives its key); null for none. */
+  readonly tenant: string | null;
+  readonly input: {
+    readonly path: string;
+    /** Without credentials; the replay adds the tenant's key per policy. */
+    readonly headers: Record<string, string>;
+    readonly body: unknown;
+    readonly refused?: RequestInput['refused'];
+  };
+  readonly stream: boolean;
+  /** What the recording knows of this request's usage (the prompt is the same whatever the model). */
+  readonly usage: Usage | null;
+  /** The recorded line (switchyard input); null for batch and plain lines. */
+  readonly recorded: RecordedLine | null;
+  /** The recorded attempts (empty for batch and plain lines). */
+  readonly attempts: readonly AttemptRecord[];
+  /** The caller went away this long after arriving, in the recording: the replay aborts it too. */
+  readonly abortAfterMs: number | null;
+  /** Why it cannot be replayed, when the line alone says so. */
+  readonly unreplayable: UnreplayableReason | null;
+}
+
+export type ParsedLine =
+  | { readonly ok: true; readonly request: TrafficRequest }
+  | { readonly ok: false; readonly message: string };
+
+/** The format of a parsed line, or null when it is none of them. */
+export function detectFormat(value: unknown): TrafficFormatName | null {
+  if (!isRecord(value)) return null;
+  if (value.v !== undefined && 'requestId' in value && 'request' in value) return 'switchyard';
+  if ('custom_id' in value && 'body' in value) return 'batch';
+  if ('messages' in value || 'input' in value || 'model' in value) return 'plain';
+  return null;
+}
+
+export interface TrafficParserOptions {
+  readonly format: TrafficFormatName;
+  /** Seeds batch and plain requests' weighted choices (mixed with the line number). */
+  readonly seed: number;
+  /** Batch and plain lines without a timestamp: requests per second. */
+  readonly ratePerSecond: number;
+  /** Batch and plain lines: the tenant (by name) they are sent as; null for none. */
+  readonly tenant: string | null;
+}
+
+/** FNV-1a over a string, continued from `h`. */
+export function fnv1a(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** A 32-bit mix of integers (murmur3's finaliser over a running hash). */
+export function mix32(...values: number[]): number {
+  let h = 0x9e3779b9;
+  for (const v of values) {
+    h = Math.imul(h ^ (v >>> 0), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
+
+const REFUSED_BY_HTTP = new Set(['invalid_json', 'body_too_deep', 'body_too_complex']);
+
+/**
+ * A parser of one format's lines; it keeps the arrival of the previous batch or plain line.
+ * Never throws: a line it cannot use is `{ ok: false, message }`.
+ */
+export function createTrafficParser(
+  options: TrafficParserOptions,
+): (text: string, line: number) => ParsedLine {
+  const intervalMs = 1000 / options.ratePerSecond;
+  let previous: number | null = null;
+  const arrival = (value: unknown): number | string => {
+    if (value === undefined) {
+      previous = previous === null ? DEFAULT_START : previous + intervalMs;
+      return previous;
+    }
+    const at = timestampOf(value);
+    if (at === null) return 'the "timestamp" must be an ISO 8601 date or epoch seconds/milliseconds';
+    previous = at;
+    return at;
+  };
+  const standard = (
+    line: number,
+    requestId: string,
+    at: number,
+    path: string,
+    body: Record<string, unknown>,
+  ) => {
+    const headers: Record<string, string> = {
+      'x-request-id': requestId,
+      [SEED_HEADER]: String(mix32(options.seed, line)),
+    };
+    const request: TrafficRequest = {
+      line,
+      requestId,
+      at,
+      tenant: options.tenant,
+      input: { path, headers, body },
+      stream: body.stream === true && !path.endsWith('/embeddings'),
+      usage: null,
+      recorded: null,
+      attempts: [],
+      abortAfterMs: null,
+      unreplayable: null,
+    };
+    return request;
+  };
+
+  const parseJson = (text: string): { ok: true; value: unknown } | { ok: false; message: string } => {
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch (err) {
+      return { ok: false, message: `not JSON (${err instanceof Error ? err.message : String(err)})` };
+    }
+  };
+
+  if (options.format === 'switchyard') {
+    return (text, line) => {
+      const json = parseJson(text);
+      if (!json.ok) return json;
+      const checked = validateRecordedLine(json.value);
+      if (!checked.ok) return { ok: false, message: `not a recording line: ${checked.errors.join('; ')}` };
+      return { ok: true, request: fromRecording(checked.line, line) };
+    };
+  }
+
+  if (options.format === 'batch') {
+    return (text, line) => {
+      const json = parseJson(text);
+      if (!json.ok) return json;
+      const value = json.value;
+      if (!isRecord(value)) return { ok: false, message: 'a batch line must be a JSON object' };
+      const id = value.custom_id;
+      if (typeof id !== 'string' || id === '')
+        return { ok: false, message: 'a batch line needs a "custom_id" string' };
+      if (typeof value.url !== 'string') return { ok: false, message: 'a batch line needs a "url" string' };
+      if (!isRecord(value.body)) return { ok: false, message: 'a batch line needs a "body" object' };
+      const at = arrival(value.timestamp);
+      if (typeof at === 'string') return { ok: false, message: at };
+      const q = value.url.indexOf('?');
+      const path = q >= 0 ? value.url.slice(0, q) : value.url;
+      const request = standard(line, id, at, path, value.body);
+      if (path !== '/v1/chat/completions' && path !== '/v1/embeddings')
+        return { ok: true, request: { ...request, unreplayable: 'unsupported_endpoint' } };
+      if (value.method !== undefined && String(value.method).toUpperCase() !== 'POST')
+        return { ok: true, request: { ...request, unreplayable: 'unsupported_method' } };
+      return { ok: true, request };
+    };
+  }
+
+  return (text, line) => {
+    const json = parseJson(text);
+    if (!json.ok) return json;
+    const body = json.value;
+    if (!isRecord(body)) return { ok: false, message: 'a request body must be a JSON object' };
+    const at = arrival(body.timestamp);
+    if (typeof at === 'string') return { ok: false, message: at };
+    delete body.timestamp;
+    const path = !('messages' in body) && 'input' in body ? '/v1/embeddings' : DEFAULT_PATH;
+    return { ok: true, request: standard(line, `line-${line}`, at, path, body) };
+  };
+}
+
+/** Epoch milliseconds of an ISO 8601 string or a number of seconds (< 1e11) or milliseconds. */
+function timestampOf(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0)
+    return value < 1e11 ? value * 1000 : value;
+  if (typeof value === 'string') {
+    const t = Date.parse(value);
+    return Number.isNaN(t) ? null : t;
+  }
+  return null;
+}
+
+function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
+  const req = rec.request;
+  // The parsed line is ours alone: headers and body are completed in place, not copied.
+  const headers = req.headers as Record<string, string>;
+  const errorCode = rec.outcome.errorCode;
+  if (errorCode !== 'invalid_seed') headers[SEED_HEADER] = String(req.seed);
+  const refusedBeforeContext = rec.decision.route === null && rec.decision.noRoute === undefined;
+  let body: unknown = req.body;
+  let refused: RequestInput['refused'];
+  if (refusedBeforeContext && errorCode !== undefined && REFUSED_BY_HTTP.has(errorCode)) {
+    refused = { code: errorCode as NonNullable<RequestInput['refused']>['code'], detail: '' };
+  } else if (refusedBeforeContext && errorCode === 'invalid_request') {
+    // The body was no JSON object, and the recording keeps nothing of it: send one that is not.
+    body = null;
+  } else if (req.content !== 'keep') {
+    restoreLengths(req.body as Record<string, unknown>, req.content, req.inputChars, rec.requestId);
+  }
+  let usage = rec.outcome.usage;
+  if (usage === null) for (const a of rec.attempts) if (a.usage !== null) usage = a.usage;
+  return {
+    line,
+    requestId: rec.requestId,
+    at: Date.parse(rec.time),
+    tenant: rec.tenant,
+    input:
+      refused === undefined ? { path: req.path, headers, body } : { path: req.path, headers, body, refused },
+    stream: req.stream,
+    usage,
+    recorded: rec,
+    attempts: rec.attempts,
+    abortAfterMs: errorCode === 'request_aborted' ? rec.durationMs : null,
+    unreplayable: unreplayableRecording(rec),
+  };
+}
+
+function unreplayableRecording(rec: RecordedLine): UnreplayableReason | null {
+  const content = rec.request.content;
+  for (const v of rec.guardrails ?? []) {
+    if (!v.enforced) continue;
+    if (v.stage === 'output' && (v.outcome === 'block' || v.outcome === 'fallback'))
+      return 'output_guardrail_acted';
+    if (v.stage === 'input' && v.outcome === 'block' && content !== 'keep')
+      return 'input_guardrail_content_unavailable';
+  }
+  if (content === 'drop' && rec.outcome.cache === 'hit') return 'cache_content_dropped';
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stand-ins for hashed and dropped text
+
+const HASH_PREFIX = 'sha256:';
+
+/** `n` lower-case letters from 32 bytes (repeated past 32). Letters only: no detector matches them. */
+function lettersOf(bytes: ArrayLike<number>, n: number): string {
+  if (n <= 0) return '';
+  let letters = '';
+  for (let i = 0; i < bytes.length; i++) letters += String.fromCharCode(97 + (bytes[i] % 26));
+  if (n <= letters.length) return letters.slice(0, n);
+  return letters.repeat(Math.ceil(n / letters.length)).slice(0, n);
+}
+
+function filler(seed: string, n: number): string {
+  return lettersOf(createHash('sha256').update(seed).digest(), n);
+}
+
+const HEX = /^[0-9a-f]{64}$/;
+
+/** A recorded `sha256:<hex>` becomes `n` letters derived from its hex; anything else is kept. */
+function hashedStandIn(value: unknown, n: unknown): unknown {
+  if (typeof value !== 'string' || typeof n !== 'number' || !value.startsWith(HASH_PREFIX)) return value;
+  const hex = value.slice(HASH_PREFIX.length);
+  if (!HEX.test(hex)) return value;
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return lettersOf(bytes, n);
+}
+
+/**
+ * Puts text of the recorded length back where a recording hashed or dropped it (in place):
+ * message contents and text parts (`contentChars`, `chars`), embeddings input (`inputChars`).
+ */
+function restoreLengths(
+  body: Record<string, unknown>,
+  mode: 'hash' | 'drop',
+  inputChars: number,
+  requestId: string,
+): void {
+  const messages = body.messages;
+  if (mode === 'drop') {
+    const text = filler(`drop:${requestId}`, inputChars);
+    if (Array.isArray(messages) && messages.length > 0) {
+      const last = messages[messages.length - 1];
+      if (isRecord(last) && inputChars > 0) last.content = text;
+    } else if (body.input === undefined && inputChars > 0 && !Array.isArray(messages)) {
+      body.input = text;
+    }
+    return;
+  }
+  if (Array.isArray(messages)) {
+    for (const m of messages) {
+      if (!isRecord(m)) continue;
+      const content = m.content;
+      if (typeof content === 'string') m.content = hashedStandIn(content, m.contentChars);
+      else if (Array.isArray(content)) {
+        for (const part of content) {
+          if (!isRecord(part) || part.chars === undefined) continue;
+          part.text = hashedStandIn(part.text, part.chars);
+          delete part.chars;
+        }
+      }
+      delete m.contentChars;
+      if (Array.isArray(m.tool_calls)) {
+        for (const call of m.tool_calls)
+          if (isRecord(call) && isRecord(call.function)) delete call.function.argumentsChars;
+      }
+    }
+  }
+  const input = body.input;
+  if (typeof input === 'string') body.input = hashedStandIn(input, inputChars);
+  else if (Array.isArray(input) && input.length > 0) {
+    const each = Math.floor(inputChars / input.length);
+    body.input = input.map((v, i) =>
+      hashedStandIn(v, i === input.length - 1 ? inputChars - each * (input.length - 1) : each),
+    );
+  }
+}
