@@ -45,6 +45,14 @@ export {
   type RecorderOptions,
   type RecordInput,
 } from './replay/record.js';
+export {
+  loadScenario,
+  parseScenario,
+  type Scenario,
+  type ScenarioProblem,
+  type ScenarioResult,
+} from './replay/scenario.js';
+export { TRAFFIC_FORMATS, type TrafficFormatName } from './replay/traffic.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
@@ -68,6 +76,24 @@ export {
   type PolicyTestRun,
   runPolicyTests,
 } from './testing/policy-tests.js';
-export { formatReplay, type ReplayChange, type ReplayReport, replayRecording } from './testing/replay.js';
+export {
+  formatReplay,
+  ReplayInputError,
+  type ReplayOptions,
+  replayRecording,
+} from './testing/replay.js';
+export {
+  CHANGE_KINDS,
+  type ChangeKind,
+  type MalformedLine,
+  REPLAY_REPORT_SCHEMA,
+  type ReplayBucket,
+  type ReplayChange,
+  type ReplayOutcome,
+  type ReplayProgress,
+  type ReplayReport,
+  type ReplaySide,
+  type TrafficFormat,
+} from './testing/replay-report.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';

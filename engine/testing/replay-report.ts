@@ -130,6 +130,15 @@ export interface ReplayReport {
   readonly seed: number;
   /** The scenario file applied, if any. */
   readonly scenario: string | null;
+  /**
+   * What the candidate is compared with: the recorded decisions (`recording`, the default for a
+   * Switchyard recording), `--baseline` replayed the same way (`policy`), or nothing (`none`: batch
+   * and plain traffic without `--baseline`; every replayed request then counts as unchanged).
+   * Optional for readers of older reports.
+   */
+  readonly comparison?: 'recording' | 'policy' | 'none';
+  /** The tenant batch and plain requests were sent as (null: none); absent for recordings. */
+  readonly tenant?: string | null;
   /** Readable requests: `unchanged + changed + unreplayable = total` (P16). */
   readonly total: number;
   readonly unchanged: number;
@@ -140,6 +149,14 @@ export interface ReplayReport {
   /** Upstream answers reproduced from the recording vs simulated (model statistics or scenario). */
   readonly recordedAnswers: number;
   readonly simulatedAnswers: number;
+  /** The same counts for the `--baseline` policy's calls (absent without one). */
+  readonly baselineAnswers?: { readonly recorded: number; readonly simulated: number };
+  /**
+   * Requests replayed later than their recorded arrival: out of order by more than the reorder
+   * window (4,096 lines), or held back while 20,000 requests were in flight. 0 for recordings made
+   * by `serve --record` under ordinary loads. Optional for readers of older reports.
+   */
+  readonly lateArrivals?: number;
   readonly baseline: ReplaySide;
   readonly candidate: ReplaySide;
   /** Per kind: how many requests changed that way, and up to 5 example request ids. */
@@ -151,12 +168,23 @@ export interface ReplayReport {
   readonly changesCap: number;
   readonly timeline: { readonly bucketMs: number; readonly buckets: readonly ReplayBucket[] };
   /** Lines that could not be read: counted and reported with their numbers, never a crash. */
-  readonly malformed: { readonly count: number; readonly lines: readonly MalformedLine[] };
+  readonly malformed: {
+    readonly count: number;
+    /** The first `linesCap` of them (1,000), in file order. */
+    readonly lines: readonly MalformedLine[];
+    readonly linesCap?: number;
+  };
   readonly elapsedMs: number;
 }
 
 /** Progress as the replay reads the file (the CLI draws a bar from it on a TTY). */
 export interface ReplayProgress {
+  /**
+   * `scan`: the first pass over a recording (what each model did); `replay`: the replay. Optional:
+   * `bytesRead` / `bytesTotal` already cover both passes (a recording is read twice, so
+   * `bytesTotal` is twice its size), so a bar drawn from them alone moves once from 0 to 100%.
+   */
+  readonly phase?: 'scan' | 'replay';
   readonly requests: number;
   readonly bytesRead: number;
   readonly bytesTotal: number;

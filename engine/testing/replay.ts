@@ -1,220 +1,603 @@
 /**
- * `switchyard replay`: run a policy over recorded traffic (a `serve --record` file) and report what
- * it decides, and what changed against what the recording says was decided.
+ * `switchyard replay`: runs a policy (the *candidate*) over traffic and reports what it decides
+ * and what changed against a *baseline*: the recorded decisions (default), or `--baseline
+ * <policy>` replayed the same way. The report's shape is replay-report.ts (the contract its
+ * renderers and CI gates read); the simulation rule is in engine/replay/upstream.ts; docs/replay.md
+ * explains both to users.
  *
- * How the replay simulates the world (the rule the report's counts refer to):
- * - Time is a virtual clock set to each request's recorded arrival, so limits, budgets, cache
- *   TTLs and breakers see the traffic's own pace; a day replays in seconds.
- * - Every provider is replaced by an offline mock, one per model. A model answers, call after
- *   call, with the outcomes the recording saw from it, in order (`ok`, `overloaded`, a timeout as
- *   silence until the deadline, `stream_cut`, ...). Calls beyond what the recording saw of a model
- *   (a target the recording never called, or called less) answer `ok` and are counted as
- *   *simulated*. Replaying under the policy that made the recording therefore calls every model
- *   exactly as recorded (P16).
- * - A request is rebuilt from its line: path, recorded headers, the recorded seed of weighted
- *   choices, body as recorded (message text may be hashed: routing and limits do not read it),
- *   and the tenant's key in the replayed policy.
+ * How a run goes:
+ * - The input is streamed, never loaded whole (engine/replay/lines.ts). Its format is detected
+ *   from the first readable line unless given (engine/replay/traffic.ts). A recording is read
+ *   twice: a first pass keeps a bounded sample of what each model did (engine/replay/stats.ts),
+ *   the second replays.
+ * - Time is a virtual clock (engine/replay/clock.ts) set to each request's arrival. Requests
+ *   overlap as they did: a request starts at its arrival whatever is still in flight, and every
+ *   wait (upstream latency, timeouts, backoff, stream gaps) is a timer on the virtual clock, so
+ *   concurrency limits, rate limits, budgets, cache TTLs, breakers and latency-based choices see
+ *   the traffic's own pace. Time moves only when every request in flight waits on a timer (one
+ *   event-loop turn per instant where something happens): a day replays in seconds.
+ * - A recording lists requests as they ended, so arrivals are slightly out of order: a window of
+ *   {@link REORDER_WINDOW} lines is kept sorted by arrival; a line later than that (or one held
+ *   back while {@link MAX_IN_FLIGHT} requests are in flight) is replayed at the clock's time and
+ *   counted in `lateArrivals`.
+ * - Each side runs its own engine (the same stages as the server) with the simulated upstream,
+ *   a PRNG seeded from `--seed` for backoff jitter, and its recorder port feeding the report.
  *
- * Every line is `unchanged` (same route, same final status, same serving target), `changed`, or
- * `unreplayable` (its tenant is unknown to the policy); `unchanged + changed + unreplayable =
- * total`. Lines the reader cannot parse are reported with their line numbers, never a crash.
+ * Every readable request is `unchanged`, `changed` (route, serving target, status, limited or
+ * blocked, or cost differ from the baseline; see `changeKinds`) or `unreplayable` (see
+ * `UnreplayableReason`): `unchanged + changed + unreplayable = total` (P16). Unreadable lines are
+ * counted in `malformed` with their numbers, never a crash.
  */
+import { stat } from 'node:fs/promises';
 import type { CompiledPolicy } from '../compile/compile.js';
-import { compilePolicy } from '../compile/compile.js';
-import type { Policy } from '../policy/types.generated.js';
-import type { RecordedLine, RecordingWarning } from '../replay/record.js';
-import { readRecording } from '../replay/record.js';
-import { createEngine } from '../runtime/engine.js';
-import { VirtualClock } from '../shared/virtual-clock.js';
-import type { EngineResponse, ErrorClass, RequestInput } from '../types.js';
+import { ReplayClock } from '../replay/clock.js';
+import { readLines } from '../replay/lines.js';
+import type { RecordInput } from '../replay/record.js';
+import type { Scenario } from '../replay/scenario.js';
+import { type RecordingStats, scanRecording } from '../replay/stats.js';
+import {
+  createTrafficParser,
+  DEFAULT_RATE_PER_SECOND,
+  detectFormat,
+  type TrafficFormatName,
+  type TrafficRequest,
+  type UnreplayableReason,
+} from '../replay/traffic.js';
+import {
+  type AnswerTally,
+  createReplayCall,
+  REPLAY_CALL,
+  type ReplayCall,
+  SimulatedUpstream,
+  simulatedProviders,
+} from '../replay/upstream.js';
+import { createEngine, type Engine } from '../runtime/engine.js';
+import { parseRate } from '../shared/units.js';
+import type { EngineResponse, RequestInput } from '../types.js';
+import {
+  ChangeKindTally,
+  changeKinds,
+  FirstLines,
+  type Observed,
+  observedFromEngine,
+  observedFromRecording,
+  SideAggregate,
+  Timeline,
+} from './replay-aggregate.js';
+import {
+  type MalformedLine,
+  REPLAY_REPORT_SCHEMA,
+  type ReplayChange,
+  type ReplayProgress,
+  type ReplayReport,
+} from './replay-report.js';
 
-/** A recorded outcome class as the mock reproduces it. */
-const MOCK_OUTCOME: Readonly<Record<'ok' | ErrorClass, string>> = {
-  ok: 'ok',
-  connect: 'connect',
-  timeout: 'silent',
-  first_token: 'silent',
-  idle: 'stream_cut',
-  rate_limited: 'rate_limited',
-  overloaded: 'overloaded',
-  server_error: 'server_error',
-  context_length: 'context_length',
-  content_policy: 'content_policy',
-  bad_request: 'bad_request',
-  auth: 'auth',
-  stream_cut: 'stream_cut',
-  malformed: 'malformed',
-  guardrail: 'ok',
-};
+export type { ReplayChange, ReplayReport } from './replay-report.js';
 
-export interface ReplayChange {
-  readonly requestId: string;
-  /** 1-based position of the request among the recording's readable lines. */
+/** Lines kept sorted by arrival before they are replayed (a recording lists requests as they end). */
+export const REORDER_WINDOW = 4_096;
+/** Requests in flight at once; beyond, arrivals wait for some to finish. */
+export const MAX_IN_FLIGHT = 20_000;
+/** Default `changesCap`. */
+export const DEFAULT_CHANGES_CAP = 1_000;
+/** Malformed lines listed (all are counted). */
+export const MALFORMED_CAP = 1_000;
+/** Default `--seed`. */
+export const DEFAULT_SEED = 1;
+const PROGRESS_EVERY_MS = 100;
+
+/** Input problems a replay cannot start with (exit 2): an undetectable format, an unknown tenant. */
+export class ReplayInputError extends Error {
+  override readonly name = 'ReplayInputError';
+}
+
+export interface ReplayOptions {
+  /** Compare with this policy replayed the same way, instead of with the recorded decisions. */
+  readonly baseline?: CompiledPolicy;
+  /** Upstream outages, latencies and 429s on top of the recording (engine/replay/scenario.ts). */
+  readonly scenario?: Scenario;
+  /** Seeds every simulated draw, and batch and plain requests' weighted choices. Default 1. */
+  readonly seed?: number;
+  /** The traffic's format; detected from the first readable line when absent. */
+  readonly format?: TrafficFormatName;
+  /**
+   * Batch and plain lines without a timestamp arrive at this rate: requests per second, or a rate
+   * as the policy writes them (`10/s`, `600/min`). Default 10 per second.
+   */
+  readonly rate?: number | string;
+  /**
+   * The tenant (by name) batch and plain requests are sent as. Default: none when the candidate
+   * declares no tenants, else its first tenant (in file order).
+   */
+  readonly tenant?: string;
+  /** Most changes listed in `changes` (the counts stay exact). Default 1,000. */
+  readonly changesCap?: number;
+  /** Called every ~100 ms while the file is read, and once at the end. */
+  readonly onProgress?: (progress: ReplayProgress) => void;
+}
+
+/** One side of the comparison that runs an engine. */
+interface Side {
   readonly index: number;
-  readonly before: string;
-  readonly after: string;
+  readonly engine: Engine;
+  /** tenant name → a key of that tenant in this side's policy */
+  readonly keys: ReadonlyMap<string, string>;
+  readonly tally: AnswerTally;
 }
 
-export interface ReplayReport {
-  readonly policy: string;
-  readonly total: number;
-  readonly unchanged: number;
-  readonly changed: number;
-  readonly unreplayable: number;
-  /** Upstream answers the recording did not have (see the simulation rule). */
-  readonly simulatedAnswers: number;
-  readonly routes: Readonly<Record<string, number>>;
-  readonly targets: Readonly<Record<string, number>>;
-  readonly statuses: Readonly<Record<string, number>>;
-  /** Route or status or serving target changed: every one, in file order. */
-  readonly changes: readonly ReplayChange[];
-  readonly malformedLines: readonly RecordingWarning[];
+/** A request in flight on every side. */
+interface Flight {
+  readonly request: TrafficRequest;
+  readonly observed: (Observed | null)[];
+  remaining: number;
 }
 
-/** The outcomes each model gave, in order, over the whole recording (first pass). */
-async function recordedOutcomes(path: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for await (const line of readRecording(path)) {
-    for (const a of line.attempts) {
-      let list = out.get(a.target);
-      if (list === undefined) {
-        list = [];
-        out.set(a.target, list);
-      }
-      list.push(MOCK_OUTCOME[a.outcome] ?? 'ok');
-    }
-  }
-  return out;
+function policyLabel(policy: CompiledPolicy): string {
+  const { name, version, hash } = policy.identity;
+  return `${name}@${version} (${hash.slice(0, 12)})`;
 }
 
-/** The policy with each model behind its own mock, answering as the recording saw it. */
-function scripted(document: Policy, outcomes: ReadonlyMap<string, string[]>): Policy {
-  const providers: Record<string, unknown> = {};
-  const models: Record<string, unknown> = {};
-  for (const [name, model] of Object.entries(document.models ?? {})) {
-    if (model === undefined) continue;
-    const provider = `replay-${name}`;
-    // After the recorded outcomes, a model answers `ok` (simulated).
-    providers[provider] = { kind: 'mock', sequence: [...(outcomes.get(name) ?? []), 'ok'] };
-    models[name] = { ...model, provider };
-  }
-  return { ...document, providers, models } as Policy;
+function tenantKeys(policy: CompiledPolicy): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [key, info] of policy.tenantsByKey) if (!keys.has(info.name)) keys.set(info.name, key);
+  return keys;
 }
 
-function inputOf(line: RecordedLine, policy: CompiledPolicy): RequestInput | null {
-  // The recorded seed, so weighted choices draw as they did (whatever the random port says now).
-  const headers: Record<string, string> = {
-    ...line.request.headers,
-    'x-switchyard-seed': String(line.request.seed),
+/** mulberry32: the engines' random port (backoff jitter), the same sequence on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  if (line.tenant !== null) {
-    let key: string | null = null;
-    for (const [k, info] of policy.tenantsByKey) {
-      if (info.name === line.tenant) {
-        key = k;
-        break;
-      }
-    }
-    if (key === null) return null;
-    headers.authorization = `Bearer ${key}`;
-  }
-  return { body: line.request.body, headers, path: line.request.path, requestId: line.requestId };
 }
 
-function describe(route: string | null, status: number, target: string | null): string {
-  return `${route ?? '(no route)'} ${status}${target === null ? '' : ` ${target}`}`;
-}
+const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function finish(
-  response: EngineResponse,
-): Promise<{ status: number; target: string | null; route: string | null; attempts: number }> {
-  if (response.kind === 'json') {
-    return {
-      status: response.status,
-      target: response.meta.target,
-      route: response.meta.route,
-      attempts: response.meta.attempts.length,
-    };
-  }
+function noop(): void {}
+
+async function drain(response: EngineResponse): Promise<void> {
+  if (response.kind !== 'stream') return;
   for await (const _frame of response.events) {
-    // drained: the stream's end is what settles its accounting
+    // a client reading the stream: its end settles the request
   }
-  const meta = await response.done;
-  return { status: response.status, target: meta.target, route: meta.route, attempts: meta.attempts.length };
-}
-
-function count(into: Record<string, number>, key: string): void {
-  into[key] = (into[key] ?? 0) + 1;
+  await response.done.catch(noop);
 }
 
 /**
- * Replays the recording at `path` under `policy` (a compiled candidate).
- * @example
- * const report = await replayRecording(candidate.policy, 'traffic.jsonl');
- * console.log(formatReplay(report));
+ * A line waiting for its turn. A recording line is held as text (its arrival read from the
+ * recorder's key order) and parsed only when replayed: thousands of parsed lines held across
+ * garbage collections would be copied by each one, text is cheap to hold.
  */
-export async function replayRecording(policy: CompiledPolicy, path: string): Promise<ReplayReport> {
-  const outcomes = await recordedOutcomes(path);
-  const compiled = compilePolicy(scripted(policy.document, outcomes));
-  let clock: VirtualClock | null = null;
-  const calls = new Map<string, number>();
-  let engine: ReturnType<typeof createEngine> | null = null;
-  const routes: Record<string, number> = {};
-  const targets: Record<string, number> = {};
-  const statuses: Record<string, number> = {};
-  const changes: ReplayChange[] = [];
-  let total = 0;
-  let unchanged = 0;
-  let unreplayable = 0;
-  const reader = readRecording(path);
-  try {
-    let lineNo = 0;
-    for await (const line of reader) {
-      lineNo++;
-      total++;
-      const at = Date.parse(line.time);
-      if (clock === null || engine === null) {
-        clock = new VirtualClock({ auto: true, start: at });
-        engine = createEngine(compiled, {
-          clock,
-          random: () => 0.5,
-          onAttempt: (a) => calls.set(a.target, (calls.get(a.target) ?? 0) + 1),
-        });
+interface Pending {
+  readonly at: number;
+  readonly line: number;
+  readonly text: string | null;
+  readonly request: TrafficRequest | null;
+}
+
+/** A min-heap of pending lines by (arrival, line). */
+class ArrivalHeap {
+  readonly #items: Pending[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  static #before(a: Pending, b: Pending): boolean {
+    return a.at < b.at || (a.at === b.at && a.line < b.line);
+  }
+
+  push(item: Pending): void {
+    const items = this.#items;
+    let i = items.length;
+    items.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!ArrivalHeap.#before(item, items[parent])) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): Pending | undefined {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      let i = 0;
+      const n = items.length;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= n) break;
+        const right = left + 1;
+        const child = right < n && ArrivalHeap.#before(items[right], items[left]) ? right : left;
+        if (!ArrivalHeap.#before(items[child], last)) break;
+        items[i] = items[child];
+        i = child;
       }
-      if (at > clock.now()) await clock.advanceTo(at);
-      const input = inputOf(line, compiled);
-      if (input === null) {
-        unreplayable++;
+      items[i] = last;
+    }
+    return top;
+  }
+}
+
+const TIME_PREFIX = '{"v":1,"time":"';
+
+/** The arrival of a recording line written by the recorder (its `time` comes first); null otherwise. */
+function recordedArrival(text: string): number | null {
+  if (!text.startsWith(TIME_PREFIX)) return null;
+  const end = text.indexOf('"', TIME_PREFIX.length);
+  if (end < 0) return null;
+  const at = Date.parse(text.slice(TIME_PREFIX.length, end));
+  return Number.isNaN(at) ? null : at;
+}
+
+/** Requests per second from `--rate` (a number, or `10/s`, `600/min`, ...). */
+function ratePerSecond(rate: number | string | undefined): number {
+  if (rate === undefined) return DEFAULT_RATE_PER_SECOND;
+  if (typeof rate === 'number') {
+    if (Number.isFinite(rate) && rate > 0) return rate;
+    throw new ReplayInputError(`the rate must be above 0 requests per second (got ${rate})`);
+  }
+  if (/^\d+(\.\d+)?$/.test(rate.trim())) return ratePerSecond(Number(rate));
+  const parsed = parseRate(rate.trim());
+  if (!parsed.ok) throw new ReplayInputError(`--rate: ${parsed.error}`);
+  return (parsed.value.amount * 1000) / parsed.value.perMs;
+}
+
+/** The format of the first line that parses as JSON; null when none does. */
+async function sniffFormat(path: string): Promise<{ format: TrafficFormatName; line: number } | null> {
+  for await (const batch of readLines(path)) {
+    for (const { line, text } of batch.lines) {
+      if (text === null) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
         continue;
       }
-      const got = await finish(await engine.handle(input));
-      count(routes, got.route ?? '(no route)');
-      if (got.target !== null) count(targets, got.target);
-      count(statuses, String(got.status));
-      const before = describe(line.decision.route, line.outcome.status, line.outcome.target);
-      const after = describe(got.route, got.status, got.target);
-      if (before === after) unchanged++;
-      else changes.push({ requestId: line.requestId, index: lineNo, before, after });
+      const format = detectFormat(value);
+      if (format === null)
+        throw new ReplayInputError(
+          `${path}:${line}: cannot tell the traffic format (expected a Switchyard recording line, an OpenAI Batch API line with "custom_id" and "body", or a chat-completion body); give it with --traffic-format`,
+        );
+      return { format, line };
     }
-  } finally {
-    await engine?.close();
   }
-  let simulatedAnswers = 0;
-  for (const [model, n] of calls) simulatedAnswers += Math.max(0, n - (outcomes.get(model)?.length ?? 0));
-  const { name, version, hash } = policy.identity;
-  return {
-    policy: `${name}@${version} (${hash.slice(0, 12)})`,
+  return null;
+}
+
+/**
+ * Replays the traffic at `path` under `policy` (the candidate) and reports what changed.
+ * @example
+ * const report = await replayRecording(candidate.policy, 'traffic.jsonl', { baseline: live.policy, seed: 7 });
+ * console.log(`${report.changed} of ${report.total} requests changed`);
+ */
+export async function replayRecording(
+  policy: CompiledPolicy,
+  path: string,
+  options: ReplayOptions = {},
+): Promise<ReplayReport> {
+  const started = performance.now();
+  const seed = (options.seed ?? DEFAULT_SEED) >>> 0;
+  const changesCap = Math.max(0, Math.floor(options.changesCap ?? DEFAULT_CHANGES_CAP));
+  const rate = ratePerSecond(options.rate);
+  const fileSize = (await stat(path)).size;
+  const format = options.format ?? (await sniffFormat(path))?.format ?? 'switchyard';
+  const recording = format === 'switchyard';
+  const baselinePolicy = options.baseline ?? null;
+  const comparison: NonNullable<ReplayReport['comparison']> =
+    baselinePolicy !== null ? 'policy' : recording ? 'recording' : 'none';
+
+  let tenant: string | null = null;
+  if (!recording) {
+    if (options.tenant !== undefined) tenant = options.tenant;
+    else {
+      const declared = Object.keys(policy.document.tenants ?? {});
+      tenant = declared.length > 0 ? declared[0] : null;
+    }
+  }
+  const policies = baselinePolicy === null ? [policy] : [policy, baselinePolicy];
+  if (tenant !== null) {
+    for (const p of policies) {
+      if (!tenantKeys(p).has(tenant))
+        throw new ReplayInputError(`the policy ${policyLabel(p)} declares no tenant "${tenant}" (--tenant)`);
+    }
+  }
+
+  // Progress: a recording is read twice, so both passes share one byte range.
+  const passes = recording ? 2 : 1;
+  const bytesTotal = fileSize * passes;
+  let lastProgress = performance.now();
+  let requestsDone = 0;
+  const progress = (phase: 'scan' | 'replay', bytesRead: number, force = false): void => {
+    if (options.onProgress === undefined) return;
+    const now = performance.now();
+    if (!force && now - lastProgress < PROGRESS_EVERY_MS) return;
+    lastProgress = now;
+    try {
+      options.onProgress({ phase, requests: requestsDone, bytesRead, bytesTotal });
+    } catch {
+      // A progress bar failing must not end the replay.
+    }
+  };
+
+  let stats: RecordingStats | null = null;
+  if (recording) {
+    stats = await scanRecording(path, { seed, onBytes: (b) => progress('scan', b) });
+  }
+  const upstream = new SimulatedUpstream({ stats, scenario: options.scenario ?? null, seed });
+
+  // ---- the sides
+  const clock = new ReplayClock(stats?.from ?? 0);
+  const candidateAgg = new SideAggregate(policyLabel(policy));
+  const baselineAgg = new SideAggregate(
+    baselinePolicy !== null ? policyLabel(baselinePolicy) : recording ? 'recording' : 'none',
+  );
+  const flights = new Map<string, Flight>();
+  let inFlight = 0;
+  let nextId = 0;
+  const sides: Side[] = [];
+  const makeSide = (p: CompiledPolicy, index: number): Side => {
+    const tally: AnswerTally = { recorded: 0, simulated: 0 };
+    const engine = createEngine(p, {
+      clock,
+      random: seededRandom(seed),
+      createProvider: simulatedProviders(p, upstream, index, clock, tally),
+      recorder: { record: (entry) => settle(entry, index) },
+    });
+    return { index, engine, keys: tenantKeys(p), tally };
+  };
+
+  // ---- the report's parts
+  let total = 0;
+  let unchanged = 0;
+  let changed = 0;
+  let unreplayable = 0;
+  let lateArrivals = 0;
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  const reasons = new Map<UnreplayableReason, number>();
+  const kinds = new ChangeKindTally();
+  const changes = new FirstLines<ReplayChange>(changesCap);
+  const timeline = new Timeline(stats?.from != null && stats.to != null ? stats.to - stats.from : 0);
+  const malformed = new FirstLines<MalformedLine>(MALFORMED_CAP);
+  let malformedCount = 0;
+
+  const markUnreplayable = (reason: UnreplayableReason): void => {
+    unreplayable++;
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  };
+
+  const finish = (flight: Flight): void => {
+    const request = flight.request;
+    const after = flight.observed[0] as Observed;
+    const before: Observed | null =
+      baselinePolicy !== null
+        ? flight.observed[1]
+        : request.recorded !== null
+          ? observedFromRecording(request.recorded)
+          : null;
+    candidateAgg.add(after);
+    if (before !== null) baselineAgg.add(before);
+    const k = before === null ? [] : changeKinds(before.outcome, after.outcome);
+    if (k.length === 0) unchanged++;
+    else {
+      changed++;
+      kinds.add(k, request.line, request.requestId);
+      changes.add({
+        requestId: request.requestId,
+        line: request.line,
+        kinds: k,
+        before: (before as Observed).outcome,
+        after: after.outcome,
+      });
+    }
+    timeline.add(request.at, before?.outcome ?? null, after.outcome, k.length > 0);
+    requestsDone++;
+  };
+
+  function settle(entry: RecordInput, side: number): void {
+    const flight = flights.get(entry.requestId);
+    if (flight === undefined || flight.observed[side] !== null) return;
+    flight.observed[side] = observedFromEngine(entry);
+    if (--flight.remaining > 0) return;
+    flights.delete(entry.requestId);
+    inFlight--;
+    finish(flight);
+  }
+
+  sides.push(makeSide(policy, 0));
+  if (baselinePolicy !== null) sides.push(makeSide(baselinePolicy, 1));
+
+  const dispatch = (request: TrafficRequest): void => {
+    if (request.tenant !== null) {
+      for (const side of sides) {
+        if (!side.keys.has(request.tenant)) {
+          markUnreplayable('unknown_tenant');
+          return;
+        }
+      }
+    }
+    if (request.at < from) from = request.at;
+    if (request.at > to) to = request.at;
+    const id = String(nextId++);
+    const flight: Flight = { request, observed: sides.map(() => null), remaining: sides.length };
+    flights.set(id, flight);
+    inFlight++;
+    const body = request.input.body;
+    if (typeof body === 'object' && body !== null) {
+      const call: ReplayCall = createReplayCall(
+        request.requestId,
+        request.attempts,
+        request.usage,
+        sides.length,
+      );
+      (body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL] = call;
+    }
+    for (const side of sides) {
+      let signal: AbortSignal | undefined;
+      if (request.abortAfterMs !== null) {
+        // The caller went away this long after arriving, in the recording.
+        const controller = new AbortController();
+        signal = controller.signal;
+        clock.sleep(request.abortAfterMs).then(() => controller.abort(), noop);
+      }
+      const headers =
+        request.tenant === null
+          ? request.input.headers
+          : { ...request.input.headers, authorization: `Bearer ${side.keys.get(request.tenant)}` };
+      const input: RequestInput = {
+        body,
+        headers,
+        path: request.input.path,
+        requestId: id,
+        ...(signal === undefined ? {} : { signal }),
+        ...(request.input.refused === undefined ? {} : { refused: request.input.refused }),
+      };
+      side.engine.handle(input).then(drain, noop).catch(noop);
+    }
+  };
+
+  /** Runs everything due up to `t` on virtual time, then sets the clock to `t`. */
+  const advanceTo = async (t: number): Promise<void> => {
+    for (;;) {
+      if (inFlight > 0) await hop();
+      const next = clock.nextAt();
+      if (next === null || next > t) break;
+      clock.fireAt(next);
+    }
+    clock.set(t);
+  };
+
+  const replay = async (request: TrafficRequest): Promise<void> => {
+    if (inFlight >= MAX_IN_FLIGHT) {
+      while (inFlight >= MAX_IN_FLIGHT) {
+        await hop();
+        const next = clock.nextAt();
+        if (next !== null) clock.fireAt(next);
+      }
+    }
+    if (request.at > clock.now()) await advanceTo(request.at);
+    else if (request.at < clock.now()) lateArrivals++;
+    dispatch(request);
+  };
+
+  // ---- pass 2: read, reorder, replay
+  const parse = createTrafficParser({
+    format,
+    seed,
+    ratePerSecond: rate,
+    tenant,
+  });
+  const heap = new ArrivalHeap();
+  const scanned = recording ? fileSize : 0;
+  let first = true;
+  const malformedLine = (line: number, message: string): void => {
+    malformedCount++;
+    malformed.add({ line, message });
+  };
+  /** A parsed line: counted, and held for its turn unless the line alone makes it unreplayable. */
+  const accept = (parsed: ReturnType<typeof parse>, line: number): TrafficRequest | null => {
+    if (!parsed.ok) {
+      malformedLine(line, parsed.message);
+      return null;
+    }
+    total++;
+    if (parsed.request.unreplayable !== null) {
+      markUnreplayable(parsed.request.unreplayable);
+      return null;
+    }
+    return parsed.request;
+  };
+  const replayPending = async (pending: Pending): Promise<void> => {
+    const request = pending.request ?? accept(parse(pending.text as string, pending.line), pending.line);
+    if (request === null) return;
+    if (first) {
+      upstream.start = request.at;
+      first = false;
+    }
+    await replay(request);
+  };
+  try {
+    for await (const batch of readLines(path)) {
+      for (const { line, text } of batch.lines) {
+        if (text === null) {
+          malformedLine(line, 'line too long (over 64 MiB without a newline)');
+          continue;
+        }
+        const at = recording ? recordedArrival(text) : null;
+        if (at !== null) heap.push({ at, line, text, request: null });
+        else {
+          const request = accept(parse(text, line), line);
+          if (request === null) continue;
+          heap.push({ at: request.at, line, text: null, request });
+        }
+        if (heap.size > REORDER_WINDOW) await replayPending(heap.pop() as Pending);
+      }
+      progress('replay', scanned + batch.bytesRead);
+    }
+    for (let next = heap.pop(); next !== undefined; next = heap.pop()) await replayPending(next);
+    // Let everything in flight finish; a request with nothing left to wait for and no answer is stuck.
+    let idle = 0;
+    while (inFlight > 0) {
+      await hop();
+      const next = clock.nextAt();
+      if (next !== null) {
+        clock.fireAt(next);
+        idle = 0;
+      } else if (++idle > 8) break;
+    }
+    for (const flight of flights.values()) {
+      void flight;
+      markUnreplayable('no_answer');
+    }
+    flights.clear();
+  } finally {
+    for (const side of sides) await side.engine.close();
+  }
+  progress('replay', bytesTotal, true);
+
+  const candidateTally = sides[0].tally;
+  const report: ReplayReport = {
+    schema: REPLAY_REPORT_SCHEMA,
+    policy: policyLabel(policy),
+    traffic: {
+      path,
+      format,
+      from: Number.isFinite(from) ? new Date(from).toISOString() : null,
+      to: Number.isFinite(to) ? new Date(to).toISOString() : null,
+    },
+    seed,
+    scenario: options.scenario?.file ?? null,
+    comparison,
+    ...(recording ? {} : { tenant }),
     total,
     unchanged,
-    changed: changes.length,
+    changed,
     unreplayable,
-    simulatedAnswers,
-    routes,
-    targets,
-    statuses,
-    changes,
-    malformedLines: reader.warnings,
+    unreplayableReasons: Object.fromEntries(reasons),
+    recordedAnswers: candidateTally.recorded,
+    simulatedAnswers: candidateTally.simulated,
+    ...(sides.length > 1
+      ? { baselineAnswers: { recorded: sides[1].tally.recorded, simulated: sides[1].tally.simulated } }
+      : {}),
+    lateArrivals,
+    baseline: baselineAgg.toSide(),
+    candidate: candidateAgg.toSide(),
+    changeKinds: kinds.toReport(),
+    changes: changes.toArray(),
+    changesCap,
+    timeline: timeline.toReport(),
+    malformed: { count: malformedCount, lines: malformed.toArray(), linesCap: MALFORMED_CAP },
+    elapsedMs: Math.round(performance.now() - started),
   };
+  return report;
 }
 
 /** The report for people: the counts at a glance, then where traffic went, then what changed. */
@@ -225,29 +608,39 @@ export function formatReplay(report: ReplayReport): string {
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `  ${String(n).padStart(7)}  ${k}`),
   ];
+  const c = report.candidate;
+  const against =
+    report.comparison === 'none'
+      ? 'no baseline: nothing compared (pass --baseline <policy>)'
+      : `against ${report.baseline.label}`;
   const out = [
-    `replayed ${report.total} request${report.total === 1 ? '' : 's'} under ${report.policy}`,
+    `replayed ${report.total} request${report.total === 1 ? '' : 's'} under ${report.policy}, ${against}`,
     `  ${report.unchanged} unchanged, ${report.changed} changed, ${report.unreplayable} unreplayable` +
-      (report.simulatedAnswers > 0
-        ? `; ${report.simulatedAnswers} upstream answer(s) simulated (not in the recording)`
-        : ''),
+      `; upstream answers: ${report.recordedAnswers} recorded, ${report.simulatedAnswers} simulated`,
     '',
-    ...table('routes', report.routes),
-    ...table('serving targets', report.targets),
-    ...table('statuses', report.statuses),
+    ...table('routes', c.routes),
+    ...table('serving targets', c.targets),
+    ...table('statuses', c.statuses),
   ];
-  if (report.changes.length > 0) {
-    out.push('', 'changed (recorded → replayed):');
-    for (const c of report.changes.slice(0, 20))
-      out.push(`  #${c.index} ${c.requestId}: ${c.before}  →  ${c.after}`);
-    if (report.changes.length > 20)
-      out.push(`  ... and ${report.changes.length - 20} more (--json lists them all)`);
+  if (report.changed > 0) {
+    out.push('', 'changed (baseline → candidate):');
+    const show = (o: ReplayReport['changes'][number]['before']): string =>
+      `${o.route ?? '(no route)'} ${o.status}${o.target === null ? '' : ` ${o.target}`}`;
+    for (const ch of report.changes.slice(0, 20))
+      out.push(`  line ${ch.line} ${ch.requestId}: ${show(ch.before)}  →  ${show(ch.after)}`);
+    if (report.changed > 20) out.push(`  ... and ${report.changed - 20} more (--json lists them)`);
   }
-  if (report.malformedLines.length > 0) {
+  if (report.unreplayable > 0) {
+    const reasons = Object.entries(report.unreplayableReasons)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
+    out.push('', `unreplayable: ${reasons}`);
+  }
+  if (report.malformed.count > 0) {
     out.push(
       '',
-      `${report.malformedLines.length} line(s) skipped: ${report.malformedLines
-        .map((w) => w.line)
+      `${report.malformed.count} line(s) skipped: ${report.malformed.lines
+        .map((m) => m.line)
         .slice(0, 20)
         .join(', ')}`,
     );
