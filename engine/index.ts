@@ -82,6 +82,7 @@ export {
   parseGateLimit,
   parseGates,
 } from './testing/replay-gates.js';
+export { type HtmlReportOptions, renderReplayHtml } from './testing/replay-render/html.js';
 export { formatReplayReport, type TerminalReportOptions } from './testing/replay-render/terminal.js';
 export {
   CHANGE_KINDS,
