@@ -54,6 +54,9 @@ interface MetricSpec {
   readonly explain: (r: ReplayReport, measured: number) => string;
 }
 
+/** Money sums differ in the last bits with summation order: below this a cost did not change. */
+const COST_EPSILON = 1e-9;
+
 const requests = (n: number): string => `${formatCount(n)} request${n === 1 ? '' : 's'}`;
 
 /** A change-kind count: `n` of the replayed requests changed that way. */
@@ -100,6 +103,7 @@ export const GATE_METRICS: Readonly<Record<GateMetric, MetricSpec>> = {
     measure: (r) => r.candidate.costUsd - r.baseline.costUsd,
     baseOf: (r) => r.baseline.costUsd,
     explain: (r, delta) => {
+      if (Math.abs(delta) <= COST_EPSILON) return `cost unchanged (${formatUsd(r.candidate.costUsd)})`;
       const rel = relativeChange(r.baseline.costUsd, r.candidate.costUsd);
       return `cost ${formatUsd(delta, true)}${rel === null ? '' : ` (${rel})`}, ${formatUsd(r.baseline.costUsd)} → ${formatUsd(r.candidate.costUsd)}`;
     },
@@ -128,9 +132,6 @@ export const GATE_METRICS: Readonly<Record<GateMetric, MetricSpec>> = {
 };
 
 const METRIC_NAMES = Object.keys(GATE_METRICS) as GateMetric[];
-
-/** Money sums differ in the last bits with summation order: below this a cost did not change. */
-const COST_EPSILON = 1e-9;
 
 export type GateParse = { ok: true; gates: Gate[] } | { ok: false; message: string };
 
@@ -201,7 +202,7 @@ export interface GateResult {
   readonly measured: number;
   /** The allowance in the measure's unit (a percentage resolved against the report). */
   readonly allowed: number;
-  /** Why, in words: `18 requests newly answered with an error (0.9% of all requests); allowed 0`. */
+  /** Why, in words: `18 requests newly answered with an error (0.9%); allowed 1% = 20`. */
   readonly message: string;
 }
 
@@ -223,7 +224,7 @@ function allowance(gate: Gate, report: ReplayReport): { allowed: number; text: s
   const base = spec.baseOf(report);
   const allowed = (value / 100) * base;
   const resolved = usd ? formatUsd(allowed, true) : formatCount(Math.floor(allowed));
-  return { allowed, text: `${value}% of ${spec.base} (${resolved})` };
+  return { allowed, text: `${value}% = ${resolved}` };
 }
 
 function exceeds(gate: Gate, report: ReplayReport, measured: number): boolean {
@@ -249,10 +250,7 @@ export function evaluateGates(report: ReplayReport, gates: readonly Gate[]): Gat
     const measured = spec.measure(report);
     const passed = !exceeds(gate, report, measured);
     const { allowed, text } = allowance(gate, report);
-    const share =
-      gate.metric === 'cost-increase'
-        ? ''
-        : ` (${formatShare(measured, spec.baseOf(report))} of ${spec.base})`;
+    const share = gate.metric === 'cost-increase' ? '' : ` (${formatShare(measured, spec.baseOf(report))})`;
     return {
       gate,
       passed,
@@ -265,12 +263,18 @@ export function evaluateGates(report: ReplayReport, gates: readonly Gate[]): Gat
   return { passed: failures.length === 0, results, failures };
 }
 
-/** The verdict for a log: one `PASS`/`FAIL` line per gate, then the outcome. */
-export function formatGateVerdict(verdict: GateVerdict): string {
+/**
+ * The verdict for a log: one `PASS`/`FAIL` line per gate, then the outcome. `color` paints the
+ * words green and red (ANSI), for a terminal.
+ */
+export function formatGateVerdict(verdict: GateVerdict, options: { color?: boolean } = {}): string {
   if (verdict.results.length === 0) return '';
+  const paint = (code: string, text: string): string =>
+    options.color ? `\u001b[${code}m${text}\u001b[0m` : text;
   const width = Math.max(...verdict.results.map((r) => r.gate.source.length));
   const lines = verdict.results.map(
-    (r) => `${r.passed ? 'PASS' : 'FAIL'}  ${r.gate.source.padEnd(width)}  ${r.message}`,
+    (r) =>
+      `${r.passed ? paint('32', 'PASS') : paint('1;31', 'FAIL')}  ${r.gate.source.padEnd(width)}  ${r.message}`,
   );
   const n = verdict.results.length;
   lines.push(

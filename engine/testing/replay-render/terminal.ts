@@ -102,12 +102,14 @@ function headline(r: ReplayReport, paint: Paint): string[] {
         : simulated),
   );
   const span = formatSpan(r.traffic.from, r.traffic.to);
+  // A span is known when the traffic had timestamps for its requests.
+  const when = r.traffic.from === null && r.total > 0 ? '' : `, ${span}`;
   const extras = [`seed ${r.seed}`];
   if (r.scenario !== null) extras.push(`scenario ${terminalSafe(r.scenario, 60)}`);
   lines.push(
     paint(
       'dim',
-      `  ${terminalSafe(r.traffic.path, 80)} (${r.traffic.format}), ${span}; ${extras.join(', ')}; ${formatElapsed(r.elapsedMs)}`,
+      `  ${terminalSafe(r.traffic.path, 80)} (${r.traffic.format})${when}; ${extras.join(', ')}; ${formatElapsed(r.elapsedMs)}`,
     ),
   );
   if (r.malformed.count > 0) {
