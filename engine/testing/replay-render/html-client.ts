@@ -72,8 +72,8 @@ export const CLIENT_SCRIPT = `(function () {
       data: {
         labels: data.targets.labels,
         datasets: [
-          { label: 'baseline', data: data.targets.baseline, backgroundColor: C.baseline },
-          { label: 'candidate', data: data.targets.candidate, backgroundColor: C.candidate }
+          { label: 'baseline', data: data.targets.baseline, backgroundColor: C.baseline, maxBarThickness: 18 },
+          { label: 'candidate', data: data.targets.candidate, backgroundColor: C.candidate, maxBarThickness: 18 }
         ]
       },
       options: {
@@ -91,7 +91,7 @@ export const CLIENT_SCRIPT = `(function () {
       data: {
         labels: data.kinds.labels,
         datasets: [{
-          label: 'requests', data: data.kinds.counts,
+          label: 'requests', data: data.kinds.counts, maxBarThickness: 26,
           backgroundColor: data.kinds.tone.map(function (tone) {
             return tone === 'bad' ? C.errors : tone === 'good' ? C.good : C.candidate;
           })

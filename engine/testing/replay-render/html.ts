@@ -243,6 +243,8 @@ th.narrow { width: 1%; }
   background: #e0e7ff; color: #3730a3; white-space: nowrap; }
 .kind.bad { background: #fee2e2; color: var(--bad); } .kind.good { background: #dcfce7; color: var(--good); }
 #changes td.id { overflow-wrap: anywhere; min-width: 140px; max-width: 320px; }
+#changes td.outcome { white-space: nowrap; }
+#changes td.kinds { min-width: 180px; }
 #changes td.outcome b { color: var(--accent); }
 .scroll { max-height: 640px; overflow: auto; border: 1px solid var(--line); border-radius: 8px; background: var(--card); }
 .scroll table th { border-bottom: 1px solid var(--line); }
@@ -282,6 +284,12 @@ function card(value: string, label: string, tone: '' | 'warn' | 'bad' = ''): Saf
   return html`<div class="card ${tone}"><div class="n">${value}</div><div class="l">${label}</div></div>`;
 }
 
+function costLabel(r: ReplayReport): string {
+  const delta = r.candidate.costUsd - r.baseline.costUsd;
+  if (Math.abs(delta) <= 1e-9) return 'cost, same as the baseline';
+  return `cost, ${formatCostDelta(r.baseline.costUsd, r.candidate.costUsd)} vs the baseline`;
+}
+
 function cards(r: ReplayReport): SafeHtml {
   const answers = r.recordedAnswers + r.simulatedAnswers;
   return html`<section class="cards">
@@ -290,7 +298,7 @@ ${card(formatCount(r.unchanged), `unchanged (${formatShare(r.unchanged, r.total)
 ${card(formatCount(r.changed), `changed (${formatShare(r.changed, r.total)})`, r.changed > 0 ? 'warn' : '')}
 ${card(formatCount(r.unreplayable), 'unreplayable', r.unreplayable > 0 ? 'warn' : '')}
 ${card(formatCount(r.simulatedAnswers), `simulated answers (${formatShare(r.simulatedAnswers, answers)} of ${formatCount(answers)})`, r.simulatedAnswers > 0 ? 'warn' : '')}
-${card(formatUsd(r.candidate.costUsd), `cost, ${formatCostDelta(r.baseline.costUsd, r.candidate.costUsd)} vs baseline`, r.candidate.costUsd - r.baseline.costUsd > 1e-9 ? 'bad' : '')}
+${card(formatUsd(r.candidate.costUsd), costLabel(r), r.candidate.costUsd - r.baseline.costUsd > 1e-9 ? 'bad' : '')}
 ${card(formatCount(r.malformed.count), 'malformed lines', r.malformed.count > 0 ? 'bad' : '')}
 </section>`;
 }
@@ -395,7 +403,7 @@ function outcomeCell(o: ReplayOutcome, other: ReplayOutcome): SafeHtml {
 }
 
 function changeRow(c: ReplayChange): SafeHtml {
-  return html`<tr data-kinds="${c.kinds.join(' ')}"><td class="num">${c.line}</td><td class="mono id">${c.requestId}</td><td>${c.kinds.map(kindBadge)}</td>${outcomeCell(c.before, c.after)}${outcomeCell(c.after, c.before)}</tr>`;
+  return html`<tr data-kinds="${c.kinds.join(' ')}"><td class="num">${c.line}</td><td class="mono id">${c.requestId}</td><td class="kinds">${c.kinds.map(kindBadge)}</td>${outcomeCell(c.before, c.after)}${outcomeCell(c.after, c.before)}</tr>`;
 }
 
 function changesSection(r: ReplayReport, maxRows: number): SafeHtml {
@@ -456,19 +464,22 @@ export async function renderReplayHtml(
   const chart = await loadChartJs();
   const data = chartData(report);
   const r = report;
-  const span = formatSpan(r.traffic.from, r.traffic.to);
+  // A span is known when the traffic had timestamps for its requests.
+  const span = r.traffic.from === null && r.total > 0 ? '' : `, ${formatSpan(r.traffic.from, r.traffic.to)}`;
+  const noTimeline =
+    r.total === 0 ? 'No requests in the traffic.' : 'The replay kept no timeline for this traffic.';
   const body = html`<main>
 <header>
 <h1>Replay report</h1>
 <p class="sub">candidate <code>${r.policy}</code> against baseline <code>${r.baseline.label}</code></p>
-<p class="sub">traffic <code>${r.traffic.path}</code> (${r.traffic.format}), ${span} · seed ${r.seed}${
+<p class="sub">traffic <code>${r.traffic.path}</code> (${r.traffic.format})${span} · seed ${r.seed}${
     r.scenario === null ? '' : html` · scenario <code>${r.scenario}</code>`
   } · replayed in ${formatElapsed(r.elapsedMs)}</p>
 </header>
 ${gatesBanner(options.gates)}
 ${cards(r)}
 <section class="charts">
-${chartPanel('chart-timeline', `Timeline, per ${formatWidth(r.timeline.bucketMs * (Math.ceil(r.timeline.buckets.length / MAX_BUCKETS) || 1))}`, data.timeline.labels.length > 0, 'No requests in the traffic.', true)}
+${chartPanel('chart-timeline', `Timeline, per ${formatWidth(r.timeline.bucketMs * (Math.ceil(r.timeline.buckets.length / MAX_BUCKETS) || 1))}`, data.timeline.labels.length > 0, noTimeline, true)}
 ${chartPanel('chart-targets', 'Serving targets, baseline vs candidate', data.targets.labels.length > 0, 'No request was served by a target.')}
 ${chartPanel('chart-kinds', 'How requests changed', data.kinds.labels.length > 0, 'No request changed.')}
 </section>
