@@ -166,6 +166,7 @@ describe('switchyard replay: reports and CI gates', () => {
       'new-errors,changed',
       '--fail-on',
       'cost-increase:10%',
+      '--quiet',
     ]);
     expect(out).toContain('PASS  new-errors');
     expect(out).toContain('PASS  cost-increase:10%');
