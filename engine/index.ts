@@ -83,6 +83,21 @@ export {
   replayRecording,
 } from './testing/replay.js';
 export {
+  evaluateGates,
+  formatGate,
+  formatGateVerdict,
+  GATE_METRICS,
+  type Gate,
+  type GateLimit,
+  type GateMetric,
+  type GateResult,
+  type GateVerdict,
+  parseGateLimit,
+  parseGates,
+} from './testing/replay-gates.js';
+export { type HtmlReportOptions, renderReplayHtml } from './testing/replay-render/html.js';
+export { formatReplayReport, type TerminalReportOptions } from './testing/replay-render/terminal.js';
+export {
   CHANGE_KINDS,
   type ChangeKind,
   type MalformedLine,
