@@ -8,24 +8,40 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Gate, ReplayReport } from '../../engine/index.js';
+import type {
+  CompiledPolicy,
+  Gate,
+  ReplayOptions,
+  ReplayReport,
+  Scenario,
+  TrafficFormatName,
+} from '../../engine/index.js';
 import { OUTPUT_OPTIONS, parseCommandArgs } from '../args.js';
 import { CliError, type CliIo, jsonText, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
 import { createReplayProgress } from '../progress.js';
-import { fromLegacyReport } from '../replay-legacy-adapter.js';
 
-export const REPLAY_HELP = `Usage: switchyard replay --policy <file|dir> --traffic <recording.jsonl> [options]
+export const REPLAY_HELP = `Usage: switchyard replay --policy <file|dir> --traffic <traffic.jsonl> [options]
 
-Replays a recording made by \`serve --record\` under a policy, on a virtual clock set to each
-request's recorded arrival: limits, budgets, cache TTLs and breakers see the traffic's own pace.
-Each model answers with the outcomes the recording saw from it, in order; calls the recording
-never saw answer ok and are counted as simulated. Reports, baseline against candidate, requests
-per route and target, errors, fallbacks, cache hits, limited and blocked requests, cost, and
-every request whose outcome changed, with how it changed.
+Replays traffic under a policy, on a virtual clock set to each request's arrival: limits,
+budgets, cache TTLs and breakers see the traffic's own pace. A target the recording called for
+a request answers as it did; any other call is simulated from what the recording saw of that
+model (or a default), and a --scenario adds outages, latency and 429s (docs/replay.md). Reports,
+baseline against candidate, requests per route and target, errors, fallbacks, cache hits,
+limited and blocked requests, cost, and every request whose outcome changed, with how it changed.
 
 Options:
   --policy <path>          The candidate policy (required)
-  --traffic <file>         The recording, JSON lines (required)
+  --traffic <file>         The traffic, JSON lines (required): a \`serve --record\` recording, an
+                           OpenAI Batch API input file, or one chat-completion body per line
+  --traffic-format <f>     switchyard, batch or plain (default: detected from the first line)
+  --baseline <path>        Compare with this policy, replayed the same way (default: the
+                           recorded decisions; batch and plain traffic: no comparison)
+  --scenario <file>        Upstream outages, latency and 429 rates during the replay (YAML)
+  --seed <n>               Seed of every simulated draw (default: 1)
+  --rate <n/s>             Batch and plain lines without a timestamp arrive at this rate,
+                           e.g. 10/s or 600/min (default: 10/s)
+  --tenant <name>          Batch and plain lines are sent as this tenant (default: the
+                           policy's first tenant, or none)
   --json <file>            Also write the full report as JSON
   --html <file>            Also write a self-contained HTML report (charts, tables; works offline)
   --max-changed <n|n%>     A CI gate: fail when more requests changed (= --fail-on changed:<n|n%>)
@@ -56,6 +72,8 @@ Exit codes: 0 done and within the gates, 1 a gate failed or the policy does not 
 `;
 
 const FORMATS = ['human', 'json'] as const;
+/** The engine's TRAFFIC_FORMATS (a type import keeps the engine loaded lazily). */
+const TRAFFIC_FORMATS: readonly TrafficFormatName[] = ['switchyard', 'batch', 'plain'];
 
 /** The command's options, in one place. */
 const OPTIONS = {
@@ -66,6 +84,12 @@ const OPTIONS = {
   'max-changed': { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
   quiet: { type: 'boolean', short: 'q' },
+  'traffic-format': { type: 'string' },
+  baseline: { type: 'string' },
+  scenario: { type: 'string' },
+  seed: { type: 'string' },
+  rate: { type: 'string' },
+  tenant: { type: 'string' },
   ...OUTPUT_OPTIONS,
 } as const;
 
@@ -74,6 +98,7 @@ type Engine = Awaited<ReturnType<typeof loadReplayEngine>>;
 function loadReplayEngine() {
   return loadEngine(
     'loadPolicyWithoutSecrets',
+    'loadScenario',
     'replayRecording',
     'formatReplayReport',
     'renderReplayHtml',
@@ -129,29 +154,66 @@ export async function runReplay(args: string[], io: CliIo): Promise<number> {
   const color = useColor(io, values['no-color'] ? false : values.color);
   const engine = await loadReplayEngine();
   const gates = gatesOf(engine, values['max-changed'], values['fail-on'] ?? []);
+  const trafficFormat = values['traffic-format'];
+  if (trafficFormat !== undefined && !(TRAFFIC_FORMATS as readonly string[]).includes(trafficFormat))
+    throw new UsageError(`--traffic-format must be one of ${TRAFFIC_FORMATS.join(', ')}`);
+  if (values.seed !== undefined && !(/^\d{1,10}$/.test(values.seed) && Number(values.seed) <= 0xffffffff))
+    throw new UsageError('--seed takes an integer from 0 to 4294967295');
   await mustExist('--policy', values.policy, 'file or directory');
   await mustExist('--traffic', values.traffic, 'file or directory');
+  if (values.baseline !== undefined) await mustExist('--baseline', values.baseline, 'file or directory');
+  if (values.scenario !== undefined) await mustExist('--scenario', values.scenario, 'file');
   for (const flag of ['--json', '--html'] as const) {
     const path = values[flag === '--json' ? 'json' : 'html'];
     if (path !== undefined) await mustExist(flag, dirname(path), 'directory to write into');
   }
 
-  const { loaded } = await engine.loadPolicyWithoutSecrets(values.policy);
-  if (!loaded.ok) {
+  const load = async (path: string): Promise<CompiledPolicy | null> => {
+    const { loaded } = await engine.loadPolicyWithoutSecrets(path);
+    if (loaded.ok) return loaded.policy;
     io.stderr.write(
-      `${values.policy} does not validate:\n${engine.formatHuman(loaded.diagnostics, loaded.sources, { color })}`,
+      `${path} does not validate:\n${engine.formatHuman(loaded.diagnostics, loaded.sources, { color })}`,
     );
-    return 1;
+    return null;
+  };
+  const policy = await load(values.policy);
+  if (policy === null) return 1;
+  const baseline = values.baseline === undefined ? undefined : await load(values.baseline);
+  if (baseline === null) return 1;
+  let scenario: Scenario | undefined;
+  if (values.scenario !== undefined) {
+    const checked = await engine.loadScenario(
+      values.scenario,
+      baseline === undefined ? [policy] : [policy, baseline],
+    );
+    if (!checked.ok) {
+      for (const p of checked.problems) {
+        const hint = p.hint === undefined ? '' : ` (did you mean "${p.hint}"?)`;
+        io.stderr.write(`${p.file}:${p.line}:${p.column}: ${p.message}${hint}\n`);
+      }
+      return 2;
+    }
+    scenario = checked.scenario;
   }
+  const options: ReplayOptions = {
+    ...(baseline === undefined ? {} : { baseline }),
+    ...(scenario === undefined ? {} : { scenario }),
+    ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
+    ...(trafficFormat === undefined ? {} : { format: trafficFormat as TrafficFormatName }),
+    ...(values.rate === undefined ? {} : { rate: values.rate }),
+    ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
+  };
   const progress = createReplayProgress(io, { quiet: values.quiet === true });
   let report: ReplayReport;
   try {
-    // TEMPORARY until the new replay lands: then this block is
-    //   report = await engine.replayRecording(loaded.policy, values.traffic, { onProgress: progress.onProgress });
-    // and cli/replay-legacy-adapter.ts is deleted.
-    const started = performance.now();
-    const legacy = await engine.replayRecording(loaded.policy, values.traffic);
-    report = fromLegacyReport(legacy, values.traffic, performance.now() - started);
+    report = await engine.replayRecording(policy, values.traffic, {
+      ...options,
+      onProgress: progress.onProgress,
+    });
+  } catch (err) {
+    // An input the replay cannot start with (an unknown format or tenant, a bad rate): exit 2.
+    if (err instanceof Error && err.name === 'ReplayInputError') throw new CliError(err.message);
+    throw err;
   } finally {
     progress.stop();
   }

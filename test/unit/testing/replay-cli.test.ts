@@ -86,8 +86,9 @@ describe('switchyard replay', () => {
     // answer it: one simulated answer each.
     expect(report.simulatedAnswers).toBe(report.changed);
     for (const c of report.changes) {
+      // The backup's prices are lower: the cost changes too.
       expect(c).toMatchObject({
-        kinds: ['target'],
+        kinds: ['target', 'cost'],
         before: { route: 'chat', status: 200, target: 'primary' },
         after: { route: 'chat', status: 200, target: 'backup' },
       });
