@@ -150,6 +150,17 @@ function ms(n: number): number {
   return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) / 1000 : 0;
 }
 
+/**
+ * ISO 8601 UTC with milliseconds, and microseconds when the time has them: requests arriving
+ * within one millisecond keep their order for replay.
+ */
+function isoTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const iso = new Date(whole).toISOString();
+  const micros = Math.floor((ms - whole) * 1000);
+  return micros === 0 ? iso : `${iso.slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
+}
+
 function msOrNull(n: number | null): number | null {
   return n === null ? null : ms(n);
 }
@@ -219,7 +230,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
   };
   return {
     v: RECORDING_VERSION,
-    time: new Date(Math.floor(startedAt)).toISOString(),
+    time: isoTime(startedAt),
     requestId: entry.requestId,
     policy: { name: meta.policy.name, version: meta.policy.version, hash: meta.policy.hash },
     tenant: ctx.tenant,

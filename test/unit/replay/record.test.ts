@@ -283,6 +283,12 @@ describe('toRecordedLine', () => {
     });
   });
 
+  it('writes microseconds when the arrival has them, so close arrivals keep their order', () => {
+    const line = toRecordedLine(input({ startedAt: STARTED + 0.25, durationMs: 1 }), { content: 'keep' });
+    expect(line.time).toBe('2025-01-31T12:00:00.250250Z');
+    expect(validateRecordedLine(line).ok).toBe(true);
+  });
+
   it('takes the time from the clock when startedAt is a monotonic reading', () => {
     const clock = new VirtualClock({ start: STARTED + 1000 });
     const line = toRecordedLine(input({ startedAt: 1234.5, durationMs: 1000 }), { content: 'keep', clock });
