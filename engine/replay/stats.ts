@@ -11,10 +11,10 @@
  * any other line is parsed whole. Lines it cannot read are skipped here: the replay pass reports
  * them.
  */
+import { hash32, nextFloat, type Rng } from '../compile/random.js';
 import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
 import { readLines } from './lines.js';
-import { fnv1a } from './traffic.js';
 
 /** Attempts kept per model and kind. */
 export const SAMPLE_SIZE = 512;
@@ -34,10 +34,10 @@ export class ModelSample {
   readonly stream: AttemptSample[] = [];
   #seenJson = 0;
   #seenStream = 0;
-  #state: number;
+  readonly #rng: Rng;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#rng = { state: seed >>> 0 };
   }
 
   /** Attempts seen (not only kept). */
@@ -51,18 +51,9 @@ export class ModelSample {
     if (list.length < SAMPLE_SIZE) list.push(sample);
     else {
       // Algorithm R: the new attempt replaces a kept one with probability SAMPLE_SIZE / seen.
-      const j = Math.floor(this.#next() * seen);
+      const j = Math.floor(nextFloat(this.#rng) * seen);
       if (j < SAMPLE_SIZE) list[j] = sample;
     }
-  }
-
-  /** mulberry32 */
-  #next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }
 
@@ -133,7 +124,7 @@ export async function scanRecording(
   const sampleOf = (map: Map<string, ModelSample>, name: string): ModelSample => {
     let s = map.get(name);
     if (s === undefined) {
-      s = new ModelSample(options.seed ^ fnv1a(name));
+      s = new ModelSample(options.seed ^ hash32(name));
       map.set(name, s);
     }
     return s;

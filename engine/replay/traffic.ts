@@ -16,11 +16,15 @@
  *
  * Hashed and dropped message text (recording content modes `hash`, `drop`) is replaced by
  * stand-ins of the recorded length, so the input-token estimate that limits and `when:
- * inputTokens` read is the recorded one: `hash` gets a string of lower-case letters derived from
- * each hash (equal texts stay equal, so cache keys repeat as they did); `drop` gets one filler of
- * the request's recorded `inputChars`, unique to the request (no cache can hit on it).
+ * inputTokens` read is the recorded one: `hash` gets a string of CJK ideographs derived from each
+ * hash (equal texts stay equal, so cache keys repeat as they did, and different texts differ but
+ * for a 1 in 20,992 chance at one character); `drop` gets one filler of the request's recorded
+ * `inputChars`, unique to the request (no cache can hit on it). Input guardrails see these
+ * stand-ins, not the text: a recording that hashed or dropped text cannot reproduce their
+ * verdicts (see `input_guardrail_content_unavailable`).
  */
 import { createHash } from 'node:crypto';
+import { fmix32 } from '../compile/random.js';
 import { DEFAULT_PATH, SEED_HEADER } from '../context.js';
 import { isRecord } from '../shared/guards.js';
 import type { AttemptRecord, RequestInput, Usage } from '../types.js';
@@ -108,22 +112,25 @@ export interface TrafficParserOptions {
   readonly tenant: string | null;
 }
 
-/** FNV-1a over a string, continued from `h`. */
-export function fnv1a(text: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+/**
+ * Milliseconds since the epoch of an ISO 8601 time, with the fraction below the millisecond
+ * (`Date.parse` drops it): recordings keep microseconds so that close arrivals keep their order.
+ */
+export function parseTime(text: string): number {
+  const ms = Date.parse(text);
+  const dot = text.indexOf('.');
+  if (Number.isNaN(ms) || dot < 0) return ms;
+  let end = dot + 1;
+  while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+  const below = text.slice(dot + 4, end);
+  return below === '' ? ms : ms + Number(`0.${below}`);
 }
 
-/** A 32-bit mix of integers (murmur3's finaliser over a running hash). */
+/** A 32-bit hash of integers (each mixed in with murmur3's finaliser). */
 export function mix32(...values: number[]): number {
   let h = 0x9e3779b9;
-  for (const v of values) {
-    h = Math.imul(h ^ (v >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
+  for (const v of values) h = fmix32((h ^ (v >>> 0)) + 0x7f4a7c15);
+  return h;
 }
 
 const REFUSED_BY_HTTP = new Set(['invalid_json', 'body_too_deep', 'body_too_complex']);
@@ -234,7 +241,7 @@ function timestampOf(value: unknown): number | null {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0)
     return value < 1e11 ? value * 1000 : value;
   if (typeof value === 'string') {
-    const t = Date.parse(value);
+    const t = parseTime(value);
     return Number.isNaN(t) ? null : t;
   }
   return null;
@@ -262,7 +269,7 @@ function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
   return {
     line,
     requestId: rec.requestId,
-    at: Date.parse(rec.time),
+    at: parseTime(rec.time),
     tenant: rec.tenant,
     input:
       refused === undefined ? { path: req.path, headers, body } : { path: req.path, headers, body, refused },
@@ -293,11 +300,19 @@ function unreplayableRecording(rec: RecordedLine): UnreplayableReason | null {
 
 const HASH_PREFIX = 'sha256:';
 
-/** `n` lower-case letters from 32 bytes (repeated past 32). Letters only: no detector matches them. */
+/** The CJK Unified Ideographs block: 20,992 letters that no PII or injection detector matches. */
+const STAND_IN_FIRST = 0x4e00;
+const STAND_IN_COUNT = 0x9fff - 0x4e00 + 1;
+
+/**
+ * `n` characters (UTF-16 units, as lengths are counted) from 32 bytes, repeated past 16. With a
+ * 20,992-letter alphabet, two different texts of even one character rarely get the same stand-in.
+ */
 function lettersOf(bytes: ArrayLike<number>, n: number): string {
   if (n <= 0) return '';
   let letters = '';
-  for (let i = 0; i < bytes.length; i++) letters += String.fromCharCode(97 + (bytes[i] % 26));
+  for (let i = 0; i + 1 < bytes.length; i += 2)
+    letters += String.fromCharCode(STAND_IN_FIRST + (((bytes[i] << 8) | bytes[i + 1]) % STAND_IN_COUNT));
   if (n <= letters.length) return letters.slice(0, n);
   return letters.repeat(Math.ceil(n / letters.length)).slice(0, n);
 }

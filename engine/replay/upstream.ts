@@ -25,7 +25,9 @@
  *
  * Answers of step 1 untouched by a scenario are counted as *recorded*; every other one as
  * *simulated* (the report's `recordedAnswers` and `simulatedAnswers`). Retry-After is not recorded:
- * a replayed 429 or 503 carries none unless a scenario gives one.
+ * a recorded failure the recording retried on the same target carries the recorded wait as its
+ * Retry-After (the engine waits the larger of it and its own backoff, so the retry happens when it
+ * did, jitter aside); other failures carry none unless a scenario gives one.
  *
  * A provider learns which request calls it from a symbol-keyed property of the request body
  * ({@link REPLAY_CALL}): invisible to JSON, to `Object.keys` and so to cache keys, and carried by
@@ -33,6 +35,7 @@
  */
 
 import type { CompiledPolicy } from '../compile/compile.js';
+import { hash32 } from '../compile/random.js';
 import { contentChars } from '../context.js';
 import { providerError } from '../providers/classify.js';
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse } from '../providers/openai-types.js';
@@ -51,7 +54,7 @@ import { toOpenAIUsage } from '../shared/usage.js';
 import type { AttemptRecord, ErrorClass, Usage } from '../types.js';
 import { eventActive, type Scenario } from './scenario.js';
 import type { AttemptSample, ModelSample, RecordingStats } from './stats.js';
-import { fnv1a, mix32 } from './traffic.js';
+import { mix32 } from './traffic.js';
 
 /** Latency of a model the recording never saw: the whole answer. */
 export const DEFAULT_LATENCY = 500;
@@ -93,7 +96,7 @@ export function createReplayCall(
 ): ReplayCall {
   const out: SideCalls[] = [];
   for (let i = 0; i < sides; i++) out.push({ consumed: null, called: null });
-  return { requestId, hash: fnv1a(requestId), attempts, usage, sides: out };
+  return { requestId, hash: hash32(requestId), attempts, usage, sides: out };
 }
 
 /** What one call does, in time relative to its start. */
@@ -176,7 +179,7 @@ export class SimulatedUpstream {
       if (attempts[i].target !== target || calls.consumed?.[i] === true) continue;
       calls.consumed ??= [];
       calls.consumed[i] = true;
-      answer = fromRecord(attempts[i]);
+      answer = fromRecord(attempts[i], recordedWait(attempts, i));
       break;
     }
     answer ??= this.#simulate(call, target, upstreamModel, request, k);
@@ -184,7 +187,7 @@ export class SimulatedUpstream {
   }
 
   #draw(call: ReplayCall, target: string, k: number, salt: number): number {
-    return mix32(this.#seed, call.hash, fnv1a(target), k, salt);
+    return mix32(this.#seed, call.hash, hash32(target), k, salt);
   }
 
   #simulate(
@@ -281,7 +284,23 @@ export class SimulatedUpstream {
   }
 }
 
-function fromRecord(a: AttemptRecord): Answer {
+/**
+ * How long the recording waited after failed attempt `i` before retrying the same target: given
+ * back as the answer's Retry-After, so the retry happens when it did (the engine waits the larger
+ * of it and its own backoff); null when the target was not retried.
+ */
+function recordedWait(attempts: readonly AttemptRecord[], i: number): number | null {
+  const a = attempts[i];
+  if (a.outcome === 'ok' || a.outcome === 'guardrail') return null;
+  for (let j = i + 1; j < attempts.length; j++) {
+    if (attempts[j].target !== a.target) continue;
+    const gap = attempts[j].startedAtMs - (a.startedAtMs + a.durationMs);
+    return gap > 0 ? gap : null;
+  }
+  return null;
+}
+
+function fromRecord(a: AttemptRecord, retryAfterMs: number | null): Answer {
   return {
     outcome: a.outcome === 'guardrail' ? 'ok' : a.outcome,
     status: a.status,
@@ -289,7 +308,7 @@ function fromRecord(a: AttemptRecord): Answer {
     firstTokenMs: a.firstTokenMs,
     durationMs: a.durationMs,
     usage: a.usage,
-    retryAfterMs: null,
+    retryAfterMs,
     recorded: true,
   };
 }
@@ -498,7 +517,7 @@ function jsonAnswer(
 /** A deterministic unit vector from the text, for embeddings answers. */
 function embed(text: string): number[] {
   const v: number[] = [];
-  let h = fnv1a(text);
+  let h = hash32(text);
   for (let d = 0; d < 8; d++) {
     h = mix32(h, d);
     v.push(h / 2147483648 - 1);

@@ -30,6 +30,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { CompiledPolicy } from '../compile/compile.js';
+import { seededRandom } from '../compile/random.js';
 import { ReplayClock } from '../replay/clock.js';
 import { readLines } from '../replay/lines.js';
 import type { RecordInput } from '../replay/record.js';
@@ -39,6 +40,7 @@ import {
   createTrafficParser,
   DEFAULT_RATE_PER_SECOND,
   detectFormat,
+  parseTime,
   type TrafficFormatName,
   type TrafficRequest,
   type UnreplayableReason,
@@ -143,18 +145,6 @@ function tenantKeys(policy: CompiledPolicy): Map<string, string> {
   return keys;
 }
 
-/** mulberry32: the engines' random port (backoff jitter), the same sequence on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function noop(): void {}
@@ -233,7 +223,7 @@ function recordedArrival(text: string): number | null {
   if (!text.startsWith(TIME_PREFIX)) return null;
   const end = text.indexOf('"', TIME_PREFIX.length);
   if (end < 0) return null;
-  const at = Date.parse(text.slice(TIME_PREFIX.length, end));
+  const at = parseTime(text.slice(TIME_PREFIX.length, end));
   return Number.isNaN(at) ? null : at;
 }
 
@@ -347,7 +337,7 @@ export async function replayRecording(
     const tally: AnswerTally = { recorded: 0, simulated: 0 };
     const engine = createEngine(p, {
       clock,
-      random: seededRandom(seed),
+      random: seededRandom(seed), // backoff jitter: the same draws on every run
       createProvider: simulatedProviders(p, upstream, index, clock, tally),
       recorder: { record: (entry) => settle(entry, index) },
     });
