@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ReplayClock } from '../../../engine/replay/clock.js';
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('ReplayClock', () => {
+  it('fires sleeps in time order, same-instant ones in creation order, only when told', async () => {
+    const clock = new ReplayClock(1000);
+    const order: string[] = [];
+    void clock.sleep(30).then(() => order.push('30'));
+    void clock.sleep(10).then(() => order.push('10a'));
+    void clock.sleep(10).then(() => order.push('10b'));
+    void clock.sleep(0).then(() => order.push('0'));
+    await turn();
+    expect(order).toEqual(['0']);
+    expect(clock.pending).toBe(3);
+    expect(clock.nextAt()).toBe(1010);
+    clock.fireAt(1010);
+    await turn();
+    expect(order).toEqual(['0', '10a', '10b']);
+    expect(clock.now()).toBe(1010);
+    clock.fireAt(2000);
+    await turn();
+    expect(order).toEqual(['0', '10a', '10b', '30']);
+    expect(clock.now()).toBe(2000);
+    expect(clock.nextAt()).toBeNull();
+  });
+
+  it('an aborted sleep rejects and leaves the heap at once; time never goes back', async () => {
+    const clock = new ReplayClock(0);
+    const controllers = Array.from({ length: 50 }, () => new AbortController());
+    const settled: string[] = [];
+    controllers.forEach((c, i) => {
+      clock.sleep(100 + i, c.signal).then(
+        () => settled.push(`fired ${i}`),
+        () => settled.push(`aborted ${i}`),
+      );
+    });
+    for (let i = 0; i < 50; i += 2) controllers[i].abort();
+    await turn();
+    expect(clock.pending).toBe(25);
+    expect(clock.nextAt()).toBe(101);
+    clock.fireAt(1_000);
+    await turn();
+    expect(settled.filter((s) => s.startsWith('fired'))).toEqual(
+      Array.from({ length: 25 }, (_, k) => `fired ${2 * k + 1}`),
+    );
+    clock.set(500);
+    expect(clock.now()).toBe(1_000);
+    await expect(clock.sleep(5, AbortSignal.abort('gone'))).rejects.toBe('gone');
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Line, readLines } from '../../../engine/replay/lines.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sy-lines-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+async function linesOf(content: string | Buffer, options = {}): Promise<{ lines: Line[]; bytes: number }> {
+  const path = join(dir, `f${n++}.jsonl`);
+  writeFileSync(path, content);
+  const lines: Line[] = [];
+  let bytes = 0;
+  for await (const batch of readLines(path, options)) {
+    lines.push(...batch.lines);
+    bytes = batch.bytesRead;
+  }
+  return { lines, bytes };
+}
+
+describe('readLines', () => {
+  it('numbers every line as an editor does, returns the non-blank ones, reads CRLF and a last line without newline', async () => {
+    const { lines, bytes } = await linesOf('a\r\n\n  \nb\nc');
+    expect(lines).toEqual([
+      { line: 1, text: 'a' },
+      { line: 4, text: 'b' },
+      { line: 5, text: 'c' },
+    ]);
+    expect(bytes).toBe(10);
+  });
+
+  it('drops a byte order mark and keeps multi-byte characters split across chunks whole', async () => {
+    const text = `\uFEFF${'é'.repeat(40)}\n${'€'.repeat(50)}\n`;
+    const { lines } = await linesOf(text, { chunkBytes: 7 });
+    expect(lines).toEqual([
+      { line: 1, text: 'é'.repeat(40) },
+      { line: 2, text: '€'.repeat(50) },
+    ]);
+  });
+
+  it('reports a line longer than the limit once, with its number, and goes on after it', async () => {
+    const { lines } = await linesOf(`ok\n${'x'.repeat(100)}\nafter\n`, { maxLineBytes: 10, chunkBytes: 16 });
+    expect(lines).toEqual([
+      { line: 1, text: 'ok' },
+      { line: 2, text: null },
+      { line: 3, text: 'after' },
+    ]);
+  });
+
+  it('an empty file has no lines', async () => {
+    expect((await linesOf('')).lines).toEqual([]);
+  });
+});
