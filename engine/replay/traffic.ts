@@ -321,16 +321,35 @@ function filler(seed: string, n: number): string {
   return lettersOf(createHash('sha256').update(seed).digest(), n);
 }
 
-const HEX = /^[0-9a-f]{64}$/;
+/** Stand-ins already made, by hash and length: the same texts come back again and again. */
+const standIns = new Map<string, string>();
+const STAND_INS_KEPT = 10_000;
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
 
 /** A recorded `sha256:<hex>` becomes `n` letters derived from its hex; anything else is kept. */
 function hashedStandIn(value: unknown, n: unknown): unknown {
-  if (typeof value !== 'string' || typeof n !== 'number' || !value.startsWith(HASH_PREFIX)) return value;
-  const hex = value.slice(HASH_PREFIX.length);
-  if (!HEX.test(hex)) return value;
+  if (typeof value !== 'string' || typeof n !== 'number' || value.length !== HASH_PREFIX.length + 64)
+    return value;
+  if (!value.startsWith(HASH_PREFIX)) return value;
+  const key = `${value}:${n}`;
+  const known = standIns.get(key);
+  if (known !== undefined) return known;
   const bytes = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return lettersOf(bytes, n);
+  for (let i = 0; i < 32; i++) {
+    const hi = hexDigit(value.charCodeAt(HASH_PREFIX.length + 2 * i));
+    const lo = hexDigit(value.charCodeAt(HASH_PREFIX.length + 2 * i + 1));
+    if (hi < 0 || lo < 0) return value;
+    bytes[i] = (hi << 4) | lo;
+  }
+  const out = lettersOf(bytes, n);
+  if (standIns.size >= STAND_INS_KEPT) standIns.clear();
+  standIns.set(key, out);
+  return out;
 }
 
 /**

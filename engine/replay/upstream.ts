@@ -137,28 +137,39 @@ const MESSAGE: Partial<Record<ErrorClass, string>> = {
 };
 
 export interface SimulatedUpstreamOptions {
-  readonly stats: RecordingStats | null;
+  /**
+   * Reads what the recording saw of each model (stats.ts), on the first call the recording does
+   * not answer; null for traffic without recorded answers. A replay in which every call is
+   * recorded (a policy replaying its own recording) never reads the file twice.
+   */
+  readonly loadStats: (() => Promise<RecordingStats>) | null;
   readonly scenario: Scenario | null;
   readonly seed: number;
 }
 
 /** The answers of every call of a replay, shared by the sides so that both meet the same upstream. */
 export class SimulatedUpstream {
-  readonly #stats: RecordingStats | null;
+  #stats: RecordingStats | null = null;
+  readonly #loadStats: (() => Promise<RecordingStats>) | null;
   readonly #scenario: Scenario | null;
   readonly #seed: number;
   /** Arrival of the first replayed request (scenario offsets count from it). */
   start = 0;
+  /**
+   * Set while the statistics are being read: the replay must not move time until it settles
+   * (a call is waiting for its answer, and no timer says when it comes).
+   */
+  loading: Promise<void> | null = null;
 
   constructor(options: SimulatedUpstreamOptions) {
-    this.#stats = options.stats;
+    this.#loadStats = options.loadStats;
     this.#scenario =
       options.scenario !== null && options.scenario.events.length > 0 ? options.scenario : null;
     this.#seed = options.seed >>> 0;
   }
 
   /** The answer to the `side`'s next call of `call` at `target`, at virtual time `now`. */
-  answer(
+  async answer(
     call: ReplayCall,
     side: number,
     target: string,
@@ -166,7 +177,7 @@ export class SimulatedUpstream {
     provider: string,
     request: ProviderCallRequest,
     now: number,
-  ): Answer {
+  ): Promise<Answer> {
     const calls = call.sides[side];
     calls.called ??= [];
     let k = 0;
@@ -182,8 +193,27 @@ export class SimulatedUpstream {
       answer = fromRecord(attempts[i], recordedWait(attempts, i));
       break;
     }
-    answer ??= this.#simulate(call, target, upstreamModel, request, k);
+    if (answer === null) {
+      if (this.#stats === null && this.#loadStats !== null) await this.#ensureStats();
+      answer = this.#simulate(call, target, upstreamModel, request, k);
+    }
     return this.#scenario === null ? answer : this.#applyScenario(answer, call, target, provider, now, k);
+  }
+
+  #ensureStats(): Promise<void> {
+    const load = this.#loadStats;
+    if (this.#stats !== null || load === null) return Promise.resolve();
+    this.loading ??= load().then(
+      (stats) => {
+        this.#stats = stats;
+        this.loading = null;
+      },
+      (error: unknown) => {
+        this.loading = null;
+        throw error;
+      },
+    );
+    return this.loading;
   }
 
   #draw(call: ReplayCall, target: string, k: number, salt: number): number {
@@ -563,10 +593,14 @@ export function simulatedProviders(
         wildcard.get(spec.name),
         req.upstreamModel,
       );
-      const answer = upstream.answer(call, side, target, req.upstreamModel, spec.name, req, clock.now());
-      if (answer.recorded) tally.recorded++;
-      else tally.simulated++;
-      return play(answer, req, clock, `chatcmpl-replay-${++sequence}`);
+      const id = `chatcmpl-replay-${++sequence}`;
+      return upstream
+        .answer(call, side, target, req.upstreamModel, spec.name, req, clock.now())
+        .then((answer) => {
+          if (answer.recorded) tally.recorded++;
+          else tally.simulated++;
+          return play(answer, req, clock, id);
+        });
     },
   });
 }

@@ -15,10 +15,21 @@ import {
   type ReplaySide,
 } from './replay-report.js';
 
-/** What one side observed of one request, with the details the aggregates need. */
+/**
+ * What one side observed of one request: the fields of a `ReplayOutcome` plus the details the
+ * aggregates need, without copies (a `ReplayOutcome` is made only for a listed change).
+ */
 export interface Observed {
-  readonly outcome: ReplayOutcome;
+  readonly route: string | null;
+  readonly target: string | null;
+  readonly status: number;
+  readonly errorCode: string | null;
   readonly attempts: readonly AttemptRecord[];
+  readonly costUsd: number;
+  readonly cache: ReplayOutcome['cache'];
+  readonly limited: boolean;
+  readonly budgetBlocked: boolean;
+  readonly guardrailBlocked: boolean;
   readonly guardrails: readonly GuardrailVerdict[] | undefined;
 }
 
@@ -36,20 +47,33 @@ function observed(
   if (!guardrailBlocked && guardrails !== undefined)
     for (const v of guardrails) if (v.enforced && v.outcome === 'block') guardrailBlocked = true;
   return {
-    outcome: {
-      route,
-      target,
-      status,
-      errorCode,
-      attempts: attempts.map((a) => a.target),
-      costUsd: costUsd ?? 0,
-      cache,
-      limited: errorCode === 'rate_limited',
-      budgetBlocked: errorCode === 'budget_exceeded',
-      guardrailBlocked,
-    },
+    route,
+    target,
+    status,
+    errorCode,
     attempts,
+    costUsd: costUsd ?? 0,
+    cache,
+    limited: errorCode === 'rate_limited',
+    budgetBlocked: errorCode === 'budget_exceeded',
+    guardrailBlocked,
     guardrails,
+  };
+}
+
+/** The contract's view of an observation. */
+export function toOutcome(o: Observed): ReplayOutcome {
+  return {
+    route: o.route,
+    target: o.target,
+    status: o.status,
+    errorCode: o.errorCode,
+    attempts: o.attempts.map((a) => a.target),
+    costUsd: o.costUsd,
+    cache: o.cache,
+    limited: o.limited,
+    budgetBlocked: o.budgetBlocked,
+    guardrailBlocked: o.guardrailBlocked,
   };
 }
 
@@ -84,7 +108,7 @@ export function observedFromEngine(entry: RecordInput): Observed {
 }
 
 /** The kinds of change from `before` to `after`, in {@link CHANGE_KINDS} order (empty: unchanged). */
-export function changeKinds(before: ReplayOutcome, after: ReplayOutcome): ChangeKind[] {
+export function changeKinds(before: Observed, after: Observed): ChangeKind[] {
   const kinds: ChangeKind[] = [];
   if (before.route !== after.route) kinds.push('route');
   if (before.target !== after.target) kinds.push('target');
@@ -92,7 +116,7 @@ export function changeKinds(before: ReplayOutcome, after: ReplayOutcome): Change
   if (before.status < 400 && after.status >= 400) kinds.push('new_error');
   if (before.status >= 400 && after.status < 400) kinds.push('fixed_error');
   if (after.limited && !before.limited) kinds.push('newly_limited');
-  const blocked = (o: ReplayOutcome): boolean => o.budgetBlocked || o.guardrailBlocked;
+  const blocked = (o: Observed): boolean => o.budgetBlocked || o.guardrailBlocked;
   if (blocked(after) && !blocked(before)) kinds.push('newly_blocked');
   if (Math.abs(after.costUsd - before.costUsd) > 1e-9) kinds.push('cost');
   return kinds;
@@ -125,7 +149,7 @@ export class SideAggregate {
   constructor(readonly label: string) {}
 
   add(o: Observed): void {
-    const out = o.outcome;
+    const out = o;
     this.requests++;
     bump(this.#routes, out.route ?? '(no route)');
     if (out.target !== null) bump(this.#targets, out.target);
@@ -167,8 +191,8 @@ export class SideAggregate {
 }
 
 /** Answered by another target than the first attempted. */
-function isFallback(o: ReplayOutcome): boolean {
-  return o.target !== null && o.attempts.length > 0 && o.attempts[0] !== o.target;
+function isFallback(o: Observed): boolean {
+  return o.target !== null && o.attempts.length > 0 && o.attempts[0].target !== o.target;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,8 +240,15 @@ export class ChangeKindTally {
  */
 export class FirstLines<T extends { readonly line: number }> {
   #items: T[] = [];
+  /** After a trim to `cap` items: the largest line kept (a later item beyond it is not kept). */
+  #bound = Number.POSITIVE_INFINITY;
 
   constructor(readonly cap: number) {}
+
+  /** Whether an item of this line would be kept: lets a caller skip building it. */
+  accepts(line: number): boolean {
+    return this.cap > 0 && line < this.#bound;
+  }
 
   add(item: T): void {
     if (this.cap <= 0) return;
@@ -227,7 +258,10 @@ export class FirstLines<T extends { readonly line: number }> {
 
   #trim(): void {
     this.#items.sort((a, b) => a.line - b.line);
-    if (this.#items.length > this.cap) this.#items.length = this.cap;
+    if (this.#items.length >= this.cap) {
+      this.#items.length = this.cap;
+      this.#bound = this.#items[this.cap - 1].line;
+    }
   }
 
   toArray(): T[] {
@@ -273,7 +307,7 @@ export class Timeline {
     return WIDTHS_MS.length - 1;
   }
 
-  add(at: number, before: ReplayOutcome | null, after: ReplayOutcome, changed: boolean): void {
+  add(at: number, before: Observed | null, after: Observed, changed: boolean): void {
     if (at < this.#min) this.#min = at;
     if (at > this.#max) this.#max = at;
     const wanted = this.#widthFor(this.#max - this.#min);

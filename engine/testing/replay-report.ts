@@ -180,9 +180,10 @@ export interface ReplayReport {
 /** Progress as the replay reads the file (the CLI draws a bar from it on a TTY). */
 export interface ReplayProgress {
   /**
-   * `scan`: the first pass over a recording (what each model did); `replay`: the replay. Optional:
-   * `bytesRead` / `bytesTotal` already cover both passes (a recording is read twice, so
-   * `bytesTotal` is twice its size), so a bar drawn from them alone moves once from 0 to 100%.
+   * `replay`, or `scan` while the replay waits for a pass over the recording that reads what each
+   * model did (once, when a call first needs an answer the recording does not hold). Bytes are
+   * those of the replay's own reading: they stand still during a scan, and a bar drawn from them
+   * moves once from 0 to 100%. Optional for producers of older reports.
    */
   readonly phase?: 'scan' | 'replay';
   readonly requests: number;

@@ -7,9 +7,9 @@
  *
  * How a run goes:
  * - The input is streamed, never loaded whole (engine/replay/lines.ts). Its format is detected
- *   from the first readable line unless given (engine/replay/traffic.ts). A recording is read
- *   twice: a first pass keeps a bounded sample of what each model did (engine/replay/stats.ts),
- *   the second replays.
+ *   from the first readable line unless given (engine/replay/traffic.ts). The first time a call
+ *   needs an answer the recording does not hold, a first pass over the file keeps a bounded
+ *   sample of what each model did (engine/replay/stats.ts) while the replay holds virtual time.
  * - Time is a virtual clock (engine/replay/clock.ts) set to each request's arrival. Requests
  *   overlap as they did: a request starts at its arrival whatever is still in flight, and every
  *   wait (upstream latency, timeouts, backoff, stream gaps) is a timer on the virtual clock, so
@@ -65,8 +65,10 @@ import {
   observedFromRecording,
   SideAggregate,
   Timeline,
+  toOutcome,
 } from './replay-aggregate.js';
 import {
+  type ChangeKind,
   type MalformedLine,
   REPLAY_REPORT_SCHEMA,
   type ReplayChange,
@@ -144,6 +146,8 @@ function tenantKeys(policy: CompiledPolicy): Map<string, string> {
   for (const [key, info] of policy.tenantsByKey) if (!keys.has(info.name)) keys.set(info.name, key);
   return keys;
 }
+
+const NO_CHANGE: readonly ChangeKind[] = [];
 
 const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -300,12 +304,11 @@ export async function replayRecording(
     }
   }
 
-  // Progress: a recording is read twice, so both passes share one byte range.
-  const passes = recording ? 2 : 1;
-  const bytesTotal = fileSize * passes;
+  const bytesTotal = fileSize;
+  let bytesRead = 0;
   let lastProgress = performance.now();
   let requestsDone = 0;
-  const progress = (phase: 'scan' | 'replay', bytesRead: number, force = false): void => {
+  const progress = (phase: 'scan' | 'replay', force = false): void => {
     if (options.onProgress === undefined) return;
     const now = performance.now();
     if (!force && now - lastProgress < PROGRESS_EVERY_MS) return;
@@ -317,14 +320,14 @@ export async function replayRecording(
     }
   };
 
-  let stats: RecordingStats | null = null;
-  if (recording) {
-    stats = await scanRecording(path, { seed, onBytes: (b) => progress('scan', b) });
-  }
-  const upstream = new SimulatedUpstream({ stats, scenario: options.scenario ?? null, seed });
+  // What the recording saw of each model: read (a first pass) only when a call needs it.
+  const loadStats = recording
+    ? (): Promise<RecordingStats> => scanRecording(path, { seed, onBytes: () => progress('scan') })
+    : null;
+  const upstream = new SimulatedUpstream({ loadStats, scenario: options.scenario ?? null, seed });
 
   // ---- the sides
-  const clock = new ReplayClock(stats?.from ?? 0);
+  const clock = new ReplayClock(0);
   const candidateAgg = new SideAggregate(policyLabel(policy));
   const baselineAgg = new SideAggregate(
     baselinePolicy !== null ? policyLabel(baselinePolicy) : recording ? 'recording' : 'none',
@@ -355,7 +358,7 @@ export async function replayRecording(
   const reasons = new Map<UnreplayableReason, number>();
   const kinds = new ChangeKindTally();
   const changes = new FirstLines<ReplayChange>(changesCap);
-  const timeline = new Timeline(stats?.from != null && stats.to != null ? stats.to - stats.from : 0);
+  const timeline = new Timeline();
   const malformed = new FirstLines<MalformedLine>(MALFORMED_CAP);
   let malformedCount = 0;
 
@@ -375,20 +378,22 @@ export async function replayRecording(
           : null;
     candidateAgg.add(after);
     if (before !== null) baselineAgg.add(before);
-    const k = before === null ? [] : changeKinds(before.outcome, after.outcome);
+    const k = before === null ? NO_CHANGE : changeKinds(before, after);
     if (k.length === 0) unchanged++;
     else {
       changed++;
       kinds.add(k, request.line, request.requestId);
-      changes.add({
-        requestId: request.requestId,
-        line: request.line,
-        kinds: k,
-        before: (before as Observed).outcome,
-        after: after.outcome,
-      });
+      if (changes.accepts(request.line)) {
+        changes.add({
+          requestId: request.requestId,
+          line: request.line,
+          kinds: k,
+          before: toOutcome(before as Observed),
+          after: toOutcome(after),
+        });
+      }
     }
-    timeline.add(request.at, before?.outcome ?? null, after.outcome, k.length > 0);
+    timeline.add(request.at, before, after, k.length > 0);
     requestsDone++;
   };
 
@@ -458,6 +463,10 @@ export async function replayRecording(
   const advanceTo = async (t: number): Promise<void> => {
     for (;;) {
       if (inFlight > 0) await hop();
+      if (upstream.loading !== null) {
+        await upstream.loading;
+        continue;
+      }
       const next = clock.nextAt();
       if (next === null || next > t) break;
       clock.fireAt(next);
@@ -469,6 +478,7 @@ export async function replayRecording(
     if (inFlight >= MAX_IN_FLIGHT) {
       while (inFlight >= MAX_IN_FLIGHT) {
         await hop();
+        if (upstream.loading !== null) await upstream.loading;
         const next = clock.nextAt();
         if (next !== null) clock.fireAt(next);
       }
@@ -486,7 +496,6 @@ export async function replayRecording(
     tenant,
   });
   const heap = new ArrivalHeap();
-  const scanned = recording ? fileSize : 0;
   let first = true;
   const malformedLine = (line: number, message: string): void => {
     malformedCount++;
@@ -530,13 +539,18 @@ export async function replayRecording(
         }
         if (heap.size > REORDER_WINDOW) await replayPending(heap.pop() as Pending);
       }
-      progress('replay', scanned + batch.bytesRead);
+      bytesRead = batch.bytesRead;
+      progress('replay');
     }
     for (let next = heap.pop(); next !== undefined; next = heap.pop()) await replayPending(next);
     // Let everything in flight finish; a request with nothing left to wait for and no answer is stuck.
     let idle = 0;
     while (inFlight > 0) {
       await hop();
+      if (upstream.loading !== null) {
+        await upstream.loading;
+        continue;
+      }
       const next = clock.nextAt();
       if (next !== null) {
         clock.fireAt(next);
@@ -551,7 +565,8 @@ export async function replayRecording(
   } finally {
     for (const side of sides) await side.engine.close();
   }
-  progress('replay', bytesTotal, true);
+  bytesRead = bytesTotal;
+  progress('replay', true);
 
   const candidateTally = sides[0].tally;
   const report: ReplayReport = {

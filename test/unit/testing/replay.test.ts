@@ -226,12 +226,17 @@ describe('replaying a recording', () => {
     expect(report.changed).toBeLessThanOrEqual(3);
   });
 
-  it('reports progress at most every ~100 ms and once at the end, over both passes', async () => {
+  it('reports progress at most every ~100 ms and once at the end, the bytes never going back', async () => {
     const seen: ReplayProgress[] = [];
-    await replayRecording(live, recording, { onProgress: (p) => seen.push(p) });
+    const started = performance.now();
+    // A candidate whose calls the recording does not all hold: the replay pauses for a scan.
+    await replayRecording(policy({ order: 'spare, backup', version: '8' }), recording, {
+      onProgress: (p) => seen.push(p),
+    });
+    const elapsed = performance.now() - started;
     const size = statSync(recording).size;
-    const last = seen.at(-1);
-    expect(last).toEqual({ phase: 'replay', requests: 60, bytesRead: 2 * size, bytesTotal: 2 * size });
+    expect(seen.at(-1)).toEqual({ phase: 'replay', requests: 60, bytesRead: size, bytesTotal: size });
+    expect(seen.length).toBeLessThanOrEqual(2 + elapsed / 100);
     for (let i = 1; i < seen.length; i++)
       expect(seen[i].bytesRead).toBeGreaterThanOrEqual(seen[i - 1].bytesRead);
   });
