@@ -1,75 +1,192 @@
 /**
- * Replay speed: recorded requests per second through `replayRecording` (the full engine on a
- * virtual clock: routing, retries, fallback, breakers, limits and a cache), and peak RSS. The
- * recording (`BENCH_LINES` requests, default 50,000, a quarter of them streamed) is made by the
- * real engine and recorder on the quickstart policy plus a limit and a cache.
+ * Replay speed and memory: recorded requests per second through `replayRecording` — the full
+ * engine on the virtual clock, with routing, retries, fallback, a circuit breaker, a rate limit and
+ * a cache, every upstream answer from the recording — and the peak RSS of a replay of a large
+ * file (the goal: 1,000,000 lines under 300 MB, the file streamed, never loaded whole).
+ *
+ * The recording (`BENCH_LINES` requests, default 50,000, a quarter streamed, ten a second) is
+ * made by the real engine and recorder on the quickstart policy plus a limit, a cache and a
+ * breaker: a history those could have produced. The large file (`BENCH_BIG_LINES`, default
+ * 1,000,000; 0 skips it) repeats it, each copy shifted in time and its request ids renamed.
+ *
+ * Each replay runs in a child process of its own (`node --import tsx`), so its peak RSS
+ * (`process.resourceUsage().maxRSS`) is the replay's alone. Per run it prints wall-clock
+ * requests/s, CPU-seconds (user + system: what the run cost, whatever else the machine is doing)
+ * and requests per CPU-second, and peak RSS. `BENCH_ROUNDS` (default 3) runs of the small file
+ * are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
+ * in between (before/after numbers under one load). `BENCH_TRAFFIC=<file>` reuses a recording.
  *
  * Run: `npx tsx bench/replay.ts`. Prints numbers; asserts nothing.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createEngine, createRecorder, parsePolicy, replayRecording, VirtualClock } from '../engine/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const LINES = Number(process.env.BENCH_LINES ?? 50_000);
-const dir = mkdtempSync(join(tmpdir(), 'sy-bench-replay-'));
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const text = `${readFileSync(new URL('../policies/quickstart.yaml', import.meta.url), 'utf8')}
+/** The bench policy: quickstart with a rate limit, a cache and a breaker on the flaky primary. */
+function policyText(root: string): string {
+  return `${readFileSync(join(root, 'policies/quickstart.yaml'), 'utf8')}
 limits:
   per-route: { key: [route], requests: 600/min }
 caches:
   answers: { mode: exact, ttl: 1m }
-`.replace(
-  '    retry: { attempts: 0 }\n',
-  '    retry: { attempts: 0 }\n    limits: [per-route]\n    cache: answers\n',
-);
-const loaded = parsePolicy([{ file: 'bench.yaml', text }]);
-if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
-
-// The recording, made by the engine itself (a synthetic copy-and-shift of a short recording would
-// not be a history the breakers, limits and caches could have produced).
-const path = join(dir, 'traffic.jsonl');
-const recorder = createRecorder({ path, content: 'hash' });
-const clock = new VirtualClock({ auto: true, start: Date.UTC(2026, 11, 7, 8) });
-const engine = createEngine(loaded.policy, { clock, recorder });
-const r0 = performance.now();
-for (let i = 0; i < LINES; i++) {
-  const stream = i % 4 === 0;
-  const res = await engine.handle({
-    body: {
-      model: i % 7 === 0 ? 'other' : 'gpt-5',
-      messages: [{ role: 'user', content: `question ${i % 50}` }],
-      stream,
-    },
-    headers: { 'x-request-id': `r-${i}` },
-  });
-  if (res.kind === 'stream') {
-    for await (const _ of res.events) {
-      // drain
-    }
-    await res.done;
-  }
-  if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-  await clock.advance(100);
+`
+    .replace(
+      '    retry: { attempts: 0 }\n',
+      '    retry: { attempts: 0 }\n    limits: [per-route]\n    cache: answers\n',
+    )
+    .replace(
+      'primary: { provider: flaky, model: mock-primary,',
+      'primary: { provider: flaky, model: mock-primary, breaker: { failures: 5, window: 10s, cooldown: 2s },',
+    );
 }
-await recorder.close();
-await engine.close();
-console.log(`recorded ${LINES} requests in ${((performance.now() - r0) / 1000).toFixed(1)} s`);
 
-let peak = 0;
-const sampler = setInterval(() => {
-  peak = Math.max(peak, process.memoryUsage().rss);
-}, 50);
-const t0 = performance.now();
-const report = await replayRecording(loaded.policy, path);
-const seconds = (performance.now() - t0) / 1000;
-clearInterval(sampler);
-peak = Math.max(peak, process.memoryUsage().rss);
-console.log(
-  `replay: ${report.total} recorded requests in ${seconds.toFixed(2)} s = ${Math.round(report.total / seconds)} requests/s`,
-);
-console.log(
-  `  ${report.unchanged} unchanged, ${report.changed} changed, ${report.unreplayable} unreplayable`,
-);
-console.log(`  peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`);
-rmSync(dir, { recursive: true, force: true });
+interface ChildResult {
+  readonly total: number;
+  readonly changed: number;
+  readonly recorded: number;
+  readonly simulated: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMb: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child: one replay, measured
+
+if (process.env.BENCH_REPLAY_CHILD === '1') {
+  const [root, file] = process.argv.slice(2);
+  const engine = await import(pathToFileURL(join(root, 'engine/index.ts')).href);
+  const loaded = engine.parsePolicy([{ file: 'bench.yaml', text: policyText(root) }]);
+  if (!loaded.ok) throw new Error('the bench policy does not load');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const report = await engine.replayRecording(loaded.policy, file);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const result: ChildResult = {
+    total: report.total,
+    changed: report.changed,
+    recorded: report.recordedAnswers ?? 0,
+    simulated: report.simulatedAnswers,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent: recordings, then the runs
+
+const LINES = Number(process.env.BENCH_LINES ?? 50_000);
+const BIG_LINES = Number(process.env.BENCH_BIG_LINES ?? 1_000_000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const COMPARE = process.env.BENCH_COMPARE ? resolve(process.env.BENCH_COMPARE) : null;
+const dir = mkdtempSync(join(tmpdir(), 'sy-bench-replay-'));
+
+async function record(path: string): Promise<void> {
+  const { createEngine, createRecorder, parsePolicy, VirtualClock } = await import('../engine/index.js');
+  const loaded = parsePolicy([{ file: 'bench.yaml', text: policyText(ROOT) }]);
+  if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
+  const recorder = createRecorder({ path, content: 'hash' });
+  const clock = new VirtualClock({ auto: true, start: Date.UTC(2026, 11, 7, 8) });
+  const engine = createEngine(loaded.policy, { clock, recorder });
+  for (let i = 0; i < LINES; i++) {
+    const res = await engine.handle({
+      body: {
+        model: i % 7 === 0 ? 'other' : 'gpt-5',
+        messages: [{ role: 'user', content: `question ${i % 50}` }],
+        stream: i % 4 === 0,
+      },
+      headers: { 'x-request-id': `r-${i}` },
+    });
+    if (res.kind === 'stream') {
+      for await (const _ of res.events) {
+        // drain
+      }
+      await res.done;
+    }
+    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    await clock.advance(100);
+  }
+  await recorder.close();
+  await engine.close();
+}
+
+/** `lines` lines: copies of `source`, each shifted past the previous one in time, ids renamed. */
+async function tile(source: string, path: string, lines: number): Promise<void> {
+  const out = createWriteStream(path);
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for await (const line of createInterface({ input: createReadStream(source) })) {
+    const t = Date.parse((JSON.parse(line) as { time: string }).time);
+    first = Math.min(first, t);
+    last = Math.max(last, t);
+  }
+  const span = last - first + 60_000;
+  let written = 0;
+  for (let copy = 0; written < lines; copy++) {
+    for await (const text of createInterface({ input: createReadStream(source) })) {
+      if (written >= lines) break;
+      const line = JSON.parse(text) as { time: string; requestId: string };
+      line.time = new Date(Date.parse(line.time) + copy * span).toISOString();
+      line.requestId = `${copy}-${line.requestId}`;
+      if (!out.write(`${JSON.stringify(line)}\n`))
+        await new Promise<void>((r) => out.once('drain', () => r()));
+      written++;
+    }
+  }
+  await new Promise<void>((r, j) => out.end((err?: Error | null) => (err ? j(err) : r())));
+}
+
+function replayIn(root: string, file: string): ChildResult {
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), root, file],
+    {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_REPLAY_CHILD: '1' },
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024,
+    },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1) as string) as ChildResult;
+}
+
+function show(label: string, r: ChildResult): void {
+  console.log(
+    `${label.padEnd(10)} ${String(r.total).padStart(9)} requests in ${r.seconds.toFixed(2).padStart(6)} s = ${String(Math.round(r.total / r.seconds)).padStart(6)} req/s` +
+      ` | ${r.cpuSeconds.toFixed(2).padStart(6)} CPU-s = ${String(Math.round(r.total / r.cpuSeconds)).padStart(6)} req/CPU-s` +
+      ` | peak RSS ${r.maxRssMb.toFixed(0).padStart(4)} MB | ${r.changed} changed, ${r.recorded} recorded / ${r.simulated} simulated answers`,
+  );
+}
+
+try {
+  const small = process.env.BENCH_TRAFFIC ?? join(dir, 'traffic.jsonl');
+  if (!existsSync(small)) {
+    const t0 = performance.now();
+    await record(small);
+    console.log(`recorded ${LINES} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    show('replay', replayIn(ROOT, small));
+    if (COMPARE !== null) show('before', replayIn(COMPARE, small));
+  }
+  if (BIG_LINES > 0) {
+    const big = join(dir, 'big.jsonl');
+    const t0 = performance.now();
+    await tile(small, big, BIG_LINES);
+    console.log(`wrote ${BIG_LINES} lines in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const r = replayIn(ROOT, big);
+    show('1M lines', r);
+    console.log(`  goal: peak RSS < 300 MB: ${r.maxRssMb < 300 ? 'PASS' : 'FAIL'}`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
