@@ -9,7 +9,8 @@
  * breaker: a history those could have produced. The large file (`BENCH_BIG_LINES`, default
  * 1,000,000; 0 skips it) repeats it, each copy shifted in time and its request ids renamed.
  *
- * Each replay runs in a child process of its own (`node --import tsx`), so its peak RSS
+ * Each replay runs in a child process of its own, on the built engine (`dist/`, so run `npm run
+ * build` first; without it the sources through tsx, which costs memory), so its peak RSS
  * (`process.resourceUsage().maxRSS`) is the replay's alone. Per run it prints wall-clock
  * requests/s, CPU-seconds (user + system: what the run cost, whatever else the machine is doing)
  * and requests per CPU-second, and peak RSS. `BENCH_ROUNDS` (default 3) runs of the small file
@@ -60,7 +61,10 @@ interface ChildResult {
 
 if (process.env.BENCH_REPLAY_CHILD === '1') {
   const [root, file] = process.argv.slice(2);
-  const engine = await import(pathToFileURL(join(root, 'engine/index.ts')).href);
+  // The built engine when there is one (`npm run build` first, as bin/switchyard.js would run it),
+  // else the sources through tsx.
+  const built = join(root, 'dist/engine/index.js');
+  const engine = await import(pathToFileURL(existsSync(built) ? built : join(root, 'engine/index.ts')).href);
   const loaded = engine.parsePolicy([{ file: 'bench.yaml', text: policyText(root) }]);
   if (!loaded.ok) throw new Error('the bench policy does not load');
   const cpu0 = process.cpuUsage();

@@ -153,7 +153,7 @@ export interface ReplayReport {
   readonly baselineAnswers?: { readonly recorded: number; readonly simulated: number };
   /**
    * Requests replayed later than their recorded arrival: out of order by more than the reorder
-   * window (4,096 lines), or held back while 20,000 requests were in flight. 0 for recordings made
+   * window (4,096 lines), or held back while 5,000 requests were in flight. 0 for recordings made
    * by `serve --record` under ordinary loads. Optional for readers of older reports.
    */
   readonly lateArrivals?: number;

@@ -81,7 +81,7 @@ export type { ReplayChange, ReplayReport } from './replay-report.js';
 /** Lines kept sorted by arrival before they are replayed (a recording lists requests as they end). */
 export const REORDER_WINDOW = 4_096;
 /** Requests in flight at once; beyond, arrivals wait for some to finish. */
-export const MAX_IN_FLIGHT = 20_000;
+export const MAX_IN_FLIGHT = 5_000;
 /** Default `changesCap`. */
 export const DEFAULT_CHANGES_CAP = 1_000;
 /** Malformed lines listed (all are counted). */
@@ -116,6 +116,10 @@ export interface ReplayOptions {
   readonly tenant?: string;
   /** Most changes listed in `changes` (the counts stay exact). Default 1,000. */
   readonly changesCap?: number;
+  /** Lines kept sorted by arrival (default {@link REORDER_WINDOW}); later ones count as late. */
+  readonly reorderWindow?: number;
+  /** Requests in flight at once (default {@link MAX_IN_FLIGHT}); beyond, arrivals wait and count as late. */
+  readonly maxInFlight?: number;
   /** Called every ~100 ms while the file is read, and once at the end. */
   readonly onProgress?: (progress: ReplayProgress) => void;
 }
@@ -148,6 +152,11 @@ function tenantKeys(policy: CompiledPolicy): Map<string, string> {
 }
 
 const NO_CHANGE: readonly ChangeKind[] = [];
+/**
+ * Event-loop turns with no timer due and nothing finishing after which requests in flight are
+ * taken as stuck (their answers would need a timer, and none is pending).
+ */
+const IDLE_TURNS = 8;
 
 const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -281,6 +290,8 @@ export async function replayRecording(
   const seed = (options.seed ?? DEFAULT_SEED) >>> 0;
   const changesCap = Math.max(0, Math.floor(options.changesCap ?? DEFAULT_CHANGES_CAP));
   const rate = ratePerSecond(options.rate);
+  const reorderWindow = Math.max(0, Math.floor(options.reorderWindow ?? REORDER_WINDOW));
+  const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? MAX_IN_FLIGHT));
   const fileSize = (await stat(path)).size;
   const format = options.format ?? (await sniffFormat(path))?.format ?? 'switchyard';
   const recording = format === 'switchyard';
@@ -475,13 +486,15 @@ export async function replayRecording(
   };
 
   const replay = async (request: TrafficRequest): Promise<void> => {
-    if (inFlight >= MAX_IN_FLIGHT) {
-      while (inFlight >= MAX_IN_FLIGHT) {
-        await hop();
-        if (upstream.loading !== null) await upstream.loading;
-        const next = clock.nextAt();
-        if (next !== null) clock.fireAt(next);
-      }
+    // Too many in flight: let time run (past this arrival if need be) until some finish.
+    for (let idle = 0; inFlight >= maxInFlight && idle < IDLE_TURNS; ) {
+      await hop();
+      if (upstream.loading !== null) await upstream.loading;
+      const next = clock.nextAt();
+      if (next !== null) {
+        clock.fireAt(next);
+        idle = 0;
+      } else idle++;
     }
     if (request.at > clock.now()) await advanceTo(request.at);
     else if (request.at < clock.now()) lateArrivals++;
@@ -537,7 +550,7 @@ export async function replayRecording(
           if (request === null) continue;
           heap.push({ at: request.at, line, text: null, request });
         }
-        if (heap.size > REORDER_WINDOW) await replayPending(heap.pop() as Pending);
+        if (heap.size > reorderWindow) await replayPending(heap.pop() as Pending);
       }
       bytesRead = batch.bytesRead;
       progress('replay');
@@ -555,7 +568,7 @@ export async function replayRecording(
       if (next !== null) {
         clock.fireAt(next);
         idle = 0;
-      } else if (++idle > 8) break;
+      } else if (++idle >= IDLE_TURNS) break;
     }
     for (const flight of flights.values()) {
       void flight;

@@ -226,6 +226,19 @@ describe('replaying a recording', () => {
     expect(report.changed).toBeLessThanOrEqual(3);
   });
 
+  it('a line out of order beyond the reorder window, or held back while too many are in flight, is replayed late and counted', async () => {
+    const path = join(dir, 'reversed.jsonl');
+    const lines = readFileSync(recording, 'utf8').trim().split('\n');
+    writeFileSync(path, `${[...lines.slice(0, 10)].reverse().join('\n')}\n${lines.slice(10).join('\n')}\n`);
+    expect((await replayRecording(live, path)).lateArrivals).toBe(0);
+    const narrow = valid(await replayRecording(live, path, { reorderWindow: 2 }));
+    expect(narrow.lateArrivals).toBeGreaterThan(0);
+    expect(narrow.total).toBe(60);
+    const crowded = valid(await replayRecording(live, recording, { maxInFlight: 1 }));
+    expect(crowded.lateArrivals).toBeGreaterThan(0);
+    expect(crowded.unchanged + crowded.changed).toBe(60);
+  });
+
   it('reports progress at most every ~100 ms and once at the end, the bytes never going back', async () => {
     const seen: ReplayProgress[] = [];
     const started = performance.now();
