@@ -9,9 +9,9 @@
  * breaker: a history those could have produced. The large file (`BENCH_BIG_LINES`, default
  * 1,000,000; 0 skips it) repeats it, each copy shifted in time and its request ids renamed.
  *
- * Each replay runs in a child process of its own, on the built engine (`dist/`, so run `npm run
- * build` first; without it the sources through tsx, which costs memory), so its peak RSS
- * (`process.resourceUsage().maxRSS`) is the replay's alone. Per run it prints wall-clock
+ * Each replay runs in a child process of its own, plain `node` on the built engine (`dist/`: run
+ * `npm run build` first; without it, the sources through tsx, whose loader costs memory), so its
+ * peak RSS (`process.resourceUsage().maxRSS`) is the replay's alone. Per run it prints wall-clock
  * requests/s, CPU-seconds (user + system: what the run cost, whatever else the machine is doing)
  * and requests per CPU-second, and peak RSS. `BENCH_ROUNDS` (default 3) runs of the small file
  * are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
@@ -24,7 +24,7 @@ import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -57,33 +57,33 @@ interface ChildResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The child: one replay, measured
+// The child: one replay, measured. Plain JavaScript run by `node -e`, so that no TypeScript loader
+// sits in the measured process; it loads the built engine (`dist/`) when there is one.
 
-if (process.env.BENCH_REPLAY_CHILD === '1') {
-  const [root, file] = process.argv.slice(2);
-  // The built engine when there is one (`npm run build` first, as bin/switchyard.js would run it),
-  // else the sources through tsx.
-  const built = join(root, 'dist/engine/index.js');
-  const engine = await import(pathToFileURL(existsSync(built) ? built : join(root, 'engine/index.ts')).href);
-  const loaded = engine.parsePolicy([{ file: 'bench.yaml', text: policyText(root) }]);
-  if (!loaded.ok) throw new Error('the bench policy does not load');
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const report = await engine.replayRecording(loaded.policy, file);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const result: ChildResult = {
-    total: report.total,
-    changed: report.changed,
-    recorded: report.recordedAnswers ?? 0,
-    simulated: report.simulatedAnswers,
-    seconds,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(0);
-}
+const CHILD = `
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const [root, file] = process.argv.slice(1);
+const built = join(root, 'dist/engine/index.js');
+const engine = await import(pathToFileURL(existsSync(built) ? built : join(root, 'engine/index.ts')).href);
+const loaded = engine.parsePolicy([{ file: 'bench.yaml', text: process.env.BENCH_POLICY }]);
+if (!loaded.ok) throw new Error('the bench policy does not load');
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const report = await engine.replayRecording(loaded.policy, file);
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(JSON.stringify({
+  total: report.total,
+  changed: report.changed,
+  recorded: report.recordedAnswers ?? 0,
+  simulated: report.simulatedAnswers,
+  seconds,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  maxRssMb: process.resourceUsage().maxRSS / 1024,
+}) + '\\n');
+`;
 
 // ---------------------------------------------------------------------------------------------
 // The parent: recordings, then the runs
@@ -150,12 +150,13 @@ async function tile(source: string, path: string, lines: number): Promise<void> 
 }
 
 function replayIn(root: string, file: string): ChildResult {
+  const built = existsSync(join(root, 'dist/engine/index.js'));
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), root, file],
+    [...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', CHILD, root, file],
     {
-      cwd: ROOT,
-      env: { ...process.env, BENCH_REPLAY_CHILD: '1' },
+      cwd: root,
+      env: { ...process.env, BENCH_POLICY: policyText(root) },
       encoding: 'utf8',
       maxBuffer: 1024 * 1024,
     },
@@ -188,7 +189,7 @@ try {
     await tile(small, big, BIG_LINES);
     console.log(`wrote ${BIG_LINES} lines in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const r = replayIn(ROOT, big);
-    show('1M lines', r);
+    show(BIG_LINES >= 1e6 ? `${BIG_LINES / 1e6}M lines` : `${BIG_LINES} lines`, r);
     console.log(`  goal: peak RSS < 300 MB: ${r.maxRssMb < 300 ? 'PASS' : 'FAIL'}`);
   }
 } finally {

@@ -41,7 +41,8 @@ export const DEFAULT_RATE_PER_SECOND = 10;
 
 /**
  * Why a request cannot be replayed (the report's `unreplayableReasons` keys):
- * - `unknown_tenant`: its tenant is not declared by a policy of the comparison;
+ * - `unknown_tenant`: its tenant is not one of those a policy of the comparison declares (a policy
+ *   that declares none is sent the request without a key);
  * - `output_guardrail_acted`: an output guardrail blocked or rejected the recorded answer, and
  *   recordings keep no answers, so that verdict cannot be re-run;
  * - `input_guardrail_content_unavailable`: an input guardrail blocked the request, but its text

@@ -128,8 +128,11 @@ export interface ReplayOptions {
 interface Side {
   readonly index: number;
   readonly engine: Engine;
-  /** tenant name → a key of that tenant in this side's policy */
-  readonly keys: ReadonlyMap<string, string>;
+  /**
+   * tenant name → a key of that tenant in this side's policy; null when the policy declares no
+   * tenants (requests are then sent without a key, as any caller's would be).
+   */
+  readonly keys: ReadonlyMap<string, string> | null;
   readonly tally: AnswerTally;
 }
 
@@ -355,7 +358,7 @@ export async function replayRecording(
       createProvider: simulatedProviders(p, upstream, index, clock, tally),
       recorder: { record: (entry) => settle(entry, index) },
     });
-    return { index, engine, keys: tenantKeys(p), tally };
+    return { index, engine, keys: p.requiresAuth ? tenantKeys(p) : null, tally };
   };
 
   // ---- the report's parts
@@ -424,7 +427,7 @@ export async function replayRecording(
   const dispatch = (request: TrafficRequest): void => {
     if (request.tenant !== null) {
       for (const side of sides) {
-        if (!side.keys.has(request.tenant)) {
+        if (side.keys !== null && !side.keys.has(request.tenant)) {
           markUnreplayable('unknown_tenant');
           return;
         }
@@ -454,10 +457,9 @@ export async function replayRecording(
         signal = controller.signal;
         clock.sleep(request.abortAfterMs).then(() => controller.abort(), noop);
       }
+      const key = request.tenant === null ? undefined : side.keys?.get(request.tenant);
       const headers =
-        request.tenant === null
-          ? request.input.headers
-          : { ...request.input.headers, authorization: `Bearer ${side.keys.get(request.tenant)}` };
+        key === undefined ? request.input.headers : { ...request.input.headers, authorization: `Bearer ${key}` };
       const input: RequestInput = {
         body,
         headers,

@@ -44,8 +44,8 @@ interface PolicyOptions {
   breaker?: boolean;
 }
 
-function policy(o: PolicyOptions = {}): CompiledPolicy {
-  const text = `switchyard: v1
+function policyText(o: PolicyOptions = {}): string {
+  return `switchyard: v1
 policy: { name: rp, version: "${o.version ?? '1'}" }
 providers:
   flaky: { kind: mock, latency: 300ms, chunkDelay: 20ms, sequence: [ok, overloaded, overloaded, ok, server_error, ok, ok] }
@@ -72,7 +72,10 @@ routes:
   - name: other
     targets: [spare]
 `;
-  const loaded = parsePolicy([{ file: 'rp.yaml', text }]);
+}
+
+function policy(o: PolicyOptions = {}): CompiledPolicy {
+  const loaded = parsePolicy([{ file: 'rp.yaml', text: policyText(o) }]);
   if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
   return loaded.policy;
 }
@@ -252,6 +255,17 @@ describe('replaying a recording', () => {
     expect(seen.length).toBeLessThanOrEqual(2 + elapsed / 100);
     for (let i = 1; i < seen.length; i++)
       expect(seen[i].bytesRead).toBeGreaterThanOrEqual(seen[i - 1].bytesRead);
+  });
+});
+
+describe('tenants', () => {
+  it('a policy that declares no tenants is sent the recorded requests without a key: nothing is unreplayable', async () => {
+    const text = policyText({ version: '9' }).replace(/tenants:\n( {2}.*\n)+/, '');
+    const loaded = parsePolicy([{ file: 'open.yaml', text }]);
+    if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
+    const report = valid(await replayRecording(loaded.policy, recording));
+    expect(report.unreplayable).toBe(0);
+    expect(report.candidate.requests).toBe(60);
   });
 });
 
