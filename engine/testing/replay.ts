@@ -459,7 +459,9 @@ export async function replayRecording(
       }
       const key = request.tenant === null ? undefined : side.keys?.get(request.tenant);
       const headers =
-        key === undefined ? request.input.headers : { ...request.input.headers, authorization: `Bearer ${key}` };
+        key === undefined
+          ? request.input.headers
+          : { ...request.input.headers, authorization: `Bearer ${key}` };
       const input: RequestInput = {
         body,
         headers,
