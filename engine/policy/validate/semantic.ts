@@ -14,6 +14,7 @@ import { notSupported } from './not-supported.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
 import { retryOn } from './retries.js';
+import { recording } from './recording.js';
 import { routes } from './routes.js';
 import { timeouts } from './timeouts.js';
 import { cacheKeys, trafficRules } from './traffic-rules.js';
@@ -38,6 +39,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   retryOn(c);
   cacheKeys(c);
   apiKeys(c);
+  recording(c);
   refs.unused();
   return c.out;
 }
