@@ -3,8 +3,9 @@
  * policy version it started with says (file, content mode, extra headers, rotation), so a hot
  * reload that changes the block switches files cleanly (P13: one request, one version).
  *
- * How a switch loses nothing: the record stage calls `begin` when a request enters the pipeline
- * and `record` when its answer is complete. The file of the most recent `begin` is the *active*
+ * How a switch loses nothing: the engine calls `activate` with the block of the version it serves
+ * (at creation and on every swap), the record stage calls `begin` when a request enters the
+ * pipeline and `record` when its answer is complete. The serving version's file is the *active*
  * one; a file that is no longer active stays open until every request that began on it has been
  * recorded, then it is flushed and closed. Requests of the old version that finish after the
  * reload (a long stream) therefore land in the old file, new requests in the new one, and no
@@ -55,6 +56,12 @@ export interface PolicyRecorderOptions {
 }
 
 export interface PolicyRecorder extends Recorder {
+  /**
+   * The engine serves a version with `recording` from now on (called by `createEngine` and on
+   * every swap): the file of the version before is closed as soon as no request begun on it is
+   * left, even if no request comes.
+   */
+  activate(recording: CompiledRecording | null): void;
   /**
    * A request enters the pipeline under `recording` (its policy's block, null when none). False:
    * it is not recorded, and `record` need not be called for it. True: exactly one `record` call
@@ -199,16 +206,23 @@ export function createPolicyRecorder(options: PolicyRecorderOptions = {}): Polic
     if (file !== undefined && file.pending === 0 && path !== active) closeFile(path);
   };
 
+  const makeActive = (path: string | null): void => {
+    if (path === active) return;
+    const previous = active;
+    active = path;
+    if (previous !== null) closeIfIdle(previous);
+  };
+
   return {
+    activate(rec) {
+      if (!closed) makeActive(effective(rec)?.path ?? null);
+    },
+
     begin(rec) {
       if (closed) return false;
       const eff = effective(rec);
-      const path = eff?.path ?? null;
-      if (path !== active) {
-        const previous = active;
-        active = path;
-        if (previous !== null) closeIfIdle(previous);
-      }
+      // Normally `activate` said so already; a caller without an engine may only call `begin`.
+      makeActive(eff?.path ?? null);
       if (eff === null) return false;
       fileFor(eff).pending++;
       return true;

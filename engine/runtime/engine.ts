@@ -149,6 +149,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   // The snapshot pairs a compiled policy with its providers and traffic state; a request
   // captures it once, so a reload in the middle of a request never mixes two versions (P13).
   let current: Snapshot = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
+  options.recorder?.activate?.(policy.recording ?? null);
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -194,6 +195,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     swap(next) {
       if (next.identity.hash === current.policy.identity.hash) return { changed: false };
       current = { policy: next, providers: buildProviders(next), traffic: traffic.prepare(next) };
+      options.recorder?.activate?.(next.recording ?? null);
       executor.retain(
         next.models.keys(),
         next.routes.map((r) => r.name),

@@ -18,6 +18,11 @@ import type { RequestScope } from '../scope.js';
 
 export interface RecorderPort {
   /**
+   * Optional: the engine serves a version with this `recording` block from now on (null: none);
+   * called when the engine is created and on every swap that changed the version.
+   */
+  activate?(recording: CompiledRecording | null): void;
+  /**
    * Optional: a request enters the pipeline under its policy version's `recording` block (null
    * when it has none). False: the request is not recorded (`record` is not called for it). When
    * absent, every request is recorded.
