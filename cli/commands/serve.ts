@@ -11,7 +11,15 @@
 
 import type { LoggerOptions } from 'pino';
 import { parseCommandArgs } from '../args.js';
-import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
+import {
+  CliError,
+  type CliIo,
+  loadEngine,
+  requireExisting,
+  type SignalSource,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
 
@@ -39,6 +47,10 @@ Options:
 
 Environment:
   SWITCHYARD_ADMIN_TOKEN  Bearer token for /admin (without it, /admin answers 404)
+
+Exit codes: 0 stopped by a signal after draining, 1 the policy is not valid (nothing served) or
+a second signal cut the drain short, 2 usage error, a missing policy path, or the address or the
+recording file cannot be used.
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -144,6 +156,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
             ...(values.record === undefined ? {} : { path: values.record }),
             ...(recordContent === undefined ? {} : { content: recordContent }),
           };
+
+  await requireExisting(values.policy, '--policy');
 
   const { formatHuman } = await loadEngine('formatHuman', 'loadPolicy', 'createEngine');
   let createServer: typeof import('../../server/app.js').createServer;
