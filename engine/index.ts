@@ -52,6 +52,7 @@ export {
   type RecorderOptions,
   type RecordInput,
 } from './replay/record.js';
+export { maxUpstreamCalls } from './runtime/attempts/index.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
 export type { RecorderPort } from './runtime/stages/record.js';
 export type { StoreEvent } from './runtime/stores.js';

@@ -126,6 +126,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
       decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
       decision,
       loaded.policy.guardrails,
+      { stream: (input.body as { stream?: unknown }).stream === true },
     );
     io.stdout.write(format === 'json' ? jsonText(report) : renderExplainHuman(report));
   } finally {
