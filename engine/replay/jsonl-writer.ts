@@ -228,7 +228,9 @@ export class JsonlWriter {
   #dueForRotation(bytes: number): boolean {
     const rotate = this.#rotate;
     if (rotate === null || this.#size === 0 || this.#size + bytes <= rotate.maxBytes) return false;
-    return this.#rotateFailedAt === null || this.#o.clock.now() - this.#rotateFailedAt >= this.#o.retryAfterMs;
+    return (
+      this.#rotateFailedAt === null || this.#o.clock.now() - this.#rotateFailedAt >= this.#o.retryAfterMs
+    );
   }
 
   /**

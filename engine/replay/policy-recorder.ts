@@ -28,7 +28,6 @@ import {
   enqueueLine,
   type Recorder,
   type RecorderStats,
-  type RecordInput,
   type RecordLineOptions,
   recordedHeaderNames,
 } from './record.js';
@@ -133,7 +132,11 @@ export function createPolicyRecorder(options: PolicyRecorderOptions = {}): Polic
   const effectiveCache = new WeakMap<CompiledRecording, Effective>();
   const overrideOnly: Effective | null =
     override.path === undefined ? null : effectiveOf(null, override.path, override.content);
-  function effectiveOf(rec: CompiledRecording | null, path: string, content: ContentMode | undefined): Effective {
+  function effectiveOf(
+    rec: CompiledRecording | null,
+    path: string,
+    content: ContentMode | undefined,
+  ): Effective {
     return {
       path,
       line: { content: content ?? rec?.content ?? 'hash', headers: recordedHeaderNames(rec?.headers), clock },

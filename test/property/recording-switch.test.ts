@@ -14,7 +14,7 @@ import { afterAll, describe, expect } from 'vitest';
 import type { CompiledRecording } from '../../engine/compile/compile.js';
 import { createPolicyRecorder } from '../../engine/replay/policy-recorder.js';
 import type { RecordedLine } from '../../engine/replay/record.js';
-import { recording, recordInput } from '../support/record-input.js';
+import { recordInput, recording } from '../support/record-input.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 30);
 const root = mkdtempSync(join(tmpdir(), 'sy-rec-switch-'));
@@ -72,7 +72,8 @@ describe('recording across reloads', () => {
           const id = `req-${n++}`;
           const recorded = recorder.begin(serving);
           expect(recorded).toBe(serving !== null);
-          if (recorded && serving !== null) expected.set(id, { path: serving.path, content: serving.content });
+          if (recorded && serving !== null)
+            expected.set(id, { path: serving.path, content: serving.content });
           if (recorded) running.push({ id, block: serving });
         } else if (step.op === 'finish') {
           if (running.length === 0) continue;
@@ -83,7 +84,8 @@ describe('recording across reloads', () => {
         }
         checkOpenFiles();
       }
-      for (const done of running.splice(0)) recorder.record(recordInput({ requestId: done.id, recording: done.block }));
+      for (const done of running.splice(0))
+        recorder.record(recordInput({ requestId: done.id, recording: done.block }));
       await recorder.close();
       expect(recorder.files()).toEqual([]);
 

@@ -33,7 +33,9 @@ export function recording(c: Checks): void {
 
   const path = valueAt(c.ctx.doc, '/recording/path');
   if (typeof path === 'string' && c.clean('/recording/path')) {
-    const shown = c.ctx.isSecret('/recording/path') ? 'the recording path' : `the recording path ${code(path)}`;
+    const shown = c.ctx.isSecret('/recording/path')
+      ? 'the recording path'
+      : `the recording path ${code(path)}`;
     let problem: string | null = null;
     if (/[\\/]$/.test(path) || path === '.' || path === '..') {
       problem = `${shown} names a directory; name the file to append to, e.g. \`traffic.jsonl\``;

@@ -177,7 +177,13 @@ describe('engine recording: limit and budget outcomes', () => {
     for await (const line of readRecording(path)) byId.set(line.requestId, line);
     expect(byId.get('limited-1')?.limits).toBeUndefined();
     expect(byId.get('limited-2')?.limits).toEqual([
-      { kind: 'rate_limited', target: null, rules: ['tiny'], retryAfterMs: expect.any(Number), degraded: false },
+      {
+        kind: 'rate_limited',
+        target: null,
+        rules: ['tiny'],
+        retryAfterMs: expect.any(Number),
+        degraded: false,
+      },
     ]);
     expect(byId.get('limited-2')?.outcome).toMatchObject({ status: 429, errorCode: 'rate_limited' });
     expect(byId.get('budget-1')?.limits).toBeUndefined();

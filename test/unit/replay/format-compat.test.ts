@@ -8,9 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecording, validateRecordedLine } from '../../../engine/replay/record.js';
+import { readRecording, toRecordedLine, validateRecordedLine } from '../../../engine/replay/record.js';
 import { recordInput } from '../../support/record-input.js';
-import { toRecordedLine } from '../../../engine/replay/record.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/v1-first-release.jsonl');
 
@@ -40,7 +39,13 @@ describe('recorded traffic format v1: compatibility', () => {
       recordInput({
         limits: [
           { kind: 'rate_limited', target: null, rules: ['tiny'], retryAfterMs: 1200, degraded: false },
-          { kind: 'target_over_budget', target: 'fast', rules: ['daily'], retryAfterMs: null, degraded: true },
+          {
+            kind: 'target_over_budget',
+            target: 'fast',
+            rules: ['daily'],
+            retryAfterMs: null,
+            degraded: true,
+          },
         ],
       }),
       { content: 'hash' },
@@ -48,8 +53,10 @@ describe('recorded traffic format v1: compatibility', () => {
     expect(validateRecordedLine(line).ok).toBe(true);
     expect(validateRecordedLine({ ...line, somethingNew: 1 }).ok).toBe(false);
     expect(
-      validateRecordedLine({ ...line, limits: [{ kind: 'invented', target: null, rules: [], retryAfterMs: null, degraded: false }] })
-        .ok,
+      validateRecordedLine({
+        ...line,
+        limits: [{ kind: 'invented', target: null, rules: [], retryAfterMs: null, degraded: false }],
+      }).ok,
     ).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPolicyRecorder } from '../../../engine/replay/policy-recorder.js';
 import { createRecorder, type RecordedLine, validateRecordedLine } from '../../../engine/replay/record.js';
-import { recording, recordInput } from '../../support/record-input.js';
+import { recordInput, recording } from '../../support/record-input.js';
 
 let dir: string;
 beforeEach(() => {
