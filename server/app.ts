@@ -1,6 +1,6 @@
 /**
  * The HTTP server: a thin Fastify layer that turns requests into `RequestInput`, hands them to
- * the engine and writes `EngineResponse`s back (DESIGN.md §3). No routing logic lives here.
+ * the engine and writes `EngineResponse`s back (docs/design.md §3). No routing logic lives here.
  *
  * Order of a request: onRequest (request id, drain check, in-flight tracking) → body parser
  * (size limit, JSON) → shape validation → `engine.handle` → JSON or SSE → one log line and the
@@ -202,7 +202,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     engineOptions,
     ...(options.engineApi === undefined ? {} : { api: options.engineApi }),
     // A version whose recording file cannot be written does not serve (the previous one goes on).
-    ...(recorder === null ? {} : { prepare: (policy: CompiledPolicy) => recorder.prepare(policy.recording ?? null) }),
+    ...(recorder === null
+      ? {}
+      : { prepare: (policy: CompiledPolicy) => recorder.prepare(policy.recording ?? null) }),
     logger: {
       info: (obj, msg) => app.log.info(obj, msg),
       warn: (obj, msg) => app.log.warn(obj, msg),

@@ -1,5 +1,5 @@
 /**
- * Recording (DESIGN.md §3): one JSON line per request — the policy version, the normalised
+ * Recording (docs/design.md §3): one JSON line per request — the policy version, the normalised
  * request, the decision, every attempt with its status, timings and usage, the outcome — written
  * off the request path and flushed on shutdown. The file is `replay`'s input (§4); its format is
  * `schemas/recorded-traffic.schema.json`.
@@ -71,7 +71,12 @@ export interface RecordedOutcome {
  * target (`target_rate_limited`, `target_over_budget`, with `target` set).
  */
 export interface RecordedLimit {
-  readonly kind: 'rate_limited' | 'budget_exceeded' | 'downgraded' | 'target_rate_limited' | 'target_over_budget';
+  readonly kind:
+    | 'rate_limited'
+    | 'budget_exceeded'
+    | 'downgraded'
+    | 'target_rate_limited'
+    | 'target_over_budget';
   /** The target skipped, for the per-target kinds; null otherwise. */
   readonly target: string | null;
   /** The refusing limits, or the budget. */
@@ -274,7 +279,9 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     ...(entry.guardrails === undefined || entry.guardrails.length === 0
       ? {}
       : { guardrails: entry.guardrails.map((v) => ({ ...v, found: [...v.found] })) }),
-    ...(entry.limits === undefined || entry.limits.length === 0 ? {} : { limits: entry.limits.map(copyLimit) }),
+    ...(entry.limits === undefined || entry.limits.length === 0
+      ? {}
+      : { limits: entry.limits.map(copyLimit) }),
     durationMs: ms(entry.durationMs),
     overheadMs: ms(meta.overheadMs),
   };

@@ -1,5 +1,5 @@
 /**
- * P8 (attempt budget) and P9 (deadline) of PROPERTIES.md, on a virtual clock with a scripted
+ * P8 (attempt budget) and P9 (deadline) of docs/properties.md, on a virtual clock with a scripted
  * upstream. Everything derives from the fast-check seed, which is printed on failure; set
  * FC_NUM_RUNS for a long run.
  */

@@ -1,7 +1,7 @@
 /**
  * The loop over the plan: targets in order, never going back, each retried while its retry
  * settings, the retry budget and the deadline allow, skipping open breakers and targets their
- * own limits refuse (DESIGN.md §2).
+ * own limits refuse (docs/design.md §2).
  */
 import { NEVER_RETRIED, type PlanNode, type ResolvedTarget, type StreamSettings } from '../../types.js';
 import { retryWait } from '../backoff.js';
@@ -220,7 +220,10 @@ interface Span {
  * @example
  * maxUpstreamCalls(decision, { stream: false }); // two targets, `retry.attempts: 0` → 2
  */
-export function maxUpstreamCalls(decision: CallBoundInput, options: { readonly stream?: boolean } = {}): number {
+export function maxUpstreamCalls(
+  decision: CallBoundInput,
+  options: { readonly stream?: boolean } = {},
+): number {
   // A stream that continues after a cut walks on whatever the broken target's fallbackOn says.
   const canStop = !(options.stream === true && decision.stream.midStream === 'continue');
   const seen = new Set<string>();
