@@ -13,7 +13,7 @@ import { rejectedContext } from '../../context.js';
 import type { RecordInput } from '../../replay/record.js';
 import type { Clock } from '../../shared/clock.js';
 import type { EngineResponse, ResponseMeta } from '../../types.js';
-import type { NamedStage } from '../pipeline.js';
+import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 
 export interface RecorderPort {
@@ -53,22 +53,24 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
     });
   };
   const begin = recorder.begin?.bind(recorder);
+  const recorded = async (scope: RequestScope, next: Next): Promise<EngineResponse> => {
+    // Never rejects: the errors stage below turns every exception into an answer.
+    const response = await next(scope);
+    if (response.kind === 'json') {
+      // Serialising the line is the recorder's work; keep it after the answer has gone out.
+      setImmediate(() => write(scope, response, response.meta));
+    } else {
+      response.done.then(
+        (meta) => write(scope, response, meta),
+        () => write(scope, response, response.meta),
+      );
+    }
+    return response;
+  };
   return {
     name: 'record',
-    run: async (scope, next) => {
-      if (begin !== undefined && !begin(scope.policy.recording)) return next(scope);
-      // Never rejects: the errors stage below turns every exception into an answer.
-      const response = await next(scope);
-      if (response.kind === 'json') {
-        // Serialising the line is the recorder's work; keep it after the answer has gone out.
-        setImmediate(() => write(scope, response, response.meta));
-      } else {
-        response.done.then(
-          (meta) => write(scope, response, meta),
-          () => write(scope, response, response.meta),
-        );
-      }
-      return response;
-    },
+    // A request its version does not record costs one call, not a promise of its own.
+    run: (scope, next) =>
+      begin !== undefined && !begin(scope.policy.recording) ? next(scope) : recorded(scope, next),
   };
 }
