@@ -48,9 +48,9 @@ Options:
 Environment:
   SWITCHYARD_ADMIN_TOKEN  Bearer token for /admin (without it, /admin answers 404)
 
-Exit codes: 0 stopped by a signal after draining, 1 the policy is not valid (nothing served) or
-a second signal cut the drain short, 2 usage error, a missing policy path, or the address or the
-recording file cannot be used.
+Exit codes: 0 stopped by a signal after draining, 1 the policy is not valid or cannot serve (its
+recording file cannot be written; nothing served) or a second signal cut the drain short, 2 usage
+error, a missing policy path, or the address or the --record file cannot be used.
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -194,7 +194,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const current = manager.current;
   if (!manager.ready || current === null) {
     const failure = manager.lastError;
-    io.stderr.write(`switchyard: the policy at ${values.policy} is not valid; not serving\n\n`);
+    const invalid = failure === null || failure.diagnostics.some((d) => d.severity === 'error');
+    // A valid policy can still be unable to serve (its recording file cannot be written).
+    io.stderr.write(
+      `switchyard: the policy at ${values.policy} ${invalid ? 'is not valid' : 'cannot serve'}; not serving\n\n`,
+    );
     if (failure !== null) {
       if (failure.diagnostics.length > 0) {
         io.stderr.write(

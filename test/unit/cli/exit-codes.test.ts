@@ -132,6 +132,39 @@ describe('exit codes', () => {
     expect((await run(argv())).code).toBe(1);
   });
 
+  it('serve with a valid policy whose recording file cannot be written → 1, saying why', async () => {
+    writeFileSync(
+      at('unrecordable.yaml'),
+      `${mockPolicyYaml({ name: 'ok', models: '  fast: { provider: demo, model: m }', routes: '  - name: chat\n    targets: [fast]' })}recording: { path: no-such-dir/traffic.jsonl }\n`,
+    );
+    const r = await run([
+      'serve',
+      '--policy',
+      at('unrecordable.yaml'),
+      '--port',
+      '0',
+      '--log-level',
+      'silent',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot serve; not serving');
+    expect(r.stderr).toMatch(/cannot write the recording file .*no-such-dir.*traffic\.jsonl \(ENOENT\)/);
+  });
+
+  it('serve with a --record file that cannot be written → 2', async () => {
+    const r = await run([
+      'serve',
+      '--policy',
+      at('valid.yaml'),
+      '--port',
+      '0',
+      '--record',
+      at('no-dir/t.jsonl'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot write the recording file');
+  });
+
   it.each([
     ['validate', () => ['validate', at('valid.yaml')]],
     ['explain', () => ['explain', '--policy', at('valid.yaml'), '--request', at('request.json')]],
