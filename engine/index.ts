@@ -2,7 +2,7 @@
  * Switchyard's public library API. Everything an embedding program needs: load and validate a
  * policy, create an engine, decide and handle requests, render diagnostics.
  */
-export type { CompiledPolicy } from './compile/compile.js';
+export type { CompiledPolicy, CompiledRecording } from './compile/compile.js';
 export type { Diagnostic, Severity } from './policy/diagnostics.js';
 
 import { ALL_DIAGNOSTIC_CODES } from './policy/codes.js';
@@ -40,12 +40,21 @@ export type { Policy } from './policy/types.generated.js';
 export { sseFrame } from './providers/sse.js';
 export type { Transport } from './providers/transport.js';
 export {
+  createPolicyRecorder,
+  type PolicyRecorder,
+  type PolicyRecorderOptions,
+} from './replay/policy-recorder.js';
+export {
   createRecorder,
+  type RecordedLimit,
+  type RecordedLine,
   type Recorder,
   type RecorderOptions,
   type RecordInput,
 } from './replay/record.js';
+export { maxUpstreamCalls } from './runtime/attempts/index.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
+export type { RecorderPort } from './runtime/stages/record.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
   BudgetAlertEvent,

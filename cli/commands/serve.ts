@@ -11,7 +11,15 @@
 
 import type { LoggerOptions } from 'pino';
 import { parseCommandArgs } from '../args.js';
-import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
+import {
+  CliError,
+  type CliIo,
+  loadEngine,
+  requireExisting,
+  type SignalSource,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
 
@@ -29,12 +37,20 @@ Options:
                         plain milliseconds (default: 30s)
   --no-watch            Do not watch the policy files (reload with SIGHUP or POST /admin/reload)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
-  --record <file>       Append one JSON line per request (schemas/recorded-traffic.schema.json)
-  --record-content <m>  Message text in recordings: keep, hash or drop (default: hash)
+  --record <file>       Append one JSON line per request to <file> (format:
+                        schemas/recorded-traffic.schema.json). Replaces the path of the
+                        policy's \`recording\` block; records even without one
+  --record-content <m>  Message text in recordings: keep, hash or drop; replaces the block's
+                        \`content\` (default: the block's, else hash)
+  --no-record           Record nothing, whatever the policy's \`recording\` block says
   -h, --help            Show this help
 
 Environment:
   SWITCHYARD_ADMIN_TOKEN  Bearer token for /admin (without it, /admin answers 404)
+
+Exit codes: 0 stopped by a signal after draining, 1 the policy is not valid or cannot serve (its
+recording file cannot be written; nothing served) or a second signal cut the drain short, 2 usage
+error, a missing policy path, or the address or the --record file cannot be used.
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -74,6 +90,11 @@ export function parseDuration(text: string): number | null {
 /** How long a second signal waits for the cut streams' last bytes and the recording before exiting. */
 const FORCED_EXIT_WAIT_MS = 500;
 
+const CONTENT_MODES = ['keep', 'hash', 'drop'] as const;
+function isContentMode(text: string): text is (typeof CONTENT_MODES)[number] {
+  return (CONTENT_MODES as readonly string[]).includes(text);
+}
+
 function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) {
     throw new UsageError(`--port must be an integer from 0 to 65535 (got "${text}")`);
@@ -94,6 +115,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'log-level': { type: 'string' },
       record: { type: 'string' },
       'record-content': { type: 'string' },
+      'no-record': { type: 'boolean' },
     },
     SERVE_HELP,
     io,
@@ -118,13 +140,24 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const recordContent = values['record-content'] ?? 'hash';
-  if (recordContent !== 'keep' && recordContent !== 'hash' && recordContent !== 'drop') {
+  const recordContent = values['record-content'];
+  if (recordContent !== undefined && !isContentMode(recordContent)) {
     throw new UsageError('--record-content must be one of keep, hash, drop');
   }
-  if (values['record-content'] !== undefined && values.record === undefined) {
-    throw new UsageError('--record-content needs --record <file>');
+  if (values['no-record'] && (values.record !== undefined || recordContent !== undefined)) {
+    throw new UsageError('--no-record cannot be combined with --record or --record-content');
   }
+  const record =
+    values['no-record'] === true
+      ? (false as const)
+      : values.record === undefined && recordContent === undefined
+        ? undefined
+        : {
+            ...(values.record === undefined ? {} : { path: values.record }),
+            ...(recordContent === undefined ? {} : { content: recordContent }),
+          };
+
+  await requireExisting(values.policy, '--policy');
 
   const { formatHuman } = await loadEngine('formatHuman', 'loadPolicy', 'createEngine');
   let createServer: typeof import('../../server/app.js').createServer;
@@ -146,11 +179,12 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       ...(gracePeriodMs === undefined ? {} : { gracePeriodMs }),
       logger,
       watch: !values['no-watch'],
-      ...(values.record === undefined ? {} : { record: { path: values.record, content: recordContent } }),
+      ...(record === undefined ? {} : { record }),
       ...(io.env === undefined ? {} : { env: io.env }),
     });
   } catch (err) {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    if (code === 'SY_RECORDING_PATH' && err instanceof Error) throw new CliError(err.message);
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
     throw new CliError(`cannot listen on ${host}:${port}: ${reason}`);
@@ -160,7 +194,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const current = manager.current;
   if (!manager.ready || current === null) {
     const failure = manager.lastError;
-    io.stderr.write(`switchyard: the policy at ${values.policy} is not valid; not serving\n\n`);
+    const invalid = failure === null || failure.diagnostics.some((d) => d.severity === 'error');
+    // A valid policy can still be unable to serve (its recording file cannot be written).
+    io.stderr.write(
+      `switchyard: the policy at ${values.policy} ${invalid ? 'is not valid' : 'cannot serve'}; not serving\n\n`,
+    );
     if (failure !== null) {
       if (failure.diagnostics.length > 0) {
         io.stderr.write(

@@ -11,6 +11,7 @@ import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
 import { notSupported } from './not-supported.js';
+import { recording } from './recording.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
 import { retryOn } from './retries.js';
@@ -38,6 +39,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   retryOn(c);
   cacheKeys(c);
   apiKeys(c);
+  recording(c);
   refs.unused();
   return c.out;
 }

@@ -156,7 +156,7 @@ export async function readItem(run: AttemptRun, live: Live): Promise<ReadResult>
     (live.lastItemAt ?? live.firstByteAt ?? live.startedAt) + Math.max(0, live.target.timeout.idleMs);
   const firstTokenAt = live.firstContentAt === null ? live.firstTokenAt : Number.POSITIVE_INFINITY;
   // Before the first content only first-token applies: neither the gap after the headers nor the
-  // one after a content-less role chunk is "between chunks" (DESIGN.md §2: time to first content).
+  // one after a content-less role chunk is "between chunks" (docs/design.md §2: time to first content).
   const limit = Math.min(
     live.attemptDeadline,
     firstTokenAt,

@@ -1,7 +1,7 @@
 /**
  * The attempt loop's entry: walks a route's targets in plan order, with retries, backoff,
  * timeouts, circuit breakers and fallback, and turns the outcome into an EngineResponse (JSON or
- * an SSE stream). DESIGN.md §2 is the specification; the rules where it is silent are stated at
+ * an SSE stream). docs/design.md §2 is the specification; the rules where it is silent are stated at
  * the point where they apply (walk.ts, call.ts, stream-relay.ts).
  *
  * Every wait races against the Clock port, so the whole loop runs on virtual time in tests:
