@@ -49,13 +49,15 @@ function errorClassIn(message: string): string | undefined {
 
 it('a first token later than firstToken falls back invisibly: the caller sees only the fallback', async () => {
   upstream.setHandler(
-    primaryDoes({ kind: 'slow_first_token', delayMs: 1500, reply: 'TOO LATE' }, 'From the backup.'),
+    primaryDoes({ kind: 'slow_first_token', delayMs: 4000, reply: 'TOO LATE' }, 'From the backup.'),
   );
 
   const started = Date.now();
   const read = await streamChat();
 
-  expect(Date.now() - started).toBeLessThan(1000);
+  // Well before the primary's late first token (4 s): the fallback did not wait for it. The
+  // margin is wide so a loaded machine does not fail it; the order of events is checked below.
+  expect(Date.now() - started).toBeLessThan(3000);
   expect(read.text).toBe('From the backup.');
   expect(read.done).toBe(true);
   expect(read.errors).toEqual([]);
