@@ -12,6 +12,7 @@ import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Provider } from '../providers/types.js';
 import type { Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
 import type { RouteDecision, TargetGate } from './attempts/index.js';
+import type { RequestTrace } from './tracing.js';
 import type { CacheOutcome, TrafficSnapshot } from './traffic-state.js';
 
 /** One policy version with what serves it; a request keeps the one it started with (P13). */
@@ -45,6 +46,8 @@ export class RequestScope {
   headers: Record<string, string> | null = null;
   /** What the guardrails decided, input and output, shadow ones included (for the recording). */
   verdicts: GuardrailVerdict[] | null = null;
+  /** The request's trace span context (stage `trace`); null when the request is not traced. */
+  trace: RequestTrace | null = null;
   #holds: Hold[] | null = null;
   #settled: Promise<void> | null = null;
 
