@@ -9,7 +9,9 @@
  * be able to tell.
  */
 
-import type { LoggerOptions } from 'pino';
+import type { ServerLoggerOptions } from '../../server/app.js';
+import { LOG_FORMATS, type LogFormat, prettyDestination, resolveLogFormat } from '../../server/log-format.js';
+import { startTracing, type Tracing } from '../../server/tracing.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
 
@@ -29,12 +31,17 @@ Options:
                         plain milliseconds (default: 30s)
   --no-watch            Do not watch the policy files (reload with SIGHUP or POST /admin/reload)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
+  --log-format <f>      pretty (human-readable), json (one JSON object per line) or auto:
+                        pretty when standard output is a terminal, else json (default: auto)
   --record <file>       Append one JSON line per request (schemas/recorded-traffic.schema.json)
   --record-content <m>  Message text in recordings: keep, hash or drop (default: hash)
   -h, --help            Show this help
 
 Environment:
-  SWITCHYARD_ADMIN_TOKEN  Bearer token for /admin (without it, /admin answers 404)
+  SWITCHYARD_ADMIN_TOKEN       Bearer token for /admin (without it, /admin answers 404)
+  OTEL_EXPORTER_OTLP_ENDPOINT  Export traces over OTLP/HTTP (a span per request and per upstream
+                               attempt); the other OTEL_* variables apply (OTEL_SERVICE_NAME,
+                               OTEL_EXPORTER_OTLP_HEADERS, ...). Unset: no tracing.
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -92,6 +99,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'shutdown-grace': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       record: { type: 'string' },
       'record-content': { type: 'string' },
     },
@@ -118,6 +126,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const logFormat = values['log-format'] ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
+  }
+
   const recordContent = values['record-content'] ?? 'hash';
   if (recordContent !== 'keep' && recordContent !== 'hash' && recordContent !== 'drop') {
     throw new UsageError('--record-content must be one of keep, hash, drop');
@@ -134,7 +147,17 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     throw new CliError(`the server failed to load: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const logger: LoggerOptions = { level };
+  const logger: ServerLoggerOptions = { level };
+  if (resolveLogFormat(logFormat as LogFormat, io.stdout.isTTY === true) === 'pretty') {
+    logger.stream = await prettyDestination({ color: useColor(io, undefined) });
+  }
+  const env = io.env ?? process.env;
+  let tracing: Tracing | null;
+  try {
+    tracing = await startTracing(env);
+  } catch (err) {
+    throw new CliError(`tracing failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const host = values.host ?? '127.0.0.1';
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
@@ -153,6 +176,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
+    await tracing?.shutdown().catch(() => undefined);
     throw new CliError(`cannot listen on ${host}:${port}: ${reason}`);
   }
 
@@ -170,10 +194,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       if (failure.error !== undefined) io.stderr.write(`${failure.error}\n`);
     }
     await server.close();
+    await tracing?.shutdown().catch(() => undefined);
     return 1;
   }
 
   const { name, version, hash } = current.identity;
+  // Before the listening line, which is what scripts wait for.
+  if (tracing !== null) io.stdout.write(`switchyard exports traces to ${tracing.endpoint} (OTLP/HTTP)\n`);
   io.stdout.write(
     `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
   );
@@ -224,15 +251,23 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         return;
       }
       stopping = true;
-      closing = server.close().then(
-        () => finish(forced ? 1 : 0),
-        (err: unknown) => {
-          io.stderr.write(
-            `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
-          );
-          finish(1);
-        },
-      );
+      closing = server
+        .close()
+        .then(() =>
+          tracing?.shutdown().catch((err: unknown) => {
+            // Spans that could not be exported do not make the shutdown a failure.
+            io.stderr.write(`switchyard: traces not flushed: ${describeSafely(err)}\n`);
+          }),
+        )
+        .then(
+          () => finish(forced ? 1 : 0),
+          (err: unknown) => {
+            io.stderr.write(
+              `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            finish(1);
+          },
+        );
     };
     let closing: Promise<void> | null = null;
     signals.on('SIGHUP', onHangup);
