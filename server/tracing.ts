@@ -11,10 +11,16 @@
  * Propagation is W3C trace context only (`traceparent`, `tracestate`): baggage a client sends is
  * not forwarded to upstream providers.
  */
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 
 export interface Tracing {
   /** Where spans go (for the start-up line). */
   readonly endpoint: string;
+  /**
+   * Sends the SDK's own warnings and errors (a batch that could not be exported, ...) to `log`,
+   * so lost spans are never silent.
+   */
+  logTo(log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }): void;
   /** Exports what is buffered and stops; call on shutdown. */
   shutdown(): Promise<void>;
 }
@@ -68,5 +74,31 @@ export async function startTracing(env: Env): Promise<Tracing | null> {
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint }))],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
-  return { endpoint, shutdown: () => provider.shutdown() };
+  return {
+    endpoint,
+    logTo(log) {
+      const noop = (): void => undefined;
+      const details = (args: unknown[]): object => ({ details: args.map((a) => describe(a)) });
+      diag.setLogger(
+        {
+          error: (message, ...args) => log.error(details(args), `tracing: ${message}`),
+          warn: (message, ...args) => log.warn(details(args), `tracing: ${message}`),
+          info: noop,
+          debug: noop,
+          verbose: noop,
+        },
+        DiagLogLevel.WARN,
+      );
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/**
+ * An SDK log argument as text: errors by name and message, strings as they are, anything else by
+ * its type only (an exporter's objects may hold the collector's auth headers).
+ */
+function describe(value: unknown): string {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  return typeof value === 'string' ? value : typeof value;
 }

@@ -181,6 +181,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   }
 
   const { manager } = server;
+  tracing?.logTo(server.app.log);
   const current = manager.current;
   if (!manager.ready || current === null) {
     const failure = manager.lastError;

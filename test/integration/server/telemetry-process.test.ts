@@ -108,6 +108,18 @@ describe('serve: telemetry', () => {
     }
   });
 
+  it('reports spans it could not export (stderr at shutdown, the log while running), never silently', async () => {
+    const collector = await startCollector();
+    const closedUrl = collector.url;
+    await new Promise((resolve) => collector.server.close(resolve));
+    const p = await serve([], { OTEL_EXPORTER_OTLP_ENDPOINT: closedUrl, OTEL_EXPORTER_OTLP_TIMEOUT: '1000' });
+    expect((await chat(p.url)).status).toBe(200);
+    await p.stop();
+    // The batch still buffered at shutdown fails to flush: said on stderr, and the exit stays 0.
+    expect(p.output()).toMatch(/switchyard: traces not flushed: Error: .*ECONNREFUSED/);
+    expect((await p.exited).code).toBe(0);
+  });
+
   it('logs JSON lines when standard output is not a terminal', async () => {
     const p = await serve([]);
     expect((await chat(p.url)).status).toBe(200);
