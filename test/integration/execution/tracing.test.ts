@@ -7,7 +7,13 @@
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  type Sampler,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRequestSpan } from '../../../engine/runtime/tracing.js';
@@ -17,8 +23,13 @@ const upstream = useExecutionUpstream();
 const exporter = new InMemorySpanExporter();
 let provider: NodeTracerProvider | null = null;
 
-function register(): void {
-  provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+/** Registers the in-memory provider once (the API keeps the first registration). */
+function register(sampler?: Sampler): void {
+  if (provider !== null && sampler === undefined) return;
+  provider = new NodeTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    ...(sampler === undefined ? {} : { sampler }),
+  });
   provider.register({ propagator: new W3CTraceContextPropagator() });
 }
 
@@ -142,5 +153,19 @@ describe('tracing', () => {
       'http.response.status_code': 400,
       'error.type': 'invalid_request',
     });
+  });
+
+  // Last: it replaces the registered provider.
+  it('a trace the sampler drops: nothing recorded, the context still sent upstream (sampled flag off)', async () => {
+    await provider?.shutdown();
+    trace.disable();
+    register(new AlwaysOffSampler());
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    const unsampled = `00-${TRACE_ID}-${CALLER_SPAN}-00`;
+    expect(
+      asJson(await engine.handle({ body: chatBody(), headers: { traceparent: unsampled } })).status,
+    ).toBe(200);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(upstream.requests[0].headers.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-00$`));
   });
 });
