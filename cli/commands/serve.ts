@@ -9,7 +9,9 @@
  * be able to tell.
  */
 
-import type { LoggerOptions } from 'pino';
+import type { ServerLoggerOptions } from '../../server/app.js';
+import { LOG_FORMATS, type LogFormat, prettyDestination, resolveLogFormat } from '../../server/log-format.js';
+import { startTracing, type Tracing } from '../../server/tracing.js';
 import { parseCommandArgs } from '../args.js';
 import {
   CliError,
@@ -37,6 +39,8 @@ Options:
                         plain milliseconds (default: 30s)
   --no-watch            Do not watch the policy files (reload with SIGHUP or POST /admin/reload)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
+  --log-format <f>      pretty (human-readable), json (one JSON object per line) or auto:
+                        pretty when standard output is a terminal, else json (default: auto)
   --record <file>       Append one JSON line per request to <file> (format:
                         schemas/recorded-traffic.schema.json). Replaces the path of the
                         policy's \`recording\` block; records even without one
@@ -46,7 +50,10 @@ Options:
   -h, --help            Show this help
 
 Environment:
-  SWITCHYARD_ADMIN_TOKEN  Bearer token for /admin (without it, /admin answers 404)
+  SWITCHYARD_ADMIN_TOKEN       Bearer token for /admin (without it, /admin answers 404)
+  OTEL_EXPORTER_OTLP_ENDPOINT  Export traces over OTLP/HTTP (a span per request and per upstream
+                               attempt); the other OTEL_* variables apply (OTEL_SERVICE_NAME,
+                               OTEL_EXPORTER_OTLP_HEADERS, ...). Unset: no tracing.
 
 Exit codes: 0 stopped by a signal after draining, 1 the policy is not valid or cannot serve (its
 recording file cannot be written; nothing served) or a second signal cut the drain short, 2 usage
@@ -113,6 +120,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'shutdown-grace': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       record: { type: 'string' },
       'record-content': { type: 'string' },
       'no-record': { type: 'boolean' },
@@ -139,6 +147,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const level = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const logFormat = values['log-format'] ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
+  }
 
   const recordContent = values['record-content'];
   if (recordContent !== undefined && !isContentMode(recordContent)) {
@@ -167,7 +180,17 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     throw new CliError(`the server failed to load: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const logger: LoggerOptions = { level };
+  const logger: ServerLoggerOptions = { level };
+  if (resolveLogFormat(logFormat as LogFormat, io.stdout.isTTY === true) === 'pretty') {
+    logger.stream = await prettyDestination({ color: useColor(io, undefined) });
+  }
+  const env = io.env ?? process.env;
+  let tracing: Tracing | null;
+  try {
+    tracing = await startTracing(env);
+  } catch (err) {
+    throw new CliError(`tracing failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const host = values.host ?? '127.0.0.1';
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
@@ -187,10 +210,12 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     if (code === 'SY_RECORDING_PATH' && err instanceof Error) throw new CliError(err.message);
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
+    await tracing?.shutdown().catch(() => undefined);
     throw new CliError(`cannot listen on ${host}:${port}: ${reason}`);
   }
 
   const { manager } = server;
+  tracing?.logTo(server.app.log);
   const current = manager.current;
   if (!manager.ready || current === null) {
     const failure = manager.lastError;
@@ -208,10 +233,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       if (failure.error !== undefined) io.stderr.write(`${failure.error}\n`);
     }
     await server.close();
+    await tracing?.shutdown().catch(() => undefined);
     return 1;
   }
 
   const { name, version, hash } = current.identity;
+  // Before the listening line, which is what scripts wait for.
+  if (tracing !== null) io.stdout.write(`switchyard exports traces to ${tracing.endpoint} (OTLP/HTTP)\n`);
   io.stdout.write(
     `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
   );
@@ -262,15 +290,23 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         return;
       }
       stopping = true;
-      closing = server.close().then(
-        () => finish(forced ? 1 : 0),
-        (err: unknown) => {
-          io.stderr.write(
-            `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
-          );
-          finish(1);
-        },
-      );
+      closing = server
+        .close()
+        .then(() =>
+          tracing?.shutdown().catch((err: unknown) => {
+            // Spans that could not be exported do not make the shutdown a failure.
+            io.stderr.write(`switchyard: traces not flushed: ${describeSafely(err)}\n`);
+          }),
+        )
+        .then(
+          () => finish(forced ? 1 : 0),
+          (err: unknown) => {
+            io.stderr.write(
+              `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            finish(1);
+          },
+        );
     };
     let closing: Promise<void> | null = null;
     signals.on('SIGHUP', onHangup);

@@ -456,7 +456,7 @@ export interface AnthropicProvider {
   description?: Description;
 }
 /**
- * An in-process fake provider for offline demos, tests and replay. Deterministic; no network.
+ * An in-process fake provider for offline demos, tests and replay. Deterministic; no network. It answers tool calls, JSON-schema answers and base64 embeddings by the rules in docs/mock-provider.md.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "MockProvider".

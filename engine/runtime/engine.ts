@@ -25,6 +25,7 @@ import { errorsStage } from './stages/errors.js';
 import { inputGuardrailsStage } from './stages/guardrails.js';
 import { type RecorderPort, recordStage } from './stages/record.js';
 import { resolveRequest, resolveStage } from './stages/resolve.js';
+import { traceStage } from './stages/trace.js';
 import { type StoreEvent, TrafficStores } from './stores.js';
 import {
   type BudgetAlertEvent,
@@ -158,7 +159,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   });
 
   // The stages, in the order pipeline.ts documents; composed once.
-  const stages: NamedStage[] = [];
+  const stages: NamedStage[] = [traceStage];
   if (options.recorder !== undefined) stages.push(recordStage(options.recorder, clock));
   stages.push(
     errorsStage(clock),

@@ -12,6 +12,7 @@ import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Provider } from '../providers/types.js';
 import type { Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
 import type { RouteDecision, TargetGate } from './attempts/index.js';
+import type { RequestTrace } from './tracing.js';
 import type { CacheOutcome, LimitEvent, TrafficSnapshot } from './traffic-state.js';
 
 /** One policy version with what serves it; a request keeps the one it started with (P13). */
@@ -47,6 +48,8 @@ export class RequestScope {
   verdicts: GuardrailVerdict[] | null = null;
   /** What the route's limits and budgets did: refusals, a downgrade, skipped targets (for the recording). */
   limits: LimitEvent[] | null = null;
+  /** The request's trace span context (stage `trace`); null when the request is not traced. */
+  trace: RequestTrace | null = null;
   #holds: Hold[] | null = null;
   #settled: Promise<void> | null = null;
 

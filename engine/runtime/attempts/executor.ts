@@ -17,6 +17,7 @@ import type { AttemptRecord, EngineResponse, RequestContext } from '../../types.
 import { BreakerRegistry } from '../breaker.js';
 import { LatencyTracker } from '../latency.js';
 import { type RetryBudgetSettings, RetryBudgets } from '../retry-budget.js';
+import type { RequestTrace } from '../tracing.js';
 import type { OutputGuard } from './output.js';
 import { exhaustedResponse, jsonResponse, refusedResponse, terminalResponse } from './responses.js';
 import { Aborted, AttemptRun, type RouteDecision, type RunDeps, type TargetGate } from './run.js';
@@ -52,7 +53,12 @@ export interface Executor {
     signal?: AbortSignal,
     /** The providers of the policy snapshot that made `decision` (default: the executor's). */
     providers?: Pick<ReadonlyMap<string, Provider>, 'get'>,
-    options?: { readonly gate?: TargetGate; readonly output?: OutputGuard },
+    options?: {
+      readonly gate?: TargetGate;
+      readonly output?: OutputGuard;
+      /** The request's trace: attempt spans are its children (tracing.ts). */
+      readonly trace?: RequestTrace | null;
+    },
   ): Promise<EngineResponse>;
   readonly breakers: BreakerRegistry;
   readonly latency: LatencyTracker;
@@ -86,6 +92,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         signal,
         opts?.gate ?? null,
         opts?.output ?? null,
+        opts?.trace ?? null,
       );
       try {
         return await execute(run);
