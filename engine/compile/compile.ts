@@ -32,6 +32,7 @@ import type {
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
+import { compileJobs, type JobSettings } from './jobs.js';
 import { type CompiledModel, compileModel, compileProvider, definedEntries } from './models.js';
 import type { CompiledGroup } from './plan.js';
 import { compileRoute, isGroup } from './routes.js';
@@ -100,6 +101,8 @@ export interface CompiledPolicy {
   readonly guardrails: ReadonlyMap<string, CompiledGuardrail>;
   /** `stores.redis.url`; null when the policy declares no Redis. */
   readonly redisUrl: string | null;
+  /** The `jobs` block with its defaults (batches, deferred requests). */
+  readonly jobs: JobSettings;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,10 +239,12 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     caches: rules.caches,
     guardrails,
     redisUrl: document.stores?.redis?.url ?? null,
+    jobs: compileJobs(document.jobs),
   };
   return deepFreeze(compiled);
 }
 
+export { BUILTIN_JOBS, type JobSettings } from './jobs.js';
 export type { CompiledModel } from './models.js';
 export { NO_SKIPPED, routeDecision } from './routes.js';
 export {

@@ -246,6 +246,10 @@ export type MaxLengthGuardrail = {
   [k: string]: unknown | undefined;
 };
 /**
+ * The largest file `POST /v1/files` accepts, e.g. `200mb` (default `100mb`); a larger upload is refused with 413 and nothing is kept. Input files are streamed from disk, never held in memory.
+ */
+export type Size1 = string;
+/**
  * Cap on upstream calls for one request, all targets and retries together. Default 6.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -303,7 +307,7 @@ export type Rate = string;
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Size".
  */
-export type Size1 = string;
+export type Size2 = string;
 /**
  * Upstream responses larger than this fail as `malformed`. Default `16mb`.
  *
@@ -365,6 +369,7 @@ export interface Policy {
   };
   stores?: Stores;
   recording?: Recording;
+  jobs?: Jobs;
   defaults?: Defaults;
   /**
    * The routing table. Routes are tried in order and the first whose `when` matches the request wins; a route without `when` matches everything (a catch-all), so routes after it are unreachable.
@@ -926,6 +931,27 @@ export interface Recording {
    * Request and response content: `keep`, `hash` or `drop`.
    */
   content?: 'keep' | 'hash' | 'drop';
+}
+/**
+ * Background work: batches (`POST /v1/files` then `POST /v1/batches`), deferred requests (`x-switchyard-defer: true`) and `switchyard batch run`. Each request of a job runs through the same routes, limits, budgets, guardrails and recording as an interactive one, and carries the header `x-switchyard-job` (`batch` or `deferred`), so a route can send background work elsewhere with `when: { header.x-switchyard-job: batch }`. The server keeps jobs only when started with `--jobs-dir`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Jobs".
+ */
+export interface Jobs {
+  /**
+   * The most job requests in flight at once, all jobs of this process together; a reload applies to the next request started. Interactive requests never queue behind job requests, but both share the upstream connections (`connections`) and the policy's limits: keep it well below the smallest `connections` of the providers jobs use (a warning says when it is not). Job requests refused by a rate limit wait for its `Retry-After` and run again, so a batch yields to interactive traffic under a shared limit.
+   */
+  concurrency?: number;
+  maxFileSize?: Size1;
+  /**
+   * The most lines a batch input file may have (OpenAI allows 50,000).
+   */
+  maxRequests?: number;
+  /**
+   * The most batches and deferred requests not yet finished, all callers together; one more is refused with 429 `too_many_jobs`.
+   */
+  maxActive?: number;
 }
 /**
  * Settings every route inherits unless it or its model overrides them.

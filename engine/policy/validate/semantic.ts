@@ -10,6 +10,7 @@ import { Checks } from './checks.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
+import { jobsConcurrency } from './jobs.js';
 import { notSupported } from './not-supported.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
@@ -38,6 +39,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   retryOn(c);
   cacheKeys(c);
   apiKeys(c);
+  jobsConcurrency(c);
   refs.unused();
   return c.out;
 }
