@@ -61,7 +61,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine/decide'],
   ['engine/replay'],
   ['engine/runtime'],
-  ['engine/testing'],
+  ['engine/testing', 'engine/jobs'],
   ['engine/index'],
   ['server'],
   ['cli'],
