@@ -498,7 +498,7 @@ export class JobRunner {
     } else if (job.status === 'finalizing') {
       ending = job.expired_at !== null ? 'expired' : job.cancelling_at !== null ? 'cancelled' : 'completed';
     }
-    await this.#finalize(job, summary, ending);
+    await this.#finalize(job, ending);
   }
 
   async #execute(
@@ -593,7 +593,6 @@ export class JobRunner {
    */
   async #finalize(
     job: JobRecord,
-    summary: JournalSummary,
     ending: 'completed' | 'cancelled' | 'expired',
   ): Promise<void> {
     const now = this.#now();
