@@ -17,6 +17,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { createRecorder, type ErrorCode, type Recorder } from '../engine/index.js';
 import { withServerHooks } from './engine-hooks.js';
 import { apiError, mapFastifyError, sendApiError, statusOf } from './errors.js';
+import { installJobs, startJobs } from './jobs.js';
 import { installJsonParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
@@ -61,6 +62,11 @@ export interface CreateServerOptions {
    * the request path, flushed on shutdown. `content`: message text kept, hashed (default) or dropped.
    */
   record?: { path: string; content?: 'keep' | 'hash' | 'drop' };
+  /**
+   * Keep files, batches and deferred requests in this directory (created if missing); they
+   * survive a restart. Without it the Files and Batch APIs answer 404 `jobs_disabled`.
+   */
+  jobsDir?: string;
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
@@ -243,11 +249,13 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     }),
   );
 
+  const jobs = await installJobs(app, { manager, dir: options.jobsDir, gracePeriodMs });
   await app.register(apiRoutes, { manager, lifecycle });
   await app.register(healthRoutes, { manager, lifecycle, metrics });
   await app.register(adminRoutes, { manager, token: adminToken, prefix: '/admin' });
 
   await manager.start();
+  await startJobs(jobs);
 
   let watcher: PolicyWatcher | null = null;
   if (options.watch ?? true) {

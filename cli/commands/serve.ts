@@ -31,6 +31,9 @@ Options:
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
   --record <file>       Append one JSON line per request (schemas/recorded-traffic.schema.json)
   --record-content <m>  Message text in recordings: keep, hash or drop (default: hash)
+  --jobs-dir <dir>      Keep uploaded files, batches and deferred requests here; they
+                        survive a restart and resume (without it, /v1/files, /v1/batches
+                        and x-switchyard-defer answer 404 jobs_disabled)
   -h, --help            Show this help
 
 Environment:
@@ -94,6 +97,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'log-level': { type: 'string' },
       record: { type: 'string' },
       'record-content': { type: 'string' },
+      'jobs-dir': { type: 'string' },
     },
     SERVE_HELP,
     io,
@@ -147,6 +151,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       logger,
       watch: !values['no-watch'],
       ...(values.record === undefined ? {} : { record: { path: values.record, content: recordContent } }),
+      ...(values['jobs-dir'] === undefined ? {} : { jobsDir: values['jobs-dir'] }),
       ...(io.env === undefined ? {} : { env: io.env }),
     });
   } catch (err) {

@@ -136,3 +136,13 @@ export function deferredObject(
       (job.errors?.[0] === undefined ? null : { code: job.errors[0].code, message: job.errors[0].message }),
   };
 }
+
+function deferredError(job: JobRecord): { code: string; message: string } | null {
+  const first = job.errors?.[0];
+  if (first !== undefined) return { code: first.code, message: first.message };
+  if (job.status === 'cancelled')
+    return { code: 'job_cancelled', message: 'The request was cancelled before it ran.' };
+  if (job.status === 'expired')
+    return { code: 'job_expired', message: 'The request expired before it could run.' };
+  return null;
+}

@@ -339,6 +339,12 @@ export class JobRunner {
     return f === null || f.owner !== owner ? null : f;
   }
 
+  /** The file is the input of a job that has not finished. */
+  fileInUse(id: string): boolean {
+    for (const j of this.#jobs.values()) if (j.input_file_id === id && !TERMINAL.has(j.status)) return true;
+    return false;
+  }
+
   /**
    * Stops working: nothing new starts; requests in flight get `graceMs` to finish and be
    * journaled, then are aborted (they run again on the next start). Resolves once every job's
@@ -591,10 +597,7 @@ export class JobRunner {
    * that never ran), each `custom_id` once, then gives the job its final status. Idempotent: a
    * crash during it redoes it on the next start (the file ids are derived from the job's).
    */
-  async #finalize(
-    job: JobRecord,
-    ending: 'completed' | 'cancelled' | 'expired',
-  ): Promise<void> {
+  async #finalize(job: JobRecord, ending: 'completed' | 'cancelled' | 'expired'): Promise<void> {
     const now = this.#now();
     if (ending === 'expired' && job.expired_at === null) job.expired_at = now;
     if (job.status !== 'cancelling') {

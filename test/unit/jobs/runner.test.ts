@@ -172,7 +172,9 @@ describe('job runner', () => {
       return j?.status === 'completed' ? j : null;
     });
     expect(resumed.completed).toBe(20);
-    expect(await customIds(second.store, resumed)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`).sort());
+    expect(await customIds(second.store, resumed)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `r${i}`).sort(),
+    );
     // nothing journaled before the stop ran again
     for (const i of journaled) expect(second.seen).not.toContain(`${job.id}-${i}`);
     expect(second.seen).toHaveLength(20 - doneBefore);
@@ -232,7 +234,10 @@ describe('job runner', () => {
       ok: false,
       refusal: { kind: 'not_cancellable', status: 'completed' },
     });
-    expect(await runner.cancel(job.id, 'globex', 'batch')).toEqual({ ok: false, refusal: { kind: 'not_found' } });
+    expect(await runner.cancel(job.id, 'globex', 'batch')).toEqual({
+      ok: false,
+      refusal: { kind: 'not_found' },
+    });
     await runner.stop(1000);
   });
 
@@ -242,7 +247,10 @@ describe('job runner', () => {
     const { store, runner } = await setup(yaml, 4);
     const file = await upload(store, requestLines(10));
     const job = await batch(runner, file.file.id);
-    const done = await waitFor(() => (runner.get(job.id, 'acme')?.status === 'completed' ? job : null), 20_000);
+    const done = await waitFor(
+      () => (runner.get(job.id, 'acme')?.status === 'completed' ? job : null),
+      20_000,
+    );
     expect(done).toMatchObject({ completed: 10, failed: 0 });
     await runner.stop(1000);
   });
@@ -250,7 +258,12 @@ describe('job runner', () => {
   it('fails validation with each problem and its line number', async () => {
     const { store, runner } = await setup(policyYaml(), 2);
     const text = [
-      JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'fast' } }),
+      JSON.stringify({
+        custom_id: 'a',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'fast' },
+      }),
       '{not json',
       JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: {} }),
       JSON.stringify({ custom_id: 'b', method: 'GET', url: '/v1/chat/completions', body: {} }),
@@ -271,22 +284,40 @@ describe('job runner', () => {
     await runner.stop(1000);
   });
 
-  it('refuses a batch over the active-job limit, an unknown input file and another tenant\'s file', async () => {
+  it("refuses a batch over the active-job limit, an unknown input file and another tenant's file", async () => {
     const { store, runner } = await setup(policyYaml('jobs: { maxActive: 1 }', 'latency: 200ms'), 1);
     const file = await upload(store, requestLines(3));
     await batch(runner, file.file.id);
     const second = await runner.createBatch(
-      { owner: 'acme', inputFileId: file.file.id, endpoint: '/v1/chat/completions', completionWindow: '24h', metadata: null },
+      {
+        owner: 'acme',
+        inputFileId: file.file.id,
+        endpoint: '/v1/chat/completions',
+        completionWindow: '24h',
+        metadata: null,
+      },
       jobs.JOB_ENDPOINTS,
     );
     expect(second).toEqual({ ok: false, refusal: { kind: 'too_many_jobs', limit: 1 } });
     const foreign = await runner.createBatch(
-      { owner: 'globex', inputFileId: file.file.id, endpoint: '/v1/chat/completions', completionWindow: '24h', metadata: null },
+      {
+        owner: 'globex',
+        inputFileId: file.file.id,
+        endpoint: '/v1/chat/completions',
+        completionWindow: '24h',
+        metadata: null,
+      },
       jobs.JOB_ENDPOINTS,
     );
     expect(foreign.ok === false && foreign.refusal.kind).toBe('invalid');
     const window = await runner.createBatch(
-      { owner: 'acme', inputFileId: file.file.id, endpoint: '/v1/chat/completions', completionWindow: '1h', metadata: null },
+      {
+        owner: 'acme',
+        inputFileId: file.file.id,
+        endpoint: '/v1/chat/completions',
+        completionWindow: '1h',
+        metadata: null,
+      },
       jobs.JOB_ENDPOINTS,
     );
     expect(window.ok === false && window.refusal).toMatchObject({ param: 'completion_window' });
