@@ -42,8 +42,8 @@ export class Wakeup {
 export interface ExecuteOptions {
   /** The job's requests in file order. */
   readonly lines: AsyncIterator<ParsedLine>;
-  /** Finished before (the journal): skipped. */
-  readonly isDone: (index: number) => boolean;
+  /** Finished before (the journal, an earlier run's output): skipped. */
+  readonly isDone: (line: JobLine) => boolean;
   readonly slots: Slots;
   readonly priority: SlotPriority;
   /** Runs one request (`deferrals`: times it was put back already). */
@@ -133,7 +133,7 @@ export async function executeJob(o: ExecuteOptions): Promise<ExecuteResult> {
         // The file changed since it was checked: stop rather than guess.
         broken = { kind: 'broken', problem: item.value.problem };
         break;
-      } else if (!o.isDone(item.value.line.index)) {
+      } else if (!o.isDone(item.value.line)) {
         next = { line: item.value.line, deferrals: 0 };
       }
       if (next === null) continue;

@@ -12,6 +12,8 @@ export {
   type ParsedLine,
 } from './input.js';
 export { batchObject, deferredObject, type JobRecord, type JobStatus } from './job.js';
+export { JournalWriter, recoverOutput } from './journal.js';
+export { readLines } from './lines.js';
 export { JOB_HEADER, type LineOutcome, type OutputLine, runJobLine } from './output.js';
 export {
   COMPLETION_WINDOWS,
@@ -25,4 +27,4 @@ export {
   type JobRunnerOptions,
 } from './runner.js';
 export { Slots } from './slots.js';
-export { type FileObject, JobStore, type StoredFile, UploadTooLargeError } from './store.js';
+export { type FileObject, JobStore, newId, type StoredFile, UploadTooLargeError } from './store.js';

@@ -129,15 +129,15 @@ export async function* journalRecords(path: string): AsyncGenerator<JournalRecor
   }
 }
 
-/** Appends records one whole line at a time, in order, one write in flight. */
+/** Appends values as JSON lines, one whole line per write, in order, one write in flight. */
 export class JournalWriter {
   #handle: Promise<FileHandle> | null = null;
   #tail: Promise<void> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
-  /** Resolves once the record is in the file (the kernel's page cache). */
-  append(record: JournalRecord): Promise<void> {
+  /** Resolves once the line is in the file (the kernel's page cache). */
+  append(record: JournalRecord | OutputLine): Promise<void> {
     const text = `${JSON.stringify(record)}\n`;
     const next = this.#tail.then(async () => {
       this.#handle ??= open(this.path, 'a');
@@ -163,4 +163,47 @@ export class JournalWriter {
       await h.close();
     }
   }
+}
+
+export interface OutputSummary {
+  /** The `custom_id`s already answered. */
+  readonly done: Set<string>;
+  succeeded: number;
+  failed: number;
+}
+
+/**
+ * Reads back a results file written by an earlier `switchyard batch run` (output lines), for
+ * `--resume`: the `custom_id`s it holds, and the counts. A torn last line is cut off.
+ */
+export async function recoverOutput(path: string): Promise<OutputSummary> {
+  const summary: OutputSummary = { done: new Set(), succeeded: 0, failed: 0 };
+  let goodEnd = 0;
+  let size = 0;
+  try {
+    for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
+      size = line.end;
+      let value: unknown = null;
+      if (line.terminated && line.text !== null) {
+        try {
+          value = JSON.parse(line.text);
+        } catch {
+          value = null;
+        }
+      }
+      if (!isRecord(value) || typeof value.custom_id !== 'string') break;
+      if (!summary.done.has(value.custom_id)) {
+        summary.done.add(value.custom_id);
+        const status = isRecord(value.response) ? value.response.status_code : null;
+        if (typeof status === 'number' && status >= 200 && status < 300) summary.succeeded++;
+        else summary.failed++;
+      }
+      goodEnd = line.end;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return summary;
+    throw err;
+  }
+  if (size > goodEnd) await truncate(path, goodEnd);
+  return summary;
 }

@@ -122,9 +122,22 @@ export async function runJobLine(engine: Engine, line: JobLine, ctx: LineContext
     if (key !== null) headers.authorization = `Bearer ${key}`;
   }
   const requestId = lineRequestId(ctx.jobId, line.index);
-  const input: RequestInput = { body: line.body, headers, path: line.url, requestId, signal: ctx.signal };
-  const response = await engine.handle(input);
-  const { status, body } = await settle(response);
+  // A signal of its own, linked to the job's: whatever the engine attaches to it goes away with
+  // the request, and the job's signal holds one listener per request in flight, not per request.
+  const own = new AbortController();
+  const cut = (): void => own.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) return { kind: 'aborted' };
+  ctx.signal.addEventListener('abort', cut, { once: true });
+  let status: number;
+  let body: unknown;
+  let response: EngineResponse;
+  try {
+    const input: RequestInput = { body: line.body, headers, path: line.url, requestId, signal: own.signal };
+    response = await engine.handle(input);
+    ({ status, body } = await settle(response));
+  } finally {
+    ctx.signal.removeEventListener('abort', cut);
+  }
   if (ctx.signal.aborted) return { kind: 'aborted' };
   if (ctx.deferrals < MAX_DEFERRALS) {
     const code = errorCodeOf(body);

@@ -13,6 +13,7 @@
  *   with its partial results.
  */
 
+import { setMaxListeners } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -437,6 +438,8 @@ export class JobRunner {
       cut: new AbortController(),
       done: Promise.resolve(),
     };
+    // One listener per request in flight (up to `jobs.concurrency`), each removed when it ends.
+    setMaxListeners(0, run.cut.signal);
     if (job.status === 'cancelling') run.halt.abort(new Error('cancelled'));
     this.#runs.set(job.id, run);
     run.done = this.#drive(run)
@@ -518,7 +521,7 @@ export class JobRunner {
     let saveDue = 0;
     const result = await executeJob({
       lines,
-      isDone: (i) => summary.done.has(i),
+      isDone: (line) => summary.done.has(line.index),
       slots: this.#slots,
       priority: job.kind === 'deferred' ? 'high' : 'low',
       haltSignal: run.halt.signal,
