@@ -131,9 +131,7 @@ export function deferredObject(
     expired_at: job.expired_at,
     cancelled_at: job.cancelled_at,
     response: result?.response ?? null,
-    error:
-      result?.error ??
-      (job.errors?.[0] === undefined ? null : { code: job.errors[0].code, message: job.errors[0].message }),
+    error: result?.error ?? deferredError(job),
   };
 }
 

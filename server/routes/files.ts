@@ -29,7 +29,6 @@ const FILE_TTL_S = 30 * 24 * 3600;
 /** A file name as shown back: no path, no control characters, bounded. */
 function cleanFilename(name: string | undefined): string {
   const base = (name ?? 'upload.jsonl').split(/[\\/]/).pop() ?? '';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
   return cleaned === '' ? 'upload.jsonl' : cleaned;
 }
