@@ -249,7 +249,14 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     }),
   );
 
-  const jobs = await installJobs(app, { manager, dir: options.jobsDir, gracePeriodMs });
+  let jobs: Awaited<ReturnType<typeof installJobs>>;
+  try {
+    jobs = await installJobs(app, { manager, dir: options.jobsDir, gracePeriodMs });
+  } catch (err) {
+    await app.close();
+    await recorder?.close();
+    throw err;
+  }
   await app.register(apiRoutes, { manager, lifecycle });
   await app.register(healthRoutes, { manager, lifecycle, metrics });
   await app.register(adminRoutes, { manager, token: adminToken, prefix: '/admin' });

@@ -159,7 +159,15 @@ export async function installJobs(app: FastifyInstance, options: InstallJobsOpti
   let runner: jobs.JobRunner | null = null;
   let store: jobs.JobStore | null = null;
   if (options.dir !== undefined) {
-    store = await jobs.JobStore.open(options.dir);
+    try {
+      store = await jobs.JobStore.open(options.dir);
+    } catch (err) {
+      // Refuse to start rather than accept jobs that cannot be kept.
+      const reason = err instanceof Error ? err.message : String(err);
+      throw Object.assign(new Error(`cannot use the jobs directory ${options.dir}: ${reason}`), {
+        code: 'SY_JOBS_DIR',
+      });
+    }
     const log = app.log.child({ component: 'jobs' });
     runner = new jobs.JobRunner({
       store,

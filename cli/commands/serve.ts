@@ -158,6 +158,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
+    // Start-up refusals of our own (a recording or jobs path that cannot be written) say what.
+    if (code.startsWith('SY_')) throw new CliError(reason);
     throw new CliError(`cannot listen on ${host}:${port}: ${reason}`);
   }
 

@@ -129,6 +129,8 @@ export interface CheckInputOptions {
   /** Most requests a file may hold. */
   readonly maxRequests: number;
   readonly maxLineBytes?: number;
+  /** Stops reading when aborted (a shutdown); the result is then incomplete. */
+  readonly signal?: AbortSignal;
 }
 
 /**

@@ -125,6 +125,8 @@ export class JobRunner {
   readonly #jobs = new Map<string, JobRecord>();
   readonly #runs = new Map<string, Run>();
   #stopping = false;
+  /** Aborted when the runner stops (ends an input check early). */
+  readonly #stopped = new AbortController();
   #sweepTimer: ReturnType<typeof setInterval> | null = null;
   /** Serialises saves of one job's state (a status change and a count update may race). */
   readonly #saving = new Map<string, Promise<void>>();
@@ -355,6 +357,7 @@ export class JobRunner {
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
     this.#stopping = true;
+    this.#stopped.abort(new Error('stopping'));
     const runs = [...this.#runs.values()];
     for (const run of runs) {
       run.halt.abort(new Error('stopping'));
@@ -473,6 +476,7 @@ export class JobRunner {
       const checked = await checkInputFile(this.#inputPath(job), {
         endpoint: job.endpoint,
         maxRequests: this.#o.engine()?.policy.jobs.maxRequests ?? 50_000,
+        signal: this.#stopped.signal,
       });
       if (this.#stopping) return;
       if (checked.problems.length > 0) {
