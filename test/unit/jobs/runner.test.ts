@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEngine, type Engine, jobs, parsePolicy, type RequestInput } from '../../../engine/index.js';
+import {
+  type Clock,
+  createEngine,
+  type Engine,
+  jobs,
+  parsePolicy,
+  type RequestInput,
+  systemClock,
+} from '../../../engine/index.js';
 
 const KEY = 'sk-acme-jobs-test';
 
@@ -87,13 +95,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function setup(yaml: string, concurrency?: number) {
+async function setup(yaml: string, concurrency?: number, clock?: Clock) {
   const store = await jobs.JobStore.open(dir);
   const { engine, seen } = countingEngine(yaml);
   const runner = new jobs.JobRunner({
     store,
     engine: () => engine,
     ...(concurrency === undefined ? {} : { concurrency }),
+    ...(clock === undefined ? {} : { clock }),
   });
   await runner.start();
   return { store, runner, engine, seen };
@@ -322,5 +331,25 @@ describe('job runner', () => {
     );
     expect(window.ok === false && window.refusal).toMatchObject({ param: 'completion_window' });
     await runner.stop(0);
+  });
+
+  it('expires when the completion window ends first: what did not run is batch_expired', async () => {
+    let skew = 0;
+    const clock: Clock = {
+      now: () => systemClock.now() + skew,
+      sleep: (ms, signal) => systemClock.sleep(ms, signal),
+    };
+    const { store, runner } = await setup(policyYaml('', 'latency: 30ms'), 1, clock);
+    const file = await upload(store, requestLines(20));
+    const job = await batch(runner, file.file.id);
+    await waitFor(() => job.completed >= 2);
+    skew = 25 * 3600 * 1000;
+    const done = await waitFor(() => (runner.get(job.id, 'acme')?.status === 'expired' ? job : null));
+    expect(done.expired_at).not.toBeNull();
+    expect(done.completed).toBeLessThan(20);
+    const errors = await readJsonl(store.dataPath(done.error_file_id as string));
+    expect(errors.every((l) => (l.error as { code: string }).code === 'batch_expired')).toBe(true);
+    expect(await customIds(store, done)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`).sort());
+    await runner.stop(1000);
   });
 });
