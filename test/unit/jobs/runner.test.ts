@@ -352,4 +352,33 @@ describe('job runner', () => {
     expect(await customIds(store, done)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`).sort());
     await runner.stop(1000);
   });
+
+  it('never has more job requests in flight than jobs.concurrency, over all jobs together', async () => {
+    const store = await jobs.JobStore.open(dir);
+    const inner = createEngine(compile(policyYaml('jobs: { concurrency: 3 }', 'latency: 15ms')));
+    let now = 0;
+    let peak = 0;
+    const engine: Engine = {
+      ...inner,
+      get policy() {
+        return inner.policy;
+      },
+      async handle(input: RequestInput) {
+        now++;
+        peak = Math.max(peak, now);
+        try {
+          return await inner.handle(input);
+        } finally {
+          now--;
+        }
+      },
+    };
+    const runner = new jobs.JobRunner({ store, engine: () => engine });
+    await runner.start();
+    const a = await batch(runner, (await upload(store, requestLines(15, 'a'))).file.id);
+    const b = await batch(runner, (await upload(store, requestLines(15, 'b'))).file.id);
+    await waitFor(() => a.status === 'completed' && b.status === 'completed');
+    expect(peak).toBe(3);
+    await runner.stop(1000);
+  });
 });
