@@ -111,10 +111,10 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)(
       process.kill(first.p.pid, signal);
       const exit = await first.p.exited;
       if (signal === 'SIGTERM') {
-      expect(exit.code).toBe(0);
-      // Three requests were always in flight (300ms each) and the grace period is 100ms: cut.
-      expect(first.p.output()).toContain('were cut; they run again on the next start');
-    }
+        expect(exit.code).toBe(0);
+        // Three requests were always in flight (300ms each) and the grace period is 100ms: cut.
+        expect(first.p.output()).toContain('were cut; they run again on the next start');
+      }
       const before = journaled(jobsDir, batch.id);
       expect(before.length).toBeGreaterThanOrEqual(4);
       expect(before.length).toBeLessThan(N);
