@@ -13,7 +13,7 @@
  *   with its partial results.
  */
 
-import { setMaxListeners } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -612,6 +612,27 @@ export class JobRunner {
       job.finalizing_at ??= now;
     }
     await this.#save(job);
+    // A deferred request's one answer is read from its journal (GET /v1/jobs/{id}): no files.
+    if (job.kind === 'batch') await this.#writeResultFiles(job, ending);
+    const end = this.#now();
+    if (ending === 'completed') {
+      job.status = 'completed';
+      job.completed_at = end;
+    } else if (ending === 'cancelled') {
+      job.status = 'cancelled';
+      job.cancelled_at = end;
+    } else {
+      job.status = 'expired';
+    }
+    await this.#save(job);
+    this.#log.info(
+      { job: job.id, status: job.status, completed: job.completed, failed: job.failed, total: job.total },
+      'job finished',
+    );
+  }
+
+  /** The output file (2xx answers) and the error file (the rest, and what never ran). */
+  async #writeResultFiles(job: JobRecord, ending: 'completed' | 'cancelled' | 'expired'): Promise<void> {
     const dir = this.#o.store.jobDir(job.id);
     const suffix = job.id.slice(job.id.indexOf('_') + 1);
     const outTmp = join(dir, 'output.jsonl.tmp');
@@ -621,8 +642,8 @@ export class JobRunner {
     let outLines = 0;
     let errLines = 0;
     const write = async (stream: WriteStream, line: OutputLine): Promise<void> => {
-      if (!stream.write(`${JSON.stringify(line)}\n`))
-        await new Promise<void>((r) => stream.once('drain', () => r()));
+      // `once` rejects on 'error' (a full disk), so a failed write cannot wait forever.
+      if (!stream.write(`${JSON.stringify(line)}\n`)) await once(stream, 'drain');
     };
     const written = new Bitset(job.total);
     for await (const record of journalRecords(this.#journalPath(job))) {
@@ -669,20 +690,5 @@ export class JobRunner {
       job.error_file_id = id;
     }
     await Promise.all([rm(outTmp, { force: true }), rm(errTmp, { force: true })]);
-    const end = this.#now();
-    if (ending === 'completed') {
-      job.status = 'completed';
-      job.completed_at = end;
-    } else if (ending === 'cancelled') {
-      job.status = 'cancelled';
-      job.cancelled_at = end;
-    } else {
-      job.status = 'expired';
-    }
-    await this.#save(job);
-    this.#log.info(
-      { job: job.id, status: job.status, completed: job.completed, failed: job.failed, total: job.total },
-      'job finished',
-    );
   }
 }
