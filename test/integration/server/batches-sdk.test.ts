@@ -295,6 +295,74 @@ describe('batches with the openai SDK', () => {
   });
 });
 
+describe('the Files API over plain HTTP', () => {
+  const auth = { authorization: `Bearer ${ACME}` };
+  const url = (path: string) => `${t.server.url}${path}`;
+  const errorOf = async (r: Response) =>
+    ((await r.json()) as { error: { message: string; param: string | null; code: string } }).error;
+
+  it('refuses a JSON body, an upload without a file, and two files', async () => {
+    const json = await fetch(url('/v1/files'), {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ purpose: 'batch' }),
+    });
+    expect(json.status).toBe(400);
+    expect((await errorOf(json)).message).toContain('multipart/form-data');
+
+    const noFile = new FormData();
+    noFile.append('purpose', 'batch');
+    const r1 = await fetch(url('/v1/files'), { method: 'POST', headers: auth, body: noFile });
+    expect(r1.status).toBe(400);
+    expect((await errorOf(r1)).param).toBe('file');
+
+    const two = new FormData();
+    two.append('purpose', 'batch');
+    two.append('file', new Blob([requests(1)]), 'a.jsonl');
+    two.append('file', new Blob([requests(1)]), 'b.jsonl');
+    const r2 = await fetch(url('/v1/files'), { method: 'POST', headers: auth, body: two });
+    expect(r2.status).toBe(400);
+    expect(await errorOf(r2)).toMatchObject({ code: 'invalid_request' });
+  });
+
+  it("lists, refuses to delete a running batch's input, deletes a file; names stay harmless", async () => {
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([requests(8, 'slow')]), '../../evil\u0007name.jsonl');
+    const created = await fetch(url('/v1/files'), { method: 'POST', headers: auth, body: form });
+    expect(created.status).toBe(200);
+    const file = (await created.json()) as { id: string; filename: string };
+    expect(file.filename).toBe('evilname.jsonl');
+
+    const list = (await (await fetch(url('/v1/files?purpose=batch&limit=2'), { headers: auth })).json()) as {
+      object: string;
+      data: { id: string }[];
+      has_more: boolean;
+    };
+    expect(list.object).toBe('list');
+    expect(list.data[0].id).toBe(file.id);
+    expect(list.data).toHaveLength(2);
+    expect(list.has_more).toBe(true);
+    expect((await fetch(url('/v1/files?limit=0'), { headers: auth })).status).toBe(400);
+
+    const batch = await acme.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const busy = await fetch(url(`/v1/files/${file.id}`), { method: 'DELETE', headers: auth });
+    expect(busy.status).toBe(409);
+    expect((await errorOf(busy)).code).toBe('file_in_use');
+    await acme.batches.cancel(batch.id);
+    await until(
+      () => acme.batches.retrieve(batch.id),
+      (b) => b.status === 'cancelled',
+    );
+    await expect(acme.files.delete(file.id)).resolves.toEqual({ id: file.id, object: 'file', deleted: true });
+    await expect(acme.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
 describe('a server without --jobs-dir', () => {
   let plain: TestServer;
   beforeAll(async () => {
