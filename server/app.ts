@@ -251,7 +251,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let jobs: Awaited<ReturnType<typeof installJobs>>;
   try {
-    jobs = await installJobs(app, { manager, dir: options.jobsDir, gracePeriodMs });
+    jobs = await installJobs(app, { manager, metrics, dir: options.jobsDir, gracePeriodMs });
   } catch (err) {
     await app.close();
     await recorder?.close();

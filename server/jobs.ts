@@ -12,8 +12,10 @@
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { Counter, Gauge } from 'prom-client';
 import { CREDENTIAL_HEADERS, jobs } from '../engine/index.js';
 import { sendApiError } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
 import type { PolicyManager } from './policy-manager.js';
 import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
@@ -33,6 +35,8 @@ export interface JobsContext {
 
 export interface InstallJobsOptions {
   readonly manager: PolicyManager;
+  /** The server's metrics: jobs add their gauges and counter to its registry. */
+  readonly metrics?: ServerMetrics;
   /** `--jobs-dir`; undefined disables jobs. */
   readonly dir: string | undefined;
   /** How long the shutdown lets job requests in flight finish. */
@@ -169,17 +173,48 @@ export async function installJobs(app: FastifyInstance, options: InstallJobsOpti
       });
     }
     const log = app.log.child({ component: 'jobs' });
+    const registry = options.metrics?.registry;
+    const requests =
+      registry === undefined
+        ? null
+        : new Counter({
+            name: 'switchyard_job_requests_total',
+            help: 'Requests of batches and deferred jobs by outcome: ok (2xx), failed (another answer), put_back (rate-limited or upstreams unavailable; runs again).',
+            labelNames: ['outcome'],
+            registers: [registry],
+          });
     runner = new jobs.JobRunner({
       store,
       engine: () => manager.engine,
+      ...(requests === null ? {} : { onRequest: (outcome) => requests.inc({ outcome }) }),
       log: {
         info: (obj, msg) => log.info(obj, msg),
         warn: (obj, msg) => log.warn(obj, msg),
         error: (obj, msg) => log.error(obj, msg),
       },
     });
-    let stopped: Promise<void> | null = null;
     const active = runner;
+    if (registry !== undefined) {
+      new Gauge({
+        name: 'switchyard_jobs',
+        help: 'Batches and deferred requests kept, by status.',
+        labelNames: ['status'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [status, n] of Object.entries(active.statusCounts())) this.set({ status }, n);
+        },
+      });
+      new Gauge({
+        name: 'switchyard_job_requests_in_flight',
+        help: 'Requests of jobs being worked on now (at most jobs.concurrency).',
+        registers: [registry],
+        collect() {
+          this.set(active.busy);
+        },
+      });
+    }
+    let stopped: Promise<void> | null = null;
     app.addHook('preClose', (done: HookHandlerDoneFunction) => {
       stopped ??= active.stop(options.gracePeriodMs);
       done();

@@ -23,7 +23,7 @@ import { type Clock, systemClock } from '../shared/clock.js';
 import { isRecord } from '../shared/guards.js';
 import { executeJob, Wakeup } from './execute.js';
 import { checkInputFile, jobLines, type LineProblem, MAX_CUSTOM_ID } from './input.js';
-import { isJobRecord, type JobRecord, TERMINAL } from './job.js';
+import { isJobRecord, type JobRecord, type JobStatus, TERMINAL } from './job.js';
 import {
   Bitset,
   countRecord,
@@ -62,6 +62,8 @@ export interface JobRunnerOptions {
   readonly concurrency?: number;
   /** Seconds a finished job and its files are kept; 30 days by default. */
   readonly retentionS?: number;
+  /** A job request ended: answered 2xx (`ok`), otherwise (`failed`), or put back to run again. */
+  readonly onRequest?: (outcome: 'ok' | 'failed' | 'put_back') => void;
 }
 
 /** Why a request about a job was refused; the HTTP layer maps each to a catalogue error. */
@@ -342,6 +344,13 @@ export class JobRunner {
     return f === null || f.owner !== owner ? null : f;
   }
 
+  /** Jobs by status (metrics). */
+  statusCounts(): Partial<Record<JobStatus, number>> {
+    const out: Partial<Record<JobStatus, number>> = {};
+    for (const j of this.#jobs.values()) out[j.status] = (out[j.status] ?? 0) + 1;
+    return out;
+  }
+
   /** The file is the input of a job that has not finished. */
   fileInUse(id: string): boolean {
     for (const j of this.#jobs.values()) if (j.input_file_id === id && !TERMINAL.has(j.status)) return true;
@@ -557,6 +566,7 @@ export class JobRunner {
         });
       },
       onDone: async (line, outcome) => {
+        this.#o.onRequest?.(outcome.ok ? 'ok' : 'failed');
         const record = { i: line.index, ok: outcome.ok, u: outcome.usage, out: outcome.out };
         if (summary.done.has(line.index)) return;
         await journal.append(record);
@@ -574,11 +584,13 @@ export class JobRunner {
           );
         }
       },
-      onLater: (line, waitMs, reason) =>
+      onLater: (line, waitMs, reason) => {
+        this.#o.onRequest?.('put_back');
         this.#log.info(
           { job: job.id, request: line.index, waitMs, reason },
           'job request put back; it runs again after the wait',
-        ),
+        );
+      },
     });
     await journal.close();
     await lines.return(undefined);

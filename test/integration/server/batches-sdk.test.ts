@@ -295,6 +295,15 @@ describe('batches with the openai SDK', () => {
   });
 });
 
+describe('job metrics', () => {
+  it('counts jobs by status and job requests by outcome', async () => {
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(text).toMatch(/^switchyard_jobs\{status="completed"\} [1-9]/m);
+    expect(text).toMatch(/^switchyard_job_requests_total\{outcome="ok"\} [1-9]/m);
+    expect(text).toMatch(/^switchyard_job_requests_in_flight \d+/m);
+  });
+});
+
 describe('the Files API over plain HTTP', () => {
   const auth = { authorization: `Bearer ${ACME}` };
   const url = (path: string) => `${t.server.url}${path}`;
