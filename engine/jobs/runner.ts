@@ -532,68 +532,72 @@ export class JobRunner {
     const lines = jobLines(this.#inputPath(job), job.endpoint);
     let expired = false;
     let saveDue = 0;
-    const result = await executeJob({
-      lines,
-      isDone: (line) => summary.done.has(line.index),
-      slots: this.#slots,
-      priority: job.kind === 'deferred' ? 'high' : 'low',
-      haltSignal: run.halt.signal,
-      wakeup: run.wakeup,
-      clock: this.#clock,
-      halted: () => {
-        if (run.halt.signal.aborted) return this.#stopping ? 'stopping' : 'cancelled';
-        if (this.#now() >= job.expires_at) {
-          expired = true;
-          return 'expired';
-        }
-        return null;
-      },
-      run: async (line, deferrals) => {
-        let engine = this.#o.engine();
-        while (engine === null) {
-          // No policy loaded yet (the server is not ready): wait, then look again.
-          await run.wakeup.wait(this.#clock, 1000);
-          if (run.cut.signal.aborted) return { kind: 'aborted' };
-          engine = this.#o.engine();
-        }
-        return runJobLine(engine, line, {
-          jobId: job.id,
-          jobKind: job.kind,
-          tenant: job.owner,
-          headers: job.headers,
-          deferrals,
-          signal: run.cut.signal,
-        });
-      },
-      onDone: async (line, outcome) => {
-        this.#o.onRequest?.(outcome.ok ? 'ok' : 'failed');
-        const record = { i: line.index, ok: outcome.ok, u: outcome.usage, out: outcome.out };
-        if (summary.done.has(line.index)) return;
-        await journal.append(record);
-        countRecord(summary, record);
-        job.completed = summary.completed;
-        job.failed = summary.failed;
-        job.input_tokens = summary.inputTokens;
-        job.output_tokens = summary.outputTokens;
-        // The counts on disk are a cache (the journal is the truth): saved now and then.
-        const now = this.#clock.now();
-        if (now >= saveDue) {
-          saveDue = now + 1000;
-          void this.#save(job).catch((err: unknown) =>
-            this.#log.warn({ job: job.id, err }, 'could not save job progress'),
+    let result: Awaited<ReturnType<typeof executeJob>>;
+    try {
+      result = await executeJob({
+        lines,
+        isDone: (line) => summary.done.has(line.index),
+        slots: this.#slots,
+        priority: job.kind === 'deferred' ? 'high' : 'low',
+        haltSignal: run.halt.signal,
+        wakeup: run.wakeup,
+        clock: this.#clock,
+        halted: () => {
+          if (run.halt.signal.aborted) return this.#stopping ? 'stopping' : 'cancelled';
+          if (this.#now() >= job.expires_at) {
+            expired = true;
+            return 'expired';
+          }
+          return null;
+        },
+        run: async (line, deferrals) => {
+          let engine = this.#o.engine();
+          while (engine === null) {
+            // No policy loaded yet (the server is not ready): wait, then look again.
+            await run.wakeup.wait(this.#clock, 1000);
+            if (run.cut.signal.aborted) return { kind: 'aborted' };
+            engine = this.#o.engine();
+          }
+          return runJobLine(engine, line, {
+            jobId: job.id,
+            jobKind: job.kind,
+            tenant: job.owner,
+            headers: job.headers,
+            deferrals,
+            signal: run.cut.signal,
+          });
+        },
+        onDone: async (line, outcome) => {
+          this.#o.onRequest?.(outcome.ok ? 'ok' : 'failed');
+          const record = { i: line.index, ok: outcome.ok, u: outcome.usage, out: outcome.out };
+          if (summary.done.has(line.index)) return;
+          await journal.append(record);
+          countRecord(summary, record);
+          job.completed = summary.completed;
+          job.failed = summary.failed;
+          job.input_tokens = summary.inputTokens;
+          job.output_tokens = summary.outputTokens;
+          // The counts on disk are a cache (the journal is the truth): saved now and then.
+          const now = this.#clock.now();
+          if (now >= saveDue) {
+            saveDue = now + 1000;
+            void this.#save(job).catch((err: unknown) =>
+              this.#log.warn({ job: job.id, err }, 'could not save job progress'),
+            );
+          }
+        },
+        onLater: (line, waitMs, reason) => {
+          this.#o.onRequest?.('put_back');
+          this.#log.info(
+            { job: job.id, request: line.index, waitMs, reason },
+            'job request put back; it runs again after the wait',
           );
-        }
-      },
-      onLater: (line, waitMs, reason) => {
-        this.#o.onRequest?.('put_back');
-        this.#log.info(
-          { job: job.id, request: line.index, waitMs, reason },
-          'job request put back; it runs again after the wait',
-        );
-      },
-    });
-    await journal.close();
-    await lines.return(undefined);
+        },
+      });
+    } finally {
+      await journal.close();
+      await lines.return(undefined);
+    }
     if (result.kind === 'broken') {
       this.#log.error({ job: job.id, err: result.error, problem: result.problem }, 'job stopped');
       this.#fail(job, [
