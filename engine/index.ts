@@ -69,6 +69,34 @@ export {
   type PolicyTestRun,
   runPolicyTests,
 } from './testing/policy-tests.js';
-export { formatReplay, type ReplayChange, type ReplayReport, replayRecording } from './testing/replay.js';
+export { formatReplay, replayRecording } from './testing/replay.js';
+export {
+  evaluateGates,
+  formatGate,
+  formatGateVerdict,
+  GATE_METRICS,
+  type Gate,
+  type GateLimit,
+  type GateMetric,
+  type GateResult,
+  type GateVerdict,
+  parseGateLimit,
+  parseGates,
+} from './testing/replay-gates.js';
+export { type HtmlReportOptions, renderReplayHtml } from './testing/replay-render/html.js';
+export { formatReplayReport, type TerminalReportOptions } from './testing/replay-render/terminal.js';
+export {
+  CHANGE_KINDS,
+  type ChangeKind,
+  type MalformedLine,
+  REPLAY_REPORT_SCHEMA,
+  type ReplayBucket,
+  type ReplayChange,
+  type ReplayOutcome,
+  type ReplayProgress,
+  type ReplayReport,
+  type ReplaySide,
+  type TrafficFormat,
+} from './testing/replay-report.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';
