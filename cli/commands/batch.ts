@@ -10,9 +10,10 @@
 
 import { setMaxListeners } from 'node:events';
 import { stat } from 'node:fs/promises';
-import { SingleBar } from 'cli-progress';
+import cliProgress from 'cli-progress';
 import { parseCommandArgs } from '../args.js';
 import { CliError, type CliIo, envOf, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
+import { showsProgress } from '../progress.js';
 
 export const BATCH_HELP = `Usage: switchyard batch run <requests.jsonl> --policy <file|dir> [options]
 
@@ -121,16 +122,19 @@ export async function runBatch(args: string[], io: CliIo): Promise<number> {
   let failed = previous?.failed ?? 0;
   const total = checked.total;
 
-  const showBar = values.quiet !== true && io.stderr.isTTY === true;
-  const bar = showBar
-    ? new SingleBar(
+  // On a terminal only (never in CI logs or pipes), as the replay's bar (cli/progress.ts).
+  const bar = showsProgress(io, values.quiet === true)
+    ? new cliProgress.SingleBar(
         {
-          format: 'batch [{bar}] {value}/{total} | {failed} failed | {eta_formatted} left',
-          stream: io.stderr as NodeJS.WritableStream,
-          hideCursor: true,
+          stream: io.stderr as unknown as NodeJS.WritableStream,
+          format: 'batch {bar} {value}/{total} requests | {failed} failed | ETA {eta_formatted}',
+          barsize: 24,
+          clearOnComplete: true,
+          // A hidden cursor would stay hidden if the user interrupts; leave it alone.
+          hideCursor: false,
           etaBuffer: 50,
         },
-        undefined,
+        cliProgress.Presets.shades_classic,
       )
     : null;
   bar?.start(total, succeeded + failed, { failed });
