@@ -235,7 +235,10 @@ export async function installJobs(app: FastifyInstance, options: InstallJobsOpti
         return;
       }
       // Answered here; the route's handler does not run.
-      void deferRequest(ctx, request, reply, endpoint);
+      deferRequest(ctx, request, reply, endpoint).catch((err: unknown) => {
+        request.log.error({ err }, 'deferred request failed');
+        if (!reply.sent) sendApiError(reply, 'internal_error');
+      });
     };
   app.addHook('onRoute', (route) => {
     if (route.method !== 'POST' || !DEFERRABLE.has(route.url)) return;
