@@ -35,6 +35,7 @@ export {
 } from './errors.js';
 export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
 export { INJECTION_PACK_VERSION } from './guardrails/index.js';
+export * as jobs from './jobs/index.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
 export { sseFrame } from './providers/sse.js';

@@ -165,6 +165,7 @@ const ERROR_STAGES: ReadonlyArray<{ stage: ErrorStage; title: string }> = [
   { stage: 'attempts', title: 'Attempts: the upstream calls' },
   { stage: 'stream', title: 'Stream: in-band errors' },
   { stage: 'lifecycle', title: 'Lifecycle: cancellation and shutdown' },
+  { stage: 'jobs', title: 'Jobs: files, batches and deferred requests' },
   { stage: 'admin', title: 'Admin API' },
   { stage: 'internal', title: 'Internal' },
 ];

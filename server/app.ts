@@ -22,6 +22,7 @@ import {
 } from '../engine/index.js';
 import { withServerHooks } from './engine-hooks.js';
 import { apiError, mapFastifyError, sendApiError, statusOf } from './errors.js';
+import { installJobs, startJobs } from './jobs.js';
 import { installJsonParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
@@ -69,6 +70,11 @@ export interface CreateServerOptions {
    * recorded too. `false` records nothing, whatever the policy says (`serve --no-record`).
    */
   record?: { path?: string; content?: 'keep' | 'hash' | 'drop' } | false;
+  /**
+   * Keep files, batches and deferred requests in this directory (created if missing); they
+   * survive a restart. Without it the Files and Batch APIs answer 404 `jobs_disabled`.
+   */
+  jobsDir?: string;
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
@@ -257,11 +263,20 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     }),
   );
 
+  let jobs: Awaited<ReturnType<typeof installJobs>>;
+  try {
+    jobs = await installJobs(app, { manager, metrics, dir: options.jobsDir, gracePeriodMs });
+  } catch (err) {
+    await app.close();
+    await recorder?.close();
+    throw err;
+  }
   await app.register(apiRoutes, { manager, lifecycle });
   await app.register(healthRoutes, { manager, lifecycle, metrics });
   await app.register(adminRoutes, { manager, token: adminToken, prefix: '/admin' });
 
   await manager.start();
+  await startJobs(jobs);
 
   let watcher: PolicyWatcher | null = null;
   if (options.watch ?? true) {

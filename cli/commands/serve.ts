@@ -47,6 +47,9 @@ Options:
   --record-content <m>  Message text in recordings: keep, hash or drop; replaces the block's
                         \`content\` (default: the block's, else hash)
   --no-record           Record nothing, whatever the policy's \`recording\` block says
+  --jobs-dir <dir>      Keep uploaded files, batches and deferred requests here; they
+                        survive a restart and resume (without it, /v1/files, /v1/batches
+                        and x-switchyard-defer answer 404 jobs_disabled)
   -h, --help            Show this help
 
 Environment:
@@ -124,6 +127,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       record: { type: 'string' },
       'record-content': { type: 'string' },
       'no-record': { type: 'boolean' },
+      'jobs-dir': { type: 'string' },
     },
     SERVE_HELP,
     io,
@@ -203,14 +207,17 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       logger,
       watch: !values['no-watch'],
       ...(record === undefined ? {} : { record }),
+      ...(values['jobs-dir'] === undefined ? {} : { jobsDir: values['jobs-dir'] }),
       ...(io.env === undefined ? {} : { env: io.env }),
     });
   } catch (err) {
+    await tracing?.shutdown().catch(() => undefined);
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     if (code === 'SY_RECORDING_PATH' && err instanceof Error) throw new CliError(err.message);
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
-    await tracing?.shutdown().catch(() => undefined);
+    // Start-up refusals of our own (a recording or jobs path that cannot be written) say what.
+    if (code.startsWith('SY_')) throw new CliError(reason);
     throw new CliError(`cannot listen on ${host}:${port}: ${reason}`);
   }
 

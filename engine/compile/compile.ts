@@ -32,6 +32,7 @@ import type {
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
+import { compileJobs, type JobSettings } from './jobs.js';
 import { type CompiledModel, compileModel, compileProvider, definedEntries } from './models.js';
 import type { CompiledGroup } from './plan.js';
 import { type CompiledRecording, compileRecording } from './recording.js';
@@ -104,6 +105,8 @@ export interface CompiledPolicy {
   readonly redisUrl: string | null;
   /** The `recording` block (null when there is none); only a recorder that is given one acts on it. */
   readonly recording: CompiledRecording | null;
+  /** The `jobs` block with its defaults (batches, deferred requests). */
+  readonly jobs: JobSettings;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,10 +249,12 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     guardrails,
     redisUrl: document.stores?.redis?.url ?? null,
     recording: compileRecording(document, (path) => options.resolvePath?.('/recording/path', path) ?? path),
+    jobs: compileJobs(document.jobs),
   };
   return deepFreeze(compiled);
 }
 
+export { BUILTIN_JOBS, type JobSettings } from './jobs.js';
 export type { CompiledModel } from './models.js';
 export { NO_SKIPPED, routeDecision } from './routes.js';
 export {

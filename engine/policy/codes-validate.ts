@@ -265,4 +265,10 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo, model: m, timeout: { total: 30s } }\n${CHAT}`,
     fix: 'Remove the key: this version of the engine does not enforce it, and a rule that is accepted but ignored would be misleading.',
   },
+  SEM_JOBS_CONCURRENCY: {
+    stage: 'semantic',
+    title: 'Job concurrency can take every upstream connection of a provider',
+    example: `${HEAD}providers:\n  small: { kind: openai, baseUrl: "http://127.0.0.1:8000/v1", connections: 4 }\nmodels:\n  fast: { provider: small, model: m }\njobs: { concurrency: 4 }\n${CHAT}`,
+    fix: "Lower `jobs.concurrency` below the provider's `connections` (or raise `connections`), so that interactive requests still find a free connection while a batch runs.",
+  },
 };

@@ -250,6 +250,10 @@ export type MaxLengthGuardrail = {
  */
 export type Size1 = string;
 /**
+ * The largest file `POST /v1/files` accepts, e.g. `200mb` (default `100mb`); a larger upload is refused with 413 and nothing is kept. Input files are streamed from disk, never held in memory.
+ */
+export type Size2 = string;
+/**
  * Cap on upstream calls for one request, all targets and retries together. Default 6.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -307,7 +311,7 @@ export type Rate = string;
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Size".
  */
-export type Size2 = string;
+export type Size3 = string;
 /**
  * Upstream responses larger than this fail as `malformed`. Default `16mb`.
  *
@@ -369,6 +373,7 @@ export interface Policy {
   };
   stores?: Stores;
   recording?: Recording;
+  jobs?: Jobs;
   defaults?: Defaults;
   /**
    * The routing table. Routes are tried in order and the first whose `when` matches the request wins; a route without `when` matches everything (a catch-all), so routes after it are unreachable.
@@ -948,6 +953,27 @@ export interface RecordingRotation {
    * How many rotated files are kept besides the current one.
    */
   keep?: number;
+}
+/**
+ * Background work: batches (`POST /v1/files` then `POST /v1/batches`), deferred requests (`x-switchyard-defer: true`) and `switchyard batch run`. Each request of a job runs through the same routes, limits, budgets, guardrails and recording as an interactive one, and carries the header `x-switchyard-job` (`batch` or `deferred`), so a route can send background work elsewhere with `when: { header.x-switchyard-job: batch }`. The server keeps jobs only when started with `--jobs-dir`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Jobs".
+ */
+export interface Jobs {
+  /**
+   * The most job requests in flight at once, all jobs of this process together; a reload applies to the next request started. Interactive requests never queue behind job requests, but both share the upstream connections (`connections`) and the policy's limits: keep it well below the smallest `connections` of the providers jobs use (a warning says when it is not). Job requests refused by a rate limit wait for its `Retry-After` and run again, so a batch yields to interactive traffic under a shared limit.
+   */
+  concurrency?: number;
+  maxFileSize?: Size2;
+  /**
+   * The most lines a batch input file may have (OpenAI allows 50,000).
+   */
+  maxRequests?: number;
+  /**
+   * The most batches and deferred requests not yet finished, all callers together; one more is refused with 429 `too_many_jobs`.
+   */
+  maxActive?: number;
 }
 /**
  * Settings every route inherits unless it or its model overrides them.

@@ -10,6 +10,7 @@ import { Checks } from './checks.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
+import { jobsConcurrency } from './jobs.js';
 import { notSupported } from './not-supported.js';
 import { recording } from './recording.js';
 import { budgetReferences, modelReferences, References } from './references.js';
@@ -40,6 +41,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   cacheKeys(c);
   apiKeys(c);
   recording(c);
+  jobsConcurrency(c);
   refs.unused();
   return c.out;
 }

@@ -38,7 +38,7 @@ export function units(c: Checks): void {
     ['SEM_BAD_RATE', ['/limits/*/requests', '/limits/*/tokens'], parseRate],
     [
       'SEM_BAD_SIZE',
-      ['/providers/*/maxResponseSize', '/caches/*/maxSize', '/recording/rotate/size'],
+      ['/providers/*/maxResponseSize', '/caches/*/maxSize', '/recording/rotate/size', '/jobs/maxFileSize'],
       parseSize,
     ],
   ];
