@@ -224,7 +224,12 @@ describe('Anthropic Messages → chat completions', () => {
           logprobs: null,
         },
       ],
-      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage: {
+        prompt_tokens: 12,
+        completion_tokens: 11,
+        total_tokens: 23,
+        prompt_tokens_details: { cached_tokens: 0 },
+      },
     });
   });
 
@@ -243,7 +248,13 @@ describe('Anthropic Messages → chat completions', () => {
         ],
       },
     });
-    expect(completion.usage).toEqual({ prompt_tokens: 512, completion_tokens: 87, total_tokens: 599 });
+    // Tokens read from the cache are reported as OpenAI reports them, in the prompt's details.
+    expect(completion.usage).toEqual({
+      prompt_tokens: 512,
+      completion_tokens: 87,
+      total_tokens: 599,
+      prompt_tokens_details: { cached_tokens: 100 },
+    });
   });
 
   it.each([
@@ -270,7 +281,7 @@ describe('Anthropic adapter over HTTP', () => {
       },
     });
     if (!result.ok || result.kind !== 'json') throw new Error('expected json');
-    expect(result.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23 });
+    expect(result.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23, cachedTokens: 0 });
     const seen = upstream.requests[0];
     expectAnthropicCall(seen, 'sk-ant-test');
     expect(seen.body).toEqual({
