@@ -281,7 +281,12 @@ describe('Anthropic adapter over HTTP', () => {
       },
     });
     if (!result.ok || result.kind !== 'json') throw new Error('expected json');
-    expect(result.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23, cachedTokens: 0 });
+    expect(result.usage).toEqual({
+      promptTokens: 12,
+      completionTokens: 11,
+      totalTokens: 23,
+      cachedTokens: 0,
+    });
     const seen = upstream.requests[0];
     expectAnthropicCall(seen, 'sk-ant-test');
     expect(seen.body).toEqual({
