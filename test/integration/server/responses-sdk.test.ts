@@ -143,7 +143,7 @@ describe('translated to chat completions (the mock)', () => {
 
 describe('tools and JSON mode through a chat completions upstream', () => {
   it('JSON: a function tool call comes back as a function_call item, and its output goes back as a tool message', async () => {
-    upstream.setHandler((req) => chatAnswer({ model: 'tool-model', stream: false, calls: [weather] }));
+    upstream.setHandler(() => chatAnswer({ model: 'tool-model', stream: false, calls: [weather] }));
     const first = await client.responses.create({
       model: 'tooler',
       instructions: 'Use tools.',
