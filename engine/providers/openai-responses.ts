@@ -337,6 +337,13 @@ export function chatFromResponse(response: unknown, fallbackModel: string): Chat
 // ---------------------------------------------------------------------------------------------
 // Response event stream → chat chunks
 
+/** What `whole` adds to `sofar` when it extends it; '' otherwise (nothing new, or a mismatch). */
+function remainder(sofar: string, whole: unknown): string {
+  return typeof whole === 'string' && whole.length > sofar.length && whole.startsWith(sofar)
+    ? whole.slice(sofar.length)
+    : '';
+}
+
 /** `code` of a Responses `error` event or `response.error` → the error taxonomy. */
 function errorClassOf(code: unknown, message: string): ErrorClass {
   const info = { message, type: null, code: typeof code === 'string' ? code : null };
@@ -346,13 +353,17 @@ function errorClassOf(code: unknown, message: string): ErrorClass {
 /**
  * Responses events → chat chunks, one event at a time: text deltas as content, function calls
  * as tool-call deltas (ids and names on their `output_item.added`), the terminal event as the
- * finish reason and the usage chunk. Holds only ids, the tool-call index map and usage.
+ * finish reason and the usage chunk. The text and arguments are what the deltas say; a `*.done`
+ * event whose whole value extends them (an upstream that sends values whole) adds the rest.
+ * Holds the ids, the text and arguments so far per output item, and the usage.
  */
 export class ResponsesStreamTranslator {
   private id = 'resp_unknown';
   private model: string;
   private created = 0;
-  private readonly toolIndex = new Map<number, number>();
+  /** Per output index: its tool-call index (function calls) and what its deltas said so far. */
+  private readonly toolIndex = new Map<number, { index: number; args: string }>();
+  private readonly texts = new Map<number, string>();
   private usage: OpenAIUsage | null = null;
   /** A terminal event arrived: the answer is complete. */
   finished = false;
@@ -406,36 +417,56 @@ export class ResponsesStreamTranslator {
         const item = isRecord(data.item) ? data.item : {};
         if (item.type !== 'function_call') return { chunks: [], done: false };
         const index = this.toolIndex.size;
-        this.toolIndex.set(num(data.output_index), index);
+        // The arguments come as deltas (or whole on `output_item.done`), never from `added`.
+        this.toolIndex.set(num(data.output_index), { index, args: '' });
         const call = {
           index,
           id: String(item.call_id),
           type: 'function' as const,
-          function: {
-            name: String(item.name),
-            arguments: typeof item.arguments === 'string' ? item.arguments : '',
-          },
+          function: { name: String(item.name), arguments: '' },
         };
         return { chunks: [this.chunk({ tool_calls: [call] })], done: false };
       }
-      case 'response.output_text.delta':
-        return typeof data.delta === 'string' && data.delta !== ''
-          ? { chunks: [this.chunk({ content: data.delta })], done: false }
-          : { chunks: [], done: false };
+      case 'response.output_item.done': {
+        const item = isRecord(data.item) ? data.item : {};
+        const call = this.toolIndex.get(num(data.output_index));
+        if (item.type !== 'function_call' || call === undefined) return { chunks: [], done: false };
+        const rest = remainder(call.args, item.arguments);
+        if (rest === '') return { chunks: [], done: false };
+        call.args += rest;
+        return {
+          chunks: [this.chunk({ tool_calls: [{ index: call.index, function: { arguments: rest } }] })],
+          done: false,
+        };
+      }
+      case 'response.output_text.delta': {
+        if (typeof data.delta !== 'string' || data.delta === '') return { chunks: [], done: false };
+        const at = num(data.output_index);
+        this.texts.set(at, (this.texts.get(at) ?? '') + data.delta);
+        return { chunks: [this.chunk({ content: data.delta })], done: false };
+      }
+      case 'response.output_text.done': {
+        const at = num(data.output_index);
+        const rest = remainder(this.texts.get(at) ?? '', data.text);
+        if (rest === '') return { chunks: [], done: false };
+        this.texts.set(at, (this.texts.get(at) ?? '') + rest);
+        return { chunks: [this.chunk({ content: rest })], done: false };
+      }
       case 'response.refusal.delta':
         return typeof data.delta === 'string'
           ? { chunks: [this.chunk({ refusal: data.delta })], done: false }
           : { chunks: [], done: false };
       case 'response.function_call_arguments.delta': {
-        const index = this.toolIndex.get(num(data.output_index));
-        if (index === undefined) {
+        const call = this.toolIndex.get(num(data.output_index));
+        if (call === undefined) {
           throw new ProviderFailure(
             providerError('malformed', 'function_call_arguments.delta outside a function_call item'),
           );
         }
         if (typeof data.delta !== 'string' || data.delta === '') return { chunks: [], done: false };
+        call.args += data.delta;
         return {
-          chunks: [this.chunk({ tool_calls: [{ index, function: { arguments: data.delta } }] })],
+          chunks: [this.chunk({ tool_calls: [{ index: call.index, function: { arguments: data.delta } }] })],
           done: false,
         };
       }
