@@ -41,8 +41,10 @@ const text = fc.string({ unit: 'grapheme', maxLength: 40 });
 const nonEmptyText = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });
 const name = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,15}$/);
 const callId = fc.stringMatching(/^call_[a-z0-9]{1,10}$/);
-/** Tool arguments: a JSON object (what every API agrees a call's input is). */
-const args = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+/** Tool arguments: a JSON object (what every API agrees a call's input is), as JSON gives it back (no -0). */
+const args = fc
+  .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
+  .map((a) => JSON.parse(JSON.stringify(a)) as Obj);
 
 interface Call {
   id: string;
@@ -314,6 +316,10 @@ function chatMessages(conv: Turns): Obj[] {
       out.push({ role: 'tool', tool_call_id: c.id, content: reply.results[i] });
     });
   }
+  // A final assistant turn would be a prefill, which Anthropic takes trimmed of trailing blanks.
+  const last = out.at(-1);
+  if (last?.role === 'assistant' && last.tool_calls === undefined)
+    out.push({ role: 'user', content: 'go on' });
   return out;
 }
 
