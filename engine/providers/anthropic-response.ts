@@ -46,16 +46,20 @@ export function inputTokens(usage: Record<string, unknown>): number {
   );
 }
 
-/** Anthropic message → OpenAI chat completion. Throws TranslationError when it is not a message. */
+/**
+ * Anthropic message → OpenAI chat completion; `prefix` is text the request put in the answer's
+ * mouth (a JSON-mode `{`), given back. Throws TranslationError when it is not a message.
+ */
 export function fromAnthropicMessage(
   message: unknown,
   fallbackModel: string,
   created: number,
+  prefix = '',
 ): ChatCompletion {
   if (!isRecord(message) || !Array.isArray(message.content)) {
     throw new TranslationError('upstream answer is not an Anthropic message');
   }
-  let text = '';
+  let text = prefix;
   const toolCalls: ChatToolCall[] = [];
   for (const block of message.content) {
     if (!isRecord(block)) continue;

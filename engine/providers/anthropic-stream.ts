@@ -25,9 +25,14 @@ export class AnthropicStreamTranslator {
   /** A stop_reason arrived: the answer is complete even if message_stop never does. */
   finished = false;
 
+  /**
+   * @param prefix Text the request put in the answer's mouth (a JSON-mode `{`): the first content,
+   *   sent with the role chunk.
+   */
   constructor(
     model: string,
     private readonly created: number,
+    private readonly prefix = '',
   ) {
     this.model = model;
   }
@@ -74,7 +79,7 @@ export class AnthropicStreamTranslator {
         this.inputTokens = inputTokens(usage);
         this.outputTokens = num(usage.output_tokens);
         this.cached = cachedTokens(usage);
-        return { chunks: [this.chunk({ role: 'assistant', content: '' })], done: false };
+        return { chunks: [this.chunk({ role: 'assistant', content: this.prefix })], done: false };
       }
       case 'content_block_start': {
         const block = isRecord(data.content_block) ? data.content_block : {};

@@ -6,6 +6,7 @@ import {
   fromAnthropicMessage,
   toAnthropicRequest,
 } from '../../../engine/providers/anthropic.js';
+import { JSON_PREFILL, jsonPrefill } from '../../../engine/providers/anthropic-request.js';
 import { createProvider } from '../../../engine/providers/index.js';
 import { createUndiciTransport } from '../../../engine/providers/transport.js';
 import {
@@ -405,5 +406,66 @@ describe('Anthropic adapter over HTTP', () => {
     expect(() => translator.translate({ event: 'message_start', data: '{oops', id: null })).toThrow(
       ProviderFailure,
     );
+  });
+});
+
+describe('JSON modes on Anthropic', () => {
+  const ask = { model: 'x', messages: [{ role: 'user', content: 'List two colours as JSON.' }] };
+
+  it('a JSON schema is output_config.format', () => {
+    const schema = {
+      type: 'object',
+      properties: { c: { type: 'array' } },
+      required: ['c'],
+      additionalProperties: false,
+    };
+    const out = toAnthropicRequest(
+      {
+        ...ask,
+        response_format: { type: 'json_schema', json_schema: { name: 'colours', schema, strict: true } },
+      },
+      'claude',
+      false,
+    );
+    expect(out.output_config).toEqual({ format: { type: 'json_schema', schema } });
+  });
+
+  it('JSON mode is a { prefill, given back at the head of the answer, JSON and streamed', () => {
+    const body = { ...ask, response_format: { type: 'json_object' } };
+    const out = toAnthropicRequest(body, 'claude', false);
+    expect(out.messages.at(-1)).toEqual({ role: 'assistant', content: '{' });
+    expect(jsonPrefill(body, undefined)).toBe(true);
+    // A continuation already starts inside the object.
+    expect(jsonPrefill(body, '{"a"')).toBe(false);
+    const message = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      content: [{ type: 'text', text: '"c": ["red", "blue"]}' }],
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 1, output_tokens: 1 },
+    };
+    const completion = fromAnthropicMessage(message, 'claude', 0, JSON_PREFILL);
+    expect(JSON.parse(String(completion.choices[0].message.content))).toEqual({ c: ['red', 'blue'] });
+    const translator = new AnthropicStreamTranslator('claude', 0, JSON_PREFILL);
+    const first = translator.translate({
+      event: 'message_start',
+      data: JSON.stringify({ type: 'message_start', message: { id: 'm', usage: {} } }),
+      id: null,
+    });
+    expect(first.chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '{' });
+  });
+
+  it('refuses what it cannot carry rather than ignore it', () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+    expect(() =>
+      toAnthropicRequest({ ...ask, tools, response_format: { type: 'json_object' } }, 'c', false),
+    ).toThrow(/json_object together with tools/);
+    expect(() => toAnthropicRequest({ ...ask, response_format: { type: 'yaml' } }, 'c', false)).toThrow(
+      /not supported/,
+    );
+    expect(() =>
+      toAnthropicRequest({ ...ask, response_format: { type: 'json_schema' } }, 'c', false),
+    ).toThrow(/needs/);
   });
 });
