@@ -305,8 +305,15 @@ describe('a fake Anthropic upstream: Messages → chat → Messages', () => {
 
 describe('JSON mode', () => {
   it('output_config.format reaches an Anthropic upstream as it was sent, through the chat request', async () => {
-    upstream.setHandler(() => anthropicAnswer({ model: 'claude-sonnet-upstream', stream: false, text: '{"city":"Paris"}' }));
-    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    upstream.setHandler(() =>
+      anthropicAnswer({ model: 'claude-sonnet-upstream', stream: false, text: '{"city":"Paris"}' }),
+    );
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+      additionalProperties: false,
+    };
     const res = await client.messages.create({
       model: 'claude-sonnet',
       max_tokens: 50,
@@ -314,7 +321,9 @@ describe('JSON mode', () => {
       output_config: { format: { type: 'json_schema', schema } },
     });
     expect(res.content).toEqual([expect.objectContaining({ type: 'text', text: '{"city":"Paris"}' })]);
-    expect(upstream.requests[0].body).toMatchObject({ output_config: { format: { type: 'json_schema', schema } } });
+    expect(upstream.requests[0].body).toMatchObject({
+      output_config: { format: { type: 'json_schema', schema } },
+    });
   });
 });
 
