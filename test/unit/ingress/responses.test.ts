@@ -381,3 +381,23 @@ describe('the Responses stream writer', () => {
     });
   });
 });
+
+describe('reading the engine frames', () => {
+  it('reassembles a frame split across strings, and frames with several data lines', () => {
+    const whole = new ResponsesStreamWriter({});
+    const split = new ResponsesStreamWriter({});
+    const chunkFrame = `data: ${JSON.stringify({ id: 'chatcmpl-x', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }] })}\n\n`;
+    const a = [...whole.frame(chunkFrame), ...whole.frame('data: [DONE]\n\n')];
+    const b = [
+      ...split.frame(chunkFrame.slice(0, 20)),
+      ...split.frame(chunkFrame.slice(20)),
+      ...split.frame('data: [DO'),
+      ...split.frame('NE]\n\n'),
+    ];
+    expect(b).toEqual(a);
+    const multi = new ResponsesStreamWriter({});
+    // Two data lines join with a newline: a JSON body split over lines still parses.
+    const lines = chunkFrame.replace('data: {', 'data: {\ndata: ');
+    expect([...multi.frame(lines), ...multi.frame('data: [DONE]\n\n')]).toEqual(a);
+  });
+});
