@@ -303,6 +303,19 @@ describe('a fake Anthropic upstream: Messages → chat → Messages', () => {
   });
 });
 
+describe('observability', () => {
+  it('counts /v1/messages requests and their tokens like any other', async () => {
+    await client.messages.create({
+      model: 'metrics-model',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'count me' }],
+    });
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(text).toMatch(/switchyard_requests_total\{route="chat",target="echo",status="200"\} [1-9]/);
+    expect(text).toMatch(/switchyard_tokens_total\{target="echo",tenant="team",kind="prompt"\} [1-9]/);
+  });
+});
+
 describe('JSON mode', () => {
   it('output_config.format reaches an Anthropic upstream as it was sent, through the chat request', async () => {
     upstream.setHandler(() =>
