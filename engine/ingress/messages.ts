@@ -199,6 +199,8 @@ function assistantMessage(content: unknown[], at: string, out: Obj[]): void {
         throw unsupported(bat, `A "${String(block.type)}" block`);
     }
   });
+  // A turn that was only thinking leaves nothing to send (an empty turn is refused upstream).
+  if (text === '' && calls.length === 0 && content.length > 0) return;
   const message: Obj = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
   if (calls.length > 0) message.tool_calls = calls;
   out.push(message);

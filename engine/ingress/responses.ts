@@ -369,6 +369,9 @@ function translate(body: Obj): ResponsesTranslation {
   }
   if (body.input !== undefined && body.input !== null) inputItems(body.input, b);
   else if (b.responsesOnly.length === 0) throw invalid('input', "'input' is required.");
+  if (b.messages.length === 0 && b.responsesOnly.length === 0) {
+    throw invalid('input', "'input' must hold at least one message or item.");
+  }
   const toolList = tools(body.tools, b);
   if (toolList !== undefined && toolList.length > 0) chat.tools = toolList;
   const choice = toolChoice(body.tool_choice, b);

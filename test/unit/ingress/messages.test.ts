@@ -109,6 +109,22 @@ describe('Messages request → chat request', () => {
     });
   });
 
+  it('drops an assistant turn that was only thinking', () => {
+    const out = chat({
+      model: 'm',
+      max_tokens: 5,
+      messages: [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }] },
+        { role: 'user', content: 'b' },
+      ],
+    });
+    expect(out.messages).toEqual([
+      { role: 'user', content: 'a' },
+      { role: 'user', content: 'b' },
+    ]);
+  });
+
   it('output_config: a JSON schema format and an effort', () => {
     expect(
       chat({

@@ -170,6 +170,7 @@ describe('Responses request → chat request', () => {
   it.each([
     [{ model: 'm' }, 'input', "'input' is required."],
     [{ model: 'm', input: 3 }, 'input', "'input' must be a string or an array, got a number."],
+    [{ model: 'm', input: [] }, 'input', "'input' must hold at least one message or item."],
     [{ model: 'm', input: [{ role: 'robot', content: 'x' }] }, 'input[0].role', undefined],
     [
       { model: 'm', input: [{ type: 'function_call', name: 'f', arguments: '{}' }] },
