@@ -149,12 +149,27 @@ export const ERRORS = {
     stage: 'request',
     doc: 'The `x-switchyard-seed` header is not an unsigned 32-bit integer.',
   },
+  unsupported_feature: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'request',
+    doc: 'A `/v1/responses` or `/v1/messages` request uses something its translation to chat completions cannot carry (a hosted or server tool, `previous_response_id`, a document block, ...), and no target of the route can take it as it is: never silently dropped. `param` names the field; `docs/ingress.md` lists what translates.',
+  },
   invalid_api_key: {
     status: 401,
     type: 'authentication_error',
     message: 'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
     stage: 'request',
     doc: 'The policy declares tenants and the request carries no key of one of them.',
+  },
+
+  model_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: "The model '{model}' does not exist or is not routed by this gateway.",
+    stage: 'request',
+    doc: '`GET /v1/models/{id}` for a model no route of the policy accepts.',
   },
 
   // ---- route -----------------------------------------------------------------------------
@@ -328,6 +343,23 @@ export function errorTypeForStatus(status: number): ErrorSpec['type'] {
   if (status === 401) return 'authentication_error';
   if (status === 429) return 'rate_limit_error';
   return status < 500 ? 'invalid_request_error' : 'api_error';
+}
+
+/**
+ * Anthropic's error `type` (its Messages API error shape) for an answer's status and OpenAI
+ * `type`: what `/v1/messages` answers instead of the OpenAI shape.
+ */
+export function anthropicErrorType(status: number, openAIType: string | null): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 503 || status === 529) return 'overloaded_error';
+  if (status === 504) return 'timeout_error';
+  if (status >= 500) return 'api_error';
+  if (openAIType === 'authentication_error') return 'authentication_error';
+  return 'invalid_request_error';
 }
 
 /** The OpenAI-shaped body of a catalogue entry: `{ error: { message, type, code[, param] } }`. */

@@ -24,6 +24,7 @@ export {
   parsePolicy,
 } from './compile/load-policy.js';
 export {
+  anthropicErrorType,
   EngineError,
   ERRORS,
   type ErrorCode,
@@ -35,6 +36,7 @@ export {
 } from './errors.js';
 export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
 export { INJECTION_PACK_VERSION } from './guardrails/index.js';
+export { anthropicError } from './ingress/messages.js';
 export * as jobs from './jobs/index.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';

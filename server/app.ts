@@ -38,6 +38,9 @@ import {
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
+import { messagesRoutes } from './routes/messages.js';
+import { modelRoutes } from './routes/models.js';
+import { responsesRoutes } from './routes/responses.js';
 import { type PolicyWatcher, watchPolicy } from './watch.js';
 
 export type { ServerLoggerOptions } from './logging.js';
@@ -272,6 +275,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     throw err;
   }
   await app.register(apiRoutes, { manager, lifecycle });
+  await app.register(responsesRoutes, { manager, lifecycle, bodyLimit });
+  await app.register(messagesRoutes, { manager, lifecycle, bodyLimit });
+  await app.register(modelRoutes, { manager });
   await app.register(healthRoutes, { manager, lifecycle, metrics });
   await app.register(adminRoutes, { manager, token: adminToken, prefix: '/admin' });
 

@@ -58,8 +58,11 @@ export interface CompiledRoute {
   readonly dynamic: boolean;
   /** Some target declares `capabilities.vision: false`: decide must look for images. */
   readonly checksImages: boolean;
+  /** Some target's provider does not serve the Responses API: decide must look for Responses-only requests. */
+  readonly checksResponses: boolean;
   /**
-   * Static routes: the finished decision per request shape, at `(tools ? 1 : 0) | (images ? 2 : 0)`.
+   * Static routes: the finished decision per request shape, at
+   * `(tools ? 1 : 0) | (images ? 2 : 0) | (responses-only ? 4 : 0)` (4 shapes, 8 with `checksResponses`).
    * Dynamic routes: null.
    */
   readonly decisions: readonly Decision[] | null;

@@ -414,6 +414,10 @@ export interface OpenAIProvider {
   connections?: Connections;
   keepAlive?: KeepAlive;
   /**
+   * Whether the endpoint also serves OpenAI's Responses API (`POST {baseUrl}/responses`; with `azure`, `{baseUrl}/openai/v1/responses` with the deployment as the model). A `/v1/responses` request whose target is such a provider is passed through as it is (hosted tools, `previous_response_id`, `store`, reasoning items: every Responses feature works; the answer is read back to apply guardrails, limits and accounting); every other target gets it translated to chat completions, and a request using what the translation cannot carry (a hosted tool, `previous_response_id`, ...) is routed only to targets of such providers (400 `unsupported_feature` when the route has none). Default: true when `baseUrl` is OpenAI's own `https://api.openai.com/v1`, false otherwise (set it for vLLM, Azure OpenAI and other servers that have `/v1/responses`).
+   */
+  responses?: boolean;
+  /**
    * Azure OpenAI deployment addressing: requests go to `{baseUrl}/openai/deployments/{deployment}/chat/completions?api-version={apiVersion}` with an `api-key` header.
    */
   azure?: {

@@ -14,9 +14,9 @@ import type { GuardrailVerdict } from '../guardrails/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { isCredentialHeaderName } from '../shared/secrets.js';
 import type {
+  ApiEndpoint,
   AttemptRecord,
   Decision,
-  Endpoint,
   PolicyIdentity,
   RequestContext,
   ResponseMeta,
@@ -36,7 +36,7 @@ export const RECORDING_VERSION = 1;
 
 export interface RecordedRequest {
   readonly path: string;
-  readonly endpoint: Endpoint;
+  readonly endpoint: ApiEndpoint;
   readonly model: string;
   readonly stream: boolean;
   readonly tools: boolean;

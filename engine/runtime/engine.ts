@@ -7,6 +7,7 @@
 import type { CompiledPolicy } from '../compile/compile.js';
 import { ERRORS, formatErrorMessage } from '../errors.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
+import { handleIngress, ingressApiOf, internalInput } from '../ingress/index.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderSpec } from '../providers/types.js';
@@ -178,6 +179,20 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     decide(input, opts) {
+      const api = ingressApiOf(input);
+      if (api !== null) {
+        // A Responses or Messages request is decided as the chat request it translates to.
+        const { input: internal, translation } = internalInput(api, input);
+        if (!translation.ok) {
+          return {
+            kind: 'rejected',
+            status: ERRORS[translation.code].status,
+            code: translation.code,
+            message: translation.message,
+          };
+        }
+        input = internal;
+      }
       const resolved = resolveRequest(current.policy, input, random, opts?.explain === true);
       if (resolved.kind === 'resolved') return resolved.decision;
       const { status } = ERRORS[resolved.code];
@@ -190,7 +205,12 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     handle(input) {
-      return run(new RequestScope(input, current, clock.now()));
+      const api = ingressApiOf(input);
+      if (api === null) return run(new RequestScope(input, current, clock.now()));
+      // Translation counts as the request's own time (overhead), on the snapshot it started with.
+      const snapshot = current;
+      const startedAt = clock.now();
+      return handleIngress(api, input, (internal) => run(new RequestScope(internal, snapshot, startedAt)));
     },
 
     swap(next) {

@@ -118,7 +118,15 @@ function inputOf(line: RecordedLine, policy: CompiledPolicy): RequestInput | nul
     if (key === null) return null;
     headers.authorization = `Bearer ${key}`;
   }
-  return { body: line.request.body, headers, path: line.request.path, requestId: line.requestId };
+  // A recorded /v1/responses or /v1/messages request is kept as its internal chat translation.
+  const internal = line.request.endpoint === 'responses' || line.request.endpoint === 'messages';
+  return {
+    body: line.request.body,
+    headers,
+    path: line.request.path,
+    requestId: line.requestId,
+    ...(internal ? { internal } : {}),
+  };
 }
 
 function describe(route: string | null, status: number, target: string | null): string {

@@ -97,7 +97,8 @@ export async function callTarget(
   const ctx = run.ctx;
   const call = callSafely(provider, {
     upstreamModel: target.upstreamModel,
-    endpoint: ctx.endpoint,
+    // Responses and Messages requests are chat requests by now (engine/ingress/).
+    endpoint: ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
     body: ctx.body,
     stream: ctx.stream,
     signal: controller.signal,

@@ -20,6 +20,7 @@ import { buildPlan, flattenPlan } from '../../compile/plan.js';
 import { hasImageContent } from '../../context.js';
 import { costUsd } from '../../limits/budgets.js';
 import type { Admission, RateLimitHeaders } from '../../limits/limiter.js';
+import { needsResponsesApi } from '../../shared/responses-only.js';
 import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.js';
 import { type GateVerdict, retryAfterSeconds, type TargetGate } from '../attempts/index.js';
 import type { NamedStage } from '../pipeline.js';
@@ -168,6 +169,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
         ctx,
         tools: ctx.tools,
         images: hasImageContent(ctx.body),
+        responses: needsResponsesApi(ctx.body),
       });
       if (plan === null) {
         return refuse(
