@@ -225,11 +225,36 @@ describe('the Vercel AI SDK (chat completions model)', () => {
     expect(many.embeddings[0]).not.toEqual(many.embeddings[1]);
   });
 
-  // The default factory, `openai(model)`, speaks the Responses API (`POST /v1/responses`), which
-  // the gateway does not serve yet (issue 13, the ingress work). Enable when it lands.
-  it.skip('the default model factory (Responses API): needs POST /v1/responses', async () => {
+  // The default factory, `openai(model)`, speaks the Responses API (`POST /v1/responses`).
+  it('the default model factory (Responses API): text, a stream, and a tool loop', async () => {
     const { text } = await generateText({ model: provider()(MODEL), prompt: 'hi there', maxRetries: 0 });
     expect(text).toBe('Echo: hi there');
+    const streamed = streamText({ model: provider()(MODEL), prompt: 'stream this', maxRetries: 0 });
+    let out = '';
+    for await (const part of streamed.textStream) out += part;
+    expect(out).toBe('Echo: stream this');
+
+    // Tools through the Responses translation: the mock calls the tool, then answers.
+    const seen: unknown[] = [];
+    const looped = await generateText({
+      model: provider()(MODEL),
+      prompt: 'What is the weather in Oslo?',
+      maxRetries: 0,
+      tools: {
+        get_weather: tool({
+          description: 'The weather in a city',
+          inputSchema: z.object({ city: z.string() }),
+          execute: async (input) => {
+            seen.push(input);
+            return { temperature: 3 };
+          },
+        }),
+      },
+      stopWhen: stepCountIs(4),
+    });
+    expect(seen).toHaveLength(1);
+    expect(looped.steps[0].toolCalls[0].toolName).toBe('get_weather');
+    expect(looped.steps).toHaveLength(2);
   });
 });
 
