@@ -10,7 +10,11 @@ import { isRecord } from '../shared/guards.js';
 import { readLines } from './lines.js';
 
 /** The endpoints a job line may call: the ones the engine serves. */
-export const JOB_ENDPOINTS: readonly string[] = Object.freeze(['/v1/chat/completions', '/v1/embeddings']);
+export const JOB_ENDPOINTS: readonly string[] = Object.freeze([
+  '/v1/chat/completions',
+  '/v1/embeddings',
+  '/v1/responses',
+]);
 
 /** Longest accepted `custom_id`, in characters. */
 export const MAX_CUSTOM_ID = 512;

@@ -161,6 +161,37 @@ describe('job runner', () => {
     await runner.stop(1000);
   });
 
+  it('runs a /v1/responses batch: each answer is a Response object, as OpenAI batches answer it', async () => {
+    const { store, runner } = await setup(policyYaml(), 2);
+    const lines = Array.from(
+      { length: 3 },
+      (_, i) =>
+        `${JSON.stringify({ custom_id: `x${i}`, method: 'POST', url: '/v1/responses', body: { model: 'fast', input: `hi ${i}` } })}\n`,
+    ).join('');
+    const file = await upload(store, lines);
+    const created = await runner.createBatch(
+      {
+        owner: 'acme',
+        inputFileId: file.file.id,
+        endpoint: '/v1/responses',
+        completionWindow: '24h',
+        metadata: null,
+      },
+      jobs.JOB_ENDPOINTS,
+    );
+    if (!created.ok) throw new Error(JSON.stringify(created.refusal));
+    const done = await waitFor(() =>
+      runner.get(created.value.id, 'acme')?.status === 'completed' ? created.value : null,
+    );
+    const out = await readJsonl(store.dataPath(runner.get(done.id, 'acme')?.output_file_id as string));
+    expect(out).toHaveLength(3);
+    for (const line of out) {
+      expect(line).toMatchObject({
+        response: { status_code: 200, body: { object: 'response', status: 'completed' } },
+      });
+    }
+  });
+
   it('resumes after a stop without redoing journaled requests; the output has each custom_id exactly once', async () => {
     const yaml = policyYaml('', 'latency: 30ms');
     const first = await setup(yaml, 2);
