@@ -20,6 +20,7 @@ import {
   type ErrorCode,
   type PolicyRecorder,
 } from '../engine/index.js';
+import { type AlertWebhookOptions, AlertWebhookSender } from './alert-webhook.js';
 import { withServerHooks } from './engine-hooks.js';
 import { apiError, mapFastifyError, sendApiError, statusOf } from './errors.js';
 import { installJobs, startJobs } from './jobs.js';
@@ -65,6 +66,8 @@ export interface CreateServerOptions {
   /** How long `close()` waits for in-flight requests and streams, in ms; 30 s by default. */
   gracePeriodMs?: number;
   engineOptions?: EngineOptions;
+  /** Budget alert webhook delivery: queue bound, attempts, backoff, per-attempt timeout (for tests and embedding). */
+  alertDelivery?: Partial<Omit<AlertWebhookOptions, 'log' | 'onOutcome'>>;
   /**
    * Recording (one JSON line per request, `schemas/recorded-traffic.schema.json`, written off the
    * request path and flushed on shutdown). By default the policy's `recording` block decides,
@@ -203,7 +206,12 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
           onFile: ({ kind, path }) =>
             app.log.info({ path }, kind === 'open' ? 'recording to a file' : 'recording file closed'),
         });
-  const engineOptions = withServerHooks(options.engineOptions, metrics, app.log, recorder);
+  const alerts = new AlertWebhookSender({
+    log: app.log,
+    onOutcome: (outcome, event) => metrics.observeAlertDelivery(event.budget, outcome),
+    ...options.alertDelivery,
+  });
+  const engineOptions = withServerHooks(options.engineOptions, metrics, app.log, recorder, alerts);
 
   const manager = new PolicyManager({
     policyPath: options.policyPath,
@@ -308,7 +316,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
-    closed ??= shutdown({ app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs });
+    closed ??= shutdown({ app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs, alerts });
     return closed;
   };
 

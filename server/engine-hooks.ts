@@ -2,6 +2,7 @@
 
 import type { FastifyBaseLogger } from 'fastify';
 import type { RecorderPort } from '../engine/index.js';
+import type { AlertWebhookSender } from './alert-webhook.js';
 import type { ServerMetrics } from './metrics.js';
 import type { EngineOptions } from './policy-manager.js';
 
@@ -14,6 +15,7 @@ export function withServerHooks(
   metrics: ServerMetrics,
   log: FastifyBaseLogger,
   recorder: RecorderPort | null,
+  alerts: AlertWebhookSender | null = null,
 ): EngineOptions {
   const failing = new Set<string>();
   return {
@@ -41,11 +43,14 @@ export function withServerHooks(
           threshold: event.threshold,
           spentUsd: event.spentUsd,
           limitUsd: event.limitUsd,
+          period: event.period,
+          ...(event.webhook === null ? {} : { webhook: event.webhook }),
         },
         event.kind === 'exceeded'
           ? `budget ${event.budget} exceeded for ${event.key}`
           : `budget ${event.budget} crossed ${Math.round(event.threshold * 100)}% for ${event.key}`,
       );
+      if (event.webhook !== null) alerts?.enqueue(event);
       base?.onBudgetAlert?.(event);
     },
     onStoreError(event) {

@@ -285,6 +285,9 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
   };
 }
 
+/** At most this long waiting for queued budget alerts at shutdown (their retries are cut). */
+const ALERTS_GRACE_MS = 5000;
+
 export interface ShutdownParts {
   app: FastifyInstance;
   lifecycle: Lifecycle;
@@ -293,6 +296,8 @@ export interface ShutdownParts {
   recorder: Recorder | null;
   metrics: ServerMetrics;
   gracePeriodMs: number;
+  /** Budget alerts still queued for their webhook get a few seconds after the engine closed. */
+  alerts?: { close(graceMs?: number): Promise<void> } | null;
 }
 
 /**
@@ -332,6 +337,7 @@ export async function shutdown(parts: ShutdownParts): Promise<void> {
   app.server.closeAllConnections();
   await appClosed;
   await manager.close();
+  await parts.alerts?.close(Math.min(gracePeriodMs, ALERTS_GRACE_MS));
   // Last: every request has ended, so every line is queued; close() writes them all.
   await recorder?.close();
 }

@@ -25,6 +25,8 @@ export interface ServerMetrics {
   observeAttempt(attempt: AttemptRecord): void;
   observeLimit(event: LimitEvent): void;
   observeBudgetAlert(event: BudgetAlertEvent): void;
+  /** A budget alert's webhook delivery ended: delivered, failed after its retries, or dropped. */
+  observeAlertDelivery(budget: string, outcome: 'delivered' | 'failed' | 'dropped'): void;
   observeStore(event: StoreEvent): void;
   observeCache(event: CacheEvent): void;
   /** One guardrail verdict: counted by guardrail, stage and verdict (`shadow_*` when not enforced); its check time. */
@@ -119,6 +121,11 @@ export function createServerMetrics(): ServerMetrics {
     'Budget thresholds crossed (each once per key and period), by budget, kind and threshold.',
     ['budget', 'kind', 'threshold'] as const,
   );
+  const alertDeliveries = counter(
+    'switchyard_budget_alert_deliveries_total',
+    'Budget alert webhook deliveries by budget and outcome: delivered, failed (after its retries), dropped (queue full or shutdown).',
+    ['budget', 'outcome'] as const,
+  );
   const storeEvents = counter(
     'switchyard_store_events_total',
     'Shared-store (Redis) failures and recoveries, by store (limits, budgets, cache) and kind.',
@@ -190,6 +197,9 @@ export function createServerMetrics(): ServerMetrics {
     },
     observeBudgetAlert(event) {
       budgetAlerts.inc({ budget: event.budget, kind: event.kind, threshold: String(event.threshold) });
+    },
+    observeAlertDelivery(budget, outcome) {
+      alertDeliveries.inc({ budget, outcome });
     },
     observeStore(event) {
       storeEvents.inc({ store: event.store, kind: event.kind });

@@ -670,6 +670,16 @@ export interface Budget {
    */
   alertAt?: number[];
   /**
+   * Where `alertAt` crossings (and reaching the limit) are delivered besides the log and the metric `switchyard_budget_alerts_total`: a JSON `POST` to `webhook` with `budget`, `kind`, `period`, `threshold`, `spentUsd`, `limitUsd`, `key`, `policy` and `at`. Delivery happens off the request path (a bounded queue; a full queue drops and logs), each attempt has a timeout and failures are retried with exponential backoff a bounded number of times. Each crossing is delivered once per period, also across replicas sharing a Redis store.
+   */
+  alerts?: {
+    /**
+     * An `http://` or `https://` URL that receives each alert as a JSON `POST`.
+     */
+    webhook: string;
+    headers?: Headers1;
+  };
+  /**
    * What happens once the period's spend reaches the budget: `block` (the default) refuses with 429 (`budget_exceeded`); `{ downgradeTo: [models] }` routes to a cheaper target list instead (in that order, as a fallback chain). A budget keyed on `target` is checked per attempt: a target over its budget is skipped like an open breaker, and a request whose every target is over budget is refused with 429 (`budget_exceeded`).
    */
   onExceeded?:
@@ -684,6 +694,12 @@ export interface Budget {
       };
   store?: StoreRef;
   description?: Description;
+}
+/**
+ * Static headers added to every upstream request (values may be `${SECRETS}`; they are masked in logs).
+ */
+export interface Headers1 {
+  [k: string]: string | undefined;
 }
 /**
  * A response cache. Exact mode keys on the declared fields of the canonicalised request; the tenant is always part of the key unless `shared: true`. Only complete successful answers are stored.
