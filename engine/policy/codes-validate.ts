@@ -169,6 +169,12 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}providers:\n  demo: { kind: openai, baseUrl: "http://127.0.0.1:8080/v1", maxResponseSize: 99999999999gb }\nmodels:\n  fast: { provider: demo, model: m }\n${CHAT}`,
     fix: 'Use a size the engine can represent, e.g. `16mb`.',
   },
+  SEM_BAD_URL: {
+    stage: 'semantic',
+    title: 'URL cannot be parsed',
+    example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo, model: m, price: { input: 1, output: 1 } }\nbudgets:\n  daily: { key: [tenant], usd: 5/day, alertAt: [0.5], alerts: { webhook: "http://[::1/alerts" } }\n${CHAT}    budgets: [daily]\n`,
+    fix: 'Write a complete URL such as `https://alerts.example.com/switchyard`; a bracketed IPv6 host needs its closing `]`.',
+  },
   SEM_TIMEOUT_ORDER: {
     stage: 'semantic',
     title: 'Timeout longer than the total deadline',

@@ -18,7 +18,7 @@ import { guardrailRegexes } from './regexes.js';
 import { retryOn } from './retries.js';
 import { routes } from './routes.js';
 import { timeouts } from './timeouts.js';
-import { cacheKeys, trafficRules } from './traffic-rules.js';
+import { alertWebhooks, cacheKeys, trafficRules } from './traffic-rules.js';
 import { units } from './units.js';
 
 /** The semantic diagnostics of the document; `broken` holds the pointers with a schema or load error. */
@@ -39,6 +39,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   timeouts(c);
   retryOn(c);
   cacheKeys(c);
+  alertWebhooks(c);
   apiKeys(c);
   recording(c);
   jobsConcurrency(c);
