@@ -287,7 +287,12 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   await app.register(messagesRoutes, { manager, lifecycle, bodyLimit });
   await app.register(modelRoutes, { manager });
   await app.register(healthRoutes, { manager, lifecycle, metrics });
-  await app.register(adminRoutes, { manager, token: adminToken, prefix: '/admin' });
+  await app.register(adminRoutes, {
+    manager,
+    token: adminToken,
+    prefix: '/admin',
+    spendByAttribution: () => metrics.spendByAttribution(),
+  });
 
   await manager.start();
   await startJobs(jobs);

@@ -108,6 +108,31 @@ describe('budget alert webhook', () => {
     );
   });
 
+  it('attributes spend by tenant, route and model in /metrics and /admin/spend', async () => {
+    const r = await receiver([200]);
+    const t = await startServer(policy(r.url), { adminToken: 'admin-secret' });
+    open.push(t);
+    for (let i = 0; i < 2; i++) expect(await chat(t)).toBe(200);
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /switchyard_cost_usd_total\{target="primary",tenant="acme",route="chat"\} 0\.0022/,
+    );
+    const spend = await fetch(`${t.server.url}/admin/spend`, {
+      headers: { authorization: 'Bearer admin-secret' },
+    });
+    const body = (await spend.json()) as {
+      budgets: { name: string }[];
+      attribution: Record<string, unknown>;
+    };
+    expect(body.budgets[0].name).toBe('daily');
+    expect(body.attribution).toMatchObject({
+      byTenant: [{ name: 'acme', requests: 2 }],
+      byRoute: [{ name: 'chat', requests: 2 }],
+      byModel: [{ name: 'primary', requests: 2 }],
+    });
+    expect(body.attribution.totalUsd).toBeCloseTo(0.0022, 9);
+  });
+
   it('a receiver that never answers holds up no request', async () => {
     const r = await receiver([null]);
     // A minute per attempt: were delivery on the request path, these requests would time out the test.
