@@ -5,7 +5,10 @@
  *
  * - headers: names lower-cased, repeated values joined with ', '.
  * - path: defaults to `/v1/chat/completions`; a query string is not part of it. The endpoint is
- *   `embeddings` when the path ends in `/embeddings`, else `chat`.
+ *   `embeddings` when the path ends in `/embeddings`, `responses` for `/responses`, `messages`
+ *   for `/messages`, else `chat`. The bodies of `responses` and `messages` requests reach the
+ *   context already translated to chat completions (engine/ingress/), so every endpoint but
+ *   `embeddings` is read as a chat request.
  * - tenant: `Authorization: Bearer <key>` looked up among the policy's tenant keys; an unknown or
  *   missing key gives tenant null and no labels (the server refuses it when tenants are declared).
  * - metadata: the `x-switchyard-metadata` header (a JSON object) overlaid by the body's `metadata`
@@ -16,7 +19,7 @@
  */
 import type { CompiledPolicy } from './compile/compile.js';
 import { isRecord } from './shared/guards.js';
-import type { Endpoint, RequestContext, RequestInput } from './types.js';
+import type { ApiEndpoint, RequestContext, RequestInput } from './types.js';
 
 export const DEFAULT_PATH = '/v1/chat/completions';
 export const METADATA_HEADER = 'x-switchyard-metadata';
@@ -65,9 +68,12 @@ export function requestPath(input: RequestInput): string {
   return q >= 0 ? path.slice(0, q) : path;
 }
 
-/** `embeddings` when the path ends in `/embeddings`, else `chat`. */
-export function endpointOf(path: string): Endpoint {
-  return path.endsWith('/embeddings') ? 'embeddings' : 'chat';
+/** The API of a path: by its last segment (`/v1/embeddings`, `/v1/responses`, `/v1/messages`), else `chat`. */
+export function endpointOf(path: string): ApiEndpoint {
+  if (path.endsWith('/embeddings')) return 'embeddings';
+  if (path.endsWith('/responses')) return 'responses';
+  if (path.endsWith('/messages')) return 'messages';
+  return 'chat';
 }
 
 /**
@@ -120,7 +126,10 @@ export function contentChars(content: unknown): number {
   return n;
 }
 
-function measureInput(body: Record<string, unknown>, endpoint: Endpoint): { chars: number; tokens: number } {
+function measureInput(
+  body: Record<string, unknown>,
+  endpoint: ApiEndpoint,
+): { chars: number; tokens: number } {
   let chars = 0;
   let overhead = 0;
   if (endpoint === 'embeddings') {
@@ -140,7 +149,7 @@ function measureInput(body: Record<string, unknown>, endpoint: Endpoint): { char
   return { chars, tokens: Math.ceil(chars / 4) + overhead };
 }
 
-function bearerKey(authorization: string | undefined): string | null {
+export function bearerKey(authorization: string | undefined): string | null {
   if (authorization === undefined) return null;
   const m = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization);
   return m === null ? null : m[1];
@@ -216,8 +225,8 @@ export function createContext(
     tenant: tenant === undefined ? null : tenant.name,
     labels: tenant === undefined ? EMPTY_LABELS : tenant.labels,
     metadata,
-    // Only chat completions stream; `stream: true` on embeddings is ignored (a JSON answer).
-    stream: endpoint === 'chat' && body.stream === true,
+    // Every chat-shaped request may stream; `stream: true` on embeddings is ignored (a JSON answer).
+    stream: endpoint !== 'embeddings' && body.stream === true,
     tools,
     inputTokens: tokens,
     inputChars: chars,

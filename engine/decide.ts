@@ -9,6 +9,7 @@ import { findFirstMatch, findFirstMatchLinear } from './compile/graph.js';
 import { buildPlan } from './compile/plan.js';
 import { hasImageContent } from './context.js';
 import { describeMismatch } from './match/match.js';
+import { needsResponsesApi } from './shared/responses-only.js';
 import type { Decision, RequestContext, SkippedRoute } from './types.js';
 
 export interface DecideOptions {
@@ -33,8 +34,15 @@ function noRoute(policy: CompiledPolicy, ctx: RequestContext): Decision {
 
 function routeFor(policy: CompiledPolicy, route: CompiledRoute, ctx: RequestContext): Decision {
   const images = route.checksImages && hasImageContent(ctx.body);
-  if (route.decisions !== null) return route.decisions[(ctx.tools ? 1 : 0) | (images ? 2 : 0)];
-  return routeDecision(policy.identity, route, buildPlan(route.root, { ctx, tools: ctx.tools, images }));
+  const responses = route.checksResponses && needsResponsesApi(ctx.body);
+  if (route.decisions !== null) {
+    return route.decisions[(ctx.tools ? 1 : 0) | (images ? 2 : 0) | (responses ? 4 : 0)];
+  }
+  return routeDecision(
+    policy.identity,
+    route,
+    buildPlan(route.root, { ctx, tools: ctx.tools, images, responses }),
+  );
 }
 
 function skippedBefore(policy: CompiledPolicy, position: number, ctx: RequestContext): SkippedRoute[] {

@@ -25,6 +25,7 @@ export type ErrorStage =
   | 'attempts'
   | 'stream'
   | 'lifecycle'
+  | 'jobs'
   | 'admin'
   | 'internal';
 
@@ -148,12 +149,27 @@ export const ERRORS = {
     stage: 'request',
     doc: 'The `x-switchyard-seed` header is not an unsigned 32-bit integer.',
   },
+  unsupported_feature: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: '{detail}',
+    stage: 'request',
+    doc: 'A `/v1/responses` or `/v1/messages` request uses something its translation to chat completions cannot carry (a hosted or server tool, `previous_response_id`, a document block, ...), and no target of the route can take it as it is: never silently dropped. `param` names the field; `docs/ingress.md` lists what translates.',
+  },
   invalid_api_key: {
     status: 401,
     type: 'authentication_error',
     message: 'Missing or unknown API key. Send `Authorization: Bearer <key>` with a key this gateway knows.',
     stage: 'request',
     doc: 'The policy declares tenants and the request carries no key of one of them.',
+  },
+
+  model_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: "The model '{model}' does not exist or is not routed by this gateway.",
+    stage: 'request',
+    doc: '`GET /v1/models/{id}` for a model no route of the policy accepts.',
   },
 
   // ---- route -----------------------------------------------------------------------------
@@ -236,6 +252,58 @@ export const ERRORS = {
     doc: 'The caller disconnected or aborted the request; upstream calls were cancelled. Seen in logs and recordings.',
   },
 
+  // ---- jobs: files, batches and deferred requests ---------------------------------------
+  jobs_disabled: {
+    status: 404,
+    type: 'invalid_request_error',
+    message:
+      'Jobs (files, batches, deferred requests) are not enabled on this gateway; start it with --jobs-dir.',
+    stage: 'jobs',
+    doc: 'The server was started without `--jobs-dir`, so it keeps no files or jobs.',
+  },
+  file_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'No file with id {id}.',
+    stage: 'jobs',
+    doc: "No such file, or it belongs to another tenant (another tenant's files do not exist for a caller).",
+  },
+  file_too_large: {
+    status: 413,
+    type: 'invalid_request_error',
+    message: 'The file exceeds the upload limit of {limit} bytes (jobs.maxFileSize).',
+    stage: 'jobs',
+    doc: "An upload larger than the policy's `jobs.maxFileSize` (100 MiB by default); nothing is kept.",
+  },
+  file_in_use: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'The file {id} is the input of a job that has not finished; cancel the job first.',
+    stage: 'jobs',
+    doc: 'Deleting the input file of a batch that is still running.',
+  },
+  job_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'No {kind} with id {id}.',
+    stage: 'jobs',
+    doc: 'No such batch or deferred request, or it belongs to another tenant.',
+  },
+  job_not_cancellable: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'A job with status {status} cannot be cancelled.',
+    stage: 'jobs',
+    doc: 'Cancelling a batch or deferred request that has already finished, failed or expired.',
+  },
+  too_many_jobs: {
+    status: 429,
+    type: 'rate_limit_error',
+    message: '{limit} jobs are already queued or running (jobs.maxActive); retry when one has finished.',
+    stage: 'jobs',
+    doc: 'Creating a batch or a deferred request while `jobs.maxActive` jobs have not finished.',
+  },
+
   // ---- admin -----------------------------------------------------------------------------
   invalid_admin_token: {
     status: 401,
@@ -275,6 +343,23 @@ export function errorTypeForStatus(status: number): ErrorSpec['type'] {
   if (status === 401) return 'authentication_error';
   if (status === 429) return 'rate_limit_error';
   return status < 500 ? 'invalid_request_error' : 'api_error';
+}
+
+/**
+ * Anthropic's error `type` (its Messages API error shape) for an answer's status and OpenAI
+ * `type`: what `/v1/messages` answers instead of the OpenAI shape.
+ */
+export function anthropicErrorType(status: number, openAIType: string | null): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 503 || status === 529) return 'overloaded_error';
+  if (status === 504) return 'timeout_error';
+  if (status >= 500) return 'api_error';
+  if (openAIType === 'authentication_error') return 'authentication_error';
+  return 'invalid_request_error';
 }
 
 /** The OpenAI-shaped body of a catalogue entry: `{ error: { message, type, code[, param] } }`. */

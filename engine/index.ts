@@ -2,7 +2,7 @@
  * Switchyard's public library API. Everything an embedding program needs: load and validate a
  * policy, create an engine, decide and handle requests, render diagnostics.
  */
-export type { CompiledPolicy } from './compile/compile.js';
+export type { CompiledPolicy, CompiledRecording } from './compile/compile.js';
 export type { Diagnostic, Severity } from './policy/diagnostics.js';
 
 import { ALL_DIAGNOSTIC_CODES } from './policy/codes.js';
@@ -24,6 +24,7 @@ export {
   parsePolicy,
 } from './compile/load-policy.js';
 export {
+  anthropicErrorType,
   EngineError,
   ERRORS,
   type ErrorCode,
@@ -35,12 +36,21 @@ export {
 } from './errors.js';
 export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
 export { INJECTION_PACK_VERSION } from './guardrails/index.js';
+export { anthropicError } from './ingress/messages.js';
+export * as jobs from './jobs/index.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
 export { sseFrame } from './providers/sse.js';
 export type { Transport } from './providers/transport.js';
 export {
+  createPolicyRecorder,
+  type PolicyRecorder,
+  type PolicyRecorderOptions,
+} from './replay/policy-recorder.js';
+export {
   createRecorder,
+  type RecordedLimit,
+  type RecordedLine,
   type Recorder,
   type RecorderOptions,
   type RecordInput,
@@ -53,7 +63,9 @@ export {
   type ScenarioResult,
 } from './replay/scenario.js';
 export { TRAFFIC_FORMATS, type TrafficFormatName } from './replay/traffic.js';
+export { maxUpstreamCalls } from './runtime/attempts/index.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
+export type { RecorderPort } from './runtime/stages/record.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
   BudgetAlertEvent,

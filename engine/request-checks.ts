@@ -7,9 +7,9 @@
  * refused before anything walks it recursively (cache keys, recording).
  */
 import { isRecord } from './shared/guards.js';
-import type { Endpoint } from './types.js';
+import type { ApiEndpoint } from './types.js';
 
-export type ApiEndpoint = Endpoint;
+export type { ApiEndpoint };
 
 /**
  * Deepest nesting of arrays and objects accepted in a body. Real requests (tool schemas
@@ -138,5 +138,5 @@ export function validateRequestBody(endpoint: ApiEndpoint, body: unknown): Valid
   if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
     return problem(null, `The request body nests deeper than ${MAX_BODY_DEPTH} levels.`);
   }
-  return checkCommon(body) ?? (endpoint === 'chat' ? checkChat(body) : checkEmbeddings(body));
+  return checkCommon(body) ?? (endpoint === 'embeddings' ? checkEmbeddings(body) : checkChat(body));
 }

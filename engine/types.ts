@@ -4,7 +4,7 @@
  * imports flow one way. Durations are milliseconds, prices are USD per million tokens.
  */
 
-/** The error taxonomy used by `retryOn` / `fallbackOn` and in attempt records (DESIGN.md §2). */
+/** The error taxonomy used by `retryOn` / `fallbackOn` and in attempt records (docs/design.md §2). */
 export const ERROR_CLASSES = [
   'connect',
   'timeout',
@@ -24,7 +24,7 @@ export const ERROR_CLASSES = [
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
 /**
- * Classes never re-sent to the same target, whatever `retryOn` says (DESIGN.md §2). The one
+ * Classes never re-sent to the same target, whatever `retryOn` says (docs/design.md §2). The one
  * definition: the attempt loop skips retries on these and validation warns (`SEM_NEVER_RETRIED`)
  * when `retryOn` lists one.
  */
@@ -72,17 +72,45 @@ export interface RequestInput {
    * answers with this catalogue error without reading `body`, and records the request.
    */
   readonly refused?: {
-    readonly code: 'invalid_json' | 'body_too_deep' | 'body_too_complex';
+    readonly code: RefusedCode;
     readonly detail: string;
+    /** The offending request field (OpenAI's `param`), when one is to blame. */
+    readonly param?: string | null;
   };
+  /**
+   * The body is already in the engine's internal (chat completions) shape, whatever API the path
+   * names: a recorded `/v1/responses` or `/v1/messages` request replayed. It is not translated,
+   * and neither is its answer.
+   */
+  readonly internal?: boolean;
 }
 
+/**
+ * Why a request was refused before the engine read it: the HTTP layer could not parse the body,
+ * or an ingress API's body could not be translated (`invalid_request`, `unsupported_feature`).
+ */
+export type RefusedCode =
+  | 'invalid_json'
+  | 'body_too_deep'
+  | 'body_too_complex'
+  | 'invalid_request'
+  | 'unsupported_feature';
+
+/** What an upstream call asks for: every API the engine serves is answered by one of these. */
 export type Endpoint = 'chat' | 'embeddings';
+
+/**
+ * The API a request addresses (from its path): chat completions, embeddings, or one of the APIs
+ * translated to chat completions at the engine's edge (`engine/ingress/`): OpenAI's Responses
+ * API and Anthropic's Messages API.
+ */
+export type ApiEndpoint = Endpoint | 'responses' | 'messages';
 
 /** A request normalised once, before `decide`. Everything a `when` can test is precomputed here. */
 export interface RequestContext {
   readonly path: string;
-  readonly endpoint: Endpoint;
+  /** The API the path addresses; `responses` and `messages` bodies are already translated to chat. */
+  readonly endpoint: ApiEndpoint;
   /** The model the caller asked for ('' when absent). */
   readonly model: string;
   readonly body: Readonly<Record<string, unknown>>;
@@ -238,6 +266,8 @@ export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  /** Of the prompt tokens, those read from the provider's prompt cache; absent when not reported. */
+  readonly cachedTokens?: number;
 }
 
 export interface AttemptRecord {

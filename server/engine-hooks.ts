@@ -1,7 +1,8 @@
 /** The engine's event hooks, turned into metrics and log lines. */
 
 import type { FastifyBaseLogger } from 'fastify';
-import type { Recorder } from '../engine/index.js';
+import type { RecorderPort } from '../engine/index.js';
+import type { AlertWebhookSender } from './alert-webhook.js';
 import type { ServerMetrics } from './metrics.js';
 import type { EngineOptions } from './policy-manager.js';
 
@@ -13,7 +14,8 @@ export function withServerHooks(
   base: EngineOptions | undefined,
   metrics: ServerMetrics,
   log: FastifyBaseLogger,
-  recorder: Recorder | null,
+  recorder: RecorderPort | null,
+  alerts: AlertWebhookSender | null = null,
 ): EngineOptions {
   const failing = new Set<string>();
   return {
@@ -41,11 +43,14 @@ export function withServerHooks(
           threshold: event.threshold,
           spentUsd: event.spentUsd,
           limitUsd: event.limitUsd,
+          period: event.period,
+          ...(event.webhook === null ? {} : { webhook: event.webhook }),
         },
         event.kind === 'exceeded'
           ? `budget ${event.budget} exceeded for ${event.key}`
           : `budget ${event.budget} crossed ${Math.round(event.threshold * 100)}% for ${event.key}`,
       );
+      if (event.webhook !== null) alerts?.enqueue(event);
       base?.onBudgetAlert?.(event);
     },
     onStoreError(event) {

@@ -17,7 +17,7 @@ import type {
   FastifyRequest,
   HookHandlerDoneFunction,
 } from 'fastify';
-import type { Recorder, ResponseMeta } from '../engine/index.js';
+import type { ErrorCode, Recorder, ResponseMeta } from '../engine/index.js';
 import { apiErrorEvent, sendApiError } from './errors.js';
 import { lingerOnClose } from './linger.js';
 import { LEVEL_VALUES } from './logging.js';
@@ -41,6 +41,11 @@ export interface RequestState {
   cut: boolean;
   /** The guardrail verdicts that did something (`x-switchyard-guardrails`), for the log line. */
   guardrails: string | null;
+  /**
+   * The in-band SSE error event of the request's API (`/v1/messages` speaks Anthropic's); absent:
+   * the OpenAI shape.
+   */
+  errorEvent?: (code: ErrorCode) => string;
 }
 
 /** After the grace period, how long cut requests get to end (their upstream calls cancelled). */
@@ -61,7 +66,7 @@ const SHUTDOWN_REASON = new Error('server shutting down');
 function cutStream(state: RequestState, events: AsyncIterator<string>): void {
   const res = state.res;
   if (!res.destroyed && !res.writableEnded) {
-    res.write(SHUTDOWN_EVENT);
+    res.write(state.errorEvent?.(SHUTDOWN_CUT_CODE) ?? SHUTDOWN_EVENT);
     res.end();
   }
   try {
@@ -280,6 +285,9 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
   };
 }
 
+/** At most this long waiting for queued budget alerts at shutdown (their retries are cut). */
+const ALERTS_GRACE_MS = 5000;
+
 export interface ShutdownParts {
   app: FastifyInstance;
   lifecycle: Lifecycle;
@@ -288,6 +296,8 @@ export interface ShutdownParts {
   recorder: Recorder | null;
   metrics: ServerMetrics;
   gracePeriodMs: number;
+  /** Budget alerts still queued for their webhook get a few seconds after the engine closed. */
+  alerts?: { close(graceMs?: number): Promise<void> } | null;
 }
 
 /**
@@ -327,6 +337,7 @@ export async function shutdown(parts: ShutdownParts): Promise<void> {
   app.server.closeAllConnections();
   await appClosed;
   await manager.close();
+  await parts.alerts?.close(Math.min(gracePeriodMs, ALERTS_GRACE_MS));
   // Last: every request has ended, so every line is queued; close() writes them all.
   await recorder?.close();
 }

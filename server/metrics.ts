@@ -14,6 +14,7 @@ import type {
   ResponseMeta,
   StoreEvent,
 } from '../engine/index.js';
+import { CostTally, type CostTallyReport } from './cost-tally.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -25,6 +26,10 @@ export interface ServerMetrics {
   observeAttempt(attempt: AttemptRecord): void;
   observeLimit(event: LimitEvent): void;
   observeBudgetAlert(event: BudgetAlertEvent): void;
+  /** This replica's spend since it started, by tenant, route and model (`GET /admin/spend`). */
+  spendByAttribution(): CostTallyReport;
+  /** A budget alert's webhook delivery ended: delivered, failed after its retries, or dropped. */
+  observeAlertDelivery(budget: string, outcome: 'delivered' | 'failed' | 'dropped'): void;
   observeStore(event: StoreEvent): void;
   observeCache(event: CacheEvent): void;
   /** One guardrail verdict: counted by guardrail, stage and verdict (`shadow_*` when not enforced); its check time. */
@@ -72,8 +77,8 @@ export function createServerMetrics(): ServerMetrics {
   );
   const cost = counter(
     'switchyard_cost_usd_total',
-    'Cost of answered requests in USD (usage x the model price), by target (model) and tenant.',
-    ['target', 'tenant'] as const,
+    'Cost of answered requests in USD (usage x the model price), by target (model), tenant and route.',
+    ['target', 'tenant', 'route'] as const,
   );
   const reloads = counter(
     'switchyard_policy_reloads_total',
@@ -119,6 +124,11 @@ export function createServerMetrics(): ServerMetrics {
     'Budget thresholds crossed (each once per key and period), by budget, kind and threshold.',
     ['budget', 'kind', 'threshold'] as const,
   );
+  const alertDeliveries = counter(
+    'switchyard_budget_alert_deliveries_total',
+    'Budget alert webhook deliveries by budget and outcome: delivered, failed (after its retries), dropped (queue full or shutdown).',
+    ['budget', 'outcome'] as const,
+  );
   const storeEvents = counter(
     'switchyard_store_events_total',
     'Shared-store (Redis) failures and recoveries, by store (limits, budgets, cache) and kind.',
@@ -153,8 +163,11 @@ export function createServerMetrics(): ServerMetrics {
   });
   for (const result of ['success', 'failure', 'unchanged'] as const) reloads.inc({ result }, 0);
 
+  const spend = new CostTally();
+
   return {
     registry,
+    spendByAttribution: () => spend.report(),
     observeRequest(status, meta, seconds) {
       const labels = { route: meta?.route ?? 'none', target: meta?.target ?? 'none', status: String(status) };
       requests.inc(labels);
@@ -166,8 +179,10 @@ export function createServerMetrics(): ServerMetrics {
         tokens.inc({ target: meta.target, tenant, kind: 'prompt' }, meta.usage.promptTokens);
         tokens.inc({ target: meta.target, tenant, kind: 'completion' }, meta.usage.completionTokens);
       }
-      if (meta.target !== null && meta.costUsd !== null)
-        cost.inc({ target: meta.target, tenant }, meta.costUsd);
+      if (meta.target !== null && meta.costUsd !== null) {
+        cost.inc({ target: meta.target, tenant, route: labels.route }, meta.costUsd);
+        spend.add(meta);
+      }
     },
     observeReload(result) {
       reloads.inc({ result });
@@ -190,6 +205,9 @@ export function createServerMetrics(): ServerMetrics {
     },
     observeBudgetAlert(event) {
       budgetAlerts.inc({ budget: event.budget, kind: event.kind, threshold: String(event.threshold) });
+    },
+    observeAlertDelivery(budget, outcome) {
+      alertDeliveries.inc({ budget, outcome });
     },
     observeStore(event) {
       storeEvents.inc({ store: event.store, kind: event.kind });

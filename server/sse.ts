@@ -79,7 +79,7 @@ export async function writeStream(
     if (!state.cut) {
       request.log.error({ err }, 'stream failed');
       if (!res.destroyed) {
-        res.write(apiErrorEvent({ code: 'internal_error' }));
+        res.write(state.errorEvent?.('internal_error') ?? apiErrorEvent({ code: 'internal_error' }));
       }
     }
   } finally {

@@ -29,9 +29,13 @@
  *                               compile). Imports providers TYPE-ONLY (ProviderSpec).
  *    7  engine/context, engine/request-checks
  *    8  engine/decide
- *    9  engine/replay           recording and replay of traffic.
+ *    9  engine/replay, engine/ingress
+ *                               recording and replay of traffic; the Responses and Messages APIs
+ *                               translated to and from the internal chat request (peers).
  *   10  engine/runtime          the engine: stages, attempts, breakers, stores.
  *   10b engine/testing          policy unit tests (`switchyard test`): runs cases through the engine.
+ *       engine/jobs             batches and deferred requests: runs job requests through the engine
+ *                               (a peer of engine/testing).
  *   11  engine/index            the public entry (what `package.json` exports).
  *   12  server                  may import from engine/ ONLY engine/index.ts (type imports too).
  *   13  cli                     may import server, and from engine/ ONLY engine/index.ts.
@@ -59,9 +63,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine/compile'],
   ['engine/context', 'engine/request-checks'],
   ['engine/decide'],
-  ['engine/replay'],
+  ['engine/replay', 'engine/ingress'],
   ['engine/runtime'],
-  ['engine/testing'],
+  ['engine/testing', 'engine/jobs'],
   ['engine/index'],
   ['server'],
   ['cli'],

@@ -39,6 +39,15 @@ export function compilePool(
   };
 }
 
+/** OpenAI's own API: its providers serve the Responses API unless they say otherwise. */
+const OPENAI_BASE_URL = /^https:\/\/api\.openai\.com\/v1\/?$/;
+
+/** Whether `/v1/responses` requests are passed through to the provider (its `responses` flag). */
+export function servesResponses(p: NonNullable<Provider> | undefined): boolean {
+  if (p === undefined || p.kind !== 'openai') return false;
+  return p.responses ?? OPENAI_BASE_URL.test(p.baseUrl);
+}
+
 export function compileProvider(name: string, p: NonNullable<Provider>): ProviderSpec {
   const maxBytes = (size: string | undefined): number => {
     if (size === undefined) return DEFAULT_MAX_RESPONSE_BYTES;
@@ -57,6 +66,7 @@ export function compileProvider(name: string, p: NonNullable<Provider>): Provide
         azure: p.azure ? { apiVersion: p.azure.apiVersion, deployment: p.azure.deployment ?? null } : null,
         anthropicVersion: DEFAULT_ANTHROPIC_VERSION,
         mock: null,
+        responses: servesResponses(p),
         maxResponseBytes: maxBytes(p.maxResponseSize),
         pool: compilePool(p.connections, p.keepAlive),
       };

@@ -7,7 +7,9 @@
  *
  * Targets the request cannot use are dropped before ordering: a wildcard model when the request
  * names no model, `capabilities.tools: false` when it has tools, `capabilities.vision: false`
- * when it has image content. A group left empty is dropped; an empty root means no plan.
+ * when it has image content, a provider without the Responses API when the request uses what
+ * only that API carries (engine/ingress/responses.ts). A group left empty is dropped; an empty
+ * root means no plan.
  */
 import type { Strategy } from '../policy/types.generated.js';
 import type { Capabilities, PlanNode, RequestContext, ResolvedTarget } from '../types.js';
@@ -21,6 +23,8 @@ export interface CompiledTarget {
   /** `model: "*"`: the upstream model is the requested one. */
   readonly wildcard: boolean;
   readonly capabilities: Capabilities;
+  /** Its provider serves the Responses API (`responses` of an `openai` provider). */
+  readonly responses: boolean;
   /** Everything resolved for this route; a wildcard's `upstreamModel` is '*' here. */
   readonly template: ResolvedTarget;
   /** The frozen plan node, shared by every request (null for wildcards). */
@@ -46,11 +50,14 @@ export interface PlanRequest {
   readonly ctx: RequestContext | null;
   readonly tools: boolean;
   readonly images: boolean;
+  /** The request needs a provider serving the Responses API; absent: false. */
+  readonly responses?: boolean;
 }
 
 function buildTarget(t: CompiledTarget, req: PlanRequest): PlanNode | null {
   if (req.tools && !t.capabilities.tools) return null;
   if (req.images && !t.capabilities.vision) return null;
+  if (req.responses === true && !t.responses) return null;
   if (!t.wildcard) return t.node;
   const model = req.ctx === null ? '' : req.ctx.model;
   if (model === '') return null;

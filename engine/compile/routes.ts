@@ -4,7 +4,7 @@ import type { GroupTarget, Policy, Route, Target } from '../policy/types.generat
 import type { Decision, PolicyIdentity, ResolvedTarget } from '../types.js';
 import type { CompiledRoute } from './compile.js';
 import { routeGuardrails } from './guardrails.js';
-import type { CompiledModel } from './models.js';
+import { type CompiledModel, servesResponses } from './models.js';
 import { buildPlan, type CompiledGroup, type CompiledNode, flattenPlan, isDynamic } from './plan.js';
 import {
   BUILTIN_MAX_ATTEMPTS,
@@ -70,6 +70,7 @@ export function compileNode(scope: RouteScope, t: Target, inheritedSticky: strin
     weight,
     wildcard: model.wildcard,
     capabilities: model.capabilities,
+    responses: servesResponses(scope.policy.providers?.[model.provider]),
     template,
     node: model.wildcard ? null : Object.freeze({ kind: 'target' as const, target: template }),
   };
@@ -119,6 +120,7 @@ export function compileRoute(
   const guards = routeGuardrails(policy, route, guardrails);
   const dynamic = isDynamic(root);
   const checksImages = someTarget(root, (t) => !t.capabilities.vision);
+  const checksResponses = someTarget(root, (t) => !t.responses);
   // One literal with every field (no spread, no later additions), so all routes share one
   // hidden class and the hot path's property loads stay monomorphic.
   const compiled: { -readonly [K in keyof CompiledRoute]: CompiledRoute[K] } = {
@@ -129,6 +131,7 @@ export function compileRoute(
     root,
     dynamic,
     checksImages,
+    checksResponses,
     decisions: null,
     timeout,
     maxAttempts: route.maxAttempts ?? d?.maxAttempts ?? BUILTIN_MAX_ATTEMPTS,
@@ -146,8 +149,13 @@ export function compileRoute(
   };
   if (!dynamic) {
     const decisions: Decision[] = [];
-    for (let shape = 0; shape < 4; shape++) {
-      const plan = buildPlan(root, { ctx: null, tools: (shape & 1) !== 0, images: (shape & 2) !== 0 });
+    for (let shape = 0; shape < (checksResponses ? 8 : 4); shape++) {
+      const plan = buildPlan(root, {
+        ctx: null,
+        tools: (shape & 1) !== 0,
+        images: (shape & 2) !== 0,
+        responses: (shape & 4) !== 0,
+      });
       decisions.push(routeDecision(identity, compiled, plan));
     }
     compiled.decisions = decisions;

@@ -47,6 +47,47 @@ export interface CompiledBudget {
   readonly store: 'memory' | 'redis';
   /** Counter namespace: the same name, key fields and period keep the spend across reloads. */
   readonly prefix: string;
+  /** `alerts`: where crossings are delivered besides the log and the metric; null when not declared. */
+  readonly alerts: AlertWebhook | null;
+}
+
+/**
+ * A budget's `alerts.webhook`, compiled once. Its header values may be secrets: the object
+ * serialises (JSON, logs) with the header values masked.
+ */
+export interface AlertWebhook {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  toJSON(): { url: string; headers: Record<string, string> };
+}
+
+/** The origin only: webhook paths and queries often carry a token (Slack, Teams, Discord). */
+function maskedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && u.search === '' ? u.origin : `${u.origin}/***`;
+  } catch {
+    return '***';
+  }
+}
+
+export function compileAlertWebhook(
+  url: string,
+  headers: Readonly<Record<string, string | undefined>> = {},
+): AlertWebhook {
+  const frozen: Readonly<Record<string, string>> = Object.freeze(
+    Object.fromEntries(
+      Object.entries(headers).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
+  );
+  return Object.freeze({
+    url,
+    headers: frozen,
+    toJSON: () => ({
+      url: maskedUrl(url),
+      headers: Object.fromEntries(Object.keys(frozen).map((k) => [k, '***'])),
+    }),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,6 +137,7 @@ export function compileBudget(name: string, b: Budget): CompiledBudget {
     downgradeTo,
     store: b.store ?? 'memory',
     prefix: `budget:${budgetFingerprint(name, keyFields, money.value.period)}:`,
+    alerts: b.alerts === undefined ? null : compileAlertWebhook(b.alerts.webhook, b.alerts.headers),
   };
 }
 

@@ -122,6 +122,58 @@ function tools(list: unknown): Block[] | undefined {
   });
 }
 
+/**
+ * Whether a chat request's JSON mode (`response_format: json_object`) is carried to Anthropic as
+ * a `{` prefill: Anthropic has no schema-less JSON mode, and an answer that starts inside an
+ * object is JSON. Not when the request already ends with an assistant turn or continues a
+ * prefill (the text so far starts the object already). The answer's text then gets the `{` back
+ * (anthropic-response.ts, anthropic-stream.ts).
+ */
+export function jsonPrefill(body: Readonly<Record<string, unknown>>, prefill: string | undefined): boolean {
+  if (
+    !isRecord(body.response_format) ||
+    body.response_format.type !== 'json_object' ||
+    prefill !== undefined
+  ) {
+    return false;
+  }
+  const last = Array.isArray(body.messages) ? body.messages.at(-1) : undefined;
+  return !(isRecord(last) && last.role === 'assistant');
+}
+
+/** The text that opens a JSON-mode answer on Anthropic (see {@link jsonPrefill}). */
+export const JSON_PREFILL = '{';
+
+/**
+ * `response_format` → Anthropic: a JSON schema is `output_config.format` (Anthropic's structured
+ * outputs, which refuse the schemas they cannot enforce); JSON mode is a `{` prefill, which a
+ * tool call cannot follow, so JSON mode with tools is refused rather than not enforced.
+ */
+function outputFormat(
+  body: Readonly<Record<string, unknown>>,
+  hasTools: boolean,
+): Record<string, unknown> | undefined {
+  const format = body.response_format;
+  if (format === undefined || format === null) return undefined;
+  if (!isRecord(format)) throw new TranslationError('response_format must be an object');
+  if (format.type === 'text') return undefined;
+  if (format.type === 'json_schema') {
+    const spec = isRecord(format.json_schema) ? format.json_schema : {};
+    if (!isRecord(spec.schema))
+      throw new TranslationError('response_format json_schema needs json_schema.schema');
+    return { format: { type: 'json_schema', schema: spec.schema } };
+  }
+  if (format.type === 'json_object') {
+    if (hasTools) {
+      throw new TranslationError(
+        'response_format json_object together with tools has no Anthropic counterpart; use json_schema, or drop one of them',
+      );
+    }
+    return undefined;
+  }
+  throw new TranslationError(`response_format type "${String(format.type)}" is not supported by Anthropic`);
+}
+
 /** Anthropic refuses a final assistant turn ending in whitespace; trim it, dropping what empties. */
 function trimFinalAssistant(messages: AnthropicMessage[]): void {
   const last = messages.at(-1);
@@ -137,8 +189,8 @@ function trimFinalAssistant(messages: AnthropicMessage[]): void {
 /**
  * OpenAI chat completion request → Anthropic Messages request. System and developer messages
  * become `system`; tool results become `tool_result` blocks in a user turn; consecutive turns of one
- * role merge; a final assistant message (or `prefill`) is Anthropic's native prefill.
- * `temperature` is clamped to Anthropic's 0..1.
+ * role merge; a final assistant message (or `prefill`) is Anthropic's native prefill; JSON modes
+ * are carried (see `outputFormat`). `temperature` is clamped to Anthropic's 0..1.
  */
 export function toAnthropicRequest(
   body: Readonly<Record<string, unknown>>,
@@ -175,6 +227,7 @@ export function toAnthropicRequest(
     }
   }
   if (prefill !== undefined) push('assistant', [{ type: 'text', text: prefill }]);
+  else if (jsonPrefill(body, prefill)) push('assistant', [{ type: 'text', text: JSON_PREFILL }]);
   trimFinalAssistant(messages);
   for (const message of messages) {
     const only = Array.isArray(message.content) && message.content.length === 1 ? message.content[0] : null;
@@ -196,6 +249,8 @@ export function toAnthropicRequest(
   if (toolList !== undefined && toolList.length > 0) out.tools = toolList;
   const choice = toolChoice(body.tool_choice, body.parallel_tool_calls);
   if (choice !== undefined && out.tools !== undefined) out.tool_choice = choice;
+  const outputConfig = outputFormat(body, out.tools !== undefined);
+  if (outputConfig !== undefined) out.output_config = outputConfig;
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
   if (stream) out.stream = true;
   return out;

@@ -21,9 +21,23 @@ export function num(value: unknown): number {
   return typeof value === 'number' ? value : 0;
 }
 
-/** Anthropic usage → OpenAI usage; cached input counts as prompt tokens, as OpenAI counts it. */
-export function openAIUsage(input: number, output: number): OpenAIUsage {
-  return { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
+/**
+ * Anthropic usage → OpenAI usage; cached input counts as prompt tokens, as OpenAI counts it, and
+ * the tokens read from the cache are `prompt_tokens_details.cached_tokens` when reported.
+ */
+export function openAIUsage(input: number, output: number, cached: number | null = null): OpenAIUsage {
+  const usage: OpenAIUsage = {
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: input + output,
+  };
+  if (cached !== null) usage.prompt_tokens_details = { cached_tokens: cached };
+  return usage;
+}
+
+/** `cache_read_input_tokens` when the usage reports it. */
+export function cachedTokens(usage: Record<string, unknown>): number | null {
+  return typeof usage.cache_read_input_tokens === 'number' ? usage.cache_read_input_tokens : null;
 }
 
 export function inputTokens(usage: Record<string, unknown>): number {
@@ -32,16 +46,20 @@ export function inputTokens(usage: Record<string, unknown>): number {
   );
 }
 
-/** Anthropic message → OpenAI chat completion. Throws TranslationError when it is not a message. */
+/**
+ * Anthropic message → OpenAI chat completion; `prefix` is text the request put in the answer's
+ * mouth (a JSON-mode `{`), given back. Throws TranslationError when it is not a message.
+ */
 export function fromAnthropicMessage(
   message: unknown,
   fallbackModel: string,
   created: number,
+  prefix = '',
 ): ChatCompletion {
   if (!isRecord(message) || !Array.isArray(message.content)) {
     throw new TranslationError('upstream answer is not an Anthropic message');
   }
-  let text = '';
+  let text = prefix;
   const toolCalls: ChatToolCall[] = [];
   for (const block of message.content) {
     if (!isRecord(block)) continue;
@@ -73,6 +91,6 @@ export function fromAnthropicMessage(
         logprobs: null,
       },
     ],
-    usage: openAIUsage(inputTokens(usage), num(usage.output_tokens)),
+    usage: openAIUsage(inputTokens(usage), num(usage.output_tokens), cachedTokens(usage)),
   };
 }

@@ -3,7 +3,7 @@
  */
 import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
-import { inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
+import { cachedTokens, inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
 import { ANTHROPIC_ERROR_TYPES, providerError, readErrorBody } from './classify.js';
 import type { ChatCompletionChunk, ChatDelta } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
@@ -20,13 +20,19 @@ export class AnthropicStreamTranslator {
   private model: string;
   private inputTokens = 0;
   private outputTokens = 0;
+  private cached: number | null = null;
   private readonly toolIndex = new Map<number, number>();
   /** A stop_reason arrived: the answer is complete even if message_stop never does. */
   finished = false;
 
+  /**
+   * @param prefix Text the request put in the answer's mouth (a JSON-mode `{`): the first content,
+   *   sent with the role chunk.
+   */
   constructor(
     model: string,
     private readonly created: number,
+    private readonly prefix = '',
   ) {
     this.model = model;
   }
@@ -49,7 +55,7 @@ export class AnthropicStreamTranslator {
       created: this.created,
       model: this.model,
       choices: [],
-      usage: openAIUsage(this.inputTokens, this.outputTokens),
+      usage: openAIUsage(this.inputTokens, this.outputTokens, this.cached),
     };
   }
 
@@ -72,7 +78,8 @@ export class AnthropicStreamTranslator {
         const usage = isRecord(message.usage) ? message.usage : {};
         this.inputTokens = inputTokens(usage);
         this.outputTokens = num(usage.output_tokens);
-        return { chunks: [this.chunk({ role: 'assistant', content: '' })], done: false };
+        this.cached = cachedTokens(usage);
+        return { chunks: [this.chunk({ role: 'assistant', content: this.prefix })], done: false };
       }
       case 'content_block_start': {
         const block = isRecord(data.content_block) ? data.content_block : {};
@@ -116,6 +123,7 @@ export class AnthropicStreamTranslator {
         const usage = isRecord(data.usage) ? data.usage : {};
         if (typeof usage.output_tokens === 'number') this.outputTokens = usage.output_tokens;
         if (typeof usage.input_tokens === 'number') this.inputTokens = inputTokens(usage);
+        this.cached = cachedTokens(usage) ?? this.cached;
         if (typeof delta.stop_reason !== 'string') return { chunks: [], done: false };
         this.finished = true;
         return { chunks: [this.chunk({}, STOP_REASONS[delta.stop_reason] ?? 'stop')], done: false };

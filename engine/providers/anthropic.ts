@@ -5,7 +5,13 @@
  * tests and for `replay`.
  */
 import { fromOpenAIUsage } from '../shared/usage.js';
-import { type AnthropicRequest, TranslationError, toAnthropicRequest } from './anthropic-request.js';
+import {
+  type AnthropicRequest,
+  JSON_PREFILL,
+  jsonPrefill,
+  TranslationError,
+  toAnthropicRequest,
+} from './anthropic-request.js';
 import { fromAnthropicMessage } from './anthropic-response.js';
 import { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
 import { providerError, rethrowIfAborted } from './classify.js';
@@ -77,8 +83,10 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
         return { ok: false, error: await httpFailure(res, req.signal, scrubber, clock) };
       }
       const created = Math.floor(clock.now() / 1000);
+      // JSON mode put `{` in the answer's mouth: the answer gets it back.
+      const prefix = jsonPrefill(req.body, req.prefill) ? JSON_PREFILL : '';
       if (req.stream && (res.headers['content-type'] ?? '').includes('event-stream')) {
-        const translator = new AnthropicStreamTranslator(req.upstreamModel, created);
+        const translator = new AnthropicStreamTranslator(req.upstreamModel, created, prefix);
         return {
           ok: true,
           kind: 'stream',
@@ -100,7 +108,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
       }
       let body: ChatCompletion;
       try {
-        body = fromAnthropicMessage(JSON.parse(text), req.upstreamModel, created);
+        body = fromAnthropicMessage(JSON.parse(text), req.upstreamModel, created, prefix);
       } catch {
         return {
           ok: false,

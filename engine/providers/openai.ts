@@ -7,8 +7,10 @@
  */
 
 import { isRecord } from '../shared/guards.js';
+import { RESPONSES_ONLY_KEY } from '../shared/responses-only.js';
 import type { Endpoint, Usage } from '../types.js';
 import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
+import { callResponses, isResponsesPassthrough } from './openai-responses.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
 import { parseSse } from './sse.js';
@@ -52,6 +54,8 @@ export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
   // Body `metadata` is what callers route on (`metadata.<k>`). OpenAI accepts it on chat
   // completions only together with `store: true`, so it goes upstream only then.
   if (body.metadata !== undefined && body.store !== true) delete body.metadata;
+  // The mark of a Responses request (shared/responses-only.ts) is the engine's, never the upstream's.
+  if (body[RESPONSES_ONLY_KEY] !== undefined) delete body[RESPONSES_ONLY_KEY];
   if (req.endpoint === 'embeddings') {
     // Embeddings never stream: neither `stream` nor `stream_options` goes upstream.
     delete body.stream;
@@ -72,13 +76,22 @@ export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
   return body;
 }
 
-/** OpenAI usage → engine Usage; null when absent or not numeric. */
+/** OpenAI usage → engine Usage (cached prompt tokens included when reported); null when absent or not numeric. */
 export function usageFromOpenAI(raw: unknown): Usage | null {
   if (!isRecord(raw)) return null;
   const prompt = typeof raw.prompt_tokens === 'number' ? raw.prompt_tokens : null;
   const completion = typeof raw.completion_tokens === 'number' ? raw.completion_tokens : 0;
   if (prompt === null) return null;
   const total = typeof raw.total_tokens === 'number' ? raw.total_tokens : prompt + completion;
+  const details = raw.prompt_tokens_details;
+  if (isRecord(details) && typeof details.cached_tokens === 'number') {
+    return {
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: total,
+      cachedTokens: details.cached_tokens,
+    };
+  }
   return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
 }
 
@@ -165,7 +178,7 @@ export async function* openAIStreamItems(
 /**
  * The upstream's own error body when it already has the OpenAI shape, kept whole (`param` and
  * any other field included): a policy that ends the request with this error returns the
- * provider's error unchanged (DESIGN.md §2). Anything else gets the classified body.
+ * provider's error unchanged (docs/design.md §2). Anything else gets the classified body.
  */
 function openAIErrorBody(text: string): ProviderErrorBody | null {
   const parsed = parseJson(text);
@@ -202,6 +215,15 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
   return {
     spec,
     async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
+      if (isResponsesPassthrough(spec, req)) {
+        return callResponses(spec, req, {
+          transport,
+          clock,
+          scrubber,
+          headers: req.stream ? streamHeaders : jsonHeaders,
+          ownErrorBody: openAIErrorBody,
+        });
+      }
       const stream = req.stream && req.endpoint === 'chat';
       const sent = await post(
         transport,

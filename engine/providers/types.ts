@@ -49,6 +49,11 @@ export interface ProviderSpec {
   /** Sent as the `anthropic-version` header; '2023-06-01' by default. */
   anthropicVersion: string;
   mock: MockSpec | null;
+  /**
+   * The endpoint serves OpenAI's Responses API: `/v1/responses` requests are passed through to it
+   * (engine/providers/openai-responses.ts). Absent: false.
+   */
+  responses?: boolean;
   maxResponseBytes: number;
   /**
    * The upstream connection pool (`connections`, `keepAlive`). The compiler always sets it for
@@ -117,6 +122,8 @@ export interface ProviderCallRequest {
   connectTimeoutMs: number;
   /** Continue after a mid-stream failure: the partial answer, appended as an assistant prefill. */
   prefill?: string;
+  /** Per-call request headers (the trace context, `traceparent`); they win over the spec's. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface Provider {

@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { fmix32 } from '../compile/random.js';
 import { DEFAULT_PATH, SEED_HEADER } from '../context.js';
 import { isRecord } from '../shared/guards.js';
-import type { AttemptRecord, RequestInput, Usage } from '../types.js';
+import type { AttemptRecord, RefusedCode, RequestInput, Usage } from '../types.js';
 import { validateRecordedLine } from './read.js';
 import type { RecordedLine } from './record.js';
 
@@ -76,6 +76,8 @@ export interface TrafficRequest {
     readonly headers: Record<string, string>;
     readonly body: unknown;
     readonly refused?: RequestInput['refused'];
+    /** A recorded `/v1/responses` or `/v1/messages` request: its body is the chat request it became. */
+    readonly internal?: boolean;
   };
   readonly stream: boolean;
   /** What the recording knows of this request's usage (the prompt is the same whatever the model). */
@@ -134,7 +136,13 @@ export function mix32(...values: number[]): number {
   return h;
 }
 
-const REFUSED_BY_HTTP = new Set(['invalid_json', 'body_too_deep', 'body_too_complex']);
+/** Refusals before the engine read the body (the HTTP layer, an ingress translation): replayed as such. */
+const REFUSED_BEFORE_BODY: ReadonlySet<string> = new Set<RefusedCode>([
+  'invalid_json',
+  'body_too_deep',
+  'body_too_complex',
+  'unsupported_feature',
+]);
 
 /**
  * A parser of one format's lines; it keeps the arrival of the previous batch or plain line.
@@ -257,8 +265,8 @@ function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
   const refusedBeforeContext = rec.decision.route === null && rec.decision.noRoute === undefined;
   let body: unknown = req.body;
   let refused: RequestInput['refused'];
-  if (refusedBeforeContext && errorCode !== undefined && REFUSED_BY_HTTP.has(errorCode)) {
-    refused = { code: errorCode as NonNullable<RequestInput['refused']>['code'], detail: '' };
+  if (refusedBeforeContext && errorCode !== undefined && REFUSED_BEFORE_BODY.has(errorCode)) {
+    refused = { code: errorCode as RefusedCode, detail: '' };
   } else if (refusedBeforeContext && errorCode === 'invalid_request') {
     // The body was no JSON object, and the recording keeps nothing of it: send one that is not.
     body = null;
@@ -272,8 +280,14 @@ function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
     requestId: rec.requestId,
     at: parseTime(rec.time),
     tenant: rec.tenant,
-    input:
-      refused === undefined ? { path: req.path, headers, body } : { path: req.path, headers, body, refused },
+    input: {
+      path: req.path,
+      headers,
+      body,
+      ...(refused === undefined ? {} : { refused }),
+      // A Responses or Messages request is recorded as the chat request it was translated to.
+      ...(req.endpoint === 'responses' || req.endpoint === 'messages' ? { internal: true } : {}),
+    },
     stream: req.stream,
     usage,
     recorded: rec,

@@ -7,10 +7,10 @@
 import type { CompiledPolicy } from '../compile/compile.js';
 import { ERRORS, formatErrorMessage } from '../errors.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
+import { handleIngress, ingressApiOf, internalInput } from '../ingress/index.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js';
-import type { RecordInput } from '../replay/record.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
 import { createExecutor } from './attempts/index.js';
@@ -24,8 +24,9 @@ import { cacheStage } from './stages/cache.js';
 import { checkStage } from './stages/check.js';
 import { errorsStage } from './stages/errors.js';
 import { inputGuardrailsStage } from './stages/guardrails.js';
-import { recordStage } from './stages/record.js';
+import { type RecorderPort, recordStage } from './stages/record.js';
 import { resolveRequest, resolveStage } from './stages/resolve.js';
+import { traceStage } from './stages/trace.js';
 import { type StoreEvent, TrafficStores } from './stores.js';
 import {
   type BudgetAlertEvent,
@@ -56,10 +57,12 @@ export interface EngineOptions {
   readonly onCache?: (event: CacheEvent) => void;
   /**
    * Receives every completed request (JSON answers once produced, streams once ended), off the
-   * response path: what `serve --record` writes and `replay` reads. A request refused before its
-   * context could be built (a body that is not an object) is not recorded.
+   * response path: what `serve` records and `replay` reads. `createRecorder` writes every request
+   * to one file; `createPolicyRecorder` follows each policy version's `recording` block (its
+   * `begin` tells it which version a request started under). Without a recorder nothing is
+   * recorded, whatever the policy's `recording` block says.
    */
-  readonly recorder?: { record(entry: RecordInput): void };
+  readonly recorder?: RecorderPort;
   /**
    * Builds the provider of each of the policy's provider specs instead of the built-in adapters
    * (`replay` answers every upstream call from a recording or a simulation this way).
@@ -154,6 +157,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   // The snapshot pairs a compiled policy with its providers and traffic state; a request
   // captures it once, so a reload in the middle of a request never mixes two versions (P13).
   let current: Snapshot = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
+  options.recorder?.activate?.(policy.recording ?? null);
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -162,7 +166,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   });
 
   // The stages, in the order pipeline.ts documents; composed once.
-  const stages: NamedStage[] = [];
+  const stages: NamedStage[] = [traceStage];
   if (options.recorder !== undefined) stages.push(recordStage(options.recorder, clock));
   stages.push(
     errorsStage(clock),
@@ -181,6 +185,20 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     decide(input, opts) {
+      const api = ingressApiOf(input);
+      if (api !== null) {
+        // A Responses or Messages request is decided as the chat request it translates to.
+        const { input: internal, translation } = internalInput(api, input);
+        if (!translation.ok) {
+          return {
+            kind: 'rejected',
+            status: ERRORS[translation.code].status,
+            code: translation.code,
+            message: translation.message,
+          };
+        }
+        input = internal;
+      }
       const resolved = resolveRequest(current.policy, input, random, opts?.explain === true);
       if (resolved.kind === 'resolved') return resolved.decision;
       const { status } = ERRORS[resolved.code];
@@ -193,12 +211,18 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     },
 
     handle(input) {
-      return run(new RequestScope(input, current, clock.now()));
+      const api = ingressApiOf(input);
+      if (api === null) return run(new RequestScope(input, current, clock.now()));
+      // Translation counts as the request's own time (overhead), on the snapshot it started with.
+      const snapshot = current;
+      const startedAt = clock.now();
+      return handleIngress(api, input, (internal) => run(new RequestScope(internal, snapshot, startedAt)));
     },
 
     swap(next) {
       if (next.identity.hash === current.policy.identity.hash) return { changed: false };
       current = { policy: next, providers: buildProviders(next), traffic: traffic.prepare(next) };
+      options.recorder?.activate?.(next.recording ?? null);
       executor.retain(
         next.models.keys(),
         next.routes.map((r) => r.name),

@@ -11,9 +11,12 @@
 import { SingleFlight } from '../cache/single-flight.js';
 import type { CachedAnswer } from '../cache/store.js';
 import type { CompiledBudget, CompiledPolicy } from '../compile/compile.js';
+import type { AlertWebhook } from '../compile/traffic.js';
 import { BudgetTracker } from '../limits/budgets.js';
 import { RateLimiter } from '../limits/limiter.js';
 import type { Clock } from '../shared/clock.js';
+import type { MoneyPeriod } from '../shared/units.js';
+import type { PolicyIdentity } from '../types.js';
 import type { TrafficStores } from './stores.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
@@ -51,7 +54,16 @@ export interface BudgetAlertEvent {
   readonly threshold: number;
   readonly spentUsd: number;
   readonly limitUsd: number;
+  readonly period: MoneyPeriod;
   readonly periodStartMs: number;
+  /** When the period ends (and the threshold can fire again). */
+  readonly resetAtMs: number;
+  /** Clock time of the record that crossed (ms). */
+  readonly at: number;
+  /** The policy whose budget it is. */
+  readonly policy: PolicyIdentity;
+  /** The budget's `alerts` (its header values mask themselves in JSON); null when not declared. */
+  readonly webhook: AlertWebhook | null;
 }
 
 export interface CacheEvent {
@@ -202,12 +214,18 @@ export class Traffic {
   ): Promise<void> {
     this.#rememberKey(budget.prefix, key);
     const r = await this.tracker(snapshot, budget).record(key, cost, now);
+    if (r.crossed.length === 0 && !r.becameExceeded) return;
     const base = {
       budget: budget.name,
       key,
       spentUsd: r.spent,
       limitUsd: r.limit,
+      period: budget.spec.money.period,
       periodStartMs: r.periodStartMs,
+      resetAtMs: r.resetAtMs,
+      at: now,
+      policy: snapshot.policy.identity,
+      webhook: budget.alerts,
     };
     for (const threshold of r.crossed)
       safely(this.hooks.onBudgetAlert, { kind: 'threshold', threshold, ...base });

@@ -469,6 +469,7 @@ export async function replayRecording(
         requestId: id,
         ...(signal === undefined ? {} : { signal }),
         ...(request.input.refused === undefined ? {} : { refused: request.input.refused }),
+        ...(request.input.internal === true ? { internal: true } : {}),
       };
       side.engine.handle(input).then(drain, noop).catch(noop);
     }

@@ -15,6 +15,8 @@ export interface AdminOptions {
   manager: PolicyManager;
   /** null: admin disabled (404). */
   token: string | null;
+  /** This replica's spend by tenant, route and model, shown by `GET /admin/spend`. */
+  spendByAttribution?: () => unknown;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -113,7 +115,10 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
   admin.get('/spend', async (_request, reply) => {
     const engine = manager.engine;
     if (engine === null) return sendApiError(reply, 'policy_not_loaded');
-    return engine.spend();
+    const budgets = await engine.spend();
+    return options.spendByAttribution === undefined
+      ? budgets
+      : { ...budgets, attribution: options.spendByAttribution() };
   });
 
   admin.post('/reload', async (_request, reply) => {
@@ -157,6 +162,11 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
       decision.kind === 'rejected' ? policy.identity : decision.policy,
       decision,
       policy.guardrails,
+      { stream: isStreamRequest(input.body) },
     );
   });
+}
+
+function isStreamRequest(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
 }

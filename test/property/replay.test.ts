@@ -1,5 +1,5 @@
 /**
- * P16 (replay fidelity) of PROPERTIES.md: replaying a recording under the policy that produced it
+ * P16 (replay fidelity) of docs/properties.md: replaying a recording under the policy that produced it
  * reproduces every recorded decision; under a candidate, `unchanged + changed + unreplayable =
  * total`; equal policies give equal reports. And the same for `--baseline`: a policy replayed
  * against itself changes nothing, whatever the candidate, the seed or the scenario. Traffic is

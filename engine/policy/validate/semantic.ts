@@ -10,13 +10,15 @@ import { Checks } from './checks.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
+import { jobsConcurrency } from './jobs.js';
 import { notSupported } from './not-supported.js';
+import { recording } from './recording.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
 import { retryOn } from './retries.js';
 import { routes } from './routes.js';
 import { timeouts } from './timeouts.js';
-import { cacheKeys, trafficRules } from './traffic-rules.js';
+import { alertWebhooks, cacheKeys, trafficRules } from './traffic-rules.js';
 import { units } from './units.js';
 
 /** The semantic diagnostics of the document; `broken` holds the pointers with a schema or load error. */
@@ -37,7 +39,10 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   timeouts(c);
   retryOn(c);
   cacheKeys(c);
+  alertWebhooks(c);
   apiKeys(c);
+  recording(c);
+  jobsConcurrency(c);
   refs.unused();
   return c.out;
 }

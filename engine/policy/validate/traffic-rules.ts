@@ -60,6 +60,22 @@ export function trafficRules(c: Checks): void {
   }
 }
 
+/** A budget's alert webhook must be a URL fetch can use (the schema only checks its scheme). */
+export function alertWebhooks(c: Checks): void {
+  for (const pointer of matchPattern(c.ctx.doc, '/budgets/*/alerts/webhook')) {
+    const v = valueAt(c.ctx.doc, pointer);
+    if (typeof v !== 'string' || !c.clean(pointer) || URL.canParse(v)) continue;
+    c.out.push(
+      c.ctx.diag(
+        'SEM_BAD_URL',
+        'error',
+        `${c.ctx.subject(pointer)} is not a URL that can be parsed`,
+        pointer,
+      ),
+    );
+  }
+}
+
 /** A cache key that leaves out the prompt serves the first cached answer to every prompt. */
 export function cacheKeys(c: Checks): void {
   for (const pointer of matchPattern(c.ctx.doc, '/caches/*/key')) {

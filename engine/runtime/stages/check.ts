@@ -17,7 +17,10 @@ export function checkStage(clock: Clock): NamedStage {
       const input = scope.input;
       if (input.refused !== undefined) {
         return Promise.resolve(
-          errorAnswer(scope, input.refused.code, clock.now(), { params: { detail: input.refused.detail } }),
+          errorAnswer(scope, input.refused.code, clock.now(), {
+            params: { detail: input.refused.detail },
+            ...(input.refused.param === undefined ? {} : { param: input.refused.param }),
+          }),
         );
       }
       const problem = validateRequestBody(endpointOf(requestPath(input)), input.body);

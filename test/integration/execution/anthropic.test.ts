@@ -65,7 +65,13 @@ it('JSON: a Messages API answer comes back as an OpenAI chat completion', async 
     usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
   });
   expect(res.meta.target).toBe('sonnet');
-  expect(res.meta.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23 });
+  // Anthropic reports its cache reads (0 here): they are the usage's cached tokens.
+  expect(res.meta.usage).toEqual({
+    promptTokens: 12,
+    completionTokens: 11,
+    totalTokens: 23,
+    cachedTokens: 0,
+  });
   expect(res.meta.costUsd).toBeCloseTo((12 * 3 + 11 * 15) / 1e6, 12);
   expect(outcomes(res.meta)).toEqual(['sonnet:ok']);
 });
@@ -94,8 +100,18 @@ it('stream: an Anthropic SSE transcript comes back as OpenAI chunks ending in [D
   );
   const usage = read.payloads.filter((p) => p.usage != null);
   expect(usage).toHaveLength(1);
-  expect(usage[0].usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 });
-  expect(read.meta.usage).toEqual({ promptTokens: 25, completionTokens: 15, totalTokens: 40 });
+  expect(usage[0].usage).toEqual({
+    prompt_tokens: 25,
+    completion_tokens: 15,
+    total_tokens: 40,
+    prompt_tokens_details: { cached_tokens: 0 },
+  });
+  expect(read.meta.usage).toEqual({
+    promptTokens: 25,
+    completionTokens: 15,
+    totalTokens: 40,
+    cachedTokens: 0,
+  });
   expect(outcomes(read.meta)).toEqual(['sonnet:ok']);
 });
 

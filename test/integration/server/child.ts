@@ -21,11 +21,16 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-export async function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
+export async function startServe(
+  args: string[],
+  timeoutMs = 30_000,
+  /** Added to this process's environment. */
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [`${ROOT}bin/switchyard.js`, 'serve', '--port', '0', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   const pid = proc.pid;
   if (pid === undefined) throw new Error('serve did not start');

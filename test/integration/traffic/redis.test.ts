@@ -160,3 +160,31 @@ describe.skipIf(!redisAvailable)('Redis stores', () => {
     expect(spend.budgets[0].keys[0].spentUsd).toBeGreaterThanOrEqual(0.002);
   });
 });
+
+describe.skipIf(!redisAvailable)('Budget alerts on Redis', () => {
+  it('two replicas sharing Redis report each alertAt crossing once between them', async () => {
+    // 0.0011 per answer on `primary`: 8 answers reach the budget; 10 are sent, half to each.
+    const yaml = trafficYaml({
+      sections: `stores:\n  redis: { url: "${server().url}" }\nbudgets:\n  b${++seq}: { key: [tenant], usd: 0.0088/day, alertAt: [0.25, 0.5, 0.75], store: redis, onExceeded: { downgradeTo: [backup] } }\n`,
+      routes: `\n  - name: main\n    targets: [primary]\n    budgets: [b${seq}]`,
+    });
+    const one = harness(yaml);
+    const two = harness(yaml);
+    await ready(one);
+    await ready(two);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? one : two).engine.handle(request())),
+    );
+    for (const a of answers) expect(asJson(a).status).toBe(200);
+    const alerts = () => [...one.alerts, ...two.alerts];
+    for (let i = 0; i < 200 && alerts().length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    // Spend is recorded off the response path; give a duplicate (the bug) the time to show.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(
+      alerts()
+        .map((a) => `${a.kind}@${a.threshold}`)
+        .sort(),
+    ).toEqual(['exceeded@1', 'threshold@0.25', 'threshold@0.5', 'threshold@0.75']);
+    expect(one.alerts.length + two.alerts.length).toBe(4);
+  });
+});

@@ -201,8 +201,11 @@ routes:
 
   it('marks request-dependent routes dynamic and precomputes the others', () => {
     expect(c.routes[0].dynamic).toBe(false);
-    expect(c.routes[0].decisions).toHaveLength(4);
+    // Two shapes of tools × images, twice: the route mixes a provider that serves the Responses
+    // API (OpenAI's own) with one that does not, so Responses-only requests are a shape too.
+    expect(c.routes[0].decisions).toHaveLength(8);
     expect(c.routes[0].checksImages).toBe(true);
+    expect(c.routes[0].checksResponses).toBe(true);
     expect(c.routes[1].dynamic).toBe(true);
     expect(c.routes[1].decisions).toBeNull();
   });

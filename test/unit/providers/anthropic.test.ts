@@ -6,6 +6,7 @@ import {
   fromAnthropicMessage,
   toAnthropicRequest,
 } from '../../../engine/providers/anthropic.js';
+import { JSON_PREFILL, jsonPrefill } from '../../../engine/providers/anthropic-request.js';
 import { createProvider } from '../../../engine/providers/index.js';
 import { createUndiciTransport } from '../../../engine/providers/transport.js';
 import {
@@ -224,7 +225,12 @@ describe('Anthropic Messages → chat completions', () => {
           logprobs: null,
         },
       ],
-      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage: {
+        prompt_tokens: 12,
+        completion_tokens: 11,
+        total_tokens: 23,
+        prompt_tokens_details: { cached_tokens: 0 },
+      },
     });
   });
 
@@ -243,7 +249,13 @@ describe('Anthropic Messages → chat completions', () => {
         ],
       },
     });
-    expect(completion.usage).toEqual({ prompt_tokens: 512, completion_tokens: 87, total_tokens: 599 });
+    // Tokens read from the cache are reported as OpenAI reports them, in the prompt's details.
+    expect(completion.usage).toEqual({
+      prompt_tokens: 512,
+      completion_tokens: 87,
+      total_tokens: 599,
+      prompt_tokens_details: { cached_tokens: 100 },
+    });
   });
 
   it.each([
@@ -270,7 +282,12 @@ describe('Anthropic adapter over HTTP', () => {
       },
     });
     if (!result.ok || result.kind !== 'json') throw new Error('expected json');
-    expect(result.usage).toEqual({ promptTokens: 12, completionTokens: 11, totalTokens: 23 });
+    expect(result.usage).toEqual({
+      promptTokens: 12,
+      completionTokens: 11,
+      totalTokens: 23,
+      cachedTokens: 0,
+    });
     const seen = upstream.requests[0];
     expectAnthropicCall(seen, 'sk-ant-test');
     expect(seen.body).toEqual({
@@ -389,5 +406,66 @@ describe('Anthropic adapter over HTTP', () => {
     expect(() => translator.translate({ event: 'message_start', data: '{oops', id: null })).toThrow(
       ProviderFailure,
     );
+  });
+});
+
+describe('JSON modes on Anthropic', () => {
+  const ask = { model: 'x', messages: [{ role: 'user', content: 'List two colours as JSON.' }] };
+
+  it('a JSON schema is output_config.format', () => {
+    const schema = {
+      type: 'object',
+      properties: { c: { type: 'array' } },
+      required: ['c'],
+      additionalProperties: false,
+    };
+    const out = toAnthropicRequest(
+      {
+        ...ask,
+        response_format: { type: 'json_schema', json_schema: { name: 'colours', schema, strict: true } },
+      },
+      'claude',
+      false,
+    );
+    expect(out.output_config).toEqual({ format: { type: 'json_schema', schema } });
+  });
+
+  it('JSON mode is a { prefill, given back at the head of the answer, JSON and streamed', () => {
+    const body = { ...ask, response_format: { type: 'json_object' } };
+    const out = toAnthropicRequest(body, 'claude', false);
+    expect(out.messages.at(-1)).toEqual({ role: 'assistant', content: '{' });
+    expect(jsonPrefill(body, undefined)).toBe(true);
+    // A continuation already starts inside the object.
+    expect(jsonPrefill(body, '{"a"')).toBe(false);
+    const message = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      content: [{ type: 'text', text: '"c": ["red", "blue"]}' }],
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 1, output_tokens: 1 },
+    };
+    const completion = fromAnthropicMessage(message, 'claude', 0, JSON_PREFILL);
+    expect(JSON.parse(String(completion.choices[0].message.content))).toEqual({ c: ['red', 'blue'] });
+    const translator = new AnthropicStreamTranslator('claude', 0, JSON_PREFILL);
+    const first = translator.translate({
+      event: 'message_start',
+      data: JSON.stringify({ type: 'message_start', message: { id: 'm', usage: {} } }),
+      id: null,
+    });
+    expect(first.chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '{' });
+  });
+
+  it('refuses what it cannot carry rather than ignore it', () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+    expect(() =>
+      toAnthropicRequest({ ...ask, tools, response_format: { type: 'json_object' } }, 'c', false),
+    ).toThrow(/json_object together with tools/);
+    expect(() => toAnthropicRequest({ ...ask, response_format: { type: 'yaml' } }, 'c', false)).toThrow(
+      /not supported/,
+    );
+    expect(() =>
+      toAnthropicRequest({ ...ask, response_format: { type: 'json_schema' } }, 'c', false),
+    ).toThrow(/needs/);
   });
 });

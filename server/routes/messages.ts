@@ -1,0 +1,40 @@
+/**
+ * `POST /v1/messages`: Anthropic's Messages API, so Anthropic SDK clients and coding agents can
+ * use the gateway whatever provider serves them (engine/ingress/messages.ts). Every error,
+ * including what the HTTP layer refuses itself and a stream cut in band, has Anthropic's shape
+ * `{ type: 'error', error: { type, message }, request_id }`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { anthropicError, type ErrorCode, errorBody, sseFrame } from '../../engine/index.js';
+import { statusOf } from '../errors.js';
+import {
+  type ErrorShape,
+  type IngressRoutesOptions,
+  ingressErrorHandler,
+  ingressHandler,
+} from './ingress.js';
+
+function anthropicBody(
+  code: ErrorCode,
+  params: Readonly<Record<string, string>> | undefined,
+  requestId: string | null,
+) {
+  return anthropicError(statusOf(code), errorBody(code, params), requestId);
+}
+
+const ANTHROPIC_ERRORS: ErrorShape = {
+  body: anthropicBody,
+  event: (code) => {
+    const { error } = anthropicBody(code, undefined, null);
+    return sseFrame(JSON.stringify({ type: 'error', error }), 'error');
+  },
+};
+
+export async function messagesRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {
+  const path = '/v1/messages';
+  app.post(
+    path,
+    { errorHandler: ingressErrorHandler(path, ANTHROPIC_ERRORS, options) },
+    ingressHandler(path, ANTHROPIC_ERRORS, options),
+  );
+}

@@ -1,0 +1,24 @@
+/**
+ * `POST /v1/responses`: OpenAI's Responses API, routed by the same policy as chat completions.
+ * The engine translates (engine/ingress/responses.ts) or passes the request through to a
+ * provider that serves the API; errors keep the OpenAI shape.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errorBody } from '../../engine/index.js';
+import {
+  type ErrorShape,
+  type IngressRoutesOptions,
+  ingressErrorHandler,
+  ingressHandler,
+} from './ingress.js';
+
+const OPENAI_ERRORS: ErrorShape = { body: (code, params) => errorBody(code, params) };
+
+export async function responsesRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {
+  const path = '/v1/responses';
+  app.post(
+    path,
+    { errorHandler: ingressErrorHandler(path, OPENAI_ERRORS, options) },
+    ingressHandler(path, OPENAI_ERRORS, options),
+  );
+}
