@@ -31,7 +31,7 @@ export const CLIENT_SCRIPT = `(function () {
     return {
       type: 'line', label: label, data: values, borderColor: color, backgroundColor: color,
       borderWidth: 2, borderDash: dashed ? [5, 4] : [], pointRadius: values.length > 60 ? 0 : 2,
-      tension: 0.2, yAxisID: 'y', order: 1
+      tension: 0, stepped: 'middle', yAxisID: 'y', order: 1
     };
   }
 
