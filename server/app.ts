@@ -32,7 +32,7 @@ import {
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
-import { type PolicyWatcher, watchPolicy } from './watch.js';
+import type { PolicyWatcher } from './watch.js';
 
 export type { ServerLoggerOptions } from './logging.js';
 
@@ -251,6 +251,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let watcher: PolicyWatcher | null = null;
   if (options.watch ?? true) {
+    // chokidar is loaded only by a server that watches (`--no-watch` never loads it).
+    const { watchPolicy } = await import('./watch.js');
     watcher = await watchPolicy({
       policyPath: options.policyPath,
       ...(options.watchDebounceMs === undefined ? {} : { debounceMs: options.watchDebounceMs }),
