@@ -11,6 +11,7 @@
 
 import type { LoggerOptions } from 'pino';
 import { parseCommandArgs } from '../args.js';
+import { startedServing } from '../heap-tuning.js';
 import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
 
 export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
@@ -184,6 +185,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   io.stdout.write(
     `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
   );
+  startedServing();
 
   const signals: SignalSource = io.signals ?? process;
   // Defence in depth: a stray rejected promise (a bug) is logged, not fatal to every request in

@@ -19,11 +19,15 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-export async function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
+export async function startServe(
+  args: string[],
+  timeoutMs = 30_000,
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [...CLI_NODE_ARGS, 'serve', '--port', '0', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   const pid = proc.pid;
   if (pid === undefined) throw new Error('serve did not start');
