@@ -38,10 +38,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const COMPARE_ROOT = process.env.FOOTPRINT_COMPARE ? resolve(process.env.FOOTPRINT_COMPARE) : null;
 const ONLY = process.env.FOOTPRINT_ONLY ? new RegExp(process.env.FOOTPRINT_ONLY) : null;
 const SECONDS = Math.max(1, Math.round(Number(process.env.FOOTPRINT_SECONDS ?? 10)));
 const CONNS = Math.max(1, Math.round(Number(process.env.FOOTPRINT_CONNS ?? 50)));
-const COMPARE_ROOT = process.env.FOOTPRINT_COMPARE ? resolve(process.env.FOOTPRINT_COMPARE) : null;
 const LOAD_ROUNDS = Math.max(1, Math.round(Number(process.env.FOOTPRINT_LOAD_ROUNDS ?? 1)));
 
 /** One way of running the gateway: this tree or another, with node flags and environment. */
@@ -102,6 +102,13 @@ const IMPORTS: readonly { label: string; spec: string }[] = [
   { label: 'safe-regex2', spec: 'safe-regex2' },
   { label: 'switchyard (library)', spec: join(ROOT, 'dist/engine/index.js') },
   { label: 'switchyard/server', spec: join(ROOT, 'dist/server/index.js') },
+  ...(COMPARE_ROOT === null
+    ? []
+    : [
+        { label: 'switchyard (library), before', spec: join(COMPARE_ROOT, 'dist/engine/index.js') },
+        // The tree before had no server entry: its createServer module.
+        { label: 'switchyard server, before', spec: join(COMPARE_ROOT, 'dist/server/app.js') },
+      ]),
 ];
 
 // ---- processes ---------------------------------------------------------------------------------
