@@ -4,7 +4,7 @@
  * use so that a broken or incomplete engine is reported as an error message, never a crash.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 export interface CliStream {
   write(chunk: string): unknown;
@@ -91,6 +91,18 @@ export async function packageVersion(): Promise<string> {
     return parsed.version;
   }
   return '0.0.0';
+}
+
+/**
+ * A path the command was given that does not exist is a usage error (exit 2), so CI can tell a
+ * typo in the command line from a policy with problems (exit 1). `flag` names the option.
+ */
+export async function requireExisting(path: string, flag?: string): Promise<void> {
+  try {
+    await stat(path);
+  } catch {
+    throw new UsageError(`${flag === undefined ? '' : `${flag}: `}no such file or directory: ${path}`);
+  }
 }
 
 /** The environment a command sees: the test's, or the process's. */

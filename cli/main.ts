@@ -7,6 +7,7 @@
  * process.exitCode = await main(process.argv.slice(2));
  */
 
+import { BATCH_HELP, runBatch } from './commands/batch.js';
 import { DIFF_HELP, runDiff } from './commands/diff.js';
 import { EXPLAIN_HELP, runExplain } from './commands/explain.js';
 import { REPLAY_HELP, runReplay } from './commands/replay.js';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
     run: runReplay,
   },
   serve: { summary: 'Run the OpenAI-compatible gateway', help: SERVE_HELP, run: runServe },
+  batch: { summary: 'Run a batch file of requests through a policy', help: BATCH_HELP, run: runBatch },
   schema: { summary: 'Print the policy JSON Schema', help: SCHEMA_HELP, run: runSchema },
 };
 

@@ -140,7 +140,7 @@ function measureInput(body: Record<string, unknown>, endpoint: Endpoint): { char
   return { chars, tokens: Math.ceil(chars / 4) + overhead };
 }
 
-function bearerKey(authorization: string | undefined): string | null {
+export function bearerKey(authorization: string | undefined): string | null {
   if (authorization === undefined) return null;
   const m = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization);
   return m === null ? null : m[1];

@@ -25,6 +25,7 @@ export type ErrorStage =
   | 'attempts'
   | 'stream'
   | 'lifecycle'
+  | 'jobs'
   | 'admin'
   | 'internal';
 
@@ -234,6 +235,58 @@ export const ERRORS = {
     message: 'The request was cancelled.',
     stage: 'lifecycle',
     doc: 'The caller disconnected or aborted the request; upstream calls were cancelled. Seen in logs and recordings.',
+  },
+
+  // ---- jobs: files, batches and deferred requests ---------------------------------------
+  jobs_disabled: {
+    status: 404,
+    type: 'invalid_request_error',
+    message:
+      'Jobs (files, batches, deferred requests) are not enabled on this gateway; start it with --jobs-dir.',
+    stage: 'jobs',
+    doc: 'The server was started without `--jobs-dir`, so it keeps no files or jobs.',
+  },
+  file_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'No file with id {id}.',
+    stage: 'jobs',
+    doc: "No such file, or it belongs to another tenant (another tenant's files do not exist for a caller).",
+  },
+  file_too_large: {
+    status: 413,
+    type: 'invalid_request_error',
+    message: 'The file exceeds the upload limit of {limit} bytes (jobs.maxFileSize).',
+    stage: 'jobs',
+    doc: "An upload larger than the policy's `jobs.maxFileSize` (100 MiB by default); nothing is kept.",
+  },
+  file_in_use: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'The file {id} is the input of a job that has not finished; cancel the job first.',
+    stage: 'jobs',
+    doc: 'Deleting the input file of a batch that is still running.',
+  },
+  job_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'No {kind} with id {id}.',
+    stage: 'jobs',
+    doc: 'No such batch or deferred request, or it belongs to another tenant.',
+  },
+  job_not_cancellable: {
+    status: 409,
+    type: 'invalid_request_error',
+    message: 'A job with status {status} cannot be cancelled.',
+    stage: 'jobs',
+    doc: 'Cancelling a batch or deferred request that has already finished, failed or expired.',
+  },
+  too_many_jobs: {
+    status: 429,
+    type: 'rate_limit_error',
+    message: '{limit} jobs are already queued or running (jobs.maxActive); retry when one has finished.',
+    stage: 'jobs',
+    doc: 'Creating a batch or a deferred request while `jobs.maxActive` jobs have not finished.',
   },
 
   // ---- admin -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * Switchyard's public library API. Everything an embedding program needs: load and validate a
  * policy, create an engine, decide and handle requests, render diagnostics.
  */
-export type { CompiledPolicy } from './compile/compile.js';
+export type { CompiledPolicy, CompiledRecording } from './compile/compile.js';
 export type { Diagnostic, Severity } from './policy/diagnostics.js';
 
 import { ALL_DIAGNOSTIC_CODES } from './policy/codes.js';
@@ -35,17 +35,27 @@ export {
 } from './errors.js';
 export type { CompiledGuardrail, GuardrailVerdict } from './guardrails/index.js';
 export { INJECTION_PACK_VERSION } from './guardrails/index.js';
+export * as jobs from './jobs/index.js';
 export type { PolicySource } from './policy/load.js';
 export type { Policy } from './policy/types.generated.js';
 export { sseFrame } from './providers/sse.js';
 export type { Transport } from './providers/transport.js';
 export {
+  createPolicyRecorder,
+  type PolicyRecorder,
+  type PolicyRecorderOptions,
+} from './replay/policy-recorder.js';
+export {
   createRecorder,
+  type RecordedLimit,
+  type RecordedLine,
   type Recorder,
   type RecorderOptions,
   type RecordInput,
 } from './replay/record.js';
+export { maxUpstreamCalls } from './runtime/attempts/index.js';
 export { createEngine, type Engine, type EngineOptions, type Rejection } from './runtime/engine.js';
+export type { RecorderPort } from './runtime/stages/record.js';
 export type { StoreEvent } from './runtime/stores.js';
 export type {
   BudgetAlertEvent,
@@ -68,6 +78,34 @@ export {
   type PolicyTestRun,
   runPolicyTests,
 } from './testing/policy-tests.js';
-export { formatReplay, type ReplayChange, type ReplayReport, replayRecording } from './testing/replay.js';
+export { formatReplay, replayRecording } from './testing/replay.js';
+export {
+  evaluateGates,
+  formatGate,
+  formatGateVerdict,
+  GATE_METRICS,
+  type Gate,
+  type GateLimit,
+  type GateMetric,
+  type GateResult,
+  type GateVerdict,
+  parseGateLimit,
+  parseGates,
+} from './testing/replay-gates.js';
+export { type HtmlReportOptions, renderReplayHtml } from './testing/replay-render/html.js';
+export { formatReplayReport, type TerminalReportOptions } from './testing/replay-render/terminal.js';
+export {
+  CHANGE_KINDS,
+  type ChangeKind,
+  type MalformedLine,
+  REPLAY_REPORT_SCHEMA,
+  type ReplayBucket,
+  type ReplayChange,
+  type ReplayOutcome,
+  type ReplayProgress,
+  type ReplayReport,
+  type ReplaySide,
+  type TrafficFormat,
+} from './testing/replay-report.js';
 export type * from './types.js';
 export { ERROR_CLASSES, NEVER_RETRIED } from './types.js';

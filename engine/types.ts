@@ -4,7 +4,7 @@
  * imports flow one way. Durations are milliseconds, prices are USD per million tokens.
  */
 
-/** The error taxonomy used by `retryOn` / `fallbackOn` and in attempt records (DESIGN.md §2). */
+/** The error taxonomy used by `retryOn` / `fallbackOn` and in attempt records (docs/design.md §2). */
 export const ERROR_CLASSES = [
   'connect',
   'timeout',
@@ -24,7 +24,7 @@ export const ERROR_CLASSES = [
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
 /**
- * Classes never re-sent to the same target, whatever `retryOn` says (DESIGN.md §2). The one
+ * Classes never re-sent to the same target, whatever `retryOn` says (docs/design.md §2). The one
  * definition: the attempt loop skips retries on these and validation warns (`SEM_NEVER_RETRIED`)
  * when `retryOn` lists one.
  */

@@ -1,6 +1,7 @@
 /**
  * Generates the reference documentation from its single sources of truth:
  * - docs/policy-reference.md from schemas/policy.schema.json (titles, descriptions, defaults);
+ * - docs/recorded-traffic.md from schemas/recorded-traffic.schema.json (the recording format);
  * - docs/diagnostics.md from the diagnostic code catalogue;
  * - docs/errors.md from the error catalogue (engine/errors.ts).
  * `tsx scripts/gen-docs.ts` writes them; the test suite fails when they are stale.
@@ -24,7 +25,8 @@ function typeOf(node: Json): string {
   if (typeof node.$ref === 'string') return `[${refName(node.$ref)}](#${refName(node.$ref).toLowerCase()})`;
   if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
   if (Array.isArray(node.enum)) return node.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
-  if (Array.isArray(node.oneOf)) return node.oneOf.map((n) => (isRecord(n) ? typeOf(n) : '?')).join(' \\| ');
+  for (const union of [node.oneOf, node.anyOf])
+    if (Array.isArray(union)) return union.map((n) => (isRecord(n) ? typeOf(n) : '?')).join(' \\| ');
   if (node.type === 'array' && isRecord(node.items)) return `list of ${typeOf(node.items)}`;
   if (node.type === 'object' && isRecord(node.additionalProperties))
     return `map of name → ${typeOf(node.additionalProperties)}`;
@@ -81,16 +83,17 @@ function propertiesTable(node: Json): string[] {
   return lines;
 }
 
-export function renderPolicyReference(): string {
-  const schema = JSON.parse(readFileSync(join(root, 'schemas/policy.schema.json'), 'utf8')) as Json;
+/** A reference page for one JSON Schema: its top-level properties, then each definition. */
+function renderSchemaReference(schemaPath: string, heading: string, topLevel: string): string {
+  const schema = JSON.parse(readFileSync(join(root, schemaPath), 'utf8')) as Json;
   DEFS = isRecord(schema.$defs) ? schema.$defs : {};
   const out: string[] = [
-    '<!-- Generated from schemas/policy.schema.json by scripts/gen-docs.ts. Do not edit: run `npm run gen:docs`. -->',
-    '# Policy language reference (v1)',
+    `<!-- Generated from ${schemaPath} by scripts/gen-docs.ts. Do not edit: run \`npm run gen:docs\`. -->`,
+    `# ${heading}`,
     '',
     String(schema.description ?? ''),
     '',
-    '## Top level',
+    `## ${topLevel}`,
     '',
     ...propertiesTable(schema),
     '',
@@ -104,6 +107,19 @@ export function renderPolicyReference(): string {
     if (typeof raw.pattern === 'string') out.push(`Format: \`${raw.pattern}\``, '');
   }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+export function renderPolicyReference(): string {
+  return renderSchemaReference('schemas/policy.schema.json', 'Policy language reference (v1)', 'Top level');
+}
+
+/** docs/recorded-traffic.md: the line format `serve` records and `replay` reads. */
+export function renderRecordedTraffic(): string {
+  return renderSchemaReference(
+    'schemas/recorded-traffic.schema.json',
+    'Recorded traffic format (v1)',
+    'A line',
+  );
 }
 
 export function renderDiagnostics(): string {
@@ -149,6 +165,7 @@ const ERROR_STAGES: ReadonlyArray<{ stage: ErrorStage; title: string }> = [
   { stage: 'attempts', title: 'Attempts: the upstream calls' },
   { stage: 'stream', title: 'Stream: in-band errors' },
   { stage: 'lifecycle', title: 'Lifecycle: cancellation and shutdown' },
+  { stage: 'jobs', title: 'Jobs: files, batches and deferred requests' },
   { stage: 'admin', title: 'Admin API' },
   { stage: 'internal', title: 'Internal' },
 ];
@@ -189,6 +206,7 @@ export function renderErrors(): string {
 
 export const GENERATED_DOCS: ReadonlyArray<{ path: string; render: () => string }> = [
   { path: 'docs/policy-reference.md', render: renderPolicyReference },
+  { path: 'docs/recorded-traffic.md', render: renderRecordedTraffic },
   { path: 'docs/diagnostics.md', render: renderDiagnostics },
   { path: 'docs/errors.md', render: renderErrors },
 ];

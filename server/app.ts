@@ -1,6 +1,6 @@
 /**
  * The HTTP server: a thin Fastify layer that turns requests into `RequestInput`, hands them to
- * the engine and writes `EngineResponse`s back (DESIGN.md §3). No routing logic lives here.
+ * the engine and writes `EngineResponse`s back (docs/design.md §3). No routing logic lives here.
  *
  * Order of a request: onRequest (request id, drain check, in-flight tracking) → body parser
  * (size limit, JSON) → shape validation → `engine.handle` → JSON or SSE → one log line and the
@@ -14,9 +14,15 @@
 import { open } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { createRecorder, type ErrorCode, type Recorder } from '../engine/index.js';
+import {
+  type CompiledPolicy,
+  createPolicyRecorder,
+  type ErrorCode,
+  type PolicyRecorder,
+} from '../engine/index.js';
 import { withServerHooks } from './engine-hooks.js';
 import { apiError, mapFastifyError, sendApiError, statusOf } from './errors.js';
+import { installJobs, startJobs } from './jobs.js';
 import { installJsonParser } from './json-body.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
@@ -57,10 +63,18 @@ export interface CreateServerOptions {
   gracePeriodMs?: number;
   engineOptions?: EngineOptions;
   /**
-   * Append one JSON line per request to this file (`schemas/recorded-traffic.schema.json`), off
-   * the request path, flushed on shutdown. `content`: message text kept, hashed (default) or dropped.
+   * Recording (one JSON line per request, `schemas/recorded-traffic.schema.json`, written off the
+   * request path and flushed on shutdown). By default the policy's `recording` block decides,
+   * version by version. `{ path, content }` replaces the block's path and/or content mode for every
+   * version (`serve --record`, `--record-content`); with a path, versions without a block are
+   * recorded too. `false` records nothing, whatever the policy says (`serve --no-record`).
    */
-  record?: { path: string; content?: 'keep' | 'hash' | 'drop' };
+  record?: { path?: string; content?: 'keep' | 'hash' | 'drop' } | false;
+  /**
+   * Keep files, batches and deferred requests in this directory (created if missing); they
+   * survive a restart. Without it the Files and Batch APIs answer 404 `jobs_disabled`.
+   */
+  jobsDir?: string;
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
@@ -163,26 +177,28 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   // JSON bodies too deep or with too many objects are refused (400) before they are parsed.
   installJsonParser(app);
 
-  if (options.record !== undefined) {
+  const recordOverride = options.record === false ? undefined : options.record;
+  if (recordOverride?.path !== undefined) {
     // Refuse to start rather than serve with every recording line dropped.
     try {
-      await (await open(options.record.path, 'a')).close();
+      await (await open(recordOverride.path, 'a')).close();
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw Object.assign(new Error(`cannot write the recording file ${options.record.path}: ${reason}`), {
+      throw Object.assign(new Error(`cannot write the recording file ${recordOverride.path}: ${reason}`), {
         code: 'SY_RECORDING_PATH',
       });
     }
   }
-  const recorder: Recorder | null =
-    options.record === undefined
+  const recorder: PolicyRecorder | null =
+    options.record === false
       ? null
-      : createRecorder({
-          path: options.record.path,
-          content: options.record.content ?? 'hash',
-          onError: (err) =>
-            app.log.error({ err }, 'recording write failed; lines are dropped until it recovers'),
+      : createPolicyRecorder({
+          ...(recordOverride === undefined ? {} : { override: recordOverride }),
+          onError: (err, path) =>
+            app.log.error({ err, path }, 'recording write failed; lines are dropped until it recovers'),
           onDrop: (count) => metrics.observeRecordingDropped(count),
+          onFile: ({ kind, path }) =>
+            app.log.info({ path }, kind === 'open' ? 'recording to a file' : 'recording file closed'),
         });
   const engineOptions = withServerHooks(options.engineOptions, metrics, app.log, recorder);
 
@@ -191,6 +207,10 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     ...(options.env === undefined ? {} : { env: options.env }),
     engineOptions,
     ...(options.engineApi === undefined ? {} : { api: options.engineApi }),
+    // A version whose recording file cannot be written does not serve (the previous one goes on).
+    ...(recorder === null
+      ? {}
+      : { prepare: (policy: CompiledPolicy) => recorder.prepare(policy.recording ?? null) }),
     logger: {
       info: (obj, msg) => app.log.info(obj, msg),
       warn: (obj, msg) => app.log.warn(obj, msg),
@@ -243,11 +263,20 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     }),
   );
 
+  let jobs: Awaited<ReturnType<typeof installJobs>>;
+  try {
+    jobs = await installJobs(app, { manager, metrics, dir: options.jobsDir, gracePeriodMs });
+  } catch (err) {
+    await app.close();
+    await recorder?.close();
+    throw err;
+  }
   await app.register(apiRoutes, { manager, lifecycle });
   await app.register(healthRoutes, { manager, lifecycle, metrics });
   await app.register(adminRoutes, { manager, token: adminToken, prefix: '/admin' });
 
   await manager.start();
+  await startJobs(jobs);
 
   let watcher: PolicyWatcher | null = null;
   if (options.watch ?? true) {

@@ -1,7 +1,7 @@
 /** The engine's event hooks, turned into metrics and log lines. */
 
 import type { FastifyBaseLogger } from 'fastify';
-import type { Recorder } from '../engine/index.js';
+import type { RecorderPort } from '../engine/index.js';
 import type { ServerMetrics } from './metrics.js';
 import type { EngineOptions } from './policy-manager.js';
 
@@ -13,7 +13,7 @@ export function withServerHooks(
   base: EngineOptions | undefined,
   metrics: ServerMetrics,
   log: FastifyBaseLogger,
-  recorder: Recorder | null,
+  recorder: RecorderPort | null,
 ): EngineOptions {
   const failing = new Set<string>();
   return {

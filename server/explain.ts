@@ -6,6 +6,7 @@
 import {
   type CompiledGuardrail,
   type Decision,
+  maxUpstreamCalls,
   NEVER_RETRIED,
   type PolicyIdentity,
 } from '../engine/index.js';
@@ -39,7 +40,13 @@ export interface ExplainTarget {
 export interface ExplainPlan {
   readonly strategy: string;
   readonly tree: ExplainPlanTree;
+  /** The route's cap on upstream calls (`maxAttempts`). */
   readonly maxAttempts: number;
+  /**
+   * The most upstream calls this request can cause: every target once plus its retries, as far
+   * as `fallbackOn` lets the walk go, within `maxAttempts` (the engine's `maxUpstreamCalls`).
+   */
+  readonly maxUpstreamCalls: number;
   readonly timeout: RouteDecision['timeout'];
   readonly stream: RouteDecision['stream'];
   readonly onExhausted: RouteDecision['onExhausted'];
@@ -113,6 +120,8 @@ export function explainDecision(
   policy: PolicyIdentity,
   decision: Decision | RejectedDecision,
   guardrails: ReadonlyMap<string, CompiledGuardrail> = new Map(),
+  /** The request's own shape where it matters to the plan (a stream may continue after a cut). */
+  request: { readonly stream?: boolean } = {},
 ): ExplainReport {
   const identity = { name: policy.name, version: policy.version, hash: policy.hash };
   // A request refused before routing has no skipped routes.
@@ -138,6 +147,7 @@ export function explainDecision(
       strategy: decision.plan.kind === 'group' ? decision.plan.strategy : 'fallback',
       tree: tree(decision.plan),
       maxAttempts: decision.maxAttempts,
+      maxUpstreamCalls: maxUpstreamCalls(decision, { stream: request.stream === true }),
       timeout: decision.timeout,
       stream: decision.stream,
       onExhausted: decision.onExhausted,
@@ -155,6 +165,11 @@ export function formatMs(ms: number): string {
   if (ms < 60_000 || ms % 60_000 !== 0) return `${ms / 1000}s`;
   if (ms < 3_600_000 || ms % 3_600_000 !== 0) return `${ms / 60_000}m`;
   return `${ms / 3_600_000}h`;
+}
+
+/** The calls the targets alone would allow, ignoring the route's cap (for the wording only). */
+function uncapped(plan: ExplainPlan): number {
+  return plan.targets.reduce((n, t) => n + 1 + (t.retry.retryOn.length > 0 ? t.retry.attempts : 0), 0);
 }
 
 function treeText(node: ExplainPlanTree): string {
@@ -187,7 +202,11 @@ export function renderExplainHuman(report: ExplainReport): string {
   out.push(
     '',
     `plan: ${treeText(plan.tree)}`,
-    `  at most ${plan.maxAttempts} upstream call${plan.maxAttempts === 1 ? '' : 's'}; ` +
+    `  at most ${plan.maxUpstreamCalls} upstream call${plan.maxUpstreamCalls === 1 ? '' : 's'}` +
+      (plan.maxUpstreamCalls === plan.maxAttempts && plan.maxAttempts < uncapped(plan)
+        ? ` (the route's maxAttempts)`
+        : '') +
+      '; ' +
       `total timeout ${formatMs(t.totalMs)}; after the first streamed token a failure is ${
         plan.stream.midStream === 'error' ? 'reported in-band (no fallback)' : 'continued on the next target'
       }`,

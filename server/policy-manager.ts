@@ -85,6 +85,11 @@ export interface PolicyManagerOptions {
   logger?: ManagerLogger;
   /** Called after every reload or rollback, successful or not (metrics, tests). */
   onResult?: (result: ReloadResult) => void;
+  /**
+   * Runs after a version compiled and before it serves (first load, reload, rollback): a string
+   * is why it cannot serve (the recording file cannot be written), and the load fails with it.
+   */
+  prepare?: (policy: CompiledPolicy) => Promise<string | null>;
 }
 
 const silentLogger: ManagerLogger = { info() {}, warn() {}, error() {} };
@@ -263,6 +268,10 @@ export class PolicyManager {
     }
     if (!loaded.ok) return this.failure(trigger, started, loaded.diagnostics, undefined, loaded.sources);
 
+    const unprepared = await this.runPrepare(loaded.policy);
+    if (unprepared !== null)
+      return this.failure(trigger, started, loaded.diagnostics, unprepared, loaded.sources);
+
     const identity = loaded.policy.identity;
     let changed: boolean;
     try {
@@ -310,6 +319,16 @@ export class PolicyManager {
     });
   }
 
+  /** The `prepare` hook's verdict; a hook that throws is a failure too. */
+  private async runPrepare(policy: CompiledPolicy): Promise<string | null> {
+    if (this.options.prepare === undefined) return null;
+    try {
+      return await this.options.prepare(policy);
+    } catch (err) {
+      return `internal error while preparing the version: ${errorMessage(err)}`;
+    }
+  }
+
   private async runRollback(): Promise<ReloadResult> {
     const started = performance.now();
     const engine = this.engineRef;
@@ -317,6 +336,8 @@ export class PolicyManager {
     if (engine === null || previous === undefined || this.closed) {
       return this.failure('rollback', started, [], 'there is no previous version to roll back to');
     }
+    const unprepared = await this.runPrepare(previous.policy);
+    if (unprepared !== null) return this.failure('rollback', started, [], unprepared);
     try {
       engine.swap(previous.policy);
     } catch (err) {

@@ -32,6 +32,8 @@
  *    9  engine/replay           recording and replay of traffic.
  *   10  engine/runtime          the engine: stages, attempts, breakers, stores.
  *   10b engine/testing          policy unit tests (`switchyard test`): runs cases through the engine.
+ *       engine/jobs             batches and deferred requests: runs job requests through the engine
+ *                               (a peer of engine/testing).
  *   11  engine/index            the public entry (what `package.json` exports).
  *   12  server                  may import from engine/ ONLY engine/index.ts (type imports too).
  *   13  cli                     may import server, and from engine/ ONLY engine/index.ts.
@@ -61,7 +63,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine/decide'],
   ['engine/replay'],
   ['engine/runtime'],
-  ['engine/testing'],
+  ['engine/testing', 'engine/jobs'],
   ['engine/index'],
   ['server'],
   ['cli'],

@@ -4,7 +4,7 @@
  * `--exit-code`, 1 when anything changed), 1 when a policy does not validate, 2 on usage errors.
  */
 import { OUTPUT_OPTIONS, parseCommandArgs } from '../args.js';
-import { type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
+import { type CliIo, loadEngine, parseFormat, requireExisting, UsageError, useColor } from '../io.js';
 
 export const DIFF_HELP = `Usage: switchyard diff <old policy> <new policy> [options]
 
@@ -19,6 +19,9 @@ Options:
   --format <human|json>  Output format (default: human)
   --exit-code            Exit 1 when anything changed (as git diff --exit-code)
   -h, --help             Show this help
+
+Exit codes: 0 done (with --exit-code: nothing changed), 1 a policy does not validate (or, with
+--exit-code, something changed), 2 usage error or a missing policy path.
 `;
 
 const FORMATS = ['human', 'json'] as const;
@@ -48,6 +51,7 @@ export async function runDiff(args: string[], io: CliIo): Promise<number> {
   };
   const samples = count('samples', values.samples, 500);
   const seed = count('seed', values.seed, 1);
+  for (const path of positionals) await requireExisting(path);
   const engine = await loadEngine('loadPolicyWithoutSecrets', 'diffPolicies', 'formatDiff', 'formatHuman');
   const policies = [];
   for (const path of positionals) {

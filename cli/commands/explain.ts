@@ -15,6 +15,7 @@ import {
   jsonText,
   loadEngine,
   parseFormat,
+  requireExisting,
   UsageError,
   useColor,
 } from '../io.js';
@@ -33,7 +34,8 @@ Options:
   --format <human|json>   Output format (default: human)
   -h, --help              Show this help
 
-Exit codes: 0 explained, 1 the policy has errors, 2 usage error or unreadable request file.
+Exit codes: 0 explained, 1 the policy has errors, 2 usage error, a missing policy path or an
+unreadable request file.
 `;
 
 const FORMATS = ['human', 'json'] as const;
@@ -102,6 +104,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.policy === undefined) throw new UsageError('explain needs --policy <file|dir>');
   if (values.request === undefined) throw new UsageError('explain needs --request <request.json>');
+  await requireExisting(values.policy, '--policy');
 
   const input = await readRequestFile(values.request);
   const engine = await loadEngine('loadPolicy', 'createEngine', 'formatHuman', 'formatJson');
@@ -123,6 +126,7 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
       decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
       decision,
       loaded.policy.guardrails,
+      { stream: (input.body as { stream?: unknown }).stream === true },
     );
     io.stdout.write(format === 'json' ? jsonText(report) : renderExplainHuman(report));
   } finally {

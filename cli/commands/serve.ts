@@ -9,10 +9,20 @@
  * its work, and an orchestrator or a shell should be able to tell.
  */
 
-import type { LoggerOptions } from 'pino';
+import type { ServerLoggerOptions } from '../../server/app.js';
+import { LOG_FORMATS, type LogFormat, prettyDestination, resolveLogFormat } from '../../server/log-format.js';
+import { startTracing, type Tracing } from '../../server/tracing.js';
 import { parseCommandArgs } from '../args.js';
 import { startedServing } from '../heap-tuning.js';
-import { CliError, type CliIo, loadEngine, type SignalSource, UsageError, useColor } from '../io.js';
+import {
+  CliError,
+  type CliIo,
+  loadEngine,
+  requireExisting,
+  type SignalSource,
+  UsageError,
+  useColor,
+} from '../io.js';
 
 export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
 
@@ -30,12 +40,28 @@ Options:
                         plain milliseconds (default: 30s)
   --no-watch            Do not watch the policy files (reload with SIGHUP or POST /admin/reload)
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default: info)
-  --record <file>       Append one JSON line per request (schemas/recorded-traffic.schema.json)
-  --record-content <m>  Message text in recordings: keep, hash or drop (default: hash)
+  --log-format <f>      pretty (human-readable), json (one JSON object per line) or auto:
+                        pretty when standard output is a terminal, else json (default: auto)
+  --record <file>       Append one JSON line per request to <file> (format:
+                        schemas/recorded-traffic.schema.json). Replaces the path of the
+                        policy's \`recording\` block; records even without one
+  --record-content <m>  Message text in recordings: keep, hash or drop; replaces the block's
+                        \`content\` (default: the block's, else hash)
+  --no-record           Record nothing, whatever the policy's \`recording\` block says
+  --jobs-dir <dir>      Keep uploaded files, batches and deferred requests here; they
+                        survive a restart and resume (without it, /v1/files, /v1/batches
+                        and x-switchyard-defer answer 404 jobs_disabled)
   -h, --help            Show this help
 
 Environment:
-  SWITCHYARD_ADMIN_TOKEN  Bearer token for /admin (without it, /admin answers 404)
+  SWITCHYARD_ADMIN_TOKEN       Bearer token for /admin (without it, /admin answers 404)
+  OTEL_EXPORTER_OTLP_ENDPOINT  Export traces over OTLP/HTTP (a span per request and per upstream
+                               attempt); the other OTEL_* variables apply (OTEL_SERVICE_NAME,
+                               OTEL_EXPORTER_OTLP_HEADERS, ...). Unset: no tracing.
+
+Exit codes: 0 stopped by a signal after draining, 1 the policy is not valid or cannot serve (its
+recording file cannot be written; nothing served) or a second signal cut the drain short, 2 usage
+error, a missing policy path, or the address or the --record file cannot be used.
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -82,6 +108,11 @@ const FORCED_EXIT_WAIT_MS = 500;
  */
 export const REPEATED_SIGNAL_MS = 500;
 
+const CONTENT_MODES = ['keep', 'hash', 'drop'] as const;
+function isContentMode(text: string): text is (typeof CONTENT_MODES)[number] {
+  return (CONTENT_MODES as readonly string[]).includes(text);
+}
+
 function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) {
     throw new UsageError(`--port must be an integer from 0 to 65535 (got "${text}")`);
@@ -100,8 +131,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'shutdown-grace': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       record: { type: 'string' },
       'record-content': { type: 'string' },
+      'no-record': { type: 'boolean' },
+      'jobs-dir': { type: 'string' },
     },
     SERVE_HELP,
     io,
@@ -126,13 +160,29 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const recordContent = values['record-content'] ?? 'hash';
-  if (recordContent !== 'keep' && recordContent !== 'hash' && recordContent !== 'drop') {
+  const logFormat = values['log-format'] ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
+  }
+
+  const recordContent = values['record-content'];
+  if (recordContent !== undefined && !isContentMode(recordContent)) {
     throw new UsageError('--record-content must be one of keep, hash, drop');
   }
-  if (values['record-content'] !== undefined && values.record === undefined) {
-    throw new UsageError('--record-content needs --record <file>');
+  if (values['no-record'] && (values.record !== undefined || recordContent !== undefined)) {
+    throw new UsageError('--no-record cannot be combined with --record or --record-content');
   }
+  const record =
+    values['no-record'] === true
+      ? (false as const)
+      : values.record === undefined && recordContent === undefined
+        ? undefined
+        : {
+            ...(values.record === undefined ? {} : { path: values.record }),
+            ...(recordContent === undefined ? {} : { content: recordContent }),
+          };
+
+  await requireExisting(values.policy, '--policy');
 
   const { formatHuman } = await loadEngine('formatHuman', 'loadPolicy', 'createEngine');
   let createServer: typeof import('../../server/app.js').createServer;
@@ -142,7 +192,17 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     throw new CliError(`the server failed to load: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const logger: LoggerOptions = { level };
+  const logger: ServerLoggerOptions = { level };
+  if (resolveLogFormat(logFormat as LogFormat, io.stdout.isTTY === true) === 'pretty') {
+    logger.stream = await prettyDestination({ color: useColor(io, undefined) });
+  }
+  const env = io.env ?? process.env;
+  let tracing: Tracing | null;
+  try {
+    tracing = await startTracing(env);
+  } catch (err) {
+    throw new CliError(`tracing failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const host = values.host ?? '127.0.0.1';
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
@@ -154,21 +214,31 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       ...(gracePeriodMs === undefined ? {} : { gracePeriodMs }),
       logger,
       watch: !values['no-watch'],
-      ...(values.record === undefined ? {} : { record: { path: values.record, content: recordContent } }),
+      ...(record === undefined ? {} : { record }),
+      ...(values['jobs-dir'] === undefined ? {} : { jobsDir: values['jobs-dir'] }),
       ...(io.env === undefined ? {} : { env: io.env }),
     });
   } catch (err) {
+    await tracing?.shutdown().catch(() => undefined);
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    if (code === 'SY_RECORDING_PATH' && err instanceof Error) throw new CliError(err.message);
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
+    // Start-up refusals of our own (a recording or jobs path that cannot be written) say what.
+    if (code.startsWith('SY_')) throw new CliError(reason);
     throw new CliError(`cannot listen on ${host}:${port}: ${reason}`);
   }
 
   const { manager } = server;
+  tracing?.logTo(server.app.log);
   const current = manager.current;
   if (!manager.ready || current === null) {
     const failure = manager.lastError;
-    io.stderr.write(`switchyard: the policy at ${values.policy} is not valid; not serving\n\n`);
+    const invalid = failure === null || failure.diagnostics.some((d) => d.severity === 'error');
+    // A valid policy can still be unable to serve (its recording file cannot be written).
+    io.stderr.write(
+      `switchyard: the policy at ${values.policy} ${invalid ? 'is not valid' : 'cannot serve'}; not serving\n\n`,
+    );
     if (failure !== null) {
       if (failure.diagnostics.length > 0) {
         io.stderr.write(
@@ -178,10 +248,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       if (failure.error !== undefined) io.stderr.write(`${failure.error}\n`);
     }
     await server.close();
+    await tracing?.shutdown().catch(() => undefined);
     return 1;
   }
 
   const { name, version, hash } = current.identity;
+  // Before the listening line, which is what scripts wait for.
+  if (tracing !== null) io.stdout.write(`switchyard exports traces to ${tracing.endpoint} (OTLP/HTTP)\n`);
   io.stdout.write(
     `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
   );
@@ -235,15 +308,23 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       }
       stopping = true;
       stoppedAt = performance.now();
-      closing = server.close().then(
-        () => finish(forced ? 1 : 0),
-        (err: unknown) => {
-          io.stderr.write(
-            `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
-          );
-          finish(1);
-        },
-      );
+      closing = server
+        .close()
+        .then(() =>
+          tracing?.shutdown().catch((err: unknown) => {
+            // Spans that could not be exported do not make the shutdown a failure.
+            io.stderr.write(`switchyard: traces not flushed: ${describeSafely(err)}\n`);
+          }),
+        )
+        .then(
+          () => finish(forced ? 1 : 0),
+          (err: unknown) => {
+            io.stderr.write(
+              `switchyard: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            finish(1);
+          },
+        );
     };
     let closing: Promise<void> | null = null;
     signals.on('SIGHUP', onHangup);

@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { OUTPUT_OPTIONS, parseCommandArgs } from '../args.js';
-import { type CliIo, loadEngine, parseFormat, UsageError, useColor } from '../io.js';
+import { type CliIo, loadEngine, parseFormat, requireExisting, UsageError, useColor } from '../io.js';
 
 export const TEST_HELP = `Usage: switchyard test [paths...] [options]
 
@@ -40,6 +40,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   if (parsed === null) return 0;
   const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
+  for (const path of positionals) await requireExisting(path);
   const engine = await loadEngine('findPolicyTests', 'runPolicyTests', 'formatJUnit');
   let files: string[];
   try {

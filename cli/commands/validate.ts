@@ -15,6 +15,7 @@ import {
   loadEngine,
   packageVersion,
   parseFormat,
+  requireExisting,
   UsageError,
   useColor,
 } from '../io.js';
@@ -50,15 +51,7 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed;
   const format = parseFormat(values.format, FORMATS, 'human');
   if (positionals.length === 0) throw new UsageError('validate needs a policy file or directory');
-  // A path that does not exist is a usage error (exit 2), so CI can tell a typo in the command
-  // from a policy with problems (exit 1).
-  for (const path of positionals) {
-    try {
-      await stat(path);
-    } catch {
-      throw new UsageError(`no such file or directory: ${path}`);
-    }
-  }
+  for (const path of positionals) await requireExisting(path);
   const paths = values.each === true ? await eachPolicy(positionals) : positionals;
   if (paths.length > 1 && format !== 'human') {
     throw new UsageError(`--format ${format} validates one policy at a time (got ${paths.length})`);

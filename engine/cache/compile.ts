@@ -38,7 +38,7 @@ export type CompileCacheResult =
   | { readonly ok: false; readonly field: 'ttl' | 'maxSize' | 'key'; readonly error: string };
 
 /**
- * Sampling parameters a cache's `when` may name bare, as DESIGN.md's example does
+ * Sampling parameters a cache's `when` may name bare, as docs/design.md's example does
  * (`when: { temperature: { lte: 0.2 } }`); they mean the `body.<field>` of the same name.
  */
 const BODY_ALIASES: ReadonlySet<string> = new Set(['temperature', 'top_p', 'max_tokens']);

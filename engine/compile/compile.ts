@@ -32,13 +32,16 @@ import type {
 } from '../types.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
+import { compileJobs, type JobSettings } from './jobs.js';
 import { type CompiledModel, compileModel, compileProvider, definedEntries } from './models.js';
 import type { CompiledGroup } from './plan.js';
+import { type CompiledRecording, compileRecording } from './recording.js';
 import { compileRoute, isGroup } from './routes.js';
 import { deepFreeze } from './settings.js';
 import { type CompiledBudget, compileTrafficRules, type RouteTraffic } from './traffic.js';
 
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
+export type { CompiledRecording, RecordingContent } from './recording.js';
 
 // ---------------------------------------------------------------------------------------------
 // The compiled shapes
@@ -100,6 +103,10 @@ export interface CompiledPolicy {
   readonly guardrails: ReadonlyMap<string, CompiledGuardrail>;
   /** `stores.redis.url`; null when the policy declares no Redis. */
   readonly redisUrl: string | null;
+  /** The `recording` block (null when there is none); only a recorder that is given one acts on it. */
+  readonly recording: CompiledRecording | null;
+  /** The `jobs` block with its defaults (batches, deferred requests). */
+  readonly jobs: JobSettings;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +166,11 @@ export interface CompileOptions {
   readonly interpolated?: Iterable<string>;
   /** Files the policy names beside itself (`LoadResult.attachments`); part of the content hash. */
   readonly attachments?: Attachments;
+  /**
+   * Resolves a path the policy names at `pointer` (`/recording/path`) to the file to use;
+   * `loadPolicy` resolves it against the fragment that declares it. Default: as written.
+   */
+  readonly resolvePath?: (pointer: string, path: string) => string;
 }
 
 /** Marks each interpolated value of `document` (by its pointer) for the explain trace. */
@@ -236,10 +248,13 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     caches: rules.caches,
     guardrails,
     redisUrl: document.stores?.redis?.url ?? null,
+    recording: compileRecording(document, (path) => options.resolvePath?.('/recording/path', path) ?? path),
+    jobs: compileJobs(document.jobs),
   };
   return deepFreeze(compiled);
 }
 
+export { BUILTIN_JOBS, type JobSettings } from './jobs.js';
 export type { CompiledModel } from './models.js';
 export { NO_SKIPPED, routeDecision } from './routes.js';
 export {

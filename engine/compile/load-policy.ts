@@ -4,7 +4,7 @@
  * programs all report problems the same way.
  */
 
-import type { Attachments } from '../policy/attachments.js';
+import { type Attachments, resolveDeclaredPath } from '../policy/attachments.js';
 import { type Diagnostic, hasErrors, sortDiagnostics } from '../policy/diagnostics.js';
 import {
   type LoadOptions,
@@ -56,6 +56,7 @@ function finish(load: LoadResult): PolicyResult {
       policy: compilePolicy(validated.policy, {
         interpolated: load.interpolated,
         attachments: load.attachments,
+        resolvePath: (pointer, path) => resolveDeclaredPath(load.sourceMap, pointer, path),
       }),
       attachments: load.attachments,
       diagnostics,

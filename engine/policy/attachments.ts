@@ -6,7 +6,7 @@
  * A file that cannot be read is reported by validation (`SEM_GUARDRAIL_FILE`) where it is named.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { isRecord } from '../shared/guards.js';
 import type { SourceMap } from './source-map.js';
 import { joinPointer } from './source-map.js';
@@ -26,6 +26,16 @@ export interface Attachment {
 
 /** Pointer of the value that names the file → what it names. */
 export type Attachments = ReadonlyMap<string, Attachment>;
+
+/**
+ * A path the policy names at `pointer`, resolved against the directory of the fragment that
+ * declares it (absolute). An absolute path stays as written, normalised.
+ */
+export function resolveDeclaredPath(sourceMap: SourceMap, pointer: string, ref: string): string {
+  if (isAbsolute(ref)) return normalize(ref);
+  const file = sourceMap.locate(pointer)?.file;
+  return resolve(file === undefined ? '.' : dirname(file), ref);
+}
 
 /** Every place the document names a file, with the path it resolves to. */
 export function attachmentRefs(

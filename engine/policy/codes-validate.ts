@@ -247,10 +247,28 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}guardrails:\n  pii: { stage: input, kind: pii, entities: [email], action: redact }\n${CHAT}    guardrails: [pii]\n    skipGuardrails: [pii]\n`,
     fix: 'Name in `skipGuardrails` only guardrails of `defaults.guardrails`, or remove the entry.',
   },
+  SEM_RECORDING_HEADER: {
+    stage: 'semantic',
+    title: 'A recorded header carries credentials',
+    example: `${HEAD}${MOCK}${CHAT}recording:\n  path: traffic.jsonl\n  headers: [x-team, authorization]\n`,
+    fix: 'Remove the header from `recording.headers`: recordings never hold credentials (`authorization`, cookies, or a name with `auth`, `api-key`, `token`, `secret`, `password` or `session`), so it would never be written. The tenant a key resolves to is recorded by name.',
+  },
+  SEM_RECORDING_PATH: {
+    stage: 'semantic',
+    title: 'The recording path cannot be a recording file',
+    example: `${HEAD}${MOCK}${CHAT}recording: { path: traffic.yaml }\n`,
+    fix: 'Name a file to append to, ending in `.jsonl` (not `.yaml` or `.yml`, which a policy directory would load as a fragment, and not a directory).',
+  },
   SEM_NOT_SUPPORTED: {
     stage: 'semantic',
     title: 'Language feature not supported yet',
-    example: `${HEAD}${MOCK}${CHAT}recording: { path: traffic.jsonl }\n`,
+    example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo, model: m, timeout: { total: 30s } }\n${CHAT}`,
     fix: 'Remove the key: this version of the engine does not enforce it, and a rule that is accepted but ignored would be misleading.',
+  },
+  SEM_JOBS_CONCURRENCY: {
+    stage: 'semantic',
+    title: 'Job concurrency can take every upstream connection of a provider',
+    example: `${HEAD}providers:\n  small: { kind: openai, baseUrl: "http://127.0.0.1:8000/v1", connections: 4 }\nmodels:\n  fast: { provider: small, model: m }\njobs: { concurrency: 4 }\n${CHAT}`,
+    fix: "Lower `jobs.concurrency` below the provider's `connections` (or raise `connections`), so that interactive requests still find a free connection while a batch runs.",
   },
 };

@@ -1,6 +1,6 @@
 /**
  * Diagnostics: every problem found in a policy, by any stage, is one `Diagnostic` value
- * (DESIGN.md §6). Stages collect them and never throw; renderers live in `format.ts`.
+ * (docs/design.md §6). Stages collect them and never throw; renderers live in `format.ts`.
  */
 
 import type { SourceLocation } from '../types.js';

@@ -1,5 +1,5 @@
 /**
- * Renderers for diagnostics (DESIGN.md §6): human text with code frames, JSON for tools, and
+ * Renderers for diagnostics (docs/design.md §6): human text with code frames, JSON for tools, and
  * SARIF 2.1.0 for code-scanning annotations. All three sort first, so output is reproducible.
  */
 

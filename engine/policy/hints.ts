@@ -1,5 +1,5 @@
 /**
- * "Did you mean" hints for unknown keys, enum values and references (DESIGN.md §6): the nearest
+ * "Did you mean" hints for unknown keys, enum values and references (docs/design.md §6): the nearest
  * known name by Damerau–Levenshtein distance, and nothing at all for nonsense, because a
  * wrong hint costs the reader more than no hint.
  */

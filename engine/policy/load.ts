@@ -1,5 +1,5 @@
 /**
- * The load stage (DESIGN.md §1): YAML text → one merged, interpolated plain document plus a
+ * The load stage (docs/design.md §1): YAML text → one merged, interpolated plain document plus a
  * source map from every JSON pointer of that document back to the file/line/column it came from.
  *
  * Strict YAML: syntax errors, duplicate keys, multi-document files and non-mapping documents are

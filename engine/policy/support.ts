@@ -12,7 +12,6 @@ export interface UnsupportedFeature {
 }
 
 export const NOT_SUPPORTED_YET: readonly UnsupportedFeature[] = [
-  { pointer: '/recording', feature: 'recording in the policy (use `serve --record`)' },
   {
     pointer: '/models/*/timeout/total',
     feature: 'a per-model total deadline (the total deadline belongs to the route)',

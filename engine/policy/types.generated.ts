@@ -246,6 +246,14 @@ export type MaxLengthGuardrail = {
   [k: string]: unknown | undefined;
 };
 /**
+ * The size at which the file is rotated, e.g. `100mb`.
+ */
+export type Size1 = string;
+/**
+ * The largest file `POST /v1/files` accepts, e.g. `200mb` (default `100mb`); a larger upload is refused with 413 and nothing is kept. Input files are streamed from disk, never held in memory.
+ */
+export type Size2 = string;
+/**
  * Cap on upstream calls for one request, all targets and retries together. Default 6.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -303,7 +311,7 @@ export type Rate = string;
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Size".
  */
-export type Size1 = string;
+export type Size3 = string;
 /**
  * Upstream responses larger than this fail as `malformed`. Default `16mb`.
  *
@@ -365,6 +373,7 @@ export interface Policy {
   };
   stores?: Stores;
   recording?: Recording;
+  jobs?: Jobs;
   defaults?: Defaults;
   /**
    * The routing table. Routes are tried in order and the first whose `when` matches the request wins; a route without `when` matches everything (a catch-all), so routes after it are unreachable.
@@ -452,7 +461,7 @@ export interface AnthropicProvider {
   description?: Description;
 }
 /**
- * An in-process fake provider for offline demos, tests and replay. Deterministic; no network.
+ * An in-process fake provider for offline demos, tests and replay. Deterministic; no network. It answers tool calls, JSON-schema answers and base64 embeddings by the rules in docs/mock-provider.md.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "MockProvider".
@@ -912,20 +921,59 @@ export interface Stores {
   };
 }
 /**
- * Append one JSON line per request (what `replay` reads). Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).
+ * Append one JSON line per request served to a file (format: `schemas/recorded-traffic.schema.json`, documented in `docs/recorded-traffic.md`): the input of `switchyard replay`. Only the server (`switchyard serve`) writes it; `validate`, `test`, `replay`, `diff` and an embedding program that passes no recorder never do. Lines are written off the request path through a bounded buffer (10,000 lines or 64 MiB; beyond that, lines are dropped and counted in `switchyard_recording_dropped_total`) and flushed on shutdown. A reload that changes this block switches cleanly: a request is written under the block of the policy version it started with, and a file no version uses any more is closed once its last request is written. `serve --record <file>` replaces `path` and `serve --record-content` replaces `content` for every version; `serve --no-record` ignores the block.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Recording".
  */
 export interface Recording {
   /**
-   * The JSONL file to append to.
+   * The JSON Lines file to append to, created when missing (its directory must exist). A relative path is relative to the policy file that declares it. The server opens it before a version serves: a file it cannot write makes the load or reload fail, and the previous version keeps serving.
    */
   path: string;
   /**
-   * Request and response content: `keep`, `hash` or `drop`.
+   * What of the callers' text is written. `hash`: every message content, tool-call arguments, embeddings input and prompt become `sha256:<hex>` of the text, with roles, parameters and lengths kept (equal prompts hash equally, so cache behaviour stays visible). `drop`: those texts are removed. `keep`: the body as received. Credentials (keys, `Authorization`, cookies) are never written in any mode.
    */
   content?: 'keep' | 'hash' | 'drop';
+  /**
+   * Request headers to record besides the default allow-list (`x-request-id`, `x-switchyard-metadata`, `x-switchyard-seed`, `content-type`, `user-agent`): typically the headers a `when` or a sticky key reads, so that `replay` decides as the server did. Names are case-insensitive. A credential header (`authorization`, `cookie`, or a name containing `auth`, `api-key`, `token`, `secret`, `password` or `session`) is refused: recordings never hold credentials.
+   */
+  headers?: string[];
+  rotate?: RecordingRotation;
+}
+/**
+ * Bounds the recording's size on disk. Before a write would take the file past `size`, the file is renamed `<path>.1` (an existing `<path>.1` becomes `<path>.2`, and so on up to `keep`; the oldest beyond `keep` is deleted) and a new file is started. Lines are never split across files. Without `rotate` the file grows until an external tool (logrotate with `copytruncate`) trims it.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "RecordingRotation".
+ */
+export interface RecordingRotation {
+  size: Size1;
+  /**
+   * How many rotated files are kept besides the current one.
+   */
+  keep?: number;
+}
+/**
+ * Background work: batches (`POST /v1/files` then `POST /v1/batches`), deferred requests (`x-switchyard-defer: true`) and `switchyard batch run`. Each request of a job runs through the same routes, limits, budgets, guardrails and recording as an interactive one, and carries the header `x-switchyard-job` (`batch` or `deferred`), so a route can send background work elsewhere with `when: { header.x-switchyard-job: batch }`. The server keeps jobs only when started with `--jobs-dir`.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Jobs".
+ */
+export interface Jobs {
+  /**
+   * The most job requests in flight at once, all jobs of this process together; a reload applies to the next request started. Interactive requests never queue behind job requests, but both share the upstream connections (`connections`) and the policy's limits: keep it well below the smallest `connections` of the providers jobs use (a warning says when it is not). Job requests refused by a rate limit wait for its `Retry-After` and run again, so a batch yields to interactive traffic under a shared limit.
+   */
+  concurrency?: number;
+  maxFileSize?: Size2;
+  /**
+   * The most lines a batch input file may have (OpenAI allows 50,000).
+   */
+  maxRequests?: number;
+  /**
+   * The most batches and deferred requests not yet finished, all callers together; one more is refused with 429 `too_many_jobs`.
+   */
+  maxActive?: number;
 }
 /**
  * Settings every route inherits unless it or its model overrides them.

@@ -1,5 +1,5 @@
 /**
- * Upstream failures → the error taxonomy (DESIGN.md §2). Three data tables decide, in this order:
+ * Upstream failures → the error taxonomy (docs/design.md §2). Three data tables decide, in this order:
  * body signals (an error code, an Anthropic error type, a message pattern) that name a class
  * outright, then the HTTP status, then the status family. The tables are the reference; the code
  * only walks them.

@@ -8,7 +8,10 @@ import { isRecord } from '../shared/guards.js';
 import { toOpenAIUsage } from '../shared/usage.js';
 import type { ErrorClass, Usage } from '../types.js';
 import { providerError, rethrowIfAborted } from './classify.js';
-import type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse } from './openai-types.js';
+import { contentText, type MockAnswer, mockAnswer, splitEvenly, splitReply } from './mock-answer.js';
+import { mockEmbeddings } from './mock-embeddings.js';
+import { MockSchemaError } from './mock-schema.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatDelta, ChatMessage } from './openai-types.js';
 import {
   type MockOutcome,
   type MockSpec,
@@ -23,9 +26,6 @@ import {
 } from './types.js';
 
 export const DEFAULT_MOCK_SPEC: MockSpec = { reply: null, latencyMs: 0, chunkDelayMs: 0, sequence: [] };
-
-/** The longest a mock stream gets, in content chunks; longer replies are grouped by words. */
-const MAX_CONTENT_CHUNKS = 16;
 
 /** Outcomes that are an HTTP error answer, as a real upstream would send it. */
 const HTTP_ERRORS: Partial<
@@ -62,21 +62,6 @@ function httpError(outcome: MockOutcome): ProviderError | null {
   });
 }
 
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : '')).join('');
-}
-
-function lastUserText(body: Readonly<Record<string, unknown>>): string {
-  if (!Array.isArray(body.messages)) return '';
-  for (let i = body.messages.length - 1; i >= 0; i--) {
-    const message: unknown = body.messages[i];
-    if (isRecord(message) && message.role === 'user') return contentText(message.content);
-  }
-  return '';
-}
-
 function promptChars(body: Readonly<Record<string, unknown>>): number {
   if (Array.isArray(body.messages)) {
     return body.messages.reduce(
@@ -91,29 +76,6 @@ function promptChars(body: Readonly<Record<string, unknown>>): number {
 }
 
 const tokens = (chars: number): number => Math.ceil(chars / 4);
-
-/** Splits a reply into at most MAX_CONTENT_CHUNKS pieces on word boundaries; joins back exactly. */
-export function splitReply(reply: string): string[] {
-  const words = reply.match(/\s*\S+\s*/g) ?? (reply === '' ? [] : [reply]);
-  if (words.length <= MAX_CONTENT_CHUNKS) return words;
-  const per = Math.ceil(words.length / MAX_CONTENT_CHUNKS);
-  const pieces: string[] = [];
-  for (let i = 0; i < words.length; i += per) pieces.push(words.slice(i, i + per).join(''));
-  return pieces;
-}
-
-/** A deterministic unit-length vector from the text (FNV-1a seeded), for embeddings. */
-function embed(text: string, dims = 8): number[] {
-  let h = 2166136261;
-  const vector: number[] = [];
-  for (let d = 0; d < dims; d++) {
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
-    h = Math.imul(h ^ d, 16777619) >>> 0;
-    vector.push((h / 0xffffffff) * 2 - 1);
-  }
-  const norm = Math.hypot(...vector) || 1;
-  return vector.map((v) => v / norm);
-}
 
 function waitForAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
@@ -157,14 +119,23 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
       const created = Math.floor(clock.now() / 1000);
       const id = `chatcmpl-mock-${n + 1}`;
       const headers = { 'content-type': req.stream ? 'text/event-stream' : 'application/json' };
-      if (req.endpoint === 'embeddings') return embeddings(req, outcome);
+      if (req.endpoint === 'embeddings') return mockEmbeddings(req, outcome, tokens(promptChars(req.body)));
 
-      const reply = mock.reply ?? `Echo: ${lastUserText(req.body)}`;
+      let answer: MockAnswer;
+      try {
+        answer = mockAnswer(req.body, mock.reply);
+      } catch (err) {
+        if (!(err instanceof MockSchemaError)) throw err;
+        return { ok: false, error: providerError('bad_request', `${err.message} (mock)`, { status: 400 }) };
+      }
+      const output = answer.kind === 'text' ? answer.content : answer.arguments;
+      const prompt = tokens(promptChars(req.body));
       const usage: Usage = {
-        promptTokens: tokens(promptChars(req.body)),
-        completionTokens: tokens(reply.length),
-        totalTokens: tokens(promptChars(req.body)) + tokens(reply.length),
+        promptTokens: prompt,
+        completionTokens: tokens(output.length),
+        totalTokens: prompt + tokens(output.length),
       };
+      const finishReason = answer.kind === 'text' ? 'stop' : 'tool_calls';
       if (!req.stream) {
         if (outcome === 'malformed') {
           return {
@@ -178,47 +149,80 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
             error: providerError('stream_cut', 'upstream body broke: socket hang up (mock)', { status: 200 }),
           };
         }
+        const message: ChatMessage =
+          answer.kind === 'text'
+            ? { role: 'assistant', content: answer.content }
+            : {
+                role: 'assistant',
+                content: null,
+                tool_calls: [
+                  {
+                    id: answer.id,
+                    type: 'function',
+                    function: { name: answer.name, arguments: answer.arguments },
+                  },
+                ],
+              };
         const body: ChatCompletion = {
           id,
           object: 'chat.completion',
           created,
           model: req.upstreamModel,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant', content: reply },
-              finish_reason: 'stop',
-              logprobs: null,
-            },
-          ],
+          choices: [{ index: 0, message, finish_reason: finishReason, logprobs: null }],
           usage: toOpenAIUsage(usage),
         };
         return { ok: true, kind: 'json', status: 200, headers, body, usage };
       }
-      const chunk = (
-        delta: ChatCompletionChunk['choices'][number]['delta'],
-        finish: string | null = null,
-      ): ChatCompletionChunk => ({
+      const chunk = (delta: ChatDelta, finish: string | null = null): ChatCompletionChunk => ({
         id,
         object: 'chat.completion.chunk',
         created,
         model: req.upstreamModel,
         choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
       });
+      // The deltas after the leading role chunk, as OpenAI streams them: content in pieces, or a
+      // tool call's header (role, id, name) followed by its argument fragments.
+      const deltas: ChatDelta[] =
+        answer.kind === 'text'
+          ? (answer.json ? splitEvenly(answer.content) : splitReply(answer.content)).map((content) => ({
+              content,
+            }))
+          : [
+              {
+                role: 'assistant',
+                content: null,
+                tool_calls: [
+                  {
+                    index: 0,
+                    id: answer.id,
+                    type: 'function',
+                    function: { name: answer.name, arguments: '' },
+                  },
+                ],
+              },
+              ...splitEvenly(answer.arguments).map((args) => ({
+                tool_calls: [{ index: 0, function: { arguments: args } }],
+              })),
+            ];
       async function* items(): AsyncGenerator<StreamItem> {
-        yield { type: 'chunk', chunk: chunk({ role: 'assistant', content: '' }) };
+        // A tool call's first delta carries the role itself.
+        if (answer.kind === 'text' || outcome === 'malformed') {
+          yield {
+            type: 'chunk',
+            chunk: chunk({ role: 'assistant', content: answer.kind === 'text' ? '' : null }),
+          };
+        }
         if (outcome === 'malformed') {
           throw new ProviderFailure(
             providerError('malformed', 'upstream sent a stream chunk that is not JSON (mock)'),
           );
         }
-        const pieces = splitReply(reply);
         // A cut stream delivers about half of the answer, at least one chunk, then breaks.
-        const deliver = outcome === 'stream_cut' ? Math.max(1, Math.floor(pieces.length / 2)) : pieces.length;
+        const deliver = outcome === 'stream_cut' ? Math.max(1, Math.floor(deltas.length / 2)) : deltas.length;
         for (let i = 0; i < deliver; i++) {
           if (i > 0) await clock.sleep(mock.chunkDelayMs, req.signal);
           rethrowIfAborted(req.signal);
-          yield { type: 'chunk', chunk: chunk({ content: pieces[i] }) };
+          yield { type: 'chunk', chunk: chunk(deltas[i]) };
         }
         if (outcome === 'stream_cut') {
           throw new ProviderFailure(
@@ -226,7 +230,7 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
           );
         }
         await clock.sleep(mock.chunkDelayMs, req.signal);
-        yield { type: 'chunk', chunk: chunk({}, 'stop') };
+        yield { type: 'chunk', chunk: chunk({}, finishReason) };
         yield {
           type: 'chunk',
           chunk: {
@@ -245,28 +249,4 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
   };
 }
 
-function embeddings(req: ProviderCallRequest, outcome: MockOutcome): ProviderCallResult {
-  if (outcome === 'malformed' || outcome === 'stream_cut') {
-    const cls = outcome === 'malformed' ? 'malformed' : 'stream_cut';
-    return {
-      ok: false,
-      error: providerError(cls, `upstream answer broke (mock ${outcome})`, { status: 200 }),
-    };
-  }
-  const inputs = Array.isArray(req.body.input) ? req.body.input.map(String) : [String(req.body.input ?? '')];
-  const prompt = tokens(promptChars(req.body));
-  const body: EmbeddingsResponse = {
-    object: 'list',
-    data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: embed(text) })),
-    model: req.upstreamModel,
-    usage: { prompt_tokens: prompt, total_tokens: prompt },
-  };
-  return {
-    ok: true,
-    kind: 'json',
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-    body,
-    usage: { promptTokens: prompt, completionTokens: 0, totalTokens: prompt },
-  };
-}
+export { splitReply } from './mock-answer.js';

@@ -165,7 +165,7 @@ export async function* openAIStreamItems(
 /**
  * The upstream's own error body when it already has the OpenAI shape, kept whole (`param` and
  * any other field included): a policy that ends the request with this error returns the
- * provider's error unchanged (DESIGN.md §2). Anything else gets the classified body.
+ * provider's error unchanged (docs/design.md §2). Anything else gets the classified body.
  */
 function openAIErrorBody(text: string): ProviderErrorBody | null {
   const parsed = parseJson(text);

@@ -117,6 +117,8 @@ export interface ProviderCallRequest {
   connectTimeoutMs: number;
   /** Continue after a mid-stream failure: the partial answer, appended as an assistant prefill. */
   prefill?: string;
+  /** Per-call request headers (the trace context, `traceparent`); they win over the spec's. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface Provider {

@@ -45,7 +45,7 @@ export async function post(
     const res = await transport.request({
       url,
       method: 'POST',
-      headers,
+      headers: req.headers === undefined ? headers : { ...headers, ...req.headers },
       body,
       signal: req.signal,
       connectTimeoutMs: req.connectTimeoutMs,

@@ -1,5 +1,5 @@
 /**
- * Content modes of a recording (DESIGN.md §3): what of a request body reaches the file.
+ * Content modes of a recording (docs/design.md §3): what of a request body reaches the file.
  *
  * - `keep`: the body as received.
  * - `hash`: every piece of caller text becomes `sha256:<hex>` of its UTF-8 text — message

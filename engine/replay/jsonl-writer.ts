@@ -11,8 +11,14 @@
  * error, and closes the file; after `retryAfterMs` the next line reopens it. Appending to a file
  * whose last line was torn (a crash mid-write) first ends that line, so the fragment stays a line
  * of its own that readers can skip.
+ *
+ * Rotation (optional): before a batch would take the file past `maxBytes`, the file is renamed
+ * `<path>.1` (`.1` becomes `.2`, ... up to `keep`) and a new one is opened. It happens inside the
+ * write loop, between two batches, so no line is split across files or lost. Written here rather
+ * than with a rotating-stream library because it has to share the loop's bounded queue, its
+ * drop accounting and its one-write-in-flight rule.
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, rename } from 'node:fs/promises';
 import type { Clock } from '../shared/clock.js';
 
 export interface JsonlWriterOptions {
@@ -27,6 +33,15 @@ export interface JsonlWriterOptions {
   readonly onError: (err: unknown) => void;
   /** Called with the number of lines just dropped. */
   readonly onDrop: (count: number) => void;
+  /** Rotate the file by size; none by default. */
+  readonly rotate?: Rotation | null;
+}
+
+export interface Rotation {
+  /** A batch that would take the file past this size goes to a new file (unless the file is empty). */
+  readonly maxBytes: number;
+  /** Rotated files kept: `<path>.1` (newest) to `<path>.<keep>`. */
+  readonly keep: number;
 }
 
 export interface JsonlWriterStats {
@@ -67,9 +82,15 @@ export class JsonlWriter {
   #running: Promise<void> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  #rotate: Rotation | null;
+  /** Bytes in the open file (as of its opening, plus what this writer appended since). */
+  #size = 0;
+  /** A rotation failed (a rename refused): the next try waits `retryAfterMs`. */
+  #rotateFailedAt: number | null = null;
 
   constructor(options: JsonlWriterOptions) {
     this.#o = options;
+    this.#rotate = options.rotate ?? null;
     // Open eagerly so a bad path is reported at startup rather than on the first request.
     void this.#open();
   }
@@ -134,6 +155,11 @@ export class JsonlWriter {
     return this.#closing;
   }
 
+  /** Changes the rotation rule from the next batch on (null: no rotation). */
+  setRotation(rotate: Rotation | null): void {
+    this.#rotate = rotate;
+  }
+
   stats(): JsonlWriterStats {
     return {
       written: this.#written,
@@ -160,7 +186,7 @@ export class JsonlWriter {
   /** The only writer: one batch in flight at a time, until the queue is empty. */
   async #run(): Promise<void> {
     while (this.#queue.length > 0) {
-      const handle = this.#handle ?? (await this.#open());
+      let handle = this.#handle ?? (await this.#open());
       if (handle === null) {
         this.#dropQueued();
         continue;
@@ -172,10 +198,20 @@ export class JsonlWriter {
       this.#queueChars -= chars;
       this.#inflightLines = n;
       this.#inflightChars = chars;
-      const prefix = this.#needsNewline ? '\n' : '';
       try {
-        await handle.appendFile(`${prefix}${batch.join('\n')}\n`, 'utf8');
+        const body = `${batch.join('\n')}\n`;
+        const bytes = Buffer.byteLength(body, 'utf8');
+        if (this.#dueForRotation(bytes)) handle = await this.#rotateFile(handle);
+        if (handle === null) {
+          // Reopening after the rotation failed; #open reported it and started the cool-down.
+          this.#dropped += n;
+          this.#report(() => this.#o.onDrop(n));
+          continue;
+        }
+        const prefix = this.#needsNewline ? 1 : 0;
+        await handle.appendFile(prefix === 1 ? `\n${body}` : body, 'utf8');
         this.#needsNewline = false;
+        this.#size += bytes + prefix;
         this.#written += n;
       } catch (err) {
         this.#dropped += n;
@@ -189,6 +225,39 @@ export class JsonlWriter {
     }
   }
 
+  #dueForRotation(bytes: number): boolean {
+    const rotate = this.#rotate;
+    if (rotate === null || this.#size === 0 || this.#size + bytes <= rotate.maxBytes) return false;
+    return (
+      this.#rotateFailedAt === null || this.#o.clock.now() - this.#rotateFailedAt >= this.#o.retryAfterMs
+    );
+  }
+
+  /**
+   * Closes the file, shifts `<path>.i` to `<path>.i+1` (the oldest kept is overwritten) and the
+   * file to `<path>.1`, then opens a new file. A refused rename is reported and the writer goes
+   * on appending to the file it had (nothing is dropped); it tries again after `retryAfterMs`.
+   */
+  async #rotateFile(handle: FileHandle): Promise<FileHandle | null> {
+    const { path } = this.#o;
+    const keep = Math.max(1, this.#rotate?.keep ?? 1);
+    if (this.#handle === handle) this.#handle = null;
+    await handle.close().catch((err: unknown) => this.#report(() => this.#o.onError(err)));
+    try {
+      for (let i = keep - 1; i >= 1; i--) {
+        await rename(`${path}.${i}`, `${path}.${i + 1}`).catch((err: unknown) => {
+          if (!isMissing(err)) throw err;
+        });
+      }
+      await rename(path, `${path}.1`);
+      this.#rotateFailedAt = null;
+    } catch (err) {
+      this.#rotateFailedAt = this.#o.clock.now();
+      this.#report(() => this.#o.onError(err));
+    }
+    return this.#open();
+  }
+
   #open(): Promise<FileHandle | null> {
     if (this.#opening === null) {
       this.#opening = (async () => {
@@ -196,6 +265,8 @@ export class JsonlWriter {
           const handle = await open(this.#o.path, 'a+');
           try {
             const { size } = await handle.stat();
+            this.#size = size;
+            this.#needsNewline = false;
             if (size > 0) {
               const last = Buffer.alloc(1);
               await handle.read(last, 0, 1, size - 1);
@@ -258,4 +329,8 @@ export class JsonlWriter {
       // Nothing sensible to do: the callback was the place to report to.
     }
   }
+}
+
+function isMissing(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
 }

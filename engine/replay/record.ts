@@ -1,5 +1,5 @@
 /**
- * Recording (DESIGN.md §3): one JSON line per request — the policy version, the normalised
+ * Recording (docs/design.md §3): one JSON line per request — the policy version, the normalised
  * request, the decision, every attempt with its status, timings and usage, the outcome — written
  * off the request path and flushed on shutdown. The file is `replay`'s input (§4); its format is
  * `schemas/recorded-traffic.schema.json`.
@@ -9,8 +9,10 @@
  * part of any recorded value, and credential-like body keys are removed.
  */
 
+import type { CompiledRecording } from '../compile/compile.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { isCredentialHeaderName } from '../shared/secrets.js';
 import type {
   AttemptRecord,
   Decision,
@@ -21,9 +23,10 @@ import type {
   Usage,
 } from '../types.js';
 import { type ContentMode, recordBody } from './content.js';
-import { JsonlWriter } from './jsonl-writer.js';
+import { JsonlWriter, type Rotation } from './jsonl-writer.js';
 
 export { CONTENT_MODES, type ContentMode, hashText, recordBody } from './content.js';
+export type { Rotation } from './jsonl-writer.js';
 
 /** The recording format version written in every line's `v`. */
 export const RECORDING_VERSION = 1;
@@ -62,7 +65,32 @@ export interface RecordedOutcome {
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
 }
 
-/** One line of a recording; `schemas/recorded-traffic.schema.json` is its contract. */
+/**
+ * What a rate limit or budget did to the request: refused it (`rate_limited`,
+ * `budget_exceeded`), moved it to a budget's `downgradeTo` targets (`downgraded`), or skipped one
+ * target (`target_rate_limited`, `target_over_budget`, with `target` set).
+ */
+export interface RecordedLimit {
+  readonly kind:
+    | 'rate_limited'
+    | 'budget_exceeded'
+    | 'downgraded'
+    | 'target_rate_limited'
+    | 'target_over_budget';
+  /** The target skipped, for the per-target kinds; null otherwise. */
+  readonly target: string | null;
+  /** The refusing limits, or the budget. */
+  readonly rules: readonly string[];
+  /** Milliseconds until a retry could succeed; null when unknown or not a refusal. */
+  readonly retryAfterMs: number | null;
+  /** A shared store's failure decided it (`onStoreError: closed`). */
+  readonly degraded: boolean;
+}
+
+/**
+ * One line of a recording; `schemas/recorded-traffic.schema.json` is its contract. Fields added
+ * after the first release of format 1 are optional (`limits`), so every older line still reads.
+ */
 export interface RecordedLine {
   readonly v: 1;
   /** ISO 8601 UTC time the request arrived. */
@@ -76,6 +104,8 @@ export interface RecordedLine {
   readonly outcome: RecordedOutcome;
   /** The guardrails' verdicts (absent when the route has none). */
   readonly guardrails?: readonly GuardrailVerdict[];
+  /** What the route's limits and budgets did (absent when none acted: admitted as planned). */
+  readonly limits?: readonly RecordedLimit[];
   readonly durationMs: number;
   readonly overheadMs: number;
 }
@@ -94,6 +124,14 @@ export interface RecordInput {
   readonly errorCode?: string;
   /** What the route's guardrails decided. */
   readonly guardrails?: readonly GuardrailVerdict[];
+  /** What the route's limits and budgets did, in order (the runtime's limit events). */
+  readonly limits?: readonly RecordedLimit[];
+  /**
+   * The `recording` block of the policy version the request ran under (null: none). A recorder
+   * that follows the policy (`createPolicyRecorder`) writes the line as it says; a recorder made
+   * with fixed settings (`createRecorder`) ignores it.
+   */
+  readonly recording?: CompiledRecording | null;
   /** Arrival time in milliseconds since the Unix epoch, on the recorder's clock (`clock.now()`). */
   readonly startedAt: number;
   readonly durationMs: number;
@@ -111,24 +149,12 @@ export const DEFAULT_RECORDED_HEADERS: readonly string[] = [
   'user-agent',
 ];
 
-/** Never recorded, whatever the configuration says. */
-const SECRET_HEADERS = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'api-key',
-]);
-/** A configured name that looks like a credential is refused too (`x-anthropic-api-key`, `x-auth-token`). */
-const SECRET_HEADER_PATTERN = /(?:auth|api-?key|token|secret|password|cookie|session)/;
-
 /** The header names a recorder keeps: the defaults plus `extra`, credentials removed. */
 export function recordedHeaderNames(extra: readonly string[] = []): ReadonlySet<string> {
   const names = new Set<string>();
   for (const raw of [...DEFAULT_RECORDED_HEADERS, ...extra]) {
     const name = raw.toLowerCase();
-    if (!SECRET_HEADERS.has(name) && !SECRET_HEADER_PATTERN.test(name)) names.add(name);
+    if (!isCredentialHeaderName(name)) names.add(name);
   }
   return names;
 }
@@ -171,6 +197,16 @@ function copyAttempt(a: AttemptRecord): AttemptRecord {
     firstByteMs: msOrNull(a.firstByteMs),
     firstTokenMs: msOrNull(a.firstTokenMs),
     usage: copyUsage(a.usage),
+  };
+}
+
+function copyLimit(l: RecordedLimit): RecordedLimit {
+  return {
+    kind: l.kind,
+    target: l.target,
+    rules: [...l.rules],
+    retryAfterMs: l.retryAfterMs === null ? null : ms(l.retryAfterMs),
+    degraded: l.degraded,
   };
 }
 
@@ -243,6 +279,9 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     ...(entry.guardrails === undefined || entry.guardrails.length === 0
       ? {}
       : { guardrails: entry.guardrails.map((v) => ({ ...v, found: [...v.found] })) }),
+    ...(entry.limits === undefined || entry.limits.length === 0
+      ? {}
+      : { limits: entry.limits.map(copyLimit) }),
     durationMs: ms(entry.durationMs),
     overheadMs: ms(meta.overheadMs),
   };
@@ -250,6 +289,33 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
 
 // ---------------------------------------------------------------------------------------------
 // The recorder
+
+/**
+ * Serialises `entry` and queues it on `writer`; a line the writer would refuse is not serialised.
+ * Never throws: a failure drops the line (counted) and is reported.
+ */
+export function enqueueLine(
+  writer: JsonlWriter,
+  entry: RecordInput,
+  lineOptions: RecordLineOptions,
+  onError: (err: unknown) => void,
+): void {
+  try {
+    // Checked first so that a full queue costs no serialisation.
+    if (!writer.accepting()) {
+      writer.drop(1);
+      return;
+    }
+    writer.enqueue(JSON.stringify(toRecordedLine(entry, lineOptions)));
+  } catch (err) {
+    writer.drop(1);
+    try {
+      onError(err);
+    } catch {
+      // The callback failing must not reach the request path either.
+    }
+  }
+}
 
 export interface RecorderOptions {
   /** The JSONL file, appended to (created when missing). */
@@ -268,7 +334,14 @@ export interface RecorderOptions {
   readonly onError?: (err: unknown) => void;
   /** Lines just dropped (queue full, closed, I/O failure): feed a counter. */
   readonly onDrop?: (count: number) => void;
+  /** Rotate the file by size (see `recording.rotate` in the policy); none by default. */
+  readonly rotate?: Rotation | null;
 }
+
+/** Defaults of the bounded queue between the request path and the disk. */
+export const DEFAULT_MAX_QUEUE = 10_000;
+export const DEFAULT_MAX_QUEUE_CHARS = 64 * 1024 * 1024;
+export const DEFAULT_RETRY_AFTER_MS = 5_000;
 
 export interface RecorderStats {
   readonly written: number;
@@ -309,30 +382,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
   };
   const writer = new JsonlWriter({
     path: options.path,
-    maxQueue: options.maxQueue ?? 10_000,
-    maxQueueChars: options.maxQueueChars ?? 64 * 1024 * 1024,
-    retryAfterMs: options.retryAfterMs ?? 5_000,
+    maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
+    maxQueueChars: options.maxQueueChars ?? DEFAULT_MAX_QUEUE_CHARS,
+    retryAfterMs: options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS,
     clock,
     onError,
     onDrop: options.onDrop ?? (() => undefined),
+    rotate: options.rotate ?? null,
   });
   return {
     record(entry) {
-      try {
-        // Checked first so that a full queue costs no serialisation.
-        if (!writer.accepting()) {
-          writer.drop(1);
-          return;
-        }
-        writer.enqueue(JSON.stringify(toRecordedLine(entry, lineOptions)));
-      } catch (err) {
-        writer.drop(1);
-        try {
-          onError(err);
-        } catch {
-          // The callback failing must not reach the request path either.
-        }
-      }
+      enqueueLine(writer, entry, lineOptions, onError);
     },
     flush: () => writer.flush(),
     close: () => writer.close(),

@@ -117,7 +117,7 @@ export class CircuitBreaker {
     if (outcome === 'success') {
       // A probe's success closes; a stale permit issued before the breaker opened proves little.
       // In the closed state a success does not forgive earlier failures: the breaker opens after
-      // `failures` within `window` (DESIGN.md §2), so only failures older than the window go.
+      // `failures` within `window` (docs/design.md §2), so only failures older than the window go.
       if (p.probe && this.#state !== 'closed') this.#close();
       else if (this.#state === 'closed') this.#prune();
       return;

@@ -10,7 +10,6 @@ import type { GuardrailVerdict } from '../guardrails/index.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderSpec } from '../providers/types.js';
-import type { RecordInput } from '../replay/record.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
 import { createExecutor } from './attempts/index.js';
@@ -24,8 +23,9 @@ import { cacheStage } from './stages/cache.js';
 import { checkStage } from './stages/check.js';
 import { errorsStage } from './stages/errors.js';
 import { inputGuardrailsStage } from './stages/guardrails.js';
-import { recordStage } from './stages/record.js';
+import { type RecorderPort, recordStage } from './stages/record.js';
 import { resolveRequest, resolveStage } from './stages/resolve.js';
+import { traceStage } from './stages/trace.js';
 import { type StoreEvent, TrafficStores } from './stores.js';
 import {
   type BudgetAlertEvent,
@@ -56,10 +56,12 @@ export interface EngineOptions {
   readonly onCache?: (event: CacheEvent) => void;
   /**
    * Receives every completed request (JSON answers once produced, streams once ended), off the
-   * response path: what `serve --record` writes and `replay` reads. A request refused before its
-   * context could be built (a body that is not an object) is not recorded.
+   * response path: what `serve` records and `replay` reads. `createRecorder` writes every request
+   * to one file; `createPolicyRecorder` follows each policy version's `recording` block (its
+   * `begin` tells it which version a request started under). Without a recorder nothing is
+   * recorded, whatever the policy's `recording` block says.
    */
-  readonly recorder?: { record(entry: RecordInput): void };
+  readonly recorder?: RecorderPort;
 }
 
 /** A request refused before routing: a malformed request context (400) or an unknown key (401). */
@@ -148,6 +150,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   // The snapshot pairs a compiled policy with its providers and traffic state; a request
   // captures it once, so a reload in the middle of a request never mixes two versions (P13).
   let current: Snapshot = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
+  options.recorder?.activate?.(policy.recording ?? null);
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -156,7 +159,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   });
 
   // The stages, in the order pipeline.ts documents; composed once.
-  const stages: NamedStage[] = [];
+  const stages: NamedStage[] = [traceStage];
   if (options.recorder !== undefined) stages.push(recordStage(options.recorder, clock));
   stages.push(
     errorsStage(clock),
@@ -193,6 +196,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     swap(next) {
       if (next.identity.hash === current.policy.identity.hash) return { changed: false };
       current = { policy: next, providers: buildProviders(next), traffic: traffic.prepare(next) };
+      options.recorder?.activate?.(next.recording ?? null);
       executor.retain(
         next.models.keys(),
         next.routes.map((r) => r.name),

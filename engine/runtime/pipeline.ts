@@ -5,6 +5,7 @@
  *
  * | # | stage        | what it does                                                              |
  * |---|--------------|---------------------------------------------------------------------------|
+ * | 0 | trace        | the request's OpenTelemetry span (tracing.ts); a no-op without a provider  |
  * | 1 | record       | one recording line per request, once its answer is complete (optional)    |
  * | 2 | errors       | the boundary: an exception below becomes a catalogue answer, never a throw |
  * | 3 | check        | the body's shape and depth (the server's and the library's requests alike) |

@@ -12,7 +12,8 @@ import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Provider } from '../providers/types.js';
 import type { Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
 import type { RouteDecision, TargetGate } from './attempts/index.js';
-import type { CacheOutcome, TrafficSnapshot } from './traffic-state.js';
+import type { RequestTrace } from './tracing.js';
+import type { CacheOutcome, LimitEvent, TrafficSnapshot } from './traffic-state.js';
 
 /** One policy version with what serves it; a request keeps the one it started with (P13). */
 export interface Snapshot {
@@ -45,6 +46,10 @@ export class RequestScope {
   headers: Record<string, string> | null = null;
   /** What the guardrails decided, input and output, shadow ones included (for the recording). */
   verdicts: GuardrailVerdict[] | null = null;
+  /** What the route's limits and budgets did: refusals, a downgrade, skipped targets (for the recording). */
+  limits: LimitEvent[] | null = null;
+  /** The request's trace span context (stage `trace`); null when the request is not traced. */
+  trace: RequestTrace | null = null;
   #holds: Hold[] | null = null;
   #settled: Promise<void> | null = null;
 
@@ -71,6 +76,11 @@ export class RequestScope {
   addVerdict(verdict: GuardrailVerdict): void {
     this.verdicts ??= [];
     this.verdicts.push(verdict);
+  }
+
+  addLimit(event: LimitEvent): void {
+    this.limits ??= [];
+    this.limits.push(event);
   }
 
   /** Registers a hold; settled with the request's final metadata, once. */

@@ -157,6 +157,11 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
       decision.kind === 'rejected' ? policy.identity : decision.policy,
       decision,
       policy.guardrails,
+      { stream: isStreamRequest(input.body) },
     );
   });
+}
+
+function isStreamRequest(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
 }

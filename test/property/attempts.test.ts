@@ -1,5 +1,5 @@
 /**
- * P8 (attempt budget) and P9 (deadline) of PROPERTIES.md, on a virtual clock with a scripted
+ * P8 (attempt budget) and P9 (deadline) of docs/properties.md, on a virtual clock with a scripted
  * upstream. Everything derives from the fast-check seed, which is printed on failure; set
  * FC_NUM_RUNS for a long run.
  */
@@ -7,6 +7,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { seededRandom } from '../../engine/compile/random.js';
+import { maxUpstreamCalls } from '../../engine/runtime/attempts/index.js';
 import type { ErrorClass, ResolvedTarget } from '../../engine/types.js';
 import { ERROR_CLASSES, NEVER_RETRIED } from '../../engine/types.js';
 import {
@@ -159,12 +160,12 @@ async function run(s: Scenario) {
   const response = await h.executor.execute(decision, makeContext({ stream: s.stream }));
   if (response.kind === 'stream') await readEvents(response.events);
   const meta = response.kind === 'stream' ? await response.done : response.meta;
-  return { h, targets, start, openAtStart, meta, end: h.clock.now() };
+  return { h, targets, start, openAtStart, meta, decision, end: h.clock.now() };
 }
 
 describe('attempt loop properties', () => {
   test.prop([scenario], { numRuns: NUM_RUNS })('P8 attempt budget', async (s) => {
-    const { h, targets, openAtStart, meta } = await run(s);
+    const { h, targets, openAtStart, meta, decision } = await run(s);
     const index = new Map(targets.map((t, i) => [t.name, i]));
     const calls = h.sim.calls.map((c) => index.get(c.upstreamModel) ?? -1);
 
@@ -174,6 +175,8 @@ describe('attempt loop properties', () => {
     }
     const sum = targets.reduce((n, t) => n + 1 + t.retry.attempts, 0);
     expect(calls.length).toBeLessThanOrEqual(Math.min(s.maxAttempts, sum));
+    // The count `explain` prints is a bound too (its exactness: the next property).
+    expect(calls.length).toBeLessThanOrEqual(maxUpstreamCalls(decision, { stream: s.stream }));
 
     // The chain index never goes back.
     for (let k = 1; k < calls.length; k++) expect(calls[k]).toBeGreaterThanOrEqual(calls[k - 1]);
@@ -216,5 +219,66 @@ describe('attempt loop properties', () => {
         expect(a.durationMs).toBeLessThanOrEqual(target?.timeout.firstTokenMs ?? 0);
     }
     expect(h.clock.pending).toBe(0);
+  });
+
+  /**
+   * `maxUpstreamCalls` (what `explain` prints) is exact. The worst upstream fails every call with
+   * a class the target retries while it has retries left, then with one that moves on (when it
+   * has one). A walk can then go two ways: down the chain, or, when every breaker is open, a
+   * probe of the one target whose cooldown ends first, with its retries (a cooldown may end
+   * during a backoff). Measured on the executor, the larger of the two equals the count.
+   */
+  const SIMPLE: ErrorClass[] = [
+    'connect',
+    'rate_limited',
+    'overloaded',
+    'server_error',
+    'bad_request',
+    'auth',
+  ];
+  const chainTarget = fc.record({
+    attempts: fc.integer({ min: 0, max: 3 }),
+    // Never-retried classes among them: a target that retries only those is called once.
+    retryOn: fc.subarray<ErrorClass>([...SIMPLE, 'timeout', 'context_length', 'content_policy']),
+    // Sometimes empty: the walk ends at that target.
+    fallbackOn: fc.subarray(SIMPLE),
+  });
+  test.prop([fc.array(chainTarget, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 15 })], {
+    numRuns: NUM_RUNS,
+  })('maxUpstreamCalls is what the worst upstream gets', async (specs, maxAttempts) => {
+    const fail = (errorClass: ErrorClass): SimOutcome => ({
+      type: 'error',
+      errorClass,
+      latencyMs: 0,
+      retryAfterMs: null,
+    });
+    const script: Record<string, SimOutcome[]> = {};
+    const targets = specs.map((spec, i) => {
+      const retried = spec.retryOn.find((c) => !NEVER_RETRIED.has(c));
+      const last = spec.fallbackOn[0] ?? 'server_error';
+      const retries = retried === undefined ? 0 : spec.attempts;
+      script[`t${i}`] = [...Array.from({ length: retries }, () => fail(retried ?? last)), fail(last)];
+      return makeTarget(`t${i}`, {
+        retry: {
+          attempts: spec.attempts,
+          retryOn: spec.retryOn,
+          fallbackOn: spec.fallbackOn,
+          backoff: { initialMs: 0, maxMs: 0, multiplier: 1, jitter: 'none' },
+        },
+        breaker: { failures: 1_000, windowMs: 10_000, cooldownMs: 10_000 },
+      });
+    });
+    const callsOf = async (chain: typeof targets): Promise<number> => {
+      const h = createHarness({ script, retryBudget: { minRetries: 1_000 } });
+      await h.executor.execute(
+        makeDecision(chain, { maxAttempts, timeout: { totalMs: 600_000 } }),
+        makeContext(),
+      );
+      return h.sim.calls.length;
+    };
+    let worst = await callsOf(targets);
+    for (const target of targets) worst = Math.max(worst, await callsOf([target]));
+    const decision = makeDecision(targets, { maxAttempts, timeout: { totalMs: 600_000 } });
+    expect(maxUpstreamCalls(decision)).toBe(worst);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * P17 (cache safety) and the cache half of P11 (store vs model) of PROPERTIES.md. Requests are
+ * P17 (cache safety) and the cache half of P11 (store vs model) of docs/properties.md. Requests are
  * drawn from small pools so that equal and unequal keys both occur often; time is a plain virtual
  * `now`. The seed is printed on failure; FC_NUM_RUNS sets the number of runs (default 100).
  */

@@ -1,5 +1,5 @@
 /**
- * The routing semantics as properties (PROPERTIES.md P1–P5, P20): the compiled, indexed engine
+ * The routing semantics as properties (docs/properties.md P1–P5, P20): the compiled, indexed engine
  * against the reference interpreter in `test/support/reference.ts`, on type-directed policies and
  * requests. `FC_NUM_RUNS` sets the number of runs (default 100); fast-check prints the seed and
  * the shrunk counterexample on failure.

@@ -1,5 +1,5 @@
 /**
- * P19 (diff soundness) of PROPERTIES.md on generated valid policies: `diff(P, P)` is empty; a
+ * P19 (diff soundness) of docs/properties.md on generated valid policies: `diff(P, P)` is empty; a
  * planted change (a route's targets reordered) is reported structurally, and behaviourally for
  * exactly the sampled requests that route decides.
  */

@@ -1,5 +1,5 @@
 /**
- * P7 (guardrail precedence) and P12 (shadow isolation) of PROPERTIES.md, on generated valid
+ * P7 (guardrail precedence) and P12 (shadow isolation) of docs/properties.md, on generated valid
  * policies (test/support/arb-policy.ts) and generated requests, through the whole engine with a
  * transport that would answer anything.
  *

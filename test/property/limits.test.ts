@@ -1,5 +1,5 @@
 /**
- * P10 (limiter bound) and P11 (limiter model) of PROPERTIES.md, plus "each budget alert fires once
+ * P10 (limiter bound) and P11 (limiter model) of docs/properties.md, plus "each budget alert fires once
  * per crossing". The model is a token bucket over exact integers (level x period), a different
  * formulation from the GCRA under test (a TAT over ticks). P11 runs on the memory store and, when
  * redis-server is installed, on the Redis store. fast-check prints the seed of any failure; set

@@ -1,5 +1,5 @@
 /**
- * P16 (replay fidelity) of PROPERTIES.md: replaying a recording under the policy that produced it
+ * P16 (replay fidelity) of docs/properties.md: replaying a recording under the policy that produced it
  * reproduces every recorded decision; under a candidate, `unchanged + changed + unreplayable =
  * total`. Traffic is generated (models, streams, upstream failures,
  * arrival gaps) and recorded by the real engine and recorder, on virtual time.

@@ -1,5 +1,5 @@
 /**
- * Type-directed generators of valid policies (PROPERTIES.md): a catalogue of providers and models
+ * Type-directed generators of valid policies (docs/properties.md): a catalogue of providers and models
  * first, then routes whose targets and conditions use its names, so that every generated policy
  * passes `validate` with no error (warnings such as an unused model are allowed).
  *

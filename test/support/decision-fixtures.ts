@@ -1,6 +1,6 @@
 /**
  * Builders for the execute stage's inputs: targets, route decisions and request contexts with
- * the compile defaults of DESIGN.md §2, overridable per test.
+ * the compile defaults of docs/design.md §2, overridable per test.
  */
 import { createExecutor, type Executor } from '../../engine/runtime/attempts/index.js';
 import type { RetryBudgetSettings } from '../../engine/runtime/retry-budget.js';

@@ -1,5 +1,5 @@
 /**
- * The reference interpreter: the routing semantics of DESIGN.md §2 as a deliberately tiny, linear
+ * The reference interpreter: the routing semantics of docs/design.md §2 as a deliberately tiny, linear
  * program over the raw policy. It is the specification that `compilePolicy` + `decide` must equal
  * (property P3): review a change here like a change to the language.
  *

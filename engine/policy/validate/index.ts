@@ -1,5 +1,5 @@
 /**
- * The validate stage (DESIGN.md §1, §6): the loaded document → a typed `Policy`, or diagnostics.
+ * The validate stage (docs/design.md §1, §6): the loaded document → a typed `Policy`, or diagnostics.
  *
  * Two passes, both collecting rather than stopping at the first problem:
  * 1. the JSON Schema (Ajv, 2020-12; `schema.ts`). Ajv's errors are translated into one human

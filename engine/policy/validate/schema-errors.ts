@@ -5,6 +5,7 @@
 
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { isRecord } from '../../shared/guards.js';
+import { DURATION_PATTERN, MONEY_PATTERN, RATE_PATTERN, SIZE_PATTERN } from '../../shared/units.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { didYouMean } from '../hints.js';
 import { joinPointer, splitPointer } from '../source-map.js';
@@ -47,6 +48,38 @@ const RANGE_MESSAGES: Record<string, RangeMessage> = {
     return `${s} lists the same item twice (items ${(p.j ?? 0) + 1} and ${(p.i ?? 0) + 1})`;
   },
 };
+
+/**
+ * The common mistake behind a unit-bearing value written as a bare number (`total: 30`,
+ * `requests: 100`): what to write instead, as the end of the message. Keyed by the schema
+ * pattern, which is the very pattern the unit parsers use.
+ */
+const UNIT_ADVICE: ReadonlyArray<{ pattern: string; advice: (n: string) => string }> = [
+  { pattern: DURATION_PATTERN, advice: (n) => `durations need a unit, e.g. \`${n}s\` or \`${n}ms\`` },
+  { pattern: RATE_PATTERN, advice: (n) => `rates need a period, e.g. \`${n}/min\` or \`${n}/s\`` },
+  { pattern: SIZE_PATTERN, advice: (n) => `sizes need a unit, e.g. \`${n}kb\` or \`${n}mb\`` },
+  { pattern: MONEY_PATTERN, advice: (n) => `amounts need a period, e.g. \`${n}/month\` or \`${n}/day\`` },
+];
+
+/** `; durations need a unit, e.g. 30s` for a bare number where a unit-bearing string belongs. */
+function unitAdvice(ctx: Context, pointer: string, parent: SchemaNode | undefined, value: unknown): string {
+  const bare =
+    typeof value === 'number' && Number.isFinite(value) && value >= 0
+      ? String(value)
+      : typeof value === 'string' && /^\d+(?:\.\d+)?$/.test(value.trim())
+        ? value.trim()
+        : null;
+  if (bare === null || ctx.isSecret(pointer) || !isRecord(parent)) return '';
+  const row = UNIT_ADVICE.find((r) => r.pattern === parent.pattern);
+  return row === undefined ? '' : `; ${row.advice(bare)}`;
+}
+
+/** A list written as one name (`targets: fast`): `; write [fast] for a single item`. */
+function listAdvice(ctx: Context, pointer: string, types: readonly unknown[], value: unknown): string {
+  if (!types.includes('array') || typeof value !== 'string') return '';
+  const item = ctx.isSecret(pointer) ? 'the value' : value;
+  return `; write \`[${item}]\` for a single item, or a list \`[a, b]\``;
+}
 
 const range: Translate = (ctx, e, pointer) => {
   const message = RANGE_MESSAGES[e.keyword](
@@ -151,13 +184,15 @@ const TRANSLATE: Record<string, Translate> = {
       pointer,
     );
   },
-  type: (ctx, e, pointer, _parent, value) => {
+  type: (ctx, e, pointer, parent, value) => {
     const t = (e.params as { type?: unknown }).type;
-    const types = (Array.isArray(t) ? t : [t]).map((x) => typeNoun(String(x)));
+    const expected = Array.isArray(t) ? t : [t];
+    const types = expected.map((x) => typeNoun(String(x)));
+    const advice = unitAdvice(ctx, pointer, parent, value) || listAdvice(ctx, pointer, expected, value);
     return ctx.diag(
       'SCHEMA_TYPE',
       'error',
-      `${ctx.subject(pointer)} must be ${listOr(types)}, not ${givenNoun(value)}`,
+      `${ctx.subject(pointer)} must be ${listOr(types)}, not ${givenNoun(value)}${advice}`,
       pointer,
     );
   },
@@ -204,10 +239,13 @@ const TRANSLATE: Record<string, Translate> = {
   pattern: (ctx, _e, pointer, parent, value) => {
     const { title, description } = describeSchema(parent);
     const what = title ? lowerFirst(title) : 'value';
+    const advice = unitAdvice(ctx, pointer, parent, value);
     return ctx.diag(
       'SCHEMA_PATTERN',
       'error',
-      `${ctx.show(pointer, value)} is not a valid ${what} for ${ctx.subject(pointer)}${description ? `: expected ${lowerFirst(description.replace(/\.$/, ''))}` : ''}`,
+      advice !== ''
+        ? `${ctx.show(pointer, value)} is not a valid ${what} for ${ctx.subject(pointer)}${advice}`
+        : `${ctx.show(pointer, value)} is not a valid ${what} for ${ctx.subject(pointer)}${description ? `: expected ${lowerFirst(description.replace(/\.$/, ''))}` : ''}`,
       pointer,
     );
   },

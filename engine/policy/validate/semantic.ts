@@ -10,7 +10,9 @@ import { Checks } from './checks.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
+import { jobsConcurrency } from './jobs.js';
 import { notSupported } from './not-supported.js';
+import { recording } from './recording.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
 import { retryOn } from './retries.js';
@@ -38,6 +40,8 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   retryOn(c);
   cacheKeys(c);
   apiKeys(c);
+  recording(c);
+  jobsConcurrency(c);
   refs.unused();
   return c.out;
 }

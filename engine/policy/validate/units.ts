@@ -36,7 +36,11 @@ export function units(c: Checks): void {
   const kinds: [string, string[], (s: string) => UnitResult<unknown>][] = [
     ['SEM_BAD_DURATION', durations, parseDuration],
     ['SEM_BAD_RATE', ['/limits/*/requests', '/limits/*/tokens'], parseRate],
-    ['SEM_BAD_SIZE', ['/providers/*/maxResponseSize', '/caches/*/maxSize'], parseSize],
+    [
+      'SEM_BAD_SIZE',
+      ['/providers/*/maxResponseSize', '/caches/*/maxSize', '/recording/rotate/size', '/jobs/maxFileSize'],
+      parseSize,
+    ],
   ];
   for (const [diagnosticCode, patterns, parse] of kinds) {
     for (const pattern of patterns) {

@@ -16,6 +16,7 @@ import {
 import { fromOpenAIUsage } from '../../shared/usage.js';
 import type { ErrorClass, Usage } from '../../types.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
+import { setResponseModel, startAttemptSpan } from '../tracing.js';
 import { checkAnswer, checkBuffered } from './output.js';
 import { race, timeoutFailure } from './race.js';
 import { type AttemptRun, type Failure, failure, type Live, type Settle } from './run.js';
@@ -54,6 +55,17 @@ export async function callTarget(
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  const traced =
+    run.trace === null
+      ? null
+      : startAttemptSpan(run.trace, {
+          target,
+          provider: provider.spec,
+          route: run.decision.route,
+          number: run.calls + 1,
+          path: run.ctx.path,
+          continuation: prefill !== undefined,
+        });
   const startedAt = run.now;
   const attemptDeadline = Math.min(run.deadline, startedAt + Math.max(0, target.timeout.totalMs));
   const live: Live = {
@@ -79,6 +91,7 @@ export async function callTarget(
     released: false,
     recorded: false,
     settle,
+    span: traced?.span ?? null,
   };
   run.calls += 1;
   const ctx = run.ctx;
@@ -92,6 +105,7 @@ export async function callTarget(
     // below already aborts the call at the deadline.
     connectTimeoutMs: Math.max(0, target.timeout.connectMs),
     ...(prefill !== undefined ? { prefill } : {}),
+    ...(traced?.headers == null ? {} : { headers: traced.headers }),
   });
   const raced = await race(run, call, live.firstTokenAt);
   if (raced.kind === 'aborted') return run.abortLive(live);
@@ -105,6 +119,7 @@ export async function callTarget(
   if (response.kind === 'json') {
     if (ctx.stream) return run.fail(live, failure('malformed'));
     live.firstContentAt = live.firstByteAt;
+    setResponseModel(live.span, response.body.model);
     let body = response.body;
     if (run.output !== null) {
       // The answer is checked before it counts as a success: a block or fallback fails it.
@@ -141,6 +156,7 @@ export async function callTarget(
       live.buffered = checked.value;
     }
     if (live.firstContentAt !== null) {
+      setResponseModel(live.span, live.buffered[0]?.model);
       run.deps.latency.observe(target.name, live.firstContentAt - live.startedAt);
       return { kind: 'stream', live };
     }
@@ -156,7 +172,7 @@ export async function readItem(run: AttemptRun, live: Live): Promise<ReadResult>
     (live.lastItemAt ?? live.firstByteAt ?? live.startedAt) + Math.max(0, live.target.timeout.idleMs);
   const firstTokenAt = live.firstContentAt === null ? live.firstTokenAt : Number.POSITIVE_INFINITY;
   // Before the first content only first-token applies: neither the gap after the headers nor the
-  // one after a content-less role chunk is "between chunks" (DESIGN.md §2: time to first content).
+  // one after a content-less role chunk is "between chunks" (docs/design.md §2: time to first content).
   const limit = Math.min(
     live.attemptDeadline,
     firstTokenAt,

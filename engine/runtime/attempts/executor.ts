@@ -1,7 +1,7 @@
 /**
  * The attempt loop's entry: walks a route's targets in plan order, with retries, backoff,
  * timeouts, circuit breakers and fallback, and turns the outcome into an EngineResponse (JSON or
- * an SSE stream). DESIGN.md §2 is the specification; the rules where it is silent are stated at
+ * an SSE stream). docs/design.md §2 is the specification; the rules where it is silent are stated at
  * the point where they apply (walk.ts, call.ts, stream-relay.ts).
  *
  * Every wait races against the Clock port, so the whole loop runs on virtual time in tests:
@@ -17,6 +17,7 @@ import type { AttemptRecord, EngineResponse, RequestContext } from '../../types.
 import { BreakerRegistry } from '../breaker.js';
 import { LatencyTracker } from '../latency.js';
 import { type RetryBudgetSettings, RetryBudgets } from '../retry-budget.js';
+import type { RequestTrace } from '../tracing.js';
 import type { OutputGuard } from './output.js';
 import { exhaustedResponse, jsonResponse, refusedResponse, terminalResponse } from './responses.js';
 import { Aborted, AttemptRun, type RouteDecision, type RunDeps, type TargetGate } from './run.js';
@@ -52,7 +53,12 @@ export interface Executor {
     signal?: AbortSignal,
     /** The providers of the policy snapshot that made `decision` (default: the executor's). */
     providers?: Pick<ReadonlyMap<string, Provider>, 'get'>,
-    options?: { readonly gate?: TargetGate; readonly output?: OutputGuard },
+    options?: {
+      readonly gate?: TargetGate;
+      readonly output?: OutputGuard;
+      /** The request's trace: attempt spans are its children (tracing.ts). */
+      readonly trace?: RequestTrace | null;
+    },
   ): Promise<EngineResponse>;
   readonly breakers: BreakerRegistry;
   readonly latency: LatencyTracker;
@@ -86,6 +92,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         signal,
         opts?.gate ?? null,
         opts?.output ?? null,
+        opts?.trace ?? null,
       );
       try {
         return await execute(run);

@@ -3,3 +3,4 @@ export { createExecutor, type Executor, type ExecutorOptions } from './executor.
 export type { OutputGuard } from './output.js';
 export { policyLabel, retryAfterSeconds } from './responses.js';
 export type { GateVerdict, RouteDecision, Settle, TargetGate } from './run.js';
+export { type CallBoundInput, maxUpstreamCalls } from './walk.js';

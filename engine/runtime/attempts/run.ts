@@ -6,6 +6,7 @@
  * target gate settled, and the attempt recorded.
  */
 
+import type { Span } from '@opentelemetry/api';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import type { Provider, StreamItem } from '../../providers/types.js';
 import type { Clock } from '../../shared/clock.js';
@@ -21,6 +22,7 @@ import type {
 import type { BreakerOutcome, BreakerPermit, BreakerRegistry, CircuitBreaker } from '../breaker.js';
 import { type LatencyTracker, orderPlan } from '../latency.js';
 import type { RetryBudget, RetryBudgets } from '../retry-budget.js';
+import { endAttemptSpan, type RequestTrace } from '../tracing.js';
 import type { OutputGuard } from './output.js';
 
 export type RouteDecision = Extract<Decision, { kind: 'route' }>;
@@ -110,6 +112,8 @@ export interface Live {
   recorded: boolean;
   /** The gate's settlement for this attempt (limits and budgets keyed on `target`). */
   readonly settle: Settle;
+  /** The attempt's trace span; null when the request is not traced (tracing.ts). */
+  readonly span: Span | null;
 }
 
 export function failure(errorClass: ErrorClass, deadline = false): Failure {
@@ -139,6 +143,8 @@ export class AttemptRun {
     readonly signal: AbortSignal | undefined,
     readonly gate: TargetGate | null,
     readonly output: OutputGuard | null = null,
+    /** The request's trace, parent of the attempt spans; null when not traced. */
+    readonly trace: RequestTrace | null = null,
   ) {
     this.start = deps.clock.now();
     this.deadline = this.start + Math.max(0, decision.timeout.totalMs);
@@ -180,6 +186,7 @@ export class AttemptRun {
     live.recorded = true;
     live.breaker.settle(live.permit, 'cancelled');
     settleGate(live, null, false);
+    if (live.span !== null) endAttemptSpan(live.span, 'cancelled');
     throw new Aborted();
   }
 
@@ -216,6 +223,7 @@ export class AttemptRun {
     else if (outcome === 'timeout' || outcome === 'first_token')
       this.deps.latency.observe(live.target.name, record.durationMs);
     this.attempts.push(record);
+    if (live.span !== null) endAttemptSpan(live.span, record);
     try {
       this.deps.onAttempt?.(record);
     } catch {

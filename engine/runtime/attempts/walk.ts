@@ -1,9 +1,9 @@
 /**
  * The loop over the plan: targets in order, never going back, each retried while its retry
  * settings, the retry budget and the deadline allow, skipping open breakers and targets their
- * own limits refuse (DESIGN.md §2).
+ * own limits refuse (docs/design.md §2).
  */
-import { NEVER_RETRIED, type ResolvedTarget } from '../../types.js';
+import { NEVER_RETRIED, type PlanNode, type ResolvedTarget, type StreamSettings } from '../../types.js';
 import { retryWait } from '../backoff.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
 import { type AttemptResult, callTarget } from './call.js';
@@ -188,4 +188,86 @@ async function awaitRetry(
   // A retry is another upstream call: the target's own limits must admit it too.
   const verdict = await admit(run, target, breaker, permit);
   return verdict.allowed ? { permit, settle: verdict.settle } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bound, stated next to the loop it bounds
+
+/** What `maxUpstreamCalls` reads of a route decision. */
+export interface CallBoundInput {
+  readonly plan: PlanNode;
+  readonly maxAttempts: number;
+  readonly stream: StreamSettings;
+}
+
+interface Span {
+  /** The most calls the walk can make inside the node. */
+  readonly calls: number;
+  /** The walk never gets past the node (it holds a target whose `fallbackOn` is empty). */
+  readonly stops: boolean;
+}
+
+/**
+ * The most upstream calls `walk` can make for a decision (P8's bound, made exact): each target
+ * at most `1 + retry.attempts` times (once only when its `retryOn` holds nothing but classes that
+ * are never retried), once per target however often the plan names it, in plan order; the walk
+ * goes past a target only when its `fallbackOn` lets a failure move on (an empty one ends the
+ * request at its last failure), except that a stream broken after its first token may continue
+ * on a later target (`midStream: continue`); a latency group may run its members in any order;
+ * when every breaker is open, the one target probed may sit anywhere; and never more than the
+ * route's `maxAttempts`. `explain` prints it.
+ *
+ * @example
+ * maxUpstreamCalls(decision, { stream: false }); // two targets, `retry.attempts: 0` → 2
+ */
+export function maxUpstreamCalls(
+  decision: CallBoundInput,
+  options: { readonly stream?: boolean } = {},
+): number {
+  // A stream that continues after a cut walks on whatever the broken target's fallbackOn says.
+  const canStop = !(options.stream === true && decision.stream.midStream === 'continue');
+  const seen = new Set<string>();
+  const { calls } = span(decision.plan, seen, canStop);
+  // When every target's breaker is open, the walk probes the one whose cooldown ends first,
+  // wherever it sits in the plan (with its retries): that target alone may exceed the span.
+  const probe = Math.max(0, ...[...targetsOf(decision.plan)].map(callsOf));
+  return Math.max(0, Math.min(decision.maxAttempts, Math.max(calls, probe)));
+}
+
+function* targetsOf(node: PlanNode): Generator<ResolvedTarget> {
+  if (node.kind === 'target') yield node.target;
+  else for (const child of node.children) yield* targetsOf(child);
+}
+
+/** One target's most calls: its first and its retries (none if it retries only never-retried classes). */
+function callsOf(target: ResolvedTarget): number {
+  const { retry } = target;
+  return 1 + (retry.retryOn.some((c) => !NEVER_RETRIED.has(c)) ? retry.attempts : 0);
+}
+
+function span(node: PlanNode, seen: Set<string>, canStop: boolean): Span {
+  if (node.kind === 'target') {
+    const target = node.target;
+    // The attempt order (orderPlan) calls a target named twice at its first place only.
+    if (seen.has(target.name)) return { calls: 0, stops: false };
+    seen.add(target.name);
+    return { calls: callsOf(target), stops: canStop && target.retry.fallbackOn.length === 0 };
+  }
+  const parts = node.children.map((child) => span(child, seen, canStop));
+  if (node.strategy === 'latency') {
+    // Any order: every member that lets the walk on first, then the largest one that does not.
+    let calls = 0;
+    let stopper = -1;
+    for (const p of parts) {
+      if (p.stops) stopper = Math.max(stopper, p.calls);
+      else calls += p.calls;
+    }
+    return stopper < 0 ? { calls, stops: false } : { calls: calls + stopper, stops: true };
+  }
+  let calls = 0;
+  for (const p of parts) {
+    calls += p.calls;
+    if (p.stops) return { calls, stops: true };
+  }
+  return { calls, stops: false };
 }

@@ -83,6 +83,12 @@ export function admissionStage(traffic: Traffic): NamedStage {
   const clock = traffic.clock;
   const hooks = traffic.hooks;
 
+  /** A limit or budget acted: the hook (metrics) and the request's record. */
+  const limitEvent = (scope: RequestScope, event: LimitEvent): void => {
+    scope.addLimit(event);
+    safely(hooks.onLimit, event);
+  };
+
   /** A 429 of this stage; the cache (if any) is bypassed, since it is never reached. */
   const refuse = (
     scope: RequestScope,
@@ -102,7 +108,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
     const { scope, snapshot, route, rules, ctx } = request;
     const admission = await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt);
     if (!admission.allowed) {
-      safely(hooks.onLimit, limitRefusal('rate_limited', route.name, null, admission));
+      limitEvent(scope, limitRefusal('rate_limited', route.name, null, admission));
       const headers = rateHeaders(admission.headers);
       if (admission.headers['retry-after'] !== undefined)
         headers['retry-after'] = admission.headers['retry-after'];
@@ -137,7 +143,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
       if (!state.exceeded) continue;
       if (rb.downgrade === null) {
         const retryAfterMs = Math.max(0, state.resetAtMs - start);
-        safely(hooks.onLimit, {
+        limitEvent(scope, {
           kind: 'budget_exceeded',
           route: route.name,
           target: null,
@@ -174,7 +180,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
       }
       scope.routed = { ...scope.routed, plan, targets: flattenPlan(plan) };
       scope.setHeader('x-switchyard-downgraded', downgrade.rb.budget.name);
-      safely(hooks.onLimit, {
+      limitEvent(scope, {
         kind: 'downgraded',
         route: route.name,
         target: null,
@@ -198,6 +204,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
   };
 
   const gate = (
+    scope: RequestScope,
     snapshot: TrafficSnapshot,
     rules: RouteTraffic,
     route: string,
@@ -213,7 +220,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
           now,
         );
         if (!admission.allowed) {
-          safely(hooks.onLimit, limitRefusal('target_rate_limited', route, target.name, admission));
+          limitEvent(scope, limitRefusal('target_rate_limited', route, target.name, admission));
           return {
             allowed: false,
             code: 'rate_limited',
@@ -231,7 +238,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
             void admission.reservation.reconcile(0, now).catch(noop);
           }
           const retryAfterMs = Math.max(0, state.resetAtMs - now);
-          safely(hooks.onLimit, {
+          limitEvent(scope, {
             kind: 'target_over_budget',
             route,
             target: target.name,
@@ -282,7 +289,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
         if (refused !== null) return refused;
       }
       if (rules.targetLimits.length > 0 || rules.targetBudgets.length > 0) {
-        scope.gate = gate(snapshot, rules, route.name, ctx);
+        scope.gate = gate(scope, snapshot, rules, route.name, ctx);
       }
       return next(scope);
     },

@@ -53,6 +53,7 @@ export function attemptsStage(executor: Executor, onVerdict?: (verdict: Guardrai
     const answer = executor.execute(routed, context, scope.signal, scope.snapshot.providers, {
       gate: scope.gate,
       output,
+      trace: scope.trace,
     });
     return output === undefined ? answer : withVerdictHeader(scope, answer);
   };

@@ -1,17 +1,34 @@
 /**
- * Stage `record`: hands every finished request to the recorder (what `serve --record` writes and
- * `replay` reads), refusals included, off the response path: a JSON answer after it has gone
- * out, a stream once it has ended.
+ * Stage `record`: hands every finished request to the recorder (what `serve` writes for the
+ * policy's `recording` block or `--record`, and `replay` reads), refusals included, off the
+ * response path: a JSON answer after it has gone out, a stream once it has ended.
+ *
+ * A recorder that follows the policy learns, through `begin`, which version's `recording` block
+ * each request started under, and is told when that request's line is done (`record`): that pair
+ * is how a reload that changes the block switches files without losing a line (policy-recorder.ts).
  */
 import { randomUUID } from 'node:crypto';
+import type { CompiledRecording } from '../../compile/compile.js';
 import { rejectedContext } from '../../context.js';
 import type { RecordInput } from '../../replay/record.js';
 import type { Clock } from '../../shared/clock.js';
 import type { EngineResponse, ResponseMeta } from '../../types.js';
-import type { NamedStage } from '../pipeline.js';
+import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 
 export interface RecorderPort {
+  /**
+   * Optional: the engine serves a version with this `recording` block from now on (null: none);
+   * called when the engine is created and on every swap that changed the version.
+   */
+  activate?(recording: CompiledRecording | null): void;
+  /**
+   * Optional: a request enters the pipeline under its policy version's `recording` block (null
+   * when it has none). False: the request is not recorded (`record` is not called for it). When
+   * absent, every request is recorded.
+   */
+  begin?(recording: CompiledRecording | null): boolean;
+  /** The request's answer is complete: its line. Called once per request `begin` accepted. */
   record(entry: RecordInput): void;
 }
 
@@ -29,24 +46,31 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
       kind: response.kind,
       ...(errorCode === undefined ? {} : { errorCode }),
       ...(scope.verdicts === null ? {} : { guardrails: scope.verdicts }),
+      ...(scope.limits === null ? {} : { limits: scope.limits }),
+      recording: scope.policy.recording,
       startedAt: scope.startedAt,
       durationMs: clock.now() - scope.startedAt,
     });
   };
+  const begin = recorder.begin?.bind(recorder);
+  const recorded = async (scope: RequestScope, next: Next): Promise<EngineResponse> => {
+    // Never rejects: the errors stage below turns every exception into an answer.
+    const response = await next(scope);
+    if (response.kind === 'json') {
+      // Serialising the line is the recorder's work; keep it after the answer has gone out.
+      setImmediate(() => write(scope, response, response.meta));
+    } else {
+      response.done.then(
+        (meta) => write(scope, response, meta),
+        () => write(scope, response, response.meta),
+      );
+    }
+    return response;
+  };
   return {
     name: 'record',
-    run: async (scope, next) => {
-      const response = await next(scope);
-      if (response.kind === 'json') {
-        // Serialising the line is the recorder's work; keep it after the answer has gone out.
-        setImmediate(() => write(scope, response, response.meta));
-      } else {
-        response.done.then(
-          (meta) => write(scope, response, meta),
-          () => write(scope, response, response.meta),
-        );
-      }
-      return response;
-    },
+    // A request its version does not record costs one call, not a promise of its own.
+    run: (scope, next) =>
+      begin !== undefined && !begin(scope.policy.recording) ? next(scope) : recorded(scope, next),
   };
 }

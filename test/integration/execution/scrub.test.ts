@@ -1,6 +1,6 @@
 /**
  * End to end: `createEngine(...).handle()` passes an upstream 400 (and a content-policy refusal)
- * on to the caller as the provider sent it (DESIGN.md §2), except for the credentials a
+ * on to the caller as the provider sent it (docs/design.md §2), except for the credentials a
  * misbehaving upstream echoed into it. The upstream quotes the `Authorization` header it got.
  */
 import { describe, expect, it } from 'vitest';

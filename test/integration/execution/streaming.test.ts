@@ -1,7 +1,7 @@
 /**
  * Streaming end to end: `createEngine(...).handle()` with the real undici transport against a
  * misbehaving upstream on loopback. Before the first content chunk reaches the caller a failure
- * falls back invisibly; after it, the failure is never presented as success (DESIGN.md §2).
+ * falls back invisibly; after it, the failure is never presented as success (docs/design.md §2).
  */
 import { describe, expect, it } from 'vitest';
 import { chunkPayload, DEFAULT_REPLY as REPLY, sse, type UpstreamHandler } from '../../support/upstream.js';
@@ -49,13 +49,15 @@ function errorClassIn(message: string): string | undefined {
 
 it('a first token later than firstToken falls back invisibly: the caller sees only the fallback', async () => {
   upstream.setHandler(
-    primaryDoes({ kind: 'slow_first_token', delayMs: 1500, reply: 'TOO LATE' }, 'From the backup.'),
+    primaryDoes({ kind: 'slow_first_token', delayMs: 4000, reply: 'TOO LATE' }, 'From the backup.'),
   );
 
   const started = Date.now();
   const read = await streamChat();
 
-  expect(Date.now() - started).toBeLessThan(1000);
+  // Well before the primary's late first token (4 s): the fallback did not wait for it. The
+  // margin is wide so a loaded machine does not fail it; the order of events is checked below.
+  expect(Date.now() - started).toBeLessThan(3000);
   expect(read.text).toBe('From the backup.');
   expect(read.done).toBe(true);
   expect(read.errors).toEqual([]);
@@ -73,7 +75,7 @@ it('a first token later than firstToken falls back invisibly: the caller sees on
 });
 
 // Reasoning models send the role chunk at once and the first content much later: that wait is
-// bounded by `firstToken` ("time to first content", DESIGN.md §2), not by `idle`. Regression:
+// bounded by `firstToken` ("time to first content", docs/design.md §2), not by `idle`. Regression:
 // the idle timer (200 ms) ran from the role chunk and cut this answer short of firstToken (300 ms).
 it('a role chunk at once and the first content within firstToken but after idle is a success', async () => {
   const frame = (delta: Record<string, unknown>, finishReason?: string) =>

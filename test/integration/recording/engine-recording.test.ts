@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, parsePolicy } from '../../../engine/index.js';
-import { createRecorder, readRecording, validateRecordedLine } from '../../../engine/replay/record.js';
+import {
+  createRecorder,
+  type RecordedLine,
+  readRecording,
+  validateRecordedLine,
+} from '../../../engine/replay/record.js';
 
 const POLICY = `
 switchyard: v1
@@ -104,5 +109,98 @@ describe('engine recording', () => {
       outcome: { status: 401 },
     });
     expect(byId.get('req-4')!.outcome).toMatchObject({ status: 404, errorCode: 'no_route' });
+  });
+});
+
+const LIMITS_POLICY = `
+switchyard: v1
+policy: { name: rec-limits, version: "1" }
+providers:
+  steady: { kind: mock }
+models:
+  main: { provider: steady, model: mock-main, price: { input: 1000, output: 1000 } }
+  cheap: { provider: steady, model: mock-cheap, price: { input: 1, output: 1 } }
+  left: { provider: steady, model: mock-left }
+  right: { provider: steady, model: mock-right }
+tenants:
+  acme: { keys: ["sk-acme-secret"] }
+limits:
+  tiny: { key: [tenant], requests: 1/hour }
+  one-per-target: { key: [target], requests: 1/hour }
+budgets:
+  capped: { key: [tenant], usd: 0.001/day, onExceeded: { downgradeTo: [cheap] } }
+routes:
+  - name: limited
+    when: { model: limited }
+    targets: [cheap]
+    limits: [tiny]
+  - name: budgeted
+    when: { model: budgeted }
+    targets: [main]
+    budgets: [capped]
+  - name: per-target
+    when: { model: per-target }
+    targets: [left, right]
+    limits: [one-per-target]
+`;
+
+describe('engine recording: limit and budget outcomes', () => {
+  it('records what limits and budgets did: a refusal, a downgrade, a skipped target; nothing when none acted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sy-rec-'));
+    dirs.push(dir);
+    const path = join(dir, 'traffic.jsonl');
+    const loaded = parsePolicy([{ file: 'p.yaml', text: LIMITS_POLICY }]);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+    const recorder = createRecorder({ path, content: 'drop' });
+    const engine = createEngine(loaded.policy, { recorder });
+    const send = async (model: string, requestId: string): Promise<number> => {
+      const res = await engine.handle({
+        body: { model, messages: [{ role: 'user', content: 'a long enough question for some tokens' }] },
+        headers: { authorization: 'Bearer sk-acme-secret' },
+        requestId,
+      });
+      return res.status;
+    };
+    expect(await send('limited', 'limited-1')).toBe(200);
+    expect(await send('limited', 'limited-2')).toBe(429);
+    expect(await send('budgeted', 'budget-1')).toBe(200);
+    // The first answer's cost is recorded against the budget once it is complete.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await send('budgeted', 'budget-2')).toBe(200);
+    expect(await send('per-target', 'target-1')).toBe(200);
+    expect(await send('per-target', 'target-2')).toBe(200);
+    await new Promise((r) => setImmediate(r));
+    await recorder.close();
+    await engine.close();
+
+    const byId = new Map<string, RecordedLine>();
+    for await (const line of readRecording(path)) byId.set(line.requestId, line);
+    expect(byId.get('limited-1')?.limits).toBeUndefined();
+    expect(byId.get('limited-2')?.limits).toEqual([
+      {
+        kind: 'rate_limited',
+        target: null,
+        rules: ['tiny'],
+        retryAfterMs: expect.any(Number),
+        degraded: false,
+      },
+    ]);
+    expect(byId.get('limited-2')?.outcome).toMatchObject({ status: 429, errorCode: 'rate_limited' });
+    expect(byId.get('budget-1')?.limits).toBeUndefined();
+    expect(byId.get('budget-2')?.limits).toEqual([
+      { kind: 'downgraded', target: null, rules: ['capped'], retryAfterMs: null, degraded: false },
+    ]);
+    expect(byId.get('budget-2')?.outcome.target).toBe('cheap');
+    expect(byId.get('target-1')?.limits).toBeUndefined();
+    expect(byId.get('target-2')?.limits).toEqual([
+      {
+        kind: 'target_rate_limited',
+        target: 'left',
+        rules: ['one-per-target'],
+        retryAfterMs: expect.any(Number),
+        degraded: false,
+      },
+    ]);
+    expect(byId.get('target-2')?.outcome.target).toBe('right');
   });
 });

@@ -22,7 +22,8 @@ export interface ServeProcess {
 export async function startServe(
   args: string[],
   timeoutMs = 30_000,
-  env: Record<string, string> = {},
+  /** Added to this process's environment. */
+  env: Readonly<Record<string, string>> = {},
 ): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [...CLI_NODE_ARGS, 'serve', '--port', '0', ...args], {
     cwd: ROOT,

@@ -5,13 +5,13 @@
  * production: timing between the two is real.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServeProcess, startServe } from './child.js';
-import { chatBody, policyYaml } from './helpers.js';
+import { chatBody, policyYaml, waitFor } from './helpers.js';
 import { parseResponse, rawExchange } from './raw-http.js';
 
 let dir: string;
@@ -261,5 +261,43 @@ describe('shutdown on SIGTERM', () => {
       streamsCut: 1,
       ended: 'early',
     });
+  });
+
+  it('the recording block: SIGHUP moves the file, and every line, the last stream’s too, is on disk at exit 0', async () => {
+    const policy = (version: string, file: string): string =>
+      policyYaml({
+        version,
+        demo: `reply: "${words(8)}", chunkDelay: 100ms`,
+        extra: `recording: { path: ${file}, content: drop }\n`,
+      });
+    const policyFile = join(dir, `policy-${started.length}.yaml`);
+    const p = await serve(policy('1', 'proc-a.jsonl'), ['--shutdown-grace', '10s']);
+    const first = await fetch(`${p.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'json-1' },
+      body: JSON.stringify(chatBody()),
+    });
+    await first.arrayBuffer();
+    writeFileSync(policyFile, policy('2', 'proc-b.jsonl'));
+    process.kill(p.pid, 'SIGHUP');
+    await waitFor(
+      () => p.logLines().some((l) => typeof l.msg === 'string' && /policy demo@2 .* is serving/.test(l.msg)),
+      'the reloaded policy',
+    );
+    const stream = await openStream(p);
+    process.kill(p.pid, 'SIGTERM');
+    expect((await stream.rest).trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    const lines = (name: string) =>
+      readFileSync(join(dir, name), 'utf8')
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as { requestId: string; policy: { version: string }; outcome: { kind: string } },
+        );
+    expect(lines('proc-a.jsonl').map((l) => [l.requestId, l.policy.version])).toEqual([['json-1', '1']]);
+    const [streamed] = lines('proc-b.jsonl');
+    expect(streamed).toMatchObject({ policy: { version: '2' }, outcome: { kind: 'stream' } });
   });
 });

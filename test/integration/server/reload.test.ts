@@ -148,7 +148,11 @@ describe('hot reload through the watcher', () => {
           valid.add(`v${i}`);
           t.writePolicy(policyYaml({ version: `v${i}` }));
         }
+        // At least 60 ms and 20 answers between writes: the load spans every reload however
+        // slow the machine is (a count, not a speed, is what this test asserts).
+        const before = seen.length;
         await new Promise((r) => setTimeout(r, 60));
+        await waitFor(() => seen.length >= before + 20, 'twenty answers between reloads');
       }
       await waitFor(() => manager.current?.identity.version === 'v10', 'the last valid version');
       // Let the last version serve a few requests too.

@@ -63,7 +63,7 @@ describe('single flight and unread streams', () => {
 
 describe('token reservations', () => {
   it('are refunded when a single-flight waiter aborts', async () => {
-    const h = harness(cached('\n    limits: [tpm]', 'limits:\n  tpm: { key: [tenant], tokens: 1000/min }\n'));
+    const h = harness(cached('\n    limits: [tpm]', 'limits:\n  tpm: { key: [tenant], tokens: 1000/day }\n'));
     // The leader's stream stays unread: its own reservation stays until it ends.
     const leader = asStream(await h.engine.handle(request({ stream: true, maxTokens: 200 })));
     const remainingAfterLeader = Number(leader.headers['x-ratelimit-remaining-tokens']);
@@ -79,7 +79,8 @@ describe('token reservations', () => {
     await settle();
 
     // Same size, different question (not joined to the flight): only the leader's reservation
-    // and its own are counted, not the aborted waiter's.
+    // and its own are counted, not the aborted waiter's. (1000/day refills about one token a
+    // minute and a half, so a slow machine sees no refill between the reservations counted here.)
     const third = asJson(await h.engine.handle(request({ content: 'Say hallo.', maxTokens: 200 })));
     expect(third.status).toBe(200);
     expect(Number(third.headers['x-ratelimit-remaining-tokens'])).toBe(1000 - 2 * estimate);

@@ -22,7 +22,7 @@ describe('compileCache', () => {
       fields: ['tenant', 'messages', 'model'],
     });
     expect(Object.isFrozen(r.cache)).toBe(true);
-    // Bare `temperature` (DESIGN.md's example) means body.temperature.
+    // Bare `temperature` (docs/design.md's example) means body.temperature.
     expect(r.cache.applies(makeCtx({ body: { model: 'm', temperature: 0 } }))).toBe(true);
     expect(r.cache.applies(makeCtx({ body: { model: 'm', temperature: 0.7 } }))).toBe(false);
     expect(r.cache.applies(makeCtx({ body: { model: 'm' } }))).toBe(false);

@@ -1,5 +1,5 @@
 /**
- * The conformance suite every CacheStore passes (STYLE.md: one shared suite per interface). Time
+ * The conformance suite every CacheStore passes (CONTRIBUTING.md: one shared suite per interface). Time
  * is virtual: `now` is a plain number the test moves, far past anything the backend's own clock
  * would have expired, so the store must check expiry itself.
  */

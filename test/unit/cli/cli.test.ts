@@ -279,6 +279,9 @@ describe('switchyard (dispatcher)', () => {
       expect(r.stderr).toMatch(/--shutdown-grace must be a duration/);
     }
     expect((await run(['serve', '--policy', 'p.yaml', '--shutdown-grace', '-1s'])).code).toBe(2);
+    const format = await run(['serve', '--policy', 'p.yaml', '--log-format', 'fancy']);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toMatch(/--log-format must be one of auto, pretty, json/);
   });
 
   it('--shutdown-grace takes 30s, 500ms, 1m or plain milliseconds', async () => {

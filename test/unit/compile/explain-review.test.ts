@@ -93,3 +93,45 @@ describe('explain plan and retryOn', () => {
     expect(text).not.toMatch(/retries: up to 2 on [^(]*timeout/);
   });
 });
+
+describe('explain counts upstream calls', () => {
+  it.each([
+    [
+      'two targets without retries',
+      'defaults:\n  retry: { attempts: 0 }\n',
+      '',
+      2,
+      'at most 2 upstream calls;',
+    ],
+    ['the default retries (1 + 2 each)', '', '', 6, 'at most 6 upstream calls;'],
+    [
+      'a route cap below the retries',
+      '',
+      '    maxAttempts: 4\n',
+      4,
+      "at most 4 upstream calls (the route's maxAttempts);",
+    ],
+    [
+      'retries only on classes never retried',
+      'defaults:\n  retry: { attempts: 3, retryOn: [timeout] }\n',
+      '',
+      2,
+      'at most 2 upstream calls;',
+    ],
+    [
+      'a first target that never falls back',
+      '',
+      '    retry: { attempts: 0, fallbackOn: [] }\n',
+      1,
+      'at most 1 upstream call;',
+    ],
+  ])('%s', (_what, defaults, route, calls, line) => {
+    const { report, text } = explain(
+      `${HEAD}${defaults}routes:\n  - name: r\n    targets: [a, b]\n${route}`,
+      {},
+      {},
+    );
+    expect(report.plan?.maxUpstreamCalls).toBe(calls);
+    expect(text).toContain(line);
+  });
+});

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { NOT_SUPPORTED_YET } from '../../../engine/policy/support.js';
-import policySchema from '../../../schemas/policy.schema.json' with { type: 'json' };
 import { at, CATALOGUE, check, withCode } from './helpers.js';
 
 /** A minimal valid use of each not-yet-supported feature, keyed by its table pointer. */
 const MODEL_TOTAL = '  slow: { provider: demo, model: m2, timeout: { total: 10s } }\n';
 
 const USES: Record<string, { text: string; where: string; pointer?: string }> = {
-  '/recording': { text: 'recording: { path: traffic.jsonl }\n', where: '7:1' },
   // A model's `total` was accepted and silently ignored (the route's total applies).
   '/models/*/timeout/total': {
     text: MODEL_TOTAL,
@@ -86,12 +84,5 @@ describe('validatePolicy: limits, budgets, caches and stores are supported', () 
     expect(withCode(r, 'SEM_BAD_DURATION').map((d) => d.pointer)).toEqual(['/caches/c/ttl']);
     expect(withCode(r, 'SEM_BAD_RATE').map((d) => d.pointer)).toEqual(['/limits/l/tokens']);
     expect(r.policy).toBeNull();
-  });
-});
-
-describe('the schema says which features are not supported yet', () => {
-  const NOTE = 'Not supported yet in this version: a policy using it fails validation (SEM_NOT_SUPPORTED).';
-  it.each([['recording', policySchema.$defs.Recording.description]])('%s', (_name, description) => {
-    expect(description).toContain(NOTE);
   });
 });

@@ -1,0 +1,30 @@
+/** Background jobs: batches, deferred requests and `switchyard batch run` (see runner.ts). */
+
+export { type Caller, jobCaller } from './caller.js';
+export { type ExecuteResult, executeJob, Wakeup } from './execute.js';
+export {
+  checkInputFile,
+  DEFAULT_MAX_LINE_BYTES,
+  JOB_ENDPOINTS,
+  type JobLine,
+  jobLines,
+  type LineProblem,
+  type ParsedLine,
+} from './input.js';
+export { batchObject, deferredObject, type JobRecord, type JobStatus } from './job.js';
+export { JournalWriter, recoverOutput } from './journal.js';
+export { readLines } from './lines.js';
+export { JOB_HEADER, type LineOutcome, type OutputLine, runJobLine } from './output.js';
+export {
+  COMPLETION_WINDOWS,
+  type CreateBatchInput,
+  type CreateDeferredInput,
+  type JobLog,
+  type JobPage,
+  type JobRefusal,
+  type JobResult,
+  JobRunner,
+  type JobRunnerOptions,
+} from './runner.js';
+export { Slots } from './slots.js';
+export { type FileObject, JobStore, newId, type StoredFile, UploadTooLargeError } from './store.js';

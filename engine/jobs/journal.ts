@@ -1,0 +1,209 @@
+/**
+ * A job's progress journal: one JSON line per finished request, appended once its answer is
+ * complete, so a resumed job redoes only what had not finished. Each record is written by one
+ * `write` of a whole line; a crash can tear only the last line, and recovery cuts it off (that
+ * request then runs again). A request cut by a shutdown is never journaled: it runs again on the
+ * next start, so no result is ever half-recorded or counted twice.
+ *
+ * Record: `{"i": <request index>, "ok": <2xx answer>, "u": [prompt, completion] | null, "out": <output line>}`.
+ */
+
+import { type FileHandle, open, truncate } from 'node:fs/promises';
+import { isRecord } from '../shared/guards.js';
+import { readLines } from './lines.js';
+import type { OutputLine } from './output.js';
+
+export interface JournalRecord {
+  /** 0-based index of the request in the input file. */
+  readonly i: number;
+  /** The answer was a 2xx (output file) rather than an error (error file). */
+  readonly ok: boolean;
+  /** Prompt and completion tokens, when the answer reported usage. */
+  readonly u: readonly [number, number] | null;
+  readonly out: OutputLine;
+}
+
+/** One bit per request of a job: bounded memory whatever the size of the answers. */
+export class Bitset {
+  readonly #bits: Uint8Array;
+  constructor(readonly size: number) {
+    this.#bits = new Uint8Array(Math.ceil(size / 8));
+  }
+  has(i: number): boolean {
+    return i >= 0 && i < this.size && (this.#bits[i >> 3] & (1 << (i & 7))) !== 0;
+  }
+  add(i: number): void {
+    if (i >= 0 && i < this.size) this.#bits[i >> 3] |= 1 << (i & 7);
+  }
+}
+
+export interface JournalSummary {
+  readonly done: Bitset;
+  completed: number;
+  failed: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Largest journal line read back: an answer plus its envelope (answers are bounded upstream). */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+export function isJournalRecord(value: unknown): value is JournalRecord {
+  return (
+    isRecord(value) &&
+    typeof value.i === 'number' &&
+    Number.isInteger(value.i) &&
+    typeof value.ok === 'boolean' &&
+    isRecord(value.out) &&
+    typeof value.out.custom_id === 'string' &&
+    (value.u === null || (Array.isArray(value.u) && value.u.length === 2))
+  );
+}
+
+export function emptySummary(total: number): JournalSummary {
+  return { done: new Bitset(total), completed: 0, failed: 0, inputTokens: 0, outputTokens: 0 };
+}
+
+/** Adds one finished request to the counts (a request already counted is ignored). */
+export function countRecord(summary: JournalSummary, record: JournalRecord): boolean {
+  if (summary.done.has(record.i)) return false;
+  summary.done.add(record.i);
+  if (record.ok) summary.completed++;
+  else summary.failed++;
+  if (record.u !== null) {
+    summary.inputTokens += record.u[0];
+    summary.outputTokens += record.u[1];
+  }
+  return true;
+}
+
+/**
+ * Reads a journal back: which requests finished, and the counts. A torn or unreadable tail (a
+ * crash mid-write) is cut off the file, so appends continue after the last whole record.
+ * A missing journal is an empty one.
+ */
+export async function recoverJournal(path: string, total: number): Promise<JournalSummary> {
+  const summary = emptySummary(total);
+  let goodEnd = 0;
+  let size = 0;
+  try {
+    for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
+      size = line.end;
+      let record: unknown = null;
+      if (line.terminated && line.text !== null) {
+        try {
+          record = JSON.parse(line.text);
+        } catch {
+          record = null;
+        }
+      }
+      if (!isJournalRecord(record)) break;
+      countRecord(summary, record);
+      goodEnd = line.end;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return summary;
+    throw err;
+  }
+  if (size > goodEnd) await truncate(path, goodEnd);
+  return summary;
+}
+
+/** Streams the whole records of a journal (after recovery, every line is whole). */
+export async function* journalRecords(path: string): AsyncGenerator<JournalRecord> {
+  try {
+    for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
+      if (!line.terminated || line.text === null) return;
+      let record: unknown;
+      try {
+        record = JSON.parse(line.text);
+      } catch {
+        return;
+      }
+      if (!isJournalRecord(record)) return;
+      yield record;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+}
+
+/** Appends values as JSON lines, one whole line per write, in order, one write in flight. */
+export class JournalWriter {
+  #handle: Promise<FileHandle> | null = null;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(readonly path: string) {}
+
+  /** Resolves once the line is in the file (the kernel's page cache). */
+  append(record: JournalRecord | OutputLine): Promise<void> {
+    const text = `${JSON.stringify(record)}\n`;
+    const next = this.#tail.then(async () => {
+      this.#handle ??= open(this.path, 'a');
+      const handle = await this.#handle;
+      await handle.write(text);
+    });
+    // A failed write fails its own append; later appends still run.
+    this.#tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Waits for pending appends, flushes to disk and closes. */
+  async close(): Promise<void> {
+    await this.#tail;
+    const handle = this.#handle;
+    this.#handle = null;
+    if (handle === null) return;
+    const h = await handle.catch(() => null);
+    if (h === null) return;
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  }
+}
+
+export interface OutputSummary {
+  /** The `custom_id`s already answered. */
+  readonly done: Set<string>;
+  succeeded: number;
+  failed: number;
+}
+
+/**
+ * Reads back a results file written by an earlier `switchyard batch run` (output lines), for
+ * `--resume`: the `custom_id`s it holds, and the counts. A torn last line is cut off.
+ */
+export async function recoverOutput(path: string): Promise<OutputSummary> {
+  const summary: OutputSummary = { done: new Set(), succeeded: 0, failed: 0 };
+  let goodEnd = 0;
+  let size = 0;
+  try {
+    for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
+      size = line.end;
+      let value: unknown = null;
+      if (line.terminated && line.text !== null) {
+        try {
+          value = JSON.parse(line.text);
+        } catch {
+          value = null;
+        }
+      }
+      if (!isRecord(value) || typeof value.custom_id !== 'string') break;
+      if (!summary.done.has(value.custom_id)) {
+        summary.done.add(value.custom_id);
+        const status = isRecord(value.response) ? value.response.status_code : null;
+        if (typeof status === 'number' && status >= 200 && status < 300) summary.succeeded++;
+        else summary.failed++;
+      }
+      goodEnd = line.end;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return summary;
+    throw err;
+  }
+  if (size > goodEnd) await truncate(path, goodEnd);
+  return summary;
+}

@@ -1,0 +1,95 @@
+/**
+ * The mock provider's embeddings: a deterministic unit vector per input, honouring `dimensions`
+ * and `encoding_format` as OpenAI does. `base64` is the vector's little-endian float32 bytes, what
+ * the OpenAI SDKs request by default and decode; `float` (or no format) is a JSON number array.
+ * The vector of `dimensions: d` is the default vector's first `d` components renormalised, as
+ * OpenAI's shortened embeddings are.
+ */
+import { hash32, nextFloat, type Rng } from '../shared/random.js';
+import { providerError } from './classify.js';
+import type { EmbeddingsResponse } from './openai-types.js';
+import type { MockOutcome, ProviderCallRequest, ProviderCallResult } from './types.js';
+
+/** Components of a vector when the request does not ask for `dimensions`. */
+export const DEFAULT_DIMENSIONS = 8;
+/** The most `dimensions` the mock accepts (OpenAI's largest model has 3072). */
+export const MAX_DIMENSIONS = 4096;
+/** The most inputs in one request, as OpenAI allows. */
+export const MAX_INPUTS = 2048;
+/** The most vector components in one answer (inputs × dimensions), which bounds its size. */
+export const MAX_COMPONENTS = 1 << 20;
+
+/** A deterministic unit-length vector for `text`. */
+export function embedText(text: string, dimensions = DEFAULT_DIMENSIONS): Float32Array {
+  const rng: Rng = { state: hash32(text) };
+  const vector = new Float32Array(dimensions);
+  let sum = 0;
+  for (let d = 0; d < dimensions; d++) {
+    const v = nextFloat(rng) * 2 - 1;
+    vector[d] = v;
+    sum += v * v;
+  }
+  const norm = Math.sqrt(sum) || 1;
+  for (let d = 0; d < dimensions; d++) vector[d] /= norm;
+  return vector;
+}
+
+/** The vector's float32 values, little-endian whatever the platform, in base64. */
+export function float32Base64(vector: Float32Array): string {
+  const bytes = Buffer.allocUnsafe(vector.length * 4);
+  for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i], i * 4);
+  return bytes.toString('base64');
+}
+
+function badRequest(message: string): ProviderCallResult {
+  return { ok: false, error: providerError('bad_request', `${message} (mock)`, { status: 400 }) };
+}
+
+export function mockEmbeddings(
+  req: ProviderCallRequest,
+  outcome: MockOutcome,
+  promptTokens: number,
+): ProviderCallResult {
+  if (outcome === 'malformed' || outcome === 'stream_cut') {
+    const cls = outcome === 'malformed' ? 'malformed' : 'stream_cut';
+    return {
+      ok: false,
+      error: providerError(cls, `upstream answer broke (mock ${outcome})`, { status: 200 }),
+    };
+  }
+  const { dimensions, encoding_format: format } = req.body;
+  if (format !== undefined && format !== null && format !== 'float' && format !== 'base64') {
+    return badRequest(`'encoding_format' must be "float" or "base64", got ${JSON.stringify(format)}`);
+  }
+  if (
+    dimensions !== undefined &&
+    dimensions !== null &&
+    !(Number.isInteger(dimensions) && Number(dimensions) >= 1 && Number(dimensions) <= MAX_DIMENSIONS)
+  ) {
+    return badRequest(`'dimensions' must be an integer from 1 to ${MAX_DIMENSIONS}`);
+  }
+  const size = typeof dimensions === 'number' ? dimensions : DEFAULT_DIMENSIONS;
+  const inputs = Array.isArray(req.body.input) ? req.body.input.map(String) : [String(req.body.input ?? '')];
+  if (inputs.length > MAX_INPUTS) return badRequest(`'input' may hold at most ${MAX_INPUTS} items`);
+  if (inputs.length * size > MAX_COMPONENTS) {
+    return badRequest(`${inputs.length} inputs × ${size} dimensions is more than the mock answers at once`);
+  }
+  const body: EmbeddingsResponse = {
+    object: 'list',
+    data: inputs.map((text, index) => {
+      const vector = embedText(text, size);
+      const embedding = format === 'base64' ? float32Base64(vector) : Array.from(vector);
+      return { object: 'embedding', index, embedding };
+    }),
+    model: req.upstreamModel,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  };
+  return {
+    ok: true,
+    kind: 'json',
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body,
+    usage: { promptTokens, completionTokens: 0, totalTokens: promptTokens },
+  };
+}

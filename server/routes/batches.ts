@@ -1,0 +1,107 @@
+/**
+ * The Batch API (`POST /v1/batches`, `GET /v1/batches`, `GET /v1/batches/{id}`,
+ * `POST /v1/batches/{id}/cancel`) and the deferred requests' own endpoints (`GET /v1/jobs/{id}`,
+ * `POST /v1/jobs/{id}/cancel`). The work itself is the runner's (engine/jobs/runner.ts).
+ */
+
+import type { FastifyInstance } from 'fastify';
+import { isRecord, jobs } from '../../engine/index.js';
+import { sendApiError } from '../errors.js';
+import { callerOf, type JobsContext, sendRefusal } from '../jobs.js';
+
+export interface BatchRoutesOptions {
+  ctx: JobsContext;
+}
+
+export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOptions): Promise<void> {
+  const { ctx } = options;
+
+  app.post('/v1/batches', async (request, reply) => {
+    const caller = callerOf(ctx, request, reply);
+    if (caller === null) return reply;
+    const body = request.body;
+    if (!isRecord(body)) {
+      return sendApiError(reply, 'invalid_request', { detail: 'The request body must be a JSON object.' });
+    }
+    const created = await caller.runner.createBatch(
+      {
+        owner: caller.tenant,
+        inputFileId: body.input_file_id,
+        endpoint: body.endpoint,
+        completionWindow: body.completion_window,
+        metadata: body.metadata,
+      },
+      jobs.JOB_ENDPOINTS,
+    );
+    if (!created.ok) return sendRefusal(reply, created.refusal, 'batch', '');
+    return jobs.batchObject(created.value);
+  });
+
+  app.get('/v1/batches', async (request, reply) => {
+    const caller = callerOf(ctx, request, reply);
+    if (caller === null) return reply;
+    const query = request.query as Record<string, unknown>;
+    const limit = query.limit === undefined ? 20 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return sendApiError(
+        reply,
+        'invalid_request',
+        { detail: 'limit must be an integer from 1 to 100.' },
+        'limit',
+      );
+    }
+    const after = typeof query.after === 'string' ? query.after : null;
+    const page = caller.runner.list(caller.tenant, 'batch', after, limit);
+    const data = page.data.map(jobs.batchObject);
+    return {
+      object: 'list',
+      data,
+      first_id: page.data[0]?.id ?? null,
+      last_id: page.data.at(-1)?.id ?? null,
+      has_more: page.hasMore,
+    };
+  });
+
+  app.get('/v1/batches/:id', async (request, reply) => {
+    const caller = callerOf(ctx, request, reply);
+    if (caller === null) return reply;
+    const { id } = request.params as { id: string };
+    const job = caller.runner.get(id, caller.tenant, 'batch');
+    if (job === null) return sendRefusal(reply, { kind: 'not_found' }, 'batch', id);
+    return jobs.batchObject(job);
+  });
+
+  app.post('/v1/batches/:id/cancel', async (request, reply) => {
+    const caller = callerOf(ctx, request, reply);
+    if (caller === null) return reply;
+    const { id } = request.params as { id: string };
+    const result = await caller.runner.cancel(id, caller.tenant, 'batch');
+    if (!result.ok) return sendRefusal(reply, result.refusal, 'batch', id);
+    return jobs.batchObject(result.value);
+  });
+
+  app.get('/v1/jobs/:id', async (request, reply) => {
+    const caller = callerOf(ctx, request, reply);
+    if (caller === null) return reply;
+    const { id } = request.params as { id: string };
+    const job = caller.runner.get(id, caller.tenant, 'deferred');
+    if (job === null) return sendRefusal(reply, { kind: 'not_found' }, 'job', id);
+    const result =
+      job.status === 'in_progress' || job.status === 'validating'
+        ? null
+        : await caller.runner.deferredResult(job);
+    return jobs.deferredObject(
+      job,
+      result === null ? null : { response: result.response, error: result.error },
+    );
+  });
+
+  app.post('/v1/jobs/:id/cancel', async (request, reply) => {
+    const caller = callerOf(ctx, request, reply);
+    if (caller === null) return reply;
+    const { id } = request.params as { id: string };
+    const result = await caller.runner.cancel(id, caller.tenant, 'deferred');
+    if (!result.ok) return sendRefusal(reply, result.refusal, 'job', id);
+    return jobs.deferredObject(result.value, null);
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * OpenTelemetry traces of the engine (engine/runtime/tracing.ts) with an SDK registered the way an
+ * embedding program (or `serve` with OTEL_EXPORTER_OTLP_ENDPOINT) registers it, spans kept in
+ * memory: a span per request continuing the incoming `traceparent`, a span per upstream attempt
+ * with the GenAI attributes, and each attempt's context sent upstream. Without a registered
+ * provider nothing is traced and nothing is sent.
+ */
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  type Sampler,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { startRequestSpan } from '../../../engine/runtime/tracing.js';
+import { asJson, asStream, chatBody, engineFor, readStream, useExecutionUpstream } from './helpers.js';
+
+const upstream = useExecutionUpstream();
+const exporter = new InMemorySpanExporter();
+let provider: NodeTracerProvider | null = null;
+
+/** Registers the in-memory provider once (the API keeps the first registration). */
+function register(sampler?: Sampler): void {
+  if (provider !== null && sampler === undefined) return;
+  provider = new NodeTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    ...(sampler === undefined ? {} : { sampler }),
+  });
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+}
+
+afterAll(async () => {
+  await provider?.shutdown();
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+
+beforeEach(() => exporter.reset());
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN = '00f067aa0ba902b7';
+const TRACEPARENT = `00-${TRACE_ID}-${CALLER_SPAN}-01`;
+const NO_RETRY = 'attempts: 0';
+
+function spansOf(kind: SpanKind): ReadableSpan[] {
+  return exporter.getFinishedSpans().filter((s) => s.kind === kind);
+}
+
+describe('tracing', () => {
+  // First: the global provider is registered by the tests after this one.
+  it('without a tracer provider: no span context, no traceparent upstream', async () => {
+    expect(startRequestSpan({ body: { model: 'x' }, headers: { traceparent: TRACEPARENT } })).toBeNull();
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    const res = asJson(await engine.handle({ body: chatBody(), headers: { traceparent: TRACEPARENT } }));
+    expect(res.status).toBe(200);
+    expect(upstream.requests[0].headers.traceparent).toBeUndefined();
+  });
+
+  it('a request span continuing the incoming traceparent, an attempt span per upstream call', async () => {
+    register();
+    upstream.enqueue({ kind: 'status', status: 503 }, { kind: 'ok' });
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    const res = asJson(
+      await engine.handle({ body: chatBody(), headers: { traceparent: TRACEPARENT }, requestId: 'req-1' }),
+    );
+    expect(res.status).toBe(200);
+
+    const [request] = spansOf(SpanKind.INTERNAL);
+    expect(request.name).toBe('chat gpt-test');
+    expect(request.spanContext().traceId).toBe(TRACE_ID);
+    expect(request.parentSpanContext?.spanId).toBe(CALLER_SPAN);
+    expect(request.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-test',
+      'gen_ai.response.model': 'm-backup',
+      'http.response.status_code': 200,
+      'switchyard.request_id': 'req-1',
+      'switchyard.route': 'main',
+      'switchyard.target': 'backup',
+      'switchyard.attempts': 2,
+      'switchyard.policy': 'execution@1',
+    });
+    expect(request.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+    expect(request.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+
+    const attempts = spansOf(SpanKind.CLIENT);
+    expect(attempts.map((s) => s.name)).toEqual(['chat m-primary', 'chat m-backup']);
+    for (const span of attempts) {
+      expect(span.spanContext().traceId).toBe(TRACE_ID);
+      expect(span.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    }
+    const [failed, served] = attempts;
+    expect(failed.attributes).toMatchObject({
+      'gen_ai.request.model': 'm-primary',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.system': 'openai',
+      'switchyard.target': 'primary',
+      'switchyard.provider': 'up',
+      'switchyard.route': 'main',
+      'switchyard.attempt': 1,
+      'switchyard.outcome': 'overloaded',
+      'error.type': 'overloaded',
+      'http.response.status_code': 503,
+    });
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+    expect(served.attributes).toMatchObject({ 'switchyard.attempt': 2, 'switchyard.outcome': 'ok' });
+    expect(served.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+    expect(served.attributes['gen_ai.response.model']).toBeTypeOf('string');
+    expect(served.status.code).toBe(SpanStatusCode.UNSET);
+
+    // Each upstream call carried its own attempt span's context.
+    expect(upstream.requests.map((r) => r.headers.traceparent)).toEqual(
+      attempts.map((s) => `00-${TRACE_ID}-${s.spanContext().spanId}-01`),
+    );
+  });
+
+  it('a stream: the request span ends when the stream has, with its usage', async () => {
+    register();
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    const res = asStream(await engine.handle({ body: chatBody({ stream: true, includeUsage: true }) }));
+    expect(spansOf(SpanKind.INTERNAL)).toHaveLength(0);
+    const read = await readStream(res);
+    expect(read.done).toBe(true);
+    await res.done;
+    const [request] = spansOf(SpanKind.INTERNAL);
+    // No incoming trace: a new one, and the attempt is still its child.
+    expect(request.parentSpanContext).toBeUndefined();
+    expect(request.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+    const [attempt] = spansOf(SpanKind.CLIENT);
+    expect(attempt.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    expect(upstream.requests[0].headers.traceparent).toBe(
+      `00-${request.spanContext().traceId}-${attempt.spanContext().spanId}-01`,
+    );
+  });
+
+  it('a refused request is traced too, as an error only when the gateway is at fault', async () => {
+    register();
+    upstream.enqueue({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    const exhausted = asJson(await engine.handle({ body: chatBody() }));
+    expect(exhausted.status).toBeGreaterThanOrEqual(500);
+    const bad = asJson(await engine.handle({ body: { model: 'gpt-test', messages: 'nope' } }));
+    expect(bad.status).toBe(400);
+    const [first, second] = spansOf(SpanKind.INTERNAL);
+    expect(first.status.code).toBe(SpanStatusCode.ERROR);
+    expect(second.status.code).toBe(SpanStatusCode.UNSET);
+    expect(second.attributes).toMatchObject({
+      'http.response.status_code': 400,
+      'error.type': 'invalid_request',
+    });
+  });
+
+  // Last: it replaces the registered provider.
+  it('a trace the sampler drops: nothing recorded, the context still sent upstream (sampled flag off)', async () => {
+    await provider?.shutdown();
+    trace.disable();
+    register(new AlwaysOffSampler());
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    const unsampled = `00-${TRACE_ID}-${CALLER_SPAN}-00`;
+    expect(
+      asJson(await engine.handle({ body: chatBody(), headers: { traceparent: unsampled } })).status,
+    ).toBe(200);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(upstream.requests[0].headers.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-00$`));
+  });
+});
