@@ -40,7 +40,7 @@ function compare(a: Version, b: Version): number {
 
 /**
  * Whether `version` satisfies an `engines.node` range, for the forms npm packages use: `>=V`,
- * `^V`, a bare major, alternatives joined by `||`. Any other form throws, so the check below
+ * `^V`, a bare major, `*`, alternatives joined by `||`. Any other form throws, so the check below
  * never passes by not understanding a range.
  */
 function satisfies(version: Version, range: string): boolean {
@@ -54,6 +54,7 @@ function satisfies(version: Version, range: string): boolean {
       return version[0] === min[0] && compare(version, min) >= 0;
     }
     if (/^\d+$/.test(a)) return version[0] === Number(a);
+    if (a === '*' || a === '') return true;
     throw new Error(`unrecognised engines range "${range}"`);
   });
 }
@@ -68,6 +69,7 @@ describe('satisfies (the engines check below)', () => {
     expect(satisfies(v, '^20.20.0 || >=22.12.0')).toBe(false);
     expect(satisfies(v, '^18 || ^22')).toBe(false);
     expect(satisfies(v, '20 || >=22')).toBe(true);
+    expect(satisfies(v, '*')).toBe(true);
     expect(() => satisfies(v, '~20.1')).toThrow(/unrecognised/);
   });
 });
