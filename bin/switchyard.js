@@ -1,56 +1,55 @@
 #!/usr/bin/env node
-// The `switchyard` command. Runs the compiled build (dist/, made by `npm install` through the
-// `prepare` script) when it is newer than every source file, and the TypeScript sources through
-// tsx otherwise, so a checkout always runs what is in it. The build starts faster and uses about
-// 30 MB less memory than tsx. SWITCHYARD_TSX=1 forces the sources.
+// The `switchyard` command: runs the compiled build (dist/, which `npm install` makes in a checkout
+// through the `prepare` script and a published package ships) in this process. It never starts
+// TypeScript or a child process; `npm run dev` runs the sources instead.
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const built = `${root}dist/cli/main.js`;
+const entry = `${root}dist/cli/bin.js`;
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
 
 function newestSource(dir) {
   let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(ts|json)$/.test(e.name)) newest = Math.max(newest, mtime(path) ?? 0);
   }
   return newest;
 }
 
-function exists(path) {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+const builtAt = mtime(entry);
+if (builtAt === null) {
+  process.stderr.write(
+    'switchyard: the build (dist/) is missing: run `npm run build` (or `npm run dev` to run the sources)\n',
+  );
+  process.exit(2);
 }
-
-function buildIsFresh() {
-  if (!exists(built)) return false;
-  // An installed package ships dist/ without the TypeScript sources.
-  if (!exists(`${root}cli/main.ts`)) return true;
-  if (process.env.SWITCHYARD_TSX === '1') return false;
-  const builtAt = statSync(built).mtimeMs;
-  return ['engine', 'server', 'cli', 'schemas']
-    .filter((dir) => exists(`${root}${dir}`))
-    .every((dir) => newestSource(`${root}${dir}`) <= builtAt);
+// In a checkout (the sources are there; a published package has none), say when the build is
+// older than the code, rather than run old code silently.
+if (mtime(`${root}cli/main.ts`) !== null) {
+  const stale = ['engine', 'server', 'cli', 'schemas'].some(
+    (dir) => mtime(`${root}${dir}`) !== null && newestSource(`${root}${dir}`) > builtAt,
+  );
+  if (stale) {
+    process.stderr.write(
+      'switchyard: warning: dist/ is older than the sources; run `npm run build` (or `npm run dev` to run the sources)\n',
+    );
+  }
 }
 
 try {
-  let main;
-  if (buildIsFresh()) {
-    ({ main } = await import(built));
-  } else {
-    const { register } = await import('tsx/esm/api');
-    register();
-    ({ main } = await import('../cli/main.ts'));
-  }
-  const code = await main(process.argv.slice(2));
-  if (typeof code === 'number') process.exitCode = code;
+  await import(entry);
 } catch (err) {
+  // A module that fails to load (a dependency missing from node_modules): no stack trace.
   process.stderr.write(`switchyard: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 2;
 }

@@ -42,7 +42,7 @@ import { healthRoutes } from './routes/health.js';
 import { messagesRoutes } from './routes/messages.js';
 import { modelRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
-import { type PolicyWatcher, watchPolicy } from './watch.js';
+import type { PolicyWatcher } from './watch.js';
 
 export type { ServerLoggerOptions } from './logging.js';
 
@@ -299,6 +299,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let watcher: PolicyWatcher | null = null;
   if (options.watch ?? true) {
+    // chokidar is loaded only by a server that watches (`--no-watch` never loads it).
+    const { watchPolicy } = await import('./watch.js');
     watcher = await watchPolicy({
       policyPath: options.policyPath,
       ...(options.watchDebounceMs === undefined ? {} : { debounceMs: options.watchDebounceMs }),

@@ -4,15 +4,16 @@
  * command exits 1 without serving.
  *
  * Shutdown: the first SIGTERM/SIGINT drains for up to `--shutdown-grace`, cuts what is left (in
- * band, see server/lifecycle.ts) and exits 0. A second SIGTERM/SIGINT during the drain cuts at
- * once and exits 1: the process did not finish its work, and an orchestrator or a shell should
- * be able to tell.
+ * band, see server/lifecycle.ts) and exits 0. A second SIGTERM/SIGINT during the drain (at least
+ * {@link REPEATED_SIGNAL_MS} after the first) cuts at once and exits 1: the process did not finish
+ * its work, and an orchestrator or a shell should be able to tell.
  */
 
 import type { ServerLoggerOptions } from '../../server/app.js';
 import { LOG_FORMATS, type LogFormat, prettyDestination, resolveLogFormat } from '../../server/log-format.js';
 import { startTracing, type Tracing } from '../../server/tracing.js';
 import { parseCommandArgs } from '../args.js';
+import { startedServing } from '../heap-tuning.js';
 import {
   CliError,
   type CliIo,
@@ -28,7 +29,7 @@ export const SERVE_HELP = `Usage: switchyard serve --policy <file|dir> [options]
 Runs the OpenAI-compatible gateway. The policy is watched and hot-reloaded; SIGHUP reloads it
 too. SIGTERM or SIGINT drains in-flight requests and streams for up to the shutdown grace period,
 ends what still runs with an in-band error, and exits 0; a second SIGTERM or SIGINT during the
-drain does that at once and exits 1.
+drain (half a second or more after the first) does that at once and exits 1.
 
 Options:
   --policy <path>       Policy file or directory (required)
@@ -99,6 +100,13 @@ export function parseDuration(text: string): number | null {
 
 /** How long a second signal waits for the cut streams' last bytes and the recording before exiting. */
 const FORCED_EXIT_WAIT_MS = 500;
+
+/**
+ * A stop signal repeated within this time of the first is the same request, not a second one:
+ * Ctrl-C in a terminal signals the whole foreground process group, so under `npm start` both npm
+ * and this process get SIGINT, and npm then forwards its copy here too.
+ */
+export const REPEATED_SIGNAL_MS = 500;
 
 const CONTENT_MODES = ['keep', 'hash', 'drop'] as const;
 function isContentMode(text: string): text is (typeof CONTENT_MODES)[number] {
@@ -250,6 +258,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   io.stdout.write(
     `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
   );
+  startedServing();
 
   const signals: SignalSource = io.signals ?? process;
   // Defence in depth: a stray rejected promise (a bug) is logged, not fatal to every request in
@@ -273,10 +282,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       void manager.reload('signal');
     };
     let stopping = false;
+    let stoppedAt = 0;
     let forced = false;
     const onStop = (signal?: NodeJS.Signals): void => {
       if (stopping) {
-        if (forced) return;
+        if (forced || performance.now() - stoppedAt < REPEATED_SIGNAL_MS) return;
         forced = true;
         // A second signal during the drain: cut now, exit 1 without waiting for the grace period.
         server.app.log.warn(
@@ -297,6 +307,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         return;
       }
       stopping = true;
+      stoppedAt = performance.now();
       closing = server
         .close()
         .then(() =>

@@ -10,8 +10,14 @@
  * `onError`. The offline queue is off, so a command fails at once while Redis is unreachable
  * instead of queueing behind a request; ioredis reconnects in the background.
  */
-import { Redis } from 'ioredis';
-import { closeOwnedClient, quietHook, type StoreClientOptions, storeClient } from '../shared/redis.js';
+import type { Redis } from 'ioredis';
+import {
+  closeOwnedClient,
+  quietHook,
+  redisClass,
+  type StoreClientOptions,
+  storeClient,
+} from '../shared/redis.js';
 import {
   type CachedAnswer,
   type CacheStore,
@@ -55,7 +61,7 @@ export class RedisCacheStore implements CacheStore {
       options,
       'RedisCacheStore',
       (url) =>
-        new Redis(url, {
+        new (redisClass())(url, {
           enableOfflineQueue: false,
           commandTimeout: options.commandTimeoutMs ?? 250,
           maxRetriesPerRequest: 0,

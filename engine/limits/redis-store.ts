@@ -19,8 +19,14 @@
  * up, and ioredis reconnects in the background.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { closeOwnedClient, quietHook, type StoreClientOptions, storeClient } from '../shared/redis.js';
+import type { Redis } from 'ioredis';
+import {
+  closeOwnedClient,
+  quietHook,
+  redisClass,
+  type StoreClientOptions,
+  storeClient,
+} from '../shared/redis.js';
 import { MAX_TICKS, wholeCost } from './gcra.js';
 import {
   type Acquired,
@@ -115,6 +121,7 @@ export interface RedisStoreOptions extends StoreClientOptions {
 
 /** A client suited to limits: no offline queue, one retry, quick reconnects. */
 export function createRedisClient(url: string, commandTimeoutMs = 100): Redis {
+  const Redis = redisClass();
   return new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -24,7 +24,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
 import { type CompiledPolicy, compilePolicy } from '../compile/compile.js';
 import { loadPolicy, type PolicyResult } from '../compile/load-policy.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
@@ -35,64 +34,17 @@ import { createEngine } from '../runtime/engine.js';
 import { parseDuration } from '../shared/units.js';
 import { VirtualClock } from '../shared/virtual-clock.js';
 import type { EngineResponse, RequestInput } from '../types.js';
+import type { PolicyTestCase } from './test-file.js';
 
-const OUTCOMES = [
-  'ok',
-  'rate_limited',
-  'overloaded',
-  'server_error',
-  'bad_request',
-  'context_length',
-  'content_policy',
-  'auth',
-  'connect',
-  'silent',
-  'stream_cut',
-  'malformed',
-] as const;
+/**
+ * The test-file schema (zod), loaded by the first `runPolicyTests`: zod costs ~8 MB of private
+ * memory at import, which the server and embedders that never run policy tests should not pay.
+ */
+async function testFileSchema(): Promise<typeof import('./test-file.js').TestFile> {
+  return (await import('./test-file.js')).TestFile;
+}
 
-const Outcomes = z.array(z.enum(OUTCOMES)).min(1);
-const TargetScript = z.union([
-  Outcomes,
-  z.strictObject({
-    outcomes: Outcomes.optional(),
-    reply: z.string().optional(),
-    latency: z.string().optional(),
-  }),
-]);
-
-const Case = z.strictObject({
-  name: z.string().min(1),
-  request: z.strictObject({
-    model: z.string().optional(),
-    content: z.string().optional(),
-    messages: z.array(z.record(z.string(), z.unknown())).optional(),
-    stream: z.boolean().optional(),
-    tenant: z.string().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    metadata: z.record(z.string(), z.string()).optional(),
-    path: z.string().optional(),
-    body: z.record(z.string(), z.unknown()).optional(),
-  }),
-  targets: z.record(z.string(), TargetScript).optional(),
-  repeat: z.number().int().min(1).max(10_000).optional(),
-  every: z.string().optional(),
-  expect: z.strictObject({
-    status: z.number().int().optional(),
-    route: z.string().nullable().optional(),
-    target: z.string().nullable().optional(),
-    attempts: z.array(z.string()).optional(),
-    code: z.string().nullable().optional(),
-    cache: z.enum(['hit', 'miss', 'bypass']).nullable().optional(),
-    guardrails: z.record(z.string(), z.string()).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    content: z.string().optional(),
-  }),
-});
-
-const TestFile = z.strictObject({ policy: z.string().optional(), tests: z.array(Case).min(1) });
-
-export type PolicyTestCase = z.infer<typeof Case>;
+export type { PolicyTestCase } from './test-file.js';
 
 export interface PolicyTestResult {
   readonly file: string;
@@ -355,7 +307,7 @@ export async function runPolicyTests(files: readonly string[]): Promise<PolicyTe
       errors.push({ file, message: `not valid YAML: ${doc.errors[0].message}` });
       continue;
     }
-    const parsed = TestFile.safeParse(doc.toJS());
+    const parsed = (await testFileSchema()).safeParse(doc.toJS());
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       errors.push({ file, message: `${issue.path.join('.') || '(file)'}: ${issue.message}` });

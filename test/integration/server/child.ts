@@ -1,10 +1,8 @@
-/** `switchyard serve` as a real child process (bin/switchyard.js), for signals and process-level limits. */
+/** `switchyard serve` as a real child process (the CLI entry, from the sources), for signals and process-level limits. */
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { CLI_NODE_ARGS, ROOT } from '../../support/cli-process.js';
 
 export interface ServeProcess {
   readonly proc: ChildProcess;
@@ -27,7 +25,7 @@ export async function startServe(
   /** Added to this process's environment. */
   env: Readonly<Record<string, string>> = {},
 ): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [`${ROOT}bin/switchyard.js`, 'serve', '--port', '0', ...args], {
+  const proc = spawn(process.execPath, [...CLI_NODE_ARGS, 'serve', '--port', '0', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...env },

@@ -213,12 +213,29 @@ describe('shutdown on SIGTERM', () => {
     expect(await p.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('a signal repeated at once (npm forwarding a Ctrl-C the server got too) is one signal: the drain goes on', async () => {
+    const p = await serve(policyYaml({ demo: `reply: "${words(8)}", chunkDelay: 100ms` }), [
+      '--shutdown-grace',
+      '10s',
+    ]);
+    const stream = await openStream(p);
+    process.kill(p.pid, 'SIGINT');
+    process.kill(p.pid, 'SIGINT');
+    const body = await stream.rest;
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(p.logLines().some((l) => typeof l.msg === 'string' && l.msg.startsWith('second signal'))).toBe(
+      false,
+    );
+  });
+
   it('a second SIGTERM during the drain cuts the stream in-band and exits 1 at once, and says so', async () => {
     // The default grace period (30 s) would let this stream run for 9 s.
     const p = await serve(policyYaml({ demo: `reply: "${words(60)}", chunkDelay: 150ms` }));
     const stream = await openStream(p);
     process.kill(p.pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    // Later than REPEATED_SIGNAL_MS (500 ms): a repeat within it is the same signal (see below).
+    await new Promise((r) => setTimeout(r, 1000));
     const second = Date.now();
     process.kill(p.pid, 'SIGTERM');
     const exit = await p.exited;

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_NODE_ARGS } from '../../support/cli-process.js';
 import { mockPolicyYaml } from '../../support/policies.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
 
@@ -24,17 +25,7 @@ const children: ChildProcess[] = [];
 function startServer(policyPath: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [
-      join(root, 'bin/switchyard.js'),
-      'serve',
-      '--policy',
-      policyPath,
-      '--port',
-      '0',
-      '--no-watch',
-      '--log-level',
-      'warn',
-    ],
+    [...CLI_NODE_ARGS, 'serve', '--policy', policyPath, '--port', '0', '--no-watch', '--log-level', 'warn'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);

@@ -1,0 +1,119 @@
+/**
+ * What each public entry loads, recorded in a fresh process (test/support/record-modules.mjs: the
+ * ESM resolve hook and the CommonJS cache). An embedder of `switchyard` pays for the engine only:
+ * importing it, loading and running a policy without Redis loads none of the server's packages
+ * (Fastify, pino, prom-client, chokidar), no Redis client and no zod (policy tests only). Each
+ * lazily loaded package is shown to load when it is used, so the checks cannot pass because the
+ * recording saw nothing.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../support/cli-process.js';
+import { mockPolicyYaml } from '../../support/policies.js';
+
+const SERVER_PACKAGES = ['fastify', 'pino', 'prom-client', 'chokidar'];
+
+let dir = '';
+let runs = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sy-entry-points-'));
+});
+
+afterAll(async () => {
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+/** The package of a loaded file, or null for files outside node_modules. */
+function packageOf(path: string): string | null {
+  const i = path.lastIndexOf('/node_modules/');
+  if (i < 0) return null;
+  const parts = path.slice(i + '/node_modules/'.length).split('/');
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
+/** Runs `code` (an ES module body, in the repo root, TypeScript allowed) and returns the packages it loaded. */
+async function packagesLoadedBy(code: string): Promise<Set<string>> {
+  const out = join(dir, `modules-${runs++}.txt`);
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--import', './test/support/record-modules.mjs', '--input-type=module', '-e', code],
+      { cwd: ROOT, env: { ...process.env, SWITCHYARD_RECORD_MODULES: out }, timeout: 60_000 },
+      (err, _stdout, stderr) => (err === null ? resolve() : reject(new Error(`${err.message}\n${stderr}`))),
+    );
+  });
+  const paths = (await readFile(out, 'utf8')).split('\n').filter((l) => l !== '');
+  // The recording itself must have worked: the engine's own files are in it.
+  expect(paths.some((p) => p.endsWith('/engine/index.ts'))).toBe(true);
+  return new Set(paths.map(packageOf).filter((p): p is string => p !== null));
+}
+
+const MEMORY_POLICY = mockPolicyYaml({
+  name: 'embedded',
+  models: '  echo: { provider: demo, model: mock-echo }',
+  sections: 'limits:\n  rpm: { key: [route], requests: 100/min }\n',
+  routes: '  - name: chat\n    targets: [echo]\n    limits: [rpm]',
+});
+
+const REDIS_POLICY = mockPolicyYaml({
+  name: 'shared',
+  models: '  echo: { provider: demo, model: mock-echo }',
+  // Port 1: nothing listens; the store connects in the background and fails, which is fine here.
+  sections:
+    'stores:\n  redis: { url: "redis://127.0.0.1:1" }\nlimits:\n  rpm: { key: [route], requests: 100/min, store: redis, onStoreError: open }\n',
+  routes: '  - name: chat\n    targets: [echo]\n    limits: [rpm]',
+});
+
+/** Module code: parse `yaml`, start an engine, answer one chat request, close. */
+function runPolicy(yaml: string): string {
+  return `
+const { parsePolicy, createEngine } = await import('./engine/index.ts');
+const loaded = parsePolicy([{ file: 'p.yaml', text: ${JSON.stringify(yaml)} }], { env: {} });
+if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+const engine = createEngine(loaded.policy);
+const res = await engine.handle({ body: { model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] } });
+if (res.status !== 200) throw new Error('status ' + res.status);
+await engine.close();
+`;
+}
+
+describe('the engine entry (switchyard)', () => {
+  it('importing it loads no server package, no Redis client and no zod', async () => {
+    const loaded = await packagesLoadedBy("await import('./engine/index.ts');");
+    for (const name of [...SERVER_PACKAGES, 'ioredis', 'zod']) expect(loaded, name).not.toContain(name);
+  });
+
+  it('running a policy without Redis loads none of them either', async () => {
+    const loaded = await packagesLoadedBy(runPolicy(MEMORY_POLICY));
+    for (const name of [...SERVER_PACKAGES, 'ioredis', 'zod']) expect(loaded, name).not.toContain(name);
+    expect(loaded).toContain('lru-cache'); // the in-memory limiter store: the policy did run
+  });
+
+  it('loads ioredis once a policy names Redis', async () => {
+    const loaded = await packagesLoadedBy(runPolicy(REDIS_POLICY));
+    expect(loaded).toContain('ioredis');
+    for (const name of SERVER_PACKAGES) expect(loaded, name).not.toContain(name);
+  });
+
+  it('loads zod when policy tests run', async () => {
+    const loaded = await packagesLoadedBy(`
+const { runPolicyTests } = await import('./engine/index.ts');
+await runPolicyTests(['policies/quickstart.test.yaml']);
+`);
+    expect(loaded).toContain('zod');
+  });
+});
+
+describe('the server entry (switchyard/server)', () => {
+  it('loads the server packages, chokidar only for a server that watches', async () => {
+    const loaded = await packagesLoadedBy(
+      "await import('./server/index.ts'); await import('./engine/index.ts');",
+    );
+    for (const name of ['fastify', 'pino', 'prom-client']) expect(loaded, name).toContain(name);
+    expect(loaded).not.toContain('chokidar');
+  });
+});
