@@ -163,7 +163,41 @@ function tableRows(
   return lines;
 }
 
+/** Traffic with nothing to compare with (plain or batch input, no --baseline): the candidate alone. */
+function candidateOnly(r: ReplayReport, paint: Paint, maxRows: number): string[] {
+  const c: ReplaySide = r.candidate;
+  const one = (label: string, value: string): string => `  ${label.padEnd(LABEL)}${value.padStart(COLUMN)}`;
+  const lines = [
+    paint(
+      'dim',
+      '  baseline: none (this input records no decisions; --baseline <policy> compares two policies)',
+    ),
+    paint('dim', `  candidate: ${terminalSafe(c.label, 70)}`),
+    one('requests', formatCount(c.requests)),
+    one('errors (status ≥ 400)', formatCount(c.errors)),
+    one('fallbacks', formatCount(c.fallbacks)),
+    one('rate-limited', formatCount(c.limited)),
+    one('budget-blocked', formatCount(c.budgetBlocked)),
+    one('cost', formatUsd(c.costUsd)),
+  ];
+  for (const [title, counts] of [
+    ['routes', c.routes],
+    ['serving targets', c.targets],
+    ['statuses', c.statuses],
+    ['guardrail verdicts', c.guardrails],
+  ] as const) {
+    const keys = Object.keys(counts).sort((x, y) => (counts[y] ?? 0) - (counts[x] ?? 0));
+    if (keys.length === 0) continue;
+    lines.push('', paint('bold', `  ${title}`));
+    for (const key of keys.slice(0, maxRows))
+      lines.push(one(`  ${terminalSafe(key, NAME_WIDTH)}`, formatCount(counts[key] ?? 0)));
+    if (keys.length > maxRows) lines.push(paint('dim', `    … ${formatCount(keys.length - maxRows)} more`));
+  }
+  return lines;
+}
+
 function comparison(r: ReplayReport, paint: Paint, maxRows: number): string[] {
+  if (r.comparison === 'none') return candidateOnly(r, paint, maxRows);
   const b: ReplaySide = r.baseline;
   const c: ReplaySide = r.candidate;
   const lines = [

@@ -148,6 +148,16 @@ describe('formatReplayReport (terminal)', () => {
     expect(text).toContain('\u001b[31m+36\u001b[0m');
   });
 
+  it('with nothing to compare with (plain input, no --baseline), only the candidate column shows', () => {
+    const sample = sampleReport(50);
+    const text = formatReplayReport({ ...sample, comparison: 'none' });
+    expect(text).toContain('baseline: none');
+    expect(text).not.toMatch(/baseline\s+candidate\s+change/);
+    expect(text).toMatch(new RegExp(`requests\\s+${sample.candidate.requests}\\n`));
+    // With a baseline the two columns are there.
+    expect(formatReplayReport(sample)).toMatch(/baseline\s+candidate\s+change/);
+  });
+
   it('an empty report says so and lists nothing', () => {
     const text = formatReplayReport(emptyReport());
     expect(text).toContain('replayed 0 requests under quickstart@1 (0123456789ab)');
