@@ -3,7 +3,7 @@
  *
  * - `upstream <latencyMs>`: the test upstream (test/support/upstream.ts) with recording off. The
  *   model `unavailable` answers 503 at once (the fallback scenario's first target); every other
- *   model gets the normal answer after `latencyMs`.
+ *   model gets the normal answer after `latencyMs` (a stream: 51 frames, {@link STREAM_REPLY}).
  * - `proxy <upstreamOrigin>`: a bare `node:http` forwarding proxy with a keep-alive agent, bodies
  *   piped both ways: the floor no Node gateway can beat.
  *
@@ -14,15 +14,24 @@ import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startUpstream } from '../test/support/upstream.js';
 
+/**
+ * A streamed answer's text: 48 words, so a stream is 51 SSE frames (the role, one per word, the
+ * finish reason, `[DONE]`), the size of a short chat answer.
+ */
+export const STREAM_REPLY = Array.from({ length: 48 }, (_, i) => `word${i}`).join(' ');
+
+const STREAM_OK = { kind: 'ok', reply: STREAM_REPLY } as const;
+const JSON_OK = { kind: 'ok' } as const;
+const UNAVAILABLE = { kind: 'status', status: 503 } as const;
+
 async function runUpstream(latencyMs: number): Promise<() => Promise<void>> {
   const upstream = await startUpstream({ record: false, latencyMs });
-  upstream.setHandler((req) =>
-    typeof req.body === 'object' &&
-    req.body !== null &&
-    (req.body as Record<string, unknown>).model === 'unavailable'
-      ? { kind: 'status', status: 503 }
-      : { kind: 'ok' },
-  );
+  upstream.setHandler((req) => {
+    const body =
+      typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+    if (body.model === 'unavailable') return UNAVAILABLE;
+    return body.stream === true ? STREAM_OK : JSON_OK;
+  });
   process.stdout.write(`listening ${upstream.origin}\n`);
   return () => upstream.close();
 }
