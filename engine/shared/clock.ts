@@ -7,6 +7,14 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms` (or at once for ms ≤ 0); rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional, for hot paths: calls `fn` once after `ms` (> 0) unless the returned handle is given
+   * to `clearTimer` first. It fires when `sleep(ms)` made at the same moment would resolve, but
+   * costs no promise, no AbortController and no listener: the attempt loop races every upstream
+   * read against a timer. A clock without it gets `sleep` with an AbortController instead.
+   */
+  setTimer?(ms: number, fn: () => void): unknown;
+  clearTimer?(handle: unknown): void;
 }
 
 function abortReason(signal: AbortSignal): unknown {
@@ -30,4 +38,6 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   },
+  setTimer: (ms, fn) => setTimeout(fn, ms),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

@@ -52,8 +52,11 @@ export async function callTarget(
   }
   const signal = run.signal;
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // The caller's abort cancels the upstream call and ends the pending race (race.ts) at once.
+  const onAbort = (): void => {
+    controller.abort(signal?.reason);
+    live.interrupt?.();
+  };
   const startedAt = run.now;
   const attemptDeadline = Math.min(run.deadline, startedAt + Math.max(0, target.timeout.totalMs));
   const live: Live = {
@@ -79,7 +82,9 @@ export async function callTarget(
     released: false,
     recorded: false,
     settle,
+    interrupt: null,
   };
+  signal?.addEventListener('abort', onAbort, { once: true });
   run.calls += 1;
   const ctx = run.ctx;
   const call = callSafely(provider, {
@@ -93,7 +98,7 @@ export async function callTarget(
     connectTimeoutMs: Math.max(0, target.timeout.connectMs),
     ...(prefill !== undefined ? { prefill } : {}),
   });
-  const raced = await race(run, call, live.firstTokenAt);
+  const raced = await race(run, live, call, live.firstTokenAt);
   if (raced.kind === 'aborted') return run.abortLive(live);
   if (raced.kind === 'timeout') return run.fail(live, timeoutFailure(run, live, live.firstTokenAt));
   if (raced.kind === 'error') return run.fail(live, classifyThrown(raced.error, 'connect'));
@@ -162,7 +167,7 @@ export async function readItem(run: AttemptRun, live: Live): Promise<ReadResult>
     firstTokenAt,
     live.firstContentAt === null ? Infinity : idleAt,
   );
-  const raced = await race(run, iterator.next(), limit);
+  const raced = await race(run, live, iterator.next(), limit);
   if (raced.kind === 'aborted') return { kind: 'aborted' };
   if (raced.kind === 'timeout') return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
   if (raced.kind === 'error') return { kind: 'failed', failure: classifyThrown(raced.error, 'stream_cut') };

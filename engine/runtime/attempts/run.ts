@@ -110,6 +110,8 @@ export interface Live {
   recorded: boolean;
   /** The gate's settlement for this attempt (limits and budgets keyed on `target`). */
   readonly settle: Settle;
+  /** Ends the race in progress on this attempt as aborted (set by race.ts while one runs). */
+  interrupt: (() => void) | null;
 }
 
 export function failure(errorClass: ErrorClass, deadline = false): Failure {
