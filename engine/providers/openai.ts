@@ -11,7 +11,7 @@ import type { Endpoint, Usage } from '../types.js';
 import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
-import { parseSse } from './sse.js';
+import { SseParser } from './sse.js';
 import type { HttpResponse } from './transport.js';
 import {
   type Provider,
@@ -122,6 +122,8 @@ function inBandError(value: unknown): ProviderFailure | null {
   );
 }
 
+const DONE_ITEM: StreamItem = Object.freeze({ type: 'done' });
+
 function parseChunk(data: string): ChatCompletionChunk {
   const parsed = parseJson(data);
   if (!parsed.ok)
@@ -143,19 +145,36 @@ export async function* openAIStreamItems(
   scrubber?: Scrubber,
 ): AsyncGenerator<StreamItem> {
   let finished = false;
+  // The SSE parser is driven here rather than through `parseSse`: one generator per event less.
+  const parser = new SseParser();
+  const source = body[Symbol.asyncIterator]();
+  let exhausted = false;
   try {
-    for await (const event of parseSse(body)) {
-      if (event.data === '[DONE]') {
-        yield { type: 'done' };
-        return;
+    while (!exhausted) {
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await source.next();
+      } catch (err) {
+        exhausted = true; // a source that threw is finished: not returned (as for-await)
+        throw err;
       }
-      if (event.data === '') continue;
-      const chunk = parseChunk(event.data);
-      for (const choice of chunk.choices) if (choice.finish_reason != null) finished = true;
-      yield { type: 'chunk', chunk };
+      exhausted = step.done === true;
+      for (const event of exhausted ? parser.end() : parser.push(step.value as Uint8Array)) {
+        if (event.data === '[DONE]') {
+          yield DONE_ITEM;
+          return;
+        }
+        if (event.data === '') continue;
+        const chunk = parseChunk(event.data);
+        for (const choice of chunk.choices) if (choice.finish_reason != null) finished = true;
+        yield { type: 'chunk', chunk };
+      }
     }
   } catch (err) {
     throw streamFailure(err, signal, scrubber);
+  } finally {
+    // As for-await would: a body left early is returned (drained, its connection reused).
+    if (!exhausted) await Promise.resolve(source.return?.()).catch(() => undefined);
   }
   if (!finished) {
     throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a finish_reason'));

@@ -24,8 +24,9 @@ interface Identity {
   readonly created: number;
 }
 
+/** One frame of JSON: `JSON.stringify` escapes every line break, so it is one `data:` line as is. */
 function sse(payload: unknown): string {
-  return sseFrame(JSON.stringify(payload));
+  return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
 export function streamResponse(run: AttemptRun, first: Live): EngineResponse {
