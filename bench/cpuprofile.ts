@@ -10,7 +10,8 @@
  * dependencies a benchmark does not need.
  *
  * Run: `npx tsx bench/cpuprofile.ts <file.cpuprofile>... [--top 40] [--skip-ms 3000]` (`--skip-ms`
- * leaves out the first milliseconds of each profile: the process start-up). With the gateway benchmark:
+ * leaves out the first milliseconds of each profile: the process start-up; `--callers NAME` adds
+ * the self time of the functions named NAME by their chain of callers, `--depth` of them). With the gateway benchmark:
  * `BENCH_SY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_ONLY='^switchyard$' npm run
  * bench:gateway`, then this script on `/tmp/prof/*.cpuprofile`.
  */
@@ -109,10 +110,14 @@ function printTop(title: string, map: Map<string, number>, total: number, top: n
 function main(argv: string[]): number {
   let top = 40;
   let skipMs = 0;
+  let callersOf: string | null = null;
+  let depth = 4;
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--top') top = Number(argv[++i]);
     else if (argv[i] === '--skip-ms') skipMs = Number(argv[++i]);
+    else if (argv[i] === '--callers') callersOf = argv[++i];
+    else if (argv[i] === '--depth') depth = Number(argv[++i]);
     else files.push(argv[i]);
   }
   if (files.length === 0) {
@@ -121,6 +126,8 @@ function main(argv: string[]): number {
   }
   const byFunction = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  /** With --callers NAME: the time of NAME by its chain of callers (--depth, 4 by default). */
+  const callers = new Map<string, number>();
   const byFile = new Map<string, number>();
   const byPackage = new Map<string, number>();
   let total = 0;
@@ -138,6 +145,12 @@ function main(argv: string[]): number {
     for (const node of profile.nodes) {
       const us = self.get(node.id) ?? 0;
       if (us === 0 || node.callFrame.functionName === '(idle)') continue;
+      if (callersOf !== null && node.callFrame.functionName === callersOf) {
+        const chain: string[] = [];
+        for (let n = parent.get(node.id); n !== undefined && chain.length < depth; n = parent.get(n.id))
+          chain.push(keyOf(n));
+        add(callers, chain.join(' < '), us);
+      }
       // Each function once per stack (recursion counts once).
       const seen = new Set<string>();
       for (let n: ProfileNode | undefined = node; n !== undefined; n = parent.get(n.id)) {
@@ -170,6 +183,7 @@ function main(argv: string[]): number {
   printTop('self time by file', byFile, total, top);
   printTop('self time by function', byFunction, total, top);
   printTop('total time (self and callees) by function', inclusive, total, top);
+  if (callersOf !== null) printTop(`callers of ${callersOf}`, callers, total, top);
   return 0;
 }
 

@@ -13,12 +13,7 @@
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startUpstream } from '../test/support/upstream.js';
-
-/**
- * A streamed answer's text: 48 words, so a stream is 51 SSE frames (the role, one per word, the
- * finish reason, `[DONE]`), the size of a short chat answer.
- */
-export const STREAM_REPLY = Array.from({ length: 48 }, (_, i) => `word${i}`).join(' ');
+import { STREAM_REPLY } from './payloads.js';
 
 const STREAM_OK = { kind: 'ok', reply: STREAM_REPLY } as const;
 const JSON_OK = { kind: 'ok' } as const;
