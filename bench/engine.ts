@@ -9,14 +9,29 @@
  * requests in flight (default 50). It prints requests per second and CPU µs per request
  * (`process.cpuUsage`), the median of BENCH_ROUNDS (default 5) runs of BENCH_MS (default 1000).
  *
- * Run: `npx tsx bench/engine.ts` (or `node --cpu-prof --import tsx bench/engine.ts` to profile).
+ * Run: `npm run build && npx tsx bench/engine.ts` (it runs the build in dist/; `node --cpu-prof
+ * --import tsx bench/engine.ts` to profile).
  */
-import { compilePolicy } from '../engine/compile/compile.js';
+import { existsSync } from 'node:fs';
+import type { CompiledPolicy } from '../engine/compile/compile.js';
 import type { Policy } from '../engine/policy/types.generated.js';
 import type { HttpRequest, HttpResponse, Transport } from '../engine/providers/transport.js';
-import { createEngine } from '../engine/runtime/engine.js';
+import type { Engine, EngineOptions } from '../engine/runtime/engine.js';
 import type { EngineResponse } from '../engine/types.js';
 import { STREAM_REPLY } from './payloads.js';
+
+// The compiled build, as the gateway runs it (the TypeScript runner adds helpers to every closure).
+const DIST = new URL('../dist/engine/', import.meta.url);
+if (!existsSync(new URL('runtime/engine.js', DIST))) {
+  console.error('bench/engine.ts runs the build: run `npm run build` first.');
+  process.exit(1);
+}
+const { compilePolicy } = (await import(new URL('compile/compile.js', DIST).href)) as {
+  compilePolicy: (policy: Policy) => CompiledPolicy;
+};
+const { createEngine } = (await import(new URL('runtime/engine.js', DIST).href)) as {
+  createEngine: (policy: CompiledPolicy, options?: EngineOptions) => Engine;
+};
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));

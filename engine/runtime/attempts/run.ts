@@ -7,7 +7,7 @@
  */
 
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
-import type { Provider, StreamItem } from '../../providers/types.js';
+import type { Provider, StreamItemIterator } from '../../providers/types.js';
 import type { Clock } from '../../shared/clock.js';
 import type {
   AttemptRecord,
@@ -97,7 +97,7 @@ export interface Live {
   firstByteAt: number | null;
   firstContentAt: number | null;
   lastItemAt: number | null;
-  iterator: AsyncIterator<StreamItem> | null;
+  iterator: StreamItemIterator | null;
   sawFinish: boolean;
   usage: Usage | null;
   /** Chunks read before the commit, forwarded when the stream is handed to the caller. */

@@ -11,7 +11,7 @@ import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import { sseFrame } from '../../providers/sse.js';
 import { sumUsage, toOpenAIUsage } from '../../shared/usage.js';
 import type { EngineResponse, ResponseMeta } from '../../types.js';
-import { readItem } from './call.js';
+import { pollItem, readItem } from './call.js';
 import { AnswerScanner } from './output.js';
 import { runHeaders, runMeta } from './responses.js';
 import { Aborted, type AttemptRun, type Live } from './run.js';
@@ -145,8 +145,11 @@ async function* relay(
 
   try {
     for (;;) {
-      for (const chunk of live.buffered.splice(0)) {
-        const f = frame(chunk, live);
+      // Indexed and cleared after, rather than spliced: no array per chunk (nothing else adds to
+      // it while the relay yields).
+      const buffered = live.buffered;
+      for (let i = 0; i < buffered.length; i++) {
+        const f = frame(buffered[i], live);
         if (blockedBy !== null) {
           // The held-back text is never sent: the answer ends with the guardrail's error, no [DONE].
           yield sse(errorBody('guardrail_blocked', { guardrail: blockedBy }));
@@ -154,6 +157,7 @@ async function* relay(
         }
         if (f !== null) yield f;
       }
+      buffered.length = 0;
       if (live.complete) {
         scanner?.finish();
         run.finishLive(live, 'ok', null);
@@ -171,7 +175,7 @@ async function* relay(
         yield DONE;
         return;
       }
-      const read = await readItem(run, live);
+      const read = pollItem(run, live) ?? (await readItem(run, live));
       if (read.kind === 'aborted') return; // the caller aborted: `finally` cancels upstream
       if (read.kind === 'chunk') live.buffered.push(read.chunk);
       else if (read.kind === 'end') live.complete = true;
