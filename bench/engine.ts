@@ -8,6 +8,7 @@
  * bytes arriving in one piece, as a fast loopback upstream's do), each run with `BENCH_CONC`
  * requests in flight (default 50). It prints requests per second and CPU µs per request
  * (`process.cpuUsage`), the median of BENCH_ROUNDS (default 5) runs of BENCH_MS (default 1000).
+ * BENCH_CASES (`json,sse`) picks the cases.
  *
  * Run: `npm run build && npx tsx bench/engine.ts` (it runs the build in dist/; `node --cpu-prof
  * --import tsx bench/engine.ts` to profile).
@@ -36,6 +37,7 @@ const { createEngine } = (await import(new URL('runtime/engine.js', DIST).href))
 const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const CONCURRENCY = Math.max(1, Number(process.env.BENCH_CONC ?? 50));
+const CASES = (process.env.BENCH_CASES ?? 'json,sse').split(',');
 
 const POLICY: Policy = {
   switchyard: 'v1',
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
       .join(' ')})`,
   );
   for (const stream of [false, true]) {
+    if (!CASES.includes(stream ? 'sse' : 'json')) continue;
     await run(stream, Math.min(500, DURATION_MS));
     const results: { perSec: number; cpuUs: number }[] = [];
     for (let r = 0; r < ROUNDS; r++) results.push(await run(stream, DURATION_MS));
