@@ -50,6 +50,34 @@ export interface BreakerSnapshot {
   readonly cooldownEndsAt: number | null;
 }
 
+/**
+ * A permit that knows whether it was settled. A flag on the permit rather than a WeakSet of
+ * settled ones: a long-lived WeakSet keeps every young permit alive through minor GCs (one per
+ * request, promoted and left for a mark-compact).
+ */
+class Permit implements BreakerPermit {
+  #settled = false;
+
+  constructor(readonly probe: boolean) {}
+
+  /** Marks `permit` settled; false when it already was. */
+  static claim(permit: BreakerPermit): boolean {
+    if (!(#settled in permit)) return claimForeign(permit);
+    if (permit.#settled) return false;
+    permit.#settled = true;
+    return true;
+  }
+}
+
+/** Permits not made by a breaker (tests build their own): settled once all the same. */
+const foreignSettled = new WeakSet<BreakerPermit>();
+
+function claimForeign(permit: BreakerPermit): boolean {
+  if (foreignSettled.has(permit)) return false;
+  foreignSettled.add(permit);
+  return true;
+}
+
 export class CircuitBreaker {
   #state: BreakerState = 'closed';
   /** Timestamps of counted failures, oldest first; never longer than `settings.failures`. */
@@ -57,8 +85,6 @@ export class CircuitBreaker {
   #openedAt = 0;
   /** Start time of the half-open probe in flight, or null. */
   #probeSince: number | null = null;
-  /** Permits already settled: each is settled once, later calls are ignored. */
-  readonly #settled = new WeakSet<BreakerPermit>();
 
   constructor(
     readonly settings: BreakerSettings,
@@ -109,8 +135,7 @@ export class CircuitBreaker {
 
   /** Settles a permit once (later calls are ignored) with what the call found. */
   settle(permit: BreakerPermit, outcome: BreakerOutcome): void {
-    if (this.#settled.has(permit)) return;
-    this.#settled.add(permit);
+    if (!Permit.claim(permit)) return;
     const p = permit;
     this.#refresh();
     const now = this.clock.now();
@@ -137,7 +162,7 @@ export class CircuitBreaker {
   }
 
   #permit(probe: boolean): BreakerPermit {
-    return { probe };
+    return new Permit(probe);
   }
 
   #open(now: number): void {
