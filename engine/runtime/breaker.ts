@@ -225,10 +225,19 @@ export const targetOfBreakerKey = nameOfKey;
  */
 export class BreakerRegistry {
   readonly #breakers = new Map<string, CircuitBreaker>();
+  /**
+   * Per target name, the target object last looked up and its breaker: a compiled policy hands
+   * out the same target objects request after request, so the key need not be built each time.
+   */
+  readonly #last = new Map<string, { target: object; key: string; breaker: CircuitBreaker }>();
 
   constructor(private readonly clock: Clock) {}
 
   get(target: Pick<ResolvedTarget, 'name' | 'provider' | 'breaker'>): CircuitBreaker {
+    const last = this.#last.get(target.name);
+    // The breaker must still be registered: `retain` may have dropped it since.
+    if (last !== undefined && last.target === target && this.#breakers.get(last.key) === last.breaker)
+      return last.breaker;
     const key = breakerKey(target);
     let breaker = this.#breakers.get(key);
     if (breaker === undefined) {
@@ -236,6 +245,7 @@ export class BreakerRegistry {
       this.#evictOlderDefinitions(target.name);
       this.#breakers.set(key, breaker);
     }
+    this.#last.set(target.name, { target, key, breaker });
     return breaker;
   }
 
@@ -245,6 +255,7 @@ export class BreakerRegistry {
     for (const key of [...this.#breakers.keys()]) {
       if (!keep.has(key) && !keep.has(nameOfKey(key))) this.#breakers.delete(key);
     }
+    for (const [name, last] of [...this.#last]) if (!this.#breakers.has(last.key)) this.#last.delete(name);
   }
 
   get size(): number {

@@ -144,7 +144,7 @@ export class AttemptRun {
   ) {
     this.start = deps.clock.now();
     this.deadline = this.start + Math.max(0, decision.timeout.totalMs);
-    this.targets = orderPlan(decision.plan, deps.latency);
+    this.targets = orderPlan(decision.plan, deps.latency, decision.targets);
     this.budget = deps.retryBudgets.get(decision.route);
   }
 
