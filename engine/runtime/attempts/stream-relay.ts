@@ -133,9 +133,10 @@ async function* relay(
       }
       choices = checked;
     }
-    const { usage: _usage, ...rest } = chunk;
+    // One copy: `usage: undefined` drops it from the JSON (a rest copy first cost a second one).
     return sse({
-      ...rest,
+      ...chunk,
+      usage: undefined,
       choices,
       id: identity.id,
       created: identity.created,
