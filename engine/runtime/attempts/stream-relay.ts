@@ -110,6 +110,8 @@ class Framer {
   constructor(
     private readonly identity: Identity,
     private readonly scanner: AnswerScanner | null,
+    /** Keep the text so far: only a `continue` after a mid-stream failure needs it. */
+    private readonly keepText: boolean,
   ) {}
 
   /** The frame of `chunk` from the attempt `from`, or null when nothing is sent for it. */
@@ -117,7 +119,8 @@ class Framer {
     let choices = chunk.choices ?? [];
     for (let i = 0; i < choices.length; i++) {
       const delta = choices[i].delta;
-      if (typeof delta?.content === 'string') this.text += delta.content;
+      // Not kept unless needed: an open stream's memory does not grow with its answer.
+      if (this.keepText && typeof delta?.content === 'string') this.text += delta.content;
       if ((delta?.tool_calls?.length ?? 0) > 0) this.toolCalls = true;
     }
     if (choices.length === 0) return null; // usage-only chunk: reported once, at the end
@@ -165,7 +168,7 @@ async function* relay(
   // Output guardrails that check content as it streams (a held-whole answer was checked already).
   const scanner =
     run.output !== null && !run.output.buffer && !run.ctx.tools ? new AnswerScanner(run.output) : null;
-  const framer = new Framer(identity, scanner);
+  const framer = new Framer(identity, scanner, run.decision.stream.midStream === 'continue');
   try {
     for (;;) {
       // Indexed and cleared after, rather than spliced: no array per chunk (nothing else adds to
