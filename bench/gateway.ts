@@ -23,11 +23,12 @@
  * `switchyard-before`, `fallback-before` and `switchyard-stream-before`, served by that tree's
  * `bin/switchyard.js` and interleaved with the others: before/after numbers under one load).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Child, children, cpuMs, peakRssMb, resetPeakRss, spawnNode, stopChild } from './processes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Math.max(1, Math.round(Number(process.env.BENCH_SECONDS ?? 5)));
@@ -39,7 +40,6 @@ const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 const STREAM = process.env.BENCH_STREAM !== '0';
 const COMPARE_ROOT = process.env.BENCH_COMPARE ? resolve(process.env.BENCH_COMPARE) : null;
 const SY_NODE_ARGS = (process.env.BENCH_SY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-const START_TIMEOUT_MS = 30_000;
 
 /** Goals from the issue, as ratios of one run. */
 const GOALS = {
@@ -60,111 +60,6 @@ const JSON_BODY = JSON.stringify({
   temperature: 0.2,
 });
 const STREAM_BODY = JSON.stringify({ ...JSON.parse(JSON_BODY), stream: true });
-
-// ---- processes --------------------------------------------------------------------------------
-
-interface Child {
-  readonly name: string;
-  readonly pid: number;
-  readonly origin: string;
-  readonly proc: ChildProcess;
-  stderrTail: string;
-}
-
-const children: Child[] = [];
-
-/** Starts a node child and waits for the line announcing its origin. */
-function spawnNode(name: string, args: string[], ready: RegExp): Promise<Child> {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  if (proc.pid === undefined) throw new Error(`${name}: spawn failed`);
-  return new Promise((resolveChild, reject) => {
-    let out = '';
-    let child: Child | null = null;
-    let stderrTail = '';
-    const timer = setTimeout(
-      () => fail(new Error(`${name}: not listening after ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    );
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`${err.message}\n${stderrTail}`));
-    };
-    proc.stderr?.on('data', (d: Buffer) => {
-      stderrTail = (stderrTail + d.toString()).slice(-4000);
-      if (child !== null) child.stderrTail = stderrTail;
-    });
-    proc.stdout?.on('data', (d: Buffer) => {
-      // Once ready the stdout (Switchyard's log lines) is only drained.
-      if (child !== null) return;
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m === null) return;
-      clearTimeout(timer);
-      child = { name, pid: proc.pid as number, origin: m[1], proc, stderrTail };
-      children.push(child);
-      resolveChild(child);
-    });
-    proc.on('exit', (code, signal) => {
-      if (child === null) fail(new Error(`${name}: exited early (${code ?? signal})`));
-    });
-  });
-}
-
-async function stopChild(child: Child): Promise<void> {
-  const i = children.indexOf(child);
-  if (i >= 0) children.splice(i, 1);
-  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
-  child.proc.stdin?.end();
-  child.proc.kill('SIGTERM');
-  const timer = setTimeout(() => child.proc.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Only the processes this run started, by their own handles. */
-function killAll(): void {
-  for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime field 15.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** Resets VmHWM to the current RSS; false when the kernel refuses. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? Number.NaN : Number(m[1]) / 1024;
-}
 
 // ---- load generator ----------------------------------------------------------------------------
 
