@@ -26,7 +26,6 @@ export interface SseParserOptions {
 }
 
 const LF = 10;
-const CR = 13;
 
 export class SseParser {
   private readonly decoder = new TextDecoder('utf-8');
