@@ -3,7 +3,8 @@
  *
  * - `upstream <latencyMs>`: the test upstream (test/support/upstream.ts) with recording off. The
  *   model `unavailable` answers 503 at once (the fallback scenario's first target); every other
- *   model gets the normal answer after `latencyMs`.
+ *   model gets the normal answer after `latencyMs` (a stream: 51 frames, {@link STREAM_REPLY},
+ *   `streamChunkDelayMs` apart, 0 by default).
  * - `proxy <upstreamOrigin>`: a bare `node:http` forwarding proxy with a keep-alive agent, bodies
  *   piped both ways: the floor no Node gateway can beat.
  *
@@ -13,16 +14,20 @@
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startUpstream } from '../test/support/upstream.js';
+import { STREAM_REPLY } from './payloads.js';
 
-async function runUpstream(latencyMs: number): Promise<() => Promise<void>> {
+const JSON_OK = { kind: 'ok' } as const;
+const UNAVAILABLE = { kind: 'status', status: 503 } as const;
+
+async function runUpstream(latencyMs: number, chunkDelayMs: number): Promise<() => Promise<void>> {
   const upstream = await startUpstream({ record: false, latencyMs });
-  upstream.setHandler((req) =>
-    typeof req.body === 'object' &&
-    req.body !== null &&
-    (req.body as Record<string, unknown>).model === 'unavailable'
-      ? { kind: 'status', status: 503 }
-      : { kind: 'ok' },
-  );
+  const streamOk = { kind: 'ok', reply: STREAM_REPLY, delayMs: chunkDelayMs } as const;
+  upstream.setHandler((req) => {
+    const body =
+      typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+    if (body.model === 'unavailable') return UNAVAILABLE;
+    return body.stream === true ? streamOk : JSON_OK;
+  });
   process.stdout.write(`listening ${upstream.origin}\n`);
   return () => upstream.close();
 }
@@ -55,15 +60,17 @@ async function runProxy(target: string): Promise<() => Promise<void>> {
   };
 }
 
-const [mode, arg] = process.argv.slice(2);
+const [mode, arg, arg2] = process.argv.slice(2);
 const close =
   mode === 'upstream'
-    ? await runUpstream(Number(arg ?? 0))
+    ? await runUpstream(Number(arg ?? 0), Number(arg2 ?? 0))
     : mode === 'proxy' && arg !== undefined
       ? await runProxy(arg)
       : null;
 if (close === null) {
-  process.stderr.write('usage: gateway-child.ts upstream <latencyMs> | proxy <upstreamOrigin>\n');
+  process.stderr.write(
+    'usage: gateway-child.ts upstream <latencyMs> [<streamChunkDelayMs>] | proxy <upstreamOrigin>\n',
+  );
   process.exit(2);
 }
 const stop = (): void => {

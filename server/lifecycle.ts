@@ -46,6 +46,55 @@ export interface RequestState {
    * the OpenAI shape.
    */
   errorEvent?: (code: ErrorCode) => string;
+  /** Links of the in-flight list (see `InFlight`); null when not in it. */
+  prev: RequestState | null;
+  next: RequestState | null;
+  inFlight: boolean;
+}
+
+/**
+ * The requests in flight, as a list threaded through their states. Not a Set: a Set with an entry
+ * added and deleted per request rehashes now and then, and each table it leaves behind sits in
+ * the old generation still pointing at the states of that moment; the scavenger counts such
+ * pointers as live, so those requests (response, headers, signal) were promoted to the old
+ * generation with everything they held: slow minor GCs and frequent mark-compacts.
+ */
+class InFlight {
+  #head: RequestState | null = null;
+  #tail: RequestState | null = null;
+  size = 0;
+
+  add(state: RequestState): void {
+    if (state.inFlight) return;
+    state.inFlight = true;
+    state.prev = this.#tail;
+    state.next = null;
+    if (this.#tail === null) this.#head = state;
+    else this.#tail.next = state;
+    this.#tail = state;
+    this.size++;
+  }
+
+  /** False when `state` was not in the list. */
+  delete(state: RequestState): boolean {
+    if (!state.inFlight) return false;
+    state.inFlight = false;
+    if (state.prev === null) this.#head = state.next;
+    else state.prev.next = state.next;
+    if (state.next === null) this.#tail = state.prev;
+    else state.next.prev = state.prev;
+    state.prev = null;
+    state.next = null;
+    this.size--;
+    return true;
+  }
+
+  /** A snapshot, so the caller may change the list while it goes through it. */
+  all(): RequestState[] {
+    const out: RequestState[] = [];
+    for (let s = this.#head; s !== null; s = s.next) out.push(s);
+    return out;
+  }
 }
 
 /** After the grace period, how long cut requests get to end (their upstream calls cancelled). */
@@ -127,9 +176,15 @@ export interface Lifecycle {
   cutAll(): { streams: number; requests: number };
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's state in the server (lifecycle.ts), from `onRequest` on. */
+    switchyardState: RequestState | null;
+  }
+}
+
 export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseLogger): Lifecycle {
-  const states = new WeakMap<FastifyRequest, RequestState>();
-  const inFlight = new Set<RequestState>();
+  const inFlight = new InFlight();
   let drainWaiters: ((drained: boolean) => void)[] = [];
   let closing = false;
   let graceOver = false;
@@ -189,8 +244,14 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
       events: null,
       cut: false,
       guardrails: null,
+      prev: null,
+      next: null,
+      inFlight: false,
     };
-    states.set(request, state);
+    // On the request itself, not in a WeakMap: the scavenger keeps every young key and value of a
+    // long-lived WeakMap alive, so each request's state, response and signal were promoted to the
+    // old generation (slow scavenges, then mark-compacts: a tenth of the CPU under load).
+    request.switchyardState = state;
     inFlight.add(state);
     const settle = (): void => {
       // A response that closes before it finished means the client went away: cancel upstream.
@@ -220,8 +281,8 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
   };
 
   const onResponse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const state = states.get(request);
-    if (state !== undefined && !state.streamed) report(request, reply.statusCode, state);
+    const state = request.switchyardState;
+    if (state !== null && !state.streamed) report(request, reply.statusCode, state);
     done();
   };
 
@@ -232,9 +293,10 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     get inFlight() {
       return inFlight.size;
     },
-    state: (request) => states.get(request),
+    state: (request) => request.switchyardState ?? undefined,
     report,
     install(app) {
+      app.decorateRequest('switchyardState', null);
       app.addHook('onRequest', onRequest);
       app.addHook('onResponse', onResponse);
     },
@@ -267,7 +329,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     cutAll() {
       let streams = 0;
       let requests = 0;
-      for (const state of inFlight) {
+      for (const state of inFlight.all()) {
         if (state.cut) continue;
         state.cut = true;
         const events = state.events;

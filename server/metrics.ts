@@ -15,6 +15,7 @@ import type {
   StoreEvent,
 } from '../engine/index.js';
 import { CostTally, type CostTallyReport } from './cost-tally.js';
+import { type CounterCell, FastCounter, FastHistogram } from './fast-metrics.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -42,6 +43,14 @@ export interface ServerMetrics {
   observeStreamsCutOnShutdown(count: number): void;
 }
 
+/** HTTP statuses as label values, made once. */
+const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+/** A counter only goes up: a negative or non-finite amount (a bad usage report) is not counted. */
+function addTo(cell: CounterCell, amount: number): void {
+  if (Number.isFinite(amount) && amount > 0) cell.value += amount;
+}
+
 export function createServerMetrics(): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -54,31 +63,38 @@ export function createServerMetrics(): ServerMetrics {
     buckets: number[],
   ): Histogram<L> => new Histogram({ name, help, labelNames, buckets, registers: [registry] });
 
-  const requests = counter(
+  // The metrics every request observes are FastCounter/FastHistogram (fast-metrics.ts): the same
+  // exposition, without prom-client's label hashing on each observation.
+  const requests = new FastCounter(
     'switchyard_requests_total',
     'Requests answered, by route, target and HTTP status.',
-    ['route', 'target', 'status'] as const,
+    ['route', 'target', 'status'],
+    registry,
   );
-  const duration = histogram(
+  const duration = new FastHistogram(
     'switchyard_request_duration_seconds',
     'Time from receiving a request to the end of its response (streams: the last event).',
-    ['route', 'target', 'status'] as const,
+    ['route', 'target', 'status'],
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registry,
   );
-  const attempts = counter(
+  const attempts = new FastCounter(
     'switchyard_upstream_attempts_total',
     'Upstream calls, by target and outcome (ok or an error class).',
-    ['target', 'outcome'] as const,
+    ['target', 'outcome'],
+    registry,
   );
-  const tokens = counter(
+  const tokens = new FastCounter(
     'switchyard_tokens_total',
     'Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion).',
-    ['target', 'tenant', 'kind'] as const,
+    ['target', 'tenant', 'kind'],
+    registry,
   );
-  const cost = counter(
+  const cost = new FastCounter(
     'switchyard_cost_usd_total',
     'Cost of answered requests in USD (usage x the model price), by target (model), tenant and route.',
-    ['target', 'tenant', 'route'] as const,
+    ['target', 'tenant', 'route'],
+    registry,
   );
   const reloads = counter(
     'switchyard_policy_reloads_total',
@@ -91,11 +107,12 @@ export function createServerMetrics(): ServerMetrics {
     labelNames: ['name', 'version', 'hash'] as const,
     registers: [registry],
   });
-  const upstreamLatency = histogram(
+  const upstreamLatency = new FastHistogram(
     'switchyard_upstream_duration_seconds',
     'Duration of upstream attempts, by target and outcome (ok or an error class).',
-    ['target', 'outcome'] as const,
+    ['target', 'outcome'],
     [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registry,
   );
   const guardrailVerdicts = counter(
     'switchyard_guardrail_verdicts_total',
@@ -108,11 +125,12 @@ export function createServerMetrics(): ServerMetrics {
     ['guardrail', 'stage'] as const,
     [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025],
   );
-  const firstToken = histogram(
+  const firstToken = new FastHistogram(
     'switchyard_upstream_first_token_seconds',
     'Time from the start of an upstream attempt to its first content token, by target.',
-    ['target'] as const,
+    ['target'],
     [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registry,
   );
   const limitEvents = counter(
     'switchyard_limit_events_total',
@@ -169,18 +187,20 @@ export function createServerMetrics(): ServerMetrics {
     registry,
     spendByAttribution: () => spend.report(),
     observeRequest(status, meta, seconds) {
-      const labels = { route: meta?.route ?? 'none', target: meta?.target ?? 'none', status: String(status) };
-      requests.inc(labels);
-      duration.observe(labels, seconds);
+      const route = meta?.route ?? 'none';
+      const target = meta?.target ?? 'none';
+      const code = STATUS_LABELS[status] ?? String(status);
+      requests.cell(route, target, code).value += 1;
+      duration.observe(duration.cell(route, target, code), seconds);
       if (meta === null) return;
-      for (const attempt of meta.attempts) attempts.inc({ target: attempt.target, outcome: attempt.outcome });
+      for (const attempt of meta.attempts) attempts.cell(attempt.target, attempt.outcome).value += 1;
       const tenant = meta.tenant ?? 'none';
       if (meta.target !== null && meta.usage !== null) {
-        tokens.inc({ target: meta.target, tenant, kind: 'prompt' }, meta.usage.promptTokens);
-        tokens.inc({ target: meta.target, tenant, kind: 'completion' }, meta.usage.completionTokens);
+        addTo(tokens.cell(meta.target, tenant, 'prompt'), meta.usage.promptTokens);
+        addTo(tokens.cell(meta.target, tenant, 'completion'), meta.usage.completionTokens);
       }
       if (meta.target !== null && meta.costUsd !== null) {
-        cost.inc({ target: meta.target, tenant, route: labels.route }, meta.costUsd);
+        addTo(cost.cell(meta.target, tenant, route), meta.costUsd);
         spend.add(meta);
       }
     },
@@ -189,11 +209,11 @@ export function createServerMetrics(): ServerMetrics {
     },
     observeAttempt(attempt) {
       upstreamLatency.observe(
-        { target: attempt.target, outcome: attempt.outcome },
+        upstreamLatency.cell(attempt.target, attempt.outcome),
         attempt.durationMs / 1000,
       );
       if (attempt.firstTokenMs !== null)
-        firstToken.observe({ target: attempt.target }, attempt.firstTokenMs / 1000);
+        firstToken.observe(firstToken.cell(attempt.target), attempt.firstTokenMs / 1000);
     },
     observeGuardrail(verdict) {
       const outcome = verdict.enforced ? verdict.outcome : `shadow_${verdict.outcome}`;

@@ -29,9 +29,17 @@ export async function releaseStream(response: StreamResponse): Promise<void> {
   }
 }
 
+/** Past this many characters waiting, frames are written at once rather than at the end of the tick. */
+const BATCH_LIMIT = 64 * 1024;
+
 /**
  * Relays the stream's frames with backpressure, then reports the request with the stream's final
  * metadata. The engine's frames end with `data: [DONE]` only on success.
+ *
+ * Frames that arrive in the same tick (one upstream read often carries several events) are joined
+ * and written once at the end of it (`process.nextTick` runs after the promise jobs that produce
+ * them): one chunk of the chunked encoding and one syscall instead of one per frame, and the
+ * headers go out with the first frames. A frame is never held past its tick.
  */
 export async function writeStream(
   lifecycle: Lifecycle,
@@ -56,7 +64,29 @@ export async function writeStream(
     connection: keepAlive ? 'keep-alive' : 'close',
     'x-accel-buffering': 'no',
   });
-  res.flushHeaders();
+  let pending = '';
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (res.destroyed || res.writableEnded) {
+      pending = '';
+      return;
+    }
+    if (pending === '') {
+      // Nothing to send this tick: the headers go out on their own, so the client sees the answer start.
+      if (!res.headersSent) res.flushHeaders();
+      return;
+    }
+    const text = pending;
+    pending = '';
+    res.write(text);
+  };
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    process.nextTick(flush);
+  };
+  schedule();
   // Iterated by hand rather than with for-await, so that a shutdown cut (lifecycle.cutAll) can
   // end the response and return the iterator while a `next()` is pending: the cut writes the
   // in-band error itself, and this loop then stops without writing anything more.
@@ -71,21 +101,26 @@ export async function writeStream(
         await events.return?.();
         break;
       }
-      if (!res.write(next.value)) await waitForWritable(res);
+      pending += next.value;
+      if (pending.length >= BATCH_LIMIT) flush();
+      else schedule();
+      if (res.writableNeedDrain) await waitForWritable(res);
     }
   } catch (err) {
     // The engine's stream should never throw; if it does, end the stream honestly: an in-band
     // error and no [DONE], so no client mistakes a truncated answer for a complete one.
     if (!state.cut) {
       request.log.error({ err }, 'stream failed');
-      if (!res.destroyed) {
-        res.write(state.errorEvent?.('internal_error') ?? apiErrorEvent({ code: 'internal_error' }));
-      }
+      if (!res.destroyed)
+        pending += state.errorEvent?.('internal_error') ?? apiErrorEvent({ code: 'internal_error' });
     }
   } finally {
     state.events = null;
     // A cut already wrote its error event and ended the response.
-    if (!state.cut) res.end();
+    if (!state.cut) {
+      if (!res.destroyed && !res.writableEnded) res.end(pending === '' ? undefined : pending);
+      pending = '';
+    }
   }
   try {
     state.meta = await response.done;

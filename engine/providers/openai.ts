@@ -13,7 +13,7 @@ import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
 import { callResponses, isResponsesPassthrough } from './openai-responses.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
-import { parseSse } from './sse.js';
+import { type SseEvent, SseParser } from './sse.js';
 import type { HttpResponse } from './transport.js';
 import {
   type Provider,
@@ -24,6 +24,7 @@ import {
   ProviderFailure,
   type ProviderSpec,
   type StreamItem,
+  type StreamItemIterator,
 } from './types.js';
 import { httpFailure, isSuccess, post, requestHeaders, streamFailure, successText } from './upstream.js';
 
@@ -135,6 +136,8 @@ function inBandError(value: unknown): ProviderFailure | null {
   );
 }
 
+const DONE_ITEM: StreamItem = Object.freeze({ type: 'done' });
+
 function parseChunk(data: string): ChatCompletionChunk {
   const parsed = parseJson(data);
   if (!parsed.ok)
@@ -150,28 +153,126 @@ function parseChunk(data: string): ChatCompletionChunk {
  * OpenAI SSE → StreamItems. A stream that ends without `[DONE]` is complete if a finish_reason was
  * seen, otherwise cut. An in-band error's text goes through `scrubber` when one is given.
  */
-export async function* openAIStreamItems(
+export function openAIStreamItems(
   body: AsyncIterable<Uint8Array>,
   signal: AbortSignal,
   scrubber?: Scrubber,
-): AsyncGenerator<StreamItem> {
-  let finished = false;
-  try {
-    for await (const event of parseSse(body)) {
+): StreamItemIterator & AsyncIterable<StreamItem> {
+  return new OpenAIStreamReader(body, signal, scrubber);
+}
+
+const END: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The reader behind {@link openAIStreamItems}: a class rather than an async generator, so that
+ * the events one upstream read completed are handed out without a promise each (`poll`). The
+ * attempt loop takes those synchronously and races only a read that must wait for the network;
+ * a generator (and the SSE generator under it) cost two promise hops per event.
+ *
+ * Events are parsed one at a time as they are taken, so a malformed event fails the stream only
+ * after every event before it was delivered, as the generator did.
+ */
+class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem> {
+  readonly #parser = new SseParser();
+  readonly #source: AsyncIterator<Uint8Array>;
+  /** Events received and not yet taken; `#next` indexes the first one. */
+  #events: SseEvent[] = [];
+  #next = 0;
+  /** The source ended (or failed): it is not returned again. */
+  #exhausted = false;
+  /** `[DONE]` was taken, the source failed or the reader was returned: only END from now on. */
+  #closed = false;
+  #finished = false;
+
+  constructor(
+    body: AsyncIterable<Uint8Array>,
+    private readonly signal: AbortSignal,
+    private readonly scrubber: Scrubber | undefined,
+  ) {
+    this.#source = body[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  poll(): IteratorResult<StreamItem> | undefined {
+    if (this.#closed) return END;
+    while (this.#next < this.#events.length) {
+      const event = this.#events[this.#next++];
       if (event.data === '[DONE]') {
-        yield { type: 'done' };
-        return;
+        this.#close();
+        return { done: false, value: DONE_ITEM };
       }
       if (event.data === '') continue;
-      const chunk = parseChunk(event.data);
-      for (const choice of chunk.choices) if (choice.finish_reason != null) finished = true;
-      yield { type: 'chunk', chunk };
+      let chunk: ChatCompletionChunk;
+      try {
+        chunk = parseChunk(event.data);
+      } catch (err) {
+        this.#fail();
+        throw streamFailure(err, this.signal, this.scrubber);
+      }
+      for (const choice of chunk.choices) if (choice.finish_reason != null) this.#finished = true;
+      return { done: false, value: { type: 'chunk', chunk } };
     }
-  } catch (err) {
-    throw streamFailure(err, signal, scrubber);
+    if (!this.#exhausted) return undefined;
+    this.#closed = true;
+    if (!this.#finished) {
+      throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a finish_reason'));
+    }
+    return END;
   }
-  if (!finished) {
-    throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a finish_reason'));
+
+  async next(): Promise<IteratorResult<StreamItem>> {
+    for (;;) {
+      const ready = this.poll();
+      if (ready !== undefined) return ready;
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await this.#source.next();
+      } catch (err) {
+        // A source that threw is finished: it is not returned (as for-await).
+        this.#exhausted = true;
+        this.#closed = true;
+        throw streamFailure(err, this.signal, this.scrubber);
+      }
+      if (this.#closed) return END; // returned while the read was pending
+      try {
+        if (step.done === true) {
+          this.#exhausted = true;
+          this.#events = this.#parser.end();
+        } else {
+          this.#events = this.#parser.push(step.value);
+        }
+        this.#next = 0;
+      } catch (err) {
+        this.#fail();
+        throw streamFailure(err, this.signal, this.scrubber);
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<StreamItem>> {
+    this.#close();
+    return END;
+  }
+
+  /** Stops reading: the body, when not read to its end, is returned (drained, the connection reused). */
+  #close(): void {
+    this.#closed = true;
+    this.#events = [];
+    if (this.#exhausted) return;
+    this.#exhausted = true;
+    try {
+      void Promise.resolve(this.#source.return?.()).catch(() => undefined);
+    } catch {
+      // A source that cannot be returned is left to the abort signal.
+    }
+  }
+
+  /** A broken event or line: the body is returned, as for-await did when its loop threw. */
+  #fail(): void {
+    this.#close();
   }
 }
 

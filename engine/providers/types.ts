@@ -79,6 +79,19 @@ export interface ProviderError {
 
 export type StreamItem = { type: 'chunk'; chunk: ChatCompletionChunk } | { type: 'done' };
 
+/**
+ * An iterator over a stream's items that may also hand out, synchronously, items it has already
+ * received (`poll`): the attempt loop takes those without a promise or a timer race each, and
+ * awaits `next()` only when the next item must come from the network.
+ */
+export interface StreamItemIterator extends AsyncIterator<StreamItem> {
+  /**
+   * The next item when it is already here, the end when the stream is over, `undefined` when it
+   * must be awaited with `next()`. Throws what `next()` would reject with.
+   */
+  poll?(): IteratorResult<StreamItem> | undefined;
+}
+
 export type ProviderCallResult =
   | {
       ok: true;

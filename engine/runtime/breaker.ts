@@ -50,6 +50,34 @@ export interface BreakerSnapshot {
   readonly cooldownEndsAt: number | null;
 }
 
+/**
+ * A permit that knows whether it was settled. A flag on the permit rather than a WeakSet of
+ * settled ones: a long-lived WeakSet keeps every young permit alive through minor GCs (one per
+ * request, promoted and left for a mark-compact).
+ */
+class Permit implements BreakerPermit {
+  #settled = false;
+
+  constructor(readonly probe: boolean) {}
+
+  /** Marks `permit` settled; false when it already was. */
+  static claim(permit: BreakerPermit): boolean {
+    if (!(#settled in permit)) return claimForeign(permit);
+    if (permit.#settled) return false;
+    permit.#settled = true;
+    return true;
+  }
+}
+
+/** Permits not made by a breaker (tests build their own): settled once all the same. */
+const foreignSettled = new WeakSet<BreakerPermit>();
+
+function claimForeign(permit: BreakerPermit): boolean {
+  if (foreignSettled.has(permit)) return false;
+  foreignSettled.add(permit);
+  return true;
+}
+
 export class CircuitBreaker {
   #state: BreakerState = 'closed';
   /** Timestamps of counted failures, oldest first; never longer than `settings.failures`. */
@@ -57,8 +85,6 @@ export class CircuitBreaker {
   #openedAt = 0;
   /** Start time of the half-open probe in flight, or null. */
   #probeSince: number | null = null;
-  /** Permits already settled: each is settled once, later calls are ignored. */
-  readonly #settled = new WeakSet<BreakerPermit>();
 
   constructor(
     readonly settings: BreakerSettings,
@@ -109,8 +135,7 @@ export class CircuitBreaker {
 
   /** Settles a permit once (later calls are ignored) with what the call found. */
   settle(permit: BreakerPermit, outcome: BreakerOutcome): void {
-    if (this.#settled.has(permit)) return;
-    this.#settled.add(permit);
+    if (!Permit.claim(permit)) return;
     const p = permit;
     this.#refresh();
     const now = this.clock.now();
@@ -137,7 +162,7 @@ export class CircuitBreaker {
   }
 
   #permit(probe: boolean): BreakerPermit {
-    return { probe };
+    return new Permit(probe);
   }
 
   #open(now: number): void {
@@ -200,10 +225,19 @@ export const targetOfBreakerKey = nameOfKey;
  */
 export class BreakerRegistry {
   readonly #breakers = new Map<string, CircuitBreaker>();
+  /**
+   * Per target name, the target object last looked up and its breaker: a compiled policy hands
+   * out the same target objects request after request, so the key need not be built each time.
+   */
+  readonly #last = new Map<string, { target: object; key: string; breaker: CircuitBreaker }>();
 
   constructor(private readonly clock: Clock) {}
 
   get(target: Pick<ResolvedTarget, 'name' | 'provider' | 'breaker'>): CircuitBreaker {
+    const last = this.#last.get(target.name);
+    // The breaker must still be registered: `retain` may have dropped it since.
+    if (last !== undefined && last.target === target && this.#breakers.get(last.key) === last.breaker)
+      return last.breaker;
     const key = breakerKey(target);
     let breaker = this.#breakers.get(key);
     if (breaker === undefined) {
@@ -211,6 +245,7 @@ export class BreakerRegistry {
       this.#evictOlderDefinitions(target.name);
       this.#breakers.set(key, breaker);
     }
+    this.#last.set(target.name, { target, key, breaker });
     return breaker;
   }
 
@@ -220,6 +255,7 @@ export class BreakerRegistry {
     for (const key of [...this.#breakers.keys()]) {
       if (!keep.has(key) && !keep.has(nameOfKey(key))) this.#breakers.delete(key);
     }
+    for (const [name, last] of [...this.#last]) if (!this.#breakers.has(last.key)) this.#last.delete(name);
   }
 
   get size(): number {

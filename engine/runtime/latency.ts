@@ -55,7 +55,15 @@ export class LatencyTracker implements LatencyView {
  * the target it would try first. A target named twice keeps its first position only, so the walk
  * never calls one target from two places in the chain.
  */
-export function orderPlan(plan: PlanNode, latency: LatencyView): ResolvedTarget[] {
+export function orderPlan(
+  plan: PlanNode,
+  latency: LatencyView,
+  /** The plan flattened in its default order (`Decision.targets`): returned as is when already the order. */
+  flat?: readonly ResolvedTarget[],
+): readonly ResolvedTarget[] {
+  // Most plans have no latency group and name each target once: their order is the flat one,
+  // and a request need not build it again.
+  if (flat !== undefined && !hasLatencyGroup(plan) && namesDistinct(flat)) return flat;
   const out: ResolvedTarget[] = [];
   const seen = new Set<string>();
   for (const target of flatten(plan, latency)) {
@@ -80,4 +88,20 @@ function flatten(node: PlanNode, latency: LatencyView): ResolvedTarget[] {
     return ranked.flatMap((r) => r.targets);
   }
   return children.flat();
+}
+
+function hasLatencyGroup(node: PlanNode): boolean {
+  if (node.kind === 'target') return false;
+  if (node.strategy === 'latency') return true;
+  for (let i = 0; i < node.children.length; i++) if (hasLatencyGroup(node.children[i])) return true;
+  return false;
+}
+
+/** No target named twice; pairwise for the usual handful, a Set beyond. */
+function namesDistinct(targets: readonly ResolvedTarget[]): boolean {
+  if (targets.length > 16) return new Set(targets.map((t) => t.name)).size === targets.length;
+  for (let i = 1; i < targets.length; i++) {
+    for (let j = 0; j < i; j++) if (targets[i].name === targets[j].name) return false;
+  }
+  return true;
 }

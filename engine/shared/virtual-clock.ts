@@ -70,7 +70,19 @@ export class VirtualClock implements Clock {
     });
   }
 
-  /** Pending sleeps. */
+  /** A timer on virtual time: fires exactly when a `sleep(ms)` made now would resolve. */
+  setTimer(ms: number, fn: () => void): unknown {
+    const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, resolve: fn };
+    this.#insert(timer);
+    this.#scheduleAuto();
+    return timer;
+  }
+
+  clearTimer(handle: unknown): void {
+    this.#remove(handle as Timer);
+  }
+
+  /** Pending sleeps and timers. */
   get pending(): number {
     return this.#timers.length;
   }

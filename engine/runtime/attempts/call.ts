@@ -12,6 +12,7 @@ import {
   type ProviderCallResult,
   type ProviderError,
   ProviderFailure,
+  type StreamItem,
 } from '../../providers/types.js';
 import { fromOpenAIUsage } from '../../shared/usage.js';
 import type { ErrorClass, Usage } from '../../types.js';
@@ -53,8 +54,11 @@ export async function callTarget(
   }
   const signal = run.signal;
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // The caller's abort cancels the upstream call and ends the pending race (race.ts) at once.
+  const onAbort = (): void => {
+    controller.abort(signal?.reason);
+    live.interrupt?.();
+  };
   const traced =
     run.trace === null
       ? null
@@ -92,7 +96,9 @@ export async function callTarget(
     recorded: false,
     settle,
     span: traced?.span ?? null,
+    interrupt: null,
   };
+  signal?.addEventListener('abort', onAbort, { once: true });
   run.calls += 1;
   const ctx = run.ctx;
   const call = callSafely(provider, {
@@ -108,7 +114,7 @@ export async function callTarget(
     ...(prefill !== undefined ? { prefill } : {}),
     ...(traced?.headers == null ? {} : { headers: traced.headers }),
   });
-  const raced = await race(run, call, live.firstTokenAt);
+  const raced = await race(run, live, call, live.firstTokenAt);
   if (raced.kind === 'aborted') return run.abortLive(live);
   if (raced.kind === 'timeout') return run.fail(live, timeoutFailure(run, live, live.firstTokenAt));
   if (raced.kind === 'error') return run.fail(live, classifyThrown(raced.error, 'connect'));
@@ -138,7 +144,7 @@ export async function callTarget(
   // so a block or a fallback is still invisible to the caller.
   const holdWhole = run.output !== null && (run.output.buffer || ctx.tools);
   for (;;) {
-    const read = await readItem(run, live);
+    const read = pollItem(run, live) ?? (await readItem(run, live));
     if (read.kind === 'aborted') return run.abortLive(live);
     if (read.kind === 'failed') return run.fail(live, read.failure);
     if (read.kind === 'end') {
@@ -164,26 +170,50 @@ export async function callTarget(
   }
 }
 
+/** When the next item is due: first token before the first content, then idle; the deadline always. */
+function readLimit(live: Live): number {
+  // Before the first content only first-token applies: neither the gap after the headers nor the
+  // one after a content-less role chunk is "between chunks" (docs/design.md §2: time to first content).
+  if (live.firstContentAt === null) return Math.min(live.attemptDeadline, live.firstTokenAt);
+  const idleAt =
+    (live.lastItemAt ?? live.firstByteAt ?? live.startedAt) + Math.max(0, live.target.timeout.idleMs);
+  return Math.min(live.attemptDeadline, idleAt);
+}
+
+/**
+ * The next stream item when the provider has it already (`StreamItemIterator.poll`): no wait, so
+ * no timer can fire first, and no race. Null when it must be awaited (`readItem`). A limit that
+ * is already due times out, as a race against an unsettled read would.
+ */
+export function pollItem(run: AttemptRun, live: Live): ReadResult | null {
+  const iterator = live.iterator;
+  if (iterator === null || live.released || iterator.poll === undefined || run.signal?.aborted) return null;
+  const limit = readLimit(live);
+  if (run.now >= limit) return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
+  let step: IteratorResult<StreamItem> | undefined;
+  try {
+    step = iterator.poll();
+  } catch (error) {
+    return { kind: 'failed', failure: classifyThrown(error, 'stream_cut') };
+  }
+  return step === undefined ? null : stepResult(run, live, step);
+}
+
 /** Reads the next stream item under the first-token, idle and deadline timers. */
 export async function readItem(run: AttemptRun, live: Live): Promise<ReadResult> {
   const iterator = live.iterator;
   // Never report a released stream as complete: that would turn a cancellation into [DONE].
   if (iterator === null || live.released) return { kind: 'failed', failure: failure('stream_cut') };
-  const idleAt =
-    (live.lastItemAt ?? live.firstByteAt ?? live.startedAt) + Math.max(0, live.target.timeout.idleMs);
-  const firstTokenAt = live.firstContentAt === null ? live.firstTokenAt : Number.POSITIVE_INFINITY;
-  // Before the first content only first-token applies: neither the gap after the headers nor the
-  // one after a content-less role chunk is "between chunks" (docs/design.md §2: time to first content).
-  const limit = Math.min(
-    live.attemptDeadline,
-    firstTokenAt,
-    live.firstContentAt === null ? Infinity : idleAt,
-  );
-  const raced = await race(run, iterator.next(), limit);
+  const limit = readLimit(live);
+  const raced = await race(run, live, iterator.next(), limit);
   if (raced.kind === 'aborted') return { kind: 'aborted' };
   if (raced.kind === 'timeout') return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
   if (raced.kind === 'error') return { kind: 'failed', failure: classifyThrown(raced.error, 'stream_cut') };
-  const step = raced.value;
+  return stepResult(run, live, raced.value);
+}
+
+/** What one step of the provider's items means for the attempt. */
+function stepResult(run: AttemptRun, live: Live, step: IteratorResult<StreamItem>): ReadResult {
   live.lastItemAt = run.now;
   if (step.done === true) {
     return live.sawFinish ? { kind: 'end' } : { kind: 'failed', failure: failure('stream_cut') };

@@ -2,6 +2,7 @@
  * Racing an upstream promise against a deadline and the caller's signal, on the Clock port (so
  * the whole attempt loop runs on virtual time in tests and replay), and naming which timer fired.
  */
+import type { Clock } from '../../shared/clock.js';
 import type { AttemptRun, Failure, Live } from './run.js';
 import { failure } from './run.js';
 
@@ -14,44 +15,95 @@ export type Raced<T> =
 /** The reason a race's losing timer is cancelled with (allocated once). */
 const RACE_SETTLED = Object.freeze({ reason: 'race settled' });
 
+const ABORTED: Raced<never> = Object.freeze({ kind: 'aborted' });
+const TIMEOUT: Raced<never> = Object.freeze({ kind: 'timeout' });
+
+function noop(): void {}
+
+function hasTimers(clock: Clock): clock is Clock & Required<Pick<Clock, 'setTimer' | 'clearTimer'>> {
+  return clock.setTimer !== undefined && clock.clearTimer !== undefined;
+}
+
 /**
- * Races `promise` against the deadline `until` and the caller's signal. The loser's timer is
- * cancelled so no stray sleep stays on a virtual clock. Time spent waiting counts as upstream
- * time (not overhead).
+ * Races `promise` (a call or a read of the attempt `live`) against the deadline `until` and the
+ * caller's signal. The loser's timer is cancelled so no stray sleep stays on a virtual clock. Time
+ * spent waiting counts as upstream time (not overhead).
+ *
+ * One promise per race: the caller's abort reaches it through `live.interrupt`, called by the
+ * attempt's own abort listener (call.ts), and the deadline is a plain timer of the clock
+ * (`Clock.setTimer`). A stream races once per chunk; an AbortController, a sleep and two
+ * listeners per race were a fifth of the gateway's CPU on a streamed answer.
  */
-export async function race<T>(run: AttemptRun, promise: Promise<T>, until: number): Promise<Raced<T>> {
-  // Handlers are attached before anything else: an upstream promise that rejects after an early
-  // return (the caller already gone) must never become an unhandled rejection.
+export function race<T>(run: AttemptRun, live: Live, promise: Promise<T>, until: number): Promise<Raced<T>> {
+  const signal = run.signal;
+  if (signal?.aborted) {
+    // Handled all the same: an upstream promise that rejects after this early return must never
+    // become an unhandled rejection.
+    promise.then(noop, noop);
+    return Promise.resolve(ABORTED);
+  }
+  const clock = run.deps.clock;
+  if (!hasTimers(clock)) return raceWithSleep(run, promise, until);
+  const before = clock.now();
+  return new Promise<Raced<T>>((resolve) => {
+    let settled = false;
+    let timer: unknown = null;
+    const finish = (result: Raced<T>): void => {
+      if (settled) return;
+      settled = true;
+      if (live.interrupt === interrupt) live.interrupt = null;
+      if (timer !== null) clock.clearTimer(timer);
+      run.upstreamMs += clock.now() - before;
+      // The caller's abort wins over whatever the upstream did because of it.
+      resolve(signal?.aborted ? ABORTED : result);
+    };
+    const interrupt = (): void => finish(ABORTED);
+    promise.then(
+      (value) => finish({ kind: 'value', value }),
+      (error: unknown) => finish({ kind: 'error', error }),
+    );
+    live.interrupt = interrupt;
+    if (!Number.isFinite(until)) return;
+    const ms = until - before;
+    if (ms > 0) {
+      timer = clock.setTimer(ms, () => {
+        timer = null;
+        finish(TIMEOUT);
+      });
+    } else {
+      // Due already: times out unless the upstream promise had settled (as `sleep(0)` would).
+      void Promise.resolve().then(() => finish(TIMEOUT));
+    }
+  });
+}
+
+/** The same race on a clock without `setTimer`: a sleep cancelled through an AbortController. */
+async function raceWithSleep<T>(run: AttemptRun, promise: Promise<T>, until: number): Promise<Raced<T>> {
   const settled: Promise<Raced<T>> = promise.then(
     (value): Raced<T> => ({ kind: 'value', value }),
     (error: unknown): Raced<T> => ({ kind: 'error', error }),
   );
   const signal = run.signal;
-  if (signal?.aborted) return { kind: 'aborted' };
   const before = run.now;
   if (!Number.isFinite(until)) {
-    // No timer to cancel: the upstream call is itself tied to the caller's signal (call.ts), so an
-    // abort settles `promise`. This path allocates no controller and no listener.
+    // No timer: the upstream call is itself tied to the caller's signal (call.ts).
     try {
       const raced = await settled;
-      return signal?.aborted ? { kind: 'aborted' } : raced;
+      return signal?.aborted ? ABORTED : raced;
     } finally {
       run.upstreamMs += run.now - before;
     }
   }
   const cancel = new AbortController();
-  // A preallocated reason: `abort()` without one builds a DOMException with a stack trace on
-  // every race (it was ~9% of gateway CPU in the profile).
   const onAbort = (): void => cancel.abort(RACE_SETTLED);
   signal?.addEventListener('abort', onAbort, { once: true });
   const timer = run.deps.clock.sleep(Math.max(0, until - run.now), cancel.signal).then(
-    (): Raced<T> => ({ kind: 'timeout' }),
-    (): Raced<T> => ({ kind: 'aborted' }),
+    (): Raced<T> => TIMEOUT,
+    (): Raced<T> => ABORTED,
   );
   try {
     const raced = await Promise.race([settled, timer]);
-    // The caller's abort wins over whatever the upstream did because of it.
-    return signal?.aborted ? { kind: 'aborted' } : raced;
+    return signal?.aborted ? ABORTED : raced;
   } finally {
     cancel.abort(RACE_SETTLED);
     signal?.removeEventListener('abort', onAbort);

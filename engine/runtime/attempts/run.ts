@@ -8,7 +8,7 @@
 
 import type { Span } from '@opentelemetry/api';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
-import type { Provider, StreamItem } from '../../providers/types.js';
+import type { Provider, StreamItemIterator } from '../../providers/types.js';
 import type { Clock } from '../../shared/clock.js';
 import type {
   AttemptRecord,
@@ -99,7 +99,7 @@ export interface Live {
   firstByteAt: number | null;
   firstContentAt: number | null;
   lastItemAt: number | null;
-  iterator: AsyncIterator<StreamItem> | null;
+  iterator: StreamItemIterator | null;
   sawFinish: boolean;
   usage: Usage | null;
   /** Chunks read before the commit, forwarded when the stream is handed to the caller. */
@@ -114,6 +114,8 @@ export interface Live {
   readonly settle: Settle;
   /** The attempt's trace span; null when the request is not traced (tracing.ts). */
   readonly span: Span | null;
+  /** Ends the race in progress on this attempt as aborted (set by race.ts while one runs). */
+  interrupt: (() => void) | null;
 }
 
 export function failure(errorClass: ErrorClass, deadline = false): Failure {
@@ -148,7 +150,7 @@ export class AttemptRun {
   ) {
     this.start = deps.clock.now();
     this.deadline = this.start + Math.max(0, decision.timeout.totalMs);
-    this.targets = orderPlan(decision.plan, deps.latency);
+    this.targets = orderPlan(decision.plan, deps.latency, decision.targets);
     this.budget = deps.retryBudgets.get(decision.route);
   }
 

@@ -23,7 +23,7 @@ import type { Admission, RateLimitHeaders } from '../../limits/limiter.js';
 import { needsResponsesApi } from '../../shared/responses-only.js';
 import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.js';
 import { type GateVerdict, retryAfterSeconds, type TargetGate } from '../attempts/index.js';
-import type { NamedStage } from '../pipeline.js';
+import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 import { type LimitEvent, safely, type Traffic, type TrafficSnapshot } from '../traffic-state.js';
 import { errorAnswer } from './answer.js';
@@ -274,26 +274,39 @@ export function admissionStage(traffic: Traffic): NamedStage {
     },
   });
 
+  const admit = async (request: Admitting, next: Next): Promise<EngineResponse> => {
+    const { scope, snapshot, route, rules, ctx } = request;
+    if (rules.limits.length > 0) {
+      const refused = await admitLimits(request);
+      if (refused !== null) return refused;
+    }
+    if (rules.budgets.length > 0) {
+      const refused = await checkBudgets(request);
+      if (refused !== null) return refused;
+    }
+    if (rules.targetLimits.length > 0 || rules.targetBudgets.length > 0) {
+      scope.gate = gate(scope, snapshot, rules, route.name, ctx);
+    }
+    return next(scope);
+  };
+
   return {
     name: 'admission',
-    run: async (scope, next) => {
+    // Not async itself: a route without limits or budgets passes straight through.
+    run: (scope, next) => {
       const snapshot = scope.snapshot.traffic;
       const route = scope.route;
       const rules = route?.traffic ?? null;
       const ctx = scope.context;
       if (snapshot === null || route === null || rules === null || ctx === null) return next(scope);
-      if (rules.limits.length > 0) {
-        const refused = await admitLimits({ scope, snapshot, route, rules, ctx });
-        if (refused !== null) return refused;
-      }
-      if (rules.budgets.length > 0) {
-        const refused = await checkBudgets({ scope, snapshot, route, rules, ctx });
-        if (refused !== null) return refused;
-      }
-      if (rules.targetLimits.length > 0 || rules.targetBudgets.length > 0) {
-        scope.gate = gate(scope, snapshot, rules, route.name, ctx);
-      }
-      return next(scope);
+      if (
+        rules.limits.length === 0 &&
+        rules.budgets.length === 0 &&
+        rules.targetLimits.length === 0 &&
+        rules.targetBudgets.length === 0
+      )
+        return next(scope);
+      return admit({ scope, snapshot, route, rules, ctx }, next);
     },
   };
 }

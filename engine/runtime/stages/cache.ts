@@ -13,9 +13,10 @@ import type { CompiledCache } from '../../cache/compile.js';
 import { cacheDirectives } from '../../cache/keys.js';
 import type { CachedAnswer, CacheStore } from '../../cache/store.js';
 import { replayStream, StreamAssembler, wantsUsage } from '../../cache/stream.js';
+import type { CompiledRoute } from '../../compile/compile.js';
 import { toOpenAIUsage } from '../../shared/usage.js';
-import type { EngineResponse } from '../../types.js';
-import type { NamedStage } from '../pipeline.js';
+import type { EngineResponse, RequestContext } from '../../types.js';
+import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 import { safely, type Traffic } from '../traffic-state.js';
 import { errorAnswer, scopeHeaders, scopeMeta } from './answer.js';
@@ -212,41 +213,52 @@ export function cacheStage(traffic: Traffic): NamedStage {
     });
   };
 
+  const cached = async (
+    scope: RequestScope,
+    next: Next,
+    cache: CompiledCache,
+    ctx: RequestContext,
+    route: CompiledRoute,
+  ): Promise<EngineResponse> => {
+    let use: CacheUse | null = null;
+    let outcome: 'miss' | 'bypass' = 'bypass';
+    if (cache.applies(ctx)) {
+      const directives = cacheDirectives(ctx);
+      use = {
+        cache,
+        store: traffic.stores.cacheStore(cache, scope.policy.redisUrl),
+        key: cache.keyFor(ctx, route.name, directives),
+        write: directives.write,
+      };
+      if (directives.read) outcome = 'miss';
+    }
+    scope.cache = outcome;
+    scope.setHeader('x-switchyard-cache', outcome);
+    const held: Held = { share: null, response: null, assembler: null };
+    if (use !== null && outcome === 'miss') {
+      const served = await lookup(scope, use, route.name, held);
+      if (served !== null) return served;
+    }
+    safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
+    if (use === null || (!use.write && held.share === null)) return next(scope);
+    holdAnswer(scope, use, route.name, held);
+    const response = await next(scope);
+    held.response = response;
+    if (response.kind === 'json') return response;
+    const assembler = new StreamAssembler();
+    held.assembler = assembler;
+    return { ...response, events: tap(response.events, assembler) };
+  };
+
   return {
     name: 'cache',
-    run: async (scope, next) => {
+    // Not async itself: a route without a cache passes straight through (no promise of its own).
+    run: (scope, next) => {
       const cache = scope.route?.traffic?.cache ?? null;
       const ctx = scope.context;
       const route = scope.route;
       if (cache === null || ctx === null || route === null) return next(scope);
-      let use: CacheUse | null = null;
-      let outcome: 'miss' | 'bypass' = 'bypass';
-      if (cache.applies(ctx)) {
-        const directives = cacheDirectives(ctx);
-        use = {
-          cache,
-          store: traffic.stores.cacheStore(cache, scope.policy.redisUrl),
-          key: cache.keyFor(ctx, route.name, directives),
-          write: directives.write,
-        };
-        if (directives.read) outcome = 'miss';
-      }
-      scope.cache = outcome;
-      scope.setHeader('x-switchyard-cache', outcome);
-      const held: Held = { share: null, response: null, assembler: null };
-      if (use !== null && outcome === 'miss') {
-        const served = await lookup(scope, use, route.name, held);
-        if (served !== null) return served;
-      }
-      safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
-      if (use === null || (!use.write && held.share === null)) return next(scope);
-      holdAnswer(scope, use, route.name, held);
-      const response = await next(scope);
-      held.response = response;
-      if (response.kind === 'json') return response;
-      const assembler = new StreamAssembler();
-      held.assembler = assembler;
-      return { ...response, events: tap(response.events, assembler) };
+      return cached(scope, next, cache, ctx, route);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { flattenPlan } from '../../../engine/compile/plan.js';
 import { LatencyTracker, orderPlan } from '../../../engine/runtime/latency.js';
 import type { PlanNode } from '../../../engine/types.js';
 import { makeTarget } from '../../support/decision-fixtures.js';
@@ -58,6 +59,19 @@ describe('orderPlan', () => {
       const tracker = new LatencyTracker();
       for (const [name, ms] of observed) tracker.observe(name, ms);
       expect(names(plan(), tracker)).toEqual(order);
+      // Given the flat order (what a decision carries), the same order, the flat array itself
+      // when the plan has no latency group and no target twice.
+      const flat = flattenPlan(plan());
+      expect(orderPlan(plan(), tracker, flat).map((x) => x.name)).toEqual(order);
     });
   }
+
+  it('reuses the flat order only when it is the attempt order', () => {
+    const tracker = new LatencyTracker();
+    const plain = group('fallback', t('a'), group('weighted', t('b'), t('c')));
+    const flat = flattenPlan(plain);
+    expect(orderPlan(plain, tracker, flat)).toBe(flat);
+    const twice = group('fallback', t('a'), t('b'), t('a'));
+    expect(orderPlan(twice, tracker, flattenPlan(twice)).map((x) => x.name)).toEqual(['a', 'b']);
+  });
 });

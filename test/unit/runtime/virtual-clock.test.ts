@@ -30,6 +30,21 @@ describe('VirtualClock', () => {
     expect(seen).toEqual([10, 20, 30]);
   });
 
+  it('fires setTimer callbacks with the sleeps, in creation order; clearTimer forgets one', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const log: string[] = [];
+    void clock.sleep(30).then(() => log.push(`sleep@${clock.now()}`));
+    clock.setTimer(30, () => log.push(`timer@${clock.now()}`));
+    const cleared = clock.setTimer(10, () => log.push('cleared'));
+    clock.setTimer(10, () => log.push(`early@${clock.now()}`));
+    expect(clock.pending).toBe(4);
+    clock.clearTimer(cleared);
+    expect(clock.pending).toBe(3);
+    await clock.advance(30);
+    expect(log).toEqual(['early@10', 'sleep@30', 'timer@30']);
+    expect(clock.pending).toBe(0);
+  });
+
   it('rejects on abort and forgets the timer', async () => {
     const clock = new VirtualClock();
     const controller = new AbortController();

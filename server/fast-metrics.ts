@@ -1,0 +1,176 @@
+/**
+ * Counters and histograms for the per-request metrics, registered in a prom-client registry.
+ *
+ * Why not prom-client's own: every `inc`/`observe` there builds a label object, hashes it into a
+ * sorted key string and checks every label name, which was most of the cost of a request's seven
+ * observations. Here a label set's cell is found through one Map per label (no string built, no
+ * object), and a caller that observes the same labels twice keeps the cell. At scrape time the
+ * cells are handed to the registry in prom-client's own value shapes (`get()`), so the text
+ * exposition is prom-client's, byte for byte, and series keep their creation order.
+ */
+import type { Registry } from 'prom-client';
+
+/** One label set of a counter. */
+export interface CounterCell {
+  value: number;
+}
+
+/** One label set of a histogram: counts per bucket (not cumulative), sum and count. */
+export interface HistogramCell {
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  sharedLabels?: Record<string, string>;
+  metricName?: string;
+}
+
+interface MetricObject {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  values: MetricValue[];
+  aggregator: 'sum';
+}
+
+type Tree<C> = Map<string, Tree<C> | C>;
+
+/** Cells by label values, in one Map per label; `order` keeps creation order for the exposition. */
+abstract class LabelledMetric<C> {
+  readonly #root: Tree<C> = new Map();
+  /** Cells with their labels, in the order they were created. */
+  protected order: { labels: Record<string, string>; cell: C }[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+    registry: Registry,
+  ) {
+    if (labelNames.length < 1 || labelNames.length > 3) throw new Error(`${name}: one to three labels`);
+    // prom-client's registry takes any object with a name and `get()`; the cast is its typing.
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  protected abstract create(): C;
+
+  /**
+   * The cell of these label values (in `labelNames` order, one to three of them), created at its
+   * first use. Fixed arguments rather than a rest array: nothing is allocated for a known cell.
+   */
+  cell(a: string, b?: string, c?: string): C {
+    const depth = this.labelNames.length;
+    let node: Tree<C> = this.#root;
+    if (depth > 1) node = this.#child(node, a);
+    if (depth > 2) node = this.#child(node, b ?? '');
+    const key = depth === 1 ? a : depth === 2 ? (b ?? '') : (c ?? '');
+    let cell = node.get(key) as C | undefined;
+    if (cell === undefined) {
+      cell = this.create();
+      node.set(key, cell);
+      const values = [a, b ?? '', c ?? ''];
+      const labels: Record<string, string> = {};
+      for (let i = 0; i < depth; i++) labels[this.labelNames[i]] = values[i];
+      this.order.push({ labels, cell });
+    }
+    return cell;
+  }
+
+  #child(node: Tree<C>, key: string): Tree<C> {
+    let next = node.get(key) as Tree<C> | undefined;
+    if (next === undefined) {
+      next = new Map();
+      node.set(key, next);
+    }
+    return next;
+  }
+
+  reset(): void {
+    this.#root.clear();
+    this.order = [];
+  }
+}
+
+export class FastCounter extends LabelledMetric<CounterCell> {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+
+  protected create(): CounterCell {
+    return { value: 0 };
+  }
+
+  /** prom-client's counter value shapes. */
+  async get(): Promise<MetricObject> {
+    return {
+      name: this.name,
+      help: this.help,
+      type: 'counter',
+      values: this.order.map(({ labels, cell }) => ({ value: cell.value, labels })),
+      aggregator: 'sum',
+    };
+  }
+}
+
+export class FastHistogram extends LabelledMetric<HistogramCell> {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly buckets: readonly number[],
+    registry: Registry,
+  ) {
+    super(name, help, labelNames, registry);
+  }
+
+  protected create(): HistogramCell {
+    return { counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+  }
+
+  /** Counts `value` in the first bucket it fits (values above every bound count in +Inf only). */
+  observe(cell: HistogramCell, value: number): void {
+    if (!Number.isFinite(value)) return;
+    const buckets = this.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= buckets[i]) {
+        cell.counts[i] += 1;
+        break;
+      }
+    }
+    cell.sum += value;
+    cell.count += 1;
+  }
+
+  /** prom-client's histogram value shapes: cumulative buckets, +Inf, sum, count per label set. */
+  async get(): Promise<MetricObject> {
+    const values: MetricValue[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const { labels, cell } of this.order) {
+      let acc = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        acc += cell.counts[i];
+        values.push({
+          labels: { le: this.buckets[i] },
+          sharedLabels: labels,
+          value: acc,
+          metricName: bucketName,
+        });
+      }
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: labels,
+        value: cell.count,
+        metricName: bucketName,
+      });
+      values.push({ labels: {}, sharedLabels: labels, value: cell.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: {}, sharedLabels: labels, value: cell.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: 'histogram', values, aggregator: 'sum' };
+  }
+}
