@@ -4,10 +4,10 @@
  * own shapes; this layer only writes the answer, and speaks the API's error shape for what it
  * refuses itself (no policy, a body it could not read, a shutdown cut).
  *
- * The handler mirrors `api.ts`'s (`handleApi`) with the error shape as a parameter.
+ * Chat completions and embeddings (`api.ts`) use the same handler with the OpenAI shape.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { EngineResponse, ErrorCode, RequestInput } from '../../engine/index.js';
+import { type EngineResponse, type ErrorCode, errorBody, type RequestInput } from '../../engine/index.js';
 import { mapFastifyError, statusOf } from '../errors.js';
 import { type Lifecycle, round3, SHUTDOWN_CUT_CODE } from '../lifecycle.js';
 import { lingerOnClose } from '../linger.js';
@@ -27,7 +27,12 @@ export interface ErrorShape {
   body(code: ErrorCode, params: Readonly<Record<string, string>> | undefined, requestId: string): unknown;
   /** The in-band SSE event that ends a stream with this error; absent: the OpenAI shape. */
   event?(code: ErrorCode): string;
+  /** A header that also carries the request id (Anthropic's SDKs read `request-id`). */
+  requestIdHeader?: string;
 }
+
+/** OpenAI's error shape: chat completions, embeddings, Responses. */
+export const OPENAI_ERRORS: ErrorShape = { body: (code, params) => errorBody(code, params) };
 
 function send(
   reply: FastifyReply,
@@ -47,7 +52,11 @@ function isRefusedBody(code: ErrorCode): code is 'invalid_json' | 'body_too_deep
 }
 
 /** The route's handler: the request through `engine.handle`, the answer as JSON or SSE. */
-export function ingressHandler(path: string, shape: ErrorShape, options: IngressRoutesOptions) {
+export function ingressHandler(
+  path: string,
+  shape: ErrorShape,
+  options: Pick<IngressRoutesOptions, 'manager' | 'lifecycle'>,
+) {
   const { manager, lifecycle } = options;
   return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const state = lifecycle.state(request);
@@ -73,19 +82,23 @@ export function ingressHandler(path: string, shape: ErrorShape, options: Ingress
     state.meta = response.meta;
     state.guardrails = response.headers['x-switchyard-guardrails'] ?? null;
     if (state.cut && (response.kind === 'stream' || response.status === 499)) {
+      // The shutdown's grace period ended while the engine worked: its answer is the abort.
+      // The client is still there and is told why (a stream that never started is released).
       if (response.kind === 'stream') void releaseStream(response);
       reply.header('connection', 'close');
       return send(reply, shape, SHUTDOWN_CUT_CODE, request.id);
     }
     if (state.controller.signal.aborted && response.kind === 'json') {
+      // The client went away before the answer: the reply below goes nowhere and Fastify's
+      // onResponse never fires, so the request is logged and counted here (as the engine
+      // recorded it, usually 499).
       lifecycle.report(request, response.status, state);
     }
-    const extra = {
+    const extra: Record<string, string> = {
       'x-request-id': request.id,
-      // Anthropic's SDKs read the request id from this header.
-      'request-id': request.id,
       'x-switchyard-overhead-ms': String(round3(response.meta.overheadMs + beforeEngineMs)),
     };
+    if (shape.requestIdHeader !== undefined) extra[shape.requestIdHeader] = request.id;
     if (response.kind === 'stream') {
       await writeStream(lifecycle, request, reply, response, state, extra);
       return reply;

@@ -28,6 +28,7 @@ const ANTHROPIC_ERRORS: ErrorShape = {
     const { error } = anthropicBody(code, undefined, null);
     return sseFrame(JSON.stringify({ type: 'error', error }), 'error');
   },
+  requestIdHeader: 'request-id',
 };
 
 export async function messagesRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {

@@ -4,15 +4,7 @@
  * provider that serves the API; errors keep the OpenAI shape.
  */
 import type { FastifyInstance } from 'fastify';
-import { errorBody } from '../../engine/index.js';
-import {
-  type ErrorShape,
-  type IngressRoutesOptions,
-  ingressErrorHandler,
-  ingressHandler,
-} from './ingress.js';
-
-const OPENAI_ERRORS: ErrorShape = { body: (code, params) => errorBody(code, params) };
+import { type IngressRoutesOptions, ingressErrorHandler, ingressHandler, OPENAI_ERRORS } from './ingress.js';
 
 export async function responsesRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {
   const path = '/v1/responses';
