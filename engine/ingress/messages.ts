@@ -25,9 +25,9 @@
  */
 
 import { anthropicErrorType, ERRORS, isErrorCode } from '../errors.js';
-import type { ChatCompletion, ChatCompletionChunk } from '../providers/openai-types.js';
+import type { ChatCompletion } from '../providers/openai-types.js';
 import { isRecord } from '../shared/guards.js';
-import { EventParser, type IngressProblem, typeName } from './common.js';
+import { ChatChunkWriter, EventParser, type IngressProblem, typeName } from './common.js';
 
 type Obj = Record<string, unknown>;
 
@@ -521,21 +521,17 @@ type Block = { kind: 'text'; index: number } | { kind: 'tool'; index: number; ch
  * const writer = new MessagesStreamWriter();
  * for (const frame of engineFrames) for (const out of writer.frame(frame)) send(out);
  */
-export class MessagesStreamWriter {
-  private started = false;
-  private ended = false;
+export class MessagesStreamWriter extends ChatChunkWriter {
   private next = 0;
   private current: Block | null = null;
   private readonly tools = new Map<number, number>();
-  private finishReason: unknown = null;
-  private usage: unknown = null;
   private readonly parser = new EventParser();
 
   private event(type: string, fields: Obj): string {
     return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
   }
 
-  private start(chunk: Obj, out: string[]): void {
+  protected start(chunk: Obj, out: string[]): void {
     this.started = true;
     const message = {
       id: messageId(typeof chunk.id === 'string' ? chunk.id : 'msg_switchyard'),
@@ -559,7 +555,12 @@ export class MessagesStreamWriter {
     this.current = null;
   }
 
-  private text(delta: string, out: string[]): void {
+  /** A refusal is text in the Messages API. */
+  protected refusal(delta: string, out: string[]): void {
+    this.text(delta, out);
+  }
+
+  protected text(delta: string, out: string[]): void {
     if (this.current?.kind !== 'text') {
       this.stopCurrent(out);
       this.current = { kind: 'text', index: this.next++ };
@@ -575,7 +576,7 @@ export class MessagesStreamWriter {
     );
   }
 
-  private toolCall(delta: Obj, out: string[]): void {
+  protected toolCall(delta: Obj, out: string[]): void {
     const chatIndex = typeof delta.index === 'number' ? delta.index : 0;
     const fn = isRecord(delta.function) ? delta.function : {};
     let index = this.tools.get(chatIndex);
@@ -600,24 +601,6 @@ export class MessagesStreamWriter {
         }),
       );
     }
-  }
-
-  /** One chat chunk → the events it gives. */
-  chunk(chunk: Readonly<ChatCompletionChunk> | Obj): string[] {
-    const out: string[] = [];
-    if (!this.started) this.start(chunk, out);
-    if (isRecord(chunk.usage)) this.usage = chunk.usage;
-    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-    for (const choice of choices) {
-      if (!isRecord(choice)) continue;
-      const delta = isRecord(choice.delta) ? choice.delta : {};
-      if (typeof delta.content === 'string' && delta.content !== '') this.text(delta.content, out);
-      if (typeof delta.refusal === 'string' && delta.refusal !== '') this.text(delta.refusal, out);
-      if (Array.isArray(delta.tool_calls))
-        for (const call of delta.tool_calls) if (isRecord(call)) this.toolCall(call, out);
-      if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
-    }
-    return out;
   }
 
   /** The end of a complete answer: the last block stopped, `message_delta`, `message_stop`. */

@@ -23,10 +23,10 @@
  *   `unsupported_feature` naming them when the route has none. Never a silent drop.
  */
 import { attachResponsesRequest } from '../providers/openai-responses.js';
-import type { ChatCompletion, ChatCompletionChunk } from '../providers/openai-types.js';
+import type { ChatCompletion } from '../providers/openai-types.js';
 import { isRecord } from '../shared/guards.js';
 import { RESPONSES_ONLY_KEY } from '../shared/responses-only.js';
-import { EventParser, type IngressProblem, typeName } from './common.js';
+import { ChatChunkWriter, EventParser, type IngressProblem, typeName } from './common.js';
 
 type Obj = Record<string, unknown>;
 
@@ -625,9 +625,8 @@ interface OpenCall {
  * const writer = new ResponsesStreamWriter(request);
  * for (const frame of engineFrames) for (const out of writer.frame(frame)) send(out);
  */
-export class ResponsesStreamWriter {
+export class ResponsesStreamWriter extends ChatChunkWriter {
   private seq = 0;
-  private started = false;
   private id = 'resp_switchyard';
   private createdAt = 0;
   private model = '';
@@ -640,12 +639,11 @@ export class ResponsesStreamWriter {
     refusalIndex: number;
   } | null = null;
   private readonly calls = new Map<number, OpenCall>();
-  private finishReason: string | null = null;
-  private usage: unknown = null;
   private readonly parser = new EventParser();
-  private ended = false;
 
-  constructor(private readonly request: Readonly<Obj>) {}
+  constructor(private readonly request: Readonly<Obj>) {
+    super();
+  }
 
   private event(type: string, fields: Obj): string {
     const payload = { type, ...fields, sequence_number: this.seq++ };
@@ -664,7 +662,7 @@ export class ResponsesStreamWriter {
     });
   }
 
-  private start(chunk: Obj, out: string[]): void {
+  protected start(chunk: Obj, out: string[]): void {
     this.started = true;
     this.id = responseId(typeof chunk.id === 'string' ? chunk.id : 'resp_switchyard');
     this.ids = itemIds(this.id);
@@ -693,7 +691,7 @@ export class ResponsesStreamWriter {
     return this.message;
   }
 
-  private text(delta: string, out: string[]): void {
+  protected text(delta: string, out: string[]): void {
     const message = this.openMessage(out);
     message.text += delta;
     out.push(
@@ -707,7 +705,7 @@ export class ResponsesStreamWriter {
     );
   }
 
-  private refusal(delta: string, out: string[]): void {
+  protected refusal(delta: string, out: string[]): void {
     const message = this.openMessage(out);
     if (message.refusal === null) {
       message.refusal = '';
@@ -731,7 +729,7 @@ export class ResponsesStreamWriter {
     );
   }
 
-  private toolCall(delta: Obj, out: string[]): void {
+  protected toolCall(delta: Obj, out: string[]): void {
     const index = typeof delta.index === 'number' ? delta.index : 0;
     const fn = isRecord(delta.function) ? delta.function : {};
     let call = this.calls.get(index);
@@ -761,24 +759,6 @@ export class ResponsesStreamWriter {
         }),
       );
     }
-  }
-
-  /** One chat chunk → the events it gives. */
-  chunk(chunk: Readonly<ChatCompletionChunk> | Obj): string[] {
-    const out: string[] = [];
-    if (!this.started) this.start(chunk, out);
-    if (isRecord(chunk.usage)) this.usage = chunk.usage;
-    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-    for (const choice of choices) {
-      if (!isRecord(choice)) continue;
-      const delta = isRecord(choice.delta) ? choice.delta : {};
-      if (typeof delta.content === 'string' && delta.content !== '') this.text(delta.content, out);
-      if (typeof delta.refusal === 'string' && delta.refusal !== '') this.refusal(delta.refusal, out);
-      if (Array.isArray(delta.tool_calls))
-        for (const call of delta.tool_calls) if (isRecord(call)) this.toolCall(call, out);
-      if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
-    }
-    return out;
   }
 
   /** The end of a complete answer: every item's `*.done` events, then the terminal event. */
