@@ -35,6 +35,9 @@ export interface PolicyWatcher {
 /** Kubernetes ConfigMap volumes swap content by replacing this symlink atomically. */
 const CONFIGMAP_DATA = '..data';
 
+/** The longest wait for a watcher's initial scan before going on without it (see `readyOf`). */
+const READY_TIMEOUT_MS = 5_000;
+
 /** The loader's rule for directory fragments: `*.yaml` / `*.yml`, no tests, no dotfiles. */
 function isPolicyFragment(name: string): boolean {
   return /\.ya?ml$/i.test(name) && !/\.test\.ya?ml$/i.test(name) && !name.startsWith('.');
@@ -114,8 +117,24 @@ export async function watchPolicy(options: PolicyWatcherOptions): Promise<Policy
     watcher.on('error', onError);
     return watcher;
   };
+  /**
+   * Resolves on the watcher's first scan, or after READY_TIMEOUT_MS, or on its error: a watcher
+   * that never reports ready (its directory swapped again mid-scan, an inotify limit) must not
+   * stall the re-arm chain behind it, nor the shutdown that waits for that chain.
+   */
   const readyOf = (watcher: FSWatcher): Promise<void> =>
-    new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+    new Promise<void>((resolveReady) => {
+      const done = (): void => {
+        clearTimeout(timeout);
+        watcher.off('ready', done);
+        watcher.off('error', done);
+        resolveReady();
+      };
+      const timeout = setTimeout(done, READY_TIMEOUT_MS);
+      timeout.unref();
+      watcher.once('ready', done);
+      watcher.once('error', done);
+    });
 
   let rootWatcher: FSWatcher | null = watchRoot();
   const rootReady = readyOf(rootWatcher);

@@ -97,7 +97,9 @@ describe('watchPolicy', () => {
   });
 });
 
-describe('hot reload when the watched path itself is replaced', () => {
+// Each case waits for up to three reloads in turn, 8 s each at worst on a loaded CI machine: the
+// file-wide 30 s would cut a slow but passing case short, so these cases get room for all three.
+describe('hot reload when the watched path itself is replaced', { timeout: 60_000 }, () => {
   async function serveWatching(policyPath: string): Promise<SwitchyardServer> {
     const server = await createServer({ policyPath, port: 0, logger: false, watchDebounceMs: 30 });
     cleanups.push(() => server.close());
@@ -110,6 +112,7 @@ describe('hot reload when the watched path itself is replaced', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'special', messages: [{ role: 'user', content: 'hi' }] }),
+      signal: AbortSignal.timeout(10_000),
     });
     expect(res.headers.get('x-switchyard-policy')).toMatch(new RegExp(`^demo@${version}\\+`));
   }
