@@ -10,6 +10,7 @@
  * // ... point a provider at upstream.url (`http://127.0.0.1:<port>/v1`)
  * await upstream.close();
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -237,6 +238,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const closing = new AbortController();
+  // Every open stream waits on this one signal (hundreds at once in the pool tests): not a leak.
+  setMaxListeners(0, closing.signal);
   let handler: UpstreamHandler | null = null;
   let count = 0;
   /** The ok JSON answer per model up to its usage, serialised once: the benchmark path stays cheap. */
