@@ -37,7 +37,7 @@ import { type CompiledModel, compileModel, compileProvider, definedEntries } fro
 import type { CompiledGroup } from './plan.js';
 import { type CompiledRecording, compileRecording } from './recording.js';
 import { compileRoute, isGroup } from './routes.js';
-import { deepFreeze } from './settings.js';
+import { deepFreeze, ms } from './settings.js';
 import { type CompiledBudget, compileTrafficRules, type RouteTraffic } from './traffic.js';
 
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
@@ -106,6 +106,8 @@ export interface CompiledPolicy {
   readonly guardrails: ReadonlyMap<string, CompiledGuardrail>;
   /** `stores.redis.url`; null when the policy declares no Redis. */
   readonly redisUrl: string | null;
+  /** `stores.redis.commandTimeout` in ms (100 by default): each Redis command's bound. */
+  readonly redisCommandTimeoutMs: number;
   /** The `recording` block (null when there is none); only a recorder that is given one acts on it. */
   readonly recording: CompiledRecording | null;
   /** The `jobs` block with its defaults (batches, deferred requests). */
@@ -251,6 +253,7 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     caches: rules.caches,
     guardrails,
     redisUrl: document.stores?.redis?.url ?? null,
+    redisCommandTimeoutMs: ms(document.stores?.redis?.commandTimeout ?? '100ms'),
     recording: compileRecording(document, (path) => options.resolvePath?.('/recording/path', path) ?? path),
     jobs: compileJobs(document.jobs),
   };

@@ -246,6 +246,10 @@ export type MaxLengthGuardrail = {
   [k: string]: unknown | undefined;
 };
 /**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration13 = string;
+/**
  * The size at which the file is rotated, e.g. `100mb`.
  */
 export type Size1 = string;
@@ -938,6 +942,7 @@ export interface Stores {
      * e.g. `redis://127.0.0.1:6379/0`; may carry a password (masked).
      */
     url: string;
+    commandTimeout?: Duration13;
   };
 }
 /**

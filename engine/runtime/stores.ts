@@ -71,6 +71,9 @@ function cacheFingerprint(cache: CompiledCache): string {
     .slice(0, 16);
 }
 
+/** `stores.redis.commandTimeout` when the policy does not say. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 100;
+
 export class TrafficStores {
   readonly #clock: Clock;
   readonly #onEvent: (event: StoreEvent) => void;
@@ -79,6 +82,8 @@ export class TrafficStores {
   readonly #redis = new Map<string, RedisBackends>();
   /** The Redis URLs of the serving policy version (what `/readyz` checks). */
   #redisInUse = new Set<string>();
+  /** `stores.redis.commandTimeout` of the version that last connected each URL. */
+  readonly #commandTimeouts = new Map<string, number>();
   #closed = false;
 
   constructor(options: TrafficStoresOptions) {
@@ -131,9 +136,15 @@ export class TrafficStores {
     return store;
   }
 
-  /** Opens the Redis connection of `url` now (it is then ready by the first request, usually). */
-  connect(url: string): void {
-    this.#backends(url);
+  /**
+   * Opens the Redis connection of `url` now (it is then ready by the first request, usually),
+   * bounding each of its commands by `commandTimeoutMs`. A connection already open takes the new
+   * bound at once: ioredis reads `options.commandTimeout` as each command is sent.
+   */
+  connect(url: string, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): void {
+    this.#commandTimeouts.set(url, commandTimeoutMs);
+    const client = this.#backends(url).limits.client;
+    client.options.commandTimeout = commandTimeoutMs;
   }
 
   /** After a reload: frees the memory caches no cache of the serving version uses. */
@@ -157,6 +168,7 @@ export class TrafficStores {
     for (const [url, backends] of this.#redis) {
       if (next.has(url) || this.#redisInUse.has(url)) continue;
       this.#redis.delete(url);
+      this.#commandTimeouts.delete(url);
       // The cache store borrows the limits client; closing the owner closes the connection.
       void backends.limits.close().catch(() => undefined);
     }
@@ -195,6 +207,7 @@ export class TrafficStores {
       const masked = maskUrl(url);
       const limits = new RedisStore({
         url,
+        commandTimeoutMs: this.#commandTimeouts.get(url) ?? DEFAULT_COMMAND_TIMEOUT_MS,
         onConnectionError: (error) =>
           this.#onEvent({ kind: 'error', store: 'limits', url: masked, op: 'connect', error }),
       });

@@ -156,7 +156,7 @@ export class Traffic {
       [...policy.limits.values()].some((l) => l.store === 'redis') ||
       [...policy.budgets.values()].some((b) => b.store === 'redis') ||
       [...policy.caches.values()].some((c) => c.store === 'redis');
-    if (redisUrl !== null && usesRedis) this.stores.connect(redisUrl);
+    if (redisUrl !== null && usesRedis) this.stores.connect(redisUrl, policy.redisCommandTimeoutMs);
     this.stores.retainRedis(redisUrl !== null && usesRedis ? [redisUrl] : []);
     const limiter = new RateLimiter({ storeFor: (limit) => this.stores.limiterStore(limit, redisUrl) });
     const trackers = new Map<string, BudgetTracker>();

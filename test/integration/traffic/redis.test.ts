@@ -4,6 +4,7 @@
  * replicas under a concurrent burst, and `onStoreError: open | closed` while Redis is down, with
  * automatic recovery when it comes back. Skipped, with the reason printed, without redis-server.
  */
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisAvailable, redisSkipReason } from '../../support/redis.js';
 import { useRedis } from '../../support/use-redis.js';
@@ -133,6 +134,44 @@ describe.skipIf(!redisAvailable)('Redis stores', () => {
     expect(await statuses(open, 3)).toEqual([200, 200, 429]);
     expect(closed.storeEvents.filter((e) => e.kind === 'recovered')).toHaveLength(1);
     expect(open.storeEvents.filter((e) => e.kind === 'recovered' && e.store === 'limits')).toHaveLength(1);
+  });
+
+  it('stores.redis.commandTimeout bounds each command: a Redis busy for 300 ms fails the 100 ms default, not a 2 s bound', async () => {
+    const url = server().url;
+    const quick = harness(redisPolicy('requests: 5/min, onStoreError: closed'));
+    const patient = harness(
+      redisPolicy('requests: 5/min, onStoreError: closed').replace(
+        `redis: { url: "${url}" }`,
+        `redis: { url: "${url}", commandTimeout: 2s }`,
+      ),
+    );
+    await ready(quick);
+    await ready(patient);
+    const blocker = new Redis(url);
+    try {
+      await blocker.ping();
+      // A script runs atomically: while it spins for 300 ms, every other command waits.
+      const busyFor300ms = () =>
+        blocker.eval(
+          "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - s > 300000 return 1",
+          0,
+        );
+      let busy = busyFor300ms();
+      await new Promise((r) => setTimeout(r, 20));
+      const refused = asJson(await quick.engine.handle(limited()));
+      expect(refused.status).toBe(429);
+      expect(quick.limits.at(-1)).toMatchObject({ kind: 'rate_limited', degraded: true });
+      await busy;
+
+      busy = busyFor300ms();
+      await new Promise((r) => setTimeout(r, 20));
+      const admitted = asJson(await patient.engine.handle(limited()));
+      await busy;
+      expect(admitted.status).toBe(200);
+      expect(patient.storeEvents.filter((e) => e.kind === 'error')).toEqual([]);
+    } finally {
+      blocker.disconnect();
+    }
   });
 
   it('counts budgets in Redis', async () => {

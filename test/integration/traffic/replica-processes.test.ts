@@ -79,7 +79,7 @@ describe.skipIf(!redisAvailable)('two gateway processes sharing one Redis', () =
         name: 'replicas',
         models: '  echo: { provider: demo, model: mock-echo }',
         sections: `stores:
-  redis: { url: "${redis.url}" }
+  redis: { url: "${redis.url}", commandTimeout: 2s }
 limits:
   shared: { key: [route], requests: ${LIMIT}/hour, store: redis, onStoreError: closed }
 `,
@@ -96,9 +96,9 @@ limits:
       if (readiness.every((s) => s === 200)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    // Concurrent waves over both replicas. Waves (not one 150-wide burst) keep each Redis call
-    // well inside the store's command timeout on a loaded 2-core CI machine, where a timed-out
-    // call would be refused by `onStoreError: closed` and blur what this test measures.
+    // Concurrent waves over both replicas. Waves (not one 150-wide burst) and a 2 s command
+    // timeout keep each Redis call inside its bound on a loaded 2-core CI machine, where a
+    // timed-out call would be refused by `onStoreError: closed` and blur what this test measures.
     const send = (i: number) =>
       fetch(`${(i % 2 === 0 ? a : b).url}/v1/chat/completions`, {
         method: 'POST',
