@@ -73,14 +73,19 @@ async function npmRunDev(): Promise<Started> {
   });
   const until = Date.now() + 45_000;
   const listening = /switchyard listening on (http:\/\/\S+)/;
+  const logged = /"pid":(\d+)/;
+  // The start line and the first JSON log line (which carries the pid) are separate writes: on a
+  // loaded machine one can arrive well before the other.
   let url = listening.exec(output);
-  while (url === null) {
+  let pidLine = logged.exec(output);
+  while (url === null || pidLine === null) {
     if (npm.exitCode !== null || Date.now() > until)
       throw new Error(`npm run dev did not listen:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
     url = listening.exec(output);
+    pidLine = logged.exec(output);
   }
-  const serverPid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+  const serverPid = Number(pidLine[1]);
   return { npm, url: url[1], serverPid, output: () => output, exited };
 }
 
