@@ -60,7 +60,22 @@ export class ReplayClock implements Clock {
     });
   }
 
-  /** Live (not yet fired, not cancelled) sleeps. */
+  /**
+   * A timer on virtual time: `fn` runs (inside `fireAt`) exactly when a `sleep(ms)` made now would
+   * resolve. The attempt loop races every upstream answer and stream chunk against one; without
+   * it each race would cost an AbortController, a sleep promise and two listeners.
+   */
+  setTimer(ms: number, fn: () => void): unknown {
+    const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, index: -1, resolve: fn };
+    this.#push(timer);
+    return timer;
+  }
+
+  clearTimer(handle: unknown): void {
+    this.#remove(handle as Timer);
+  }
+
+  /** Live (not yet fired, not cancelled) sleeps and timers. */
   get pending(): number {
     return this.#heap.length;
   }

@@ -49,4 +49,24 @@ describe('ReplayClock', () => {
     expect(clock.now()).toBe(1_000);
     await expect(clock.sleep(5, AbortSignal.abort('gone'))).rejects.toBe('gone');
   });
+
+  it('timers share the order of sleeps, run inside fireAt, and a cleared one never fires', async () => {
+    const clock = new ReplayClock(0);
+    const order: string[] = [];
+    void clock.sleep(10).then(() => order.push('sleep 10'));
+    clock.setTimer(10, () => order.push('timer 10'));
+    const cleared = clock.setTimer(5, () => order.push('cleared 5'));
+    clock.setTimer(20, () => order.push('timer 20'));
+    clock.clearTimer(cleared);
+    clock.clearTimer(cleared); // twice is harmless
+    expect(clock.pending).toBe(3);
+    expect(clock.nextAt()).toBe(10);
+    clock.fireAt(10);
+    expect(order).toEqual(['timer 10']); // synchronous; the sleep's continuation is a microtask
+    await turn();
+    expect(order).toEqual(['timer 10', 'sleep 10']);
+    clock.fireAt(100);
+    expect(order).toEqual(['timer 10', 'sleep 10', 'timer 20']);
+    expect(clock.pending).toBe(0);
+  });
 });
