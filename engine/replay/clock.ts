@@ -31,6 +31,8 @@ export class ReplayClock implements Clock {
   #now: number;
   #seq = 0;
   readonly #heap: Timer[] = [];
+  /** Pending sleeps by the signal that cancels them (see `#sleepsOf`). */
+  readonly #bySignal = new WeakMap<AbortSignal, Map<Timer, (reason: unknown) => void>>();
 
   constructor(start = 0) {
     this.#now = start;
@@ -46,18 +48,43 @@ export class ReplayClock implements Clock {
     return new Promise<void>((resolve, reject) => {
       const timer: Timer = { at: this.#now + ms, seq: this.#seq++, index: -1, resolve };
       if (signal !== undefined) {
-        const onAbort = (): void => {
-          this.#remove(timer);
-          reject(abortReason(signal));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
+        const sleeps = this.#sleepsOf(signal);
+        sleeps.set(timer, reject);
         timer.resolve = () => {
-          signal.removeEventListener('abort', onAbort);
+          sleeps.delete(timer);
           resolve();
         };
       }
       this.#push(timer);
     });
+  }
+
+  /**
+   * The sleeps pending on `signal`, which one abort listener (added with the first) cancels, in
+   * the order they were made: the simulated upstream sleeps two or three times per call on the
+   * attempt's signal, and an EventTarget listener added and removed per sleep cost more than the
+   * sleep.
+   */
+  #sleepsOf(signal: AbortSignal): Map<Timer, (reason: unknown) => void> {
+    let sleeps = this.#bySignal.get(signal);
+    if (sleeps === undefined) {
+      const pending = new Map<Timer, (reason: unknown) => void>();
+      signal.addEventListener(
+        'abort',
+        () => {
+          const reason = abortReason(signal);
+          for (const [timer, reject] of pending) {
+            this.#remove(timer);
+            reject(reason);
+          }
+          pending.clear();
+        },
+        { once: true },
+      );
+      this.#bySignal.set(signal, pending);
+      sleeps = pending;
+    }
+    return sleeps;
   }
 
   /**

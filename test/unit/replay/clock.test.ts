@@ -69,4 +69,31 @@ describe('ReplayClock', () => {
     expect(order).toEqual(['timer 10', 'sleep 10', 'timer 20']);
     expect(clock.pending).toBe(0);
   });
+
+  it('sleeps on one signal: an abort rejects every pending one in creation order; fired ones stay fired', async () => {
+    const clock = new ReplayClock(0);
+    const controller = new AbortController();
+    const settled: string[] = [];
+    const watch = (name: string, p: Promise<void>): void => {
+      p.then(
+        () => settled.push(`fired ${name}`),
+        (reason: unknown) => settled.push(`aborted ${name}: ${String(reason)}`),
+      );
+    };
+    watch('a', clock.sleep(10, controller.signal));
+    watch('b', clock.sleep(30, controller.signal));
+    watch('c', clock.sleep(20, controller.signal));
+    watch('other', clock.sleep(25));
+    clock.fireAt(10);
+    await turn();
+    expect(settled).toEqual(['fired a']);
+    controller.abort('gone');
+    await turn();
+    expect(settled).toEqual(['fired a', 'aborted b: gone', 'aborted c: gone']);
+    expect(clock.pending).toBe(1);
+    clock.fireAt(100);
+    await turn();
+    expect(settled.at(-1)).toBe('fired other');
+    await expect(clock.sleep(5, controller.signal)).rejects.toBe('gone');
+  });
 });
