@@ -17,7 +17,11 @@
  * are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
  * in between (before/after numbers under one load). `BENCH_TRAFFIC=<file>` reuses a recording.
  *
- * Run: `npx tsx bench/replay.ts`. Prints numbers; asserts nothing.
+ * The goals (issue 11): at least 50,000 recorded requests replayed per second (the median of the
+ * rounds, wall clock) and, for the 1,000,000-line file, peak RSS under 300 MB; each is printed
+ * PASS or FAIL.
+ *
+ * Run: `npm run build && npm run bench:replay`. Prints numbers; asserts nothing.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -179,10 +183,26 @@ try {
     await record(small);
     console.log(`recorded ${LINES} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  const rates: number[] = [];
+  const cpuRates: number[] = [];
+  const before: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    show('replay', replayIn(ROOT, small));
-    if (COMPARE !== null) show('before', replayIn(COMPARE, small));
+    const r = replayIn(ROOT, small);
+    show('replay', r);
+    rates.push(r.total / r.seconds);
+    cpuRates.push(r.total / r.cpuSeconds);
+    if (COMPARE !== null) {
+      const b = replayIn(COMPARE, small);
+      show('before', b);
+      before.push(b.total / b.seconds);
+    }
   }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(
+    `median of ${ROUNDS}: ${Math.round(median(rates))} req/s, ${Math.round(median(cpuRates))} req/CPU-s` +
+      (COMPARE === null ? '' : ` (before: ${Math.round(median(before))} req/s)`),
+  );
+  console.log(`  goal: >= 50,000 req/s: ${median(rates) >= 50_000 ? 'PASS' : 'FAIL'}`);
   if (BIG_LINES > 0) {
     const big = join(dir, 'big.jsonl');
     const t0 = performance.now();

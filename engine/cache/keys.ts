@@ -16,7 +16,7 @@
  *   a client retrying a request gets the answer of its first try. The tenant is part of it even
  *   in a shared cache, because the client chooses the idempotency key.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../shared/canonical-json.js';
 import type { RequestContext } from '../types.js';
 
@@ -100,8 +100,9 @@ function normalizeKeyField(field: string): string {
   return field.startsWith('header.') ? `header.${field.slice(7).toLowerCase()}` : field;
 }
 
+/** One-shot `crypto.hash` (Node >= 20.12): a key per request, without a Hash object's setup. */
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** The fields a cache keys on, in canonical order: tenant first (unless shared), then sorted. */

@@ -31,6 +31,8 @@ export class ReplayClock implements Clock {
   #now: number;
   #seq = 0;
   readonly #heap: Timer[] = [];
+  /** Pending sleeps by the signal that cancels them (see `#sleepsOf`). */
+  readonly #bySignal = new WeakMap<AbortSignal, Map<Timer, (reason: unknown) => void>>();
 
   constructor(start = 0) {
     this.#now = start;
@@ -46,13 +48,10 @@ export class ReplayClock implements Clock {
     return new Promise<void>((resolve, reject) => {
       const timer: Timer = { at: this.#now + ms, seq: this.#seq++, index: -1, resolve };
       if (signal !== undefined) {
-        const onAbort = (): void => {
-          this.#remove(timer);
-          reject(abortReason(signal));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
+        const sleeps = this.#sleepsOf(signal);
+        sleeps.set(timer, reject);
         timer.resolve = () => {
-          signal.removeEventListener('abort', onAbort);
+          sleeps.delete(timer);
           resolve();
         };
       }
@@ -60,7 +59,50 @@ export class ReplayClock implements Clock {
     });
   }
 
-  /** Live (not yet fired, not cancelled) sleeps. */
+  /**
+   * The sleeps pending on `signal`, which one abort listener (added with the first) cancels, in
+   * the order they were made: the simulated upstream sleeps two or three times per call on the
+   * attempt's signal, and an EventTarget listener added and removed per sleep cost more than the
+   * sleep.
+   */
+  #sleepsOf(signal: AbortSignal): Map<Timer, (reason: unknown) => void> {
+    let sleeps = this.#bySignal.get(signal);
+    if (sleeps === undefined) {
+      const pending = new Map<Timer, (reason: unknown) => void>();
+      signal.addEventListener(
+        'abort',
+        () => {
+          const reason = abortReason(signal);
+          for (const [timer, reject] of pending) {
+            this.#remove(timer);
+            reject(reason);
+          }
+          pending.clear();
+        },
+        { once: true },
+      );
+      this.#bySignal.set(signal, pending);
+      sleeps = pending;
+    }
+    return sleeps;
+  }
+
+  /**
+   * A timer on virtual time: `fn` runs (inside `fireAt`) exactly when a `sleep(ms)` made now would
+   * resolve. The attempt loop races every upstream answer and stream chunk against one; without
+   * it each race would cost an AbortController, a sleep promise and two listeners.
+   */
+  setTimer(ms: number, fn: () => void): unknown {
+    const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, index: -1, resolve: fn };
+    this.#push(timer);
+    return timer;
+  }
+
+  clearTimer(handle: unknown): void {
+    this.#remove(handle as Timer);
+  }
+
+  /** Live (not yet fired, not cancelled) sleeps and timers. */
   get pending(): number {
     return this.#heap.length;
   }

@@ -16,8 +16,16 @@ export interface Line {
   readonly text: string | null;
 }
 
-export interface LineBatch {
-  readonly lines: readonly Line[];
+/** A line as bytes, not decoded: see {@link readRawLines}. */
+export interface RawLine {
+  /** 1-based line number in the file. */
+  readonly line: number;
+  /** The UTF-8 bytes without the line ending (a view into the chunk read); null for a line skipped as too long. */
+  readonly bytes: Buffer | null;
+}
+
+export interface LineBatch<L = Line> {
+  readonly lines: readonly L[];
   /** Bytes of the file read so far. */
   readonly bytesRead: number;
 }
@@ -31,14 +39,19 @@ export interface ReadLinesOptions {
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
 
 /**
- * The non-blank lines of the file at `path`, a batch per chunk read.
- * @example
- * for await (const batch of readLines('traffic.jsonl'))
- *   for (const { line, text } of batch.lines) if (text !== null) handle(line, text);
+ * The splitting both readers share: `make` turns the bytes `[start, end)` of `buf` (the line
+ * ending dropped, not blank) into a line; `tooLong` the number of a line over the limit.
  */
-export async function* readLines(path: string, options: ReadLinesOptions = {}): AsyncGenerator<LineBatch> {
+async function* splitLines<L>(
+  path: string,
+  options: ReadLinesOptions,
+  make: (buf: Buffer, start: number, end: number, line: number) => L,
+  tooLong: (line: number) => L,
+): AsyncGenerator<LineBatch<L>> {
   const maxLine = options.maxLineBytes ?? 64 * 1024 * 1024;
   const stream = createReadStream(path, { highWaterMark: options.chunkBytes ?? 256 * 1024 });
   let rest: Buffer | null = null;
@@ -47,21 +60,18 @@ export async function* readLines(path: string, options: ReadLinesOptions = {}): 
   /** Inside a line already reported as too long: drop bytes up to the next newline. */
   let skipping = false;
 
-  const text = (buf: Buffer, start: number, end: number): string | null => {
+  /** Pushes the line `[start, end)` unless it is blank (blank lines, and lines of spaces, are numbered but not returned). */
+  const add = (lines: L[], buf: Buffer, start: number, end: number): void => {
     if (end > start && buf[end - 1] === CR) end--;
-    // Blank lines (and lines of spaces) are numbered but not returned.
     let s = start;
-    while (s < end && (buf[s] === 0x20 || buf[s] === 0x09)) s++;
-    if (s === end) return null;
-    let out = buf.toString('utf8', start, end);
-    if (lineNo === 1 && out.charCodeAt(0) === 0xfeff) out = out.slice(1);
-    return out;
+    while (s < end && (buf[s] === SPACE || buf[s] === TAB)) s++;
+    if (s < end) lines.push(make(buf, start, end, lineNo));
   };
 
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       bytesRead += chunk.length;
-      const lines: Line[] = [];
+      const lines: L[] = [];
       let buf: Buffer = chunk;
       let start = 0;
       if (rest !== null) {
@@ -71,16 +81,13 @@ export async function* readLines(path: string, options: ReadLinesOptions = {}): 
       for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
         lineNo++;
         if (skipping) skipping = false;
-        else {
-          const t = text(buf, start, nl);
-          if (t !== null) lines.push({ line: lineNo, text: t });
-        }
+        else add(lines, buf, start, nl);
         start = nl + 1;
       }
       if (start < buf.length && !skipping) {
         if (buf.length - start > maxLine) {
           // The line goes on past the limit: report it once and drop the rest of it.
-          lines.push({ line: lineNo + 1, text: null });
+          lines.push(tooLong(lineNo + 1));
           skipping = true;
         } else rest = buf.subarray(start);
       }
@@ -88,10 +95,60 @@ export async function* readLines(path: string, options: ReadLinesOptions = {}): 
     }
     if (rest !== null && !skipping) {
       lineNo++;
-      const t = text(rest, 0, rest.length);
-      if (t !== null) yield { lines: [{ line: lineNo, text: t }], bytesRead };
+      const lines: L[] = [];
+      add(lines, rest, 0, rest.length);
+      if (lines.length > 0) yield { lines, bytesRead };
     }
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * The non-blank lines of the file at `path`, a batch per chunk read.
+ * @example
+ * for await (const batch of readLines('traffic.jsonl'))
+ *   for (const { line, text } of batch.lines) if (text !== null) handle(line, text);
+ */
+export function readLines(path: string, options: ReadLinesOptions = {}): AsyncGenerator<LineBatch> {
+  return splitLines<Line>(
+    path,
+    options,
+    (buf, start, end, line) => {
+      let text = buf.toString('utf8', start, end);
+      if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      return { line, text };
+    },
+    (line) => ({ line, text: null }),
+  );
+}
+
+/**
+ * {@link readLines} without decoding: each line is a view of the bytes read, for a caller that
+ * holds many lines before it reads them. Held strings are copied by every young-generation
+ * garbage collection until they are promoted; the bytes of a Buffer live outside the JS heap. A
+ * view keeps its whole chunk (`chunkBytes`) alive, so hold a bounded number of them.
+ * `bytes.toString('utf8')` is the text {@link readLines} gives (a UTF-8 byte order mark is dropped
+ * here too).
+ */
+export function readRawLines(
+  path: string,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<LineBatch<RawLine>> {
+  return splitLines<RawLine>(
+    path,
+    options,
+    (buf, start, end, line) => {
+      if (
+        line === 1 &&
+        end - start >= 3 &&
+        buf[start] === 0xef &&
+        buf[start + 1] === 0xbb &&
+        buf[start + 2] === 0xbf
+      )
+        start += 3;
+      return { line, bytes: buf.subarray(start, end) };
+    },
+    (line) => ({ line, bytes: null }),
+  );
 }

@@ -55,7 +55,19 @@ export function maskUrl(url: string): string {
   return url.replace(/^(rediss?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
+/** Fingerprints by compiled cache (frozen, compiled once): `cacheStore` runs on every request. */
+const fingerprints = new WeakMap<CompiledCache, string>();
+
 function cacheFingerprint(cache: CompiledCache): string {
+  let fp = fingerprints.get(cache);
+  if (fp === undefined) {
+    fp = computeCacheFingerprint(cache);
+    fingerprints.set(cache, fp);
+  }
+  return fp;
+}
+
+function computeCacheFingerprint(cache: CompiledCache): string {
   return createHash('sha256')
     .update(
       JSON.stringify([

@@ -32,7 +32,7 @@ import { stat } from 'node:fs/promises';
 import type { CompiledPolicy } from '../compile/compile.js';
 import { seededRandom } from '../compile/random.js';
 import { ReplayClock } from '../replay/clock.js';
-import { readLines } from '../replay/lines.js';
+import { readLines, readRawLines } from '../replay/lines.js';
 import type { RecordInput } from '../replay/record.js';
 import type { Scenario } from '../replay/scenario.js';
 import { type RecordingStats, scanRecording } from '../replay/stats.js';
@@ -174,14 +174,15 @@ async function drain(response: EngineResponse): Promise<void> {
 }
 
 /**
- * A line waiting for its turn. A recording line is held as text (its arrival read from the
- * recorder's key order) and parsed only when replayed: thousands of parsed lines held across
- * garbage collections would be copied by each one, text is cheap to hold.
+ * A line waiting for its turn. A recording line is held as its bytes (its arrival read from the
+ * recorder's key order) and decoded and parsed only when replayed: thousands of parsed lines, or
+ * of strings, held across garbage collections would be copied by each young-generation one; the
+ * bytes of a Buffer live outside the JS heap.
  */
 interface Pending {
   readonly at: number;
   readonly line: number;
-  readonly text: string | null;
+  readonly bytes: Buffer | null;
   readonly request: TrafficRequest | null;
 }
 
@@ -232,14 +233,17 @@ class ArrivalHeap {
   }
 }
 
-const TIME_PREFIX = '{"v":1,"time":"';
+const TIME_PREFIX = Buffer.from('{"v":1,"time":"', 'latin1');
+const QUOTE = 0x22;
 
 /** The arrival of a recording line written by the recorder (its `time` comes first); null otherwise. */
-function recordedArrival(text: string): number | null {
-  if (!text.startsWith(TIME_PREFIX)) return null;
-  const end = text.indexOf('"', TIME_PREFIX.length);
+function recordedArrival(bytes: Buffer): number | null {
+  const n = TIME_PREFIX.length;
+  if (bytes.length <= n || bytes.compare(TIME_PREFIX, 0, n, 0, n) !== 0) return null;
+  const end = bytes.indexOf(QUOTE, n);
   if (end < 0) return null;
-  const at = parseTime(text.slice(TIME_PREFIX.length, end));
+  // A time is ASCII; anything else fails to parse and the line is parsed whole instead.
+  const at = parseTime(bytes.toString('latin1', n, end));
   return Number.isNaN(at) ? null : at;
 }
 
@@ -533,7 +537,9 @@ export async function replayRecording(
     return parsed.request;
   };
   const replayPending = async (pending: Pending): Promise<void> => {
-    const request = pending.request ?? accept(parse(pending.text as string, pending.line), pending.line);
+    const request =
+      pending.request ??
+      accept(parse((pending.bytes as Buffer).toString('utf8'), pending.line), pending.line);
     if (request === null) return;
     if (first) {
       upstream.start = request.at;
@@ -542,18 +548,18 @@ export async function replayRecording(
     await replay(request);
   };
   try {
-    for await (const batch of readLines(path)) {
-      for (const { line, text } of batch.lines) {
-        if (text === null) {
+    for await (const batch of readRawLines(path)) {
+      for (const { line, bytes } of batch.lines) {
+        if (bytes === null) {
           malformedLine(line, 'line too long (over 64 MiB without a newline)');
           continue;
         }
-        const at = recording ? recordedArrival(text) : null;
-        if (at !== null) heap.push({ at, line, text, request: null });
+        const at = recording ? recordedArrival(bytes) : null;
+        if (at !== null) heap.push({ at, line, bytes, request: null });
         else {
-          const request = accept(parse(text, line), line);
+          const request = accept(parse(bytes.toString('utf8'), line), line);
           if (request === null) continue;
-          heap.push({ at: request.at, line, text: null, request });
+          heap.push({ at: request.at, line, bytes: null, request });
         }
         if (heap.size > reorderWindow) await replayPending(heap.pop() as Pending);
       }

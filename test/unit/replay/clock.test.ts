@@ -49,4 +49,51 @@ describe('ReplayClock', () => {
     expect(clock.now()).toBe(1_000);
     await expect(clock.sleep(5, AbortSignal.abort('gone'))).rejects.toBe('gone');
   });
+
+  it('timers share the order of sleeps, run inside fireAt, and a cleared one never fires', async () => {
+    const clock = new ReplayClock(0);
+    const order: string[] = [];
+    void clock.sleep(10).then(() => order.push('sleep 10'));
+    clock.setTimer(10, () => order.push('timer 10'));
+    const cleared = clock.setTimer(5, () => order.push('cleared 5'));
+    clock.setTimer(20, () => order.push('timer 20'));
+    clock.clearTimer(cleared);
+    clock.clearTimer(cleared); // twice is harmless
+    expect(clock.pending).toBe(3);
+    expect(clock.nextAt()).toBe(10);
+    clock.fireAt(10);
+    expect(order).toEqual(['timer 10']); // synchronous; the sleep's continuation is a microtask
+    await turn();
+    expect(order).toEqual(['timer 10', 'sleep 10']);
+    clock.fireAt(100);
+    expect(order).toEqual(['timer 10', 'sleep 10', 'timer 20']);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('sleeps on one signal: an abort rejects every pending one in creation order; fired ones stay fired', async () => {
+    const clock = new ReplayClock(0);
+    const controller = new AbortController();
+    const settled: string[] = [];
+    const watch = (name: string, p: Promise<void>): void => {
+      p.then(
+        () => settled.push(`fired ${name}`),
+        (reason: unknown) => settled.push(`aborted ${name}: ${String(reason)}`),
+      );
+    };
+    watch('a', clock.sleep(10, controller.signal));
+    watch('b', clock.sleep(30, controller.signal));
+    watch('c', clock.sleep(20, controller.signal));
+    watch('other', clock.sleep(25));
+    clock.fireAt(10);
+    await turn();
+    expect(settled).toEqual(['fired a']);
+    controller.abort('gone');
+    await turn();
+    expect(settled).toEqual(['fired a', 'aborted b: gone', 'aborted c: gone']);
+    expect(clock.pending).toBe(1);
+    clock.fireAt(100);
+    await turn();
+    expect(settled.at(-1)).toBe('fired other');
+    await expect(clock.sleep(5, controller.signal)).rejects.toBe('gone');
+  });
 });

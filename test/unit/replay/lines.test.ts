@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Line, readLines } from '../../../engine/replay/lines.js';
+import { type Line, readLines, readRawLines } from '../../../engine/replay/lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-lines-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,5 +51,30 @@ describe('readLines', () => {
 
   it('an empty file has no lines', async () => {
     expect((await linesOf('')).lines).toEqual([]);
+  });
+
+  it('readRawLines gives the same lines as bytes: decoded, they are the text readLines gives', async () => {
+    const cases: [string | Buffer, object][] = [
+      ['a\r\n\n  \nb\nc', {}],
+      [`\uFEFF${'é'.repeat(40)}\n${'€'.repeat(50)}\n`, { chunkBytes: 7 }],
+      [`\uFEFF\n\uFEFFx\n`, {}],
+      [`ok\n${'x'.repeat(100)}\nafter\n`, { maxLineBytes: 10, chunkBytes: 16 }],
+      ['', {}],
+      ['{"v":1}\r\n\t\n{"v":2}', { chunkBytes: 3 }],
+    ];
+    for (const [content, options] of cases) {
+      const path = join(dir, `f${n++}.jsonl`);
+      writeFileSync(path, content);
+      const raw: Line[] = [];
+      let bytes = 0;
+      for await (const batch of readRawLines(path, options)) {
+        for (const l of batch.lines)
+          raw.push({ line: l.line, text: l.bytes === null ? null : l.bytes.toString('utf8') });
+        bytes = batch.bytesRead;
+      }
+      const text = await linesOf(content, options);
+      expect(raw).toEqual(text.lines);
+      expect(bytes).toBe(text.bytes);
+    }
   });
 });
