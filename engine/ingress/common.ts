@@ -1,4 +1,7 @@
-/** What the ingress translators share: the problem shape, type names, reading the engine's SSE frames. */
+/**
+ * What the ingress translators share: the problem shape and how a translation raises and returns
+ * it, type names, reading the engine's SSE frames, and the skeleton of both stream writers.
+ */
 import type { ChatCompletionChunk } from '../providers/openai-types.js';
 import { SseParser } from '../providers/sse.js';
 import { isRecord } from '../shared/guards.js';
@@ -8,6 +11,48 @@ export interface IngressProblem {
   readonly code: 'invalid_request' | 'unsupported_feature';
   readonly message: string;
   readonly param: string | null;
+}
+
+/**
+ * Thrown inside a translation at the first thing it cannot translate; the translation's entry
+ * ({@link translateBody}) returns it as its {@link IngressProblem}.
+ */
+export class Problem extends Error {
+  constructor(
+    readonly code: IngressProblem['code'],
+    message: string,
+    readonly param: string | null,
+  ) {
+    super(message);
+  }
+}
+
+export function invalid(param: string, message: string): Problem {
+  return new Problem('invalid_request', message, param);
+}
+
+/**
+ * `translate` applied to a request body, with a body that is no object, or a {@link Problem} it
+ * throws, returned as the problem (400). Never throws a Problem.
+ */
+export function translateBody<T>(
+  body: unknown,
+  translate: (body: Record<string, unknown>) => T,
+): T | ({ readonly ok: false } & IngressProblem) {
+  if (!isRecord(body)) {
+    return {
+      ok: false,
+      code: 'invalid_request',
+      message: `The request body must be a JSON object, got ${typeName(body)}.`,
+      param: null,
+    };
+  }
+  try {
+    return translate(body);
+  } catch (err) {
+    if (err instanceof Problem) return { ok: false, code: err.code, message: err.message, param: err.param };
+    throw err;
+  }
 }
 
 export function typeName(v: unknown): string {
@@ -45,20 +90,64 @@ export class EventParser {
 }
 
 /**
- * What both stream writers (Messages, Responses) do with a chat chunk: the first one starts the
- * answer, usage and the finish reason are kept for the end, and each delta's text, refusal and
- * tool-call parts become the API's events. Subclasses say what each part becomes.
+ * What both stream writers (Messages, Responses) do with the engine's frames: each chat chunk in
+ * turn (the first one starts the answer, usage and the finish reason are kept for the end, and
+ * each delta's text, refusal and tool-call parts become the API's events), `[DONE]` as the end
+ * of a complete answer, an error body as the in-band error; nothing after the end. Subclasses
+ * say what each part becomes.
  */
 export abstract class ChatChunkWriter {
   protected started = false;
   protected ended = false;
   protected finishReason: string | null = null;
   protected usage: unknown = null;
+  private readonly parser = new EventParser();
 
   protected abstract start(chunk: Record<string, unknown>, out: string[]): void;
   protected abstract text(delta: string, out: string[]): void;
   protected abstract refusal(delta: string, out: string[]): void;
   protected abstract toolCall(delta: Record<string, unknown>, out: string[]): void;
+  /** The events that end a complete answer (the answer has started). */
+  protected abstract end(out: string[]): void;
+  /** The API's error event for an in-band error: the body's `error` (or `{}`) and the body. */
+  protected abstract errorEvent(error: Record<string, unknown>, body: unknown): string;
+
+  /** The end of a complete answer; nothing once the stream has ended. */
+  finish(): string[] {
+    const out: string[] = [];
+    if (this.ended) return out;
+    this.ended = true;
+    if (!this.started) this.start({}, out);
+    this.end(out);
+    return out;
+  }
+
+  /** An in-band error (the engine's OpenAI-shaped error body) → the API's `error` event. */
+  fail(body: unknown): string[] {
+    if (this.ended) return [];
+    this.ended = true;
+    return [this.errorEvent(isRecord(body) && isRecord(body.error) ? body.error : {}, body)];
+  }
+
+  /** One of the engine's SSE frames (`data: {chunk}`, `data: [DONE]`, `data: {error}`) → events. */
+  frame(frame: string): string[] {
+    const out: string[] = [];
+    for (const data of this.parser.push(frame)) {
+      if (data === '[DONE]') {
+        out.push(...this.finish());
+        continue;
+      }
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        // not a chunk: nothing to relay
+      }
+      if (isRecord(parsed) && parsed.error !== undefined) out.push(...this.fail(parsed));
+      else if (isRecord(parsed)) out.push(...this.chunk(parsed));
+    }
+    return out;
+  }
 
   /** One chat chunk → the events it gives. */
   chunk(chunk: Readonly<ChatCompletionChunk> | Record<string, unknown>): string[] {

@@ -27,7 +27,7 @@
 import { anthropicErrorType, ERRORS, isErrorCode } from '../errors.js';
 import type { ChatCompletion } from '../providers/openai-types.js';
 import { isRecord } from '../shared/guards.js';
-import { ChatChunkWriter, EventParser, type IngressProblem, typeName } from './common.js';
+import { ChatChunkWriter, type IngressProblem, invalid, Problem, translateBody, typeName } from './common.js';
 
 type Obj = Record<string, unknown>;
 
@@ -37,20 +37,6 @@ type Obj = Record<string, unknown>;
 export type MessagesTranslation =
   | { readonly ok: true; readonly chat: Obj }
   | ({ readonly ok: false } & IngressProblem);
-
-class Problem extends Error {
-  constructor(
-    readonly code: IngressProblem['code'],
-    message: string,
-    readonly param: string | null,
-  ) {
-    super(message);
-  }
-}
-
-function invalid(param: string, message: string): Problem {
-  return new Problem('invalid_request', message, param);
-}
 
 function unsupported(param: string, what: string): Problem {
   return new Problem(
@@ -379,20 +365,7 @@ function translate(body: Obj): Obj {
  * // t.chat.messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }]
  */
 export function messagesToChat(body: unknown): MessagesTranslation {
-  if (!isRecord(body)) {
-    return {
-      ok: false,
-      code: 'invalid_request',
-      message: `The request body must be a JSON object, got ${typeName(body)}.`,
-      param: null,
-    };
-  }
-  try {
-    return { ok: true, chat: translate(body) };
-  } catch (err) {
-    if (err instanceof Problem) return { ok: false, code: err.code, message: err.message, param: err.param };
-    throw err;
-  }
+  return translateBody(body, (b) => ({ ok: true, chat: translate(b) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,7 +498,6 @@ export class MessagesStreamWriter extends ChatChunkWriter {
   private next = 0;
   private current: Block | null = null;
   private readonly tools = new Map<number, number>();
-  private readonly parser = new EventParser();
 
   private event(type: string, fields: Obj): string {
     return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
@@ -603,12 +575,8 @@ export class MessagesStreamWriter extends ChatChunkWriter {
     }
   }
 
-  /** The end of a complete answer: the last block stopped, `message_delta`, `message_stop`. */
-  finish(): string[] {
-    const out: string[] = [];
-    if (this.ended) return out;
-    this.ended = true;
-    if (!this.started) this.start({}, out);
+  /** The last block stopped, `message_delta`, `message_stop`. */
+  protected end(out: string[]): void {
     this.stopCurrent(out);
     const usage = anthropicUsage(this.usage);
     out.push(
@@ -630,37 +598,13 @@ export class MessagesStreamWriter extends ChatChunkWriter {
       }),
       this.event('message_stop', {}),
     );
-    return out;
   }
 
-  /** An in-band error (the engine's OpenAI-shaped error body) → Anthropic's `error` event. */
-  fail(body: unknown): string[] {
-    if (this.ended) return [];
-    this.ended = true;
-    const error = isRecord(body) && isRecord(body.error) ? body.error : {};
+  /** Anthropic's `error` event, typed by the catalogue status of the engine's code. */
+  protected errorEvent(error: Obj, body: unknown): string {
     const code = typeof error.code === 'string' ? error.code : null;
     const status = code !== null && isErrorCode(code) ? ERRORS[code].status : 500;
     const shaped = anthropicError(status, body, null);
-    return [this.event('error', { error: shaped.error })];
-  }
-
-  /** One of the engine's SSE frames (`data: {chunk}`, `data: [DONE]`, `data: {error}`) → events. */
-  frame(frame: string): string[] {
-    const out: string[] = [];
-    for (const data of this.parser.push(frame)) {
-      if (data === '[DONE]') {
-        out.push(...this.finish());
-        continue;
-      }
-      let parsed: unknown = null;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        // not a chunk: nothing to relay
-      }
-      if (isRecord(parsed) && parsed.error !== undefined) out.push(...this.fail(parsed));
-      else if (isRecord(parsed)) out.push(...this.chunk(parsed));
-    }
-    return out;
+    return this.event('error', { error: shaped.error });
   }
 }

@@ -26,7 +26,7 @@ import { attachResponsesRequest } from '../providers/openai-responses.js';
 import type { ChatCompletion } from '../providers/openai-types.js';
 import { isRecord } from '../shared/guards.js';
 import { RESPONSES_ONLY_KEY } from '../shared/responses-only.js';
-import { ChatChunkWriter, EventParser, type IngressProblem, typeName } from './common.js';
+import { ChatChunkWriter, type IngressProblem, invalid, translateBody, typeName } from './common.js';
 
 type Obj = Record<string, unknown>;
 
@@ -115,20 +115,6 @@ const RESPONSES_ONLY_ITEMS = new Set([
 ]);
 
 const MESSAGE_ROLES = new Set(['user', 'assistant', 'system', 'developer']);
-
-class Problem extends Error {
-  constructor(
-    readonly code: IngressProblem['code'],
-    message: string,
-    readonly param: string | null,
-  ) {
-    super(message);
-  }
-}
-
-function invalid(param: string, message: string): Problem {
-  return new Problem('invalid_request', message, param);
-}
 
 interface Builder {
   readonly messages: Obj[];
@@ -407,20 +393,7 @@ function translate(body: Obj): ResponsesTranslation {
  * // t.chat.messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }]
  */
 export function responsesToChat(body: unknown): ResponsesTranslation {
-  if (!isRecord(body)) {
-    return {
-      ok: false,
-      code: 'invalid_request',
-      message: `The request body must be a JSON object, got ${typeName(body)}.`,
-      param: null,
-    };
-  }
-  try {
-    return translate(body);
-  } catch (err) {
-    if (err instanceof Problem) return { ok: false, code: err.code, message: err.message, param: err.param };
-    throw err;
-  }
+  return translateBody(body, translate);
 }
 
 /** The 400 for a Responses-only request whose route has no target that takes it as it is. */
@@ -639,7 +612,6 @@ export class ResponsesStreamWriter extends ChatChunkWriter {
     refusalIndex: number;
   } | null = null;
   private readonly calls = new Map<number, OpenCall>();
-  private readonly parser = new EventParser();
 
   constructor(private readonly request: Readonly<Obj>) {
     super();
@@ -761,12 +733,8 @@ export class ResponsesStreamWriter extends ChatChunkWriter {
     }
   }
 
-  /** The end of a complete answer: every item's `*.done` events, then the terminal event. */
-  finish(): string[] {
-    const out: string[] = [];
-    if (this.ended) return out;
-    this.ended = true;
-    if (!this.started) this.start({}, out);
+  /** Every item's `*.done` events, then the terminal event. */
+  protected end(out: string[]): void {
     if (this.message === null && this.calls.size === 0) this.openMessage(out);
     const done: { index: number; item: Obj }[] = [];
     const message = this.message;
@@ -827,42 +795,13 @@ export class ResponsesStreamWriter extends ChatChunkWriter {
       done.sort((a, b) => a.index - b.index).map((d) => d.item),
     );
     out.push(this.event(status === 'completed' ? 'response.completed' : 'response.incomplete', { response }));
-    return out;
   }
 
-  /** An in-band error (the engine's OpenAI-shaped error body): the stream's `error` event. */
-  fail(body: unknown): string[] {
-    if (this.ended) return [];
-    this.ended = true;
-    const error = isRecord(body) && isRecord(body.error) ? body.error : {};
-    return [
-      this.event('error', {
-        code: typeof error.code === 'string' ? error.code : null,
-        message: typeof error.message === 'string' ? error.message : 'The stream failed.',
-        param: typeof error.param === 'string' ? error.param : null,
-      }),
-    ];
-  }
-
-  /** One of the engine's SSE frames (`data: {chunk}`, `data: [DONE]`, `data: {error}`) → events. */
-  frame(frame: string): string[] {
-    const out: string[] = [];
-    for (const data of this.parser.push(frame)) {
-      if (data === '[DONE]') out.push(...this.finish());
-      else {
-        const parsed = safeJson(data);
-        if (isRecord(parsed) && parsed.error !== undefined) out.push(...this.fail(parsed));
-        else if (isRecord(parsed)) out.push(...this.chunk(parsed));
-      }
-    }
-    return out;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
+  protected errorEvent(error: Obj): string {
+    return this.event('error', {
+      code: typeof error.code === 'string' ? error.code : null,
+      message: typeof error.message === 'string' ? error.message : 'The stream failed.',
+      param: typeof error.param === 'string' ? error.param : null,
+    });
   }
 }
