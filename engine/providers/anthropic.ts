@@ -13,10 +13,11 @@ import {
   toAnthropicRequest,
 } from './anthropic-request.js';
 import { fromAnthropicMessage } from './anthropic-response.js';
-import { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
+import { AnthropicStreamTranslator } from './anthropic-stream.js';
 import { providerError, rethrowIfAborted } from './classify.js';
 import type { ChatCompletion } from './openai-types.js';
 import { scrubberFor } from './scrub.js';
+import { translatedStreamItems } from './stream-translator.js';
 import type {
   Provider,
   ProviderCallRequest,
@@ -28,7 +29,7 @@ import { httpFailure, isSuccess, post, requestHeaders, successText } from './ups
 
 export { type AnthropicRequest, DEFAULT_MAX_TOKENS, toAnthropicRequest } from './anthropic-request.js';
 export { fromAnthropicMessage } from './anthropic-response.js';
-export { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
+export { AnthropicStreamTranslator } from './anthropic-stream.js';
 
 export function anthropicUrl(spec: ProviderSpec): string {
   const base = (spec.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '');
@@ -92,7 +93,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
           kind: 'stream',
           status: res.status,
           headers: res.headers,
-          items: anthropicStreamItems(res.body, translator, req.signal, scrubber),
+          items: translatedStreamItems(res.body, translator, req.signal, scrubber),
         };
       }
       const read = await successText(res, req.signal);

@@ -21,15 +21,10 @@ import { needsResponsesApi, RESPONSES_ONLY_KEY, responsesOnlyParts } from '../sh
 import { fromOpenAIUsage } from '../shared/usage.js';
 import type { ErrorClass } from '../types.js';
 import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatDelta,
-  ChatToolCall,
-  OpenAIUsage,
-} from './openai-types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatToolCall, OpenAIUsage } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
-import { parseSse, type SseEvent } from './sse.js';
+import type { SseEvent } from './sse.js';
+import { StreamTranslator, type Translated, translatedStreamItems } from './stream-translator.js';
 import type { Transport } from './transport.js';
 import {
   type ProviderCallRequest,
@@ -37,9 +32,8 @@ import {
   type ProviderErrorBody,
   ProviderFailure,
   type ProviderSpec,
-  type StreamItem,
 } from './types.js';
-import { httpFailure, isSuccess, post, streamFailure, successText } from './upstream.js';
+import { httpFailure, isSuccess, post, successText } from './upstream.js';
 
 type Obj = Record<string, unknown>;
 
@@ -357,54 +351,34 @@ function errorClassOf(code: unknown, message: string): ErrorClass {
  * event whose whole value extends them (an upstream that sends values whole) adds the rest.
  * Holds the ids, the text and arguments so far per output item, and the usage.
  */
-export class ResponsesStreamTranslator {
-  private id = 'resp_unknown';
-  private model: string;
-  private created = 0;
+export class ResponsesStreamTranslator extends StreamTranslator {
   /** Per output index: its tool-call index (function calls) and what its deltas said so far. */
   private readonly toolIndex = new Map<number, { index: number; args: string }>();
   private readonly texts = new Map<number, string>();
   private usage: OpenAIUsage | null = null;
-  /** A terminal event arrived: the answer is complete. */
-  finished = false;
 
   constructor(model: string) {
-    this.model = model;
+    super('resp_unknown', model, 0);
   }
 
-  private chunk(delta: ChatDelta, finishReason: string | null = null): ChatCompletionChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
-    };
+  /** Events without data, and a chat-style `[DONE]`: nothing to translate. */
+  override skips(event: SseEvent): boolean {
+    return event.data === '' || event.data === '[DONE]';
   }
 
   usageChunk(): ChatCompletionChunk | null {
-    if (this.usage === null) return null;
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [],
-      usage: this.usage,
-    };
+    return this.usage === null ? null : this.usageChunkOf(this.usage);
   }
 
-  /** Translates one event; `done` on the terminal one. Throws ProviderFailure on `error` and `response.failed`. */
-  translate(event: SseEvent): { chunks: ChatCompletionChunk[]; done: boolean } {
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      throw new ProviderFailure(providerError('malformed', `upstream sent a non-JSON ${event.event} event`));
-    }
-    if (!isRecord(data))
-      throw new ProviderFailure(providerError('malformed', 'upstream event is not an object'));
-    const type = typeof data.type === 'string' ? data.type : event.event;
+  /** The terminal event ends the stream (`done`): an end before it is a cut. */
+  atEnd(): ChatCompletionChunk[] {
+    throw new ProviderFailure(
+      providerError('stream_cut', 'upstream stream ended before a terminal response event'),
+    );
+  }
+
+  /** `done` on the terminal event. Throws ProviderFailure on `error` and `response.failed`. */
+  protected translateEvent(type: string, data: Obj): Translated {
     switch (type) {
       case 'response.created': {
         const response = isRecord(data.response) ? data.response : {};
@@ -499,31 +473,6 @@ export class ResponsesStreamTranslator {
   }
 }
 
-/** Responses SSE → StreamItems; an error event's text goes through `scrubber` when one is given. */
-export async function* responsesStreamItems(
-  body: AsyncIterable<Uint8Array>,
-  translator: ResponsesStreamTranslator,
-  signal: AbortSignal,
-  scrubber?: Scrubber,
-): AsyncGenerator<StreamItem> {
-  try {
-    for await (const event of parseSse(body)) {
-      if (event.data === '' || event.data === '[DONE]') continue;
-      const { chunks, done } = translator.translate(event);
-      for (const chunk of chunks) yield { type: 'chunk', chunk };
-      if (done) {
-        yield { type: 'done' };
-        return;
-      }
-    }
-  } catch (err) {
-    throw streamFailure(err, signal, scrubber);
-  }
-  throw new ProviderFailure(
-    providerError('stream_cut', 'upstream stream ended before a terminal response event'),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // The call
 
@@ -578,7 +527,7 @@ export async function callResponses(
       kind: 'stream',
       status: res.status,
       headers: res.headers,
-      items: responsesStreamItems(
+      items: translatedStreamItems(
         res.body,
         new ResponsesStreamTranslator(req.upstreamModel),
         req.signal,
