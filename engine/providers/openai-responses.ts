@@ -21,17 +21,15 @@
  */
 import type { Clock } from '../shared/clock.js';
 import { needsResponsesApi } from '../shared/responses-only.js';
-import { fromOpenAIUsage } from '../shared/usage.js';
 import { providerError } from './classify.js';
 import { responsesRequestOf, responsesUpstreamBody, responsesUrl } from './openai-responses-request.js';
 import { chatFromResponse, keepUpstreamResponse } from './openai-responses-response.js';
 import { ResponsesStreamTranslator } from './openai-responses-stream.js';
-import type { ChatCompletion } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
-import { translatedStreamItems } from './stream-translator.js';
+import { translatedAnswer } from './stream-translator.js';
 import type { Transport } from './transport.js';
 import type { ProviderCallRequest, ProviderCallResult, ProviderErrorBody, ProviderSpec } from './types.js';
-import { httpFailure, isSuccess, post, successText } from './upstream.js';
+import { httpFailure, isSuccess, post } from './upstream.js';
 
 export {
   attachResponsesRequest,
@@ -91,48 +89,18 @@ export async function callResponses(
       error: await httpFailure(res, req.signal, options.scrubber, options.clock, options.ownErrorBody),
     };
   }
-  if (req.stream && (res.headers['content-type'] ?? '').includes('event-stream')) {
-    return {
-      ok: true,
-      kind: 'stream',
-      status: res.status,
-      headers: res.headers,
-      items: translatedStreamItems(
-        res.body,
-        new ResponsesStreamTranslator(req.upstreamModel),
-        req.signal,
-        options.scrubber,
-      ),
-    };
-  }
-  const read = await successText(res, req.signal);
-  if (!read.ok) return read;
-  if (req.stream) {
-    return {
-      ok: false,
-      error: providerError('malformed', 'upstream sent JSON instead of an event stream', {
-        status: res.status,
-      }),
-    };
-  }
-  let body: ChatCompletion;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(read.text);
-    body = chatFromResponse(parsed, req.upstreamModel);
-  } catch {
-    return {
-      ok: false,
-      error: providerError('malformed', 'upstream answer is not a Response object', { status: res.status }),
-    };
-  }
-  keepUpstreamResponse(body, parsed as Obj);
-  return {
-    ok: true,
-    kind: 'json',
-    status: res.status,
-    headers: res.headers,
-    body,
-    usage: body.usage ? fromOpenAIUsage(body.usage) : null,
-  };
+  return translatedAnswer(
+    res,
+    req,
+    {
+      translator: () => new ResponsesStreamTranslator(req.upstreamModel),
+      parse: (value) => {
+        const body = chatFromResponse(value, req.upstreamModel);
+        keepUpstreamResponse(body, value as Obj);
+        return body;
+      },
+      what: 'a Response object',
+    },
+    options.scrubber,
+  );
 }

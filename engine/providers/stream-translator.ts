@@ -4,16 +4,24 @@
  * SSE event parsed as one JSON object and handed by its type to the provider's translator, which
  * gives the chat completion chunks the rest of the engine works on; and the loop that turns an
  * upstream body into the stream items of the attempt loop, read failures classified, the stream's
- * end without a terminal event judged by the translator. The chat-chunk passthrough of OpenAI's
- * chat API has no events to translate (openai.ts).
+ * end without a terminal event judged by the translator; and the reading of their successful
+ * answers, an event stream or a JSON body. The chat-chunk passthrough of OpenAI's chat API has no
+ * events to translate (openai.ts).
  */
 import { isRecord } from '../shared/guards.js';
+import { fromOpenAIUsage } from '../shared/usage.js';
 import { providerError } from './classify.js';
-import type { ChatCompletionChunk, ChatDelta, OpenAIUsage } from './openai-types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatDelta, OpenAIUsage } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
 import { parseSse, type SseEvent } from './sse.js';
-import { ProviderFailure, type StreamItem } from './types.js';
-import { streamFailure } from './upstream.js';
+import type { HttpResponse } from './transport.js';
+import {
+  type ProviderCallRequest,
+  type ProviderCallResult,
+  ProviderFailure,
+  type StreamItem,
+} from './types.js';
+import { streamFailure, successText } from './upstream.js';
 
 /** The chunks one event gives, and whether it ended the answer. */
 export interface Translated {
@@ -109,4 +117,63 @@ export async function* translatedStreamItems(
     throw streamFailure(err, signal, scrubber);
   }
   for (const chunk of translator.atEnd()) yield { type: 'chunk', chunk };
+}
+
+/** How a provider reads its upstream's successful answer in chat shapes. */
+export interface AnswerReader {
+  /** The translator of an event stream (a new one per answer). */
+  readonly translator: () => StreamTranslator;
+  /** The parsed JSON answer → a chat completion; throws when it is not the upstream's shape. */
+  readonly parse: (value: unknown) => ChatCompletion;
+  /** What the JSON answer must be, for the error when it is not (`an Anthropic message`). */
+  readonly what: string;
+}
+
+/**
+ * A successful upstream answer in chat shapes: when a stream was asked for and came, its items
+ * through the reader's translator; else the JSON body through `parse`. A stream asked for that
+ * came as JSON, and a body that is not the upstream's shape, are `malformed`.
+ */
+export async function translatedAnswer(
+  res: HttpResponse,
+  req: ProviderCallRequest,
+  reader: AnswerReader,
+  scrubber?: Scrubber,
+): Promise<ProviderCallResult> {
+  if (req.stream && (res.headers['content-type'] ?? '').includes('event-stream')) {
+    return {
+      ok: true,
+      kind: 'stream',
+      status: res.status,
+      headers: res.headers,
+      items: translatedStreamItems(res.body, reader.translator(), req.signal, scrubber),
+    };
+  }
+  const read = await successText(res, req.signal);
+  if (!read.ok) return read;
+  if (req.stream) {
+    return {
+      ok: false,
+      error: providerError('malformed', 'upstream sent JSON instead of an event stream', {
+        status: res.status,
+      }),
+    };
+  }
+  let body: ChatCompletion;
+  try {
+    body = reader.parse(JSON.parse(read.text));
+  } catch {
+    return {
+      ok: false,
+      error: providerError('malformed', `upstream answer is not ${reader.what}`, { status: res.status }),
+    };
+  }
+  return {
+    ok: true,
+    kind: 'json',
+    status: res.status,
+    headers: res.headers,
+    body,
+    usage: body.usage ? fromOpenAIUsage(body.usage) : null,
+  };
 }
