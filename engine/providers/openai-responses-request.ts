@@ -122,8 +122,11 @@ function textFormat(format: unknown): Obj | undefined {
   return { type: format.type };
 }
 
-/** Chat request fields that keep their name and meaning in the Responses API. */
-const SAME_FIELDS = [
+/**
+ * Request fields with the same name and meaning in chat and Responses requests, both ways (the
+ * ingress copies them too: engine/ingress/responses/request.ts).
+ */
+export const SHARED_FIELDS = [
   'model',
   'temperature',
   'top_p',
@@ -134,10 +137,14 @@ const SAME_FIELDS = [
   'prompt_cache_key',
   'prompt_cache_retention',
   'safety_identifier',
-  'top_logprobs',
-  'stream',
-  'store',
 ] as const;
+
+/**
+ * Chat request fields copied as they are into a Responses request: the shared ones, and those a
+ * Responses request takes as they are but the ingress translates otherwise (`top_logprobs` also
+ * sets `logprobs`; `store` is not carried to chat).
+ */
+const SAME_FIELDS = [...SHARED_FIELDS, 'top_logprobs', 'stream', 'store'] as const;
 
 /**
  * Chat completion request → Responses request: messages become input items (tool calls and

@@ -38,6 +38,7 @@ export {
   responsesRequestOf,
   responsesUpstreamBody,
   responsesUrl,
+  SHARED_FIELDS,
 } from './openai-responses-request.js';
 export { chatFromResponse, chatUsageFromResponses, upstreamResponseOf } from './openai-responses-response.js';
 export { ResponsesStreamTranslator } from './openai-responses-stream.js';

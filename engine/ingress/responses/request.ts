@@ -20,7 +20,7 @@
  *   targets that take Responses requests as they are, and the answer is 400
  *   `unsupported_feature` naming them when the route has none. Never a silent drop.
  */
-import { attachResponsesRequest } from '../../providers/openai-responses.js';
+import { attachResponsesRequest, SHARED_FIELDS } from '../../providers/openai-responses.js';
 import { isRecord } from '../../shared/guards.js';
 import { RESPONSES_ONLY_KEY } from '../../shared/responses-only.js';
 import { type IngressProblem, invalid, translateBody, typeName } from '../common.js';
@@ -34,19 +34,7 @@ export type ResponsesTranslation =
   | ({ readonly ok: false } & IngressProblem);
 
 /** Top-level fields copied to the chat request under the same name and meaning. */
-const SAME_FIELDS = [
-  'model',
-  'temperature',
-  'top_p',
-  'user',
-  'metadata',
-  'service_tier',
-  'parallel_tool_calls',
-  'prompt_cache_key',
-  'prompt_cache_retention',
-  'safety_identifier',
-  'stream',
-] as const;
+const SAME_FIELDS = [...SHARED_FIELDS, 'stream'] as const;
 
 /** Fields read by the translation itself. */
 const TRANSLATED_FIELDS = new Set([
