@@ -4,7 +4,7 @@
  */
 import { ERRORS, isErrorCode } from '../../errors.js';
 import { isRecord } from '../../shared/guards.js';
-import { ChatChunkWriter } from '../common.js';
+import { ChatChunkWriter } from '../chunk-writer.js';
 import { anthropicError, anthropicUsage, messageId, stopReason, textBlock, toolUseBlock } from './answer.js';
 
 type Obj = Record<string, unknown>;

@@ -3,7 +3,7 @@
  * (common.ts reads the frames); the closing Response is answer.ts's, as the JSON answer would be.
  */
 import { isRecord } from '../../shared/guards.js';
-import { ChatChunkWriter } from '../common.js';
+import { ChatChunkWriter } from '../chunk-writer.js';
 import {
   callOutput,
   envelope,
