@@ -1,5 +1,5 @@
 /**
- * The engine's chat chunks → the Messages API's event stream, one frame at a time (common.ts
+ * The engine's chat chunks → the Messages API's event stream, one frame at a time (chunk-writer.ts
  * reads the frames; answer.ts gives the shapes).
  */
 import { ERRORS, isErrorCode } from '../../errors.js';

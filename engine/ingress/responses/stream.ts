@@ -1,6 +1,7 @@
 /**
  * The engine's chat chunks → the Responses API's typed event stream, one frame at a time
- * (common.ts reads the frames); the closing Response is answer.ts's, as the JSON answer would be.
+ * (chunk-writer.ts reads the frames); the closing Response is answer.ts's, as the JSON answer
+ * would be.
  */
 import { isRecord } from '../../shared/guards.js';
 import { ChatChunkWriter } from '../chunk-writer.js';
