@@ -56,9 +56,9 @@ export const RESPONSES_ONLY_ITEMS = new Set([
 ]);
 
 /**
- * The top-level fields of `body` a translation does not carry and only the Responses API does
- * (null, and the defaults `false` and `truncation: disabled`, translate), in the body's order.
- * `translated` are the fields the translation reads.
+ * The top-level fields of `body` only a Responses API target can carry, in the body's order: the
+ * Responses-only ones when set (null, `false` and `truncation: disabled` are the defaults and
+ * translate), and any field neither read (`translated`) nor accepted and not carried.
  */
 export function responsesOnlyFields(body: Readonly<Obj>, translated: ReadonlySet<string>): string[] {
   const out: string[] = [];
