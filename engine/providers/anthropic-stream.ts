@@ -63,13 +63,7 @@ export class AnthropicStreamTranslator extends StreamTranslator {
         if (block.type === 'tool_use') {
           const index = this.toolIndex.size;
           this.toolIndex.set(num(data.index), index);
-          const call = {
-            index,
-            id: String(block.id),
-            type: 'function' as const,
-            function: { name: String(block.name), arguments: '' },
-          };
-          return { chunks: [this.chunk({ tool_calls: [call] })], done: false };
+          return { chunks: [this.toolCallStart(index, block.id, block.name)], done: false };
         }
         if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') {
           return { chunks: [this.chunk({ content: block.text })], done: false };

@@ -76,13 +76,7 @@ export class ResponsesStreamTranslator extends StreamTranslator {
         const index = this.toolIndex.size;
         // The arguments come as deltas (or whole on `output_item.done`), never from `added`.
         this.toolIndex.set(num(data.output_index), { index, args: '' });
-        const call = {
-          index,
-          id: String(item.call_id),
-          type: 'function' as const,
-          function: { name: String(item.name), arguments: '' },
-        };
-        return { chunks: [this.chunk({ tool_calls: [call] })], done: false };
+        return { chunks: [this.toolCallStart(index, item.call_id, item.name)], done: false };
       }
       case 'response.output_item.done': {
         const item = isRecord(data.item) ? data.item : {};

@@ -79,6 +79,15 @@ export abstract class StreamTranslator {
     };
   }
 
+  /** The chunk that opens tool call `index` (its id and name; the arguments come as deltas). */
+  protected toolCallStart(index: number, id: unknown, name: unknown): ChatCompletionChunk {
+    return this.chunk({
+      tool_calls: [
+        { index, id: String(id), type: 'function', function: { name: String(name), arguments: '' } },
+      ],
+    });
+  }
+
   /** The closing usage chunk, as OpenAI sends it with `include_usage`. */
   protected usageChunkOf(usage: OpenAIUsage): ChatCompletionChunk {
     return {
