@@ -17,7 +17,13 @@ import { chatFromResponse, upstreamResponseOf } from '../providers/openai-respon
 import type { ChatCompletion } from '../providers/openai-types.js';
 import { isRecord } from '../shared/guards.js';
 import type { EngineResponse, RequestInput } from '../types.js';
-import { anthropicError, chatToMessage, MessagesStreamWriter, messagesToChat } from './messages.js';
+import {
+  anthropicError,
+  chatToMessage,
+  MessagesStreamWriter,
+  type MessagesTranslation,
+  messagesToChat,
+} from './messages.js';
 import {
   chatToResponse,
   ResponsesStreamWriter,
@@ -38,14 +44,7 @@ export function ingressApiOf(input: RequestInput): IngressApi | null {
   return endpoint === 'responses' || endpoint === 'messages' ? endpoint : null;
 }
 
-type Translation =
-  | { readonly ok: true; readonly chat: Record<string, unknown> }
-  | {
-      readonly ok: false;
-      readonly code: 'invalid_request' | 'unsupported_feature';
-      readonly message: string;
-      readonly param: string | null;
-    };
+type Translation = MessagesTranslation | ResponsesTranslation;
 
 /** Anthropic clients send their key as `x-api-key`: it is the tenant key when no bearer is sent. */
 function withBearer(headers: RequestInput['headers']): RequestInput['headers'] {
@@ -69,7 +68,7 @@ function withBearer(headers: RequestInput['headers']): RequestInput['headers'] {
 export function internalInput(
   api: IngressApi,
   input: RequestInput,
-): { input: RequestInput; translation: Translation | ResponsesTranslation } {
+): { input: RequestInput; translation: Translation } {
   const translation = api === 'responses' ? responsesToChat(input.body) : messagesToChat(input.body);
   const headers = api === 'messages' ? withBearer(input.headers) : input.headers;
   const base: RequestInput = headers === input.headers ? input : { ...input, headers };
@@ -130,7 +129,7 @@ function sameAnswer(a: ChatCompletion, b: ChatCompletion): boolean {
 function responsesAnswer(
   response: EngineResponse,
   request: Readonly<Record<string, unknown>>,
-  translation: Translation | ResponsesTranslation,
+  translation: Translation,
 ): EngineResponse {
   if (response.kind === 'stream') {
     const writer = new ResponsesStreamWriter(request);

@@ -1,29 +1,24 @@
 /**
- * Anthropic Messages event stream → OpenAI chat completion chunks, one event at a time.
+ * Anthropic Messages event stream → OpenAI chat completion chunks, one event at a time (the
+ * reading loop is stream-translator.ts's).
  */
 import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
 import { cachedTokens, inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
 import { ANTHROPIC_ERROR_TYPES, providerError, readErrorBody } from './classify.js';
-import type { ChatCompletionChunk, ChatDelta } from './openai-types.js';
-import type { Scrubber } from './scrub.js';
-import { parseSse, type SseEvent } from './sse.js';
-import { ProviderFailure, type StreamItem } from './types.js';
-import { streamFailure } from './upstream.js';
+import type { ChatCompletionChunk } from './openai-types.js';
+import { StreamTranslator, type Translated } from './stream-translator.js';
+import { ProviderFailure } from './types.js';
 
 /**
  * Anthropic stream events → OpenAI chunks, one event at a time. Holds only the ids, the token
  * counts and the mapping from content-block index to tool-call index.
  */
-export class AnthropicStreamTranslator {
-  private id = 'msg_unknown';
-  private model: string;
+export class AnthropicStreamTranslator extends StreamTranslator {
   private inputTokens = 0;
   private outputTokens = 0;
   private cached: number | null = null;
   private readonly toolIndex = new Map<number, number>();
-  /** A stop_reason arrived: the answer is complete even if message_stop never does. */
-  finished = false;
 
   /**
    * @param prefix Text the request put in the answer's mouth (a JSON-mode `{`): the first content,
@@ -31,45 +26,27 @@ export class AnthropicStreamTranslator {
    */
   constructor(
     model: string,
-    private readonly created: number,
+    created: number,
     private readonly prefix = '',
   ) {
-    this.model = model;
-  }
-
-  private chunk(delta: ChatDelta, finishReason: string | null = null): ChatCompletionChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
-    };
+    super('msg_unknown', model, created);
   }
 
   /** The closing usage chunk, as OpenAI sends it with `include_usage`. */
   usageChunk(): ChatCompletionChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [],
-      usage: openAIUsage(this.inputTokens, this.outputTokens, this.cached),
-    };
+    return this.usageChunkOf(openAIUsage(this.inputTokens, this.outputTokens, this.cached));
   }
 
-  /** Translates one event; `done` is true on message_stop. Throws ProviderFailure on error events. */
-  translate(event: SseEvent): { chunks: ChatCompletionChunk[]; done: boolean } {
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      throw new ProviderFailure(providerError('malformed', `upstream sent a non-JSON ${event.event} event`));
+  /** A stream that ended after its stop_reason but without message_stop is complete: its usage closes it. */
+  atEnd(): ChatCompletionChunk[] {
+    if (!this.finished) {
+      throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a stop_reason'));
     }
-    if (!isRecord(data))
-      throw new ProviderFailure(providerError('malformed', 'upstream event is not an object'));
-    const type = typeof data.type === 'string' ? data.type : event.event;
+    return [this.usageChunk()];
+  }
+
+  /** `done` is true on message_stop. Throws ProviderFailure on error events. */
+  protected translateEvent(type: string, data: Record<string, unknown>): Translated {
     switch (type) {
       case 'message_start': {
         const message = isRecord(data.message) ? data.message : {};
@@ -86,13 +63,7 @@ export class AnthropicStreamTranslator {
         if (block.type === 'tool_use') {
           const index = this.toolIndex.size;
           this.toolIndex.set(num(data.index), index);
-          const call = {
-            index,
-            id: String(block.id),
-            type: 'function' as const,
-            function: { name: String(block.name), arguments: '' },
-          };
-          return { chunks: [this.chunk({ tool_calls: [call] })], done: false };
+          return { chunks: [this.toolCallStart(index, block.id, block.name)], done: false };
         }
         if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') {
           return { chunks: [this.chunk({ content: block.text })], done: false };
@@ -141,29 +112,4 @@ export class AnthropicStreamTranslator {
         return { chunks: [], done: false };
     }
   }
-}
-
-/** Anthropic SSE → StreamItems; an error event's text goes through `scrubber` when one is given. */
-export async function* anthropicStreamItems(
-  body: AsyncIterable<Uint8Array>,
-  translator: AnthropicStreamTranslator,
-  signal: AbortSignal,
-  scrubber?: Scrubber,
-): AsyncGenerator<StreamItem> {
-  try {
-    for await (const event of parseSse(body)) {
-      const { chunks, done } = translator.translate(event);
-      for (const chunk of chunks) yield { type: 'chunk', chunk };
-      if (done) {
-        yield { type: 'done' };
-        return;
-      }
-    }
-  } catch (err) {
-    throw streamFailure(err, signal, scrubber);
-  }
-  if (!translator.finished) {
-    throw new ProviderFailure(providerError('stream_cut', 'upstream stream ended before a stop_reason'));
-  }
-  yield { type: 'chunk', chunk: translator.usageChunk() };
 }

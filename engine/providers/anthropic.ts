@@ -4,7 +4,6 @@
  * exists. The translations (request, response, stream: `anthropic-*.ts`) are exported here for
  * tests and for `replay`.
  */
-import { fromOpenAIUsage } from '../shared/usage.js';
 import {
   type AnthropicRequest,
   JSON_PREFILL,
@@ -13,10 +12,10 @@ import {
   toAnthropicRequest,
 } from './anthropic-request.js';
 import { fromAnthropicMessage } from './anthropic-response.js';
-import { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
+import { AnthropicStreamTranslator } from './anthropic-stream.js';
 import { providerError, rethrowIfAborted } from './classify.js';
-import type { ChatCompletion } from './openai-types.js';
 import { scrubberFor } from './scrub.js';
+import { translatedAnswer } from './stream-translator.js';
 import type {
   Provider,
   ProviderCallRequest,
@@ -24,11 +23,11 @@ import type {
   ProviderDeps,
   ProviderSpec,
 } from './types.js';
-import { httpFailure, isSuccess, post, requestHeaders, successText } from './upstream.js';
+import { httpFailure, isSuccess, post, requestHeaders } from './upstream.js';
 
 export { type AnthropicRequest, DEFAULT_MAX_TOKENS, toAnthropicRequest } from './anthropic-request.js';
 export { fromAnthropicMessage } from './anthropic-response.js';
-export { AnthropicStreamTranslator, anthropicStreamItems } from './anthropic-stream.js';
+export { AnthropicStreamTranslator } from './anthropic-stream.js';
 
 export function anthropicUrl(spec: ProviderSpec): string {
   const base = (spec.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '');
@@ -85,46 +84,16 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
       const created = Math.floor(clock.now() / 1000);
       // JSON mode put `{` in the answer's mouth: the answer gets it back.
       const prefix = jsonPrefill(req.body, req.prefill) ? JSON_PREFILL : '';
-      if (req.stream && (res.headers['content-type'] ?? '').includes('event-stream')) {
-        const translator = new AnthropicStreamTranslator(req.upstreamModel, created, prefix);
-        return {
-          ok: true,
-          kind: 'stream',
-          status: res.status,
-          headers: res.headers,
-          items: anthropicStreamItems(res.body, translator, req.signal, scrubber),
-        };
-      }
-      const read = await successText(res, req.signal);
-      if (!read.ok) return read;
-      const { text } = read;
-      if (req.stream) {
-        return {
-          ok: false,
-          error: providerError('malformed', 'upstream sent JSON instead of an event stream', {
-            status: res.status,
-          }),
-        };
-      }
-      let body: ChatCompletion;
-      try {
-        body = fromAnthropicMessage(JSON.parse(text), req.upstreamModel, created, prefix);
-      } catch {
-        return {
-          ok: false,
-          error: providerError('malformed', 'upstream answer is not an Anthropic message', {
-            status: res.status,
-          }),
-        };
-      }
-      return {
-        ok: true,
-        kind: 'json',
-        status: res.status,
-        headers: res.headers,
-        body,
-        usage: body.usage ? fromOpenAIUsage(body.usage) : null,
-      };
+      return translatedAnswer(
+        res,
+        req,
+        {
+          translator: () => new AnthropicStreamTranslator(req.upstreamModel, created, prefix),
+          parse: (value) => fromAnthropicMessage(value, req.upstreamModel, created, prefix),
+          what: 'an Anthropic message',
+        },
+        scrubber,
+      );
     },
   };
 }
