@@ -299,6 +299,24 @@ export type Target = string | ModelTarget | GroupTarget;
  */
 export type Weight = number;
 /**
+ * Mark the request's stable prefix cacheable at providers that take explicit cache markers, so repeated system prompts and tool lists are read from the provider's cache at its cached price (`price.cachedInput`) instead of being processed again. Anthropic: `cache_control: {type: ephemeral}` on the last system block (`system`) and on the last tool (`tools`), two of Anthropic's four breakpoints; a prefix shorter than the model's minimum (1024 tokens for most models) is simply not cached. OpenAI caches long prefixes on its own and takes no marker, so OpenAI and mock targets send the request unchanged. `true` marks both, `false` (the default) neither. Cache writes cost more than plain input on Anthropic (`price.cacheWrite`): worth it for prefixes reused within the cache's 5 minutes.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "PromptCache".
+ */
+export type PromptCache =
+  | boolean
+  | {
+      /**
+       * Mark the system prompt (system and developer messages) cacheable.
+       */
+      system?: boolean;
+      /**
+       * Mark the tool definitions cacheable.
+       */
+      tools?: boolean;
+    };
+/**
  * A positive amount per period: `100/min`, `10000/hour`, `5/s`, `2/day`, `0.5/s`, or per several units: `100/10s`. A rate of 0 is refused (it would admit nothing: remove the limit instead).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -518,7 +536,7 @@ export interface Model {
    */
   model: string;
   /**
-   * USD per million tokens, used for cost accounting and budgets.
+   * USD per million tokens, used for cost accounting and budgets. Prompt tokens the provider reports as read from or written to its prompt cache are priced at `cachedInput` and `cacheWrite`, the rest at `input` (see `promptCache` on a route).
    */
   price?: {
     /**
@@ -529,6 +547,14 @@ export interface Model {
      * USD per million output tokens.
      */
     output: number;
+    /**
+     * USD per million input tokens read from the provider's prompt cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`); typically a tenth to a half of `input`. Default: `input` (cache reads are not discounted in cost and budgets).
+     */
+    cachedInput?: number;
+    /**
+     * USD per million input tokens written to the provider's prompt cache (Anthropic `cache_creation_input_tokens`, 1.25 × `input` for Anthropic's 5-minute cache). Default: `input`.
+     */
+    cacheWrite?: number;
   };
   /**
    * The context window in tokens. A `context_length` failure falls over to a target with a larger window.
@@ -1062,6 +1088,7 @@ export interface Route {
    * Names of `defaults.guardrails` this route does not apply.
    */
   skipGuardrails?: string[];
+  promptCache?: PromptCache;
   /**
    * The response when every target failed. By default the last upstream error is returned with an honest status (502, 503 or 504).
    */

@@ -3,7 +3,14 @@
  */
 import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
-import { cachedTokens, inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
+import {
+  cachedTokens,
+  cacheWriteTokens,
+  inputTokens,
+  num,
+  openAIUsage,
+  STOP_REASONS,
+} from './anthropic-response.js';
 import { ANTHROPIC_ERROR_TYPES, providerError, readErrorBody } from './classify.js';
 import type { ChatCompletionChunk, ChatDelta } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
@@ -21,6 +28,7 @@ export class AnthropicStreamTranslator {
   private inputTokens = 0;
   private outputTokens = 0;
   private cached: number | null = null;
+  private written: number | null = null;
   private readonly toolIndex = new Map<number, number>();
   /** A stop_reason arrived: the answer is complete even if message_stop never does. */
   finished = false;
@@ -55,7 +63,7 @@ export class AnthropicStreamTranslator {
       created: this.created,
       model: this.model,
       choices: [],
-      usage: openAIUsage(this.inputTokens, this.outputTokens, this.cached),
+      usage: openAIUsage(this.inputTokens, this.outputTokens, this.cached, this.written),
     };
   }
 
@@ -79,6 +87,7 @@ export class AnthropicStreamTranslator {
         this.inputTokens = inputTokens(usage);
         this.outputTokens = num(usage.output_tokens);
         this.cached = cachedTokens(usage);
+        this.written = cacheWriteTokens(usage);
         return { chunks: [this.chunk({ role: 'assistant', content: this.prefix })], done: false };
       }
       case 'content_block_start': {
@@ -124,6 +133,7 @@ export class AnthropicStreamTranslator {
         if (typeof usage.output_tokens === 'number') this.outputTokens = usage.output_tokens;
         if (typeof usage.input_tokens === 'number') this.inputTokens = inputTokens(usage);
         this.cached = cachedTokens(usage) ?? this.cached;
+        this.written = cacheWriteTokens(usage) ?? this.written;
         if (typeof delta.stop_reason !== 'string') return { chunks: [], done: false };
         this.finished = true;
         return { chunks: [this.chunk({}, STOP_REASONS[delta.stop_reason] ?? 'stop')], done: false };

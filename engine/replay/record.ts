@@ -192,9 +192,16 @@ function msOrNull(n: number | null): number | null {
 }
 
 function copyUsage(u: Usage | null): Usage | null {
-  return u === null
-    ? null
-    : { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens };
+  if (u === null) return null;
+  const out: { -readonly [K in keyof Usage]: Usage[K] } = {
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    totalTokens: u.totalTokens,
+  };
+  // Kept so that a replay prices the prompt cache's reads and writes as the recorded run did.
+  if (u.cachedTokens !== undefined) out.cachedTokens = u.cachedTokens;
+  if (u.cacheWriteTokens !== undefined) out.cacheWriteTokens = u.cacheWriteTokens;
+  return out;
 }
 
 function copyAttempt(a: AttemptRecord): AttemptRecord {
