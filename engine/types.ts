@@ -312,6 +312,11 @@ export interface ResponseMeta {
   readonly costUsd: number | null;
   /** Time spent in Switchyard itself, upstream time excluded. */
   readonly overheadMs: number;
+  /**
+   * The policy's `accounting.attribute` fields → this request's bucket (its value, `none` or
+   * `other`); absent when the policy declares none or the request was refused before routing.
+   */
+  readonly attribution?: Readonly<Record<string, string>>;
 }
 
 export interface OpenAIErrorBody {

@@ -392,6 +392,7 @@ export interface Policy {
   stores?: Stores;
   recording?: Recording;
   jobs?: Jobs;
+  accounting?: Accounting;
   defaults?: Defaults;
   /**
    * The routing table. Routes are tried in order and the first whose `when` matches the request wins; a route without `when` matches everything (a catch-all), so routes after it are unreachable.
@@ -1020,6 +1021,34 @@ export interface Jobs {
    * The most batches and deferred requests not yet finished, all callers together; one more is refused with 429 `too_many_jobs`.
    */
   maxActive?: number;
+}
+/**
+ * Spend attributed to request fields beyond tenant, route and model: each field in `attribute` splits the cost (and request count) in the metric `switchyard_attributed_cost_usd_total{attribute, value}`, in `GET /admin/spend` (`byAttribute`) and in the recording (`outcome.attribution`). A request without the field counts as `none`. The values come from clients, so each field keeps at most `maxValues` distinct values, the first ones seen by this process; every later new value, and any value over 64 characters, counts as `other`: a client sending random values cannot grow the metrics without bound. Requests refused before routing (a malformed body, an unknown key, no route) cost nothing and are not attributed.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Accounting".
+ */
+export interface Accounting {
+  /**
+   * Request fields to split spend by, as `when` names them: `metadata.<key>` (the body's `metadata` or the `x-switchyard-metadata` header), `header.<name>` or `label.<key>` (the tenant's labels). Credential headers are refused.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  attribute:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string];
+  /**
+   * The most distinct values kept per attributed field (besides `none` and `other`); later new values count as `other`. Default 100.
+   */
+  maxValues?: number;
+  description?: Description;
 }
 /**
  * Settings every route inherits unless it or its model overrides them.

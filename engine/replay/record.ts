@@ -63,6 +63,8 @@ export interface RecordedOutcome {
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
+  /** The policy's `accounting.attribute` fields → the bucket the cost was counted under. */
+  readonly attribution?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -270,6 +272,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     usage: copyUsage(meta.usage),
     costUsd: meta.costUsd,
     cache: meta.cache,
+    ...(meta.attribution === undefined ? {} : { attribution: { ...meta.attribution } }),
   };
   return {
     v: RECORDING_VERSION,

@@ -5,6 +5,7 @@
  */
 
 import type { Diagnostic } from '../diagnostics.js';
+import { accounting } from './accounting.js';
 import { apiKeys } from './api-keys.js';
 import { Checks } from './checks.js';
 import { whens } from './conditions.js';
@@ -42,6 +43,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   alertWebhooks(c);
   apiKeys(c);
   recording(c);
+  accounting(c);
   jobsConcurrency(c);
   refs.unused();
   return c.out;
