@@ -259,6 +259,12 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}${CHAT}accounting:\n  attribute: [metadata.feature, header.x-api-key]\n`,
     fix: 'Remove the header from `accounting.attribute`: its values would become metric labels, `/admin/spend` rows and recording fields. Spend is already split by tenant (the name a key resolves to); attribute by a tenant label (`label.<key>`) or a metadata key instead.',
   },
+  SEM_PROMPT_CACHE_NO_EFFECT: {
+    stage: 'semantic',
+    title: 'A route asks for prompt caching none of its targets takes',
+    example: `${HEAD}${MOCK}${CHAT}    promptCache: true\n`,
+    fix: 'Remove `promptCache` from the route, or add an Anthropic target: only Anthropic takes explicit cache markers (`cache_control`); OpenAI caches long prompt prefixes without one, and its cached tokens are priced at `price.cachedInput` either way.',
+  },
   SEM_RECORDING_HEADER: {
     stage: 'semantic',
     title: 'A recorded header carries credentials',

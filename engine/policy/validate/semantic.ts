@@ -13,6 +13,7 @@ import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
 import { jobsConcurrency } from './jobs.js';
 import { notSupported } from './not-supported.js';
+import { promptCacheTargets } from './prompt-cache.js';
 import { recording } from './recording.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
@@ -44,6 +45,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   apiKeys(c);
   recording(c);
   accounting(c);
+  promptCacheTargets(c);
   jobsConcurrency(c);
   refs.unused();
   return c.out;
