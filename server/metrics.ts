@@ -86,7 +86,7 @@ export function createServerMetrics(): ServerMetrics {
   );
   const tokens = new FastCounter(
     'switchyard_tokens_total',
-    'Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion).',
+    "Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion; cached_prompt and cache_write_prompt: the part of prompt the provider's prompt cache served or stored).",
     ['target', 'tenant', 'kind'],
     registry,
   );
@@ -204,12 +204,18 @@ export function createServerMetrics(): ServerMetrics {
       if (meta.target !== null && meta.usage !== null) {
         addTo(tokens.cell(meta.target, tenant, 'prompt'), meta.usage.promptTokens);
         addTo(tokens.cell(meta.target, tenant, 'completion'), meta.usage.completionTokens);
+        // Of the prompt tokens, those the provider's prompt cache served or stored (when reported).
+        const { cachedTokens, cacheWriteTokens } = meta.usage;
+        if (cachedTokens !== undefined)
+          addTo(tokens.cell(meta.target, tenant, 'cached_prompt'), cachedTokens);
+        if (cacheWriteTokens !== undefined)
+          addTo(tokens.cell(meta.target, tenant, 'cache_write_prompt'), cacheWriteTokens);
       }
       if (meta.target !== null && meta.costUsd !== null) {
         addTo(cost.cell(meta.target, tenant, route), meta.costUsd);
         // Bounded: the engine caps each attribute's values (engine/runtime/attribution.ts).
         const attribution = meta.attribution;
-        if (attribution !== undefined) {
+        if (attribution !== undefined && meta.costUsd > 0) {
           for (const field in attribution)
             addTo(attributedCost.cell(field, attribution[field]), meta.costUsd);
         }
