@@ -4,7 +4,7 @@
  * a complete answer stored in the cache and handed to single-flight waiters — once the answer is
  * complete (JSON: at once, in the background; a stream: when it ends, before `done` resolves),
  * or released when an exception ends the request. It also puts the headers and the cache outcome
- * the inner stages set on the answer.
+ * the inner stages set on the answer, and the request's cost attribution (`accounting.attribute`).
  */
 import type { EngineResponse, ResponseMeta } from '../../types.js';
 import type { Attribution } from '../attribution.js';
@@ -24,7 +24,10 @@ function withScope(
   return scope.cache === null ? meta : { ...meta, cache: scope.cache };
 }
 
-/** `attribution` holds the engine's attributed values (the `accounting` block's cap), across reloads. */
+/**
+ * `attributor` is the engine's: it keeps the values each `accounting.attribute` field has taken
+ * (the cap), across reloads. A request refused before routing has no context and no attribution.
+ */
 export function accountingStage(attributor: Attribution): NamedStage {
   return { name: 'accounting', run: (scope, next) => account(attributor, scope, next) };
 }
