@@ -180,6 +180,18 @@ export interface Price {
   readonly input: number;
   /** USD per million output tokens. */
   readonly output: number;
+  /** USD per million input tokens read from the provider's prompt cache; `input` when not declared. */
+  readonly cachedInput?: number;
+  /** USD per million input tokens written to the provider's prompt cache; `input` when not declared. */
+  readonly cacheWrite?: number;
+}
+
+/** Which stable prefixes of a request are marked cacheable at the provider (route `promptCache`). */
+export interface PromptCacheMarks {
+  /** The system prompt (Anthropic: `cache_control` on the last system block). */
+  readonly system: boolean;
+  /** The tool definitions (Anthropic: `cache_control` on the last tool). */
+  readonly tools: boolean;
 }
 
 /** A named model of the policy, resolved for one request. */
@@ -197,6 +209,8 @@ export interface ResolvedTarget {
   readonly retry: RetrySettings;
   readonly timeout: TimeoutSettings;
   readonly breaker: BreakerSettings;
+  /** The route's `promptCache`; absent when it marks nothing. */
+  readonly promptCache?: PromptCacheMarks;
 }
 
 /**
@@ -268,6 +282,8 @@ export interface Usage {
   readonly totalTokens: number;
   /** Of the prompt tokens, those read from the provider's prompt cache; absent when not reported. */
   readonly cachedTokens?: number;
+  /** Of the prompt tokens, those written to the provider's prompt cache (Anthropic); absent when not reported. */
+  readonly cacheWriteTokens?: number;
 }
 
 export interface AttemptRecord {
@@ -296,6 +312,11 @@ export interface ResponseMeta {
   readonly costUsd: number | null;
   /** Time spent in Switchyard itself, upstream time excluded. */
   readonly overheadMs: number;
+  /**
+   * The policy's `accounting.attribute` fields → this request's bucket (its value, `none` or
+   * `other`); absent when the policy declares none or the request was refused before routing.
+   */
+  readonly attribution?: Readonly<Record<string, string>>;
 }
 
 export interface OpenAIErrorBody {

@@ -3,7 +3,10 @@
  * `GET /admin/spend` next to the budgets' counters. Prometheus has the same split across replicas
  * (`switchyard_cost_usd_total{tenant,route,target}`); this is the quick look without a scraper.
  * Each dimension keeps at most `maxValues` names (tenants, routes and models come from the policy,
- * so the bound only matters across many reloads); spend beyond it is added to `other`.
+ * so the bound only matters across many reloads); spend beyond it is added to `other`. Spend by
+ * the policy's `accounting.attribute` fields (`byAttribute`) arrives bucketed by the engine
+ * (`meta.attribution`, capped per field by `accounting.maxValues`); the same bound applies on top,
+ * and to the number of fields.
  */
 
 import type { ResponseMeta } from '../engine/index.js';
@@ -23,6 +26,8 @@ export interface CostTallyReport {
   readonly byTenant: readonly { name: string; usd: number; requests: number }[];
   readonly byRoute: readonly { name: string; usd: number; requests: number }[];
   readonly byModel: readonly { name: string; usd: number; requests: number }[];
+  /** Per attributed field (`metadata.feature`), its values descending by spend; empty without `accounting`. */
+  readonly byAttribute: Readonly<Record<string, readonly { name: string; usd: number; requests: number }[]>>;
 }
 
 class Dimension {
@@ -56,21 +61,36 @@ export class CostTally {
   readonly #tenant: Dimension;
   readonly #route: Dimension;
   readonly #model: Dimension;
+  readonly #attributes = new Map<string, Dimension>();
+  readonly #maxValues: number;
 
   constructor(now = Date.now(), maxValues = 1000) {
     this.#since = now;
+    this.#maxValues = maxValues;
     this.#tenant = new Dimension(maxValues);
     this.#route = new Dimension(maxValues);
     this.#model = new Dimension(maxValues);
   }
 
   /** An answered request: counted when it has a cost (cache hits and errors cost nothing). */
-  add(meta: Pick<ResponseMeta, 'tenant' | 'route' | 'target' | 'costUsd'>): void {
+  add(meta: Pick<ResponseMeta, 'tenant' | 'route' | 'target' | 'costUsd' | 'attribution'>): void {
     if (meta.target === null || meta.costUsd === null || !(meta.costUsd > 0)) return;
     this.#total += meta.costUsd;
     this.#tenant.add(meta.tenant ?? 'none', meta.costUsd);
     this.#route.add(meta.route ?? 'none', meta.costUsd);
     this.#model.add(meta.target, meta.costUsd);
+    const attribution = meta.attribution;
+    if (attribution === undefined) return;
+    for (const field in attribution) {
+      let dimension = this.#attributes.get(field);
+      if (dimension === undefined) {
+        // Fields come from the policy, at most 8 per version; only many reloads could add more.
+        if (this.#attributes.size >= this.#maxValues) continue;
+        dimension = new Dimension(this.#maxValues);
+        this.#attributes.set(field, dimension);
+      }
+      dimension.add(attribution[field], meta.costUsd);
+    }
   }
 
   report(): CostTallyReport {
@@ -80,6 +100,7 @@ export class CostTally {
       byTenant: this.#tenant.rows(),
       byRoute: this.#route.rows(),
       byModel: this.#model.rows(),
+      byAttribute: Object.fromEntries([...this.#attributes].map(([field, d]) => [field, d.rows()])),
     };
   }
 }

@@ -35,6 +35,10 @@ export interface ExplainTarget {
   readonly timeout: ResolvedTarget['timeout'];
   readonly retry: ResolvedTarget['retry'];
   readonly breaker: ResolvedTarget['breaker'];
+  /** USD per million tokens (cached rates default to `input`); null when the model has no price. */
+  readonly price: ResolvedTarget['price'];
+  /** What the route's `promptCache` marks cacheable (Anthropic targets); null when nothing. */
+  readonly promptCache: { readonly system: boolean; readonly tools: boolean } | null;
 }
 
 export interface ExplainPlan {
@@ -94,7 +98,24 @@ function target(t: ResolvedTarget): ExplainTarget {
     // for its context or content (`NEVER_RETRIED`), whatever `retryOn` says; the plan says what happens.
     retry: { ...t.retry, retryOn: t.retry.retryOn.filter((c) => !NEVER_RETRIED.has(c)) },
     breaker: t.breaker,
+    price: t.price,
+    promptCache: t.promptCache ?? null,
   };
+}
+
+/** `$3 in, $15 out, $0.3 cached in, $3.75 cache write per 1M tokens` (cached rates when declared). */
+function priceText(price: NonNullable<ExplainTarget['price']>): string {
+  const parts = [`$${price.input} in`, `$${price.output} out`];
+  if (price.cachedInput !== undefined) parts.push(`$${price.cachedInput} cached in`);
+  if (price.cacheWrite !== undefined) parts.push(`$${price.cacheWrite} cache write`);
+  return `${parts.join(', ')} per 1M tokens`;
+}
+
+function promptCacheText(marks: NonNullable<ExplainTarget['promptCache']>): string {
+  const what = [marks.system ? 'system prompt' : null, marks.tools ? 'tools' : null].filter(
+    (w) => w !== null,
+  );
+  return `${what.join(' and ')} marked cacheable (Anthropic cache_control; other providers: unchanged)`;
 }
 
 function explainGuardrails(
@@ -229,6 +250,8 @@ export function renderExplainHuman(report: ExplainReport): string {
         ? `       falls back on: ${r.fallbackOn.join(', ') || '(nothing)'}`
         : '       last target',
     );
+    if (target.price !== null) out.push(`       price: ${priceText(target.price)}`);
+    if (target.promptCache !== null) out.push(`       prompt cache: ${promptCacheText(target.promptCache)}`);
   });
   if (plan.onExhausted !== null) {
     out.push(`  when every target fails: ${plan.onExhausted.status} "${plan.onExhausted.message}"`);

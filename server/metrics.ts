@@ -27,7 +27,7 @@ export interface ServerMetrics {
   observeAttempt(attempt: AttemptRecord): void;
   observeLimit(event: LimitEvent): void;
   observeBudgetAlert(event: BudgetAlertEvent): void;
-  /** This replica's spend since it started, by tenant, route and model (`GET /admin/spend`). */
+  /** This replica's spend since it started, by tenant, route, model and attributed field (`GET /admin/spend`). */
   spendByAttribution(): CostTallyReport;
   /** A budget alert's webhook delivery ended: delivered, failed after its retries, or dropped. */
   observeAlertDelivery(budget: string, outcome: 'delivered' | 'failed' | 'dropped'): void;
@@ -86,7 +86,7 @@ export function createServerMetrics(): ServerMetrics {
   );
   const tokens = new FastCounter(
     'switchyard_tokens_total',
-    'Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion).',
+    "Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion; cached_prompt and cache_write_prompt: the part of prompt the provider's prompt cache served or stored).",
     ['target', 'tenant', 'kind'],
     registry,
   );
@@ -94,6 +94,12 @@ export function createServerMetrics(): ServerMetrics {
     'switchyard_cost_usd_total',
     'Cost of answered requests in USD (usage x the model price), by target (model), tenant and route.',
     ['target', 'tenant', 'route'],
+    registry,
+  );
+  const attributedCost = new FastCounter(
+    'switchyard_attributed_cost_usd_total',
+    "Cost of answered requests in USD by each field of the policy's accounting.attribute (attribute) and its value (value; none when absent, other past the accounting.maxValues cap).",
+    ['attribute', 'value'],
     registry,
   );
   const reloads = counter(
@@ -198,9 +204,21 @@ export function createServerMetrics(): ServerMetrics {
       if (meta.target !== null && meta.usage !== null) {
         addTo(tokens.cell(meta.target, tenant, 'prompt'), meta.usage.promptTokens);
         addTo(tokens.cell(meta.target, tenant, 'completion'), meta.usage.completionTokens);
+        // Of the prompt tokens, those the provider's prompt cache served or stored (when reported).
+        const { cachedTokens, cacheWriteTokens } = meta.usage;
+        if (cachedTokens !== undefined)
+          addTo(tokens.cell(meta.target, tenant, 'cached_prompt'), cachedTokens);
+        if (cacheWriteTokens !== undefined)
+          addTo(tokens.cell(meta.target, tenant, 'cache_write_prompt'), cacheWriteTokens);
       }
       if (meta.target !== null && meta.costUsd !== null) {
         addTo(cost.cell(meta.target, tenant, route), meta.costUsd);
+        // Bounded: the engine caps each attribute's values (engine/runtime/attribution.ts).
+        const attribution = meta.attribution;
+        if (attribution !== undefined && meta.costUsd > 0) {
+          for (const field in attribution)
+            addTo(attributedCost.cell(field, attribution[field]), meta.costUsd);
+        }
         spend.add(meta);
       }
     },

@@ -30,6 +30,7 @@ import type {
   StreamSettings,
   TimeoutSettings,
 } from '../types.js';
+import { type CompiledAccounting, compileAccounting } from './accounting.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
 import { compileJobs, type JobSettings } from './jobs.js';
@@ -112,6 +113,8 @@ export interface CompiledPolicy {
   readonly recording: CompiledRecording | null;
   /** The `jobs` block with its defaults (batches, deferred requests). */
   readonly jobs: JobSettings;
+  /** The `accounting` block (cost attribution by request fields); null when there is none. */
+  readonly accounting: CompiledAccounting | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,6 +259,7 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     redisCommandTimeoutMs: ms(document.stores?.redis?.commandTimeout ?? '100ms'),
     recording: compileRecording(document, (path) => options.resolvePath?.('/recording/path', path) ?? path),
     jobs: compileJobs(document.jobs),
+    accounting: compileAccounting(document.accounting),
   };
   return deepFreeze(compiled);
 }

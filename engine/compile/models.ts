@@ -109,7 +109,14 @@ export function compileModel(name: string, m: Model): CompiledModel {
     provider: m.provider,
     upstreamModel: m.model,
     wildcard: m.model === '*',
-    price: m.price ? { input: m.price.input, output: m.price.output } : null,
+    price: m.price
+      ? {
+          input: m.price.input,
+          output: m.price.output,
+          ...(m.price.cachedInput === undefined ? {} : { cachedInput: m.price.cachedInput }),
+          ...(m.price.cacheWrite === undefined ? {} : { cacheWrite: m.price.cacheWrite }),
+        }
+      : null,
     context: m.context ?? null,
     capabilities: {
       prefill: m.capabilities?.prefill ?? false,

@@ -1,7 +1,7 @@
 import type { CompiledGuardrail } from '../guardrails/index.js';
 import { compileWhen, indexGetter } from '../match/match.js';
 import type { GroupTarget, Policy, Route, Target } from '../policy/types.generated.js';
-import type { Decision, PolicyIdentity, ResolvedTarget } from '../types.js';
+import type { Decision, PolicyIdentity, PromptCacheMarks, ResolvedTarget } from '../types.js';
 import type { CompiledRoute } from './compile.js';
 import { routeGuardrails } from './guardrails.js';
 import { type CompiledModel, servesResponses } from './models.js';
@@ -38,7 +38,7 @@ export function resolveTarget(scope: RouteScope, modelName: string): ResolvedTar
   const r = scope.route;
   const m = model.definition;
   const timeout = resolveTimeout([d?.timeout, r.timeout, m.timeout], [d?.timeout, r.timeout]);
-  const target: ResolvedTarget = {
+  const target: { -readonly [K in keyof ResolvedTarget]: ResolvedTarget[K] } = {
     name: model.name,
     provider: model.provider,
     upstreamModel: model.upstreamModel,
@@ -49,9 +49,19 @@ export function resolveTarget(scope: RouteScope, modelName: string): ResolvedTar
     timeout,
     breaker: resolveBreaker([d?.breaker, r.breaker, m.breaker]),
   };
+  const promptCache = resolvePromptCache(r.promptCache);
+  if (promptCache !== null) target.promptCache = promptCache;
   deepFreeze(target);
   scope.resolved.set(modelName, target);
   return target;
+}
+
+/** A route's `promptCache` → the prefixes it marks; null when none (`false`, absent, all false). */
+export function resolvePromptCache(declared: Route['promptCache']): PromptCacheMarks | null {
+  if (declared === undefined || declared === false) return null;
+  if (declared === true) return { system: true, tools: true };
+  const marks = { system: declared.system ?? false, tools: declared.tools ?? false };
+  return marks.system || marks.tools ? marks : null;
 }
 
 export function isGroup(t: Target): t is GroupTarget {

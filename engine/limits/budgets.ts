@@ -47,9 +47,27 @@ export function periodEnd(period: MoneyPeriod, now: number): number {
   }
 }
 
-/** Cost in USD of a usage at a price in USD per million tokens. */
-export function costUsd(usage: Pick<Usage, 'promptTokens' | 'completionTokens'>, price: Price): number {
-  return (usage.promptTokens * price.input + usage.completionTokens * price.output) / 1_000_000;
+/**
+ * Cost in USD of a usage at a price in USD per million tokens. The prompt tokens read from the
+ * provider's prompt cache are priced at `cachedInput`, those written to it at `cacheWrite`, the
+ * rest at `input`. A usage reporting more cached tokens than prompt tokens (a provider bug) is
+ * clamped, so cost never goes negative.
+ */
+export function costUsd(
+  usage: Pick<Usage, 'promptTokens' | 'completionTokens' | 'cachedTokens' | 'cacheWriteTokens'>,
+  price: Price,
+): number {
+  const prompt = usage.promptTokens;
+  const cached = Math.min(prompt, usage.cachedTokens ?? 0);
+  const written = Math.min(prompt - cached, usage.cacheWriteTokens ?? 0);
+  const plain = prompt - cached - written;
+  return (
+    (plain * price.input +
+      cached * (price.cachedInput ?? price.input) +
+      written * (price.cacheWrite ?? price.input) +
+      usage.completionTokens * price.output) /
+    1_000_000
+  );
 }
 
 export function toNanoUsd(usd: number): number {

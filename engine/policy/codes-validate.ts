@@ -253,6 +253,18 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}guardrails:\n  pii: { stage: input, kind: pii, entities: [email], action: redact }\n${CHAT}    guardrails: [pii]\n    skipGuardrails: [pii]\n`,
     fix: 'Name in `skipGuardrails` only guardrails of `defaults.guardrails`, or remove the entry.',
   },
+  SEM_ACCOUNTING_HEADER: {
+    stage: 'semantic',
+    title: 'Spend is attributed to a credential header',
+    example: `${HEAD}${MOCK}${CHAT}accounting:\n  attribute: [metadata.feature, header.x-api-key]\n`,
+    fix: 'Remove the header from `accounting.attribute`: its values would become metric labels, `/admin/spend` rows and recording fields. Spend is already split by tenant (the name a key resolves to); attribute by a tenant label (`label.<key>`) or a metadata key instead.',
+  },
+  SEM_PROMPT_CACHE_NO_EFFECT: {
+    stage: 'semantic',
+    title: 'A route asks for prompt caching none of its targets takes',
+    example: `${HEAD}${MOCK}${CHAT}    promptCache: true\n`,
+    fix: 'Remove `promptCache` from the route, or add an Anthropic target: only Anthropic takes explicit cache markers (`cache_control`); OpenAI caches long prompt prefixes without one, and its cached tokens are priced at `price.cachedInput` either way.',
+  },
   SEM_RECORDING_HEADER: {
     stage: 'semantic',
     title: 'A recorded header carries credentials',

@@ -303,6 +303,24 @@ export type Target = string | ModelTarget | GroupTarget;
  */
 export type Weight = number;
 /**
+ * Mark the request's stable prefix cacheable at providers that take explicit cache markers, so repeated system prompts and tool lists are read from the provider's cache at its cached price (`price.cachedInput`) instead of being processed again. Anthropic: `cache_control: {type: ephemeral}` on the last system block (`system`) and on the last tool (`tools`), two of Anthropic's four breakpoints; a prefix shorter than the model's minimum (1024 tokens for most models) is simply not cached. OpenAI caches long prefixes on its own and takes no marker, so OpenAI and mock targets send the request unchanged. `true` marks both, `false` (the default) neither. Cache writes cost more than plain input on Anthropic (`price.cacheWrite`): worth it for prefixes reused within the cache's 5 minutes.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "PromptCache".
+ */
+export type PromptCache =
+  | boolean
+  | {
+      /**
+       * Mark the system prompt (system and developer messages) cacheable.
+       */
+      system?: boolean;
+      /**
+       * Mark the tool definitions cacheable.
+       */
+      tools?: boolean;
+    };
+/**
  * A positive amount per period: `100/min`, `10000/hour`, `5/s`, `2/day`, `0.5/s`, or per several units: `100/10s`. A rate of 0 is refused (it would admit nothing: remove the limit instead).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -378,6 +396,7 @@ export interface Policy {
   stores?: Stores;
   recording?: Recording;
   jobs?: Jobs;
+  accounting?: Accounting;
   defaults?: Defaults;
   /**
    * The routing table. Routes are tried in order and the first whose `when` matches the request wins; a route without `when` matches everything (a catch-all), so routes after it are unreachable.
@@ -522,7 +541,7 @@ export interface Model {
    */
   model: string;
   /**
-   * USD per million tokens, used for cost accounting and budgets.
+   * USD per million tokens, used for cost accounting and budgets. Prompt tokens the provider reports as read from or written to its prompt cache are priced at `cachedInput` and `cacheWrite`, the rest at `input` (see `promptCache` on a route).
    */
   price?: {
     /**
@@ -533,6 +552,14 @@ export interface Model {
      * USD per million output tokens.
      */
     output: number;
+    /**
+     * USD per million input tokens read from the provider's prompt cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`); typically a tenth to a half of `input`. Default: `input` (cache reads are not discounted in cost and budgets).
+     */
+    cachedInput?: number;
+    /**
+     * USD per million input tokens written to the provider's prompt cache (Anthropic `cache_creation_input_tokens`, 1.25 × `input` for Anthropic's 5-minute cache). Default: `input`.
+     */
+    cacheWrite?: number;
   };
   /**
    * The context window in tokens. A `context_length` failure falls over to a target with a larger window.
@@ -1001,6 +1028,34 @@ export interface Jobs {
   maxActive?: number;
 }
 /**
+ * Spend attributed to request fields beyond tenant, route and model: each field in `attribute` splits the cost (and request count) in the metric `switchyard_attributed_cost_usd_total{attribute, value}`, in `GET /admin/spend` (`byAttribute`) and in the recording (`outcome.attribution`). A request without the field counts as `none`. The values come from clients, so each field keeps at most `maxValues` distinct values, the first ones seen by this process; every later new value, and any value over 64 characters, counts as `other`: a client sending random values cannot grow the metrics without bound. Requests refused before routing (a malformed body, an unknown key, no route) cost nothing and are not attributed.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Accounting".
+ */
+export interface Accounting {
+  /**
+   * Request fields to split spend by, as `when` names them: `metadata.<key>` (the body's `metadata` or the `x-switchyard-metadata` header), `header.<name>` or `label.<key>` (the tenant's labels). Credential headers are refused.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  attribute:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string];
+  /**
+   * The most distinct values kept per attributed field (besides `none` and `other`); later new values count as `other`. Default 100.
+   */
+  maxValues?: number;
+  description?: Description;
+}
+/**
  * Settings every route inherits unless it or its model overrides them.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -1067,6 +1122,7 @@ export interface Route {
    * Names of `defaults.guardrails` this route does not apply.
    */
   skipGuardrails?: string[];
+  promptCache?: PromptCache;
   /**
    * The response when every target failed. By default the last upstream error is returned with an honest status (502, 503 or 504).
    */

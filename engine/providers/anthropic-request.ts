@@ -1,8 +1,10 @@
 /**
  * OpenAI chat completion request → Anthropic Messages request: system and developer messages,
- * content parts, images, tool calls and results, tool choice, parameters, prefill.
+ * content parts, images, tool calls and results, tool choice, parameters, prefill, prompt-cache
+ * markers.
  */
 import { isRecord } from '../shared/guards.js';
+import type { PromptCacheMarks } from '../types.js';
 
 export const DEFAULT_MAX_TOKENS = 4096;
 
@@ -17,7 +19,8 @@ export interface AnthropicRequest {
   model: string;
   max_tokens: number;
   messages: AnthropicMessage[];
-  system?: string;
+  /** A string, or text blocks when the system prompt carries a cache marker. */
+  system?: string | Block[];
   [key: string]: unknown;
 }
 
@@ -186,6 +189,27 @@ function trimFinalAssistant(messages: AnthropicMessage[]): void {
   if (last.content.length === 0) messages.pop();
 }
 
+/** Anthropic's prompt-cache marker; the default 5-minute lifetime. */
+const EPHEMERAL = Object.freeze({ type: 'ephemeral' });
+
+/**
+ * The route's `promptCache` → `cache_control` breakpoints: on the system prompt (as one text
+ * block, so it can carry the marker) and on the last tool. Anthropic caches the prefix up to each
+ * breakpoint in the order tools, system, messages, and allows four breakpoints per request: the
+ * chat shape has no markers of its own (a Messages client's `cache_control` is not carried), so
+ * these two are the only ones and the limit holds.
+ */
+function markCacheable(out: AnthropicRequest, marks: PromptCacheMarks): void {
+  if (marks.system && typeof out.system === 'string') {
+    out.system = [{ type: 'text', text: out.system, cache_control: { ...EPHEMERAL } }];
+  }
+  const tools = out.tools;
+  if (marks.tools && Array.isArray(tools) && tools.length > 0) {
+    const last = tools.length - 1;
+    tools[last] = { ...(tools[last] as Block), cache_control: { ...EPHEMERAL } };
+  }
+}
+
 /**
  * OpenAI chat completion request → Anthropic Messages request. System and developer messages
  * become `system`; tool results become `tool_result` blocks in a user turn; consecutive turns of one
@@ -197,6 +221,7 @@ export function toAnthropicRequest(
   upstreamModel: string,
   stream: boolean,
   prefill?: string,
+  promptCache?: PromptCacheMarks,
 ): AnthropicRequest {
   if (!Array.isArray(body.messages)) throw new TranslationError('messages must be an array');
   const system: string[] = [];
@@ -253,5 +278,6 @@ export function toAnthropicRequest(
   if (outputConfig !== undefined) out.output_config = outputConfig;
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
   if (stream) out.stream = true;
+  if (promptCache !== undefined) markCacheable(out, promptCache);
   return out;
 }

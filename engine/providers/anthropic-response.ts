@@ -23,21 +23,42 @@ export function num(value: unknown): number {
 
 /**
  * Anthropic usage → OpenAI usage; cached input counts as prompt tokens, as OpenAI counts it, and
- * the tokens read from the cache are `prompt_tokens_details.cached_tokens` when reported.
+ * the tokens read from the cache are `prompt_tokens_details.cached_tokens` when reported, those
+ * written to it `prompt_tokens_details.cache_write_tokens` (priced apart: `price.cacheWrite`).
  */
-export function openAIUsage(input: number, output: number, cached: number | null = null): OpenAIUsage {
+export function openAIUsage(
+  input: number,
+  output: number,
+  cached: number | null = null,
+  written: number | null = null,
+): OpenAIUsage {
   const usage: OpenAIUsage = {
     prompt_tokens: input,
     completion_tokens: output,
     total_tokens: input + output,
   };
-  if (cached !== null) usage.prompt_tokens_details = { cached_tokens: cached };
+  if (cached !== null || written !== null) {
+    const details: Record<string, number> = {};
+    if (cached !== null) details.cached_tokens = cached;
+    if (written !== null) details.cache_write_tokens = written;
+    usage.prompt_tokens_details = details;
+  }
   return usage;
 }
 
 /** `cache_read_input_tokens` when the usage reports it. */
 export function cachedTokens(usage: Record<string, unknown>): number | null {
   return typeof usage.cache_read_input_tokens === 'number' ? usage.cache_read_input_tokens : null;
+}
+
+/**
+ * `cache_creation_input_tokens` when the usage reports some (tokens written to the prompt cache).
+ * Zero is left out: it prices the same as absent, and answers without prompt caching keep the
+ * usage shape they had.
+ */
+export function cacheWriteTokens(usage: Record<string, unknown>): number | null {
+  const written = usage.cache_creation_input_tokens;
+  return typeof written === 'number' && written > 0 ? written : null;
 }
 
 export function inputTokens(usage: Record<string, unknown>): number {
@@ -91,6 +112,11 @@ export function fromAnthropicMessage(
         logprobs: null,
       },
     ],
-    usage: openAIUsage(inputTokens(usage), num(usage.output_tokens), cachedTokens(usage)),
+    usage: openAIUsage(
+      inputTokens(usage),
+      num(usage.output_tokens),
+      cachedTokens(usage),
+      cacheWriteTokens(usage),
+    ),
   };
 }

@@ -4,7 +4,14 @@
  */
 import { isRecord } from '../shared/guards.js';
 import type { ErrorClass } from '../types.js';
-import { cachedTokens, inputTokens, num, openAIUsage, STOP_REASONS } from './anthropic-response.js';
+import {
+  cachedTokens,
+  cacheWriteTokens,
+  inputTokens,
+  num,
+  openAIUsage,
+  STOP_REASONS,
+} from './anthropic-response.js';
 import { ANTHROPIC_ERROR_TYPES, providerError, readErrorBody } from './classify.js';
 import type { ChatCompletionChunk } from './openai-types.js';
 import { StreamTranslator, type Translated } from './stream-translator.js';
@@ -18,6 +25,7 @@ export class AnthropicStreamTranslator extends StreamTranslator {
   private inputTokens = 0;
   private outputTokens = 0;
   private cached: number | null = null;
+  private written: number | null = null;
   private readonly toolIndex = new Map<number, number>();
 
   /**
@@ -34,7 +42,7 @@ export class AnthropicStreamTranslator extends StreamTranslator {
 
   /** The closing usage chunk, as OpenAI sends it with `include_usage`. */
   usageChunk(): ChatCompletionChunk {
-    return this.usageChunkOf(openAIUsage(this.inputTokens, this.outputTokens, this.cached));
+    return this.usageChunkOf(openAIUsage(this.inputTokens, this.outputTokens, this.cached, this.written));
   }
 
   /** A stream that ended after its stop_reason but without message_stop is complete: its usage closes it. */
@@ -56,6 +64,7 @@ export class AnthropicStreamTranslator extends StreamTranslator {
         this.inputTokens = inputTokens(usage);
         this.outputTokens = num(usage.output_tokens);
         this.cached = cachedTokens(usage);
+        this.written = cacheWriteTokens(usage);
         return { chunks: [this.chunk({ role: 'assistant', content: this.prefix })], done: false };
       }
       case 'content_block_start': {
@@ -95,6 +104,7 @@ export class AnthropicStreamTranslator extends StreamTranslator {
         if (typeof usage.output_tokens === 'number') this.outputTokens = usage.output_tokens;
         if (typeof usage.input_tokens === 'number') this.inputTokens = inputTokens(usage);
         this.cached = cachedTokens(usage) ?? this.cached;
+        this.written = cacheWriteTokens(usage) ?? this.written;
         if (typeof delta.stop_reason !== 'string') return { chunks: [], done: false };
         this.finished = true;
         return { chunks: [this.chunk({}, STOP_REASONS[delta.stop_reason] ?? 'stop')], done: false };

@@ -63,7 +63,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
       }
       let payload: AnthropicRequest;
       try {
-        payload = toAnthropicRequest(req.body, req.upstreamModel, req.stream, req.prefill);
+        payload = toAnthropicRequest(req.body, req.upstreamModel, req.stream, req.prefill, req.promptCache);
       } catch (err) {
         if (!(err instanceof TranslationError)) throw err;
         return { ok: false, error: providerError('bad_request', err.message) };

@@ -8,6 +8,7 @@
 
 import { isRecord } from '../shared/guards.js';
 import { RESPONSES_ONLY_KEY } from '../shared/responses-only.js';
+import { addPromptDetails } from '../shared/usage.js';
 import type { Endpoint, Usage } from '../types.js';
 import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
 import { callResponses, isResponsesPassthrough } from './openai-responses.js';
@@ -77,23 +78,17 @@ export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
   return body;
 }
 
-/** OpenAI usage → engine Usage (cached prompt tokens included when reported); null when absent or not numeric. */
+/** OpenAI usage → engine Usage (cached and cache-write prompt tokens included when reported); null when absent or not numeric. */
 export function usageFromOpenAI(raw: unknown): Usage | null {
   if (!isRecord(raw)) return null;
   const prompt = typeof raw.prompt_tokens === 'number' ? raw.prompt_tokens : null;
   const completion = typeof raw.completion_tokens === 'number' ? raw.completion_tokens : 0;
   if (prompt === null) return null;
   const total = typeof raw.total_tokens === 'number' ? raw.total_tokens : prompt + completion;
-  const details = raw.prompt_tokens_details;
-  if (isRecord(details) && typeof details.cached_tokens === 'number') {
-    return {
-      promptTokens: prompt,
-      completionTokens: completion,
-      totalTokens: total,
-      cachedTokens: details.cached_tokens,
-    };
-  }
-  return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+  return addPromptDetails(
+    { promptTokens: prompt, completionTokens: completion, totalTokens: total },
+    raw.prompt_tokens_details,
+  );
 }
 
 /** The caller asked for the usage chunk itself (`stream_options.include_usage`). */

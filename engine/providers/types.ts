@@ -9,7 +9,7 @@
  */
 import type { MockProvider } from '../policy/types.generated.js';
 import type { Clock } from '../shared/clock.js';
-import type { Endpoint, ErrorClass, Usage } from '../types.js';
+import type { Endpoint, ErrorClass, PromptCacheMarks, Usage } from '../types.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import type { PoolSettings } from './pool.js';
 import type { Transport } from './transport.js';
@@ -137,6 +137,8 @@ export interface ProviderCallRequest {
   prefill?: string;
   /** Per-call request headers (the trace context, `traceparent`); they win over the spec's. */
   headers?: Readonly<Record<string, string>>;
+  /** Prefixes to mark cacheable, for providers that take explicit markers (Anthropic); absent: none. */
+  promptCache?: PromptCacheMarks;
 }
 
 export interface Provider {

@@ -63,6 +63,8 @@ export interface RecordedOutcome {
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
+  /** The policy's `accounting.attribute` fields → the bucket the cost was counted under. */
+  readonly attribution?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -192,9 +194,16 @@ function msOrNull(n: number | null): number | null {
 }
 
 function copyUsage(u: Usage | null): Usage | null {
-  return u === null
-    ? null
-    : { promptTokens: u.promptTokens, completionTokens: u.completionTokens, totalTokens: u.totalTokens };
+  if (u === null) return null;
+  const out: { -readonly [K in keyof Usage]: Usage[K] } = {
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    totalTokens: u.totalTokens,
+  };
+  // Kept so that a replay prices the prompt cache's reads and writes as the recorded run did.
+  if (u.cachedTokens !== undefined) out.cachedTokens = u.cachedTokens;
+  if (u.cacheWriteTokens !== undefined) out.cacheWriteTokens = u.cacheWriteTokens;
+  return out;
 }
 
 function copyAttempt(a: AttemptRecord): AttemptRecord {
@@ -263,6 +272,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     usage: copyUsage(meta.usage),
     costUsd: meta.costUsd,
     cache: meta.cache,
+    ...(meta.attribution === undefined ? {} : { attribution: { ...meta.attribution } }),
   };
   return {
     v: RECORDING_VERSION,

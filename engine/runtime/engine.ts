@@ -14,6 +14,7 @@ import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
 import { createExecutor } from './attempts/index.js';
+import { Attribution } from './attribution.js';
 import { type BreakerState, targetOfBreakerKey } from './breaker.js';
 import { composeStages, type NamedStage } from './pipeline.js';
 import { RequestScope, type Snapshot } from './scope.js';
@@ -172,7 +173,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     errorsStage(clock),
     checkStage(clock),
     resolveStage(clock, random),
-    accountingStage,
+    accountingStage(new Attribution()),
     inputGuardrailsStage(clock, options.onGuardrail),
     admissionStage(traffic),
     cacheStage(traffic),

@@ -87,6 +87,11 @@ function usageAttributes(attributes: Attributes, usage: AttemptRecord['usage']):
   if (usage === null) return;
   attributes['gen_ai.usage.input_tokens'] = usage.promptTokens;
   attributes['gen_ai.usage.output_tokens'] = usage.completionTokens;
+  // OpenTelemetry GenAI semantic conventions (experimental): both are included in input_tokens.
+  if (usage.cachedTokens !== undefined)
+    attributes['gen_ai.usage.cache_read.input_tokens'] = usage.cachedTokens;
+  if (usage.cacheWriteTokens !== undefined)
+    attributes['gen_ai.usage.cache_creation.input_tokens'] = usage.cacheWriteTokens;
 }
 
 /** Ends the request span with the routing outcome: at once for JSON, when a stream has ended. */

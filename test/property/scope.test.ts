@@ -8,6 +8,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { sseFrame } from '../../engine/providers/sse.js';
+import { Attribution } from '../../engine/runtime/attribution.js';
 import { composeStages, type NamedStage, type Next } from '../../engine/runtime/pipeline.js';
 import { RequestScope, type Snapshot } from '../../engine/runtime/scope.js';
 import { accountingStage } from '../../engine/runtime/stages/accounting.js';
@@ -119,7 +120,7 @@ describe('request scope', () => {
         return { kind: 'stream', status: 200, headers: {}, events, done, meta: meta('t') };
       };
       const clock = new VirtualClock();
-      const run = composeStages([errorsStage(clock), accountingStage, ...holding], last);
+      const run = composeStages([errorsStage(clock), accountingStage(new Attribution()), ...holding], last);
       const snapshot = { policy: POLICY, providers: new Map(), traffic: null } as unknown as Snapshot;
       const response: EngineResponse = await run(new RequestScope({ body: {} }, snapshot, 0));
 

@@ -5,6 +5,7 @@
  */
 
 import type { Diagnostic } from '../diagnostics.js';
+import { accounting } from './accounting.js';
 import { apiKeys } from './api-keys.js';
 import { Checks } from './checks.js';
 import { whens } from './conditions.js';
@@ -12,6 +13,7 @@ import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
 import { jobsConcurrency } from './jobs.js';
 import { notSupported } from './not-supported.js';
+import { promptCacheTargets } from './prompt-cache.js';
 import { recording } from './recording.js';
 import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
@@ -42,6 +44,8 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   alertWebhooks(c);
   apiKeys(c);
   recording(c);
+  accounting(c);
+  promptCacheTargets(c);
   jobsConcurrency(c);
   refs.unused();
   return c.out;

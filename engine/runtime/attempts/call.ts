@@ -113,6 +113,7 @@ export async function callTarget(
     connectTimeoutMs: Math.max(0, target.timeout.connectMs),
     ...(prefill !== undefined ? { prefill } : {}),
     ...(traced?.headers == null ? {} : { headers: traced.headers }),
+    ...(target.promptCache === undefined ? {} : { promptCache: target.promptCache }),
   });
   const raced = await race(run, live, call, live.firstTokenAt);
   if (raced.kind === 'aborted') return run.abortLive(live);

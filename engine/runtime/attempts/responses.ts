@@ -5,6 +5,7 @@
  */
 
 import { ERRORS, type ErrorCode, errorBody, errorTypeForStatus } from '../../errors.js';
+import { costUsd } from '../../limits/budgets.js';
 import type { ResponseBody } from '../../providers/openai-types.js';
 import type {
   EngineResponse,
@@ -80,11 +81,7 @@ function runCost(run: AttemptRun): number | null {
     if (attempt.usage === null) continue;
     const target = run.targets.find((t) => t.name === attempt.target);
     if (!target?.price) continue;
-    cost =
-      (cost ?? 0) +
-      (attempt.usage.promptTokens * target.price.input +
-        attempt.usage.completionTokens * target.price.output) /
-        1e6;
+    cost = (cost ?? 0) + costUsd(attempt.usage, target.price);
   }
   return cost;
 }

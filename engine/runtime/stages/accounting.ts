@@ -4,48 +4,68 @@
  * a complete answer stored in the cache and handed to single-flight waiters — once the answer is
  * complete (JSON: at once, in the background; a stream: when it ends, before `done` resolves),
  * or released when an exception ends the request. It also puts the headers and the cache outcome
- * the inner stages set on the answer.
+ * the inner stages set on the answer, and the request's cost attribution (`accounting.attribute`).
  */
 import type { EngineResponse, ResponseMeta } from '../../types.js';
+import type { Attribution } from '../attribution.js';
 import type { NamedStage } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 
 function noop(): void {}
 
-function withScope(scope: RequestScope, meta: ResponseMeta): ResponseMeta {
+function withScope(
+  scope: RequestScope,
+  meta: ResponseMeta,
+  attribution: Readonly<Record<string, string>> | null,
+): ResponseMeta {
+  if (attribution !== null) {
+    return scope.cache === null ? { ...meta, attribution } : { ...meta, cache: scope.cache, attribution };
+  }
   return scope.cache === null ? meta : { ...meta, cache: scope.cache };
 }
 
-export const accountingStage: NamedStage = {
-  name: 'accounting',
-  run: async (scope, next) => {
-    let response: EngineResponse;
-    try {
-      response = await next(scope);
-    } catch (error) {
-      void scope.settle(null).catch(noop);
+/**
+ * `attributor` is the engine's: it keeps the values each `accounting.attribute` field has taken
+ * (the cap), across reloads. A request refused before routing has no context and no attribution.
+ */
+export function accountingStage(attributor: Attribution): NamedStage {
+  return { name: 'accounting', run: (scope, next) => account(attributor, scope, next) };
+}
+
+async function account(
+  attributor: Attribution,
+  scope: RequestScope,
+  next: (scope: RequestScope) => Promise<EngineResponse>,
+): Promise<EngineResponse> {
+  let response: EngineResponse;
+  try {
+    response = await next(scope);
+  } catch (error) {
+    void scope.settle(null).catch(noop);
+    throw error;
+  }
+  const accounting = scope.policy.accounting;
+  const attribution =
+    accounting === null || scope.context === null ? null : attributor.attribute(accounting, scope.context);
+  if (scope.plain && attribution === null) return response;
+  const headers = scope.headers === null ? response.headers : { ...response.headers, ...scope.headers };
+  if (response.kind === 'json') {
+    const meta = withScope(scope, response.meta, attribution);
+    // In the background: cache writes, reconciles and spend may be Redis round trips the caller
+    // need not wait for (single-flight waiters are handed the answer synchronously).
+    void scope.settle(meta).catch(noop);
+    return { ...response, headers, meta };
+  }
+  const done = response.done.then(
+    async (final) => {
+      const meta = withScope(scope, final, attribution);
+      await scope.settle(meta);
+      return meta;
+    },
+    async (error: unknown) => {
+      await scope.settle(null);
       throw error;
-    }
-    if (scope.plain) return response;
-    const headers = scope.headers === null ? response.headers : { ...response.headers, ...scope.headers };
-    if (response.kind === 'json') {
-      const meta = withScope(scope, response.meta);
-      // In the background: cache writes, reconciles and spend may be Redis round trips the caller
-      // need not wait for (single-flight waiters are handed the answer synchronously).
-      void scope.settle(meta).catch(noop);
-      return { ...response, headers, meta };
-    }
-    const done = response.done.then(
-      async (final) => {
-        const meta = withScope(scope, final);
-        await scope.settle(meta);
-        return meta;
-      },
-      async (error: unknown) => {
-        await scope.settle(null);
-        throw error;
-      },
-    );
-    return { ...response, headers, done, meta: withScope(scope, response.meta) };
-  },
-};
+    },
+  );
+  return { ...response, headers, done, meta: withScope(scope, response.meta, attribution) };
+}

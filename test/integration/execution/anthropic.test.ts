@@ -136,3 +136,67 @@ it('a 529 overloaded_error from Anthropic falls back to the OpenAI-compatible mo
   expect(outcomes(res.meta)).toEqual([...Array(3).fill('sonnet:overloaded'), 'backup:ok']);
   expect(res.meta.attempts[0].status).toBe(529);
 });
+
+it('route promptCache: the system prompt and tools are marked on the wire, and cache reads and writes are priced at their rates', async () => {
+  const engine = engineFor({
+    url: upstream.url,
+    providers: `
+  claude: { kind: anthropic, baseUrl: "${upstream.url}", apiKey: sk-ant-test }`,
+    models: `
+  sonnet: { provider: claude, model: claude-sonnet-4-5, price: { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 } }`,
+    routes: `
+  - name: cached
+    when: { header.x-cache: "yes" }
+    promptCache: true
+    targets: [sonnet]
+  - name: plain
+    targets: [sonnet]`,
+  });
+  const answer = JSON.parse(fixture('anthropic-message.json'));
+  answer.usage = {
+    input_tokens: 12,
+    cache_creation_input_tokens: 100,
+    cache_read_input_tokens: 4000,
+    output_tokens: 11,
+  };
+  const body = {
+    model: 'sonnet',
+    messages: [
+      { role: 'system', content: 'A long, stable system prompt.' },
+      { role: 'user', content: 'Say hello.' },
+    ],
+    tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+  };
+  for (let i = 0; i < 2; i++) {
+    upstream.enqueue({
+      kind: 'raw',
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      chunks: [JSON.stringify(answer)],
+    });
+  }
+
+  const cached = asJson(await engine.handle({ body, headers: { 'x-cache': 'yes' } }));
+  const plain = asJson(await engine.handle({ body }));
+
+  expect(cached.meta.route).toBe('cached');
+  expect(upstream.requests[0].body).toMatchObject({
+    system: [{ type: 'text', text: 'A long, stable system prompt.', cache_control: { type: 'ephemeral' } }],
+    tools: [{ name: 'lookup', cache_control: { type: 'ephemeral' } }],
+  });
+  expect(plain.meta.route).toBe('plain');
+  expect(upstream.requests[1].body).toMatchObject({ system: 'A long, stable system prompt.' });
+  expect(JSON.stringify(upstream.requests[1].body)).not.toContain('cache_control');
+
+  expect(cached.meta.usage).toEqual({
+    promptTokens: 4112,
+    completionTokens: 11,
+    totalTokens: 4123,
+    cachedTokens: 4000,
+    cacheWriteTokens: 100,
+  });
+  expect(cached.meta.costUsd).toBeCloseTo((12 * 3 + 4000 * 0.3 + 100 * 3.75 + 11 * 15) / 1e6, 12);
+  expect(cached.body).toMatchObject({
+    usage: { prompt_tokens_details: { cached_tokens: 4000, cache_write_tokens: 100 } },
+  });
+});

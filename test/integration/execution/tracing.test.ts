@@ -119,6 +119,42 @@ describe('tracing', () => {
     );
   });
 
+  it('prompt-cache reads and writes are the GenAI cache_read and cache_creation input tokens', async () => {
+    register();
+    const completion = {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 0,
+      model: 'm-backup',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+      usage: {
+        prompt_tokens: 900,
+        completion_tokens: 5,
+        total_tokens: 905,
+        prompt_tokens_details: { cached_tokens: 700, cache_write_tokens: 100 },
+      },
+    };
+    upstream.enqueue({
+      kind: 'raw',
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      chunks: [JSON.stringify(completion)],
+    });
+    const engine = engineFor({ url: upstream.url, retry: NO_RETRY });
+    expect(
+      asJson(await engine.handle({ body: chatBody(), headers: { traceparent: TRACEPARENT } })).status,
+    ).toBe(200);
+    const spans = [...spansOf(SpanKind.INTERNAL), ...spansOf(SpanKind.CLIENT)];
+    expect(spans).toHaveLength(2); // the request and its one attempt
+    for (const span of spans) {
+      expect(span.attributes).toMatchObject({
+        'gen_ai.usage.input_tokens': 900,
+        'gen_ai.usage.cache_read.input_tokens': 700,
+        'gen_ai.usage.cache_creation.input_tokens': 100,
+      });
+    }
+  });
+
   it('a stream: the request span ends when the stream has, with its usage', async () => {
     register();
     const engine = engineFor({ url: upstream.url, retry: NO_RETRY });

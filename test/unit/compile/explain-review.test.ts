@@ -135,3 +135,34 @@ describe('explain counts upstream calls', () => {
     expect(text).toContain(line);
   });
 });
+
+describe('explain shows prices and prompt caching per target', () => {
+  const policy = `switchyard: v1
+policy: { name: p, version: "1" }
+providers:
+  claude: { kind: anthropic, apiKey: sk-ant-test }
+  m: { kind: mock }
+models:
+  sonnet: { provider: claude, model: claude-sonnet-4-5, price: { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 } }
+  free: { provider: m, model: mf }
+routes:
+  - name: agent
+    promptCache: { tools: true }
+    targets: [sonnet, free]
+`;
+
+  it('prints the declared rates and what is marked cacheable, and nothing for a model without them', () => {
+    const { report, text } = explain(policy, {}, {});
+    expect(report.plan?.targets.map((t) => [t.name, t.price, t.promptCache])).toEqual([
+      [
+        'sonnet',
+        { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+        { system: false, tools: true },
+      ],
+      ['free', null, { system: false, tools: true }],
+    ]);
+    expect(text).toContain('price: $3 in, $15 out, $0.3 cached in, $3.75 cache write per 1M tokens');
+    expect(text).toContain('prompt cache: tools marked cacheable');
+    expect(text.match(/price:/g)).toHaveLength(1);
+  });
+});

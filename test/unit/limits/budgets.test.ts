@@ -42,6 +42,36 @@ describe('costUsd', () => {
   });
 });
 
+describe('costUsd with prompt caching', () => {
+  const price = { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 };
+
+  it('prices cache reads at cachedInput and cache writes at cacheWrite, the rest at input', () => {
+    // 1M prompt tokens: 600k read from the cache, 100k written to it, 300k plain.
+    const usage = {
+      promptTokens: 1_000_000,
+      completionTokens: 0,
+      cachedTokens: 600_000,
+      cacheWriteTokens: 100_000,
+    };
+    expect(costUsd(usage, price)).toBeCloseTo(0.3 * 3 + 0.6 * 0.3 + 0.1 * 3.75, 12);
+  });
+
+  it('prices cached tokens at input when no cached rate is declared', () => {
+    const usage = {
+      promptTokens: 1_000_000,
+      completionTokens: 0,
+      cachedTokens: 600_000,
+      cacheWriteTokens: 100_000,
+    };
+    expect(costUsd(usage, { input: 3, output: 15 })).toBeCloseTo(3, 12);
+  });
+
+  it('never goes negative when a provider reports more cached tokens than prompt tokens', () => {
+    const usage = { promptTokens: 10, completionTokens: 0, cachedTokens: 50, cacheWriteTokens: 50 };
+    expect(costUsd(usage, price)).toBeCloseTo((10 * 0.3) / 1e6, 15);
+  });
+});
+
 describe('BudgetTracker', () => {
   const now = at('2026-03-15T13:45:00Z');
 

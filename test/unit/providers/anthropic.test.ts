@@ -469,3 +469,108 @@ describe('JSON modes on Anthropic', () => {
     ).toThrow(/needs/);
   });
 });
+
+describe('prompt caching (route promptCache → cache_control)', () => {
+  const body = {
+    model: 'alias',
+    messages: [
+      { role: 'system', content: 'You are terse.' },
+      { role: 'developer', content: 'Answer in French.' },
+      { role: 'user', content: 'Hi' },
+    ],
+    tools: [
+      { type: 'function', function: { name: 'a', parameters: { type: 'object' } } },
+      { type: 'function', function: { name: 'b', parameters: { type: 'object' } } },
+    ],
+  };
+  const EPHEMERAL = { type: 'ephemeral' };
+
+  /** Every `cache_control` in a request, by where it sits. */
+  function markers(value: unknown, path = '$'): string[] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => markers(v, `${path}[${i}]`));
+    if (typeof value !== 'object' || value === null) return [];
+    return Object.entries(value).flatMap(([k, v]) =>
+      k === 'cache_control' ? [path] : markers(v, `${path}.${k}`),
+    );
+  }
+
+  it('marks the system prompt as one text block and the last tool, and nothing else', () => {
+    const request = toAnthropicRequest(body, 'm', false, undefined, { system: true, tools: true });
+    expect(request.system).toEqual([
+      { type: 'text', text: 'You are terse.\n\nAnswer in French.', cache_control: EPHEMERAL },
+    ]);
+    expect(request.tools).toEqual([
+      { name: 'a', input_schema: { type: 'object' } },
+      { name: 'b', input_schema: { type: 'object' }, cache_control: EPHEMERAL },
+    ]);
+    expect(markers(request)).toEqual(['$.system[0]', '$.tools[1]']);
+  });
+
+  it('marks only what is declared', () => {
+    const system = toAnthropicRequest(body, 'm', false, undefined, { system: true, tools: false });
+    expect(markers(system)).toEqual(['$.system[0]']);
+    const tools = toAnthropicRequest(body, 'm', false, undefined, { system: false, tools: true });
+    expect(markers(tools)).toEqual(['$.tools[1]']);
+    expect(tools.system).toBe('You are terse.\n\nAnswer in French.');
+  });
+
+  it('never marks when not declared, nor what the request does not have', () => {
+    expect(markers(toAnthropicRequest(body, 'm', false))).toEqual([]);
+    const bare = { model: 'alias', messages: [{ role: 'user', content: 'Hi' }] };
+    const request = toAnthropicRequest(bare, 'm', true, undefined, { system: true, tools: true });
+    expect(markers(request)).toEqual([]);
+    expect(request).not.toHaveProperty('system');
+    expect(request).not.toHaveProperty('tools');
+  });
+
+  it('sends the markers on the wire and reports cache reads and writes in the usage', async () => {
+    const answer = JSON.parse(fixture('anthropic-message.json'));
+    answer.usage = {
+      input_tokens: 12,
+      cache_creation_input_tokens: 2000,
+      cache_read_input_tokens: 3000,
+      output_tokens: 11,
+    };
+    upstream.enqueue({ kind: 'raw', headers: JSON_HEADERS, chunks: [JSON.stringify(answer)] });
+    const result = await call({ body, promptCache: { system: true, tools: true } });
+    if (!result.ok || result.kind !== 'json') throw new Error('expected json');
+    expect(markers(upstream.requests[0].body)).toEqual(['$.system[0]', '$.tools[1]']);
+    expect(result.usage).toEqual({
+      promptTokens: 5012,
+      completionTokens: 11,
+      totalTokens: 5023,
+      cachedTokens: 3000,
+      cacheWriteTokens: 2000,
+    });
+    expect(result.body).toMatchObject({
+      usage: { prompt_tokens_details: { cached_tokens: 3000, cache_write_tokens: 2000 } },
+    });
+  });
+
+  it('reports cache writes of a stream from message_start', () => {
+    const t = new AnthropicStreamTranslator('m', 0);
+    t.translate({
+      id: null,
+      event: 'message_start',
+      data: JSON.stringify({
+        type: 'message_start',
+        message: {
+          id: 'msg_1',
+          model: 'm',
+          usage: {
+            input_tokens: 5,
+            cache_creation_input_tokens: 700,
+            cache_read_input_tokens: 0,
+            output_tokens: 1,
+          },
+        },
+      }),
+    });
+    expect(t.usageChunk().usage).toEqual({
+      prompt_tokens: 705,
+      completion_tokens: 1,
+      total_tokens: 706,
+      prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 700 },
+    });
+  });
+});

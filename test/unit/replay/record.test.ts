@@ -247,6 +247,34 @@ describe('toRecordedLine', () => {
     expect(line.decision).not.toHaveProperty('noRoute');
   });
 
+  it('records prompt-cache token counts and the cost attribution, when present, and the schema accepts them', () => {
+    const base = input();
+    const usage = {
+      promptTokens: 900,
+      completionTokens: 5,
+      totalTokens: 905,
+      cachedTokens: 700,
+      cacheWriteTokens: 100,
+    };
+    const line = toRecordedLine(
+      {
+        ...base,
+        meta: {
+          ...base.meta,
+          usage,
+          attempts: base.meta.attempts.map((a) => (a.usage === null ? a : { ...a, usage })),
+          attribution: { 'metadata.feature': 'chat' },
+        },
+      },
+      { content: 'drop' },
+    );
+    expect(line.outcome.usage).toEqual(usage);
+    expect(line.outcome.attribution).toEqual({ 'metadata.feature': 'chat' });
+    expect(validateRecordedLine(JSON.parse(JSON.stringify(line))).ok).toBe(true);
+    const plain = toRecordedLine(input(), { content: 'drop' });
+    expect(plain.outcome).not.toHaveProperty('attribution');
+  });
+
   it('records why no route matched', () => {
     const line = toRecordedLine(input({ decision: noRoute, status: 400 }), { content: 'keep' });
     expect(line.decision).toEqual({

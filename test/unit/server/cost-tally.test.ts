@@ -34,3 +34,42 @@ describe('CostTally', () => {
     ]);
   });
 });
+
+describe('CostTally by attributed field', () => {
+  it('sums the engine-bucketed values of each field; requests without attribution add none', () => {
+    const t = new CostTally(0);
+    t.add({
+      tenant: 'a',
+      route: 'r',
+      target: 'm',
+      costUsd: 1,
+      attribution: { 'metadata.feature': 'search' },
+    });
+    t.add({ tenant: 'a', route: 'r', target: 'm', costUsd: 2, attribution: { 'metadata.feature': 'other' } });
+    t.add({
+      tenant: 'a',
+      route: 'r',
+      target: 'm',
+      costUsd: 4,
+      attribution: { 'metadata.feature': 'search' },
+    });
+    t.add({ tenant: 'a', route: 'r', target: 'm', costUsd: 8 });
+    expect(t.report().byAttribute).toEqual({
+      'metadata.feature': [
+        { name: 'search', usd: 5, requests: 2 },
+        { name: 'other', usd: 2, requests: 1 },
+      ],
+    });
+    expect(new CostTally(0).report().byAttribute).toEqual({});
+  });
+
+  it('bounds the values of a field and the number of fields by maxValues', () => {
+    const t = new CostTally(0, 2);
+    for (const v of ['a', 'b', 'c']) {
+      t.add({ tenant: 't', route: 'r', target: 'm', costUsd: 1, attribution: { [`f${v}`]: v, g: v } });
+    }
+    const r = t.report().byAttribute;
+    expect(Object.keys(r).sort()).toEqual(['fa', 'g']);
+    expect(r.g.map((e) => e.name)).toEqual(['a', 'b', 'other']);
+  });
+});
