@@ -30,6 +30,7 @@ import type {
   StreamSettings,
   TimeoutSettings,
 } from '../types.js';
+import { type ClassificationPlan, compileClassification } from './classifiers.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
 import { compileJobs, type JobSettings } from './jobs.js';
@@ -40,6 +41,13 @@ import { compileRoute, isGroup } from './routes.js';
 import { deepFreeze } from './settings.js';
 import { type CompiledBudget, compileTrafficRules, type RouteTraffic } from './traffic.js';
 
+export type {
+  ClassificationPlan,
+  ClassRoute,
+  CompiledClassifier,
+  Tri,
+  TriPredicate,
+} from './classifiers.js';
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
 export type { CompiledRecording, RecordingContent } from './recording.js';
 
@@ -110,6 +118,8 @@ export interface CompiledPolicy {
   readonly recording: CompiledRecording | null;
   /** The `jobs` block with its defaults (batches, deferred requests). */
   readonly jobs: JobSettings;
+  /** The classifiers and the routes that read them (`routes` empty: nothing ever classifies). */
+  readonly classification: ClassificationPlan;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +263,7 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     redisUrl: document.stores?.redis?.url ?? null,
     recording: compileRecording(document, (path) => options.resolvePath?.('/recording/path', path) ?? path),
     jobs: compileJobs(document.jobs),
+    classification: compileClassification(document, models),
   };
   return deepFreeze(compiled);
 }

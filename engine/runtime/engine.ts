@@ -15,6 +15,7 @@ import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
 import { createExecutor } from './attempts/index.js';
 import { type BreakerState, targetOfBreakerKey } from './breaker.js';
+import { Classifiers } from './classify.js';
 import { composeStages, type NamedStage } from './pipeline.js';
 import { RequestScope, type Snapshot } from './scope.js';
 import { accountingStage } from './stages/accounting.js';
@@ -158,6 +159,8 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   // captures it once, so a reload in the middle of a request never mixes two versions (P13).
   let current: Snapshot = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
   options.recorder?.activate?.(policy.recording ?? null);
+  // Classifiers' cached results and embedded examples, kept across reloads per definition.
+  const classifiers = new Classifiers(clock);
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -171,7 +174,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   stages.push(
     errorsStage(clock),
     checkStage(clock),
-    resolveStage(clock, random),
+    resolveStage(clock, random, classifiers),
     accountingStage,
     inputGuardrailsStage(clock, options.onGuardrail),
     admissionStage(traffic),
@@ -223,6 +226,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       if (next.identity.hash === current.policy.identity.hash) return { changed: false };
       current = { policy: next, providers: buildProviders(next), traffic: traffic.prepare(next) };
       options.recorder?.activate?.(next.recording ?? null);
+      classifiers.retain(next);
       executor.retain(
         next.models.keys(),
         next.routes.map((r) => r.name),

@@ -30,7 +30,13 @@ function declaredLabels(c: Checks): Map<string, Set<string>> {
   return out;
 }
 
-function unknownLabel(c: Checks, classifier: string, label: string, labels: Set<string>, pointer: string): void {
+function unknownLabel(
+  c: Checks,
+  classifier: string,
+  label: string,
+  labels: Set<string>,
+  pointer: string,
+): void {
   c.out.push(
     c.ctx.diag(
       'SEM_UNKNOWN_LABEL',
@@ -67,7 +73,8 @@ function definitions(c: Checks, refs: References): void {
     }
     if (spec.kind === 'model' && typeof spec.default === 'string' && isRecord(spec.labels)) {
       const labels = new Set(Object.keys(spec.labels));
-      if (!labels.has(spec.default)) unknownLabel(c, name, spec.default, labels, joinPointer(base, 'default'));
+      if (!labels.has(spec.default))
+        unknownLabel(c, name, spec.default, labels, joinPointer(base, 'default'));
     }
     if (spec.kind === 'complexity' && isRecord(spec.labels)) {
       const bounds = Object.values(spec.labels).filter((v): v is number => typeof v === 'number');
@@ -146,7 +153,7 @@ function outsideRoutes(c: Checks): void {
         c.ctx.diag(
           'SEM_CLASS_OUTSIDE_ROUTE',
           'error',
-          '`class.*` conditions are allowed only in a route\'s `when`: limits and caches are keyed without classifying the request',
+          "`class.*` conditions are allowed only in a route's `when`: limits and caches are keyed without classifying the request",
           pointer,
           { key: true },
         ),

@@ -12,8 +12,13 @@ import type { RequestScope } from '../scope.js';
 
 function noop(): void {}
 
+/** The answer's metadata with what the scope adds: the cache outcome, the classifiers' cost. */
 function withScope(scope: RequestScope, meta: ResponseMeta): ResponseMeta {
-  return scope.cache === null ? meta : { ...meta, cache: scope.cache };
+  if (scope.cache === null && scope.classCostUsd === 0) return meta;
+  const out = scope.cache === null ? { ...meta } : { ...meta, cache: scope.cache };
+  // The classification calls are the request's cost, so its route's budgets count them too.
+  if (scope.classCostUsd > 0) out.costUsd = (meta.costUsd ?? 0) + scope.classCostUsd;
+  return out;
 }
 
 export const accountingStage: NamedStage = {
