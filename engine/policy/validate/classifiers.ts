@@ -98,7 +98,7 @@ function classConditions(when: unknown, pointer: string, out: [string, unknown, 
   for (const [key, value] of Object.entries(when)) {
     const p = joinPointer(pointer, key);
     if ((key === 'all' || key === 'any') && Array.isArray(value)) {
-      value.forEach((w, k) => classConditions(w, joinPointer(p, k), out));
+      for (const [k, w] of value.entries()) classConditions(w, joinPointer(p, k), out);
     } else if (key === 'not') {
       classConditions(value, p, out);
     } else if (key.startsWith(CLASS_PREFIX)) {
@@ -111,7 +111,8 @@ function classConditions(when: unknown, pointer: string, out: [string, unknown, 
 function comparedLabels(cond: unknown, pointer: string): [unknown, string][] {
   if (!isRecord(cond)) return [[cond, pointer]];
   const out: [unknown, string][] = [];
-  if (Array.isArray(cond.in)) cond.in.forEach((v, k) => out.push([v, joinPointer(pointer, 'in', k)]));
+  if (Array.isArray(cond.in))
+    for (const [k, v] of cond.in.entries()) out.push([v, joinPointer(pointer, 'in', k)]);
   return out;
 }
 
