@@ -88,8 +88,14 @@ export interface RequestInput {
    * classifiers (`replay` passes the recorded ones, `switchyard test` a case's `classes`). Never
    * set from HTTP: a client cannot choose its own class.
    */
-  readonly classes?: Readonly<Record<string, string>>;
+  readonly classes?: Readonly<Record<string, GivenClass>>;
 }
+
+/**
+ * A classifier's label given by the caller: the label, or the label with what the classification
+ * cost when it was recorded (so a replay costs what the recorded request cost).
+ */
+export type GivenClass = string | { readonly label: string; readonly costUsd?: number };
 
 /**
  * Why a request was refused before the engine read it: the HTTP layer could not parse the body,

@@ -149,7 +149,7 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     stage: 'semantic',
     title: 'Class condition outside a route',
     example: `${HEAD}${MOCK}classifiers:\n  task: { kind: complexity, labels: { simple: 0.3, complex: 1 } }\nlimits:\n  hard: { key: [tenant], requests: 10/min, when: { class.task: complex } }\n${CHAT}    limits: [hard]\n`,
-    fix: 'Match on `class.<name>` in a route\'s `when` only: give the complex requests their own route, with its own limits or cache.',
+    fix: "Match on `class.<name>` in a route's `when` only: give the complex requests their own route, with its own limits or cache.",
   },
   SEM_CLASSIFIER_BANDS: {
     stage: 'semantic',

@@ -28,7 +28,7 @@ import type { ClassificationPlan, CompiledClassifier, CompiledPolicy } from '../
 import { findFirstMatch } from '../compile/graph.js';
 import type { Provider } from '../providers/types.js';
 import type { Clock } from '../shared/clock.js';
-import type { ClassResult, RequestContext } from '../types.js';
+import type { ClassResult, GivenClass, RequestContext } from '../types.js';
 import { answerText, createSideCaller, embeddingVectors, type SideCaller } from './side-call.js';
 
 /** What a classifier's run needs of the request. */
@@ -68,42 +68,65 @@ export interface ClassifiedContext {
   readonly costUsd: number;
 }
 
-/** The labels the caller gave (`RequestInput.classes`) that the policy declares. */
+/** A label the caller gave for a classifier, when the policy declares both; else null. */
+function givenLabel(
+  plan: ClassificationPlan,
+  name: string,
+  given: GivenClass | undefined,
+): { readonly label: string; readonly costUsd: number } | null {
+  if (given === undefined) return null;
+  const label = typeof given === 'string' ? given : given.label;
+  const cost = typeof given === 'string' ? 0 : (given.costUsd ?? 0);
+  const c = plan.classifiers.get(name);
+  if (c === undefined || typeof label !== 'string' || !c.labels.includes(label)) return null;
+  return { label, costUsd: Number.isFinite(cost) && cost > 0 ? cost : 0 };
+}
+
+/**
+ * The labels the caller gave (`RequestInput.classes`) that the policy declares, as context
+ * classes: what `engine.decide` (synchronous, for explain) sees, since it runs no classifier.
+ */
 export function givenClasses(
   plan: ClassificationPlan,
-  given: Readonly<Record<string, string>> | undefined,
+  given: Readonly<Record<string, GivenClass>> | undefined,
 ): Record<string, string> | undefined {
   if (given === undefined) return undefined;
   let out: Record<string, string> | undefined;
-  for (const [name, label] of Object.entries(given)) {
-    const c = plan.classifiers.get(name);
-    if (c === undefined || typeof label !== 'string' || !c.labels.includes(label)) continue;
+  for (const name of Object.keys(given)) {
+    const g = givenLabel(plan, name, given[name]);
+    if (g === null) continue;
     out ??= Object.create(null) as Record<string, string>;
-    out[name] = label;
+    out[name] = g.label;
   }
   return out;
 }
 
 /**
- * Walks the routes as the header says and returns the context `decide` should see. `run` is
- * asked for each classifier that must run; it never rejects.
+ * Walks the routes as the header says and returns the context `decide` should see. A classifier
+ * that must run takes the caller's `given` label when there is one (a test case, `replay`), else
+ * `run` is asked; it never rejects.
  */
 export async function classifyForRoutes(
   policy: CompiledPolicy,
   ctx: RequestContext,
   run: (classifier: CompiledClassifier) => Promise<ClassResult>,
+  given?: Readonly<Record<string, GivenClass>>,
 ): Promise<ClassifiedContext> {
   const plan = policy.classification;
   const results: ClassResult[] = [];
-  if (ctx.classes !== undefined) {
-    for (const [classifier, label] of Object.entries(ctx.classes)) {
-      results.push({ classifier, label, source: 'given', costUsd: 0 });
-    }
-  }
   if (plan.routes.length === 0) return { context: ctx, results, costUsd: 0 };
   // Fast path: a route before the first class route matches, and class labels cannot change that.
   const first = findFirstMatch(policy.index, policy.routes, ctx);
   if (first >= 0 && first < plan.routes[0].position) return { context: ctx, results, costUsd: 0 };
+  const one = (name: string): Promise<ClassResult> => {
+    const g = givenLabel(plan, name, given?.[name]);
+    if (g !== null)
+      return Promise.resolve({ classifier: name, label: g.label, source: 'given', costUsd: g.costUsd });
+    const classifier = plan.classifiers.get(name);
+    // compileClassification keeps only declared classifiers in a route's list.
+    if (classifier === undefined) throw new Error(`internal: unknown classifier ${name}`);
+    return run(classifier);
+  };
   let context = ctx;
   let costUsd = 0;
   let k = 0;
@@ -117,14 +140,7 @@ export async function classifyForRoutes(
     if (v === 2) {
       const known = context.classes;
       const needed = classRoute.classifiers.filter((n) => known === undefined || !Object.hasOwn(known, n));
-      const ran = await Promise.all(
-        needed.map((name) => {
-          const classifier = plan.classifiers.get(name);
-          // compileClassification keeps only declared classifiers in a route's list.
-          if (classifier === undefined) throw new Error(`internal: unknown classifier ${name}`);
-          return run(classifier);
-        }),
-      );
+      const ran = await Promise.all(needed.map(one));
       const classes: Record<string, string> = Object.assign(Object.create(null), context.classes);
       for (const r of ran) {
         classes[r.classifier] = r.label;

@@ -30,7 +30,7 @@ export function resolveRequest(
   random: () => number,
   explain: boolean,
 ): Resolved {
-  const created = requestContext(policy, input, random);
+  const created = requestContext(policy, input, random, true);
   if (created.kind === 'refused') return created;
   const context = created.context;
   return { kind: 'resolved', context, decision: decide(policy, context, { explain }) };
@@ -40,15 +40,23 @@ type Contextual =
   | Exclude<Resolved, { kind: 'resolved' }>
   | { readonly kind: 'context'; readonly context: RequestContext };
 
-/** The request's context and tenant; the caller's given class labels (`input.classes`) in it. */
-function requestContext(policy: CompiledPolicy, input: RequestInput, random: () => number): Contextual {
+/**
+ * The request's context and tenant. With `withGiven`, the caller's given class labels
+ * (`input.classes`) are put in it: what the synchronous `engine.decide` sees.
+ */
+function requestContext(
+  policy: CompiledPolicy,
+  input: RequestInput,
+  random: () => number,
+  withGiven: boolean,
+): Contextual {
   const created = createContext(policy, input, random);
   if (!created.ok) return { kind: 'refused', code: created.code, detail: created.message, context: null };
   let context = created.context;
   if (policy.requiresAuth && context.tenant === null) {
     return { kind: 'refused', code: 'invalid_api_key', detail: '', context };
   }
-  if (input.classes !== undefined && policy.classification.classifiers.size > 0) {
+  if (withGiven && input.classes !== undefined && policy.classification.classifiers.size > 0) {
     const classes = givenClasses(policy.classification, input.classes);
     if (classes !== undefined) context = { ...context, classes };
   }
@@ -67,14 +75,17 @@ async function classifyAndResolve(
   random: () => number,
   classifiers: Classifiers,
 ): Promise<EngineResponse> {
-  const created = requestContext(scope.policy, scope.input, random);
+  const created = requestContext(scope.policy, scope.input, random, false);
   scope.context = created.context;
   if (created.kind === 'refused') {
     return errorAnswer(scope, created.code, clock.now(), { params: { detail: created.detail } });
   }
   const request = { providers: scope.snapshot.providers, signal: scope.signal };
-  const classified = await classifyForRoutes(scope.policy, created.context, (c) =>
-    classifiers.run(c, created.context, request),
+  const classified = await classifyForRoutes(
+    scope.policy,
+    created.context,
+    (c) => classifiers.run(c, created.context, request),
+    scope.input.classes,
   );
   scope.context = classified.context;
   if (classified.results.length > 0) scope.classes = classified.results;
