@@ -49,10 +49,10 @@ const arbWhen = (withClasses: boolean): fc.Arbitrary<When> =>
     when: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       arbLeaf(withClasses),
-      fc.array(tie('when'), { minLength: 1, maxLength: 3 }).map((all) => ({ all })),
-      fc.array(tie('when'), { minLength: 1, maxLength: 3 }).map((any) => ({ any })),
-      tie('when').map((not) => ({ not })),
-      fc.tuple(arbLeaf(withClasses), arbLeaf(withClasses)).map(([p, q]) => ({ ...q, ...p })),
+      fc.array(tie('when'), { minLength: 1, maxLength: 3 }).map((all) => ({ all }) as When),
+      fc.array(tie('when'), { minLength: 1, maxLength: 3 }).map((any) => ({ any }) as When),
+      tie('when').map((not) => ({ not }) as When),
+      fc.tuple(arbLeaf(withClasses), arbLeaf(withClasses)).map(([p, q]) => ({ ...q, ...p }) as When),
     ),
   })).when;
 
@@ -71,7 +71,7 @@ function policyOf(whens: readonly (When | null)[]): CompiledPolicy {
       a: { kind: 'complexity', labels: { a1: 0.3, a2: 0.6, a3: 1 } },
       b: { kind: 'complexity', labels: { b1: 0.5, b2: 1 } },
     },
-    routes,
+    routes: routes as Policy['routes'],
   };
   return compilePolicy(doc);
 }
