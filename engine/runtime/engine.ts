@@ -12,7 +12,7 @@ import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
+import type { AttemptRecord, ClassResult, Decision, EngineResponse, RequestInput } from '../types.js';
 import { createExecutor } from './attempts/index.js';
 import { type BreakerState, targetOfBreakerKey } from './breaker.js';
 import { Classifiers } from './classify.js';
@@ -56,6 +56,8 @@ export interface EngineOptions {
   readonly onGuardrail?: (verdict: GuardrailVerdict) => void;
   /** The cache outcome of a request of a route with a cache (`hit`, `miss`, `bypass`), and writes. */
   readonly onCache?: (event: CacheEvent) => void;
+  /** What a classifier said about a request, once per classifier that ran (metrics, logs). */
+  readonly onClassify?: (result: ClassResult) => void;
   /**
    * Receives every completed request (JSON answers once produced, streams once ended), off the
    * response path: what `serve` records and `replay` reads. `createRecorder` writes every request
@@ -174,7 +176,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   stages.push(
     errorsStage(clock),
     checkStage(clock),
-    resolveStage(clock, random, classifiers),
+    resolveStage(clock, random, classifiers, options.onClassify),
     accountingStage,
     inputGuardrailsStage(clock, options.onGuardrail),
     admissionStage(traffic),

@@ -8,7 +8,7 @@ import { createContext } from '../../context.js';
 import { decide } from '../../decide.js';
 import { type ErrorCode, isErrorCode } from '../../errors.js';
 import type { Clock } from '../../shared/clock.js';
-import type { Decision, EngineResponse, RequestContext, RequestInput } from '../../types.js';
+import type { ClassResult, Decision, EngineResponse, RequestContext, RequestInput } from '../../types.js';
 import { type Classifiers, classifyForRoutes, givenClasses } from '../classify.js';
 import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
@@ -74,6 +74,7 @@ async function classifyAndResolve(
   clock: Clock,
   random: () => number,
   classifiers: Classifiers,
+  onClassify: ((result: ClassResult) => void) | undefined,
 ): Promise<EngineResponse> {
   const created = requestContext(scope.policy, scope.input, random, false);
   scope.context = created.context;
@@ -88,7 +89,10 @@ async function classifyAndResolve(
     scope.input.classes,
   );
   scope.context = classified.context;
-  if (classified.results.length > 0) scope.classes = classified.results;
+  if (classified.results.length > 0) {
+    scope.classes = classified.results;
+    if (onClassify !== undefined) for (const r of classified.results) onClassify(r);
+  }
   scope.classCostUsd = classified.costUsd;
   const answer = route(scope, decide(scope.policy, classified.context), next, clock);
   if (scope.routed !== null || classified.costUsd === 0) return answer;
@@ -110,13 +114,18 @@ function route(scope: RequestScope, decision: Decision, next: Next, clock: Clock
   return next(scope);
 }
 
-export function resolveStage(clock: Clock, random: () => number, classifiers: Classifiers): NamedStage {
+export function resolveStage(
+  clock: Clock,
+  random: () => number,
+  classifiers: Classifiers,
+  onClassify?: (result: ClassResult) => void,
+): NamedStage {
   return {
     name: 'resolve',
     run: (scope, next) => {
       // Only a policy whose routes read a classifier pays for the asynchronous path.
       if (scope.policy.classification.routes.length > 0) {
-        return classifyAndResolve(scope, next, clock, random, classifiers);
+        return classifyAndResolve(scope, next, clock, random, classifiers, onClassify);
       }
       const resolved = resolveRequest(scope.policy, scope.input, random, false);
       scope.context = resolved.context;

@@ -50,6 +50,7 @@ interface Sent {
 const sent: Sent[] = [];
 let triageCalls = 0;
 let triagePrompt = '';
+let metricsText = '';
 
 beforeAll(async () => {
   upstream = await startUpstream();
@@ -95,6 +96,7 @@ beforeAll(async () => {
         target: res.headers.get('x-switchyard-target'),
       });
     }
+    metricsText = await (await fetch(`${server.url}/metrics`)).text();
   } finally {
     await server.close();
   }
@@ -140,6 +142,18 @@ describe('classify, then route, through the server', () => {
     const cost = recorded[1].classes?.[0]?.costUsd ?? 0;
     expect(cost).toBeGreaterThan(0);
     expect(recorded[1].outcome.costUsd - recorded[2].outcome.costUsd).toBeCloseTo(cost, 12);
+  });
+
+  it('counts classifications in the metrics, by classifier, label and source', () => {
+    expect(metricsText).toMatch(
+      /switchyard_classifications_total\{classifier="task",label="code",source="model"\} 1/,
+    );
+    expect(metricsText).toMatch(
+      /switchyard_classifications_total\{classifier="task",label="code",source="cache"\} 1/,
+    );
+    expect(metricsText).toMatch(
+      /switchyard_classifications_total\{classifier="task",label="chat",source="model"\} 1/,
+    );
   });
 
   it('replays every decision without calling the classifier again', async () => {
