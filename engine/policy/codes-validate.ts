@@ -159,9 +159,9 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
   },
   SEM_CLASSIFIER_MODEL: {
     stage: 'semantic',
-    title: 'Classifier uses a wildcard model',
+    title: 'Classifier uses a model that cannot serve it',
     example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  any: { provider: demo, model: "*" }\nclassifiers:\n  task: { kind: model, model: any, labels: { a: "", b: "" }, default: a }\nroutes:\n  - name: a\n    when: { class.task: a }\n    targets: [any]\n`,
-    fix: 'Declare a model with a fixed upstream name (`model: gpt-5-nano`) for the classifier.',
+    fix: 'Give the classifier a model with a fixed upstream name (`model: gpt-5-nano`), not a wildcard; for an `embedding` classifier, a model whose provider serves embeddings (OpenAI-compatible, not Anthropic).',
   },
   SEM_ZERO_WEIGHTS: {
     stage: 'semantic',

@@ -50,11 +50,19 @@ class ClassifierState {
   readonly results: LRUCache<string, Outcome> | null;
   readonly inFlight = new Map<string, Promise<Outcome>>();
   examples: Promise<readonly LabelledVector[] | null> | null = null;
+  /** Clock time the examples last failed to embed: no new attempt for EXAMPLES_RETRY_MS. */
+  examplesFailedAt = Number.NEGATIVE_INFINITY;
 
   constructor(maxEntries: number) {
     this.results = maxEntries > 0 ? new LRUCache<string, Outcome>({ max: maxEntries }) : null;
   }
 }
+
+/**
+ * After the examples fail to embed, requests take the default label at once for this long rather
+ * than each paying a failing call (an upstream down, a model that serves no embeddings).
+ */
+const EXAMPLES_RETRY_MS = 30_000;
 
 function textKey(text: string): string {
   // A digest, not the text: an entry costs the same whatever the prompt's length.
@@ -283,6 +291,9 @@ export class Classifiers {
     // The examples are embedded once (the first request that needs them pays); a failure is
     // forgotten, so the next request tries again.
     if (state.examples === null) {
+      if (this.clock.now() - state.examplesFailedAt < EXAMPLES_RETRY_MS) {
+        return { label: c.default, source: 'default', costUsd: 0, detail: 'examples' };
+      }
       const examples = c.examples;
       state.examples = embed(
         examples.map((e) => e.text),
@@ -296,6 +307,7 @@ export class Classifiers {
     const examples = await state.examples;
     if (examples === null) {
       state.examples = null;
+      state.examplesFailedAt = this.clock.now();
       return { label: c.default, source: 'default', costUsd: cost, detail: 'examples' };
     }
     const left = deadline - this.clock.now();

@@ -60,6 +60,18 @@ function definitions(c: Checks, refs: References): void {
       const pointer = joinPointer(base, 'model');
       refs.reference('models', spec.model, pointer);
       const model = typeof spec.model === 'string' ? models[spec.model] : undefined;
+      const providers = isRecord(c.doc.providers) ? c.doc.providers : {};
+      const provider = isRecord(model) && typeof model.provider === 'string' ? providers[model.provider] : undefined;
+      if (spec.kind === 'embedding' && isRecord(provider) && provider.kind === 'anthropic') {
+        c.out.push(
+          c.ctx.diag(
+            'SEM_CLASSIFIER_MODEL',
+            'error',
+            `classifier ${code(name)} embeds with model ${code(String(spec.model))}, whose provider (\`kind: anthropic\`) serves no embeddings; use an OpenAI-compatible embedding model`,
+            pointer,
+          ),
+        );
+      }
       if (isRecord(model) && model.model === '*') {
         c.out.push(
           c.ctx.diag(

@@ -201,6 +201,46 @@ routes:
   });
 });
 
+describe('embedding classifier whose examples cannot be embedded', () => {
+  it('takes the default label, and waits 30s before trying the examples again', async () => {
+    const policy = compiled(`${HEAD}classifiers:
+  topic: { kind: embedding, model: emb, labels: { billing: ["refund"] }, default: other }
+routes:
+  - name: billing
+    when: { class.topic: billing }
+    targets: [big]
+  - name: default
+    targets: [small]
+`);
+    const down: Script = async (req, real) =>
+      req.endpoint === 'embeddings'
+        ? {
+            ok: false,
+            error: {
+              class: 'overloaded',
+              status: 503,
+              message: 'x',
+              retryAfterMs: null,
+              body: { error: { message: 'x', type: 'x', code: null } },
+            },
+          }
+        : real.call(req);
+    const { engine, calls, lines, clock } = engineFor(policy, down);
+    await engine.handle(ask('refund'));
+    await engine.handle(ask('refund please'));
+    await settle();
+    expect(calls.filter((c) => c.startsWith('embeddings'))).toHaveLength(1);
+    expect(lines.map((l) => l.classes?.[0]?.detail)).toEqual(['examples', 'examples']);
+    expect(lines.map((l) => l.decision?.kind === 'route' && l.decision.route)).toEqual([
+      'default',
+      'default',
+    ]);
+    await clock.advance(30_000);
+    await engine.handle(ask('refund again'));
+    expect(calls.filter((c) => c.startsWith('embeddings'))).toHaveLength(2);
+  });
+});
+
 describe('complexity classifier at runtime', () => {
   it('classifies without any upstream call', async () => {
     const policy = compiled(`${HEAD}classifiers:
