@@ -1,5 +1,6 @@
 /**
- * Stage `resolve`: the request context (normalised once), the tenant of the caller's key, and
+ * Stage `resolve`: the request context (normalised once), the tenant of the caller's key, the
+ * classifiers a candidate route needs (only for a policy with class routes; classify.ts), and
  * `decide`. Refusals here: a malformed metadata header or seed (400), a missing or unknown key
  * when the policy declares tenants (401), no matching route (404 `no_route`).
  */
