@@ -83,7 +83,19 @@ export interface RequestInput {
    * and neither is its answer.
    */
   readonly internal?: boolean;
+  /**
+   * Classifier labels given by the caller, by classifier name: used instead of running those
+   * classifiers (`replay` passes the recorded ones, `switchyard test` a case's `classes`). Never
+   * set from HTTP: a client cannot choose its own class.
+   */
+  readonly classes?: Readonly<Record<string, GivenClass>>;
 }
+
+/**
+ * A classifier's label given by the caller: the label, or the label with what the classification
+ * cost when it was recorded (so a replay costs what the recorded request cost).
+ */
+export type GivenClass = string | { readonly label: string; readonly costUsd?: number };
 
 /**
  * Why a request was refused before the engine read it: the HTTP layer could not parse the body,
@@ -132,6 +144,12 @@ export interface RequestContext {
    * present, else from the engine's random port, so every decision can be replayed exactly.
    */
   readonly seed: number;
+  /**
+   * The labels of the classifiers that ran for this request, by classifier name (`class.<name>`
+   * conditions read them). Absent, or without a name, when that classifier did not run: decide
+   * is pure, so classification happens before it (engine/runtime/classify.ts).
+   */
+  readonly classes?: Readonly<Record<string, string>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +302,26 @@ export interface Usage {
   readonly cachedTokens?: number;
   /** Of the prompt tokens, those written to the provider's prompt cache (Anthropic); absent when not reported. */
   readonly cacheWriteTokens?: number;
+}
+
+/** What one classifier said about a request (engine/runtime/classify.ts); recorded. */
+export interface ClassResult {
+  readonly classifier: string;
+  readonly label: string;
+  /**
+   * How the label was obtained: `heuristic` (complexity), `model`, `embedding`, `cache` (an
+   * identical input's result), `default` (failure, timeout, unparseable answer, nothing similar
+   * enough), `given` (by the caller: a test case, or `replay` from the recording).
+   */
+  readonly source: 'heuristic' | 'model' | 'embedding' | 'cache' | 'default' | 'given';
+  /** What the classification call cost (0 when nothing was called). */
+  readonly costUsd: number;
+  /** The complexity score. */
+  readonly score?: number;
+  /** The nearest example's cosine similarity. */
+  readonly similarity?: number;
+  /** Why the default was used: `timeout`, `error`, `aborted`, `unparsed`, `below_similarity`, `examples`. */
+  readonly detail?: string;
 }
 
 export interface AttemptRecord {

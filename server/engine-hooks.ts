@@ -71,5 +71,9 @@ export function withServerHooks(
       metrics.observeCache(event);
       base?.onCache?.(event);
     },
+    onClassify(result) {
+      metrics.observeClassification(result);
+      base?.onClassify?.(result);
+    },
   };
 }

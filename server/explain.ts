@@ -5,6 +5,7 @@
 
 import {
   type CompiledGuardrail,
+  type CompiledPolicy,
   type Decision,
   maxUpstreamCalls,
   NEVER_RETRIED,
@@ -79,6 +80,47 @@ export interface ExplainReport {
   readonly plan: ExplainPlan | null;
   /** Set when the request would be refused without an upstream call. */
   readonly refused: { readonly status: number; readonly code: string; readonly message: string } | null;
+  /** The policy's classifiers and the routes that read them (absent when it declares none). */
+  readonly classifiers?: readonly ExplainClassifier[];
+}
+
+export interface ExplainClassifier {
+  readonly name: string;
+  readonly kind: 'complexity' | 'model' | 'embedding';
+  readonly labels: readonly string[];
+  /** The model it asks (`model`, `embedding`); null for `complexity`. */
+  readonly model: string | null;
+  readonly default: string | null;
+  readonly timeoutMs: number | null;
+  /** The routes whose `when` reads it: only a request one of them could take runs it. */
+  readonly routes: readonly string[];
+}
+
+/** The classifiers of `policy`, each with the routes that depend on it. */
+export function explainClassifiers(policy: CompiledPolicy): ExplainClassifier[] {
+  const plan = policy.classification;
+  const out: ExplainClassifier[] = [];
+  for (const c of plan.classifiers.values()) {
+    const routes = plan.routes
+      .filter((r) => r.classifiers.includes(c.name))
+      .map((r) => policy.routes[r.position]?.name ?? `#${r.position + 1}`);
+    out.push({
+      name: c.name,
+      kind: c.kind,
+      labels: c.labels,
+      model: c.kind === 'complexity' ? null : c.model.name,
+      default: c.kind === 'complexity' ? null : c.default,
+      timeoutMs: c.kind === 'complexity' ? null : c.timeoutMs,
+      routes,
+    });
+  }
+  return out;
+}
+
+/** The report with the policy's classifiers (unchanged when it declares none). */
+export function withClassifiers(report: ExplainReport, policy: CompiledPolicy): ExplainReport {
+  const classifiers = explainClassifiers(policy);
+  return classifiers.length === 0 ? report : { ...report, classifiers };
 }
 
 function tree(node: PlanNode): ExplainPlanTree {
@@ -202,9 +244,29 @@ export function renderExplainHuman(report: ExplainReport): string {
   const out: string[] = [];
   const p = report.policy;
   out.push(`policy  ${p.name} ${p.version} (${p.hash.slice(0, 12)})`);
+  if (report.classifiers !== undefined && report.classifiers.length > 0) {
+    out.push('', 'classifiers (each runs only for a request that a route reading it could take):');
+    for (const c of report.classifiers) {
+      const how =
+        c.kind === 'complexity'
+          ? 'complexity heuristic, no model call'
+          : `${c.kind} via ${c.model}, default ${c.default}, timeout ${formatMs(c.timeoutMs ?? 0)}`;
+      out.push(
+        `  - ${c.name}: ${how}; labels ${c.labels.join(', ')}; read by ${c.routes.length === 0 ? 'no route' : c.routes.join(', ')}`,
+      );
+    }
+  }
+  let unclassifiedRoutes = 0;
   if (report.skipped.length > 0) {
     out.push('', 'routes that did not match:');
-    for (const s of report.skipped) out.push(`  - ${s.route}: ${s.reason}`);
+    for (const s of report.skipped) {
+      // explain sends nothing upstream, so a classifier's label is absent unless the request file gives it.
+      const unclassified = /^class\.\S+ is absent/.test(s.reason)
+        ? ' (not classified by explain: give "classes": { "<classifier>": "<label>" } in the request file)'
+        : '';
+      if (unclassified !== '') unclassifiedRoutes++;
+      out.push(`  - ${s.route}: ${s.reason}${unclassified}`);
+    }
   }
   out.push('');
   if (report.refused !== null) {
@@ -217,6 +279,11 @@ export function renderExplainHuman(report: ExplainReport): string {
     return `${out.join('\n')}\n`;
   }
   out.push(`matched route: ${report.route ?? '(none)'}`);
+  if (unclassifiedRoutes > 0) {
+    out.push(
+      '  (taking every route above that reads an unclassified label as not matching; the gateway classifies first)',
+    );
+  }
   const plan = report.plan;
   if (plan === null) return `${out.join('\n')}\n`;
   const t = plan.timeout;

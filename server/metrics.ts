@@ -8,6 +8,7 @@ import type {
   AttemptRecord,
   BudgetAlertEvent,
   CacheEvent,
+  ClassResult,
   GuardrailVerdict,
   LimitEvent,
   PolicyIdentity,
@@ -35,6 +36,8 @@ export interface ServerMetrics {
   observeCache(event: CacheEvent): void;
   /** One guardrail verdict: counted by guardrail, stage and verdict (`shadow_*` when not enforced); its check time. */
   observeGuardrail(verdict: GuardrailVerdict): void;
+  /** One classification: counted by classifier, label and source (model, cache, default, ...). */
+  observeClassification(result: ClassResult): void;
   /** Where the breaker-state gauge reads from at scrape time (the serving engine). */
   setBreakerSource(source: () => ReadonlyArray<{ target: string; state: string }>): void;
   /** Lines the recorder dropped (queue full or write failure). */
@@ -124,6 +127,11 @@ export function createServerMetrics(): ServerMetrics {
     'switchyard_guardrail_verdicts_total',
     'Guardrail verdicts by guardrail, stage (input, output) and verdict (pass, block, flag, redact, fallback; shadow_<verdict> for shadow guardrails).',
     ['guardrail', 'stage', 'verdict'] as const,
+  );
+  const classifications = counter(
+    'switchyard_classifications_total',
+    'Classifier results by classifier, label and source (heuristic, model, embedding, cache, default, given); a classifier runs only for requests a route reading it could take.',
+    ['classifier', 'label', 'source'] as const,
   );
   const guardrailLatency = histogram(
     'switchyard_guardrail_check_seconds',
@@ -237,6 +245,9 @@ export function createServerMetrics(): ServerMetrics {
       const outcome = verdict.enforced ? verdict.outcome : `shadow_${verdict.outcome}`;
       guardrailVerdicts.inc({ guardrail: verdict.guardrail, stage: verdict.stage, verdict: outcome });
       guardrailLatency.observe({ guardrail: verdict.guardrail, stage: verdict.stage }, verdict.ms / 1000);
+    },
+    observeClassification(result) {
+      classifications.inc({ classifier: result.classifier, label: result.label, source: result.source });
     },
     observeLimit(event) {
       limitEvents.inc({ kind: event.kind, route: event.route, degraded: String(event.degraded === true) });

@@ -23,8 +23,9 @@
  *                               compile use them, so they sit below policy).
  *    3  engine/policy           load, validate, diagnostics, formats, the code catalogue.
  *    4  engine/match            the `when` language: field getters, compiled predicates.
- *    5  engine/limits, engine/cache, engine/providers
+ *    5  engine/limits, engine/cache, engine/providers, engine/classify
  *                               peers: none imports another (see the providers allow-list).
+ *                               classify: the classifiers' pure parts (heuristic, parsing).
  *    6  engine/compile          compilePolicy, route graph, plans; loadPolicy (load → validate →
  *                               compile). Imports providers TYPE-ONLY (ProviderSpec).
  *    7  engine/context, engine/request-checks
@@ -59,7 +60,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine/errors', 'engine/guardrails'],
   ['engine/policy'],
   ['engine/match'],
-  ['engine/limits', 'engine/cache', 'engine/providers'],
+  ['engine/limits', 'engine/cache', 'engine/providers', 'engine/classify'],
   ['engine/compile'],
   ['engine/context', 'engine/request-checks'],
   ['engine/decide'],

@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { RequestInput } from '../../engine/index.js';
-import { explainDecision, renderExplainHuman } from '../../server/explain.js';
+import { explainDecision, renderExplainHuman, withClassifiers } from '../../server/explain.js';
 import { parseCommandArgs } from '../args.js';
 import {
   CliError,
@@ -26,7 +26,8 @@ Shows the route a request would take, why each earlier route did not match, and 
 (targets in attempt order, timeouts, retries). Nothing is sent upstream.
 
 The request file holds { "body": { ...OpenAI request... }, "headers": { ... }, "path": "/v1/..." };
-"headers" and "path" are optional.
+"headers" and "path" are optional. Nothing runs a classifier: "classes": { "<classifier>": "<label>" }
+gives the labels to explain a classified request with (routes reading an absent one do not match).
 
 Options:
   --policy <path>         Policy file or directory (required)
@@ -84,10 +85,20 @@ export async function readRequestFile(path: string): Promise<RequestInput> {
   if (parsed.path !== undefined && typeof parsed.path !== 'string') {
     throw new CliError(`request file ${path}: "path" must be a string`);
   }
+  const classes: Record<string, string> = {};
+  if (parsed.classes !== undefined) {
+    if (!isObject(parsed.classes)) throw new CliError(`request file ${path}: "classes" must be an object`);
+    for (const [name, label] of Object.entries(parsed.classes)) {
+      if (typeof label !== 'string')
+        throw new CliError(`request file ${path}: class "${name}" must be a string`);
+      classes[name] = label;
+    }
+  }
   return {
     body: parsed.body,
     headers,
     ...(typeof parsed.path === 'string' ? { path: parsed.path } : {}),
+    ...(parsed.classes === undefined ? {} : { classes }),
   };
 }
 
@@ -122,11 +133,14 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   const instance = engine.createEngine(loaded.policy);
   try {
     const decision = instance.decide(input, { explain: true });
-    const report = explainDecision(
-      decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
-      decision,
-      loaded.policy.guardrails,
-      { stream: (input.body as { stream?: unknown }).stream === true },
+    const report = withClassifiers(
+      explainDecision(
+        decision.kind === 'rejected' ? loaded.policy.identity : decision.policy,
+        decision,
+        loaded.policy.guardrails,
+        { stream: (input.body as { stream?: unknown }).stream === true },
+      ),
+      loaded.policy,
     );
     io.stdout.write(format === 'json' ? jsonText(report) : renderExplainHuman(report));
   } finally {

@@ -31,6 +31,7 @@ import type {
   TimeoutSettings,
 } from '../types.js';
 import { type CompiledAccounting, compileAccounting } from './accounting.js';
+import { type ClassificationPlan, compileClassification } from './classifiers.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
 import { compileJobs, type JobSettings } from './jobs.js';
@@ -41,6 +42,13 @@ import { compileRoute, isGroup } from './routes.js';
 import { deepFreeze, ms } from './settings.js';
 import { type CompiledBudget, compileTrafficRules, type RouteTraffic } from './traffic.js';
 
+export type {
+  ClassificationPlan,
+  ClassRoute,
+  CompiledClassifier,
+  Tri,
+  TriPredicate,
+} from './classifiers.js';
 export type { CompiledGroup, CompiledNode, CompiledTarget } from './plan.js';
 export type { CompiledRecording, RecordingContent } from './recording.js';
 
@@ -115,6 +123,8 @@ export interface CompiledPolicy {
   readonly jobs: JobSettings;
   /** The `accounting` block (cost attribution by request fields); null when there is none. */
   readonly accounting: CompiledAccounting | null;
+  /** The classifiers and the routes that read them (`routes` empty: nothing ever classifies). */
+  readonly classification: ClassificationPlan;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +270,7 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     recording: compileRecording(document, (path) => options.resolvePath?.('/recording/path', path) ?? path),
     jobs: compileJobs(document.jobs),
     accounting: compileAccounting(document.accounting),
+    classification: compileClassification(document, models),
   };
   return deepFreeze(compiled);
 }

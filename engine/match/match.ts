@@ -75,6 +75,9 @@ export function fieldGetter(rawField: string): FieldGetter {
       return (ctx) => ownString(ctx.metadata, key);
     case 'body':
       return (ctx) => bodyValue(ctx.body, key);
+    case 'class':
+      // A classifier's label; absent until the classifiers the route needs have run.
+      return (ctx) => (ctx.classes === undefined ? undefined : ownString(ctx.classes, key));
     default:
       // Unknown fields are rejected by validation; here they are simply never present.
       return () => undefined;

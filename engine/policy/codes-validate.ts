@@ -90,6 +90,12 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}caches:\n  faq: { mode: exact, ttl: 24h }\n${CHAT}    cache: fqa\n`,
     fix: 'Use the name of a cache defined under `caches`, or define it.',
   },
+  REF_UNKNOWN_CLASSIFIER: {
+    stage: 'reference',
+    title: 'Route matches on an unknown classifier',
+    example: `${HEAD}${MOCK}classifiers:\n  task: { kind: complexity, labels: { simple: 0.3, complex: 1 } }\nroutes:\n  - name: hard\n    when: { class.tsak: complex }\n    targets: [fast]\n`,
+    fix: 'Name a classifier defined under `classifiers` in `class.<name>`, or define it.',
+  },
   REF_UNKNOWN_STORE: {
     stage: 'reference',
     title: 'Rule uses a store the policy does not declare',
@@ -132,6 +138,30 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     title: 'Condition can never hold for this field',
     example: `${HEAD}${MOCK}routes:\n  - name: chat\n    when: { model: { gt: 4 } }\n    targets: [fast]\n`,
     fix: 'Use text operators (`glob`, `regex`, `in`, equals) on text fields (`model`, `path`, `tenant`, `label.*`, `header.*`), numeric operators on `input.tokens`/`input.chars`, and `true`/`false` on `stream`/`tools`.',
+  },
+  SEM_UNKNOWN_LABEL: {
+    stage: 'semantic',
+    title: 'Label the classifier does not declare',
+    example: `${HEAD}${MOCK}classifiers:\n  task: { kind: complexity, labels: { simple: 0.3, complex: 1 } }\nroutes:\n  - name: hard\n    when: { class.task: compex }\n    targets: [fast]\n`,
+    fix: 'Use one of the labels the classifier declares under `labels` (the hint names the nearest one), in conditions and as its `default`.',
+  },
+  SEM_CLASS_OUTSIDE_ROUTE: {
+    stage: 'semantic',
+    title: 'Class condition outside a route',
+    example: `${HEAD}${MOCK}classifiers:\n  task: { kind: complexity, labels: { simple: 0.3, complex: 1 } }\nlimits:\n  hard: { key: [tenant], requests: 10/min, when: { class.task: complex } }\n${CHAT}    limits: [hard]\n`,
+    fix: "Match on `class.<name>` in a route's `when` only: give the complex requests their own route, with its own limits or cache.",
+  },
+  SEM_CLASSIFIER_BANDS: {
+    stage: 'semantic',
+    title: 'Complexity bands leave scores without a label',
+    example: `${HEAD}${MOCK}classifiers:\n  task: { kind: complexity, labels: { simple: 0.3, complex: 0.8 } }\nroutes:\n  - name: hard\n    when: { class.task: complex }\n    targets: [fast]\n`,
+    fix: 'Give the last band (the label for the most complex requests) the upper bound 1.',
+  },
+  SEM_CLASSIFIER_MODEL: {
+    stage: 'semantic',
+    title: 'Classifier uses a model that cannot serve it',
+    example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  any: { provider: demo, model: "*" }\nclassifiers:\n  task: { kind: model, model: any, labels: { a: "", b: "" }, default: a }\nroutes:\n  - name: a\n    when: { class.task: a }\n    targets: [any]\n`,
+    fix: 'Give the classifier a model with a fixed upstream name (`model: gpt-5-nano`), not a wildcard; for an `embedding` classifier, a model whose provider serves embeddings (OpenAI-compatible, not Anthropic).',
   },
   SEM_ZERO_WEIGHTS: {
     stage: 'semantic',

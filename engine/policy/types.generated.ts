@@ -246,9 +246,44 @@ export type MaxLengthGuardrail = {
   [k: string]: unknown | undefined;
 };
 /**
+ * Sorts a request into one of its declared labels; `kind` selects how: `complexity` (a built-in heuristic, no model call), `model` (a cheap model of the policy picks the label), `embedding` (the nearest labelled examples by cosine similarity).
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "Classifier".
+ */
+export type Classifier = (ComplexityClassifier | ModelClassifier | EmbeddingClassifier) | undefined;
+/**
+ * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
+ */
+export type GuardrailScope1 = 'last_user' | 'user' | 'system' | 'tools' | 'conversation';
+/**
+ * A classifier's label: letters, digits, `_`, `-` and `.`, starting with a letter.
+ */
+export type ClassifierLabel = string;
+/**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
 export type Duration13 = string;
+/**
+ * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
+ */
+export type GuardrailScope2 = 'last_user' | 'user' | 'system' | 'tools' | 'conversation';
+/**
+ * A classifier's label: letters, digits, `_`, `-` and `.`, starting with a letter.
+ */
+export type ClassifierLabel1 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration14 = string;
+/**
+ * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
+ */
+export type GuardrailScope3 = 'last_user' | 'user' | 'system' | 'tools' | 'conversation';
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration15 = string;
 /**
  * The size at which the file is rotated, e.g. `100mb`.
  */
@@ -341,6 +376,13 @@ export type Size3 = string;
  * via the `definition` "MaxResponseSize".
  */
 export type MaxResponseSize1 = string;
+/**
+ * A classifier's label: letters, digits, `_`, `-` and `.`, starting with a letter.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "ClassifierLabel".
+ */
+export type ClassifierLabel2 = string;
 
 /**
  * A Switchyard policy: providers, named models, tenants, traffic controls, guardrails, defaults and an ordered list of routes. A policy is one YAML file or a directory of YAML fragments merged by name. Strings may use ${VAR} and ${VAR:-default} environment interpolation. Unknown keys are errors.
@@ -392,6 +434,12 @@ export interface Policy {
    */
   guardrails?: {
     [k: string]: Guardrail | undefined;
+  };
+  /**
+   * Request classifiers, by name. A route matches on a classifier's label with `when: { class.<name>: <label> }`. A classifier runs only for requests where a route that could match depends on it, once per request, and its result is cached for identical inputs. See docs/classifiers.md.
+   */
+  classifiers?: {
+    [k: string]: Classifier | undefined;
   };
   stores?: Stores;
   recording?: Recording;
@@ -764,7 +812,7 @@ export interface Cache {
   description?: Description;
 }
 /**
- * Conditions on the request; all must hold. Fields: `model` (requested), `path`, `tenant`, `stream`, `tools`, `input.tokens`, `input.chars`, `label.<k>`, `header.<name>`, `metadata.<k>`, `body.<field>`. Combinators: `all`, `any`, `not`.
+ * Conditions on the request; all must hold. Fields: `model` (requested), `path`, `tenant`, `stream`, `tools`, `input.tokens`, `input.chars`, `label.<k>`, `header.<name>`, `metadata.<k>`, `body.<field>`, `class.<classifier>` (the label a classifier gave the request; see `classifiers`). Combinators: `all`, `any`, `not`.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "When".
@@ -955,6 +1003,102 @@ export interface JsonSchemaGuardrail {
   description?: Description;
 }
 /**
+ * A built-in heuristic, with no model call: the text's length, code (fences and code-like lines), the number of questions and reasoning cues (`step by step`, `prove`, `why`, `explain`, `compare`, ...) give a score between 0 and 1 (docs/classifiers.md states the formula). Each label declares the upper bound of its band: the request takes the label with the smallest bound at or above its score.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "ComplexityClassifier".
+ */
+export interface ComplexityClassifier {
+  /**
+   * The classifier.
+   */
+  kind: 'complexity';
+  /**
+   * Label → the upper bound (inclusive) of its score band, between 0 and 1, e.g. `{ simple: 0.3, medium: 0.6, complex: 1 }`. The largest bound must be 1, so every score has a label.
+   */
+  labels: {
+    [k: string]: number | undefined;
+  };
+  scope?: GuardrailScope1;
+  description?: Description;
+}
+/**
+ * A cheap model of the policy is asked to pick one of the labels. The answer is parsed strictly: the exact label after trimming whitespace (and a trailing period) and ignoring case; anything else, a failure or the timeout gives the `default` label. The call's cost is the request's and counts against its route's budgets.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "ModelClassifier".
+ */
+export interface ModelClassifier {
+  /**
+   * The classifier.
+   */
+  kind: 'model';
+  /**
+   * The name of a model in `models` (not a wildcard `"*"` model) that answers the classification prompt.
+   */
+  model: string;
+  /**
+   * Label → a short description of what it means, given to the model (an empty string for none).
+   */
+  labels: {
+    [k: string]: string | undefined;
+  };
+  default: ClassifierLabel;
+  /**
+   * The system message sent with the classified text as the user message. `{{labels}}` is replaced by the labels separated by `, `, `{{descriptions}}` by one `- label: description` line per label. Default: an instruction to answer with one label only, a `Labels: {{labels}}` line and the descriptions. The mock provider answers a classification only when the prompt has a line starting `Labels: `.
+   */
+  prompt?: string;
+  timeout?: Duration13;
+  /**
+   * `max_tokens` of the classification call. Default 16.
+   */
+  maxTokens?: number;
+  scope?: GuardrailScope2;
+  /**
+   * Bound on the results kept for identical inputs (an LRU keyed on the classified text). Default 10000; 0 keeps none.
+   */
+  maxEntries?: number;
+  description?: Description;
+}
+/**
+ * The label of the most similar example (cosine similarity of embeddings from a declared embedding model). The examples are embedded once, on first use, and kept; the request's text is embedded per classification. A failure, the timeout, or a best similarity under `minSimilarity` gives the `default` label.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "EmbeddingClassifier".
+ */
+export interface EmbeddingClassifier {
+  /**
+   * The classifier.
+   */
+  kind: 'embedding';
+  /**
+   * The name of a model in `models` whose provider serves embeddings (not a wildcard `"*"` model).
+   */
+  model: string;
+  /**
+   * Label → example texts of that label.
+   */
+  labels: {
+    /**
+     * @minItems 1
+     * @maxItems 200
+     */
+    [k: string]: [string, ...string[]] | undefined;
+  };
+  default: ClassifierLabel1;
+  /**
+   * The least cosine similarity of the nearest example for its label to be taken; below it, the `default` label. Default 0 (always the nearest).
+   */
+  minSimilarity?: number;
+  timeout?: Duration14;
+  scope?: GuardrailScope3;
+  /**
+   * Bound on the results kept for identical inputs (an LRU keyed on the classified text). Default 10000; 0 keeps none.
+   */
+  maxEntries?: number;
+  description?: Description;
+}
+/**
  * Shared state backends.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -969,7 +1113,7 @@ export interface Stores {
      * e.g. `redis://127.0.0.1:6379/0`; may carry a password (masked).
      */
     url: string;
-    commandTimeout?: Duration13;
+    commandTimeout?: Duration15;
   };
 }
 /**

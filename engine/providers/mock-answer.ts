@@ -8,11 +8,15 @@
  * - **Structured answer.** `response_format: {type: "json_schema"}`: JSON sampled from its schema;
  *   `{type: "json_object"}`: the reply text as `{"reply": "..."}` (or the configured `reply` itself
  *   when that is a JSON object).
+ * - **Classification.** A system message has a line `Labels: a, b, c` (a classifier's prompt):
+ *   the first label whose name (`-` and `_` read as spaces) occurs as whole words in the last
+ *   user message, ignoring case; else the label at `hash32(user message) mod count`.
  * - **Text**, otherwise: the configured `reply`, else `Echo: <last user message>`.
  *
  * Every sampled value is seeded by a hash of the last user message (and the tool's name), so the
  * same request gets the same answer, and different prompts different ones.
  */
+import { labelsLine } from '../shared/classify-prompt.js';
 import { isRecord } from '../shared/guards.js';
 import { hash32 } from '../shared/random.js';
 import { MockSchemaError, sampleSchema } from './mock-schema.js';
@@ -67,6 +71,31 @@ function functionTools(tools: unknown): FunctionTool[] {
   return out;
 }
 
+function systemText(body: Readonly<Record<string, unknown>>): string {
+  let text = '';
+  for (const message of messagesOf(body)) {
+    if (isRecord(message) && (message.role === 'system' || message.role === 'developer'))
+      text += `${contentText(message.content)}\n`;
+  }
+  return text;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
+
+/** The label the mock answers to a classification prompt (see the header); null when it is not one. */
+export function mockClassification(body: Readonly<Record<string, unknown>>, user: string): string | null {
+  const labels = labelsLine(systemText(body));
+  if (labels === null) return null;
+  for (const label of labels) {
+    const words = escapeRegExp(label.toLowerCase().replace(/[-_]+/g, ' ')).replace(/ /g, '[\\s_-]+');
+    // Built per call: the mock is a test double, and a classification prompt is rare.
+    if (new RegExp(`(^|[^\\p{L}\\p{N}])${words}($|[^\\p{L}\\p{N}])`, 'iu').test(user)) return label;
+  }
+  return labels[hash32(user) % labels.length];
+}
+
 /** The tool the mock calls, or null when it answers with content. */
 function chosenTool(body: Readonly<Record<string, unknown>>): FunctionTool | null {
   const tools = functionTools(body.tools);
@@ -118,6 +147,8 @@ export function mockAnswer(body: Readonly<Record<string, unknown>>, reply: strin
     const id = `call_mock_${hash32(`${tool.name}\u0000${args}`).toString(36)}`;
     return { kind: 'tool_call', id, name: tool.name, arguments: args };
   }
+  const label = body.response_format === undefined ? mockClassification(body, user) : null;
+  if (label !== null) return { kind: 'text', content: label, json: false };
   const text = reply ?? `Echo: ${user}`;
   const json = jsonContent(body, text, hash32(user));
   return json === null

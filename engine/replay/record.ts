@@ -16,6 +16,7 @@ import { isCredentialHeaderName } from '../shared/secrets.js';
 import type {
   ApiEndpoint,
   AttemptRecord,
+  ClassResult,
   Decision,
   PolicyIdentity,
   RequestContext,
@@ -108,6 +109,8 @@ export interface RecordedLine {
   readonly guardrails?: readonly GuardrailVerdict[];
   /** What the route's limits and budgets did (absent when none acted: admitted as planned). */
   readonly limits?: readonly RecordedLimit[];
+  /** What the classifiers said (absent when none ran); replay gives these labels back. */
+  readonly classes?: readonly ClassResult[];
   readonly durationMs: number;
   readonly overheadMs: number;
 }
@@ -128,6 +131,8 @@ export interface RecordInput {
   readonly guardrails?: readonly GuardrailVerdict[];
   /** What the route's limits and budgets did, in order (the runtime's limit events). */
   readonly limits?: readonly RecordedLimit[];
+  /** What the classifiers said, in the order they were needed. */
+  readonly classes?: readonly ClassResult[];
   /**
    * The `recording` block of the policy version the request ran under (null: none). A recorder
    * that follows the policy (`createPolicyRecorder`) writes the line as it says; a recorder made
@@ -303,6 +308,9 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     ...(entry.limits === undefined || entry.limits.length === 0
       ? {}
       : { limits: entry.limits.map(copyLimit) }),
+    ...(entry.classes === undefined || entry.classes.length === 0
+      ? {}
+      : { classes: entry.classes.map((c) => ({ ...c })) }),
     durationMs: ms(entry.durationMs),
     overheadMs: ms(meta.overheadMs),
   };

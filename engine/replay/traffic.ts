@@ -78,6 +78,8 @@ export interface TrafficRequest {
     readonly refused?: RequestInput['refused'];
     /** A recorded `/v1/responses` or `/v1/messages` request: its body is the chat request it became. */
     readonly internal?: boolean;
+    /** The recorded classifications: replay gives them back instead of classifying again. */
+    readonly classes?: RequestInput['classes'];
   };
   readonly stream: boolean;
   /** What the recording knows of this request's usage (the prompt is the same whatever the model). */
@@ -287,6 +289,7 @@ function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
       ...(refused === undefined ? {} : { refused }),
       // A Responses or Messages request is recorded as the chat request it was translated to.
       ...(req.endpoint === 'responses' || req.endpoint === 'messages' ? { internal: true } : {}),
+      ...(rec.classes === undefined ? {} : { classes: recordedClasses(rec.classes) }),
     },
     stream: req.stream,
     usage,
@@ -295,6 +298,14 @@ function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
     abortAfterMs: errorCode === 'request_aborted' ? rec.durationMs : null,
     unreplayable: unreplayableRecording(rec),
   };
+}
+
+function recordedClasses(
+  results: NonNullable<RecordedLine['classes']>,
+): NonNullable<RequestInput['classes']> {
+  const out: Record<string, { label: string; costUsd: number }> = {};
+  for (const r of results) out[r.classifier] = { label: r.label, costUsd: r.costUsd };
+  return out;
 }
 
 function unreplayableRecording(rec: RecordedLine): UnreplayableReason | null {

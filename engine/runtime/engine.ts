@@ -12,10 +12,11 @@ import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import type { AttemptRecord, Decision, EngineResponse, RequestInput } from '../types.js';
+import type { AttemptRecord, ClassResult, Decision, EngineResponse, RequestInput } from '../types.js';
 import { createExecutor } from './attempts/index.js';
 import { Attribution } from './attribution.js';
 import { type BreakerState, targetOfBreakerKey } from './breaker.js';
+import { Classifiers } from './classify.js';
 import { composeStages, type NamedStage } from './pipeline.js';
 import { RequestScope, type Snapshot } from './scope.js';
 import { accountingStage } from './stages/accounting.js';
@@ -56,6 +57,8 @@ export interface EngineOptions {
   readonly onGuardrail?: (verdict: GuardrailVerdict) => void;
   /** The cache outcome of a request of a route with a cache (`hit`, `miss`, `bypass`), and writes. */
   readonly onCache?: (event: CacheEvent) => void;
+  /** What a classifier said about a request, once per classifier that ran (metrics, logs). */
+  readonly onClassify?: (result: ClassResult) => void;
   /**
    * Receives every completed request (JSON answers once produced, streams once ended), off the
    * response path: what `serve` records and `replay` reads. `createRecorder` writes every request
@@ -159,6 +162,8 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   // captures it once, so a reload in the middle of a request never mixes two versions (P13).
   let current: Snapshot = { policy, providers: buildProviders(policy), traffic: traffic.prepare(policy) };
   options.recorder?.activate?.(policy.recording ?? null);
+  // Classifiers' cached results and embedded examples, kept across reloads per definition.
+  const classifiers = new Classifiers(clock);
   const executor = createExecutor({
     providers: new Map<string, Provider>(),
     clock,
@@ -172,7 +177,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
   stages.push(
     errorsStage(clock),
     checkStage(clock),
-    resolveStage(clock, random),
+    resolveStage(clock, random, classifiers, options.onClassify),
     accountingStage(new Attribution()),
     inputGuardrailsStage(clock, options.onGuardrail),
     admissionStage(traffic),
@@ -224,6 +229,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       if (next.identity.hash === current.policy.identity.hash) return { changed: false };
       current = { policy: next, providers: buildProviders(next), traffic: traffic.prepare(next) };
       options.recorder?.activate?.(next.recording ?? null);
+      classifiers.retain(next);
       executor.retain(
         next.models.keys(),
         next.routes.map((r) => r.name),

@@ -9,7 +9,8 @@
  * | 1 | record       | one recording line per request, once its answer is complete (optional)    |
  * | 2 | errors       | the boundary: an exception below becomes a catalogue answer, never a throw |
  * | 3 | check        | the body's shape and depth (the server's and the library's requests alike) |
- * | 4 | resolve      | request context, tenant key, `decide` (401, 404 `no_route`)               |
+ * | 4 | resolve      | request context, tenant key, the classifiers a candidate route needs,     |
+ * |   |              | `decide` (401, 404 `no_route`)                                            |
  * | 5 | accounting   | settles every hold once when the answer is complete; adds shared headers  |
  * | 6 | guardrails   | input guardrails: block (400), redact the request, flag; shadow records   |
  * | 7 | admission    | rate limits and budgets: 429, downgrade, the per-target gate             |

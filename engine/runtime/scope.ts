@@ -10,7 +10,7 @@
 import type { CompiledPolicy, CompiledRoute } from '../compile/compile.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Provider } from '../providers/types.js';
-import type { Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
+import type { ClassResult, Decision, RequestContext, RequestInput, ResponseMeta } from '../types.js';
 import type { RouteDecision, TargetGate } from './attempts/index.js';
 import type { RequestTrace } from './tracing.js';
 import type { CacheOutcome, LimitEvent, TrafficSnapshot } from './traffic-state.js';
@@ -48,6 +48,10 @@ export class RequestScope {
   verdicts: GuardrailVerdict[] | null = null;
   /** What the route's limits and budgets did: refusals, a downgrade, skipped targets (for the recording). */
   limits: LimitEvent[] | null = null;
+  /** What the classifiers said (stage `resolve`), for the recording; null when none ran. */
+  classes: readonly ClassResult[] | null = null;
+  /** What the classification calls cost: part of the request's cost (stage `accounting`). */
+  classCostUsd = 0;
   /** The request's trace span context (stage `trace`); null when the request is not traced. */
   trace: RequestTrace | null = null;
   #holds: Hold[] | null = null;
@@ -91,7 +95,7 @@ export class RequestScope {
 
   /** Whether the accounting stage has anything to add or settle. */
   get plain(): boolean {
-    return this.#holds === null && this.headers === null && this.cache === null;
+    return this.#holds === null && this.headers === null && this.cache === null && this.classCostUsd === 0;
   }
 
   /**

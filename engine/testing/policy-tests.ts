@@ -33,7 +33,7 @@ import type { Policy } from '../policy/types.generated.js';
 import { createEngine } from '../runtime/engine.js';
 import { parseDuration } from '../shared/units.js';
 import { VirtualClock } from '../shared/virtual-clock.js';
-import type { EngineResponse, RequestInput } from '../types.js';
+import type { ClassResult, EngineResponse, RequestInput } from '../types.js';
 import type { PolicyTestCase } from './test-file.js';
 
 /**
@@ -153,7 +153,24 @@ function requestOf(testCase: PolicyTestCase, policy: CompiledPolicy): RequestInp
     ...(r.metadata === undefined ? {} : { metadata: r.metadata }),
     ...(r.body ?? {}),
   };
-  return { body, headers, ...(r.path === undefined ? {} : { path: r.path }) };
+  return {
+    body,
+    headers,
+    ...(r.path === undefined ? {} : { path: r.path }),
+    ...(testCase.classes === undefined ? {} : { classes: testCase.classes }),
+  };
+}
+
+/** A case's stated classes must name declared classifiers and their labels: a typo is a failure. */
+function statedClassProblems(testCase: PolicyTestCase, policy: CompiledPolicy): string[] {
+  const out: string[] = [];
+  for (const [name, label] of Object.entries(testCase.classes ?? {})) {
+    const c = policy.classification.classifiers.get(name);
+    if (c === undefined) out.push(`classes: the policy declares no classifier ${JSON.stringify(name)}`);
+    else if (!c.labels.includes(label))
+      out.push(`classes: ${JSON.stringify(label)} is not a label of ${name} (${c.labels.join(', ')})`);
+  }
+  return out;
 }
 
 interface Observed {
@@ -161,6 +178,8 @@ interface Observed {
   readonly text: string;
   readonly code: string | null;
   readonly verdicts: readonly GuardrailVerdict[];
+  /** What the classifiers said (the request's recording line). */
+  readonly classes: readonly ClassResult[];
 }
 
 async function observe(
@@ -215,6 +234,9 @@ function compare(testCase: PolicyTestCase, o: Observed, meta: EngineResponse['me
     );
   for (const [name, value] of Object.entries(e.headers ?? {}))
     check(`header ${name}`, value, o.response.headers[name] ?? null);
+  for (const [name, label] of Object.entries(e.classes ?? {})) {
+    check(`class ${name}`, label, o.classes.find((c) => c.classifier === name)?.label ?? null);
+  }
   for (const [name, outcome] of Object.entries(e.guardrails ?? {})) {
     const verdicts: string[] = o.verdicts.filter((v) => v.guardrail === name).map((v) => v.outcome);
     if (!verdicts.includes(outcome))
@@ -245,7 +267,16 @@ async function runCase(
   const compiled = compilePolicy(scripted(document, testCase), { attachments });
   const clock = new VirtualClock({ auto: true, start: Date.UTC(2026, 0, 1) });
   const verdicts: GuardrailVerdict[] = [];
-  const engine = createEngine(compiled, { clock, random: () => 0.5, onGuardrail: (v) => verdicts.push(v) });
+  let classes: readonly ClassResult[] = [];
+  const stated = statedClassProblems(testCase, compiled);
+  if (stated.length > 0) return stated;
+  const engine = createEngine(compiled, {
+    clock,
+    random: () => 0.5,
+    onGuardrail: (v) => verdicts.push(v),
+    // Only to learn what the classifiers said; nothing is written.
+    recorder: { record: (entry) => (classes = entry.classes ?? []) },
+  });
   try {
     let step = 0;
     if (testCase.every !== undefined) {
@@ -259,12 +290,13 @@ async function runCase(
     let lastMeta: EngineResponse['meta'] | null = null;
     for (let i = 0; i < repeat; i++) {
       verdicts.length = 0;
+      classes = [];
       if (i > 0 && step > 0) await clock.advance(step);
       const response = await engine.handle(input);
       const seen = await observe(response);
       // Let background accounting (cache writes, limit reconciliation) settle before the next one.
       await new Promise((r) => setImmediate(r));
-      last = { response, text: seen.text, code: seen.code, verdicts: [...verdicts] };
+      last = { response, text: seen.text, code: seen.code, verdicts: [...verdicts], classes };
       lastMeta = seen.meta;
     }
     if (last === null || lastMeta === null) return ['no request was sent'];

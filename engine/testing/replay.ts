@@ -474,6 +474,7 @@ export async function replayRecording(
         ...(signal === undefined ? {} : { signal }),
         ...(request.input.refused === undefined ? {} : { refused: request.input.refused }),
         ...(request.input.internal === true ? { internal: true } : {}),
+        ...(request.input.classes === undefined ? {} : { classes: request.input.classes }),
       };
       side.engine.handle(input).then(drain, noop).catch(noop);
     }

@@ -40,6 +40,8 @@ const Case = z.strictObject({
     body: z.record(z.string(), z.unknown()).optional(),
   }),
   targets: z.record(z.string(), TargetScript).optional(),
+  /** Classifier → label: the case states the classification instead of running the classifier. */
+  classes: z.record(z.string(), z.string()).optional(),
   repeat: z.number().int().min(1).max(10_000).optional(),
   every: z.string().optional(),
   expect: z.strictObject({
@@ -52,6 +54,8 @@ const Case = z.strictObject({
     guardrails: z.record(z.string(), z.string()).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     content: z.string().optional(),
+    /** Classifier → the label it gave (null: it did not run). */
+    classes: z.record(z.string(), z.string().nullable()).optional(),
   }),
 });
 

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Diagnostic, isRecord, type RequestInput } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
-import { explainDecision } from '../explain.js';
+import { explainDecision, withClassifiers } from '../explain.js';
 import type { PolicyManager, ReloadResult } from '../policy-manager.js';
 
 export interface AdminOptions {
@@ -158,11 +158,14 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
     };
     const policy = engine.policy;
     const decision = engine.decide(requestInput, { explain: true });
-    return explainDecision(
-      decision.kind === 'rejected' ? policy.identity : decision.policy,
-      decision,
-      policy.guardrails,
-      { stream: isStreamRequest(input.body) },
+    return withClassifiers(
+      explainDecision(
+        decision.kind === 'rejected' ? policy.identity : decision.policy,
+        decision,
+        policy.guardrails,
+        { stream: isStreamRequest(input.body) },
+      ),
+      policy,
     );
   });
 }

@@ -15,7 +15,8 @@ type FieldKind = 'string' | 'number' | 'boolean' | 'any';
 
 function fieldKind(field: string): FieldKind {
   if (field === 'model' || field === 'path' || field === 'tenant') return 'string';
-  if (field.startsWith('label.') || field.startsWith('header.')) return 'string';
+  if (field.startsWith('label.') || field.startsWith('header.') || field.startsWith('class.'))
+    return 'string';
   if (field === 'input.tokens' || field === 'input.chars') return 'number';
   if (field === 'stream' || field === 'tools') return 'boolean';
   return 'any';

@@ -18,6 +18,7 @@ const REFERENCE_CODES: Record<string, { code: string; noun: string }> = {
   budgets: { code: 'REF_UNKNOWN_BUDGET', noun: 'budget' },
   caches: { code: 'REF_UNKNOWN_CACHE', noun: 'cache' },
   guardrails: { code: 'REF_UNKNOWN_GUARDRAIL', noun: 'guardrail' },
+  classifiers: { code: 'REF_UNKNOWN_CLASSIFIER', noun: 'classifier' },
 };
 
 export class References {
@@ -66,7 +67,7 @@ export class References {
         section === 'providers'
           ? 'no model uses it'
           : section === 'models'
-            ? 'no route or budget uses it'
+            ? 'no route, budget or classifier uses it'
             : 'no route uses it';
       for (const name of defined) {
         if (used.has(name)) continue;

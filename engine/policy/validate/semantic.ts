@@ -8,6 +8,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { accounting } from './accounting.js';
 import { apiKeys } from './api-keys.js';
 import { Checks } from './checks.js';
+import { classifiers } from './classifiers.js';
 import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
@@ -31,6 +32,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   modelReferences(c, refs);
   routes(c, refs);
   budgetReferences(c, refs);
+  classifiers(c, refs);
   guardrailReferences(c, refs);
   guardrailModes(c);
   guardrailSources(c);

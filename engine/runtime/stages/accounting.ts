@@ -13,15 +13,23 @@ import type { RequestScope } from '../scope.js';
 
 function noop(): void {}
 
+/**
+ * The answer's metadata with what the scope adds: the cache outcome, the classifiers' cost, the
+ * cost attribution.
+ */
 function withScope(
   scope: RequestScope,
   meta: ResponseMeta,
   attribution: Readonly<Record<string, string>> | null,
 ): ResponseMeta {
-  if (attribution !== null) {
-    return scope.cache === null ? { ...meta, attribution } : { ...meta, cache: scope.cache, attribution };
-  }
-  return scope.cache === null ? meta : { ...meta, cache: scope.cache };
+  if (scope.cache === null && scope.classCostUsd === 0 && attribution === null) return meta;
+  return {
+    ...meta,
+    cache: scope.cache ?? meta.cache,
+    // The classification calls are the request's cost, so its route's budgets count them too.
+    costUsd: scope.classCostUsd > 0 ? (meta.costUsd ?? 0) + scope.classCostUsd : meta.costUsd,
+    ...(attribution === null ? {} : { attribution }),
+  };
 }
 
 /**

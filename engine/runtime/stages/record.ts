@@ -47,6 +47,7 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
       ...(errorCode === undefined ? {} : { errorCode }),
       ...(scope.verdicts === null ? {} : { guardrails: scope.verdicts }),
       ...(scope.limits === null ? {} : { limits: scope.limits }),
+      ...(scope.classes === null ? {} : { classes: scope.classes }),
       recording: scope.policy.recording,
       startedAt: scope.startedAt,
       durationMs: clock.now() - scope.startedAt,

@@ -1,5 +1,6 @@
 /**
- * Stage `resolve`: the request context (normalised once), the tenant of the caller's key, and
+ * Stage `resolve`: the request context (normalised once), the tenant of the caller's key, the
+ * classifiers a candidate route needs (only for a policy with class routes; classify.ts), and
  * `decide`. Refusals here: a malformed metadata header or seed (400), a missing or unknown key
  * when the policy declares tenants (401), no matching route (404 `no_route`).
  */
@@ -8,8 +9,10 @@ import { createContext } from '../../context.js';
 import { decide } from '../../decide.js';
 import { type ErrorCode, isErrorCode } from '../../errors.js';
 import type { Clock } from '../../shared/clock.js';
-import type { Decision, RequestContext, RequestInput } from '../../types.js';
-import type { NamedStage } from '../pipeline.js';
+import type { ClassResult, Decision, EngineResponse, RequestContext, RequestInput } from '../../types.js';
+import { type Classifiers, classifyForRoutes, givenClasses } from '../classify.js';
+import type { NamedStage, Next } from '../pipeline.js';
+import type { RequestScope } from '../scope.js';
 import { errorAnswer } from './answer.js';
 
 export type Resolved =
@@ -28,19 +31,103 @@ export function resolveRequest(
   random: () => number,
   explain: boolean,
 ): Resolved {
-  const created = createContext(policy, input, random);
-  if (!created.ok) return { kind: 'refused', code: created.code, detail: created.message, context: null };
+  const created = requestContext(policy, input, random, true);
+  if (created.kind === 'refused') return created;
   const context = created.context;
-  if (policy.requiresAuth && context.tenant === null) {
-    return { kind: 'refused', code: 'invalid_api_key', detail: '', context };
-  }
   return { kind: 'resolved', context, decision: decide(policy, context, { explain }) };
 }
 
-export function resolveStage(clock: Clock, random: () => number): NamedStage {
+type Contextual =
+  | Exclude<Resolved, { kind: 'resolved' }>
+  | { readonly kind: 'context'; readonly context: RequestContext };
+
+/**
+ * The request's context and tenant. With `withGiven`, the caller's given class labels
+ * (`input.classes`) are put in it: what the synchronous `engine.decide` sees.
+ */
+function requestContext(
+  policy: CompiledPolicy,
+  input: RequestInput,
+  random: () => number,
+  withGiven: boolean,
+): Contextual {
+  const created = createContext(policy, input, random);
+  if (!created.ok) return { kind: 'refused', code: created.code, detail: created.message, context: null };
+  let context = created.context;
+  if (policy.requiresAuth && context.tenant === null) {
+    return { kind: 'refused', code: 'invalid_api_key', detail: '', context };
+  }
+  if (withGiven && input.classes !== undefined && policy.classification.classifiers.size > 0) {
+    const classes = givenClasses(policy.classification, input.classes);
+    if (classes !== undefined) context = { ...context, classes };
+  }
+  return { kind: 'context', context };
+}
+
+/**
+ * The decision of a request under a policy whose routes read classifiers: the classifiers the
+ * routes need run first (engine/runtime/classify.ts), their labels go into the context, then
+ * `decide`. Their cost is the request's (the accounting stage adds it; a `no_route` answer here).
+ */
+async function classifyAndResolve(
+  scope: RequestScope,
+  next: Next,
+  clock: Clock,
+  random: () => number,
+  classifiers: Classifiers,
+  onClassify: ((result: ClassResult) => void) | undefined,
+): Promise<EngineResponse> {
+  const created = requestContext(scope.policy, scope.input, random, false);
+  scope.context = created.context;
+  if (created.kind === 'refused') {
+    return errorAnswer(scope, created.code, clock.now(), { params: { detail: created.detail } });
+  }
+  const request = { providers: scope.snapshot.providers, signal: scope.signal };
+  const classified = await classifyForRoutes(
+    scope.policy,
+    created.context,
+    (c) => classifiers.run(c, created.context, request),
+    scope.input.classes,
+  );
+  scope.context = classified.context;
+  if (classified.results.length > 0) {
+    scope.classes = classified.results;
+    if (onClassify !== undefined) for (const r of classified.results) onClassify(r);
+  }
+  scope.classCostUsd = classified.costUsd;
+  const answer = route(scope, decide(scope.policy, classified.context), next, clock);
+  if (scope.routed !== null || classified.costUsd === 0) return answer;
+  const response = await answer;
+  return response.kind === 'json'
+    ? { ...response, meta: { ...response.meta, costUsd: (response.meta.costUsd ?? 0) + classified.costUsd } }
+    : response;
+}
+
+function route(scope: RequestScope, decision: Decision, next: Next, clock: Clock): Promise<EngineResponse> {
+  scope.decision = decision;
+  if (decision.kind === 'no_route') {
+    // `decide` reports its own faults as a 500 `internal_error` decision.
+    const code: ErrorCode = isErrorCode(decision.code) ? decision.code : 'internal_error';
+    return Promise.resolve(errorAnswer(scope, code, clock.now(), { params: { detail: decision.message } }));
+  }
+  scope.routed = decision;
+  scope.route = scope.policy.routes[decision.routeIndex] ?? null;
+  return next(scope);
+}
+
+export function resolveStage(
+  clock: Clock,
+  random: () => number,
+  classifiers: Classifiers,
+  onClassify?: (result: ClassResult) => void,
+): NamedStage {
   return {
     name: 'resolve',
     run: (scope, next) => {
+      // Only a policy whose routes read a classifier pays for the asynchronous path.
+      if (scope.policy.classification.routes.length > 0) {
+        return classifyAndResolve(scope, next, clock, random, classifiers, onClassify);
+      }
       const resolved = resolveRequest(scope.policy, scope.input, random, false);
       scope.context = resolved.context;
       if (resolved.kind === 'refused') {
@@ -48,18 +135,7 @@ export function resolveStage(clock: Clock, random: () => number): NamedStage {
           errorAnswer(scope, resolved.code, clock.now(), { params: { detail: resolved.detail } }),
         );
       }
-      const decision = resolved.decision;
-      scope.decision = decision;
-      if (decision.kind === 'no_route') {
-        // `decide` reports its own faults as a 500 `internal_error` decision.
-        const code: ErrorCode = isErrorCode(decision.code) ? decision.code : 'internal_error';
-        return Promise.resolve(
-          errorAnswer(scope, code, clock.now(), { params: { detail: decision.message } }),
-        );
-      }
-      scope.routed = decision;
-      scope.route = scope.policy.routes[decision.routeIndex] ?? null;
-      return next(scope);
+      return route(scope, resolved.decision, next, clock);
     },
   };
 }

@@ -59,4 +59,27 @@ describe('recorded traffic format v1: compatibility', () => {
       }).ok,
     ).toBe(false);
   });
+
+  it('a line with classifications validates, and one without (every older line) reads without them', async () => {
+    const line = toRecordedLine(
+      recordInput({
+        classes: [
+          { classifier: 'task', label: 'code', source: 'model', costUsd: 0.00002 },
+          { classifier: 'effort', label: 'simple', source: 'heuristic', costUsd: 0, score: 0.12 },
+          { classifier: 'topic', label: 'other', source: 'default', costUsd: 0, detail: 'timeout' },
+        ],
+      }),
+      { content: 'hash' },
+    );
+    expect(line.classes).toHaveLength(3);
+    expect(validateRecordedLine(line).ok).toBe(true);
+    expect(
+      validateRecordedLine({
+        ...line,
+        classes: [{ classifier: 'task', label: 'x', source: 'guessed', costUsd: 0 }],
+      }).ok,
+    ).toBe(false);
+    expect(toRecordedLine(recordInput({ classes: [] }), { content: 'hash' }).classes).toBeUndefined();
+    for await (const old of readRecording(FIXTURE)) expect(old.classes).toBeUndefined();
+  });
 });

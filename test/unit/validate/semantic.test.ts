@@ -68,7 +68,9 @@ describe('validatePolicy: semantic checks', () => {
       ['/providers/idle', '6:3', 'warning'],
       ['/models/spare', '9:3', 'warning'],
     ]);
-    expect(unused[1].message).toBe('model `spare` is defined but never used: no route or budget uses it');
+    expect(unused[1].message).toBe(
+      'model `spare` is defined but never used: no route, budget or classifier uses it',
+    );
   });
 
   it('SEM_INVALID_REGEX in nested combinators and guardrails', () => {
