@@ -244,7 +244,8 @@ export type Decision =
       readonly onExhausted: ExhaustedResponse | null;
       readonly limits: readonly string[];
       readonly budgets: readonly string[];
-      readonly cache: string | null;
+      /** The route's cache as declared: one name, or its layers (exact, then semantic). */
+      readonly cache: string | readonly string[] | null;
       readonly guardrails: readonly string[];
       readonly skipped: readonly SkippedRoute[];
     }
