@@ -293,6 +293,8 @@ export interface ResponseMeta {
   readonly target: string | null;
   readonly attempts: readonly AttemptRecord[];
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
+  /** A semantic cache hit: the cosine similarity of the prompt to the stored one's. Absent otherwise. */
+  readonly cacheSimilarity?: number;
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   /** Time spent in Switchyard itself, upstream time excluded. */

@@ -42,6 +42,13 @@ export class RequestScope {
   gate: TargetGate | undefined = undefined;
   /** The cache's outcome for a route with a cache. */
   cache: CacheOutcome | null = null;
+  /** Set when a semantic cache served the answer: the similarity of the prompts. */
+  cacheSimilarity: number | null = null;
+  /**
+   * Cost of calls the gateway made for this request besides its attempts (a semantic cache's
+   * embedding), in USD; added to the answer's cost, so budgets and the recording count it.
+   */
+  extraCostUsd = 0;
   /** Headers every answer of this request carries (rate-limit state, cache outcome, downgrade). */
   headers: Record<string, string> | null = null;
   /** What the guardrails decided, input and output, shadow ones included (for the recording). */

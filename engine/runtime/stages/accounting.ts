@@ -13,7 +13,12 @@ import type { RequestScope } from '../scope.js';
 function noop(): void {}
 
 function withScope(scope: RequestScope, meta: ResponseMeta): ResponseMeta {
-  return scope.cache === null ? meta : { ...meta, cache: scope.cache };
+  if (scope.cache === null && scope.extraCostUsd === 0) return meta;
+  const out: { -readonly [K in keyof ResponseMeta]: ResponseMeta[K] } = { ...meta };
+  if (scope.cache !== null) out.cache = scope.cache;
+  if (scope.cacheSimilarity !== null) out.cacheSimilarity = scope.cacheSimilarity;
+  if (scope.extraCostUsd > 0) out.costUsd = (meta.costUsd ?? 0) + scope.extraCostUsd;
+  return out;
 }
 
 export const accountingStage: NamedStage = {
