@@ -63,6 +63,8 @@ export interface RecordedOutcome {
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
+  /** A semantic cache hit's similarity; absent otherwise (and in older lines). */
+  readonly cacheSimilarity?: number;
 }
 
 /**
@@ -263,6 +265,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     usage: copyUsage(meta.usage),
     costUsd: meta.costUsd,
     cache: meta.cache,
+    ...(meta.cacheSimilarity === undefined ? {} : { cacheSimilarity: meta.cacheSimilarity }),
   };
   return {
     v: RECORDING_VERSION,
