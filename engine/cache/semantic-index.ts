@@ -19,7 +19,9 @@
  * lookup time grows with entries (docs/semantic-cache.md).
  *
  * Vectors are stored unit-length, so cosine similarity is a dot product. Answers are kept
- * serialised, so a hit is a fresh object that a caller may mutate.
+ * serialised, so a hit is a fresh object that a caller may mutate. The byte bound counts each
+ * entry's vector, serialised answer and an estimated overhead; a partition's slab may hold up to
+ * as many unused rows as used ones on top (see `Partition`).
  */
 import { LRUCache } from 'lru-cache';
 import type { CachedAnswer } from './store.js';
@@ -40,17 +42,25 @@ export interface SemanticHit {
 interface Entry {
   readonly id: number;
   readonly partition: Partition;
-  readonly vector: Float32Array;
   readonly expiresAt: number;
   readonly json: string;
-  /** Position in `partition.entries` (swap-removal keeps it current). */
+  /** Position in `partition.entries` and row in its slab (swap-removal keeps it current). */
   slot: number;
 }
 
+/**
+ * One partition's entries and their vectors, row `i` of `slab` being `entries[i]`'s vector: one
+ * contiguous Float32Array scans about three times faster than an array of small ones. The slab
+ * doubles when full and halves when a quarter full, so its unused rows are at most the used ones.
+ */
 interface Partition {
   readonly key: string;
+  readonly dimensions: number;
   readonly entries: Entry[];
+  slab: Float32Array;
 }
+
+const MIN_ROWS = 16;
 
 /** Bookkeeping per entry besides its vector and answer (object headers, map slots), estimated. */
 const ENTRY_OVERHEAD_BYTES = 160;
@@ -122,23 +132,40 @@ export class SemanticIndex {
    */
   search(partition: string, vector: Float32Array, threshold: number, now: number): SemanticHit | undefined {
     const p = this.#partitions.get(partition);
-    if (p === undefined) return undefined;
+    if (p === undefined || p.dimensions !== vector.length) return undefined;
+    const { entries, slab, dimensions } = p;
     let best: Entry | null = null;
     let bestSimilarity = -2;
     let expired: Entry[] | null = null;
-    for (const entry of p.entries) {
+    for (let row = 0; row < entries.length; row++) {
+      const entry = entries[row];
       if (!(now < entry.expiresAt)) {
         (expired ??= []).push(entry);
         continue;
       }
-      if (entry.vector.length !== vector.length) continue;
-      const s = similarity(entry.vector, vector);
+      // Four accumulators: independent additions the CPU can overlap.
+      const offset = row * dimensions;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let d = 0;
+      for (; d + 3 < dimensions; d += 4) {
+        s0 += vector[d] * slab[offset + d];
+        s1 += vector[d + 1] * slab[offset + d + 1];
+        s2 += vector[d + 2] * slab[offset + d + 2];
+        s3 += vector[d + 3] * slab[offset + d + 3];
+      }
+      for (; d < dimensions; d++) s0 += vector[d] * slab[offset + d];
+      const s = s0 + s1 + s2 + s3;
       if (s > bestSimilarity) {
         best = entry;
         bestSimilarity = s;
       }
     }
     if (expired !== null) for (const entry of expired) this.#lru.delete(entry.id);
+    // Float32 rounding can step just outside [-1, 1].
+    bestSimilarity = Math.min(1, Math.max(-1, bestSimilarity));
     if (best === null || !(bestSimilarity >= threshold)) return undefined;
     this.#lru.get(best.id); // most recently used
     return { answer: JSON.parse(best.json) as CachedAnswer, similarity: bestSimilarity };
@@ -157,17 +184,29 @@ export class SemanticIndex {
     const json = JSON.stringify(answer);
     let p = this.#partitions.get(partition);
     if (p === undefined) {
-      p = { key: partition, entries: [] };
+      p = {
+        key: partition,
+        dimensions: vector.length,
+        entries: [],
+        slab: new Float32Array(MIN_ROWS * vector.length),
+      };
       this.#partitions.set(partition, p);
+    } else if (p.dimensions !== vector.length) {
+      return false; // the embedding model changed its dimensions under one partition
     }
     const entry: Entry = {
       id: this.#nextId++,
       partition: p,
-      vector: Float32Array.from(vector),
       expiresAt: now + ttlMs,
       json,
       slot: p.entries.length,
     };
+    if ((entry.slot + 1) * p.dimensions > p.slab.length) {
+      const grown = new Float32Array(p.slab.length * 2);
+      grown.set(p.slab);
+      p.slab = grown;
+    }
+    p.slab.set(vector, entry.slot * p.dimensions);
     p.entries.push(entry);
     // lru-cache refuses an entry larger than maxSize (without calling dispose for it).
     this.#lru.set(entry.id, entry, { size: SemanticIndex.entryBytes(vector.length, json) });
@@ -190,15 +229,22 @@ export class SemanticIndex {
   }
 
   #unlink(entry: Entry): void {
-    const entries = entry.partition.entries;
+    const p = entry.partition;
+    const entries = p.entries;
     if (entries[entry.slot] !== entry) return; // already unlinked
     const last = entries.pop() as Entry;
     if (last !== entry) {
       entries[entry.slot] = last;
+      const d = p.dimensions;
+      p.slab.copyWithin(entry.slot * d, last.slot * d, (last.slot + 1) * d);
       last.slot = entry.slot;
     }
-    if (entries.length === 0 && this.#partitions.get(entry.partition.key) === entry.partition)
-      this.#partitions.delete(entry.partition.key);
+    if (entries.length === 0) {
+      if (this.#partitions.get(p.key) === p) this.#partitions.delete(p.key);
+      return;
+    }
+    const rows = p.slab.length / p.dimensions;
+    if (rows > MIN_ROWS && entries.length <= rows / 4) p.slab = p.slab.slice(0, (rows / 2) * p.dimensions);
   }
 }
 

@@ -94,6 +94,25 @@ describe('SemanticIndex', () => {
     expect(normalizeVector([1, Number.NaN])).toBeNull();
   });
 
+  it('keeps every live vector findable as its partition grows and shrinks (rows moved on removal)', () => {
+    const index = new SemanticIndex();
+    const v = (i: number) => unit(...Array.from({ length: 100 }, (_, d) => (d === i ? 1 : 0.01)));
+    // Entries 0..99; even ones expire first, odd ones live on.
+    for (let i = 0; i < 100; i++) index.add('p', v(i), answer(`a${i}`), i % 2 === 0 ? 10 : 1000, 0);
+    expect(index.prune(10)).toBe(50);
+    for (let i = 1; i < 100; i += 2) {
+      const hit = index.search('p', v(i), 0.999, 11);
+      expect(hit && content(hit.answer)).toBe(`a${i}`);
+    }
+    for (let i = 1; i < 90; i += 2) index.add('p', v(i), answer('x'), 1, 11);
+    expect(index.prune(12)).toBe(45);
+    expect(
+      index.search('p', v(97), 0.999, 12)?.answer &&
+        content((index.search('p', v(97), 0.999, 12) as { answer: CachedAnswer }).answer),
+    ).toBe('a97');
+    expect(index.add('p', unit(1, 0), answer('other dims'), 1000, 12)).toBe(false);
+  });
+
   it('hands out a fresh copy of the answer', () => {
     const index = new SemanticIndex();
     index.add('p', unit(1, 0), answer('a'), 1000, 0);
