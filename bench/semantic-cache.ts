@@ -3,7 +3,8 @@
  * in one partition, the worst case: every entry of a tenant and key set is compared), at 1536
  * dimensions (OpenAI `text-embedding-3-small`) and 256 (the mock at `dimensions: 256`), plus the
  * bytes each entry costs and the time of an insert. Run with `npm run bench:semantic-cache`
- * (`--quick` stops at 10k). Search is exact (see engine/cache/semantic-index.ts), so lookup time
+ * (`--quick` stops at 10k; run with `node --expose-gc --import tsx` for a
+ * steadier heap column, the growth of heap and array buffers while the index is filled). Search is exact (see engine/cache/semantic-index.ts), so lookup time
  * grows linearly with the partition's entries; answers here are ~600-byte chat completions.
  */
 import { normalizeVector, SemanticIndex } from '../engine/cache/semantic-index.js';
@@ -67,9 +68,13 @@ for (const dimensions of DIMENSIONS) {
     const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
     const index = new SemanticIndex({ maxEntries: size, maxSizeBytes: 16 * 1024 * 1024 * 1024 });
     const stored = vectors(size, dimensions, 42 + dimensions);
+    const answers = Array.from({ length: size }, (_, i) => answer(i));
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < size; i++) index.add('tenant|key', stored[i], answer(i), 3_600_000, 0);
+    for (let i = 0; i < size; i++) index.add('tenant|key', stored[i], answers[i], 3_600_000, 0);
     const insertUs = Number(process.hrtime.bigint() - t0) / 1000 / size;
+    stored.length = 0; // the inputs are not the index's memory
+    answers.length = 0;
+    global.gc?.();
     const queries = vectors(quick ? 30 : 60, dimensions, 7);
     for (const q of queries.slice(0, 5)) index.search('tenant|key', q, 0.95, 1); // warm up
     const times: number[] = [];
@@ -79,6 +84,7 @@ for (const dimensions of DIMENSIONS) {
       times.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
     times.sort((a, b) => a - b);
+    global.gc?.();
     const heapAfter = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
     console.log(
       [
