@@ -53,7 +53,10 @@ function featureCounts(text: string): Map<number, number> {
     const bucket = hash32(feature) % FEATURE_BUCKETS;
     counts.set(bucket, (counts.get(bucket) ?? 0) + weight);
   };
-  for (const word of text.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+  for (const word of text
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)) {
     if (word === '') continue;
     add(`w:${word}`, WORD_WEIGHT);
     const padded = `^${word}$`;
