@@ -9,6 +9,7 @@ import { VirtualClock } from '../../../engine/shared/virtual-clock.js';
 import {
   asJson,
   closeEngines,
+  compileYaml,
   harness,
   PRICES,
   readStream,
@@ -170,6 +171,24 @@ describe('semantic cache', () => {
     expect(hit.meta.costUsd).toBeGreaterThan(0);
     expect(hit.meta.costUsd).toBeLessThan(0.1);
     expect(miss.meta.costUsd).toBeGreaterThan(hit.meta.costUsd ?? 0);
+  });
+
+  it('keeps the index across a reload that leaves the cache alone, and never compares two embedding models', async () => {
+    const h = harness(policy({ exact: false }));
+    await h.engine.handle(request({ content: QUESTION }));
+    const yaml = (version: string, upstream = 'm-embed') =>
+      compileYaml(
+        trafficYaml({ ...policy({ exact: false }), version }).replace('model: m-embed', `model: ${upstream}`),
+      );
+    expect(h.engine.swap(yaml('2')).changed).toBe(true);
+    expect(asJson(await h.engine.handle(request({ content: NEAR }))).headers['x-switchyard-cache']).toBe(
+      'hit',
+    );
+    // The same model name pointed at another upstream model: its vectors start a new partition.
+    expect(h.engine.swap(yaml('3', 'm-embed-2')).changed).toBe(true);
+    expect(asJson(await h.engine.handle(request({ content: NEAR }))).headers['x-switchyard-cache']).toBe(
+      'miss',
+    );
   });
 
   it('goes on as a miss when the embedding fails or times out, and stores nothing', async () => {
