@@ -88,7 +88,7 @@ export function similarity(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
   // Float32 rounding can step just outside [-1, 1].
-  return dot > 1 ? 1 : dot < -1 ? -1 : dot;
+  return Math.min(1, Math.max(-1, dot));
 }
 
 export class SemanticIndex {
@@ -140,7 +140,8 @@ export class SemanticIndex {
     for (let row = 0; row < entries.length; row++) {
       const entry = entries[row];
       if (!(now < entry.expiresAt)) {
-        (expired ??= []).push(entry);
+        if (expired === null) expired = [];
+        expired.push(entry);
         continue;
       }
       // Four accumulators: independent additions the CPU can overlap.
