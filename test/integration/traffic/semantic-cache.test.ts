@@ -163,6 +163,40 @@ describe('semantic cache', () => {
     expect(h.calls).toHaveLength(3);
   });
 
+  it('bypasses the semantic layer (no embedding call) for an Idempotency-Key, an image, or a tool call', async () => {
+    const h = harness(policy({ exact: false }));
+    await h.engine.handle(request({ content: QUESTION }));
+    const idempotent = asJson(
+      await h.engine.handle(request({ content: NEAR, headers: { 'idempotency-key': 'op-1' } })),
+    );
+    expect(idempotent.headers['x-switchyard-cache']).toBe('bypass');
+    const image = request({ content: NEAR });
+    image.body.messages = [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: NEAR },
+          { type: 'image_url', image_url: { url: 'https://example.com/a.png' } },
+        ],
+      },
+    ];
+    expect(asJson(await h.engine.handle(image)).headers['x-switchyard-cache']).toBe('bypass');
+    const tool = request({ content: NEAR });
+    tool.body.messages = [
+      { role: 'user', content: NEAR },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+      { role: 'tool', tool_call_id: 'c1', content: '42' },
+    ];
+    expect(asJson(await h.engine.handle(tool)).headers['x-switchyard-cache']).toBe('bypass');
+    expect(h.calls).toHaveLength(4);
+    // Each is one bypass event, and none of them tried to embed.
+    expect(h.caches.map((e) => e.outcome)).toEqual(['miss', 'stored', 'bypass', 'bypass', 'bypass']);
+  });
+
   it('prices the embedding into the request cost, on a miss and on a hit', async () => {
     const h = harness(policy({ exact: false }));
     const miss = asJson(await h.engine.handle(request({ content: QUESTION })));
