@@ -29,9 +29,12 @@ routes:
 
 let t: TestServer;
 let client: OpenAI;
+const logs: string[] = [];
 
 beforeAll(async () => {
-  t = await startServer(POLICY);
+  t = await startServer(POLICY, {
+    logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } },
+  });
   client = new OpenAI({ baseURL: `${t.server.url}/v1`, apiKey: 'x', maxRetries: 0 });
 });
 
@@ -77,6 +80,13 @@ describe('semantic cache through the server', () => {
     expect(lines[0].outcome.cacheSimilarity).toBeUndefined();
     expect(lines[1].outcome.cacheSimilarity).toBeCloseTo(similarity, 4);
     expect(lines[2].outcome.cacheSimilarity).toBeGreaterThanOrEqual(0.85);
+    // The request log line carries the similarity of a semantic hit (to tune thresholds by).
+    const requestLines = logs
+      .map((l) => JSON.parse(l) as { msg?: string; cache?: string; cacheSimilarity?: number })
+      .filter((l) => l.msg === 'request');
+    expect(requestLines.map((l) => l.cache)).toEqual(['miss', 'hit', 'hit', 'miss']);
+    expect(requestLines[1].cacheSimilarity).toBeCloseTo(similarity, 4);
+    expect(requestLines[0].cacheSimilarity).toBeUndefined();
     // The embedding is priced into each request's cost, hits included.
     for (const line of lines) expect(line.outcome.costUsd).toBeGreaterThan(0);
   });
