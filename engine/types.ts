@@ -276,7 +276,8 @@ export type Decision =
       readonly onExhausted: ExhaustedResponse | null;
       readonly limits: readonly string[];
       readonly budgets: readonly string[];
-      readonly cache: string | null;
+      /** The route's cache as declared: one name, or its layers (exact, then semantic). */
+      readonly cache: string | readonly string[] | null;
       readonly guardrails: readonly string[];
       readonly skipped: readonly SkippedRoute[];
     }
@@ -346,6 +347,8 @@ export interface ResponseMeta {
   readonly target: string | null;
   readonly attempts: readonly AttemptRecord[];
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
+  /** A semantic cache hit: the cosine similarity of the prompt to the stored one's. Absent otherwise. */
+  readonly cacheSimilarity?: number;
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   /** Time spent in Switchyard itself, upstream time excluded. */

@@ -225,6 +225,8 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
       // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
       costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
       cache: meta?.cache ?? null,
+      // Only on a semantic cache hit: what to tune a threshold by.
+      ...(meta?.cacheSimilarity === undefined ? {} : { cacheSimilarity: meta.cacheSimilarity }),
       guardrails: state.guardrails,
       policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
     };

@@ -26,6 +26,7 @@ const REQUEST_FIELDS = [
   'tokens',
   'costUsd',
   'cache',
+  'cacheSimilarity',
   'guardrails',
 ];
 
@@ -42,7 +43,12 @@ function messageFormat(log: Record<string, unknown>, messageKey: string): string
   if (Array.isArray(log.outcomes) && log.outcomes.length > 0) parts.push(log.outcomes.join(' '));
   const tokens = log.tokens as { prompt?: unknown; completion?: unknown } | null | undefined;
   if (tokens != null) parts.push(`${String(tokens.prompt)}+${String(tokens.completion)} tokens`);
-  if (typeof log.cache === 'string') parts.push(`cache ${log.cache}`);
+  if (typeof log.cache === 'string')
+    parts.push(
+      typeof log.cacheSimilarity === 'number'
+        ? `cache ${log.cache} ${log.cacheSimilarity.toFixed(4)}`
+        : `cache ${log.cache}`,
+    );
   return parts.join(' ');
 }
 

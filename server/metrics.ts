@@ -168,7 +168,7 @@ export function createServerMetrics(): ServerMetrics {
   );
   const cacheEvents = counter(
     'switchyard_cache_total',
-    'Cache outcomes by route, cache and outcome (hit, miss, bypass, stored).',
+    'Cache outcomes by route, cache and outcome (hit, miss, bypass, stored, embedding_failed).',
     ['route', 'cache', 'outcome'] as const,
   );
   const recordingDropped = counter(

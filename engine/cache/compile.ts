@@ -16,8 +16,22 @@ import {
   requestCacheKey,
 } from './keys.js';
 
+/** What only a semantic cache has. */
+export interface SemanticSettings {
+  /** The `models` entry that embeds prompts. */
+  readonly embedding: string;
+  /** The least cosine similarity served, in (0, 1]. */
+  readonly threshold: number;
+  /** The `dimensions` asked of the embedding model; null for its default. */
+  readonly dimensions: number | null;
+  readonly embeddingTimeoutMs: number;
+}
+
 export interface CompiledCache {
   readonly name: string;
+  readonly mode: 'exact' | 'semantic';
+  /** Set for `mode: semantic`; null for an exact cache. */
+  readonly semantic: SemanticSettings | null;
   readonly ttlMs: number;
   /** The key fields in canonical order (tenant first unless shared; `*body` for the default). */
   readonly fields: readonly string[];
@@ -35,7 +49,11 @@ export interface CompiledCache {
 
 export type CompileCacheResult =
   | { readonly ok: true; readonly cache: CompiledCache }
-  | { readonly ok: false; readonly field: 'ttl' | 'maxSize' | 'key'; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly field: 'ttl' | 'maxSize' | 'key' | 'embedding' | 'embeddingTimeout';
+      readonly error: string;
+    };
 
 /**
  * Sampling parameters a cache's `when` may name bare, as docs/design.md's example does
@@ -55,6 +73,34 @@ function aliasWhen(when: When): When {
 
 const DEFAULT_MAX_ENTRIES = 10_000;
 const DEFAULT_MAX_SIZE_BYTES = 64 * 1024 * 1024;
+/** A semantic cache's defaults: a threshold strict enough to keep paraphrases only, a short embedding timeout. */
+export const DEFAULT_SEMANTIC_THRESHOLD = 0.95;
+export const DEFAULT_EMBEDDING_TIMEOUT_MS = 2_000;
+
+function compileSemantic(
+  spec: Cache,
+):
+  | { ok: true; value: SemanticSettings | null }
+  | { ok: false; field: 'embedding' | 'embeddingTimeout'; error: string } {
+  if (spec.mode !== 'semantic') return { ok: true, value: null };
+  if (spec.embedding === undefined)
+    return { ok: false, field: 'embedding', error: 'a semantic cache needs `embedding`' };
+  let embeddingTimeoutMs = DEFAULT_EMBEDDING_TIMEOUT_MS;
+  if (spec.embeddingTimeout !== undefined) {
+    const t = parseDuration(spec.embeddingTimeout);
+    if (!t.ok) return { ok: false, field: 'embeddingTimeout', error: t.error };
+    embeddingTimeoutMs = t.value;
+  }
+  return {
+    ok: true,
+    value: Object.freeze({
+      embedding: spec.embedding,
+      threshold: spec.threshold ?? DEFAULT_SEMANTIC_THRESHOLD,
+      dimensions: spec.dimensions ?? null,
+      embeddingTimeoutMs,
+    }),
+  };
+}
 
 /**
  * @example
@@ -72,17 +118,23 @@ export function compileCache(name: string, spec: Cache): CompileCacheResult {
     if (size.value <= 0) return { ok: false, field: 'maxSize', error: 'maxSize must be at least 1 byte' };
     maxSizeBytes = size.value;
   }
-  const shared = spec.shared ?? false;
+  const semantic = compileSemantic(spec);
+  if (!semantic.ok) return semantic;
+  const mode = spec.mode;
+  // A semantic cache never crosses tenants (validation refuses `shared` there).
+  const shared = mode === 'semantic' ? false : (spec.shared ?? false);
   let keyOf: CacheKeyFunction;
   let fields: readonly string[];
   try {
-    fields = keyFields({ fields: spec.key, shared });
-    keyOf = compileCacheKey({ cache: name, fields: spec.key, shared });
+    fields = keyFields({ fields: spec.key, shared, mode });
+    keyOf = compileCacheKey({ cache: name, fields: spec.key, shared, mode });
   } catch (error) {
     return { ok: false, field: 'key', error: error instanceof Error ? error.message : String(error) };
   }
   const cache: CompiledCache = {
     name,
+    mode,
+    semantic: semantic.value,
     ttlMs: ttl.value,
     fields,
     shared,

@@ -36,6 +36,12 @@ export const KEY_FIELD_PATTERN =
  */
 export const WHOLE_BODY_FIELD = '*body';
 const TRANSPORT_ONLY_BODY_FIELDS: ReadonlySet<string> = new Set(['stream', 'stream_options']);
+/**
+ * The pseudo-field of a semantic cache that declares no `key`: the whole body except `messages`
+ * (compared by embedding) and the transport-only fields. Every other parameter must match exactly.
+ */
+export const BODY_BUT_MESSAGES_FIELD = '*body-but-messages';
+const NOT_PARAMS: ReadonlySet<string> = new Set([...TRANSPORT_ONLY_BODY_FIELDS, 'messages']);
 
 /** `(ctx, route) => sha256 hex`; compiled once per cache. */
 export type CacheKeyFunction = (ctx: RequestContext, route: string) => string;
@@ -47,6 +53,8 @@ export interface CacheKeyOptions {
   readonly fields?: readonly string[];
   /** `shared: true` leaves the tenant out of the key (unless `tenant` is listed explicitly). */
   readonly shared?: boolean;
+  /** A semantic cache's key is its partition (the prompt aside); never equal to an exact key. */
+  readonly mode?: 'exact' | 'semantic';
 }
 
 type Getter = (ctx: RequestContext) => unknown;
@@ -62,6 +70,12 @@ function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
 
 function getter(field: string): Getter {
   switch (field) {
+    case BODY_BUT_MESSAGES_FIELD:
+      return (ctx) => {
+        const rest: Record<string, unknown> = {};
+        for (const key of Object.keys(ctx.body)) if (!NOT_PARAMS.has(key)) rest[key] = ctx.body[key];
+        return rest;
+      };
     case WHOLE_BODY_FIELD:
       return (ctx) => {
         const rest: Record<string, unknown> = {};
@@ -106,10 +120,11 @@ function sha256(text: string): string {
 }
 
 /** The fields a cache keys on, in canonical order: tenant first (unless shared), then sorted. */
-export function keyFields(options: Pick<CacheKeyOptions, 'fields' | 'shared'>): readonly string[] {
-  const declared = new Set((options.fields ?? [WHOLE_BODY_FIELD]).map(normalizeKeyField));
+export function keyFields(options: Pick<CacheKeyOptions, 'fields' | 'shared' | 'mode'>): readonly string[] {
+  const whole = options.mode === 'semantic' ? BODY_BUT_MESSAGES_FIELD : WHOLE_BODY_FIELD;
+  const declared = new Set((options.fields ?? [whole]).map(normalizeKeyField));
   for (const field of declared) {
-    if (field !== WHOLE_BODY_FIELD && !KEY_FIELD_PATTERN.test(field)) {
+    if (field !== whole && !KEY_FIELD_PATTERN.test(field)) {
       throw new Error(`invalid cache key field "${field}"`);
     }
   }
@@ -131,7 +146,7 @@ export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
   const fields = keyFields(options);
   const getters = fields.map(getter);
   // The constant head of the tuple, encoded once.
-  const head = `[${KEY_FORMAT_VERSION},"exact",${JSON.stringify(options.cache)},`;
+  const head = `[${KEY_FORMAT_VERSION},"${options.mode ?? 'exact'}",${JSON.stringify(options.cache)},`;
   const names = fields.map((f) => JSON.stringify(f));
   return (ctx, route) => {
     let text = head + JSON.stringify(route) + ',[';

@@ -81,7 +81,8 @@ export interface CompiledRoute {
   readonly onExhausted: ExhaustedResponse | null;
   readonly limits: readonly string[];
   readonly budgets: readonly string[];
-  readonly cache: string | null;
+  /** The route's `cache` as declared: one cache name, or its layers (exact, then semantic). */
+  readonly cache: string | readonly string[] | null;
   /** The names of the guardrails the route applies, in order (defaults first). */
   readonly guardrails: readonly string[];
   /** The same, compiled and split by stage. */

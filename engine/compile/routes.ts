@@ -151,7 +151,8 @@ export function compileRoute(
       : null,
     limits: [...(route.limits ?? [])],
     budgets: [...(route.budgets ?? [])],
-    cache: route.cache ?? null,
+    cache:
+      typeof route.cache === 'string' ? route.cache : route.cache === undefined ? null : [...route.cache],
     guardrails: guards.names,
     guards,
     traffic,

@@ -26,7 +26,10 @@ export interface RouteTraffic {
   readonly budgets: readonly RouteBudget[];
   /** Budgets whose key names `target`: checked per attempt like `targetLimits`. */
   readonly targetBudgets: readonly CompiledBudget[];
+  /** The exact cache layer (read first). */
   readonly cache: CompiledCache | null;
+  /** The semantic cache layer, asked on an exact miss (or alone). */
+  readonly semanticCache: CompiledCache | null;
 }
 
 export interface RouteBudget {
@@ -169,8 +172,15 @@ export function compileRouteTraffic(scope: RouteScope, rules: TrafficRules): Rou
     });
   const limits = named(route.limits, rules.limits, 'limit');
   const budgets = named(route.budgets, rules.budgets, 'budget');
-  const cache = route.cache === undefined ? null : (named([route.cache], rules.caches, 'cache')[0] ?? null);
-  if (limits.length === 0 && budgets.length === 0 && cache === null) return null;
+  const layers = named(
+    route.cache === undefined ? [] : typeof route.cache === 'string' ? [route.cache] : route.cache,
+    rules.caches,
+    'cache',
+  );
+  // Validation allows one exact layer, then one semantic layer.
+  const cache = layers.find((c) => c.mode === 'exact') ?? null;
+  const semanticCache = layers.find((c) => c.mode === 'semantic') ?? null;
+  if (limits.length === 0 && budgets.length === 0 && cache === null && semanticCache === null) return null;
   const perTarget = (fields: readonly string[]): boolean => fields.includes('target');
   return {
     limits: limits.filter((l) => !perTarget(limitKeyFields(scope.policy, l.name))),
@@ -186,6 +196,7 @@ export function compileRouteTraffic(scope: RouteScope, rules: TrafficRules): Rou
       })),
     targetBudgets: budgets.filter((b) => b.perTarget),
     cache,
+    semanticCache,
   };
 }
 

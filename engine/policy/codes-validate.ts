@@ -229,6 +229,18 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}${MOCK}caches:\n  c: { mode: exact, ttl: 1h, key: [model] }\n${CHAT}    cache: c\n`,
     fix: 'Add `messages` (or the `body.<field>` that carries the prompt) to `key`, or every request with the same key fields gets the first cached answer.',
   },
+  SEM_SEMANTIC_CACHE: {
+    stage: 'semantic',
+    title: 'Semantic cache cannot be used as declared',
+    example: `${HEAD}${MOCK}caches:\n  similar: { mode: semantic, ttl: 1h, threshold: 0.9 }\n${CHAT}    cache: similar\n`,
+    fix: 'A `mode: semantic` cache needs `embedding:` (a concrete model, not `model: "*"`), keeps its vectors in memory (no `store: redis`), is always per tenant (no `shared: true`), and compares the prompt by embedding (so `messages` is not in its `key`). The semantic-only fields (`embedding`, `threshold`, `dimensions`, `embeddingTimeout`) mean nothing to an `exact` cache.',
+  },
+  SEM_CACHE_LAYERS: {
+    stage: 'semantic',
+    title: 'Route cache layers are not one exact cache then one semantic cache',
+    example: `${HEAD}${MOCK}  embed: { provider: demo, model: e }\ncaches:\n  faq: { mode: exact, ttl: 1h }\n  similar: { mode: semantic, ttl: 1h, embedding: embed }\n${CHAT}    cache: [similar, faq]\n`,
+    fix: 'List at most one `exact` cache and at most one `semantic` cache, the exact one first: `cache: [faq, similar]`.',
+  },
   SEM_BAD_API_KEY: {
     stage: 'semantic',
     title: 'API key (tenant key or provider `apiKey`) contains whitespace',

@@ -166,6 +166,14 @@ export type StoreRef = 'memory' | 'redis';
  */
 export type Duration12 = string;
 /**
+ * A name of a provider, model, tenant, limit, budget, cache, guardrail or route. Letters, digits, `_`, `-` and `.`, starting with a letter.
+ */
+export type Name1 = string;
+/**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration13 = string;
+/**
  * Bound on the total size of entries (memory store).
  */
 export type Size = string;
@@ -263,7 +271,7 @@ export type ClassifierLabel = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration13 = string;
+export type Duration14 = string;
 /**
  * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
  */
@@ -275,7 +283,7 @@ export type ClassifierLabel1 = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration14 = string;
+export type Duration15 = string;
 /**
  * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
  */
@@ -283,7 +291,7 @@ export type GuardrailScope3 = 'last_user' | 'user' | 'system' | 'tools' | 'conve
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration15 = string;
+export type Duration16 = string;
 /**
  * The size at which the file is rotated, e.g. `100mb`.
  */
@@ -781,23 +789,33 @@ export interface Headers1 {
   [k: string]: string | undefined;
 }
 /**
- * A response cache. Exact mode keys on the declared fields of the canonicalised request; the tenant is always part of the key unless `shared: true`. Only complete successful answers are stored.
+ * A response cache. Exact mode keys on the declared fields of the canonicalised request; the tenant is always part of the key unless `shared: true`. Semantic mode answers a request whose prompt embedding is close enough (`threshold`) to a cached one with the same tenant and the same other key fields; its vector index is in memory, per replica. Only complete successful answers are stored.
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Cache".
  */
 export interface Cache {
   /**
-   * Cache lookup mode. Only `exact` in v1.
+   * Cache lookup mode: `exact` (the key fields, prompt included, must be identical) or `semantic` (the prompt's embedding must be within `threshold` of a cached one; the other key fields identical).
    */
-  mode: 'exact';
+  mode: 'exact' | 'semantic';
   ttl: Duration12;
   /**
-   * Request fields that form the key: `model`, `messages`, `temperature`, `top_p`, `max_tokens`, `tools`, `tenant`, or any `body.<field>`, `header.<name>`, `metadata.<k>`.
+   * Request fields that form the key: `model`, `messages`, `temperature`, `top_p`, `max_tokens`, `tools`, `tenant`, or any `body.<field>`, `header.<name>`, `metadata.<k>`. Default: the whole body (`stream` fields aside). In a semantic cache these are the fields that must match exactly besides the prompt (so never `messages`); default: the whole body except `messages`.
    *
    * @minItems 1
    */
   key?: [string, ...string[]];
+  embedding?: Name1;
+  /**
+   * Semantic mode only: the least cosine similarity, in (0, 1], between a request's prompt embedding and a cached one for the cached answer to be served. Default 0.95.
+   */
+  threshold?: number;
+  /**
+   * Semantic mode only: the `dimensions` asked of the embedding model (OpenAI `text-embedding-3-*` and the mock honour it). Absent: the model's default.
+   */
+  dimensions?: number;
+  embeddingTimeout?: Duration13;
   /**
    * Bound on the number of entries (memory store).
    */
@@ -1048,7 +1066,7 @@ export interface ModelClassifier {
    * The system message sent with the classified text as the user message. `{{labels}}` is replaced by the labels separated by `, `, `{{descriptions}}` by one `- label: description` line per label. Default: an instruction to answer with one label only, a `Labels: {{labels}}` line and the descriptions. The mock provider answers a classification only when the prompt has a line starting `Labels: `.
    */
   prompt?: string;
-  timeout?: Duration13;
+  timeout?: Duration14;
   /**
    * `max_tokens` of the classification call. Default 16.
    */
@@ -1090,7 +1108,7 @@ export interface EmbeddingClassifier {
    * The least cosine similarity of the nearest example for its label to be taken; below it, the `default` label. Default 0 (always the nearest).
    */
   minSimilarity?: number;
-  timeout?: Duration14;
+  timeout?: Duration15;
   scope?: GuardrailScope3;
   /**
    * Bound on the results kept for identical inputs (an LRU keyed on the classified text). Default 10000; 0 keeps none.
@@ -1113,7 +1131,7 @@ export interface Stores {
      * e.g. `redis://127.0.0.1:6379/0`; may carry a password (masked).
      */
     url: string;
-    commandTimeout?: Duration15;
+    commandTimeout?: Duration16;
   };
 }
 /**
@@ -1255,9 +1273,9 @@ export interface Route {
    */
   budgets?: string[];
   /**
-   * The name of a `caches` entry.
+   * The name of a `caches` entry, or the cache layers in the order they are read: at most one `exact` cache, then at most one `semantic` cache (`[faq, similar]`: an exact hit is served first; on an exact miss the semantic cache is asked; an upstream answer is stored in both).
    */
-  cache?: string;
+  cache?: string | [string] | [string, string];
   /**
    * Names of `guardrails` that apply to this route, after those of `defaults.guardrails`. Input guardrails run in this order before any limit, cache or upstream call; output guardrails check each answer before the caller sees it.
    */

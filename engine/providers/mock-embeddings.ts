@@ -4,6 +4,15 @@
  * the OpenAI SDKs request by default and decode; `float` (or no format) is a JSON number array.
  * The vector of `dimensions: d` is the default vector's first `d` components renormalised, as
  * OpenAI's shortened embeddings are.
+ *
+ * Similar texts get similar vectors, so a semantic cache or an embedding classifier behaves
+ * offline roughly as with a real model: the text (NFKC, lower-cased) is a bag of features — each
+ * word, and each character trigram of each word — hashed into {@link FEATURE_BUCKETS} buckets;
+ * the vector is the sum of each bucket's fixed pseudo-random direction weighted by its count
+ * (a random projection, which keeps cosine similarity approximately; the noise shrinks as
+ * 1/sqrt(dimensions), so ask for 64 or more dimensions when similarity matters). A text without
+ * letters or digits gets a pseudo-random vector from its hash. Not a language model: synonyms
+ * are far apart, reordered words close.
  */
 import { hash32, nextFloat, type Rng } from '../shared/random.js';
 import { providerError } from './classify.js';
@@ -19,8 +28,62 @@ export const MAX_INPUTS = 2048;
 /** The most vector components in one answer (inputs × dimensions), which bounds its size. */
 export const MAX_COMPONENTS = 1 << 20;
 
-/** A deterministic unit-length vector for `text`. */
+/** Buckets the features of a text are hashed into (bounds the work per input to buckets × dimensions). */
+export const FEATURE_BUCKETS = 256;
+/** A word counts this many times a trigram does (whole words carry more meaning than fragments). */
+const WORD_WEIGHT = 2;
+
+/** Each bucket's direction, its first components computed once and extended on demand. */
+const directions: Float32Array[] = [];
+
+function direction(bucket: number, dimensions: number): Float32Array {
+  const known = directions[bucket];
+  if (known !== undefined && known.length >= dimensions) return known;
+  const rng: Rng = { state: hash32(`mock-embedding-bucket:${bucket}`) };
+  const out = new Float32Array(Math.max(dimensions, DEFAULT_DIMENSIONS));
+  for (let d = 0; d < out.length; d++) out[d] = nextFloat(rng) * 2 - 1;
+  directions[bucket] = out;
+  return out;
+}
+
+/** Feature counts per bucket; empty when the text has no word. */
+function featureCounts(text: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  const add = (feature: string, weight: number): void => {
+    const bucket = hash32(feature) % FEATURE_BUCKETS;
+    counts.set(bucket, (counts.get(bucket) ?? 0) + weight);
+  };
+  for (const word of text
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)) {
+    if (word === '') continue;
+    add(`w:${word}`, WORD_WEIGHT);
+    const padded = `^${word}$`;
+    for (let i = 0; i + 3 <= padded.length; i++) add(`t:${padded.slice(i, i + 3)}`, 1);
+  }
+  return counts;
+}
+
+/** A deterministic unit-length vector for `text`; similar texts get close vectors. */
 export function embedText(text: string, dimensions = DEFAULT_DIMENSIONS): Float32Array {
+  const counts = featureCounts(text);
+  if (counts.size === 0) return hashVector(text, dimensions);
+  const vector = new Float32Array(dimensions);
+  for (const [bucket, count] of counts) {
+    const dir = direction(bucket, dimensions);
+    for (let d = 0; d < dimensions; d++) vector[d] += count * dir[d];
+  }
+  let sum = 0;
+  for (let d = 0; d < dimensions; d++) sum += vector[d] * vector[d];
+  if (!(sum > 0)) return hashVector(text, dimensions);
+  const norm = Math.sqrt(sum);
+  for (let d = 0; d < dimensions; d++) vector[d] /= norm;
+  return vector;
+}
+
+/** A pseudo-random unit vector from the text's hash (a text without words). */
+function hashVector(text: string, dimensions: number): Float32Array {
   const rng: Rng = { state: hash32(text) };
   const vector = new Float32Array(dimensions);
   let sum = 0;

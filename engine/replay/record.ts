@@ -66,6 +66,8 @@ export interface RecordedOutcome {
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
   /** The policy's `accounting.attribute` fields → the bucket the cost was counted under. */
   readonly attribution?: Readonly<Record<string, string>>;
+  /** A semantic cache hit's similarity; absent otherwise (and in older lines). */
+  readonly cacheSimilarity?: number;
 }
 
 /**
@@ -278,6 +280,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     costUsd: meta.costUsd,
     cache: meta.cache,
     ...(meta.attribution === undefined ? {} : { attribution: { ...meta.attribution } }),
+    ...(meta.cacheSimilarity === undefined ? {} : { cacheSimilarity: meta.cacheSimilarity }),
   };
   return {
     v: RECORDING_VERSION,

@@ -42,6 +42,14 @@ export class RequestScope {
   gate: TargetGate | undefined = undefined;
   /** The cache's outcome for a route with a cache. */
   cache: CacheOutcome | null = null;
+  /** Set when a semantic cache served the answer: the similarity of the prompts. */
+  cacheSimilarity: number | null = null;
+  /**
+   * Cost of calls the gateway made for this request besides its attempts (the classifiers' calls,
+   * a semantic cache's embedding), in USD; added to the answer's cost (stage `accounting`), so
+   * budgets and the recording count it.
+   */
+  extraCostUsd = 0;
   /** Headers every answer of this request carries (rate-limit state, cache outcome, downgrade). */
   headers: Record<string, string> | null = null;
   /** What the guardrails decided, input and output, shadow ones included (for the recording). */
@@ -50,8 +58,6 @@ export class RequestScope {
   limits: LimitEvent[] | null = null;
   /** What the classifiers said (stage `resolve`), for the recording; null when none ran. */
   classes: readonly ClassResult[] | null = null;
-  /** What the classification calls cost: part of the request's cost (stage `accounting`). */
-  classCostUsd = 0;
   /** The request's trace span context (stage `trace`); null when the request is not traced. */
   trace: RequestTrace | null = null;
   #holds: Hold[] | null = null;
@@ -95,7 +101,7 @@ export class RequestScope {
 
   /** Whether the accounting stage has anything to add or settle. */
   get plain(): boolean {
-    return this.#holds === null && this.headers === null && this.cache === null && this.classCostUsd === 0;
+    return this.#holds === null && this.headers === null && this.cache === null && this.extraCostUsd === 0;
   }
 
   /**

@@ -6,7 +6,9 @@
  *   its rule's definition fingerprint (`rl:<fp>:`, `budget:<fp>:`), so an unchanged rule finds its
  *   state after a reload, a changed one starts afresh, and the old keys age out of the LRU.
  * - Each memory cache has its own bounded `MemoryCacheStore`, keyed by the cache's definition
- *   fingerprint; a reload drops the stores no cache of the new version uses.
+ *   fingerprint; a reload drops the stores no cache of the new version uses. A semantic cache's
+ *   `SemanticIndex` is kept the same way (its fingerprint adds the embedding model's name and
+ *   dimensions; the model's upstream identity is part of every partition key, see stages/cache.ts).
  * - Redis: one `RedisStore` (limits and budgets) and one `RedisCacheStore` per URL, so a reload
  *   that keeps `stores.redis.url` keeps the connections. The limiter store is wrapped once per
  *   `onStoreError` mode (`ResilientStore`); budgets fail open (a Redis outage never blocks
@@ -16,6 +18,7 @@ import { createHash } from 'node:crypto';
 import type { CompiledCache } from '../cache/compile.js';
 import { MemoryCacheStore } from '../cache/memory-store.js';
 import { RedisCacheStore } from '../cache/redis-store.js';
+import { SemanticIndex } from '../cache/semantic-index.js';
 import type { CacheStore } from '../cache/store.js';
 import type { CompiledLimit } from '../limits/limiter.js';
 import { MemoryStore } from '../limits/memory-store.js';
@@ -86,11 +89,36 @@ function computeCacheFingerprint(cache: CompiledCache): string {
 /** `stores.redis.commandTimeout` when the policy does not say. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 100;
 
+/** Semantic index fingerprints by compiled cache, memoised like `cacheFingerprint`. */
+const semanticFingerprints = new WeakMap<CompiledCache, string>();
+
+function semanticFingerprint(cache: CompiledCache): string {
+  let fp = semanticFingerprints.get(cache);
+  if (fp === undefined) {
+    fp = createHash('sha256')
+      .update(
+        JSON.stringify([
+          'semantic/v1',
+          cache.name,
+          cache.fields,
+          cache.semantic?.embedding ?? null,
+          cache.semantic?.dimensions ?? null,
+          cache.maxEntries,
+          cache.maxSizeBytes,
+        ]),
+      )
+      .digest('hex');
+    semanticFingerprints.set(cache, fp);
+  }
+  return fp;
+}
+
 export class TrafficStores {
   readonly #clock: Clock;
   readonly #onEvent: (event: StoreEvent) => void;
   #memory: MemoryStore | null = null;
   readonly #memoryCaches = new Map<string, MemoryCacheStore>();
+  readonly #semanticIndexes = new Map<string, SemanticIndex>();
   readonly #redis = new Map<string, RedisBackends>();
   /** The Redis URLs of the serving policy version (what `/readyz` checks). */
   #redisInUse = new Set<string>();
@@ -148,6 +176,17 @@ export class TrafficStores {
     return store;
   }
 
+  /** A semantic cache's vector index (always in memory, one per replica). */
+  semanticIndex(cache: CompiledCache): SemanticIndex {
+    const fp = semanticFingerprint(cache);
+    let index = this.#semanticIndexes.get(fp);
+    if (index === undefined) {
+      index = new SemanticIndex({ maxEntries: cache.maxEntries, maxSizeBytes: cache.maxSizeBytes });
+      this.#semanticIndexes.set(fp, index);
+    }
+    return index;
+  }
+
   /**
    * Opens the Redis connection of `url` now (it is then ready by the first request, usually),
    * bounding each of its commands by `commandTimeoutMs`. A connection already open takes the new
@@ -162,11 +201,20 @@ export class TrafficStores {
   /** After a reload: frees the memory caches no cache of the serving version uses. */
   retainCaches(caches: Iterable<CompiledCache>): void {
     const keep = new Set<string>();
-    for (const cache of caches) if (cache.store !== 'redis') keep.add(cacheFingerprint(cache));
+    const keepSemantic = new Set<string>();
+    for (const cache of caches) {
+      if (cache.mode === 'semantic') keepSemantic.add(semanticFingerprint(cache));
+      else if (cache.store !== 'redis') keep.add(cacheFingerprint(cache));
+    }
     for (const [fp, store] of this.#memoryCaches) {
       if (keep.has(fp)) continue;
       this.#memoryCaches.delete(fp);
       void store.close();
+    }
+    for (const [fp, index] of this.#semanticIndexes) {
+      if (keepSemantic.has(fp)) continue;
+      this.#semanticIndexes.delete(fp);
+      index.clear();
     }
   }
 
@@ -208,6 +256,8 @@ export class TrafficStores {
     // The cache store borrows the limits client; closing the owner closes the connection.
     for (const backends of this.#redis.values()) closing.push(backends.limits.close());
     this.#memoryCaches.clear();
+    for (const index of this.#semanticIndexes.values()) index.clear();
+    this.#semanticIndexes.clear();
     this.#redis.clear();
     await Promise.allSettled(closing);
   }

@@ -117,6 +117,7 @@ function finish(span: Span, status: number, meta: ResponseMeta, body: unknown): 
   if (meta.target !== null) attributes['switchyard.target'] = meta.target;
   if (meta.tenant !== null) attributes['switchyard.tenant'] = meta.tenant;
   if (meta.cache !== null) attributes['switchyard.cache'] = meta.cache;
+  if (meta.cacheSimilarity !== undefined) attributes['switchyard.cache_similarity'] = meta.cacheSimilarity;
   if (meta.costUsd !== null) attributes['switchyard.cost_usd'] = meta.costUsd;
   const served = meta.attempts.findLast((a) => a.outcome === 'ok');
   if (served !== undefined) attributes['gen_ai.response.model'] = served.upstreamModel;

@@ -67,8 +67,11 @@ export interface BudgetAlertEvent {
 }
 
 export interface CacheEvent {
-  /** `stored` follows a `miss` (or `bypass` with `no-cache`) whose answer was written. */
-  readonly outcome: CacheOutcome | 'stored';
+  /**
+   * `stored` follows a `miss` (or `bypass` with `no-cache`) whose answer was written;
+   * `embedding_failed`: a semantic cache could not embed the prompt (the request went on as a miss).
+   */
+  readonly outcome: CacheOutcome | 'stored' | 'embedding_failed';
   readonly route: string;
   readonly cache: string;
   /** A hit served from another request's upstream call (single flight), not from the store. */

@@ -86,7 +86,10 @@ export function routes(c: Checks, refs: References): void {
       for (const [k, g] of route.guardrails.entries())
         refs.reference('guardrails', g, `${base}/guardrails/${k}`);
     }
-    if (route.cache !== undefined) refs.reference('caches', route.cache, `${base}/cache`);
+    if (typeof route.cache === 'string') refs.reference('caches', route.cache, `${base}/cache`);
+    else if (Array.isArray(route.cache)) {
+      for (const [k, name] of route.cache.entries()) refs.reference('caches', name, `${base}/cache/${k}`);
+    }
     group(c, refs, route, base, 0);
     prefill(c, route, base);
   });

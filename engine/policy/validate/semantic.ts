@@ -20,6 +20,7 @@ import { budgetReferences, modelReferences, References } from './references.js';
 import { guardrailRegexes } from './regexes.js';
 import { retryOn } from './retries.js';
 import { routes } from './routes.js';
+import { semanticCaches } from './semantic-cache.js';
 import { timeouts } from './timeouts.js';
 import { alertWebhooks, cacheKeys, trafficRules } from './traffic-rules.js';
 import { units } from './units.js';
@@ -31,6 +32,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   notSupported(c);
   modelReferences(c, refs);
   routes(c, refs);
+  semanticCaches(c, refs);
   budgetReferences(c, refs);
   classifiers(c, refs);
   guardrailReferences(c, refs);

@@ -81,6 +81,8 @@ export function cacheKeys(c: Checks): void {
   for (const pointer of matchPattern(c.ctx.doc, '/caches/*/key')) {
     const v = valueAt(c.ctx.doc, pointer);
     if (!Array.isArray(v) || v.length === 0 || !c.clean(pointer)) continue;
+    // A semantic cache compares the prompt by embedding; `semanticCaches` checks its key.
+    if (valueAt(c.ctx.doc, pointer.slice(0, -'/key'.length) + '/mode') === 'semantic') continue;
     const prompt = v.some((f) => f === 'messages' || (typeof f === 'string' && f.startsWith('body.')));
     if (prompt) continue;
     c.out.push(

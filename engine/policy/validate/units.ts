@@ -32,6 +32,7 @@ export function units(c: Checks): void {
     '/providers/*/latency',
     '/providers/*/chunkDelay',
     '/caches/*/ttl',
+    '/caches/*/embeddingTimeout',
   ];
   const kinds: [string, string[], (s: string) => UnitResult<unknown>][] = [
     ['SEM_BAD_DURATION', durations, parseDuration],

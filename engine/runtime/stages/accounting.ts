@@ -14,20 +14,21 @@ import type { RequestScope } from '../scope.js';
 function noop(): void {}
 
 /**
- * The answer's metadata with what the scope adds: the cache outcome, the classifiers' cost, the
- * cost attribution.
+ * The answer's metadata with what the scope adds: the cache outcome and a semantic hit's
+ * similarity, the cost of the gateway's own calls (classifiers, embeddings), the attribution.
  */
 function withScope(
   scope: RequestScope,
   meta: ResponseMeta,
   attribution: Readonly<Record<string, string>> | null,
 ): ResponseMeta {
-  if (scope.cache === null && scope.classCostUsd === 0 && attribution === null) return meta;
+  if (scope.cache === null && scope.extraCostUsd === 0 && attribution === null) return meta;
   return {
     ...meta,
     cache: scope.cache ?? meta.cache,
-    // The classification calls are the request's cost, so its route's budgets count them too.
-    costUsd: scope.classCostUsd > 0 ? (meta.costUsd ?? 0) + scope.classCostUsd : meta.costUsd,
+    ...(scope.cacheSimilarity === null ? {} : { cacheSimilarity: scope.cacheSimilarity }),
+    // The classification and embedding calls are the request's cost, so its budgets count them.
+    costUsd: scope.extraCostUsd > 0 ? (meta.costUsd ?? 0) + scope.extraCostUsd : meta.costUsd,
     ...(attribution === null ? {} : { attribution }),
   };
 }

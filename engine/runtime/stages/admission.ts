@@ -98,7 +98,7 @@ export function admissionStage(traffic: Traffic): NamedStage {
     detail: string,
     headers: Record<string, string>,
   ): EngineResponse => {
-    if (rules.cache !== null) {
+    if (rules.cache !== null || rules.semanticCache !== null) {
       scope.cache = 'bypass';
       scope.setHeader('x-switchyard-cache', 'bypass');
     }

@@ -7,19 +7,36 @@
  * never with `no-store`; the store and the hand-over to waiters happen in the accounting stage,
  * through this stage's hold. `x-switchyard-cache: hit|miss|bypass` is on every answer of a route
  * with a cache. A hit costs no tokens and no spend.
+ *
+ * Layers (`cache: [exact, semantic]`): the exact cache runs first; on its miss the semantic layer
+ * embeds the prompt (engine/runtime/embedder.ts), searches the request's partition of the
+ * semantic index (tenant and the cache's other key fields) and serves the most similar stored
+ * answer at or above the threshold, with `x-switchyard-cache-similarity`. The same directives
+ * apply (`no-cache` skips the read, `no-store` the write); a request with an `Idempotency-Key`,
+ * a non-text or tool-call message, or a prompt too long to embed bypasses the semantic layer. An
+ * upstream answer is stored in both layers; a semantic hit is stored in neither (its answer is
+ * already stored, and re-storing would extend its life past its TTL). The embedding's cost is
+ * the request's cost even on a hit. An embedding failure is a miss, never an error. There is no
+ * single flight in the semantic layer: concurrent near-duplicates each go upstream.
  */
 import { toCachedAnswer } from '../../cache/answer.js';
 import type { CompiledCache } from '../../cache/compile.js';
 import { cacheDirectives } from '../../cache/keys.js';
+import { normalizeVector } from '../../cache/semantic-index.js';
+import { semanticText } from '../../cache/semantic-text.js';
 import type { CachedAnswer, CacheStore } from '../../cache/store.js';
 import { replayStream, StreamAssembler, wantsUsage } from '../../cache/stream.js';
 import type { CompiledRoute } from '../../compile/compile.js';
 import { toOpenAIUsage } from '../../shared/usage.js';
-import type { EngineResponse, RequestContext } from '../../types.js';
+import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.js';
+import { embed } from '../embedder.js';
 import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 import { safely, type Traffic } from '../traffic-state.js';
 import { errorAnswer, scopeHeaders, scopeMeta } from './answer.js';
+
+/** The response header with a semantic hit's similarity (four decimals). */
+export const SIMILARITY_HEADER = 'x-switchyard-cache-similarity';
 
 /** A single-flight waiter's own deadline passed before its leader answered. */
 const TIMED_OUT: unique symbol = Symbol('timed out');
@@ -59,6 +76,30 @@ function tap(events: AsyncIterable<string>, assembler: StreamAssembler): AsyncGe
     },
   };
   return iterator;
+}
+
+/** The answer to store once the request is complete, or null when it must not be stored. */
+function completeAnswer(held: Held, meta: ResponseMeta | null, now: number): CachedAnswer | null {
+  const response = held.response;
+  if (meta === null || meta.target === null || response === null) return null;
+  if (response.kind === 'json')
+    return response.status === 200 ? toCachedAnswer(response.body, meta.target, now) : null;
+  // Only a stream that ended with [DONE] and a finish reason on every choice is complete.
+  if (held.assembler?.done !== true) return null;
+  const body = held.assembler.result();
+  if (body === null) return null;
+  if (body.usage === undefined && meta.usage !== null) body.usage = { ...toOpenAIUsage(meta.usage) };
+  return toCachedAnswer(body, meta.target, now);
+}
+
+/** Runs `next`, keeping its answer (a stream through an assembler) for `completeAnswer`. */
+async function capture(scope: RequestScope, next: Next, held: Held): Promise<EngineResponse> {
+  const response = await next(scope);
+  held.response = response;
+  if (response.kind === 'json') return response;
+  const assembler = new StreamAssembler();
+  held.assembler = assembler;
+  return { ...response, events: tap(response.events, assembler) };
 }
 
 interface CacheUse {
@@ -187,21 +228,8 @@ export function cacheStage(traffic: Traffic): NamedStage {
     scope.hold({
       settle: (meta) => {
         const now = clock.now();
-        let answer: CachedAnswer | null = null;
-        const response = held.response;
-        if (meta !== null && meta.target !== null && response !== null) {
-          if (response.kind === 'json') {
-            if (response.status === 200) answer = toCachedAnswer(response.body, meta.target, now);
-          } else if (held.assembler?.done === true) {
-            // Only a stream that ended with [DONE] and a finish reason on every choice is complete.
-            const body = held.assembler.result();
-            if (body !== null) {
-              if (body.usage === undefined && meta.usage !== null)
-                body.usage = { ...toOpenAIUsage(meta.usage) };
-              answer = toCachedAnswer(body, meta.target, now);
-            }
-          }
-        }
+        // A semantic layer's hit: its waiters run on their own (and are served by that layer).
+        const answer = scope.cacheSimilarity === null ? completeAnswer(held, meta, now) : null;
         held.share?.(answer);
         if (answer === null || !use.write) return;
         return use.store
@@ -242,12 +270,94 @@ export function cacheStage(traffic: Traffic): NamedStage {
     safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
     if (use === null || (!use.write && held.share === null)) return next(scope);
     holdAnswer(scope, use, route.name, held);
-    const response = await next(scope);
-    held.response = response;
-    if (response.kind === 'json') return response;
-    const assembler = new StreamAssembler();
-    held.assembler = assembler;
-    return { ...response, events: tap(response.events, assembler) };
+    return capture(scope, next, held);
+  };
+
+  /**
+   * The semantic layer. `layered`: an exact layer ran before it (and set the outcome, which this
+   * layer then only changes when it applies).
+   */
+  const semanticLayer = async (
+    scope: RequestScope,
+    next: Next,
+    cache: CompiledCache,
+    ctx: RequestContext,
+    route: CompiledRoute,
+    layered: boolean,
+  ): Promise<EngineResponse> => {
+    const settings = cache.semantic;
+    const directives = cacheDirectives(ctx);
+    const model = settings === null ? undefined : scope.policy.models.get(settings.embedding);
+    const text =
+      settings === null ||
+      model === undefined ||
+      ctx.endpoint !== 'chat' ||
+      directives.idempotencyKey !== null ||
+      (!directives.read && !directives.write) ||
+      !cache.applies(ctx)
+        ? null
+        : semanticText(ctx.body);
+    if (text === null || settings === null || model === undefined) {
+      if (!layered) {
+        scope.cache = 'bypass';
+        scope.setHeader('x-switchyard-cache', 'bypass');
+        safely(hooks.onCache, { outcome: 'bypass', route: route.name, cache: cache.name, coalesced: false });
+      }
+      return next(scope);
+    }
+    const outcome = directives.read ? 'miss' : 'bypass';
+    scope.cache = outcome;
+    scope.setHeader('x-switchyard-cache', outcome);
+    const embedded = await embed({
+      model,
+      provider: scope.snapshot.providers.get(model.provider),
+      text,
+      dimensions: settings.dimensions,
+      timeoutMs: settings.embeddingTimeoutMs,
+      clock,
+      signal: scope.signal,
+    });
+    if (embedded.ok) scope.extraCostUsd += embedded.costUsd;
+    const vector = embedded.ok ? normalizeVector(embedded.vector) : null;
+    if (vector === null) {
+      if (scope.signal?.aborted) throw scope.signal.reason;
+      safely(hooks.onCache, {
+        outcome: 'embedding_failed',
+        route: route.name,
+        cache: cache.name,
+        coalesced: false,
+      });
+      return next(scope);
+    }
+    // The embedding model's upstream identity is part of the partition: vectors of two models
+    // (a reload that points the name elsewhere) are never compared.
+    const partition = `${cache.keyOf(ctx, route.name)}\u0000${model.provider}\u0000${model.upstreamModel}`;
+    const index = traffic.stores.semanticIndex(cache);
+    if (directives.read) {
+      const found = index.search(partition, vector, settings.threshold, scope.startedAt);
+      if (found !== undefined) {
+        scope.cacheSimilarity = found.similarity;
+        const hit = serveHit(scope, found.answer);
+        if (hit !== null) {
+          scope.setHeader(SIMILARITY_HEADER, found.similarity.toFixed(4));
+          safely(hooks.onCache, { outcome: 'hit', route: route.name, cache: cache.name, coalesced: false });
+          return hit;
+        }
+        scope.cacheSimilarity = null;
+      }
+    }
+    safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
+    if (!directives.write) return next(scope);
+    const held: Held = { share: null, response: null, assembler: null };
+    scope.hold({
+      settle: (meta) => {
+        const now = clock.now();
+        const answer = completeAnswer(held, meta, now);
+        if (answer === null || !index.add(partition, vector, answer, cache.ttlMs, now)) return;
+        safely(hooks.onCache, { outcome: 'stored', route: route.name, cache: cache.name, coalesced: false });
+      },
+    });
+    return capture(scope, next, held);
   };
 
   return {
@@ -255,10 +365,13 @@ export function cacheStage(traffic: Traffic): NamedStage {
     // Not async itself: a route without a cache passes straight through (no promise of its own).
     run: (scope, next) => {
       const cache = scope.route?.traffic?.cache ?? null;
+      const semantic = scope.route?.traffic?.semanticCache ?? null;
       const ctx = scope.context;
       const route = scope.route;
-      if (cache === null || ctx === null || route === null) return next(scope);
-      return cached(scope, next, cache, ctx, route);
+      if ((cache === null && semantic === null) || ctx === null || route === null) return next(scope);
+      if (semantic === null) return cached(scope, next, cache as CompiledCache, ctx, route);
+      const inner: Next = (s) => semanticLayer(s, next, semantic, ctx, route, cache !== null);
+      return cache === null ? inner(scope) : cached(scope, inner, cache, ctx, route);
     },
   };
 }

@@ -94,7 +94,7 @@ async function classifyAndResolve(
     scope.classes = classified.results;
     if (onClassify !== undefined) for (const r of classified.results) onClassify(r);
   }
-  scope.classCostUsd = classified.costUsd;
+  scope.extraCostUsd += classified.costUsd;
   const answer = route(scope, decide(scope.policy, classified.context), next, clock);
   if (scope.routed !== null || classified.costUsd === 0) return answer;
   const response = await answer;

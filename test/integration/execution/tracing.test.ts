@@ -16,7 +16,9 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEngine } from '../../../engine/index.js';
 import { startRequestSpan } from '../../../engine/runtime/tracing.js';
+import { compileYaml, KEYS, trafficYaml } from '../traffic/helpers.js';
 import { asJson, asStream, chatBody, engineFor, readStream, useExecutionUpstream } from './helpers.js';
 
 const upstream = useExecutionUpstream();
@@ -192,6 +194,41 @@ describe('tracing', () => {
   });
 
   // Last: it replaces the registered provider.
+  it('a semantic cache hit: the request span carries the similarity', async () => {
+    register();
+    const policy = trafficYaml({
+      models: `
+  primary: { provider: demo, model: m-primary }
+  embed: { provider: demo, model: m-embed }`,
+      sections: `caches:
+  similar: { mode: semantic, ttl: 1h, embedding: embed, dimensions: 256, threshold: 0.85 }
+`,
+      routes: `
+  - name: main
+    targets: [primary]
+    cache: similar`,
+    });
+    const engine = createEngine(compileYaml(policy));
+    try {
+      const ask = (content: string) => ({
+        body: { model: 'gpt-test', messages: [{ role: 'user', content }] },
+        headers: { authorization: `Bearer ${KEYS.acme}` },
+      });
+      await engine.handle(ask('What is the capital of France?'));
+      const hit = asJson(await engine.handle(ask('What is the capital of France, please?')));
+      expect(hit.headers['x-switchyard-cache']).toBe('hit');
+      const [miss, served] = spansOf(SpanKind.INTERNAL);
+      expect(miss.attributes['switchyard.cache_similarity']).toBeUndefined();
+      expect(served.attributes['switchyard.cache']).toBe('hit');
+      expect(served.attributes['switchyard.cache_similarity']).toBeCloseTo(
+        Number(hit.headers['x-switchyard-cache-similarity']),
+        4,
+      );
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('a trace the sampler drops: nothing recorded, the context still sent upstream (sampled flag off)', async () => {
     await provider?.shutdown();
     trace.disable();
