@@ -10,30 +10,13 @@ import type { Pool } from 'undici';
 import { type HttpRequest, type HttpResponse, type Transport, TransportError } from './http.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings, Slots } from './pool.js';
 import { describe, flattenHeaders, UndiciResponse } from './undici-body.js';
-import type { UndiciRequestOptions, UndiciResult } from './undici-connect.js';
-
-/** What the transport uses of undici, and of the connector built on it. */
-interface UndiciParts {
-  readonly Pool: typeof Pool;
-  readonly preciseConnector: typeof import('./undici-connect.js').preciseConnector;
-  readonly requestWithin: typeof import('./undici-connect.js').requestWithin;
-}
-
-let undiciParts: UndiciParts | null = null;
-let undiciLoading: Promise<UndiciParts> | null = null;
-
-/**
- * undici (~11 MB private memory, ~4.5 MB of heap at import) is loaded with the first upstream
- * request, not with the engine: a policy whose providers are all mocks never loads it, and a
- * gateway does not carry it until it forwards something.
- */
-function loadUndici(): Promise<UndiciParts> {
-  undiciLoading ??= Promise.all([import('undici'), import('./undici-connect.js')]).then(([u, c]) => {
-    undiciParts = { Pool: u.Pool, preciseConnector: c.preciseConnector, requestWithin: c.requestWithin };
-    return undiciParts;
-  });
-  return undiciLoading;
-}
+import {
+  preciseConnector,
+  requestWithin,
+  type UndiciRequestOptions,
+  type UndiciResult,
+} from './undici-connect.js';
+import { undici } from './undici-lib.js';
 
 export {
   type HttpRequest,
@@ -43,6 +26,14 @@ export {
   TransportError,
   type TransportErrorCode,
 } from './http.js';
+
+/**
+ * Loads undici now (see `undici-lib.ts`): the engine calls it when it builds a network provider
+ * on its own transport, so the first request does not pay for the import.
+ */
+export function preloadUndici(): void {
+  undici();
+}
 
 export interface UndiciTransportOptions {
   /**
@@ -129,13 +120,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
     return slots;
   }
 
-  function poolFor(
-    undici: UndiciParts,
-    key: string,
-    origin: string,
-    connectTimeoutMs: number,
-    settings: PoolSettings,
-  ): Pool {
+  function poolFor(key: string, origin: string, connectTimeoutMs: number, settings: PoolSettings): Pool {
     let pool = pools.get(key);
     if (pool !== undefined) {
       // Least recently used order: a hit moves the pool to the end.
@@ -143,7 +128,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       pools.set(key, pool);
     } else {
       const keepAlive = settings.keepAliveMs > 0;
-      pool = new undici.Pool(origin, {
+      pool = new (undici().Pool)(origin, {
         // Also undici's cap, as a hard bound on sockets. Behind the Slots its queue stays empty
         // but for a moment: a finished response's socket is reusable one event loop turn later.
         connections: settings.connections,
@@ -155,7 +140,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
           : {}),
         headersTimeout,
         bodyTimeout,
-        connect: connectTimeoutMs > 0 ? undici.preciseConnector(connectTimeoutMs) : { timeout: 0 },
+        connect: connectTimeoutMs > 0 ? preciseConnector(connectTimeoutMs) : { timeout: 0 },
       });
       pools.set(key, pool);
       // Bounded: evict (and close, letting in-flight requests finish) the least recently used.
@@ -175,15 +160,11 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       if (closed) throw new TransportError('connect', 'transport is closed');
       if (req.signal.aborted)
         throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
-      // Loaded once; every later request takes the synchronous path.
-      const undici = undiciParts ?? (await loadUndici());
-      if (closed) throw new TransportError('connect', 'transport is closed');
       const target = targetOf(req.url);
       const settings = req.pool ?? defaults;
       const slotsKey = `${target.origin} ${settings.connections} ${settings.keepAliveMs}`;
       const slots = slotsFor(slotsKey, settings);
       const pool = poolFor(
-        undici,
         `${slotsKey} ${req.connectTimeoutMs}`,
         target.origin,
         req.connectTimeoutMs,
@@ -217,7 +198,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         }
         pending =
           req.connectTimeoutMs > 0
-            ? undici.requestWithin(
+            ? requestWithin(
                 pool,
                 requestOptions,
                 Math.max(1, req.connectTimeoutMs - (performance.now() - waitStart)),

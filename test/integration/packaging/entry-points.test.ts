@@ -110,7 +110,7 @@ describe('the engine entry (switchyard)', () => {
     expect(loaded).not.toContain('undici');
   });
 
-  it('loads undici with the first upstream request', async () => {
+  it('loads undici once a policy has a network provider', async () => {
     const imported = await packagesLoadedBy("await import('./engine/index.ts');");
     expect(imported).not.toContain('undici');
     const loaded = await packagesLoadedBy(`
@@ -119,7 +119,7 @@ const yaml = ${JSON.stringify(HTTP_POLICY)};
 const loaded = parsePolicy([{ file: 'p.yaml', text: yaml }], { env: {} });
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
 const engine = createEngine(loaded.policy);
-// Nothing listens on port 1: the call fails, after undici was loaded to make it.
+// Nothing listens on port 1: the call fails; undici was loaded when the engine was built.
 const res = await engine.handle({ body: { model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] } });
 if (res.status < 500) throw new Error('status ' + res.status);
 await engine.close();
