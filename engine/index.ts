@@ -23,6 +23,7 @@ export {
   type PolicyResult,
   parsePolicy,
 } from './compile/load-policy.js';
+export { createPolicyLoader, type PolicyLoader, type PolicyLoaderOptions } from './compile/off-thread.js';
 export {
   anthropicErrorType,
   EngineError,

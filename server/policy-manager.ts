@@ -17,6 +17,7 @@ import type {
   FailedPolicy,
   LoadedPolicy,
   PolicyIdentity,
+  PolicyLoader,
 } from '../engine/index.js';
 
 type EngineModule = typeof import('../engine/index.js');
@@ -31,6 +32,12 @@ export interface PolicyEngineApi {
     options?: { env?: Record<string, string | undefined> },
   ): Promise<LoadedPolicy | FailedPolicy>;
   createEngine(policy: CompiledPolicy, options?: EngineOptions): Engine;
+  /**
+   * Reloads (every load after the first) go through this loader when given: parse and validation
+   * in a worker thread, the compile in slices, so a reload never stalls the requests in flight.
+   * The first load runs on this thread (nothing is serving yet, and no second isolate lingers).
+   */
+  createPolicyLoader?: EngineModule['createPolicyLoader'];
 }
 
 /** Why a load ran; shown in `/admin/status` and the logs. */
@@ -112,7 +119,11 @@ async function importEngineApi(): Promise<PolicyEngineApi> {
   if (typeof mod.loadPolicy !== 'function' || typeof mod.createEngine !== 'function') {
     throw new Error('the engine does not export loadPolicy and createEngine');
   }
-  return { loadPolicy: mod.loadPolicy, createEngine: mod.createEngine };
+  return {
+    loadPolicy: mod.loadPolicy,
+    createEngine: mod.createEngine,
+    ...(typeof mod.createPolicyLoader === 'function' ? { createPolicyLoader: mod.createPolicyLoader } : {}),
+  };
 }
 
 export class PolicyManager {
@@ -121,6 +132,7 @@ export class PolicyManager {
   private readonly logger: ManagerLogger;
   private readonly historySize: number;
   private api: PolicyEngineApi | undefined;
+  private loader: PolicyLoader | null = null;
   private engineRef: Engine | null = null;
   /** Oldest first; the last entry is the active version. */
   private versions: PolicyVersion[] = [];
@@ -198,6 +210,7 @@ export class PolicyManager {
     if (this.closed) return;
     await this.tail;
     this.closed = true;
+    await this.loader?.close();
     const engine = this.engineRef;
     if (engine !== null) await engine.close();
   }
@@ -261,7 +274,20 @@ export class PolicyManager {
     let loaded: LoadedPolicy | FailedPolicy;
     try {
       this.api ??= await importEngineApi();
-      loaded = await this.api.loadPolicy(this.policyPath, this.options.env ? { env: this.options.env } : {});
+      const api = this.api;
+      const loadOptions = this.options.env ? { env: this.options.env } : {};
+      if (trigger !== 'initial' && api.createPolicyLoader !== undefined) {
+        this.loader ??= api.createPolicyLoader({
+          onWorkerError: (err) =>
+            this.logger.warn(
+              { err: errorMessage(err) },
+              'policy load worker failed; loading on the main thread',
+            ),
+        });
+        loaded = await this.loader.load(this.policyPath, loadOptions);
+      } else {
+        loaded = await api.loadPolicy(this.policyPath, loadOptions);
+      }
     } catch (err) {
       this.logger.error({ err: errorMessage(err) }, 'policy loader failed unexpectedly');
       return this.failure(trigger, started, [], `internal error while loading: ${errorMessage(err)}`);

@@ -208,15 +208,58 @@ function markInterpolatedValues(document: unknown, pointers: Iterable<string>): 
 }
 
 export function compilePolicy(input: Policy, options: CompileOptions = {}): CompiledPolicy {
-  const document = structuredClone(input);
+  const steps = compileSteps(input, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * The same as {@link compilePolicy}, in slices: it gives the event loop a turn whenever a slice
+ * has run for `sliceMs`, so a large policy compiled next to live traffic (a hot reload) never
+ * holds the thread for longer than about one route's compile past that. The result is the same.
+ */
+export async function compilePolicyInSlices(
+  input: Policy,
+  options: CompileOptions = {},
+  sliceMs = 2,
+): Promise<CompiledPolicy> {
+  const steps = compileSteps(input, options);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** Internal options of the load path: what an earlier stage (the load worker) already did. */
+export interface PreparedCompileOptions extends CompileOptions {
+  /** `input` is a private copy nobody else holds (fresh from a worker): no defensive clone. */
+  readonly owned?: boolean;
+  /** `policyHash(input, attachments)`, computed where the document was validated. */
+  readonly hash?: string;
+}
+
+/**
+ * compilePolicy's work as a sequence of steps; it yields between steps (after each route) so a
+ * caller may pause there. Every yield is at a point where nothing half-built is visible.
+ */
+function* compileSteps(input: Policy, options: PreparedCompileOptions): Generator<void, CompiledPolicy> {
+  const document = options.owned === true ? input : structuredClone(input);
   if (options.interpolated !== undefined) markInterpolatedValues(document, options.interpolated);
-  deepFreeze(document);
+  yield;
   const attachments: Attachments = options.attachments ?? new Map();
   const identity: PolicyIdentity = Object.freeze({
     name: document.policy.name,
     version: document.policy.version,
-    hash: policyHash(document, attachments),
+    hash: options.hash ?? policyHash(document, attachments),
   });
+  yield;
 
   const providers = new Map<string, ProviderSpec>();
   for (const [name, p] of definedEntries(document.providers)) providers.set(name, compileProvider(name, p));
@@ -233,13 +276,23 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     // Validation rejects a key shared by two tenants; should one slip through, the first wins.
     for (const key of t.keys) if (!tenantsByKey.has(key)) tenantsByKey.set(key, info);
   }
+  yield;
 
   const rules = compileTrafficRules(document);
+  yield;
   const guardrails = compileGuardrails(document, attachments);
-  const routes = document.routes.map((route, i) =>
-    compileRoute(document, identity, models, rules, guardrails, route, i),
-  );
+  yield;
+  const routes: CompiledRoute[] = [];
+  for (let i = 0; i < document.routes.length; i++) {
+    const route = document.routes[i];
+    // Each route and its part of the document are frozen as they are done, so the freeze of the
+    // whole at the end finds them frozen and stops there: the work is spread over the steps.
+    deepFreeze(route);
+    routes.push(deepFreeze(compileRoute(document, identity, models, rules, guardrails, route, i)));
+    yield;
+  }
   const index = createRouteIndex(routes);
+  yield;
 
   const accepted = new Set<string>();
   const referenced = new Set<string>();
@@ -251,6 +304,8 @@ export function compilePolicy(input: Policy, options: CompileOptions = {}): Comp
     const m = models.get(name);
     if (m !== undefined && !m.wildcard) accepted.add(m.upstreamModel);
   }
+  deepFreeze(document);
+  yield;
 
   const compiled: CompiledPolicy = {
     identity,

@@ -6,7 +6,7 @@
  * by those pools (see `createUndiciTransport`). Response bodies: `undici-body.ts`; connecting
  * within the connect timeout: `undici-connect.ts`.
  */
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { type HttpRequest, type HttpResponse, type Transport, TransportError } from './http.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings, Slots } from './pool.js';
 import { describe, flattenHeaders, UndiciResponse } from './undici-body.js';
@@ -16,6 +16,7 @@ import {
   type UndiciRequestOptions,
   type UndiciResult,
 } from './undici-connect.js';
+import { undici } from './undici-lib.js';
 
 export {
   type HttpRequest,
@@ -25,6 +26,14 @@ export {
   TransportError,
   type TransportErrorCode,
 } from './http.js';
+
+/**
+ * Loads undici now (see `undici-lib.ts`): the engine calls it when it builds a network provider
+ * on its own transport, so the first request does not pay for the import.
+ */
+export function preloadUndici(): void {
+  undici();
+}
 
 export interface UndiciTransportOptions {
   /**
@@ -119,7 +128,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
       pools.set(key, pool);
     } else {
       const keepAlive = settings.keepAliveMs > 0;
-      pool = new Pool(origin, {
+      pool = new (undici().Pool)(origin, {
         // Also undici's cap, as a hard bound on sockets. Behind the Slots its queue stays empty
         // but for a moment: a finished response's socket is reusable one event loop turn later.
         connections: settings.connections,

@@ -4,10 +4,11 @@
  * socket within what is left of its connect budget.
  */
 import { Socket } from 'node:net';
-import { buildConnector, type Dispatcher, errors, type Pool } from 'undici';
+import type { buildConnector, Dispatcher, Pool } from 'undici';
 import { TransportError } from './http.js';
 import type { Slots } from './pool.js';
 import { discard } from './undici-body.js';
+import { undici } from './undici-lib.js';
 
 /**
  * undici's own connect timeout runs on its coarse timer wheel (up to ~1 s late); this connector
@@ -15,7 +16,7 @@ import { discard } from './undici-body.js';
  */
 export function preciseConnector(timeoutMs: number): buildConnector.connector {
   // The connector returns the socket at runtime although its declared type says void.
-  const inner = buildConnector({ timeout: 0, keepAlive: true }) as (
+  const inner = undici().buildConnector({ timeout: 0, keepAlive: true }) as (
     options: buildConnector.Options,
     callback: buildConnector.Callback,
   ) => unknown;
@@ -34,7 +35,7 @@ export function preciseConnector(timeoutMs: number): buildConnector.connector {
       if (settled) return;
       settled = true;
       if (socket instanceof Socket) socket.destroy();
-      callback(new errors.ConnectTimeoutError(`connect timeout after ${timeoutMs} ms`), null);
+      callback(new (undici().errors.ConnectTimeoutError)(`connect timeout after ${timeoutMs} ms`), null);
     }, timeoutMs);
   };
 }

@@ -9,7 +9,7 @@ import { ERRORS, formatErrorMessage } from '../errors.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import { handleIngress, ingressApiOf, internalInput } from '../ingress/index.js';
 import { createProvider } from '../providers/index.js';
-import { createUndiciTransport, type Transport } from '../providers/transport.js';
+import { createUndiciTransport, preloadUndici, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { AttemptRecord, ClassResult, Decision, EngineResponse, RequestInput } from '../types.js';
@@ -139,6 +139,9 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     for (const [name, spec] of p.providers) {
       const key = specKey(spec);
       const cached = providerCache.get(name);
+      // undici loads with the first network provider on the engine's own transport (start or
+      // reload), never per request; a policy of mocks never loads it.
+      if (ownsTransport && spec.kind !== 'mock') preloadUndici();
       const provider =
         cached !== undefined && cached.key === key
           ? cached.provider

@@ -68,6 +68,21 @@ const REDIS_POLICY = mockPolicyYaml({
   routes: '  - name: chat\n    targets: [echo]\n    limits: [rpm]',
 });
 
+/** One OpenAI-kind route to a port nothing listens on. */
+const HTTP_POLICY = [
+  'switchyard: v1',
+  'policy: { name: http, version: "1" }',
+  'providers:',
+  '  up: { kind: openai, baseUrl: "http://127.0.0.1:1/v1", apiKey: sk-test }',
+  'models:',
+  '  m: { provider: up, model: m-1 }',
+  'defaults:',
+  '  retry: { attempts: 0 }',
+  'routes:',
+  '  - name: chat',
+  '    targets: [m]',
+].join('\n');
+
 /** Module code: parse `yaml`, start an engine, answer one chat request, close. */
 function runPolicy(yaml: string): string {
   return `
@@ -91,6 +106,25 @@ describe('the engine entry (switchyard)', () => {
     const loaded = await packagesLoadedBy(runPolicy(MEMORY_POLICY));
     for (const name of [...SERVER_PACKAGES, 'ioredis', 'zod']) expect(loaded, name).not.toContain(name);
     expect(loaded).toContain('lru-cache'); // the in-memory limiter store: the policy did run
+    // Its providers are all mocks: no upstream request, so no HTTP client either.
+    expect(loaded).not.toContain('undici');
+  });
+
+  it('loads undici once a policy has a network provider', async () => {
+    const imported = await packagesLoadedBy("await import('./engine/index.ts');");
+    expect(imported).not.toContain('undici');
+    const loaded = await packagesLoadedBy(`
+const { parsePolicy, createEngine } = await import('./engine/index.ts');
+const yaml = ${JSON.stringify(HTTP_POLICY)};
+const loaded = parsePolicy([{ file: 'p.yaml', text: yaml }], { env: {} });
+if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+const engine = createEngine(loaded.policy);
+// Nothing listens on port 1: the call fails; undici was loaded when the engine was built.
+const res = await engine.handle({ body: { model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] } });
+if (res.status < 500) throw new Error('status ' + res.status);
+await engine.close();
+`);
+    expect(loaded).toContain('undici');
   });
 
   it('loads ioredis once a policy names Redis', async () => {

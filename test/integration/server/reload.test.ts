@@ -140,6 +140,7 @@ describe('hot reload through the watcher', () => {
     };
     const writer = async (): Promise<void> => {
       for (let i = 1; i <= 10; i++) {
+        const reloaded = manager.lastResult;
         // Odd writes are invalid, even ones valid, so the last write (v10) is valid.
         if (i % 2 === 1) {
           t.writePolicy(invalidPolicyYaml(`invalid-${i}`));
@@ -153,6 +154,9 @@ describe('hot reload through the watcher', () => {
         const before = seen.length;
         await new Promise((r) => setTimeout(r, 60));
         await waitFor(() => seen.length >= before + 20, 'twenty answers between reloads');
+        // The write was loaded (a reload in a worker can take longer than the wait above; the
+        // next write must not coalesce with this one, or an invalid version is never tried).
+        await waitFor(() => manager.lastResult !== reloaded, 'the reload of this write', 15_000);
       }
       await waitFor(() => manager.current?.identity.version === 'v10', 'the last valid version');
       // Let the last version serve a few requests too.

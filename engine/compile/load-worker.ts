@@ -1,0 +1,35 @@
+/**
+ * The worker side of `createPolicyLoader` (off-thread.ts): reads, parses and validates a policy
+ * in a worker thread, and posts back the checked document (plain data). The YAML parser, the
+ * schema validator and the garbage of a large parse stay in this thread; the main thread only
+ * compiles.
+ */
+import { parentPort } from 'node:worker_threads';
+import { loadPolicySources } from '../policy/load.js';
+import { checkLoaded } from './load-policy.js';
+
+/** One load request from the main thread. */
+export interface LoadRequest {
+  readonly id: number;
+  readonly path: string;
+  readonly env: Record<string, string | undefined>;
+}
+
+/** The answer: the checked policy, or why the worker could not produce one (an engine bug). */
+export type LoadAnswer =
+  | { readonly id: number; readonly result: ReturnType<typeof checkLoaded> }
+  | { readonly id: number; readonly error: string };
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', async (request: LoadRequest) => {
+    let answer: LoadAnswer;
+    try {
+      const load = await loadPolicySources(request.path, { env: request.env });
+      answer = { id: request.id, result: checkLoaded(load) };
+    } catch (err) {
+      answer = { id: request.id, error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(answer);
+  });
+}
