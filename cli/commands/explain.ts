@@ -26,8 +26,9 @@ Shows the route a request would take, why each earlier route did not match, and 
 (targets in attempt order, timeouts, retries). Nothing is sent upstream.
 
 The request file holds { "body": { ...OpenAI request... }, "headers": { ... }, "path": "/v1/..." };
-"headers" and "path" are optional. Nothing runs a classifier: "classes": { "<classifier>": "<label>" }
-gives the labels to explain a classified request with (routes reading an absent one do not match).
+"headers" and "path" are optional. No model or embedding classifier runs (complexity ones do, as
+they make no call): "classes": { "<classifier>": "<label>" } gives the labels to explain a
+classified request with (routes reading an absent one do not match).
 
 Options:
   --policy <path>         Policy file or directory (required)

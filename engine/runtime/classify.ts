@@ -110,6 +110,26 @@ export function givenClasses(
 }
 
 /**
+ * What the synchronous `engine.decide` (explain) sees: the labels the caller gave, plus the
+ * label of every `complexity` classifier it did not give, since that heuristic makes no call and
+ * is a pure function of the request. `model` and `embedding` classifiers stay unlabelled unless
+ * given. Undefined when there is nothing to add.
+ */
+export function decideClasses(
+  plan: ClassificationPlan,
+  body: Readonly<Record<string, unknown>>,
+  given: Readonly<Record<string, GivenClass>> | undefined,
+): Record<string, string> | undefined {
+  let out = givenClasses(plan, given);
+  for (const c of plan.classifiers.values()) {
+    if (c.kind !== 'complexity' || (out !== undefined && c.name in out)) continue;
+    out ??= Object.create(null) as Record<string, string>;
+    out[c.name] = bandOf(c.bands, complexityScore(classifiedText(body, c.scope)));
+  }
+  return out;
+}
+
+/**
  * Walks the routes as the header says and returns the context `decide` should see. A classifier
  * that must run takes the caller's `given` label when there is one (a test case, `replay`), else
  * `run` is asked; it never rejects.

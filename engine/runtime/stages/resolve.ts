@@ -10,7 +10,7 @@ import { decide } from '../../decide.js';
 import { type ErrorCode, isErrorCode } from '../../errors.js';
 import type { Clock } from '../../shared/clock.js';
 import type { ClassResult, Decision, EngineResponse, RequestContext, RequestInput } from '../../types.js';
-import { type Classifiers, classifyForRoutes, givenClasses } from '../classify.js';
+import { type Classifiers, classifyForRoutes, decideClasses } from '../classify.js';
 import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
 import { errorAnswer } from './answer.js';
@@ -43,7 +43,8 @@ type Contextual =
 
 /**
  * The request's context and tenant. With `withGiven`, the caller's given class labels
- * (`input.classes`) are put in it: what the synchronous `engine.decide` sees.
+ * (`input.classes`) and the labels of the call-free `complexity` classifiers are put in it: what
+ * the synchronous `engine.decide` sees.
  */
 function requestContext(
   policy: CompiledPolicy,
@@ -57,8 +58,8 @@ function requestContext(
   if (policy.requiresAuth && context.tenant === null) {
     return { kind: 'refused', code: 'invalid_api_key', detail: '', context };
   }
-  if (withGiven && input.classes !== undefined && policy.classification.classifiers.size > 0) {
-    const classes = givenClasses(policy.classification, input.classes);
+  if (withGiven && policy.classification.classifiers.size > 0) {
+    const classes = decideClasses(policy.classification, context.body, input.classes);
     if (classes !== undefined) context = { ...context, classes };
   }
   return { kind: 'context', context };

@@ -267,3 +267,43 @@ routes:
     });
   });
 });
+
+describe('engine.decide (explain) and the call-free complexity classifier', () => {
+  const POLICY = `${HEAD}classifiers:
+  task: { kind: model, model: triage, labels: { code: "", chat: "" }, default: chat }
+  effort: { kind: complexity, labels: { simple: 0.3, complex: 1 } }
+routes:
+  - name: coding
+    when: { class.task: code }
+    targets: [big]
+  - name: hard
+    when: { class.effort: complex }
+    targets: [big]
+  - name: rest
+    targets: [small]
+`;
+  const HARD =
+    'Prove step by step why the square root of 2 is irrational. Why does the proof work? Derive it.';
+
+  it('scores complexity itself, leaves model classifiers unlabelled, and never calls upstream', async () => {
+    const { engine, calls } = engineFor(compiled(POLICY));
+    const hard = engine.decide(ask(HARD), { explain: true });
+    expect(hard.kind === 'route' && hard.route).toBe('hard');
+    expect(hard.kind !== 'rejected' && hard.skipped.map((s) => s.reason)).toEqual([
+      'class.task is absent, wanted "code"',
+    ]);
+    const easy = engine.decide(ask('Good morning'), { explain: true });
+    expect(easy.kind === 'route' && easy.route).toBe('rest');
+    expect(calls).toEqual([]);
+    await engine.close();
+  });
+
+  it('takes a given label over the heuristic, and a given model label routes', async () => {
+    const { engine } = engineFor(compiled(POLICY));
+    const given = engine.decide({ ...ask(HARD), classes: { effort: 'simple' } }, { explain: true });
+    expect(given.kind === 'route' && given.route).toBe('rest');
+    const code = engine.decide({ ...ask('Good morning'), classes: { task: 'code' } }, { explain: true });
+    expect(code.kind === 'route' && code.route).toBe('coding');
+    await engine.close();
+  });
+});
