@@ -1,37 +1,7 @@
-/**
- * Classify, then route: what classification costs per request, and that requests a route
- * without class conditions takes pay nothing for it. `engine.handle` per request on the built
- * engine (dist/) with the in-process mock provider (no latency, no sockets), `BENCH_CONC`
- * requests in flight (default 50); prints requests per second and CPU µs per request, the median
- * of BENCH_ROUNDS (default 5) runs of BENCH_MS (default 1000).
- *
- * Cases:
- * - `no-classifiers`: the policy without any classifier (the baseline);
- * - `earlier-route`: the same policy with two classifiers and class routes after the route the
- *   request takes (the fast path: one route-index lookup more, no classifier);
- * - `ruled-out`: a class route before it whose other condition fails (decided without classifying);
- * - `complexity`: the request runs the complexity heuristic (no model call);
- * - `model-cached`: the request runs a model classifier whose answer is cached (identical input);
- * - `model-uncached`: every request has new text, so the mock triage model is asked each time.
- *
- * Run: `npm run build && npx tsx bench/classify.ts`.
- */
-import { existsSync } from 'node:fs';
-import type { CompiledPolicy } from '../engine/compile/compile.js';
 import type { Policy, Route } from '../engine/policy/types.generated.js';
-import type { Engine, EngineOptions } from '../engine/runtime/engine.js';
+import { loadDistEngine } from './dist-engine.js';
 
-const DIST = new URL('../dist/engine/', import.meta.url);
-if (!existsSync(new URL('runtime/engine.js', DIST))) {
-  console.error('bench/classify.ts runs the build: run `npm run build` first.');
-  process.exit(1);
-}
-const { compilePolicy } = (await import(new URL('compile/compile.js', DIST).href)) as {
-  compilePolicy: (policy: Policy) => CompiledPolicy;
-};
-const { createEngine } = (await import(new URL('runtime/engine.js', DIST).href)) as {
-  createEngine: (policy: CompiledPolicy, options?: EngineOptions) => Engine;
-};
+const { compilePolicy, createEngine } = await loadDistEngine('bench/classify.ts');
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));

@@ -1,38 +1,10 @@
-/**
- * The engine alone: `engine.handle` per request, with an in-memory transport (no sockets, no HTTP
- * server), so what it prints is Switchyard's own work per request: the stages, the attempt loop,
- * the provider adapter (request body, response parsing), and for streams the SSE parsing and
- * re-framing. One route, one target, no cache or limits: the gateway benchmark's policy.
- *
- * Cases: `json` (a chat completion) and `sse` (a streamed answer of 51 frames, the upstream's
- * bytes arriving in one piece, as a fast loopback upstream's do), each run with `BENCH_CONC`
- * requests in flight (default 50). It prints requests per second and CPU µs per request
- * (`process.cpuUsage`), the median of BENCH_ROUNDS (default 5) runs of BENCH_MS (default 1000).
- * BENCH_CASES (`json,sse`) picks the cases.
- *
- * Run: `npm run build && npx tsx bench/engine.ts` (it runs the build in dist/; `node --cpu-prof
- * --import tsx bench/engine.ts` to profile).
- */
-import { existsSync } from 'node:fs';
-import type { CompiledPolicy } from '../engine/compile/compile.js';
 import type { Policy } from '../engine/policy/types.generated.js';
 import type { HttpRequest, HttpResponse, Transport } from '../engine/providers/transport.js';
-import type { Engine, EngineOptions } from '../engine/runtime/engine.js';
 import type { EngineResponse } from '../engine/types.js';
+import { loadDistEngine } from './dist-engine.js';
 import { STREAM_REPLY } from './payloads.js';
 
-// The compiled build, as the gateway runs it (the TypeScript runner adds helpers to every closure).
-const DIST = new URL('../dist/engine/', import.meta.url);
-if (!existsSync(new URL('runtime/engine.js', DIST))) {
-  console.error('bench/engine.ts runs the build: run `npm run build` first.');
-  process.exit(1);
-}
-const { compilePolicy } = (await import(new URL('compile/compile.js', DIST).href)) as {
-  compilePolicy: (policy: Policy) => CompiledPolicy;
-};
-const { createEngine } = (await import(new URL('runtime/engine.js', DIST).href)) as {
-  createEngine: (policy: CompiledPolicy, options?: EngineOptions) => Engine;
-};
+const { compilePolicy, createEngine } = await loadDistEngine('bench/engine.ts');
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
