@@ -119,8 +119,10 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   await requireExisting(values.policy, '--policy');
 
   const input = await readRequestFile(values.request);
-  const engine = await loadEngine('loadPolicy', 'createEngine', 'formatHuman', 'formatJson');
-  const loaded = await engine.loadPolicy(values.policy, { env: envOf(io) });
+  const engine = await loadEngine('loadPolicyWithoutSecrets', 'createEngine', 'formatHuman', 'formatJson');
+  // explain sends nothing upstream, so it needs no provider key: a variable that is not set is a
+  // placeholder, said as a warning (as validate does).
+  const { loaded, placeholders } = await engine.loadPolicyWithoutSecrets(values.policy, envOf(io));
   const color = useColor(io, undefined);
   if (!loaded.ok) {
     if (format === 'json') io.stdout.write(jsonText(engine.formatJson(loaded.diagnostics)));
@@ -129,6 +131,11 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   }
   if (format === 'human' && loaded.diagnostics.length > 0) {
     io.stderr.write(engine.formatHuman(loaded.diagnostics, loaded.sources, { color }));
+  }
+  if (format === 'human') {
+    for (const name of placeholders) {
+      io.stderr.write(`warning: \${${name}} is not set; explained with a placeholder (serve needs it)\n`);
+    }
   }
 
   const instance = engine.createEngine(loaded.policy);

@@ -205,6 +205,31 @@ describe('switchyard explain', () => {
     expect(r.stdout).toMatch(/retries: /);
   });
 
+  it('needs no provider key: an unset secret is a placeholder and a warning, never printed', async () => {
+    const root = new URL('../../../', import.meta.url).pathname;
+    const r = await run(
+      ['explain', '--policy', `${root}policies/code-generation.yaml`, '--request', file('request.json')],
+      { OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: ${OPENAI_API_KEY} is not set; explained with a placeholder');
+    expect(r.stdout).toMatch(/matched route: /);
+    const json = await run(
+      [
+        'explain',
+        '--policy',
+        `${root}policies/code-generation.yaml`,
+        '--request',
+        file('request.json'),
+        '--format',
+        'json',
+      ],
+      { OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined },
+    );
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).route).toEqual(expect.any(String));
+  });
+
   it('an invalid policy prints its diagnostics and exits 1', async () => {
     const human = await explain('error.yaml', 'request.json');
     expect(human.code).toBe(1);
