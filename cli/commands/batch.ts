@@ -35,7 +35,8 @@ SIGINT or SIGTERM stops starting requests and lets those in flight finish (a sec
 them); run again with --resume to finish.
 
 Exit codes: 0 every request answered 2xx, 1 some request failed, the run was interrupted, or the
-input or the policy has problems, 2 usage error.
+policy does not validate, 2 usage or input error (a line of the input file is not a valid request:
+every such line is listed and nothing runs).
 `;
 
 export async function runBatch(args: string[], io: CliIo): Promise<number> {
@@ -105,7 +106,8 @@ export async function runBatch(args: string[], io: CliIo): Promise<number> {
       io.stderr.write(`${input}${p.line === null ? '' : `:${p.line}`}: ${p.code}: ${p.message}\n`);
     }
     io.stderr.write(`${checked.problems.length} problem(s) in ${input}; nothing was run\n`);
-    return 1;
+    // An input error, like a bad request file for explain or an unreadable traffic file for replay.
+    return 2;
   }
 
   const previous = values.out !== undefined && values.resume ? await jobs.recoverOutput(values.out) : null;

@@ -149,12 +149,12 @@ describe('switchyard batch run', () => {
     expect(new Set(ids).size).toBe(60);
   });
 
-  it('reports input problems with their line numbers and runs nothing (exit 1)', async () => {
+  it('reports input problems with their line numbers and runs nothing (exit 2: an input error)', async () => {
     const input = join(dir, 'bad.jsonl');
     writeFileSync(input, `${lines(1)}\n{oops\n${lines(1)}\n`);
     const out = join(dir, 'bad-out.jsonl');
     const r = await run(['batch', 'run', input, '--policy', join(dir, 'p.yaml'), '--out', out]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${input}:2: invalid_json_line`);
     expect(r.stderr).toContain(`${input}:3: duplicate_custom_id`);
     expect(r.stderr).toContain('nothing was run');
