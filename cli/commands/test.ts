@@ -11,10 +11,11 @@ export const TEST_HELP = `Usage: switchyard test [paths...] [options]
 
 Runs the policy tests (*.test.yaml) found under the given files or directories (default: .).
 Each case sends a request through the policy with every provider replaced by an offline mock
-scripted by the case (ok, overloaded, rate_limited, silent, stream_cut, ...), on a virtual
-clock, and checks the route, the attempts, the status and error code, the cache, the guardrail
-verdicts, headers and the answer. Provider keys are not needed: a missing \${SECRET} is a
-placeholder here.
+scripted by the case (ok, overloaded, rate_limited, timeout, "stream_cut after 3 chunks", ...),
+on a virtual clock, and checks the route, the attempts, the status and error code, the cache, what
+the limits did, the guardrail verdicts, headers and the answer; repeat, every and steps
+(wait, another request) test limits, caches and breakers over time. Provider keys are not needed:
+a missing \${SECRET} is a placeholder here.
 
 Options:
   --format <human|json>   Output format (default: human)

@@ -97,6 +97,7 @@ export function compileProvider(name: string, p: NonNullable<Provider>): Provide
           latencyMs: p.latency === undefined ? 0 : ms(p.latency),
           chunkDelayMs: p.chunkDelay === undefined ? 0 : ms(p.chunkDelay),
           sequence: [...(p.sequence ?? [])],
+          ...(p.cutAfter === undefined ? {} : { cutAfter: p.cutAfter }),
         },
         maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
       };

@@ -561,6 +561,10 @@ export interface MockProvider {
   latency?: Duration1;
   chunkDelay?: Duration2;
   /**
+   * How many chunks a streamed `stream_cut` outcome delivers before the body breaks (at most the whole answer, which then breaks before it finishes). Default: half the answer's chunks, at least one.
+   */
+  cutAfter?: number;
+  /**
    * Outcomes the mock cycles through, one per call, per model: `ok` or a failure (`rate_limited`, `overloaded`, `server_error`, `bad_request`, `context_length`, `content_policy`, `auth`, `connect`, `silent`, `stream_cut`, `malformed`). Empty or absent: always `ok`.
    *
    * @maxItems 1000

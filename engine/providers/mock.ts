@@ -217,8 +217,11 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
             providerError('malformed', 'upstream sent a stream chunk that is not JSON (mock)'),
           );
         }
-        // A cut stream delivers about half of the answer, at least one chunk, then breaks.
-        const deliver = outcome === 'stream_cut' ? Math.max(1, Math.floor(deltas.length / 2)) : deltas.length;
+        // A cut stream delivers `cutAfter` chunks (default: about half of the answer, at least one), then breaks.
+        const deliver =
+          outcome !== 'stream_cut'
+            ? deltas.length
+            : Math.min(deltas.length, mock.cutAfter ?? Math.max(1, Math.floor(deltas.length / 2)));
         for (let i = 0; i < deliver; i++) {
           if (i > 0) await clock.sleep(mock.chunkDelayMs, req.signal);
           rethrowIfAborted(req.signal);

@@ -33,6 +33,8 @@ export interface MockSpec {
   chunkDelayMs: number;
   /** Outcomes cycled per (provider, upstream model); empty means always `ok`. */
   sequence: readonly MockOutcome[];
+  /** Chunks a streamed `stream_cut` delivers before it breaks; null: half the answer (at least one). */
+  cutAfter?: number | null;
 }
 
 export interface ProviderSpec {

@@ -19,7 +19,10 @@
  * ```
  *
  * `repeat: N` sends the request N times (`every: 1s` of virtual time apart) and checks the last
- * answer, which is how limits, caches and breakers are tested.
+ * answer, which is how limits, caches and breakers are tested. `steps:` lists later steps on the
+ * same engine and clock (`wait`, a `request` that replaces fields, `repeat`, `every`, `expect`).
+ * Outcomes are the mock's, plus `timeout` (= `silent`) and `stream_cut after N chunks`;
+ * `expect.limit` checks what the limits and budgets did (`none`, a kind, or `{ kind, rule }`).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -30,11 +33,13 @@ import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Attachments } from '../policy/attachments.js';
 import { formatHuman } from '../policy/format.js';
 import type { Policy } from '../policy/types.generated.js';
+import type { RecordedLimit } from '../replay/record.js';
 import { createEngine } from '../runtime/engine.js';
 import { parseDuration } from '../shared/units.js';
 import { VirtualClock } from '../shared/virtual-clock.js';
 import type { ClassResult, EngineResponse, RequestInput } from '../types.js';
-import type { PolicyTestCase } from './test-file.js';
+import { CUT_AFTER } from './outcomes.js';
+import type { PolicyTestCase, PolicyTestExpect, PolicyTestRequest, PolicyTestStep } from './test-file.js';
 
 /**
  * The test-file schema (zod), loaded by the first `runPolicyTests`: zod costs ~8 MB of private
@@ -106,6 +111,28 @@ export async function loadPolicyWithoutSecrets(
   return { loaded: await loadPolicy(path, { env }), placeholders: names };
 }
 
+/**
+ * A target's scripted outcomes as the mock's sequence: `timeout` is the mock's `silent`, and
+ * `stream_cut after N chunks` its `stream_cut` with `cutAfter: N` (one N per target).
+ */
+function mockOutcomes(
+  target: string,
+  outcomes: readonly string[],
+): { sequence: string[]; cutAfter: number | null } {
+  let cutAfter: number | null = null;
+  const sequence = outcomes.map((outcome) => {
+    if (outcome === 'timeout') return 'silent';
+    const cut = CUT_AFTER.exec(outcome);
+    if (cut === null) return outcome;
+    const n = Number(cut[1]);
+    if (cutAfter !== null && cutAfter !== n)
+      throw new Error(`targets.${target}: one cut length per target (got ${cutAfter} and ${n} chunks)`);
+    cutAfter = n;
+    return 'stream_cut';
+  });
+  return { sequence, cutAfter };
+}
+
 /** The policy with every provider replaced by a mock per model, scripted by the case. */
 function scripted(document: Policy, testCase: PolicyTestCase): Policy {
   const providers: Record<string, unknown> = {};
@@ -114,6 +141,7 @@ function scripted(document: Policy, testCase: PolicyTestCase): Policy {
     if (model === undefined) continue;
     const script = testCase.targets?.[name];
     const spec = Array.isArray(script) ? { outcomes: script } : (script ?? {});
+    const { sequence, cutAfter } = mockOutcomes(name, spec.outcomes ?? ['ok']);
     const provider = `test-${name}`;
     // A policy's own mock keeps its reply and timing unless the case says otherwise.
     const original = document.providers?.[model.provider];
@@ -125,7 +153,8 @@ function scripted(document: Policy, testCase: PolicyTestCase): Policy {
     const latency = spec.latency ?? mock.latency;
     providers[provider] = {
       kind: 'mock',
-      sequence: spec.outcomes ?? ['ok'],
+      sequence,
+      ...(cutAfter === null ? {} : { cutAfter }),
       ...(reply === undefined ? {} : { reply }),
       ...(latency === undefined ? {} : { latency }),
       ...(mock.chunkDelay === undefined ? {} : { chunkDelay: mock.chunkDelay }),
@@ -135,8 +164,7 @@ function scripted(document: Policy, testCase: PolicyTestCase): Policy {
   return { ...document, providers, models } as Policy;
 }
 
-function requestOf(testCase: PolicyTestCase, policy: CompiledPolicy): RequestInput {
-  const r = testCase.request;
+function requestOf(testCase: PolicyTestCase, r: PolicyTestRequest, policy: CompiledPolicy): RequestInput {
   const headers: Record<string, string> = { ...(r.headers ?? {}) };
   if (r.tenant !== undefined) {
     for (const [key, info] of policy.tenantsByKey) {
@@ -180,6 +208,8 @@ interface Observed {
   readonly verdicts: readonly GuardrailVerdict[];
   /** What the classifiers said (the request's recording line). */
   readonly classes: readonly ClassResult[];
+  /** What the route's limits and budgets did (the request's recording line). */
+  readonly limits: readonly RecordedLimit[];
 }
 
 async function observe(
@@ -210,8 +240,7 @@ async function observe(
   return { text, code, meta: await response.done };
 }
 
-function compare(testCase: PolicyTestCase, o: Observed, meta: EngineResponse['meta']): string[] {
-  const e = testCase.expect;
+function compare(e: PolicyTestExpect, o: Observed, meta: EngineResponse['meta']): string[] {
   const failures: string[] = [];
   const check = (what: string, expected: unknown, actual: unknown): void => {
     if (JSON.stringify(expected) !== JSON.stringify(actual))
@@ -228,6 +257,7 @@ function compare(testCase: PolicyTestCase, o: Observed, meta: EngineResponse['me
     );
   if (e.code !== undefined) check('code', e.code, o.code);
   if (e.cache !== undefined) check('cache', e.cache, meta.cache);
+  if (e.limit !== undefined) failures.push(...limitProblems(e.limit, o.limits));
   if (e.content !== undefined && !o.text.includes(e.content))
     failures.push(
       `content: expected the answer to contain ${JSON.stringify(e.content)}, got ${JSON.stringify(o.text)}`,
@@ -245,6 +275,22 @@ function compare(testCase: PolicyTestCase, o: Observed, meta: EngineResponse['me
       );
   }
   return failures;
+}
+
+/** `expect.limit`: `none`, or a limit event of that kind (and rule) among the request's. */
+function limitProblems(
+  expected: NonNullable<PolicyTestExpect['limit']>,
+  events: readonly RecordedLimit[],
+): string[] {
+  const got = events.map((e) => (e.rules.length === 0 ? e.kind : `${e.kind} (${e.rules.join(', ')})`));
+  if (expected === 'none') {
+    return events.length === 0 ? [] : [`limit: expected none, got ${JSON.stringify(got)}`];
+  }
+  const { kind, rule } = typeof expected === 'string' ? { kind: expected, rule: undefined } : expected;
+  const found = events.some((e) => e.kind === kind && (rule === undefined || e.rules.includes(rule)));
+  if (found) return [];
+  const want = rule === undefined ? kind : `${kind} (${rule})`;
+  return [`limit: expected ${JSON.stringify(want)}, got ${got.length === 0 ? 'none' : JSON.stringify(got)}`];
 }
 
 /** The 1-based line of each case in the file, in order. */
@@ -268,39 +314,69 @@ async function runCase(
   const clock = new VirtualClock({ auto: true, start: Date.UTC(2026, 0, 1) });
   const verdicts: GuardrailVerdict[] = [];
   let classes: readonly ClassResult[] = [];
+  let limits: readonly RecordedLimit[] = [];
   const stated = statedClassProblems(testCase, compiled);
   if (stated.length > 0) return stated;
   const engine = createEngine(compiled, {
     clock,
     random: () => 0.5,
     onGuardrail: (v) => verdicts.push(v),
-    // Only to learn what the classifiers said; nothing is written.
-    recorder: { record: (entry) => (classes = entry.classes ?? []) },
+    // Only to learn what the classifiers and limits did; nothing is written.
+    recorder: {
+      record: (entry) => {
+        classes = entry.classes ?? [];
+        limits = entry.limits ?? [];
+      },
+    },
   });
+  // The case itself is the first step; `steps` lists the later ones, on the same engine and clock.
+  const steps: { label: string; step: PolicyTestStep }[] = [
+    {
+      label: '',
+      step: {
+        request: testCase.request,
+        expect: testCase.expect,
+        ...(testCase.repeat === undefined ? {} : { repeat: testCase.repeat }),
+        ...(testCase.every === undefined ? {} : { every: testCase.every }),
+      },
+    },
+    ...(testCase.steps ?? []).map((step, i) => ({ label: `steps[${i}] `, step })),
+  ];
+  const failures: string[] = [];
   try {
-    let step = 0;
-    if (testCase.every !== undefined) {
-      const every = parseDuration(testCase.every);
-      if (!every.ok) return [`every: ${every.error}`];
-      step = every.value;
+    for (const { label, step } of steps) {
+      const durations: { wait: number; every: number } = { wait: 0, every: 0 };
+      for (const key of ['wait', 'every'] as const) {
+        const text = step[key];
+        if (text === undefined) continue;
+        const parsed = parseDuration(text);
+        if (!parsed.ok) return [`${label}${key}: ${parsed.error}`];
+        durations[key] = parsed.value;
+      }
+      if (durations.wait > 0) await clock.advance(durations.wait);
+      const request = { ...testCase.request, ...(step.request ?? {}) };
+      const input = requestOf(testCase, request, compiled);
+      const repeat = step.repeat ?? 1;
+      let last: Observed | null = null;
+      let lastMeta: EngineResponse['meta'] | null = null;
+      for (let i = 0; i < repeat; i++) {
+        verdicts.length = 0;
+        classes = [];
+        limits = [];
+        if (i > 0 && durations.every > 0) await clock.advance(durations.every);
+        const response = await engine.handle(input);
+        const seen = await observe(response);
+        // Let background accounting (cache writes, limit reconciliation) settle before the next one.
+        await new Promise((r) => setImmediate(r));
+        last = { response, text: seen.text, code: seen.code, verdicts: [...verdicts], classes, limits };
+        lastMeta = seen.meta;
+      }
+      if (last === null || lastMeta === null) return [`${label}no request was sent`];
+      if (step.expect !== undefined) {
+        for (const f of compare(step.expect, last, lastMeta)) failures.push(`${label}${f}`);
+      }
     }
-    const input = requestOf(testCase, compiled);
-    const repeat = testCase.repeat ?? 1;
-    let last: Observed | null = null;
-    let lastMeta: EngineResponse['meta'] | null = null;
-    for (let i = 0; i < repeat; i++) {
-      verdicts.length = 0;
-      classes = [];
-      if (i > 0 && step > 0) await clock.advance(step);
-      const response = await engine.handle(input);
-      const seen = await observe(response);
-      // Let background accounting (cache writes, limit reconciliation) settle before the next one.
-      await new Promise((r) => setImmediate(r));
-      last = { response, text: seen.text, code: seen.code, verdicts: [...verdicts], classes };
-      lastMeta = seen.meta;
-    }
-    if (last === null || lastMeta === null) return ['no request was sent'];
-    return compare(testCase, last, lastMeta);
+    return failures;
   } finally {
     await engine.close();
   }

@@ -117,6 +117,82 @@ describe('policy tests', () => {
     ]);
   });
 
+  it('steps run on the same engine and clock: a limit refuses, names its rule, and frees up after a wait', async () => {
+    const dir = scratch({
+      'p.yaml': `${POLICY}    limits: [tiny]\nlimits:\n  tiny: { key: [route], requests: 2/min }\n`,
+      'p.test.yaml': `tests:
+  - name: two admitted, the third refused, and admitted again a minute later
+    request: { content: hi }
+    repeat: 2
+    expect: { status: 200, limit: none }
+    steps:
+      - expect: { status: 429, limit: { kind: rate_limited, rule: tiny } }
+      - wait: 1m
+        expect: { status: 200, limit: none }
+  - name: a wrong limit expectation says what happened
+    request: { content: hi }
+    repeat: 3
+    expect: { limit: budget_exceeded }
+    steps:
+      - wait: 1m
+        request: { content: other }
+        expect: { status: 429 }
+`,
+    });
+    const run = await runPolicyTests(await findPolicyTests([dir]));
+    expect(run.errors).toEqual([]);
+    expect(run.results.map((r) => [r.ok, r.failures])).toEqual([
+      [true, []],
+      [
+        false,
+        [
+          'limit: expected "budget_exceeded", got ["rate_limited (tiny)"]',
+          'steps[0] status: expected 429, got 200',
+        ],
+      ],
+    ]);
+  });
+
+  it('"stream_cut after N chunks" breaks a stream after N chunks; timeout is silent', async () => {
+    const dir = scratch({
+      'p.yaml': POLICY.replace(
+        'retry: { attempts: 0 }',
+        'retry: { attempts: 0 }\n    timeout: { firstToken: 2s }',
+      ),
+      'p.test.yaml': `tests:
+  - name: a cut after 8 chunks is reported in-band after them (by default the mock cuts after half, 5)
+    request: { content: "one two three four five six seven eight", stream: true }
+    targets: { primary: ["stream_cut after 8 chunks"] }
+    expect: { attempts: ["primary:stream_cut"], code: stream_interrupted, content: "Echo: one two three four five six seven " }
+  - name: a timeout falls back
+    request: { content: hi }
+    targets: { primary: [timeout] }
+    expect: { status: 200, attempts: ["primary:first_token", "backup:ok"] }
+  - name: two cut lengths for one target cannot run
+    request: { content: hi }
+    targets: { primary: ["stream_cut after 1 chunk", "stream_cut after 2 chunks"] }
+    expect: {}
+`,
+      'q.test.yaml': `policy: p.yaml
+tests:
+  - name: an unknown outcome is refused
+    request: { content: hi }
+    targets: { primary: ["stream_cut after lots"] }
+    expect: {}
+`,
+    });
+    const run = await runPolicyTests(await findPolicyTests([dir]));
+    expect(run.errors.map((e) => e.message)).toEqual([expect.stringContaining('tests.0.targets.primary')]);
+    expect(run.results.map((r) => [r.name, r.failures])).toEqual([
+      ['a cut after 8 chunks is reported in-band after them (by default the mock cuts after half, 5)', []],
+      ['a timeout falls back', []],
+      [
+        'two cut lengths for one target cannot run',
+        ['the case could not run: targets.primary: one cut length per target (got 1 and 2 chunks)'],
+      ],
+    ]);
+  });
+
   it('reports a broken test file as an error of the run, with what is wrong', async () => {
     const dir = scratch({
       'p.yaml': POLICY,
