@@ -111,6 +111,24 @@ describe('switchyard replay', () => {
     expect(code).toBe(0);
   });
 
+  it('the server-recorded sample (three tenants, streams, failures, cache repeats, 429s) replays unchanged', async () => {
+    const { code, out } = await run([
+      'replay',
+      '--policy',
+      join(root, 'policies/shared-gateway.yaml'),
+      '--traffic',
+      join(root, 'examples/traffic/shared-gateway.jsonl'),
+      '--fail-on',
+      'changed:0,simulated:0,malformed:0',
+    ]);
+    expect(out).toContain('3,000 unchanged, 0 changed, 0 unreplayable');
+    // What makes it realistic is in the report: limited requests, fallbacks and cache hits.
+    expect(out).toMatch(/rate-limited\s+[1-9]\d*\s+[1-9]\d*/);
+    expect(out).toMatch(/fallbacks\s+[1-9]\d*\s+[1-9]\d*/);
+    expect(out).toMatch(/cache hit rate\s+[1-9][\d.]*%/);
+    expect(code).toBe(0);
+  });
+
   it('usage errors exit 2', async () => {
     expect((await run(['replay', '--traffic', traffic])).code).toBe(2);
     expect((await run(['replay', '--policy', candidate, '--traffic', join(dir, 'missing.jsonl')])).code).toBe(
