@@ -82,6 +82,34 @@ export interface ExplainReport {
   readonly refused: { readonly status: number; readonly code: string; readonly message: string } | null;
   /** The policy's classifiers and the routes that read them (absent when it declares none). */
   readonly classifiers?: readonly ExplainClassifier[];
+  /** The matched route's limits, budgets and cache layers (absent when it has none). */
+  readonly rules?: ExplainRules;
+}
+
+/** A route's traffic rules as the policy declares them (what admission and the cache apply). */
+export interface ExplainRules {
+  readonly limits: readonly {
+    readonly name: string;
+    readonly key: readonly string[];
+    readonly requests: string | null;
+    readonly tokens: string | null;
+    readonly concurrency: number | null;
+    /** The limit's own `when`, as declared; null when it applies to every request of the route. */
+    readonly when: Readonly<Record<string, unknown>> | null;
+  }[];
+  readonly budgets: readonly {
+    readonly name: string;
+    readonly key: readonly string[];
+    readonly usd: string;
+    readonly onExceeded: string;
+  }[];
+  /** Cache layers in the order they are asked (exact, then semantic). */
+  readonly caches: readonly {
+    readonly name: string;
+    readonly mode: string;
+    readonly ttl: string;
+    readonly threshold: number | null;
+  }[];
 }
 
 export interface ExplainClassifier {
@@ -118,9 +146,75 @@ export function explainClassifiers(policy: CompiledPolicy): ExplainClassifier[] 
 }
 
 /** The report with the policy's classifiers (unchanged when it declares none). */
+/** The report with what the policy adds to it: its classifiers, the matched route's rules. */
 export function withClassifiers(report: ExplainReport, policy: CompiledPolicy): ExplainReport {
   const classifiers = explainClassifiers(policy);
-  return classifiers.length === 0 ? report : { ...report, classifiers };
+  const rules = report.route === null ? null : explainRules(policy, report.route);
+  return {
+    ...report,
+    ...(classifiers.length === 0 ? {} : { classifiers }),
+    ...(rules === null ? {} : { rules }),
+  };
+}
+
+/** The route's limits, budgets and caches from the policy document; null when it has none. */
+export function explainRules(policy: CompiledPolicy, routeName: string): ExplainRules | null {
+  const doc = policy.document;
+  const route = doc.routes.find((r) => r.name === routeName);
+  if (route === undefined) return null;
+  const names = (v: string | readonly string[] | undefined): readonly string[] =>
+    v === undefined ? [] : typeof v === 'string' ? [v] : v;
+  const limits = names(route.limits).flatMap((name) => {
+    // The generated type of a limit is loose (its schema is a union); these are its fields.
+    const l = doc.limits?.[name] as
+      | {
+          key?: string[];
+          requests?: string;
+          tokens?: string;
+          concurrency?: number;
+          when?: Record<string, unknown>;
+        }
+      | undefined;
+    if (l === undefined) return [];
+    return [
+      {
+        name,
+        key: l.key ?? [],
+        requests: l.requests ?? null,
+        tokens: l.tokens ?? null,
+        concurrency: l.concurrency ?? null,
+        when: l.when ?? null,
+      },
+    ];
+  });
+  const budgets = names(route.budgets).flatMap((name) => {
+    const b = doc.budgets?.[name];
+    if (b === undefined) return [];
+    const downgrade = typeof b.onExceeded === 'object' ? b.onExceeded.downgradeTo : undefined;
+    return [
+      {
+        name,
+        key: b.key ?? [],
+        usd: b.usd,
+        onExceeded: downgrade === undefined ? 'block' : `downgrade to ${names(downgrade).join(', ')}`,
+      },
+    ];
+  });
+  const caches = names(route.cache).flatMap((name) => {
+    const c = doc.caches?.[name];
+    if (c === undefined) return [];
+    const semantic = (c as { mode?: string }).mode === 'semantic';
+    return [
+      {
+        name,
+        mode: semantic ? 'semantic' : 'exact',
+        ttl: c.ttl,
+        threshold: semantic ? ((c as { threshold?: number }).threshold ?? 0.95) : null,
+      },
+    ];
+  });
+  if (limits.length === 0 && budgets.length === 0 && caches.length === 0) return null;
+  return { limits, budgets, caches };
 }
 
 function tree(node: PlanNode): ExplainPlanTree {
@@ -239,6 +333,30 @@ function treeText(node: ExplainPlanTree): string {
   return 'target' in node ? node.target : `${node.strategy}(${node.children.map(treeText).join(', ')})`;
 }
 
+/** The route's limits, budgets and cache layers, one line each. */
+function rulesText(rules: ExplainRules): string[] {
+  const out: string[] = [];
+  const per = (key: readonly string[]): string =>
+    key.length === 0 ? 'one counter' : `per ${key.join(', ')}`;
+  for (const l of rules.limits) {
+    const amounts = [
+      l.requests === null ? null : l.requests.replace('/', ' requests/'),
+      l.tokens === null ? null : l.tokens.replace('/', ' tokens/'),
+      l.concurrency === null ? null : `${l.concurrency} at once`,
+    ].filter((a) => a !== null);
+    const when = l.when === null ? '' : `, when ${JSON.stringify(l.when)}`;
+    out.push(`  limit ${l.name}: ${amounts.join(', ')} ${per(l.key)}${when}`);
+  }
+  for (const b of rules.budgets)
+    out.push(`  budget ${b.name}: $${b.usd.replace(/^\$/, '')} ${per(b.key)}; then ${b.onExceeded}`);
+  rules.caches.forEach((c, i) => {
+    const layer = rules.caches.length > 1 ? ` (layer ${i + 1})` : '';
+    const threshold = c.threshold === null ? '' : `, similarity >= ${c.threshold}`;
+    out.push(`  cache ${c.name}${layer}: ${c.mode}, ttl ${c.ttl}${threshold}`);
+  });
+  return out;
+}
+
 /** The report for people: the matched route, why earlier routes did not match, the plan. */
 export function renderExplainHuman(report: ExplainReport): string {
   const out: string[] = [];
@@ -284,6 +402,7 @@ export function renderExplainHuman(report: ExplainReport): string {
       '  (taking every route above that reads an unclassified label as not matching; the gateway classifies first)',
     );
   }
+  if (report.rules !== undefined) out.push(...rulesText(report.rules));
   const plan = report.plan;
   if (plan === null) return `${out.join('\n')}\n`;
   const t = plan.timeout;
