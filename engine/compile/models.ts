@@ -17,6 +17,8 @@ export interface CompiledModel {
   readonly upstreamModel: string;
   readonly wildcard: boolean;
   readonly price: Price | null;
+  /** The price of answers through the provider's native batch API (`batchPrice`); null: `price`. */
+  readonly batchPrice: Price | null;
   readonly context: number | null;
   readonly capabilities: Capabilities;
   readonly definition: Model;
@@ -117,6 +119,7 @@ export function compileModel(name: string, m: Model): CompiledModel {
           ...(m.price.cacheWrite === undefined ? {} : { cacheWrite: m.price.cacheWrite }),
         }
       : null,
+    batchPrice: m.batchPrice ? { input: m.batchPrice.input, output: m.batchPrice.output } : null,
     context: m.context ?? null,
     capabilities: {
       prefill: m.capabilities?.prefill ?? false,

@@ -618,6 +618,19 @@ export interface Model {
     cacheWrite?: number;
   };
   /**
+   * USD per million tokens for requests this model answered through its provider's native batch API (a route's `batch: { native: true }`): OpenAI and Anthropic charge about half of `price`. Used for the cost and budgets of those requests; absent: `price`.
+   */
+  batchPrice?: {
+    /**
+     * USD per million input tokens.
+     */
+    input: number;
+    /**
+     * USD per million output tokens.
+     */
+    output: number;
+  };
+  /**
    * The context window in tokens. A `context_length` failure falls over to a target with a larger window.
    */
   context?: number;
@@ -1285,6 +1298,7 @@ export interface Route {
    */
   skipGuardrails?: string[];
   promptCache?: PromptCache;
+  batch?: RouteBatch;
   /**
    * The response when every target failed. By default the last upstream error is returned with an honest status (502, 503 or 504).
    */
@@ -1323,4 +1337,20 @@ export interface GroupTarget {
   stickyKey?: StickyKey;
   targets: Targets;
   weight?: Weight;
+}
+/**
+ * Hand this route's batch work to the provider's own batch API (OpenAI `/v1/batches`, Anthropic Message Batches, the mock's): a price/latency trade. The lines of a batch job (`POST /v1/batches`, never interactive or deferred requests) that this route serves are grouped by the first target of the plan whose provider has a batch API, and a group of at least `minRequests` lines is submitted as one provider batch, priced at the model's `batchPrice` (about half of `price` at OpenAI and Anthropic), finished within the provider's window (up to 24 h). What is given up: per-request timeouts, retries, breakers and fallback (a line the provider batch failed, expired or cancelled runs again through the route's normal plan), and rate limits and budgets are applied when the results arrive, not before submission. Input guardrails run before submission (a blocked line is not submitted; a redacted one is submitted redacted), output guardrails when the results arrive.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "RouteBatch".
+ */
+export interface RouteBatch {
+  /**
+   * Send this route's batch lines to the provider's batch API.
+   */
+  native: boolean;
+  /**
+   * The fewest lines of one job for one target worth a provider batch; fewer run as ordinary requests.
+   */
+  minRequests?: number;
 }
