@@ -10,6 +10,9 @@ import {
   ms,
 } from './settings.js';
 
+/** The schema's default mock `batchLatency`. */
+export const DEFAULT_MOCK_BATCH_LATENCY_MS = 1000;
+
 export interface CompiledModel {
   readonly name: string;
   readonly provider: string;
@@ -98,6 +101,7 @@ export function compileProvider(name: string, p: NonNullable<Provider>): Provide
           reply: p.reply ?? null,
           latencyMs: p.latency === undefined ? 0 : ms(p.latency),
           chunkDelayMs: p.chunkDelay === undefined ? 0 : ms(p.chunkDelay),
+          batchLatencyMs: p.batchLatency === undefined ? DEFAULT_MOCK_BATCH_LATENCY_MS : ms(p.batchLatency),
           sequence: [...(p.sequence ?? [])],
         },
         maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
