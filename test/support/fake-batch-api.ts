@@ -26,6 +26,8 @@ export interface FakeBatchRequest {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly bytes: number;
+  /** The body as text. */
+  readonly text: string;
   /** The body parsed as JSON when it was JSON. */
   readonly json: unknown;
 }
@@ -148,7 +150,14 @@ export async function startFakeBatchApi(options: FakeBatchOptions = {}): Promise
     }
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
-    requests.push({ method: req.method ?? '', path, headers: req.headers, bytes: raw.length, json: parsed });
+    requests.push({
+      method: req.method ?? '',
+      path,
+      headers: req.headers,
+      bytes: raw.length,
+      text: raw.toString('utf8'),
+      json: parsed,
+    });
     const body = (parsed ?? {}) as Record<string, unknown>;
     let m: RegExpExecArray | null;
 

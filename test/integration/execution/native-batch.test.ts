@@ -23,6 +23,8 @@ interface PolicyOptions {
   readonly origin?: string;
   readonly minRequests?: number;
   readonly batchPrice?: boolean;
+  /** Guardrails on the background route. */
+  readonly guarded?: boolean;
 }
 
 function policyYaml(o: PolicyOptions): string {
@@ -43,11 +45,19 @@ tenants:
   acme: { keys: [${KEY}] }
 budgets:
   spend: { key: [tenant], usd: 1000/day }
-routes:
+${
+  o.guarded === true
+    ? `guardrails:
+  words: { kind: keywords, stage: input, action: block, keywords: [forbidden] }
+  pii: { kind: pii, stage: input, action: redact, entities: [email] }
+  leak: { kind: keywords, stage: output, action: block, keywords: ["question 3"] }
+`
+    : ''
+}routes:
   - name: background
     when: { header.x-switchyard-job: batch }
     targets: [big]
-    budgets: [spend]
+    budgets: [spend]${o.guarded === true ? '\n    guardrails: [words, pii, leak]' : ''}
     batch: { native: true, minRequests: ${o.minRequests ?? 3} }
   - name: chat
     targets: [big]
@@ -61,11 +71,11 @@ function engineFor(yaml: string): Engine {
   return createEngine(loaded.policy);
 }
 
-function requestLines(n: number): string {
+function requestLines(n: number, content = (i: number) => `question ${i}`): string {
   return Array.from(
     { length: n },
     (_, i) =>
-      `${JSON.stringify({ custom_id: `req ${i}/x`, method: 'POST', url: '/v1/chat/completions', body: { model: 'big', messages: [{ role: 'user', content: `question ${i}` }] } })}\n`,
+      `${JSON.stringify({ custom_id: `req ${i}/x`, method: 'POST', url: '/v1/chat/completions', body: { model: 'big', messages: [{ role: 'user', content: content(i) }] } })}\n`,
   ).join('');
 }
 
@@ -141,9 +151,14 @@ async function runnerOn(yaml: string) {
   return { store, engine, runner };
 }
 
-async function submit(store: jobs.JobStore, runner: jobs.JobRunner, n: number): Promise<jobs.JobRecord> {
+async function submit(
+  store: jobs.JobStore,
+  runner: jobs.JobRunner,
+  n: number,
+  content?: (i: number) => string,
+): Promise<jobs.JobRecord> {
   const file = await store.saveUpload(
-    Readable.from([Buffer.from(requestLines(n))]),
+    Readable.from([Buffer.from(requestLines(n, content))]),
     { filename: 'in.jsonl', purpose: 'batch', owner: 'acme', createdAt: 1, expiresAt: null },
     1 << 20,
   );
@@ -274,6 +289,39 @@ describe('native batches (OpenAI Batch API)', () => {
       'batch_cancelled',
       'batch_cancelled',
     ]);
+    expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
+  });
+
+  it('input guardrails run before submission (blocked: not sent; redacted: sent redacted), output guardrails on the answers', async () => {
+    const a = await fake();
+    const { store, runner } = await runnerOn(policyYaml({ kind: 'openai', origin: a.origin, guarded: true }));
+    const content = (i: number) =>
+      i === 0 ? 'question 0 is forbidden' : i === 1 ? 'question 1 from jane@example.com' : `question ${i}`;
+    const done = await waitFor(finished(runner, (await submit(store, runner, 4, content)).id));
+    expect(done.status).toBe('completed');
+    expect([...a.batches.values()][0]).toMatchObject({ lines: 3 });
+    const upload = a.requests.find((r) => r.path === '/v1/files')?.text ?? '';
+    expect(upload).toContain('question 1 from');
+    expect(upload).not.toContain('jane@example.com');
+    expect(upload).not.toContain('forbidden');
+    const lines = [
+      ...(await readJsonl(store.dataPath(done.output_file_id as string))),
+      ...(await readJsonl(store.dataPath(done.error_file_id as string))),
+    ];
+    const byId = new Map(
+      lines.map((l) => [
+        String(l.custom_id),
+        l.response as { status_code: number; body: { error?: { code: string } } },
+      ]),
+    );
+    expect(byId.get('req 0/x')).toMatchObject({
+      status_code: 400,
+      body: { error: { code: 'guardrail_blocked' } },
+    });
+    expect(byId.get('req 1/x')?.status_code).toBe(200);
+    expect(byId.get('req 2/x')?.status_code).toBe(200);
+    // The answer to line 3 came back through the batch and was blocked on its way out.
+    expect(byId.get('req 3/x')).toMatchObject({ body: { error: { code: 'guardrail_blocked' } } });
     expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
   });
 
