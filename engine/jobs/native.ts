@@ -51,6 +51,9 @@ export const NATIVE_ENDPOINT = '/v1/chat/completions';
 /** Most lines of one provider batch (OpenAI: 50,000 per batch; Anthropic: 100,000). */
 export const MAX_SUB_LINES = 50_000;
 
+/** Most bytes of one provider batch's input (OpenAI: 200 MB per file; Anthropic: 256 MB per batch). */
+export const MAX_SUB_BYTES = 190 * 1024 * 1024;
+
 /** Backoff of the polls: from the runner's `nativePollMs`, doubling, at most this. */
 const MAX_POLL_MS = 60_000;
 
@@ -203,6 +206,8 @@ export async function planNative(o: PlanOptions): Promise<SubBatch[]> {
         groups.set(key, group);
       }
       const text = `${encoded.line}\n`;
+      // A group at the provider's size limit: the line runs as an ordinary request.
+      if (group.bytes + Buffer.byteLength(text) > MAX_SUB_BYTES) continue;
       group.lines.push(i);
       group.offsets.push(raw.start);
       group.bytes += Buffer.byteLength(text);
@@ -378,6 +383,12 @@ export async function driveSub(o: DriveOptions): Promise<'ended' | 'stopped'> {
       return end('lost');
     }
     if (polled.value.ended) {
+      if (polled.value.status !== 'completed' && polled.value.status !== 'ended') {
+        o.log.warn(
+          { job: job.id, sub: sub.id, status: polled.value.status, error: polled.value.message },
+          'native batch ended without completing; the requests it did not answer run as ordinary requests',
+        );
+      }
       const got = await ingest(o, api);
       if (got === 'stopped') return 'stopped';
       if (got === 'ok') return end(polled.value.status);
