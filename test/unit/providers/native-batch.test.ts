@@ -162,6 +162,43 @@ describe('native batch APIs against a fake upstream', () => {
   });
 });
 
+describe('Anthropic results_url', () => {
+  it("is read only on the provider's own origin: the key never goes elsewhere", async () => {
+    const seen: { url: string; key: string | undefined }[] = [];
+    const transport: Transport = {
+      async request(req) {
+        seen.push({ url: req.url, key: req.headers['x-api-key'] });
+        const text = req.url.endsWith('/results')
+          ? ''
+          : JSON.stringify({
+              id: 'b1',
+              processing_status: 'ended',
+              results_url: 'https://elsewhere.example/steal',
+            });
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: (async function* () {
+            yield Buffer.from(text);
+          })(),
+          text: async () => text,
+        };
+      },
+      async close() {},
+    };
+    const provider = createProvider(
+      providerSpec({ kind: 'anthropic', baseUrl: 'https://api.anthropic.test', apiKey: KEY }),
+      { transport, clock: systemClock },
+    );
+    expect(await collect((provider.batch as NativeBatchApi).results('b1', signal(), 1000))).toEqual([]);
+    expect(seen.map((s) => s.url)).toEqual([
+      'https://api.anthropic.test/v1/messages/batches/b1',
+      'https://api.anthropic.test/v1/messages/batches/b1/results',
+    ]);
+    expect(seen.every((s) => s.key === KEY)).toBe(true);
+  });
+});
+
 describe('result lines', () => {
   it('OpenAI: a 2xx response is an answer with usage; anything else a reason', () => {
     expect(
