@@ -327,6 +327,10 @@ export async function driveSub(o: DriveOptions): Promise<'ended' | 'stopped'> {
   let wait = o.pollMs;
   let cancelAsked = false;
   let failures = 0;
+  // Waits end early on a cancel (to cancel at the provider) or a shutdown; once the job is halted,
+  // only the cut ends them. One signal for the whole drive (no listener per wait).
+  const either = AbortSignal.any([o.halt, o.cut]);
+  const wake = (): AbortSignal => (o.halt.aborted ? o.cut : either);
   const end = async (status: string): Promise<'ended'> => {
     await o.journal.append({ subEnd: sub.id, status });
     summary.subsEnded.add(sub.id);
@@ -341,11 +345,7 @@ export async function driveSub(o: DriveOptions): Promise<'ended' | 'stopped'> {
       );
       return false;
     }
-    await sleep(
-      o.clock,
-      Math.min(MAX_POLL_MS, o.pollMs * 2 ** Math.min(failures, 10)),
-      cancelAsked ? o.cut : AbortSignal.any([o.halt, o.cut]),
-    );
+    await sleep(o.clock, Math.min(MAX_POLL_MS, o.pollMs * 2 ** Math.min(failures, 10)), wake());
     return true;
   };
 
@@ -353,7 +353,7 @@ export async function driveSub(o: DriveOptions): Promise<'ended' | 'stopped'> {
     if (o.stopping() || o.cut.aborted) return 'stopped';
     const engine = o.engine();
     if (engine === null) {
-      await sleep(o.clock, 1000, AbortSignal.any([o.halt, o.cut]));
+      await sleep(o.clock, 1000, wake());
       continue;
     }
     const api = engine.nativeBatch(sub.provider);
@@ -396,7 +396,7 @@ export async function driveSub(o: DriveOptions): Promise<'ended' | 'stopped'> {
       return end('lost');
     }
     failures = 0;
-    await sleep(o.clock, wait, cancelAsked ? o.cut : AbortSignal.any([o.halt, o.cut]));
+    await sleep(o.clock, wait, wake());
     wait = Math.min(MAX_POLL_MS, wait * 2);
   }
 }
