@@ -7,7 +7,7 @@
  * `batchPrice`, a restart mid-sub-batch polls it again without resubmitting, lines the provider
  * batch failed or expired run through the route's ordinary plan, and a cancel cancels it.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -322,6 +322,25 @@ describe('native batches (OpenAI Batch API)', () => {
     expect(byId.get('req 2/x')?.status_code).toBe(200);
     // The answer to line 3 came back through the batch and was blocked on its way out.
     expect(byId.get('req 3/x')).toMatchObject({ body: { error: { code: 'guardrail_blocked' } } });
+    expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
+  });
+
+  it('a job cancelled just before a crash: the next start cancels its provider batch and finishes cancelled', async () => {
+    const a = await fake({ pollsToEnd: 1_000_000 });
+    const yaml = policyYaml({ kind: 'openai', origin: a.origin });
+    const first = await runnerOn(yaml);
+    const job = await submit(first.store, first.runner, 3);
+    await waitFor(() => a.batches.size === 1);
+    await first.runner.stop(1000);
+    // The cancel was saved, then the process died before it reached the provider.
+    const path = join(first.store.jobDir(job.id), 'job.json');
+    const saved = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    await writeFile(path, JSON.stringify({ ...saved, status: 'cancelling', cancelling_at: 2 }));
+    const second = await runnerOn(yaml);
+    const done = await waitFor(finished(second.runner, job.id));
+    expect(done.status).toBe('cancelled');
+    expect([...a.batches.values()][0].cancelled).toBe(true);
+    expect(count(a, 'POST', '/v1/batches')).toBe(1);
     expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
   });
 
