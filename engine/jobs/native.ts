@@ -23,7 +23,8 @@
  * answered. A shutdown leaves the sub-batch as it is: the next start polls it again.
  *
  * Not applied to native lines: per-request timeouts, retries, circuit breakers and fallback
- * within the provider batch; rate limits and budgets are checked when each answer arrives, not
+ * within the provider batch. An answer refused by the gateway's own rate limit waits and is
+ * offered again, never discarded. Rate limits and budgets are checked when each answer arrives, not
  * reserved at submission (a budget can be overshot by a sub-batch in flight, and a line whose
  * budget is exceeded by then is answered `budget_exceeded` though the provider charged for it).
  */
@@ -43,7 +44,7 @@ import { DEFAULT_MAX_LINE_BYTES, parseJobLine } from './input.js';
 import type { JobRecord } from './job.js';
 import { Bitset, type JournalSummary, type JournalWriter, type SubBatch } from './journal.js';
 import { readLines } from './lines.js';
-import { jobLineHeaders, type LineOutcome, lineRequestId, runJobLine } from './output.js';
+import { jobLineHeaders, type LineOutcome, lineRequestId, MAX_DEFERRALS, runJobLine } from './output.js';
 
 /** The only endpoint sent natively: the chat requests every provider's batch API takes. */
 export const NATIVE_ENDPOINT = '/v1/chat/completions';
@@ -429,7 +430,9 @@ async function ingest(
           jobKind: 'batch',
           tenant: job.owner,
           headers: job.headers,
-          deferrals,
+          // An answer already paid for is never given up for the gateway's own rate limit (or
+          // unavailable targets): it waits (backoff up to a minute) and is offered again.
+          deferrals: Math.min(deferrals, MAX_DEFERRALS - 1),
           signal: o.cut,
           nativeAnswer: {
             target: sub.target,

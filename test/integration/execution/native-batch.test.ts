@@ -25,6 +25,8 @@ interface PolicyOptions {
   readonly batchPrice?: boolean;
   /** Guardrails on the background route. */
   readonly guarded?: boolean;
+  /** A request rate limit on the background route. */
+  readonly limit?: string;
 }
 
 function policyYaml(o: PolicyOptions): string {
@@ -53,11 +55,11 @@ ${
   leak: { kind: keywords, stage: output, action: block, keywords: ["question 3"] }
 `
     : ''
-}routes:
+}${o.limit === undefined ? '' : `limits:\n  pace: { key: [tenant], requests: ${o.limit} }\n`}routes:
   - name: background
     when: { header.x-switchyard-job: batch }
     targets: [big]
-    budgets: [spend]${o.guarded === true ? '\n    guardrails: [words, pii, leak]' : ''}
+    budgets: [spend]${o.guarded === true ? '\n    guardrails: [words, pii, leak]' : ''}${o.limit === undefined ? '' : '\n    limits: [pace]'}
     batch: { native: true, minRequests: ${o.minRequests ?? 3} }
   - name: chat
     targets: [big]
@@ -341,6 +343,18 @@ describe('native batches (OpenAI Batch API)', () => {
     expect(done.status).toBe('cancelled');
     expect([...a.batches.values()][0].cancelled).toBe(true);
     expect(count(a, 'POST', '/v1/batches')).toBe(1);
+    expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
+  });
+
+  it("answers refused by the gateway's own rate limit wait and are offered again, never lost", async () => {
+    const a = await fake();
+    const { store, runner } = await runnerOn(policyYaml({ kind: 'openai', origin: a.origin, limit: '4/s' }));
+    const done = await waitFor(finished(runner, (await submit(store, runner, 6)).id));
+    expect(done.status).toBe('completed');
+    expect(jobs.batchObject(done)).toMatchObject({ request_counts: { total: 6, completed: 6, failed: 0 } });
+    const got = await answers(store, done);
+    expect(got.size).toBe(6);
+    for (const text of got.values()) expect(text).toMatch(/^Batch answer/);
     expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
   });
 
