@@ -24,9 +24,9 @@
  *
  * Not applied to native lines: per-request timeouts, retries, circuit breakers and fallback
  * within the provider batch. An answer refused by the gateway's own rate limit waits and is
- * offered again, never discarded. Rate limits and budgets are checked when each answer arrives, not
- * reserved at submission (a budget can be overshot by a sub-batch in flight, and a line whose
- * budget is exceeded by then is answered `budget_exceeded` though the provider charged for it).
+ * offered again, never discarded. Limits and budgets are not reserved at submission: a line's
+ * cost is recorded when its answer arrives, and an exceeded budget does not refuse an answer the
+ * provider charged for (the admission stage serves it), so sub-batches can overshoot a budget.
  */
 
 import { once } from 'node:events';

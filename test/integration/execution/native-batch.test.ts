@@ -27,6 +27,8 @@ interface PolicyOptions {
   readonly guarded?: boolean;
   /** A request rate limit on the background route. */
   readonly limit?: string;
+  /** The budget (USD per day). */
+  readonly budget?: number;
 }
 
 function policyYaml(o: PolicyOptions): string {
@@ -46,7 +48,7 @@ models:
 tenants:
   acme: { keys: [${KEY}] }
 budgets:
-  spend: { key: [tenant], usd: 1000/day }
+  spend: { key: [tenant], usd: ${o.budget ?? 1000}/day }
 ${
   o.guarded === true
     ? `guardrails:
@@ -356,6 +358,22 @@ describe('native batches (OpenAI Batch API)', () => {
     expect(got.size).toBe(6);
     for (const text of got.values()) expect(text).toMatch(/^Batch answer/);
     expect(count(a, 'POST', '/v1/chat/completions')).toBe(0);
+  });
+
+  it('a budget exceeded when the answers arrive does not refuse them: they are paid for, their cost counts', async () => {
+    const a = await fake();
+    const { store, engine, runner } = await runnerOn(
+      policyYaml({ kind: 'openai', origin: a.origin, budget: 0.015 }),
+    );
+    const done = await waitFor(finished(runner, (await submit(store, runner, 3)).id));
+    expect(jobs.batchObject(done)).toMatchObject({ request_counts: { total: 3, completed: 3, failed: 0 } });
+    expect(await spent(engine)).toBeCloseTo(0.03, 6);
+    // The budget is exceeded now: an ordinary request is refused.
+    const after = await engine.handle({
+      body: { model: 'big', messages: [{ role: 'user', content: 'more' }] },
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(after.status).toBe(429);
   });
 
   it('interactive and deferred requests are never sent natively', async () => {
