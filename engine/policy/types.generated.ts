@@ -564,7 +564,6 @@ export interface MockProvider {
   reply?: string;
   latency?: Duration1;
   chunkDelay?: Duration2;
-  batchLatency?: Duration3;
   /**
    * Outcomes the mock cycles through, one per call, per model: `ok` or a failure (`rate_limited`, `overloaded`, `server_error`, `bad_request`, `context_length`, `content_policy`, `auth`, `connect`, `silent`, `stream_cut`, `malformed`). Empty or absent: always `ok`.
    *
@@ -584,6 +583,7 @@ export interface MockProvider {
     | 'stream_cut'
     | 'malformed'
   )[];
+  batchLatency?: Duration3;
   description?: Description;
 }
 /**
