@@ -57,6 +57,15 @@ export interface SourceLocation {
 // Requests
 
 /** What a caller hands the engine: an OpenAI-style body plus HTTP headers. */
+/** An answer received through a provider's native batch API (see `RequestInput.nativeAnswer`). */
+export interface NativeAnswer {
+  /** The model (target) name the batch was sent to. */
+  readonly target: string;
+  /** The answer in OpenAI shape (a chat completion). */
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly usage: Usage | null;
+}
+
 export interface RequestInput {
   readonly body: unknown;
   /** Header names in any case; values as Node gives them. */
@@ -83,6 +92,15 @@ export interface RequestInput {
    * and neither is its answer.
    */
   readonly internal?: boolean;
+  /**
+   * The answer this request already got from the provider's native batch API (engine/jobs, a
+   * route's `batch: { native: true }`). The route's plan is narrowed to `target` (a model name),
+   * priced at that model's `batchPrice`, and its call returns this answer instead of going
+   * upstream; everything else (limits, budgets, guardrails, accounting, recording) runs as for
+   * any request. When the route no longer has that target (a reload), the answer is not used
+   * and the request runs through the plan. Never set from HTTP.
+   */
+  readonly nativeAnswer?: NativeAnswer;
   /**
    * Classifier labels given by the caller, by classifier name: used instead of running those
    * classifiers (`replay` passes the recorded ones, `switchyard test` a case's `classes`). Never

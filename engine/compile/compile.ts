@@ -89,6 +89,11 @@ export interface CompiledRoute {
   readonly guards: RouteGuardrails;
   /** The traffic rules of the route, compiled (null when it has no limits, budgets or cache). */
   readonly traffic: RouteTraffic | null;
+  /**
+   * `batch: { native: true }`: batch lines this route serves go to the provider's native batch
+   * API when at least `minRequests` of one job share a target (engine/jobs/native.ts); null: never.
+   */
+  readonly nativeBatch: { readonly minRequests: number } | null;
   readonly definition: Route;
 }
 

@@ -10,6 +10,9 @@ import {
   ms,
 } from './settings.js';
 
+/** The schema's default mock `batchLatency`. */
+export const DEFAULT_MOCK_BATCH_LATENCY_MS = 1000;
+
 export interface CompiledModel {
   readonly name: string;
   readonly provider: string;
@@ -17,6 +20,8 @@ export interface CompiledModel {
   readonly upstreamModel: string;
   readonly wildcard: boolean;
   readonly price: Price | null;
+  /** The price of answers through the provider's native batch API (`batchPrice`); null: `price`. */
+  readonly batchPrice: Price | null;
   readonly context: number | null;
   readonly capabilities: Capabilities;
   readonly definition: Model;
@@ -96,6 +101,7 @@ export function compileProvider(name: string, p: NonNullable<Provider>): Provide
           reply: p.reply ?? null,
           latencyMs: p.latency === undefined ? 0 : ms(p.latency),
           chunkDelayMs: p.chunkDelay === undefined ? 0 : ms(p.chunkDelay),
+          batchLatencyMs: p.batchLatency === undefined ? DEFAULT_MOCK_BATCH_LATENCY_MS : ms(p.batchLatency),
           sequence: [...(p.sequence ?? [])],
           ...(p.cutAfter === undefined ? {} : { cutAfter: p.cutAfter }),
         },
@@ -118,6 +124,7 @@ export function compileModel(name: string, m: Model): CompiledModel {
           ...(m.price.cacheWrite === undefined ? {} : { cacheWrite: m.price.cacheWrite }),
         }
       : null,
+    batchPrice: m.batchPrice ? { input: m.batchPrice.input, output: m.batchPrice.output } : null,
     context: m.context ?? null,
     capabilities: {
       prefill: m.capabilities?.prefill ?? false,

@@ -19,6 +19,9 @@ import { compileRouteTraffic, type TrafficRules } from './traffic.js';
 // ---------------------------------------------------------------------------------------------
 // Routes
 
+/** The schema's default `batch.minRequests`. */
+export const DEFAULT_NATIVE_MIN_REQUESTS = 100;
+
 export interface RouteScope {
   readonly policy: Policy;
   readonly route: Route;
@@ -156,6 +159,10 @@ export function compileRoute(
     guardrails: guards.names,
     guards,
     traffic,
+    nativeBatch:
+      route.batch?.native === true
+        ? { minRequests: route.batch.minRequests ?? DEFAULT_NATIVE_MIN_REQUESTS }
+        : null,
     definition: route,
   };
   if (!dynamic) {

@@ -6,6 +6,12 @@
  * next start, so no result is ever half-recorded or counted twice.
  *
  * Record: `{"i": <request index>, "ok": <2xx answer>, "u": [prompt, completion] | null, "out": <output line>}`.
+ *
+ * A job whose lines went to a provider's native batch API (native.ts) also journals each
+ * sub-batch when it is submitted, `{"sub": {"id", "provider", "target", "lines", "offsets", ...}}`,
+ * so a restart polls it again instead of submitting its lines twice, and `{"subEnd": <id>,
+ * "status": <why>}` once its results are all journaled (or it cannot be used any more); the lines
+ * it did not answer then run as ordinary requests.
  */
 
 import { type FileHandle, open, truncate } from 'node:fs/promises';
@@ -37,8 +43,62 @@ export class Bitset {
   }
 }
 
+/** A provider batch a job submitted (native.ts): what a restart needs to poll it again. */
+export interface SubBatch {
+  /** The provider's batch id. */
+  readonly id: string;
+  /** The policy's provider and model (target) names it was sent to, and the route. */
+  readonly provider: string;
+  readonly target: string;
+  readonly route: string;
+  /** The connect timeout of the target, for the polls. */
+  readonly connectMs: number;
+  /** The request indexes it holds, and each one's byte offset in the input file (same order). */
+  readonly lines: readonly number[];
+  readonly offsets: readonly number[];
+  /** When it was submitted (Unix seconds). */
+  readonly at: number;
+}
+
+export interface SubRecord {
+  readonly sub: SubBatch;
+}
+
+export interface SubEndRecord {
+  readonly subEnd: string;
+  readonly status: string;
+}
+
+function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0);
+}
+
+export function isSubRecord(value: unknown): value is SubRecord {
+  if (!isRecord(value) || !isRecord(value.sub)) return false;
+  const s = value.sub;
+  return (
+    typeof s.id === 'string' &&
+    typeof s.provider === 'string' &&
+    typeof s.target === 'string' &&
+    typeof s.route === 'string' &&
+    typeof s.connectMs === 'number' &&
+    typeof s.at === 'number' &&
+    isNumberArray(s.lines) &&
+    isNumberArray(s.offsets) &&
+    s.lines.length === s.offsets.length
+  );
+}
+
+export function isSubEndRecord(value: unknown): value is SubEndRecord {
+  return isRecord(value) && typeof value.subEnd === 'string' && typeof value.status === 'string';
+}
+
 export interface JournalSummary {
   readonly done: Bitset;
+  /** Sub-batches submitted, by provider batch id (native.ts). */
+  readonly subs: Map<string, SubBatch>;
+  /** Those whose results are all journaled, or that cannot be used any more. */
+  readonly subsEnded: Set<string>;
   completed: number;
   failed: number;
   inputTokens: number;
@@ -61,7 +121,15 @@ export function isJournalRecord(value: unknown): value is JournalRecord {
 }
 
 export function emptySummary(total: number): JournalSummary {
-  return { done: new Bitset(total), completed: 0, failed: 0, inputTokens: 0, outputTokens: 0 };
+  return {
+    done: new Bitset(total),
+    subs: new Map(),
+    subsEnded: new Set(),
+    completed: 0,
+    failed: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+  };
 }
 
 /** Adds one finished request to the counts (a request already counted is ignored). */
@@ -97,8 +165,10 @@ export async function recoverJournal(path: string, total: number): Promise<Journ
           record = null;
         }
       }
-      if (!isJournalRecord(record)) break;
-      countRecord(summary, record);
+      if (isSubRecord(record)) summary.subs.set(record.sub.id, record.sub);
+      else if (isSubEndRecord(record)) summary.subsEnded.add(record.subEnd);
+      else if (isJournalRecord(record)) countRecord(summary, record);
+      else break;
       goodEnd = line.end;
     }
   } catch (err) {
@@ -120,6 +190,8 @@ export async function* journalRecords(path: string): AsyncGenerator<JournalRecor
       } catch {
         return;
       }
+      // Sub-batch records are not results.
+      if (isSubRecord(record) || isSubEndRecord(record)) continue;
       if (!isJournalRecord(record)) return;
       yield record;
     }
@@ -137,7 +209,7 @@ export class JournalWriter {
   constructor(readonly path: string) {}
 
   /** Resolves once the line is in the file (the kernel's page cache). */
-  append(record: JournalRecord | OutputLine): Promise<void> {
+  append(record: JournalRecord | OutputLine | SubRecord | SubEndRecord): Promise<void> {
     const text = `${JSON.stringify(record)}\n`;
     const next = this.#tail.then(async () => {
       this.#handle ??= open(this.path, 'a');

@@ -11,7 +11,7 @@
 import type { CompiledPolicy } from '../compile/compile.js';
 import type { Engine } from '../runtime/engine.js';
 import { isRecord } from '../shared/guards.js';
-import type { EngineResponse, RequestInput } from '../types.js';
+import type { EngineResponse, NativeAnswer, RequestInput } from '../types.js';
 import type { JobLine } from './input.js';
 
 export interface OutputLine {
@@ -59,6 +59,8 @@ export interface LineContext {
   /** How many times this request was deferred already. */
   readonly deferrals: number;
   readonly signal: AbortSignal;
+  /** Its answer from a provider's native batch (native.ts): the engine uses it instead of a call. */
+  readonly nativeAnswer?: NativeAnswer;
 }
 
 const tenantKeys = new WeakMap<CompiledPolicy, Map<string, string>>();
@@ -114,13 +116,22 @@ async function settle(response: EngineResponse): Promise<{ status: number; body:
  * Runs one request of a job through `engine.handle`: the same routes, limits, budgets, guardrails
  * and recording as an interactive request, as the job's tenant.
  */
-export async function runJobLine(engine: Engine, line: JobLine, ctx: LineContext): Promise<LineOutcome> {
+/** The headers a job request runs with: the kept ones, the job header, the tenant's key. */
+export function jobLineHeaders(
+  policy: CompiledPolicy,
+  ctx: Pick<LineContext, 'headers' | 'jobKind' | 'tenant'>,
+): Record<string, string> {
   const headers: Record<string, string> = { ...ctx.headers, [JOB_HEADER]: ctx.jobKind };
   if (ctx.tenant !== null) {
-    const key = tenantKey(engine.policy, ctx.tenant);
+    const key = tenantKey(policy, ctx.tenant);
     // A tenant the policy no longer declares runs without a key: the engine refuses it (401).
     if (key !== null) headers.authorization = `Bearer ${key}`;
   }
+  return headers;
+}
+
+export async function runJobLine(engine: Engine, line: JobLine, ctx: LineContext): Promise<LineOutcome> {
+  const headers = jobLineHeaders(engine.policy, ctx);
   const requestId = lineRequestId(ctx.jobId, line.index);
   // A signal of its own, linked to the job's: whatever the engine attaches to it goes away with
   // the request, and the job's signal holds one listener per request in flight, not per request.
@@ -132,7 +143,14 @@ export async function runJobLine(engine: Engine, line: JobLine, ctx: LineContext
   let body: unknown;
   let response: EngineResponse;
   try {
-    const input: RequestInput = { body: line.body, headers, path: line.url, requestId, signal: own.signal };
+    const input: RequestInput = {
+      body: line.body,
+      headers,
+      path: line.url,
+      requestId,
+      signal: own.signal,
+      ...(ctx.nativeAnswer === undefined ? {} : { nativeAnswer: ctx.nativeAnswer }),
+    };
     response = await engine.handle(input);
     ({ status, body } = await settle(response));
   } finally {

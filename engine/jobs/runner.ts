@@ -21,8 +21,8 @@ import { finished } from 'node:stream/promises';
 import type { Engine } from '../runtime/engine.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { isRecord } from '../shared/guards.js';
-import { executeJob, Wakeup } from './execute.js';
-import { checkInputFile, jobLines, type LineProblem, MAX_CUSTOM_ID } from './input.js';
+import { type ExecuteResult, executeJob, Wakeup } from './execute.js';
+import { checkInputFile, type JobLine, jobLines, type LineProblem, MAX_CUSTOM_ID } from './input.js';
 import { isJobRecord, type JobRecord, type JobStatus, TERMINAL } from './job.js';
 import {
   Bitset,
@@ -32,7 +32,8 @@ import {
   journalRecords,
   recoverJournal,
 } from './journal.js';
-import { notRunLine, type OutputLine, runJobLine } from './output.js';
+import { driveSub, linesInFlight, planNative, unansweredNative } from './native.js';
+import { type LineOutcome, notRunLine, type OutputLine, runJobLine } from './output.js';
 import { Slots } from './slots.js';
 import { type JobStore, newId, type StoredFile } from './store.js';
 
@@ -43,6 +44,9 @@ export const COMPLETION_WINDOWS: Readonly<Record<string, number>> = Object.freez
 export const DEFAULT_RETENTION_S = 30 * 24 * 3600;
 
 const SWEEP_EVERY_MS = 3600_000;
+
+/** First wait between polls of a native batch. */
+const DEFAULT_NATIVE_POLL_MS = 10_000;
 
 export interface JobLog {
   info(obj: Record<string, unknown>, msg: string): void;
@@ -62,6 +66,8 @@ export interface JobRunnerOptions {
   readonly concurrency?: number;
   /** Seconds a finished job and its files are kept; 30 days by default. */
   readonly retentionS?: number;
+  /** First wait between polls of a provider's native batch (doubling up to a minute); 10 s by default. */
+  readonly nativePollMs?: number;
   /** A job request ended: answered 2xx (`ok`), otherwise (`failed`), or put back to run again. */
   readonly onRequest?: (outcome: 'ok' | 'failed' | 'put_back') => void;
 }
@@ -517,6 +523,16 @@ export class JobRunner {
       ending = result;
     } else if (job.status === 'cancelling') {
       ending = 'cancelled';
+      // Cancelled before a restart with native batches in flight: cancel them at the provider
+      // and keep what they answered (the loop of ordinary requests ends at once).
+      if ([...summary.subs.keys()].some((id) => !summary.subsEnded.has(id))) {
+        const result = await this.#execute(run, summary);
+        if (this.#stopping) {
+          await this.#save(job);
+          return;
+        }
+        if (result === 'broken') return;
+      }
     } else if (job.status === 'finalizing') {
       ending = job.expired_at !== null ? 'expired' : job.cancelling_at !== null ? 'cancelled' : 'completed';
     }
@@ -529,74 +545,120 @@ export class JobRunner {
   ): Promise<'completed' | 'cancelled' | 'expired' | 'broken'> {
     const { job } = run;
     const journal = new JournalWriter(this.#journalPath(job));
-    const lines = jobLines(this.#inputPath(job), job.endpoint);
     let expired = false;
     let saveDue = 0;
-    let result: Awaited<ReturnType<typeof executeJob>>;
-    try {
-      result = await executeJob({
-        lines,
-        isDone: (line) => summary.done.has(line.index),
-        slots: this.#slots,
-        priority: job.kind === 'deferred' ? 'high' : 'low',
-        haltSignal: run.halt.signal,
-        wakeup: run.wakeup,
-        clock: this.#clock,
-        halted: () => {
-          if (run.halt.signal.aborted) return this.#stopping ? 'stopping' : 'cancelled';
-          if (this.#now() >= job.expires_at) {
-            expired = true;
-            return 'expired';
-          }
-          return null;
-        },
-        run: async (line, deferrals) => {
-          let engine = this.#o.engine();
-          while (engine === null) {
-            // No policy loaded yet (the server is not ready): wait, then look again.
-            await run.wakeup.wait(this.#clock, 1000);
-            if (run.cut.signal.aborted) return { kind: 'aborted' };
-            engine = this.#o.engine();
-          }
-          return runJobLine(engine, line, {
-            jobId: job.id,
-            jobKind: job.kind,
-            tenant: job.owner,
-            headers: job.headers,
-            deferrals,
-            signal: run.cut.signal,
-          });
-        },
-        onDone: async (line, outcome) => {
-          this.#o.onRequest?.(outcome.ok ? 'ok' : 'failed');
-          const record = { i: line.index, ok: outcome.ok, u: outcome.usage, out: outcome.out };
-          if (summary.done.has(line.index)) return;
-          await journal.append(record);
-          countRecord(summary, record);
-          job.completed = summary.completed;
-          job.failed = summary.failed;
-          job.input_tokens = summary.inputTokens;
-          job.output_tokens = summary.outputTokens;
-          // The counts on disk are a cache (the journal is the truth): saved now and then.
-          const now = this.#clock.now();
-          if (now >= saveDue) {
-            saveDue = now + 1000;
-            void this.#save(job).catch((err: unknown) =>
-              this.#log.warn({ job: job.id, err }, 'could not save job progress'),
+    const halted = (): string | null => {
+      if (run.halt.signal.aborted) return this.#stopping ? 'stopping' : 'cancelled';
+      if (this.#now() >= job.expires_at) {
+        expired = true;
+        return 'expired';
+      }
+      return null;
+    };
+    const record = async (line: JobLine, outcome: Extract<LineOutcome, { kind: 'done' }>): Promise<void> => {
+      this.#o.onRequest?.(outcome.ok ? 'ok' : 'failed');
+      const entry = { i: line.index, ok: outcome.ok, u: outcome.usage, out: outcome.out };
+      if (summary.done.has(line.index)) return;
+      await journal.append(entry);
+      countRecord(summary, entry);
+      job.completed = summary.completed;
+      job.failed = summary.failed;
+      job.input_tokens = summary.inputTokens;
+      job.output_tokens = summary.outputTokens;
+      // The counts on disk are a cache (the journal is the truth): saved now and then.
+      const now = this.#clock.now();
+      if (now >= saveDue) {
+        saveDue = now + 1000;
+        void this.#save(job).catch((err: unknown) =>
+          this.#log.warn({ job: job.id, err }, 'could not save job progress'),
+        );
+      }
+    };
+    /** One pass over the input file: every request not done and not `skipped` runs. */
+    const pass = async (skipped: (index: number) => boolean): Promise<ExecuteResult> => {
+      const lines = jobLines(this.#inputPath(job), job.endpoint);
+      try {
+        return await executeJob({
+          lines,
+          isDone: (line) => summary.done.has(line.index) || skipped(line.index),
+          slots: this.#slots,
+          priority: job.kind === 'deferred' ? 'high' : 'low',
+          haltSignal: run.halt.signal,
+          wakeup: run.wakeup,
+          clock: this.#clock,
+          halted,
+          run: async (line, deferrals) => {
+            let engine = this.#o.engine();
+            while (engine === null) {
+              // No policy loaded yet (the server is not ready): wait, then look again.
+              await run.wakeup.wait(this.#clock, 1000);
+              if (run.cut.signal.aborted) return { kind: 'aborted' };
+              engine = this.#o.engine();
+            }
+            return runJobLine(engine, line, {
+              jobId: job.id,
+              jobKind: job.kind,
+              tenant: job.owner,
+              headers: job.headers,
+              deferrals,
+              signal: run.cut.signal,
+            });
+          },
+          onDone: record,
+          onLater: (line, waitMs, reason) => {
+            this.#o.onRequest?.('put_back');
+            this.#log.info(
+              { job: job.id, request: line.index, waitMs, reason },
+              'job request put back; it runs again after the wait',
             );
-          }
-        },
-        onLater: (line, waitMs, reason) => {
-          this.#o.onRequest?.('put_back');
-          this.#log.info(
-            { job: job.id, request: line.index, waitMs, reason },
-            'job request put back; it runs again after the wait',
-          );
-        },
-      });
+          },
+        });
+      } finally {
+        await lines.return(undefined);
+      }
+    };
+    let result: ExecuteResult;
+    try {
+      // Native batches first (native.ts): their lines are left to the sub-batches.
+      if (job.kind === 'batch' && halted() === null) await this.#planNative(run, summary, journal);
+      const inFlight = linesInFlight(summary, job.total);
+      const subs = [...summary.subs.values()].filter((sub) => !summary.subsEnded.has(sub.id));
+      const native = Promise.allSettled(
+        subs.map((sub) =>
+          driveSub({
+            engine: this.#o.engine,
+            job,
+            sub,
+            inputPath: this.#inputPath(job),
+            summary,
+            journal,
+            clock: this.#clock,
+            log: this.#log,
+            pollMs: this.#o.nativePollMs ?? DEFAULT_NATIVE_POLL_MS,
+            halt: run.halt.signal,
+            shouldCancel: () => halted() !== null,
+            stopping: () => this.#stopping,
+            cut: run.cut.signal,
+            record,
+          }),
+        ),
+      );
+      result = await pass((index) => inFlight.has(index));
+      const ends = await native;
+      const failed = ends.find((e) => e.status === 'rejected');
+      if (failed !== undefined && result.kind !== 'broken') {
+        result = { kind: 'broken', problem: null, error: (failed as PromiseRejectedResult).reason };
+      }
+      // The ordinary lines may all have ended before a cancel, expiry or shutdown that came
+      // while native batches were still out.
+      const stop = result.kind === 'exhausted' ? halted() : null;
+      if (stop !== null) result = { kind: 'halted', reason: stop };
+      // The lines native batches did not answer run through their route's ordinary plan.
+      if (result.kind === 'exhausted' && unansweredNative(summary)) {
+        result = await pass(() => false);
+      }
     } finally {
       await journal.close();
-      await lines.return(undefined);
     }
     if (result.kind === 'broken') {
       this.#log.error({ job: job.id, err: result.error, problem: result.problem }, 'job stopped');
@@ -613,6 +675,28 @@ export class JobRunner {
     }
     if (expired) return 'expired';
     return result.kind === 'halted' && result.reason === 'cancelled' ? 'cancelled' : 'completed';
+  }
+
+  /** Submits the job's lines that routes send natively (native.ts), once a policy is loaded. */
+  async #planNative(run: Run, summary: JournalSummary, journal: JournalWriter): Promise<void> {
+    const { job } = run;
+    let engine = this.#o.engine();
+    while (engine === null) {
+      await run.wakeup.wait(this.#clock, 1000);
+      if (run.halt.signal.aborted) return;
+      engine = this.#o.engine();
+    }
+    await planNative({
+      engine,
+      job,
+      inputPath: this.#inputPath(job),
+      dir: this.#o.store.jobDir(job.id),
+      summary,
+      journal,
+      clock: this.#clock,
+      log: this.#log,
+      signal: run.cut.signal,
+    });
   }
 
   /**

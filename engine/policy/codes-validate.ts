@@ -331,4 +331,16 @@ export const VALIDATE_CODES: Readonly<Record<string, DiagnosticCodeInfo>> = {
     example: `${HEAD}providers:\n  small: { kind: openai, baseUrl: "http://127.0.0.1:8000/v1", connections: 4 }\nmodels:\n  fast: { provider: small, model: m }\njobs: { concurrency: 4 }\n${CHAT}`,
     fix: "Lower `jobs.concurrency` below the provider's `connections` (or raise `connections`), so that interactive requests still find a free connection while a batch runs.",
   },
+  SEM_NATIVE_BATCH_NO_PROVIDER: {
+    stage: 'semantic',
+    title: 'A route asks for native batches none of its targets offers',
+    example: `${HEAD}providers:\n  azure: { kind: openai, baseUrl: "https://x.openai.azure.com", azure: { apiVersion: "2024-10-21" } }\nmodels:\n  fast: { provider: azure, model: m }\nroutes:\n  - name: chat\n    targets: [fast]\n    batch: { native: true }\n`,
+    fix: "Add a target whose provider has a native batch API (OpenAI's own or another OpenAI-compatible server without `azure`, Anthropic, or a mock), or remove `batch` from the route: its batch lines then run as ordinary requests.",
+  },
+  SEM_NATIVE_BATCH_NO_PRICE: {
+    stage: 'semantic',
+    title: 'Answers of native batches would be priced at the full price',
+    example: `${HEAD}providers:\n  demo: { kind: mock }\nmodels:\n  fast: { provider: demo, model: m, price: { input: 1, output: 2 } }\nroutes:\n  - name: chat\n    targets: [fast]\n    batch: { native: true }\n`,
+    fix: "Declare the model's `batchPrice` (OpenAI and Anthropic charge about half of `price` for batch requests), so the cost and budgets of the lines answered natively are counted at what the provider charges.",
+  },
 };

@@ -101,6 +101,10 @@ export type Duration8 = string;
  */
 export type Duration9 = string;
 /**
+ * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
+ */
+export type Duration10 = string;
+/**
  * A class of upstream failure: `connect` (refused, reset before headers), `timeout` (total deadline), `first_token` (no content in time), `idle` (stream stalled), `rate_limited` (429), `overloaded` (503/529), `server_error` (other 5xx), `context_length`, `content_policy`, `bad_request` (other 4xx), `auth` (401/403), `stream_cut` (stream ended without a finish), `malformed` (unparseable body or chunk), `guardrail` (an output guardrail asked for a fallback).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
@@ -124,11 +128,11 @@ export type ErrorClass =
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration10 = string;
+export type Duration11 = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration11 = string;
+export type Duration12 = string;
 /**
  * A request and/or token rate per key tuple (GCRA). Token limits reserve an estimate at admission and reconcile with real usage afterwards. A denied request gets 429 with `Retry-After`.
  *
@@ -164,7 +168,7 @@ export type StoreRef = 'memory' | 'redis';
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration12 = string;
+export type Duration13 = string;
 /**
  * A name of a provider, model, tenant, limit, budget, cache, guardrail or route. Letters, digits, `_`, `-` and `.`, starting with a letter.
  */
@@ -172,7 +176,7 @@ export type Name1 = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration13 = string;
+export type Duration14 = string;
 /**
  * Bound on the total size of entries (memory store).
  */
@@ -271,7 +275,7 @@ export type ClassifierLabel = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration14 = string;
+export type Duration15 = string;
 /**
  * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
  */
@@ -283,7 +287,7 @@ export type ClassifierLabel1 = string;
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration15 = string;
+export type Duration16 = string;
 /**
  * What an input guardrail reads: `last_user` (the last user message, the default), `user` (every user message), `system` (the system and developer messages), `tools` (the arguments of tool calls in the conversation and the tool results), or `conversation` (every message). Text parts of multimodal messages are read; images, audio and files are skipped. Output guardrails read the answer (its text and tool-call arguments) and take no scope.
  */
@@ -291,7 +295,7 @@ export type GuardrailScope3 = 'last_user' | 'user' | 'system' | 'tools' | 'conve
 /**
  * A duration: a number with a unit `ms`, `s`, `m`, `h` or `d`, e.g. `250ms`, `30s`, `5m`, `24h`.
  */
-export type Duration16 = string;
+export type Duration17 = string;
 /**
  * The size at which the file is rotated, e.g. `100mb`.
  */
@@ -583,6 +587,7 @@ export interface MockProvider {
     | 'stream_cut'
     | 'malformed'
   )[];
+  batchLatency?: Duration3;
   description?: Description;
 }
 /**
@@ -622,6 +627,19 @@ export interface Model {
     cacheWrite?: number;
   };
   /**
+   * USD per million tokens for requests this model answered through its provider's native batch API (a route's `batch: { native: true }`): OpenAI and Anthropic charge about half of `price`. Used for the cost and budgets of those requests; absent: `price`.
+   */
+  batchPrice?: {
+    /**
+     * USD per million input tokens.
+     */
+    input: number;
+    /**
+     * USD per million output tokens.
+     */
+    output: number;
+  };
+  /**
    * The context window in tokens. A `context_length` failure falls over to a target with a larger window.
    */
   context?: number;
@@ -658,10 +676,10 @@ export interface Capabilities {
  * via the `definition` "Timeout".
  */
 export interface Timeout {
-  connect?: Duration3;
-  firstToken?: Duration4;
-  idle?: Duration5;
-  total?: Duration6;
+  connect?: Duration4;
+  firstToken?: Duration5;
+  idle?: Duration6;
+  total?: Duration7;
 }
 /**
  * Retries of the same target and when to fall over to the next one. By default `connect`, `rate_limited`, `overloaded` and `server_error` are retried; a target that timed out or went silent is never re-sent the request (the next target is tried instead); `context_length` falls over to a target with a larger context; `content_policy`, `bad_request` return the provider's error unchanged.
@@ -675,7 +693,7 @@ export interface Retry {
    */
   attempts?: number;
   backoff?: Backoff;
-  respectRetryAfter?: Duration9;
+  respectRetryAfter?: Duration10;
   /**
    * Error classes retried on the same target.
    */
@@ -692,8 +710,8 @@ export interface Retry {
  * via the `definition` "Backoff".
  */
 export interface Backoff {
-  initial?: Duration7;
-  max?: Duration8;
+  initial?: Duration8;
+  max?: Duration9;
   /**
    * Growth factor per retry.
    */
@@ -718,8 +736,8 @@ export interface Breaker {
    * Failures within the window that open the circuit.
    */
   failures?: number;
-  window?: Duration10;
-  cooldown?: Duration11;
+  window?: Duration11;
+  cooldown?: Duration12;
 }
 /**
  * A caller of the gateway.
@@ -803,7 +821,7 @@ export interface Cache {
    * Cache lookup mode: `exact` (the key fields, prompt included, must be identical) or `semantic` (the prompt's embedding must be within `threshold` of a cached one; the other key fields identical).
    */
   mode: 'exact' | 'semantic';
-  ttl: Duration12;
+  ttl: Duration13;
   /**
    * Request fields that form the key: `model`, `messages`, `temperature`, `top_p`, `max_tokens`, `tools`, `tenant`, or any `body.<field>`, `header.<name>`, `metadata.<k>`. Default: the whole body (`stream` fields aside). In a semantic cache these are the fields that must match exactly besides the prompt (so never `messages`); default: the whole body except `messages`.
    *
@@ -819,7 +837,7 @@ export interface Cache {
    * Semantic mode only: the `dimensions` asked of the embedding model (OpenAI `text-embedding-3-*` and the mock honour it). Absent: the model's default.
    */
   dimensions?: number;
-  embeddingTimeout?: Duration13;
+  embeddingTimeout?: Duration14;
   /**
    * Bound on the number of entries (memory store).
    */
@@ -1070,7 +1088,7 @@ export interface ModelClassifier {
    * The system message sent with the classified text as the user message. `{{labels}}` is replaced by the labels separated by `, `, `{{descriptions}}` by one `- label: description` line per label. Default: an instruction to answer with one label only, a `Labels: {{labels}}` line and the descriptions. The mock provider answers a classification only when the prompt has a line starting `Labels: `.
    */
   prompt?: string;
-  timeout?: Duration14;
+  timeout?: Duration15;
   /**
    * `max_tokens` of the classification call. Default 16.
    */
@@ -1112,7 +1130,7 @@ export interface EmbeddingClassifier {
    * The least cosine similarity of the nearest example for its label to be taken; below it, the `default` label. Default 0 (always the nearest).
    */
   minSimilarity?: number;
-  timeout?: Duration15;
+  timeout?: Duration16;
   scope?: GuardrailScope3;
   /**
    * Bound on the results kept for identical inputs (an LRU keyed on the classified text). Default 10000; 0 keeps none.
@@ -1135,7 +1153,7 @@ export interface Stores {
      * e.g. `redis://127.0.0.1:6379/0`; may carry a password (masked).
      */
     url: string;
-    commandTimeout?: Duration16;
+    commandTimeout?: Duration17;
   };
 }
 /**
@@ -1289,6 +1307,7 @@ export interface Route {
    */
   skipGuardrails?: string[];
   promptCache?: PromptCache;
+  batch?: RouteBatch;
   /**
    * The response when every target failed. By default the last upstream error is returned with an honest status (502, 503 or 504).
    */
@@ -1327,4 +1346,20 @@ export interface GroupTarget {
   stickyKey?: StickyKey;
   targets: Targets;
   weight?: Weight;
+}
+/**
+ * Hand this route's batch work to the provider's own batch API (OpenAI `/v1/batches`, Anthropic Message Batches, the mock's): a price/latency trade. The lines of a batch job (`POST /v1/batches`, never interactive or deferred requests) that this route serves are grouped by the first target of the plan whose provider has a batch API, and a group of at least `minRequests` lines is submitted as one provider batch, priced at the model's `batchPrice` (about half of `price` at OpenAI and Anthropic), finished within the provider's window (up to 24 h). What is given up: per-request timeouts, retries, breakers and fallback (a line the provider batch failed, expired or cancelled runs again through the route's normal plan), and rate limits and budgets apply when the results arrive, not before submission (an answer is never refused for a budget exceeded by then: it is paid for, and its cost counts). Input guardrails run before submission (a blocked line is not submitted; a redacted one is submitted redacted), output guardrails when the results arrive.
+ *
+ * This interface was referenced by `Policy`'s JSON-Schema
+ * via the `definition` "RouteBatch".
+ */
+export interface RouteBatch {
+  /**
+   * Send this route's batch lines to the provider's batch API.
+   */
+  native: boolean;
+  /**
+   * The fewest lines of one job for one target worth a provider batch; fewer run as ordinary requests.
+   */
+  minRequests?: number;
 }

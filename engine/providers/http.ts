@@ -9,6 +9,11 @@ export interface HttpRequest {
   method: 'POST' | 'GET';
   headers: Record<string, string>;
   body?: string;
+  /**
+   * A body streamed rather than held in memory (a batch upload), used when `body` is absent; send
+   * its `content-length` in `headers`. Transports that cannot stream may read it whole.
+   */
+  upload?: AsyncIterable<Uint8Array>;
   signal: AbortSignal;
   connectTimeoutMs: number;
   /** The body iterator (and `text()`) throws `TransportError('too_large')` past this many bytes. */

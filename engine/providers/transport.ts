@@ -6,6 +6,7 @@
  * by those pools (see `createUndiciTransport`). Response bodies: `undici-body.ts`; connecting
  * within the connect timeout: `undici-connect.ts`.
  */
+import { Readable } from 'node:stream';
 import type { Pool } from 'undici';
 import { type HttpRequest, type HttpResponse, type Transport, TransportError } from './http.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings, Slots } from './pool.js';
@@ -174,7 +175,7 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         path: target.path,
         method: req.method,
         headers: req.headers,
-        body: req.body,
+        body: req.body ?? (req.upload === undefined ? undefined : Readable.from(req.upload)),
         signal: req.signal,
       };
       let pending: Promise<UndiciResult>;

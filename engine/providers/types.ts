@@ -10,6 +10,7 @@
 import type { MockProvider } from '../policy/types.generated.js';
 import type { Clock } from '../shared/clock.js';
 import type { Endpoint, ErrorClass, PromptCacheMarks, Usage } from '../types.js';
+import type { NativeBatchApi } from './batch.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import type { PoolSettings } from './pool.js';
 import type { Transport } from './transport.js';
@@ -31,6 +32,8 @@ export interface MockSpec {
   latencyMs: number;
   /** Delay between stream chunks. */
   chunkDelayMs: number;
+  /** How long a native batch takes to end after it is submitted; absent: 1 s. */
+  batchLatencyMs?: number;
   /** Outcomes cycled per (provider, upstream model); empty means always `ok`. */
   sequence: readonly MockOutcome[];
   /** Chunks a streamed `stream_cut` delivers before it breaks; null: half the answer (at least one). */
@@ -147,6 +150,8 @@ export interface Provider {
   readonly spec: ProviderSpec;
   /** Never rejects, except with the signal's abort reason. */
   call(req: ProviderCallRequest): Promise<ProviderCallResult>;
+  /** The provider's native batch API (batch.ts); absent when it has none (Azure OpenAI). */
+  readonly batch?: NativeBatchApi;
 }
 
 export interface ProviderDeps {

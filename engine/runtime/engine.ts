@@ -8,6 +8,7 @@ import type { CompiledPolicy } from '../compile/compile.js';
 import { ERRORS, formatErrorMessage } from '../errors.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import { handleIngress, ingressApiOf, internalInput } from '../ingress/index.js';
+import type { NativeBatchApi } from '../providers/batch.js';
 import { createProvider } from '../providers/index.js';
 import { createUndiciTransport, preloadUndici, type Transport } from '../providers/transport.js';
 import type { Provider, ProviderDeps, ProviderSpec } from '../providers/types.js';
@@ -89,6 +90,11 @@ export interface Engine {
   decide(input: RequestInput, options?: { explain?: boolean }): Decision | Rejection;
   /** Runs a request end to end. Never rejects: failures are error responses. */
   handle(input: RequestInput): Promise<EngineResponse>;
+  /**
+   * The native batch API of a provider of the serving snapshot (engine/providers/batch.ts), on
+   * the engine's transport; null when the provider is unknown or has none.
+   */
+  nativeBatch(provider: string): NativeBatchApi | null;
   /** Makes `next` the serving snapshot; identical content (same hash) is a no-op. */
   swap(next: CompiledPolicy): { changed: boolean };
   /**
@@ -226,6 +232,10 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
       const snapshot = current;
       const startedAt = clock.now();
       return handleIngress(api, input, (internal) => run(new RequestScope(internal, snapshot, startedAt)));
+    },
+
+    nativeBatch(provider) {
+      return current.providers.get(provider)?.batch ?? null;
     },
 
     swap(next) {

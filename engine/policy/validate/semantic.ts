@@ -13,6 +13,7 @@ import { whens } from './conditions.js';
 import type { Context } from './context.js';
 import { guardrailModes, guardrailReferences, guardrailSources } from './guardrails.js';
 import { jobsConcurrency } from './jobs.js';
+import { nativeBatchTargets } from './native-batch.js';
 import { notSupported } from './not-supported.js';
 import { promptCacheTargets } from './prompt-cache.js';
 import { recording } from './recording.js';
@@ -51,6 +52,7 @@ export function semanticDiagnostics(ctx: Context, broken: readonly string[]): Di
   accounting(c);
   promptCacheTargets(c);
   jobsConcurrency(c);
+  nativeBatchTargets(c);
   refs.unused();
   return c.out;
 }

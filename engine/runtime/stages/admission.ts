@@ -10,8 +10,9 @@
  *    it back too.
  * 2. **Budgets**: the period's spend is read; an exceeded budget blocks (429 `budget_exceeded`,
  *    `Retry-After` until the period ends) or replaces the plan by its `downgradeTo` chain (a block
- *    wins over a downgrade). The answer's cost is recorded against every budget key when it is
- *    complete; each `alertAt` threshold is reported once per crossing.
+ *    wins over a downgrade), except for an answer a native batch already gave (`nativeAnswer`:
+ *    paid for, so served and its cost recorded). The answer's cost is recorded against every
+ *    budget key when it is complete; each `alertAt` threshold is reported once per crossing.
  * 3. **Per-target rules** (key names `target`): a gate the attempt loop consults before each
  *    upstream call (`TargetGate`); the attempt's own settlement reconciles and records them.
  */
@@ -138,10 +139,13 @@ export function admissionStage(traffic: Traffic): NamedStage {
       checks.map(({ rb, key }) => traffic.tracker(snapshot, rb.budget).check(key, start)),
     );
     let downgrade: (typeof checks)[number] | null = null;
+    // An answer a provider's native batch already gave (and charged for) is neither refused nor
+    // downgraded: its cost is recorded like any other (a budget can be overshot by a batch).
+    const paid = scope.input.nativeAnswer !== undefined;
     for (let i = 0; i < checks.length; i++) {
       const { rb } = checks[i];
       const state = states[i];
-      if (!state.exceeded) continue;
+      if (!state.exceeded || paid) continue;
       if (rb.downgrade === null) {
         const retryAfterMs = Math.max(0, state.resetAtMs - start);
         limitEvent(scope, {
@@ -235,7 +239,8 @@ export function admissionStage(traffic: Traffic): NamedStage {
       for (const budget of rules.targetBudgets) {
         const key = budget.key({ ctx, route, target: target.name });
         const state = await traffic.tracker(snapshot, budget).check(key, now);
-        if (state.exceeded) {
+        // A native batch's answer is already paid for (see checkBudgets).
+        if (state.exceeded && scope.input.nativeAnswer === undefined) {
           if (admission !== null && admission.reservedTokens > 0) {
             void admission.reservation.reconcile(0, now).catch(noop);
           }

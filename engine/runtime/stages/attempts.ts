@@ -1,6 +1,7 @@
 /** Stage `attempts`: the attempt loop over the route's plan (attempts/), the last stage. */
 import { type GuardrailVerdict, verdictHeader } from '../../guardrails/index.js';
-import type { EngineResponse } from '../../types.js';
+import type { Provider, ResponseBody } from '../../providers/types.js';
+import type { Decision, EngineResponse, NativeAnswer } from '../../types.js';
 import type { Executor, OutputGuard } from '../attempts/index.js';
 import type { Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
@@ -43,6 +44,36 @@ async function withVerdictHeader(
   return response;
 }
 
+type Providers = Pick<ReadonlyMap<string, Provider>, 'get'>;
+type RouteDecision = Extract<Decision, { kind: 'route' }>;
+
+/**
+ * The providers with the native batch's answer in place of the call to its target (the plan is
+ * that one target: see `nativeDecision`); used once, any further call goes upstream as usual.
+ */
+function answeredBy(providers: Providers, routed: RouteDecision, native: NativeAnswer): Providers {
+  const target = routed.targets.find((t) => t.name === native.target);
+  const real = target === undefined ? undefined : providers.get(target.provider);
+  if (target === undefined || real === undefined) return providers;
+  let used = false;
+  const answered: Provider = {
+    spec: real.spec,
+    call(req) {
+      if (used || req.upstreamModel !== target.upstreamModel || req.stream) return real.call(req);
+      used = true;
+      return Promise.resolve({
+        ok: true,
+        kind: 'json',
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: native.body as unknown as ResponseBody,
+        usage: native.usage,
+      });
+    },
+  };
+  return { get: (name) => (name === target.provider ? answered : providers.get(name)) };
+}
+
 export function attemptsStage(executor: Executor, onVerdict?: (verdict: GuardrailVerdict) => void): Next {
   return (scope) => {
     const routed = scope.routed;
@@ -50,7 +81,10 @@ export function attemptsStage(executor: Executor, onVerdict?: (verdict: Guardrai
     if (routed === null || context === null)
       throw new Error('internal: the attempt loop needs a routed request');
     const output = outputGuard(scope, onVerdict);
-    const answer = executor.execute(routed, context, scope.signal, scope.snapshot.providers, {
+    const native = scope.input.nativeAnswer;
+    const providers =
+      native === undefined ? scope.snapshot.providers : answeredBy(scope.snapshot.providers, routed, native);
+    const answer = executor.execute(routed, context, scope.signal, providers, {
       gate: scope.gate,
       output,
       trace: scope.trace,

@@ -104,7 +104,23 @@ async function classifyAndResolve(
     : response;
 }
 
-function route(scope: RequestScope, decision: Decision, next: Next, clock: Clock): Promise<EngineResponse> {
+/**
+ * A request answered by a native batch already (`input.nativeAnswer`): the plan is that one
+ * target, priced at its model's `batchPrice`, tried once. Unchanged when the route no longer has
+ * the target (a reload since the batch was submitted): the request then runs through the plan.
+ */
+export function nativeDecision(policy: CompiledPolicy, decision: Decision, target: string): Decision {
+  if (decision.kind !== 'route') return decision;
+  const chosen = decision.targets.find((t) => t.name === target);
+  if (chosen === undefined) return decision;
+  const batchPrice = policy.models.get(chosen.name)?.batchPrice ?? null;
+  const priced = batchPrice === null ? chosen : { ...chosen, price: batchPrice };
+  return { ...decision, plan: { kind: 'target', target: priced }, targets: [priced], maxAttempts: 1 };
+}
+
+function route(scope: RequestScope, given: Decision, next: Next, clock: Clock): Promise<EngineResponse> {
+  const native = scope.input.nativeAnswer;
+  const decision = native === undefined ? given : nativeDecision(scope.policy, given, native.target);
   scope.decision = decision;
   if (decision.kind === 'no_route') {
     // `decide` reports its own faults as a 500 `internal_error` decision.

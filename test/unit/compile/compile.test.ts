@@ -173,6 +173,7 @@ routes:
       reply: null,
       latencyMs: 20,
       chunkDelayMs: 0,
+      batchLatencyMs: 1000,
       sequence: ['ok', 'rate_limited'],
     });
   });
