@@ -95,13 +95,19 @@ async function validateOne(
   const engine = await loadEngine('loadPolicyWithoutSecrets', 'formatHuman', 'formatJson', 'formatSarif');
   // Validating needs no secrets: a variable that is not set (a provider key) is a placeholder
   // and a warning here; only `serve` needs the real value.
-  const { loaded: result, placeholders } = await engine.loadPolicyWithoutSecrets(path, envOf(io));
+  const {
+    loaded: result,
+    placeholders,
+    placeholderWarnings,
+  } = await engine.loadPolicyWithoutSecrets(path, envOf(io));
   const diagnostics = result.diagnostics;
 
   if (format === 'json') {
-    io.stdout.write(jsonText(engine.formatJson(diagnostics)));
+    io.stdout.write(jsonText(engine.formatJson([...placeholderWarnings, ...diagnostics])));
   } else if (format === 'sarif') {
-    const sarif = engine.formatSarif(diagnostics, { toolVersion: await packageVersion() });
+    const sarif = engine.formatSarif([...placeholderWarnings, ...diagnostics], {
+      toolVersion: await packageVersion(),
+    });
     io.stdout.write(jsonText(sarif));
   } else {
     const color = useColor(io, values['no-color'] ? false : values.color);

@@ -31,6 +31,7 @@ import { type CompiledPolicy, compilePolicy } from '../compile/compile.js';
 import { loadPolicy, type PolicyResult } from '../compile/load-policy.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Attachments } from '../policy/attachments.js';
+import type { Diagnostic } from '../policy/diagnostics.js';
 import { formatHuman } from '../policy/format.js';
 import type { Policy } from '../policy/types.generated.js';
 import type { RecordedLimit } from '../replay/record.js';
@@ -96,19 +97,28 @@ const MISSING_VARIABLE = /^environment variable (\w+) is not set and has no defa
 export async function loadPolicyWithoutSecrets(
   path: string,
   environment: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<{ loaded: PolicyResult; placeholders: string[] }> {
+): Promise<{ loaded: PolicyResult; placeholders: string[]; placeholderWarnings: Diagnostic[] }> {
   const env: Record<string, string | undefined> = { ...environment };
   const first = await loadPolicy(path, { env });
-  if (first.ok) return { loaded: first, placeholders: [] };
+  if (first.ok) return { loaded: first, placeholders: [], placeholderWarnings: [] };
   const errors = first.diagnostics.filter((d) => d.severity === 'error');
   const missing = errors.map((d) =>
     d.code === 'PARSE_ENV_MISSING' ? MISSING_VARIABLE.exec(d.message)?.[1] : undefined,
   );
   if (missing.length === 0 || missing.some((m) => m === undefined))
-    return { loaded: first, placeholders: [] };
+    return { loaded: first, placeholders: [], placeholderWarnings: [] };
   const names = [...new Set(missing as string[])];
   for (const name of names) env[name] = `placeholder-${name}`;
-  return { loaded: await loadPolicy(path, { env }), placeholders: names };
+  // Each place a missing variable is used, as a warning: machine-readable outputs (JSON, SARIF)
+  // carry what the human output says in a line.
+  const placeholderWarnings = errors.map(
+    (d): Diagnostic => ({
+      ...d,
+      severity: 'warning',
+      message: `${d.message}; checked with a placeholder (serve needs it)`,
+    }),
+  );
+  return { loaded: await loadPolicy(path, { env }), placeholders: names, placeholderWarnings };
 }
 
 /**

@@ -33,6 +33,31 @@ describe('validate: a folder of separate policies, and no secrets needed', () =>
     expect(out.trimEnd().split('\n').at(-1)).toMatch(/^(\d+) of \1 policies valid$/);
   });
 
+  it('JSON and SARIF carry each unset secret as a warning where it is used; the policy is still valid', async () => {
+    const policy = join(policies, 'code-generation.yaml');
+    const json = await run(['validate', policy, '--format', 'json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.out) as {
+      ok: boolean;
+      diagnostics: { code: string; severity: string; message: string; line: number }[];
+    };
+    expect(report.ok).toBe(true);
+    const warnings = report.diagnostics.filter((d) => d.code === 'PARSE_ENV_MISSING');
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) {
+      expect(w.severity).toBe('warning');
+      expect(w.message).toMatch(/is not set.*checked with a placeholder \(serve needs it\)$/);
+      expect(w.line).toBeGreaterThan(0);
+    }
+    const sarif = await run(['validate', policy, '--format', 'sarif']);
+    expect(sarif.code).toBe(0);
+    const results = (JSON.parse(sarif.out) as { runs: { results: { ruleId: string; level: string }[] }[] })
+      .runs[0].results;
+    expect(results.filter((r) => r.ruleId === 'PARSE_ENV_MISSING').map((r) => r.level)).toEqual(
+      warnings.map(() => 'warning'),
+    );
+  });
+
   it('takes several paths and exits 1 when one of them has errors', async () => {
     const { code, out } = await run([
       'validate',
