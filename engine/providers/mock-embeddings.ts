@@ -108,6 +108,17 @@ function badRequest(message: string): ProviderCallResult {
   return { ok: false, error: providerError('bad_request', `${message} (mock)`, { status: 400 }) };
 }
 
+/** The prompt tokens the mock reports for an embeddings request: its inputs' characters / 4. */
+export function mockEmbeddingTokens(body: Readonly<Record<string, unknown>>): number {
+  const input = body.input;
+  const chars = Array.isArray(input)
+    ? input.reduce((sum: number, s: unknown) => sum + String(s).length, 0)
+    : typeof input === 'string'
+      ? input.length
+      : 0;
+  return Math.ceil(chars / 4);
+}
+
 export function mockEmbeddings(
   req: ProviderCallRequest,
   outcome: MockOutcome,

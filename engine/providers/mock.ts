@@ -9,7 +9,7 @@ import { toOpenAIUsage } from '../shared/usage.js';
 import type { ErrorClass, Usage } from '../types.js';
 import { providerError, rethrowIfAborted } from './classify.js';
 import { contentText, type MockAnswer, mockAnswer, splitEvenly, splitReply } from './mock-answer.js';
-import { mockEmbeddings } from './mock-embeddings.js';
+import { mockEmbeddings, mockEmbeddingTokens } from './mock-embeddings.js';
 import { MockSchemaError } from './mock-schema.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatDelta, ChatMessage } from './openai-types.js';
 import {
@@ -119,7 +119,7 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
       const created = Math.floor(clock.now() / 1000);
       const id = `chatcmpl-mock-${n + 1}`;
       const headers = { 'content-type': req.stream ? 'text/event-stream' : 'application/json' };
-      if (req.endpoint === 'embeddings') return mockEmbeddings(req, outcome, tokens(promptChars(req.body)));
+      if (req.endpoint === 'embeddings') return mockEmbeddings(req, outcome, mockEmbeddingTokens(req.body));
 
       let answer: MockAnswer;
       try {

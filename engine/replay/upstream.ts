@@ -38,6 +38,12 @@ import type { CompiledPolicy } from '../compile/compile.js';
 import { hash32 } from '../compile/random.js';
 import { contentChars } from '../context.js';
 import { providerError } from '../providers/classify.js';
+import {
+  DEFAULT_DIMENSIONS,
+  embedText,
+  MAX_DIMENSIONS,
+  mockEmbeddingTokens,
+} from '../providers/mock-embeddings.js';
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingsResponse } from '../providers/openai-types.js';
 import {
   type Provider,
@@ -523,9 +529,18 @@ function jsonAnswer(
   const headers = { 'content-type': 'application/json' };
   if (req.endpoint === 'embeddings') {
     const inputs = Array.isArray(req.body.input) ? req.body.input : [req.body.input];
+    const asked = req.body.dimensions;
+    const dimensions =
+      typeof asked === 'number' && Number.isInteger(asked) && asked > 0 && asked <= MAX_DIMENSIONS
+        ? asked
+        : DEFAULT_DIMENSIONS;
     const body: EmbeddingsResponse = {
       object: 'list',
-      data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: embed(String(text)) })),
+      data: inputs.map((text, index) => ({
+        object: 'embedding',
+        index,
+        embedding: embed(String(text), dimensions),
+      })),
       model: req.upstreamModel,
       usage: { prompt_tokens: usage?.promptTokens ?? 0, total_tokens: usage?.totalTokens ?? 0 },
     };
@@ -544,16 +559,15 @@ function jsonAnswer(
   return { ok: true, kind: 'json', status: 200, headers, body, usage };
 }
 
-/** A deterministic unit vector from the text, for embeddings answers. */
-function embed(text: string): number[] {
-  const v: number[] = [];
-  let h = hash32(text);
-  for (let d = 0; d < 8; d++) {
-    h = mix32(h, d);
-    v.push(h / 2147483648 - 1);
-  }
-  const norm = Math.hypot(...v) || 1;
-  return v.map((x) => x / norm);
+/**
+ * An embeddings answer: the mock provider's vector of the text (engine/providers/mock-embeddings.ts,
+ * similar texts get similar vectors). An embedding call is never recorded with its vectors, so
+ * replay answers it as the mock would: a semantic cache or an embedding classifier of a policy
+ * recorded on the mock sees the same similarities again; on a real embedding model, near-duplicate
+ * texts (kept in the recording) are still close, with the mock's similarities, not the model's.
+ */
+function embed(text: string, dimensions: number): number[] {
+  return Array.from(embedText(text, dimensions));
 }
 
 /**
@@ -583,8 +597,17 @@ export function simulatedProviders(
     call(req: ProviderCallRequest): Promise<ProviderCallResult> {
       const call = (req.body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL];
       if (call === undefined) {
-        // Not a replayed request (a cache's own embedding call, say): a default answer.
-        return play({ ...DEFAULT_OK, usage: null }, req, clock, `chatcmpl-replay-${++sequence}`);
+        // Not a replayed request (a cache's own embedding call, say): a default answer, with
+        // the usage the mock would report so its cost counts as in a run on the mock.
+        const usage: Usage | null =
+          req.endpoint === 'embeddings'
+            ? {
+                promptTokens: mockEmbeddingTokens(req.body),
+                completionTokens: 0,
+                totalTokens: mockEmbeddingTokens(req.body),
+              }
+            : null;
+        return play({ ...DEFAULT_OK, usage }, req, clock, `chatcmpl-replay-${++sequence}`);
       }
       const target = targetOf(
         call,
