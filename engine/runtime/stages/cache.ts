@@ -187,7 +187,8 @@ export function cacheStage(traffic: Traffic): NamedStage {
     }
     let leader = false;
     let share: (answer: CachedAnswer | null) => void = noop;
-    const flight = traffic.flights.run(
+    // The leader's part takes no signal (its answer comes through `share`): nothing to cancel.
+    const flight = traffic.flights.join(
       use.key,
       () => {
         leader = true;
