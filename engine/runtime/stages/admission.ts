@@ -118,7 +118,13 @@ export function admissionStage(traffic: Traffic): NamedStage {
         : 'Rate limit reached for this key; retry after the time in Retry-After.';
       return refuse(scope, rules, 'rate_limited', detail, headers);
     }
-    for (const [name, value] of Object.entries(rateHeaders(admission.headers))) scope.setHeader(name, value);
+    const limits = admission.headers;
+    for (const name in limits) {
+      const value = limits[name as keyof RateLimitHeaders];
+      // What rateHeaders keeps, set in the same order without the intermediate records.
+      if (name !== 'retry-after' && value !== undefined && Object.hasOwn(limits, name))
+        scope.setHeader(name, value);
+    }
     if (admission.reservedTokens > 0) holdReservation(scope, admission);
     return null;
   };
