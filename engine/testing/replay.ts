@@ -181,6 +181,8 @@ async function drain(response: EngineResponse): Promise<void> {
  */
 interface Pending {
   readonly at: number;
+  /** `at` is `parseTime` of the line's `time` value (read from its bytes), so the parser need not parse it again. */
+  readonly timeRead: boolean;
   readonly line: number;
   readonly bytes: Buffer | null;
   readonly request: TrafficRequest | null;
@@ -236,6 +238,8 @@ class ArrivalHeap {
 const TIME_PREFIX = Buffer.from('{"v":1,"time":"', 'latin1');
 const QUOTE = 0x22;
 
+const BACKSLASH = 0x5c;
+
 /** The arrival of a recording line written by the recorder (its `time` comes first); null otherwise. */
 function recordedArrival(bytes: Buffer): number | null {
   const n = TIME_PREFIX.length;
@@ -245,6 +249,17 @@ function recordedArrival(bytes: Buffer): number | null {
   // A time is ASCII; anything else fails to parse and the line is parsed whole instead.
   const at = parseTime(bytes.toString('latin1', n, end));
   return Number.isNaN(at) ? null : at;
+}
+
+/**
+ * Whether the bytes `recordedArrival` read are the line's `time` value itself (ASCII without
+ * escapes): then the parsed line's arrival is the number it returned.
+ */
+function timeIsValue(bytes: Buffer): boolean {
+  const n = TIME_PREFIX.length;
+  const end = bytes.indexOf(QUOTE, n);
+  for (let i = n; i < end; i++) if (bytes[i] === BACKSLASH || bytes[i] >= 0x80) return false;
+  return end >= n;
 }
 
 /** Requests per second from `--rate` (a number, or `10/s`, `600/min`, ...). */
@@ -540,7 +555,14 @@ export async function replayRecording(
   const replayPending = async (pending: Pending): Promise<void> => {
     const request =
       pending.request ??
-      accept(parse((pending.bytes as Buffer).toString('utf8'), pending.line), pending.line);
+      accept(
+        parse(
+          (pending.bytes as Buffer).toString('utf8'),
+          pending.line,
+          pending.timeRead ? pending.at : undefined,
+        ),
+        pending.line,
+      );
     if (request === null) return;
     if (first) {
       upstream.start = request.at;
@@ -556,11 +578,11 @@ export async function replayRecording(
           continue;
         }
         const at = recording ? recordedArrival(bytes) : null;
-        if (at !== null) heap.push({ at, line, bytes, request: null });
+        if (at !== null) heap.push({ at, timeRead: timeIsValue(bytes), line, bytes, request: null });
         else {
           const request = accept(parse(bytes.toString('utf8'), line), line);
           if (request === null) continue;
-          heap.push({ at: request.at, line, bytes: null, request });
+          heap.push({ at: request.at, timeRead: false, line, bytes: null, request });
         }
         if (heap.size > reorderWindow) await replayPending(heap.pop() as Pending);
       }
