@@ -50,6 +50,15 @@ export class MemoryStore implements LimiterStore, CounterStore {
   }
 
   async acquire(key: string, params: LimitParams, cost: number, now: number): Promise<Acquired> {
+    return this.acquireSync(key, params, cost, now);
+  }
+
+  async adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void> {
+    this.adjustSync(key, params, delta, now);
+  }
+
+  /** `acquire` without the promise (the state is in this process). */
+  acquireSync(key: string, params: LimitParams, cost: number, now: number): Acquired {
     // The input spelled out: a spread of the (frozen) params costs more than the decision.
     const result = gcraAcquire(this.#tats.get(key) ?? null, {
       amount: params.amount,
@@ -68,7 +77,8 @@ export class MemoryStore implements LimiterStore, CounterStore {
     };
   }
 
-  async adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void> {
+  /** `adjust` without the promise. */
+  adjustSync(key: string, params: LimitParams, delta: number, now: number): void {
     this.#store(
       key,
       gcraAdjust(this.#tats.get(key) ?? null, {
