@@ -43,8 +43,28 @@ const TIMED_OUT: unique symbol = Symbol('timed out');
 
 function noop(): void {}
 
-async function* fromArray(frames: readonly string[]): AsyncGenerator<string> {
-  yield* frames;
+/**
+ * The frames of a cached answer as an async iterator: each step a resolved promise, not an async
+ * generator's queue and awaits. `return` and `throw` end it, as they end a generator.
+ */
+function fromArray(frames: readonly string[]): AsyncIterableIterator<string> {
+  let i = 0;
+  const iterator: AsyncIterableIterator<string> = {
+    next: () =>
+      Promise.resolve<IteratorResult<string>>(
+        i < frames.length ? { value: frames[i++], done: false } : { value: undefined, done: true },
+      ),
+    return: (value?: unknown) => {
+      i = frames.length;
+      return Promise.resolve({ value, done: true });
+    },
+    throw: (error?: unknown) => {
+      i = frames.length;
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /**
