@@ -468,6 +468,7 @@ export async function replayRecording(
       );
       (body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL] = call;
     }
+    const given = request.input;
     for (const side of sides) {
       let signal: AbortSignal | undefined;
       if (request.abortAfterMs !== null) {
@@ -478,19 +479,18 @@ export async function replayRecording(
       }
       const key = request.tenant === null ? undefined : side.keys?.get(request.tenant);
       const headers =
-        key === undefined
-          ? request.input.headers
-          : { ...request.input.headers, authorization: `Bearer ${key}` };
-      const input: RequestInput = {
+        key === undefined ? given.headers : { ...given.headers, authorization: `Bearer ${key}` };
+      // The optional fields set only when present (the same input as conditional spreads made).
+      const input: { -readonly [K in keyof RequestInput]: RequestInput[K] } = {
         body,
         headers,
-        path: request.input.path,
+        path: given.path,
         requestId: id,
-        ...(signal === undefined ? {} : { signal }),
-        ...(request.input.refused === undefined ? {} : { refused: request.input.refused }),
-        ...(request.input.internal === true ? { internal: true } : {}),
-        ...(request.input.classes === undefined ? {} : { classes: request.input.classes }),
       };
+      if (signal !== undefined) input.signal = signal;
+      if (given.refused !== undefined) input.refused = given.refused;
+      if (given.internal === true) input.internal = true;
+      if (given.classes !== undefined) input.classes = given.classes;
       side.engine.handle(input).then(drain, noop).catch(noop);
     }
   };
