@@ -165,8 +165,12 @@ const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 function noop(): void {}
 
-async function drain(response: EngineResponse): Promise<void> {
-  if (response.kind !== 'stream') return;
+/** A JSON answer needs nothing (no promise of its own); a stream is read to its end. */
+function drain(response: EngineResponse): Promise<void> | undefined {
+  return response.kind === 'stream' ? drainStream(response) : undefined;
+}
+
+async function drainStream(response: Extract<EngineResponse, { kind: 'stream' }>): Promise<void> {
   for await (const _frame of response.events) {
     // a client reading the stream: its end settles the request
   }
