@@ -165,9 +165,12 @@ const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 function noop(): void {}
 
-/** A JSON answer needs nothing (no promise of its own); a stream is read to its end. */
+/**
+ * A JSON answer needs nothing (no promise of its own); a stream is read to its end. Never
+ * rejects: a stream that breaks has been read as far as a client could.
+ */
 function drain(response: EngineResponse): Promise<void> | undefined {
-  return response.kind === 'stream' ? drainStream(response) : undefined;
+  return response.kind === 'stream' ? drainStream(response).catch(noop) : undefined;
 }
 
 async function drainStream(response: Extract<EngineResponse, { kind: 'stream' }>): Promise<void> {
@@ -495,7 +498,7 @@ export async function replayRecording(
       if (given.refused !== undefined) input.refused = given.refused;
       if (given.internal === true) input.internal = true;
       if (given.classes !== undefined) input.classes = given.classes;
-      side.engine.handle(input).then(drain, noop).catch(noop);
+      side.engine.handle(input).then(drain, noop);
     }
   };
 
@@ -556,7 +559,8 @@ export async function replayRecording(
     }
     return parsed.request;
   };
-  const replayPending = async (pending: Pending): Promise<void> => {
+  // Not async itself: the line's own async work is `replay`'s (one frame per line, not two).
+  const replayPending = (pending: Pending): Promise<void> | undefined => {
     const request =
       pending.request ??
       accept(
@@ -567,12 +571,12 @@ export async function replayRecording(
         ),
         pending.line,
       );
-    if (request === null) return;
+    if (request === null) return undefined;
     if (first) {
       upstream.start = request.at;
       first = false;
     }
-    await replay(request);
+    return replay(request);
   };
   try {
     for await (const batch of readRawLines(path)) {
