@@ -25,7 +25,8 @@ export interface RunOptions {
 
 interface Flight<T> {
   readonly promise: Promise<T>;
-  readonly controller: AbortController;
+  /** Null for a run of {@link SingleFlight.join}: nothing to cancel. */
+  readonly controller: AbortController | null;
   /** Callers still waiting. */
   callers: number;
 }
@@ -60,21 +61,47 @@ export class SingleFlight<T> {
    * const answer = await flights.run(key, (signal) => callUpstream(request, signal), { signal: ctx.signal });
    */
   run(key: string, fn: (signal: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<T> {
-    const { signal } = options;
+    return this.#run(key, fn, true, options.signal);
+  }
+
+  /**
+   * {@link run} for work that takes no signal (it cannot be cancelled): no AbortController is
+   * made for it, and the last caller going away only detaches, as with `run`.
+   *
+   * @example
+   * const answer = await flights.join(key, () => leaderAnswer, { signal: ctx.signal });
+   */
+  join(key: string, fn: () => Promise<T>, options: RunOptions = {}): Promise<T> {
+    return this.#run(key, fn, false, options.signal);
+  }
+
+  #run(
+    key: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    cancellable: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     let flight = this.#flights.get(key);
     if (flight === undefined) {
-      flight = this.#start(key, fn, this.#flights.size < this.#maxKeys);
+      flight = this.#start(key, fn, cancellable, this.#flights.size < this.#maxKeys);
     }
     flight.callers++;
     return this.#follow(key, flight, signal);
   }
 
   /** Starts a run; an unregistered one (over `maxKeys`) is never joined. */
-  #start(key: string, fn: (signal: AbortSignal) => Promise<T>, register: boolean): Flight<T> {
-    const controller = new AbortController();
+  #start(
+    key: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    cancellable: boolean,
+    register: boolean,
+  ): Flight<T> {
+    const controller = cancellable ? new AbortController() : null;
     // Calling fn inside the promise turns a synchronous throw into a shared rejection.
-    const promise = new Promise<T>((resolve) => resolve(fn(controller.signal)));
+    const promise = new Promise<T>((resolve) =>
+      resolve(controller === null ? (fn as () => Promise<T>)() : fn(controller.signal)),
+    );
     const flight: Flight<T> = { promise, controller, callers: 0 };
     if (!register) return flight;
     this.#flights.set(key, flight);
@@ -93,7 +120,7 @@ export class SingleFlight<T> {
         flight.callers--;
         if (flight.callers === 0) {
           if (this.#flights.get(key) === flight) this.#flights.delete(key);
-          flight.controller.abort(abortReason(signal));
+          flight.controller?.abort(abortReason(signal));
         }
       };
       signal.addEventListener('abort', onAbort, { once: true });

@@ -27,6 +27,11 @@ export interface CacheStore {
   /** The entry under `key`, or undefined when absent, expired at `now`, or the backend failed. */
   get(key: string, now: number): Promise<CachedAnswer | undefined>;
   /**
+   * Optional, for a store whose entries are in this process: `get` at once, without a promise
+   * (the same entry, the same freshness rule). The cache stage then reads it without an await.
+   */
+  getSync?(key: string, now: number): CachedAnswer | undefined;
+  /**
    * Stores `value` under `key` until `now + ttlMs` (exclusive); true when it was stored. A
    * non-positive or non-finite ttl, a value over the store's size bound, or a failing backend
    * stores nothing (false; the first two also drop an older entry). Never rejects.

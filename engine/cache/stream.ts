@@ -79,16 +79,18 @@ export function replayStream(answer: CachedAnswer, options: ReplayOptions = {}):
   if (!isCompleteChatCompletion(body)) return null;
   const parts = options.contentChunks ?? 4;
   const includeUsage = options.includeUsage === true;
-  const head: Record<string, unknown> = {
-    id: body.id,
-    object: 'chat.completion.chunk',
-    created: body.created,
-    model: body.model,
-  };
-  if (body.system_fingerprint !== undefined) head.system_fingerprint = body.system_fingerprint;
+  const fingerprint = body.system_fingerprint;
   const frames: string[] = [];
   const emit = (choices: ChatCompletionChunkChoice[], usage?: OpenAIUsage | null): void => {
-    const chunk: Record<string, unknown> = { ...head, choices };
+    // Spelled out rather than spread from a shared head: the same keys in the same order.
+    const chunk: Record<string, unknown> = {
+      id: body.id,
+      object: 'chat.completion.chunk',
+      created: body.created,
+      model: body.model,
+    };
+    if (fingerprint !== undefined) chunk.system_fingerprint = fingerprint;
+    chunk.choices = choices;
     if (includeUsage) chunk.usage = usage ?? null;
     frames.push(sseFrame(JSON.stringify(chunk)));
   };

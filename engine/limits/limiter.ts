@@ -231,6 +231,64 @@ export class RateLimiter {
   }
 
   async admit(limits: readonly CompiledLimit[], request: AdmitRequest, now: number): Promise<Admission> {
+    const checks = this.#checks(limits, request);
+    if (checks.length === 0) return EMPTY_ADMISSION;
+
+    const results = await Promise.all(checks.map((c) => c.store.acquire(c.key, c.kind.params, c.cost, now)));
+    const allowed = results.every((r) => r.allowed);
+    if (!allowed) {
+      // All or nothing: give back what the admitting limits took, and report their state as it
+      // is after the refund.
+      await Promise.all(
+        checks.map((c, i) => {
+          const refunded = refund(c, results[i]);
+          if (refunded === null) return undefined;
+          results[i] = refunded;
+          return c.store.adjust(c.key, c.kind.params, -c.cost, now);
+        }),
+      );
+    }
+    return admission(checks, results, allowed);
+  }
+
+  /**
+   * `admit` at once, when every store the limits use keeps its state in this process
+   * (`acquireSync`): the same checks, in the same order, with the same result. Null when a store
+   * does not (then `admit`); nothing has been taken then.
+   */
+  admitSync(limits: readonly CompiledLimit[], request: AdmitRequest, now: number): Admission | null {
+    for (const limit of limits) {
+      const store = this.#storeFor(limit);
+      if (store.acquireSync === undefined || store.adjustSync === undefined) return null;
+    }
+    const checks = this.#checks(limits, request);
+    if (checks.length === 0) return EMPTY_ADMISSION;
+    const results: Acquired[] = [];
+    let allowed = true;
+    for (const c of checks) {
+      const r = (c.store.acquireSync as NonNullable<LimiterStore['acquireSync']>)(
+        c.key,
+        c.kind.params,
+        c.cost,
+        now,
+      );
+      results.push(r);
+      if (!r.allowed) allowed = false;
+    }
+    if (!allowed) {
+      for (let i = 0; i < checks.length; i++) {
+        const c = checks[i];
+        const refunded = refund(c, results[i]);
+        if (refunded === null) continue;
+        results[i] = refunded;
+        (c.store.adjustSync as NonNullable<LimiterStore['adjustSync']>)(c.key, c.kind.params, -c.cost, now);
+      }
+    }
+    return admission(checks, results, allowed);
+  }
+
+  /** The checks `request` is subject to, in limit order (a token kind costs the estimate). */
+  #checks(limits: readonly CompiledLimit[], request: AdmitRequest): Check[] {
     const checks: Check[] = [];
     let tokens = -1;
     for (const limit of limits) {
@@ -251,49 +309,48 @@ export class RateLimiter {
         checks.push({ limit, kind, store, key: kind.keyPrefix + tuple, cost });
       }
     }
-    if (checks.length === 0) return EMPTY_ADMISSION;
-
-    const results = await Promise.all(checks.map((c) => c.store.acquire(c.key, c.kind.params, c.cost, now)));
-    const allowed = results.every((r) => r.allowed);
-    if (!allowed) {
-      // All or nothing: give back what the admitting limits took, and report their state as it
-      // is after the refund.
-      await Promise.all(
-        checks.map((c, i) => {
-          const r = results[i];
-          if (!r.allowed || r.degraded !== undefined || c.cost <= 0) return undefined;
-          const { amount, periodMs } = c.kind.params;
-          results[i] = {
-            ...r,
-            remaining: Math.min(r.limit, r.remaining + c.cost),
-            resetAfterMs: Math.max(0, r.resetAfterMs - Math.floor((c.cost * periodMs) / amount)),
-          };
-          return c.store.adjust(c.key, c.kind.params, -c.cost, now);
-        }),
-      );
-    }
-    const outcomes: LimitOutcome[] = checks.map((c, i) => ({
-      limit: c.limit.name,
-      kind: c.kind.kind,
-      key: c.key,
-      cost: c.cost,
-      result: results[i],
-    }));
-    const refusedBy = outcomes.filter((o) => !o.result.allowed);
-    const retryAfterMs = allowed ? 0 : Math.max(...refusedBy.map((o) => o.result.retryAfterMs));
-    const tokenChecks = allowed ? checks.filter((c) => c.kind.kind === 'tokens' && c.cost >= 0) : [];
-    return {
-      allowed,
-      retryAfterMs,
-      tooLarge: refusedBy.some((o) => o.result.retryAfterMs === Number.POSITIVE_INFINITY),
-      outcomes,
-      refusedBy,
-      degraded: results.some((r) => r.degraded !== undefined),
-      headers: rateLimitHeaders(outcomes, allowed, retryAfterMs),
-      reservedTokens: tokenChecks.length > 0 ? tokens : 0,
-      reservation: tokenChecks.length > 0 ? reservation(tokenChecks) : NO_RESERVATION,
-    };
+    return checks;
   }
+}
+
+/**
+ * The state an admitting check reports after a refused request's refund of it; null when it has
+ * nothing to give back (it refused, it was degraded, or it cost nothing).
+ */
+function refund(c: Check, r: Acquired): Acquired | null {
+  if (!r.allowed || r.degraded !== undefined || c.cost <= 0) return null;
+  const { amount, periodMs } = c.kind.params;
+  return {
+    ...r,
+    remaining: Math.min(r.limit, r.remaining + c.cost),
+    resetAfterMs: Math.max(0, r.resetAfterMs - Math.floor((c.cost * periodMs) / amount)),
+  };
+}
+
+/** The admission of `checks` with their (refund-adjusted) results. */
+function admission(checks: readonly Check[], results: readonly Acquired[], allowed: boolean): Admission {
+  const outcomes: LimitOutcome[] = checks.map((c, i) => ({
+    limit: c.limit.name,
+    kind: c.kind.kind,
+    key: c.key,
+    cost: c.cost,
+    result: results[i],
+  }));
+  const refusedBy = outcomes.filter((o) => !o.result.allowed);
+  const retryAfterMs = allowed ? 0 : Math.max(...refusedBy.map((o) => o.result.retryAfterMs));
+  const tokenChecks = allowed ? checks.filter((c) => c.kind.kind === 'tokens' && c.cost >= 0) : [];
+  return {
+    allowed,
+    retryAfterMs,
+    tooLarge: refusedBy.some((o) => o.result.retryAfterMs === Number.POSITIVE_INFINITY),
+    outcomes,
+    refusedBy,
+    degraded: results.some((r) => r.degraded !== undefined),
+    headers: rateLimitHeaders(outcomes, allowed, retryAfterMs),
+    // Every token check costs the request's one estimate.
+    reservedTokens: tokenChecks.length > 0 ? tokenChecks[0].cost : 0,
+    reservation: tokenChecks.length > 0 ? reservation(tokenChecks) : NO_RESERVATION,
+  };
 }
 
 const EMPTY_ADMISSION: Admission = Object.freeze({

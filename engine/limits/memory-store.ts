@@ -50,7 +50,23 @@ export class MemoryStore implements LimiterStore, CounterStore {
   }
 
   async acquire(key: string, params: LimitParams, cost: number, now: number): Promise<Acquired> {
-    const result = gcraAcquire(this.#tats.get(key) ?? null, { ...params, cost, now });
+    return this.acquireSync(key, params, cost, now);
+  }
+
+  async adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void> {
+    this.adjustSync(key, params, delta, now);
+  }
+
+  /** `acquire` without the promise (the state is in this process). */
+  acquireSync(key: string, params: LimitParams, cost: number, now: number): Acquired {
+    // The input spelled out: a spread of the (frozen) params costs more than the decision.
+    const result = gcraAcquire(this.#tats.get(key) ?? null, {
+      amount: params.amount,
+      periodMs: params.periodMs,
+      capacity: params.capacity,
+      cost,
+      now,
+    });
     if (result.allowed) this.#store(key, result.newTat);
     return {
       allowed: result.allowed,
@@ -61,8 +77,18 @@ export class MemoryStore implements LimiterStore, CounterStore {
     };
   }
 
-  async adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void> {
-    this.#store(key, gcraAdjust(this.#tats.get(key) ?? null, { ...params, delta, now }));
+  /** `adjust` without the promise. */
+  adjustSync(key: string, params: LimitParams, delta: number, now: number): void {
+    this.#store(
+      key,
+      gcraAdjust(this.#tats.get(key) ?? null, {
+        amount: params.amount,
+        periodMs: params.periodMs,
+        capacity: params.capacity,
+        delta,
+        now,
+      }),
+    );
   }
 
   async add(key: string, amount: number, periodStartMs: number, _ttlMs: number): Promise<number> {

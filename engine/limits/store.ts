@@ -32,6 +32,12 @@ export interface LimiterStore {
   acquire(key: string, params: LimitParams, cost: number, now: number): Promise<Acquired>;
   /** Reconciles: positive charges without refusing (may go over capacity), negative refunds. */
   adjust(key: string, params: LimitParams, delta: number, now: number): Promise<void>;
+  /**
+   * Optional, for a store whose state is in this process: `acquire` and `adjust` done at once,
+   * without a promise. A limiter whose every store has them admits a request synchronously.
+   */
+  acquireSync?(key: string, params: LimitParams, cost: number, now: number): Acquired;
+  adjustSync?(key: string, params: LimitParams, delta: number, now: number): void;
   close(): Promise<void>;
 }
 

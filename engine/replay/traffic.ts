@@ -152,7 +152,7 @@ const REFUSED_BEFORE_BODY: ReadonlySet<string> = new Set<RefusedCode>([
  */
 export function createTrafficParser(
   options: TrafficParserOptions,
-): (text: string, line: number) => ParsedLine {
+): (text: string, line: number, knownArrival?: number) => ParsedLine {
   const intervalMs = 1000 / options.ratePerSecond;
   let previous: number | null = null;
   const arrival = (value: unknown): number | string => {
@@ -201,12 +201,13 @@ export function createTrafficParser(
   };
 
   if (options.format === 'switchyard') {
-    return (text, line) => {
+    // `knownArrival`: `parseTime` of this line's `time`, when the caller has read it already.
+    return (text, line, knownArrival) => {
       const json = parseJson(text);
       if (!json.ok) return json;
       const checked = validateRecordedLine(json.value);
       if (!checked.ok) return { ok: false, message: `not a recording line: ${checked.errors.join('; ')}` };
-      return { ok: true, request: fromRecording(checked.line, line) };
+      return { ok: true, request: fromRecording(checked.line, line, knownArrival) };
     };
   }
 
@@ -258,7 +259,7 @@ function timestampOf(value: unknown): number | null {
   return null;
 }
 
-function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
+function fromRecording(rec: RecordedLine, line: number, knownArrival: number | undefined): TrafficRequest {
   const req = rec.request;
   // The parsed line is ours alone: headers and body are completed in place, not copied.
   const headers = req.headers as Record<string, string>;
@@ -280,7 +281,7 @@ function fromRecording(rec: RecordedLine, line: number): TrafficRequest {
   return {
     line,
     requestId: rec.requestId,
-    at: parseTime(rec.time),
+    at: knownArrival ?? parseTime(rec.time),
     tenant: rec.tenant,
     input: {
       path: req.path,

@@ -37,7 +37,7 @@ function write(value: unknown): string {
     return out + ']';
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = sortedKeys(record);
   let out = '{';
   let first = true;
   for (const key of keys) {
@@ -47,4 +47,25 @@ function write(value: unknown): string {
     first = false;
   }
   return out + '}';
+}
+
+/**
+ * `Object.keys(record).sort()`. A request's objects have a handful of keys: those are put in order
+ * in place (insertion sort), since `sort` copies even a small array to a work list first. The
+ * order is the same: both compare UTF-16 code units, and keys are distinct.
+ */
+function sortedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  const n = keys.length;
+  if (n > 16) return keys.sort();
+  for (let i = 1; i < n; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }

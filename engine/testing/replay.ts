@@ -165,8 +165,15 @@ const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 function noop(): void {}
 
-async function drain(response: EngineResponse): Promise<void> {
-  if (response.kind !== 'stream') return;
+/**
+ * A JSON answer needs nothing (no promise of its own); a stream is read to its end. Never
+ * rejects: a stream that breaks has been read as far as a client could.
+ */
+function drain(response: EngineResponse): Promise<void> | undefined {
+  return response.kind === 'stream' ? drainStream(response).catch(noop) : undefined;
+}
+
+async function drainStream(response: Extract<EngineResponse, { kind: 'stream' }>): Promise<void> {
   for await (const _frame of response.events) {
     // a client reading the stream: its end settles the request
   }
@@ -181,6 +188,8 @@ async function drain(response: EngineResponse): Promise<void> {
  */
 interface Pending {
   readonly at: number;
+  /** `at` is `parseTime` of the line's `time` value (read from its bytes), so the parser need not parse it again. */
+  readonly timeRead: boolean;
   readonly line: number;
   readonly bytes: Buffer | null;
   readonly request: TrafficRequest | null;
@@ -236,6 +245,8 @@ class ArrivalHeap {
 const TIME_PREFIX = Buffer.from('{"v":1,"time":"', 'latin1');
 const QUOTE = 0x22;
 
+const BACKSLASH = 0x5c;
+
 /** The arrival of a recording line written by the recorder (its `time` comes first); null otherwise. */
 function recordedArrival(bytes: Buffer): number | null {
   const n = TIME_PREFIX.length;
@@ -245,6 +256,17 @@ function recordedArrival(bytes: Buffer): number | null {
   // A time is ASCII; anything else fails to parse and the line is parsed whole instead.
   const at = parseTime(bytes.toString('latin1', n, end));
   return Number.isNaN(at) ? null : at;
+}
+
+/**
+ * Whether the bytes `recordedArrival` read are the line's `time` value itself (ASCII without
+ * escapes): then the parsed line's arrival is the number it returned.
+ */
+function timeIsValue(bytes: Buffer): boolean {
+  const n = TIME_PREFIX.length;
+  const end = bytes.indexOf(QUOTE, n);
+  for (let i = n; i < end; i++) if (bytes[i] === BACKSLASH || bytes[i] >= 0x80) return false;
+  return end >= n;
 }
 
 /** Requests per second from `--rate` (a number, or `10/s`, `600/min`, ...). */
@@ -453,6 +475,7 @@ export async function replayRecording(
       );
       (body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL] = call;
     }
+    const given = request.input;
     for (const side of sides) {
       let signal: AbortSignal | undefined;
       if (request.abortAfterMs !== null) {
@@ -463,20 +486,19 @@ export async function replayRecording(
       }
       const key = request.tenant === null ? undefined : side.keys?.get(request.tenant);
       const headers =
-        key === undefined
-          ? request.input.headers
-          : { ...request.input.headers, authorization: `Bearer ${key}` };
-      const input: RequestInput = {
+        key === undefined ? given.headers : { ...given.headers, authorization: `Bearer ${key}` };
+      // The optional fields set only when present (the same input as conditional spreads made).
+      const input: { -readonly [K in keyof RequestInput]: RequestInput[K] } = {
         body,
         headers,
-        path: request.input.path,
+        path: given.path,
         requestId: id,
-        ...(signal === undefined ? {} : { signal }),
-        ...(request.input.refused === undefined ? {} : { refused: request.input.refused }),
-        ...(request.input.internal === true ? { internal: true } : {}),
-        ...(request.input.classes === undefined ? {} : { classes: request.input.classes }),
       };
-      side.engine.handle(input).then(drain, noop).catch(noop);
+      if (signal !== undefined) input.signal = signal;
+      if (given.refused !== undefined) input.refused = given.refused;
+      if (given.internal === true) input.internal = true;
+      if (given.classes !== undefined) input.classes = given.classes;
+      side.engine.handle(input).then(drain, noop);
     }
   };
 
@@ -537,16 +559,24 @@ export async function replayRecording(
     }
     return parsed.request;
   };
-  const replayPending = async (pending: Pending): Promise<void> => {
+  // Not async itself: the line's own async work is `replay`'s (one frame per line, not two).
+  const replayPending = (pending: Pending): Promise<void> | undefined => {
     const request =
       pending.request ??
-      accept(parse((pending.bytes as Buffer).toString('utf8'), pending.line), pending.line);
-    if (request === null) return;
+      accept(
+        parse(
+          (pending.bytes as Buffer).toString('utf8'),
+          pending.line,
+          pending.timeRead ? pending.at : undefined,
+        ),
+        pending.line,
+      );
+    if (request === null) return undefined;
     if (first) {
       upstream.start = request.at;
       first = false;
     }
-    await replay(request);
+    return replay(request);
   };
   try {
     for await (const batch of readRawLines(path)) {
@@ -556,11 +586,11 @@ export async function replayRecording(
           continue;
         }
         const at = recording ? recordedArrival(bytes) : null;
-        if (at !== null) heap.push({ at, line, bytes, request: null });
+        if (at !== null) heap.push({ at, timeRead: timeIsValue(bytes), line, bytes, request: null });
         else {
           const request = accept(parse(bytes.toString('utf8'), line), line);
           if (request === null) continue;
-          heap.push({ at: request.at, line, bytes: null, request });
+          heap.push({ at: request.at, timeRead: false, line, bytes: null, request });
         }
         if (heap.size > reorderWindow) await replayPending(heap.pop() as Pending);
       }

@@ -32,8 +32,15 @@ const PASS_THROUGH_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
 
 /** `name@version+hash12`: what served a request, in headers, logs and metrics. */
 export function policyLabel(policy: PolicyIdentity): string {
-  return `${policy.name}@${policy.version}+${policy.hash.slice(0, 12)}`;
+  // Every answer carries it, and a compiled policy's identity is one frozen object: the label is
+  // built once per identity (an unfrozen one, which could change, is labelled afresh).
+  const known = labels.get(policy);
+  if (known !== undefined) return known;
+  const label = `${policy.name}@${policy.version}+${policy.hash.slice(0, 12)}`;
+  if (Object.isFrozen(policy)) labels.set(policy, label);
+  return label;
 }
+const labels = new WeakMap<PolicyIdentity, string>();
 
 /** `Retry-After` in whole seconds, at least 1. */
 export function retryAfterSeconds(ms: number): string {

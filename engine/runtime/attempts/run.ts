@@ -70,6 +70,13 @@ export class Aborted extends Error {
   }
 }
 
+/**
+ * The reason an attempt's upstream call is cancelled with once the attempt has ended (a failure,
+ * a timeout): only the provider, whose answer no one waits for any more, sees it. One instance,
+ * since capturing a stack per failed attempt cost more than the cancellation.
+ */
+const RELEASED = new Aborted();
+
 export interface Failure {
   readonly errorClass: ErrorClass;
   readonly status: number | null;
@@ -238,7 +245,7 @@ export class AttemptRun {
     if (live.released) return;
     live.released = true;
     live.unlink();
-    if (abort && !live.controller.signal.aborted) live.controller.abort(new Aborted());
+    if (abort && !live.controller.signal.aborted) live.controller.abort(RELEASED);
     const iterator = live.iterator;
     if (iterator?.return !== undefined) {
       try {

@@ -108,7 +108,15 @@ export function admissionStage(traffic: Traffic): NamedStage {
 
   const admitLimits = async (request: Admitting): Promise<EngineResponse | null> => {
     const { scope, snapshot, route, rules, ctx } = request;
-    const admission = await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt);
+    return limitsAdmitted(
+      request,
+      await snapshot.limiter.admit(rules.limits, { ctx, route: route.name }, scope.startedAt),
+    );
+  };
+
+  /** What the route's limits decided: a refusal (429), or null with the request's headers and hold. */
+  const limitsAdmitted = (request: Admitting, admission: Admission): EngineResponse | null => {
+    const { scope, route, rules } = request;
     if (!admission.allowed) {
       limitEvent(scope, limitRefusal('rate_limited', route.name, null, admission));
       const headers = rateHeaders(admission.headers);
@@ -119,7 +127,13 @@ export function admissionStage(traffic: Traffic): NamedStage {
         : 'Rate limit reached for this key; retry after the time in Retry-After.';
       return refuse(scope, rules, 'rate_limited', detail, headers);
     }
-    for (const [name, value] of Object.entries(rateHeaders(admission.headers))) scope.setHeader(name, value);
+    const limits = admission.headers;
+    for (const name in limits) {
+      const value = limits[name as keyof RateLimitHeaders];
+      // What rateHeaders keeps, set in the same order without the intermediate records.
+      if (name !== 'retry-after' && value !== undefined && Object.hasOwn(limits, name))
+        scope.setHeader(name, value);
+    }
     if (admission.reservedTokens > 0) holdReservation(scope, admission);
     return null;
   };
@@ -280,19 +294,41 @@ export function admissionStage(traffic: Traffic): NamedStage {
   });
 
   const admit = async (request: Admitting, next: Next): Promise<EngineResponse> => {
-    const { scope, snapshot, route, rules, ctx } = request;
-    if (rules.limits.length > 0) {
+    if (request.rules.limits.length > 0) {
       const refused = await admitLimits(request);
       if (refused !== null) return refused;
     }
-    if (rules.budgets.length > 0) {
+    return afterLimits(request, next);
+  };
+
+  /** Budgets, then the per-target gate, then the stages after this one. */
+  const afterLimits = async (request: Admitting, next: Next): Promise<EngineResponse> => {
+    if (request.rules.budgets.length > 0) {
       const refused = await checkBudgets(request);
       if (refused !== null) return refused;
     }
+    return gateThenNext(request, next);
+  };
+
+  const gateThenNext = (request: Admitting, next: Next): Promise<EngineResponse> => {
+    const { scope, snapshot, route, rules, ctx } = request;
     if (rules.targetLimits.length > 0 || rules.targetBudgets.length > 0) {
       scope.gate = gate(scope, snapshot, rules, route.name, ctx);
     }
     return next(scope);
+  };
+
+  /**
+   * Limits whose stores are all in this process are decided at once (`admitSync`): the same
+   * decision, without a promise per level. Otherwise, or with budgets, as `admit`.
+   */
+  const admitNow = (request: Admitting, next: Next): Promise<EngineResponse> => {
+    const { scope, snapshot, route, rules, ctx } = request;
+    const admission = snapshot.limiter.admitSync(rules.limits, { ctx, route: route.name }, scope.startedAt);
+    if (admission === null) return admit(request, next);
+    const refused = limitsAdmitted(request, admission);
+    if (refused !== null) return Promise.resolve(refused);
+    return rules.budgets.length > 0 ? afterLimits(request, next) : gateThenNext(request, next);
   };
 
   return {
@@ -311,7 +347,8 @@ export function admissionStage(traffic: Traffic): NamedStage {
         rules.targetBudgets.length === 0
       )
         return next(scope);
-      return admit({ scope, snapshot, route, rules, ctx }, next);
+      const request: Admitting = { scope, snapshot, route, rules, ctx };
+      return rules.limits.length > 0 ? admitNow(request, next) : admit(request, next);
     },
   };
 }

@@ -43,8 +43,28 @@ const TIMED_OUT: unique symbol = Symbol('timed out');
 
 function noop(): void {}
 
-async function* fromArray(frames: readonly string[]): AsyncGenerator<string> {
-  yield* frames;
+/**
+ * The frames of a cached answer as an async iterator: each step a resolved promise, not an async
+ * generator's queue and awaits. `return` and `throw` end it, as they end a generator.
+ */
+function fromArray(frames: readonly string[]): AsyncIterableIterator<string> {
+  let i = 0;
+  const iterator: AsyncIterableIterator<string> = {
+    next: () =>
+      Promise.resolve<IteratorResult<string>>(
+        i < frames.length ? { value: frames[i++], done: false } : { value: undefined, done: true },
+      ),
+    return: (value?: unknown) => {
+      i = frames.length;
+      return Promise.resolve({ value, done: true });
+    },
+    throw: (error?: unknown) => {
+      i = frames.length;
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /**
@@ -167,6 +187,19 @@ export function cacheStage(traffic: Traffic): NamedStage {
     }
   };
 
+  /** A stored answer served, with its hook; null when it cannot be (serve the request as a miss). */
+  const hitOf = (
+    scope: RequestScope,
+    use: CacheUse,
+    route: string,
+    stored: CachedAnswer,
+  ): EngineResponse | null => {
+    const hit = serveHit(scope, stored);
+    if (hit !== null)
+      safely(hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: false });
+    return hit;
+  };
+
   /**
    * A stored answer, or one shared by the leader of a concurrent identical miss; null to go
    * upstream (the caller is then the leader, holding the flight, or its leader failed).
@@ -179,15 +212,26 @@ export function cacheStage(traffic: Traffic): NamedStage {
   ): Promise<EngineResponse | null> => {
     const stored = await use.store.get(use.key, scope.startedAt);
     if (stored !== undefined) {
-      const hit = serveHit(scope, stored);
-      if (hit !== null) {
-        safely(hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: false });
-        return hit;
-      }
+      const hit = hitOf(scope, use, route, stored);
+      if (hit !== null) return hit;
     }
+    return joinFlight(scope, use, route, held);
+  };
+
+  /**
+   * Joins the key's single flight: null when this request leads it (it goes upstream, and hands
+   * its answer over through `held.share`), else the wait for the leader's answer.
+   */
+  const joinFlight = (
+    scope: RequestScope,
+    use: CacheUse,
+    route: string,
+    held: Held,
+  ): Promise<EngineResponse | null> | null => {
     let leader = false;
     let share: (answer: CachedAnswer | null) => void = noop;
-    const flight = traffic.flights.run(
+    // The leader's part takes no signal (its answer comes through `share`): nothing to cancel.
+    const flight = traffic.flights.join(
       use.key,
       () => {
         leader = true;
@@ -202,6 +246,16 @@ export function cacheStage(traffic: Traffic): NamedStage {
       held.share = share;
       return null;
     }
+    return followLeader(scope, use, route, flight);
+  };
+
+  /** A waiter's answer: the leader's (a hit), a 504 past its own deadline, or null to go upstream. */
+  const followLeader = async (
+    scope: RequestScope,
+    use: CacheUse,
+    route: string,
+    flight: Promise<CachedAnswer | null>,
+  ): Promise<EngineResponse | null> => {
     let answer: CachedAnswer | null;
     try {
       const deadline = scope.startedAt + Math.max(0, scope.routed?.timeout.totalMs ?? 0);
@@ -241,7 +295,12 @@ export function cacheStage(traffic: Traffic): NamedStage {
     });
   };
 
-  const cached = async (
+  /**
+   * The exact cache. A store that answers at once (`getSync`: in-process) is read without a
+   * promise, so a hit, and a miss that leads its flight, cost no await here; another store is
+   * awaited. Either way the same reads, in the same order, with the same outcome.
+   */
+  const cached = (
     scope: RequestScope,
     next: Next,
     cache: CompiledCache,
@@ -264,9 +323,56 @@ export function cacheStage(traffic: Traffic): NamedStage {
     scope.setHeader('x-switchyard-cache', outcome);
     const held: Held = { share: null, response: null, assembler: null };
     if (use !== null && outcome === 'miss') {
-      const served = await lookup(scope, use, route.name, held);
-      if (served !== null) return served;
+      const store = use.store;
+      if (store.getSync === undefined) return lookupThenMiss(scope, next, cache, use, route, held);
+      const stored = store.getSync(use.key, scope.startedAt);
+      if (stored !== undefined) {
+        const hit = hitOf(scope, use, route.name, stored);
+        if (hit !== null) return Promise.resolve(hit);
+      }
+      const waiting = joinFlight(scope, use, route.name, held);
+      if (waiting !== null) return waitThenMiss(waiting, scope, next, cache, use, route, held);
     }
+    return miss(scope, next, cache, use, outcome, route, held);
+  };
+
+  const lookupThenMiss = async (
+    scope: RequestScope,
+    next: Next,
+    cache: CompiledCache,
+    use: CacheUse,
+    route: CompiledRoute,
+    held: Held,
+  ): Promise<EngineResponse> => {
+    const served = await lookup(scope, use, route.name, held);
+    if (served !== null) return served;
+    return miss(scope, next, cache, use, 'miss', route, held);
+  };
+
+  const waitThenMiss = async (
+    waiting: Promise<EngineResponse | null>,
+    scope: RequestScope,
+    next: Next,
+    cache: CompiledCache,
+    use: CacheUse,
+    route: CompiledRoute,
+    held: Held,
+  ): Promise<EngineResponse> => {
+    const served = await waiting;
+    if (served !== null) return served;
+    return miss(scope, next, cache, use, 'miss', route, held);
+  };
+
+  /** Not served from the cache: upstream, holding the answer to store (and share) when it may be. */
+  const miss = (
+    scope: RequestScope,
+    next: Next,
+    cache: CompiledCache,
+    use: CacheUse | null,
+    outcome: 'miss' | 'bypass',
+    route: CompiledRoute,
+    held: Held,
+  ): Promise<EngineResponse> => {
     safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
     if (use === null || (!use.write && held.share === null)) return next(scope);
     holdAnswer(scope, use, route.name, held);

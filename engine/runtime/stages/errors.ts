@@ -5,23 +5,31 @@
  */
 import { EngineError } from '../../errors.js';
 import type { Clock } from '../../shared/clock.js';
+import type { EngineResponse } from '../../types.js';
 import type { NamedStage } from '../pipeline.js';
+import type { RequestScope } from '../scope.js';
 import { errorAnswer } from './answer.js';
 
 export function errorsStage(clock: Clock): NamedStage {
+  const boundary = (scope: RequestScope, error: unknown): EngineResponse => {
+    const aborted =
+      (error instanceof EngineError && error.code === 'request_aborted') || scope.signal?.aborted === true;
+    return errorAnswer(scope, aborted ? 'request_aborted' : 'internal_error', clock.now(), {
+      routeless: true,
+    });
+  };
   return {
     name: 'errors',
-    run: async (scope, next) => {
+    // Not an async function: `then` catches a rejection with one promise instead of an async
+    // frame and an await per request; a synchronous throw is caught too.
+    run: (scope, next) => {
+      let answer: Promise<EngineResponse>;
       try {
-        return await next(scope);
+        answer = next(scope);
       } catch (error) {
-        const aborted =
-          (error instanceof EngineError && error.code === 'request_aborted') ||
-          scope.signal?.aborted === true;
-        return errorAnswer(scope, aborted ? 'request_aborted' : 'internal_error', clock.now(), {
-          routeless: true,
-        });
+        return Promise.resolve(boundary(scope, error));
       }
+      return answer.then(undefined, (error: unknown) => boundary(scope, error));
     },
   };
 }

@@ -54,20 +54,21 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
     });
   };
   const begin = recorder.begin?.bind(recorder);
-  const recorded = async (scope: RequestScope, next: Next): Promise<EngineResponse> => {
-    // Never rejects: the errors stage below turns every exception into an answer.
-    const response = await next(scope);
-    if (response.kind === 'json') {
-      // Serialising the line is the recorder's work; keep it after the answer has gone out.
-      setImmediate(() => write(scope, response, response.meta));
-    } else {
-      response.done.then(
-        (meta) => write(scope, response, meta),
-        () => write(scope, response, response.meta),
-      );
-    }
-    return response;
-  };
+  const recorded = (scope: RequestScope, next: Next): Promise<EngineResponse> =>
+    // Never rejects: the errors stage below turns every exception into an answer. A `then`, not
+    // an async frame and an await, per request.
+    next(scope).then((response) => {
+      if (response.kind === 'json') {
+        // Serialising the line is the recorder's work; keep it after the answer has gone out.
+        setImmediate(() => write(scope, response, response.meta));
+      } else {
+        response.done.then(
+          (meta) => write(scope, response, meta),
+          () => write(scope, response, response.meta),
+        );
+      }
+      return response;
+    });
   return {
     name: 'record',
     // A request its version does not record costs one call, not a promise of its own.
