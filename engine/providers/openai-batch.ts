@@ -70,6 +70,15 @@ export function createOpenAIBatchApi(http: BatchHttp): NativeBatchApi | undefine
     delete headers['content-type'];
     return headers;
   };
+  /** The batch object (`GET /batches/{id}`). */
+  const retrieve = (id: string, signal: AbortSignal, connectTimeoutMs: number) =>
+    batchJson(http, {
+      url: `${base}/batches/${encodeURIComponent(id)}`,
+      method: 'GET',
+      headers: getHeaders(),
+      signal,
+      connectTimeoutMs,
+    });
 
   async function* fileLines(
     fileId: string,
@@ -170,13 +179,7 @@ export function createOpenAIBatchApi(http: BatchHttp): NativeBatchApi | undefine
     },
 
     async poll(id, signal, connectTimeoutMs): Promise<BatchResult<BatchState>> {
-      const got = await batchJson(http, {
-        url: `${base}/batches/${encodeURIComponent(id)}`,
-        method: 'GET',
-        headers: getHeaders(),
-        signal,
-        connectTimeoutMs,
-      });
+      const got = await retrieve(id, signal, connectTimeoutMs);
       if (!got.ok) return got;
       const status = typeof got.value.status === 'string' ? got.value.status : 'unknown';
       if (!ENDED.has(status)) return { ok: true, value: { ended: false, status } };
@@ -184,13 +187,7 @@ export function createOpenAIBatchApi(http: BatchHttp): NativeBatchApi | undefine
     },
 
     async *results(id, signal, connectTimeoutMs) {
-      const got = await batchJson(http, {
-        url: `${base}/batches/${encodeURIComponent(id)}`,
-        method: 'GET',
-        headers: getHeaders(),
-        signal,
-        connectTimeoutMs,
-      });
+      const got = await retrieve(id, signal, connectTimeoutMs);
       if (!got.ok) throw new ProviderFailure(got.error);
       for (const key of ['output_file_id', 'error_file_id']) {
         const fileId = got.value[key];
