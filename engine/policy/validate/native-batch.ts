@@ -7,16 +7,7 @@
 import { isRecord } from '../../shared/guards.js';
 import { joinPointer } from '../source-map.js';
 import type { Checks } from './checks.js';
-
-/** The model names a route's targets mention, groups included. */
-function targetModels(targets: unknown, out: Set<string>): void {
-  if (!Array.isArray(targets)) return;
-  for (const t of targets) {
-    if (typeof t === 'string') out.add(t);
-    else if (isRecord(t) && typeof t.model === 'string') out.add(t.model);
-    else if (isRecord(t)) targetModels(t.targets, out);
-  }
-}
+import { flatten } from './targets.js';
 
 /** Whether a provider (as written in the policy) has a native batch API the engine calls. */
 export function hasNativeBatch(provider: unknown): boolean {
@@ -32,8 +23,7 @@ export function nativeBatchTargets(c: Checks): void {
     if (!isRecord(route) || !isRecord(route.batch) || route.batch.native !== true) return;
     const pointer = joinPointer(joinPointer('/routes', String(index)), 'batch');
     if (!c.clean(pointer)) return;
-    const names = new Set<string>();
-    targetModels(route.targets, names);
+    const names = new Set(flatten(route.targets));
     const label = typeof route.name === 'string' ? `route "${route.name}"` : 'this route';
     const capable = [...names].filter((name) => {
       const model = models[name];

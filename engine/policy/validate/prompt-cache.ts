@@ -6,16 +6,7 @@
 import { isRecord } from '../../shared/guards.js';
 import { joinPointer } from '../source-map.js';
 import type { Checks } from './checks.js';
-
-/** The model names a route's targets mention, groups included. */
-function targetModels(targets: unknown, out: Set<string>): void {
-  if (!Array.isArray(targets)) return;
-  for (const t of targets) {
-    if (typeof t === 'string') out.add(t);
-    else if (isRecord(t) && typeof t.model === 'string') out.add(t.model);
-    else if (isRecord(t)) targetModels(t.targets, out);
-  }
-}
+import { flatten } from './targets.js';
 
 function marksSomething(declared: unknown): boolean {
   if (declared === true) return true;
@@ -29,8 +20,7 @@ export function promptCacheTargets(c: Checks): void {
     if (!isRecord(route) || !marksSomething(route.promptCache)) return;
     const pointer = joinPointer(joinPointer('/routes', String(index)), 'promptCache');
     if (!c.clean(pointer)) return;
-    const names = new Set<string>();
-    targetModels(route.targets, names);
+    const names = new Set(flatten(route.targets));
     const anthropic = [...names].some((name) => {
       const model = models[name];
       const provider =
