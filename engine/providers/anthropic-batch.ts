@@ -11,6 +11,7 @@ import { anthropicHeaders, anthropicUrl } from './anthropic.js';
 import { JSON_PREFILL, jsonPrefill, TranslationError, toAnthropicRequest } from './anthropic-request.js';
 import { fromAnthropicMessage } from './anthropic-response.js';
 import {
+  answeredId,
   type BatchHttp,
   type BatchItem,
   type BatchResult,
@@ -18,11 +19,12 @@ import {
   batchJson,
   batchSend,
   bodyLines,
+  cancelBatch,
   MAX_RESULTS_BYTES,
   type NativeBatchApi,
   utf8,
+  withoutContentType,
 } from './batch.js';
-import { providerError } from './classify.js';
 import { usageFromOpenAI } from './openai.js';
 import { ProviderFailure } from './types.js';
 
@@ -61,11 +63,7 @@ export function createAnthropicBatchApi(http: BatchHttp): NativeBatchApi {
   const batches = `${anthropicUrl(http.spec)}/batches`;
   const origin = new URL(batches).origin;
   const jsonHeaders = (): Record<string, string> => anthropicHeaders(http.spec, false);
-  const getHeaders = (): Record<string, string> => {
-    const headers = anthropicHeaders(http.spec, false);
-    delete headers['content-type'];
-    return headers;
-  };
+  const getHeaders = (): Record<string, string> => withoutContentType(anthropicHeaders(http.spec, false));
 
   const retrieve = (id: string, signal: AbortSignal, connectTimeoutMs: number) =>
     batchJson(http, {
@@ -113,11 +111,7 @@ export function createAnthropicBatchApi(http: BatchHttp): NativeBatchApi {
         signal: s.signal,
         connectTimeoutMs: s.connectTimeoutMs,
       });
-      if (!created.ok) return created;
-      if (typeof created.value.id !== 'string') {
-        return { ok: false, error: providerError('malformed', 'the message batch creation answered no id') };
-      }
-      return { ok: true, value: { id: created.value.id } };
+      return answeredId(created, 'the message batch creation');
     },
 
     async poll(id, signal, connectTimeoutMs): Promise<BatchResult<BatchState>> {
@@ -169,16 +163,7 @@ export function createAnthropicBatchApi(http: BatchHttp): NativeBatchApi {
       }
     },
 
-    async cancel(id, signal, connectTimeoutMs) {
-      const sent = await batchJson(http, {
-        url: `${batches}/${encodeURIComponent(id)}/cancel`,
-        method: 'POST',
-        headers: jsonHeaders(),
-        body: '{}',
-        signal,
-        connectTimeoutMs,
-      });
-      return sent.ok ? { ok: true, value: undefined } : sent;
-    },
+    cancel: (id, signal, connectTimeoutMs) =>
+      cancelBatch(http, `${batches}/${encodeURIComponent(id)}`, jsonHeaders(), signal, connectTimeoutMs),
   };
 }

@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../shared/clock.js';
 import type { Usage } from '../types.js';
-import { classifyException, rethrowIfAborted } from './classify.js';
+import { classifyException, providerError, rethrowIfAborted } from './classify.js';
 import type { ResponseBody } from './openai-types.js';
 import type { Scrubber } from './scrub.js';
 import type { HttpResponse, Transport } from './transport.js';
@@ -156,6 +156,43 @@ export async function batchJson(
     };
   }
   return { ok: true, value: parsed as Record<string, unknown> };
+}
+
+/** A create call's answer as the id it gives; an answer without one is malformed (`what` says which). */
+export function answeredId(
+  answer: BatchResult<Readonly<Record<string, unknown>>>,
+  what: string,
+): BatchResult<{ readonly id: string }> {
+  if (!answer.ok) return answer;
+  const id = answer.value.id;
+  if (typeof id !== 'string')
+    return { ok: false, error: providerError('malformed', `${what} answered no id`) };
+  return { ok: true, value: { id } };
+}
+
+/** The headers of a body-less request: the provider's own, without `content-type`. */
+export function withoutContentType(headers: Record<string, string>): Record<string, string> {
+  delete headers['content-type'];
+  return headers;
+}
+
+/** `POST <batchUrl>/cancel` with an empty JSON body, as both OpenAI and Anthropic take it. */
+export async function cancelBatch(
+  http: BatchHttp,
+  batchUrl: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  connectTimeoutMs: number,
+): Promise<BatchResult<void>> {
+  const sent = await batchJson(http, {
+    url: `${batchUrl}/cancel`,
+    method: 'POST',
+    headers,
+    body: '{}',
+    signal,
+    connectTimeoutMs,
+  });
+  return sent.ok ? { ok: true, value: undefined } : sent;
 }
 
 /**

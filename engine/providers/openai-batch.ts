@@ -7,6 +7,7 @@
  */
 import { isRecord } from '../shared/guards.js';
 import {
+  answeredId,
   type BatchHttp,
   type BatchItem,
   type BatchResult,
@@ -14,12 +15,13 @@ import {
   batchJson,
   batchSend,
   bodyLines,
+  cancelBatch,
   MAX_RESULTS_BYTES,
   multipartBoundary,
   type NativeBatchApi,
   utf8,
+  withoutContentType,
 } from './batch.js';
-import { providerError } from './classify.js';
 import { openAIBody, openAIHeaders, usageFromOpenAI } from './openai.js';
 import type { ResponseBody } from './openai-types.js';
 import { ProviderFailure } from './types.js';
@@ -65,11 +67,7 @@ export function createOpenAIBatchApi(http: BatchHttp): NativeBatchApi | undefine
   if (http.spec.azure !== null) return undefined;
   const base = baseUrl(http);
   const jsonHeaders = (): Record<string, string> => openAIHeaders(http.spec, false);
-  const getHeaders = (): Record<string, string> => {
-    const headers = openAIHeaders(http.spec, false);
-    delete headers['content-type'];
-    return headers;
-  };
+  const getHeaders = (): Record<string, string> => withoutContentType(openAIHeaders(http.spec, false));
   /** The batch object (`GET /batches/{id}`). */
   const retrieve = (id: string, signal: AbortSignal, connectTimeoutMs: number) =>
     batchJson(http, {
@@ -155,27 +153,21 @@ export function createOpenAIBatchApi(http: BatchHttp): NativeBatchApi | undefine
         signal: s.signal,
         connectTimeoutMs: s.connectTimeoutMs,
       });
-      if (!file.ok) return file;
-      if (typeof file.value.id !== 'string') {
-        return { ok: false, error: providerError('malformed', 'the file upload answered no file id') };
-      }
+      const uploaded = answeredId(file, 'the file upload');
+      if (!uploaded.ok) return uploaded;
       const batch = await batchJson(http, {
         url: `${base}/batches`,
         method: 'POST',
         headers: jsonHeaders(),
         body: JSON.stringify({
-          input_file_id: file.value.id,
+          input_file_id: uploaded.value.id,
           endpoint: '/v1/chat/completions',
           completion_window: '24h',
         }),
         signal: s.signal,
         connectTimeoutMs: s.connectTimeoutMs,
       });
-      if (!batch.ok) return batch;
-      if (typeof batch.value.id !== 'string') {
-        return { ok: false, error: providerError('malformed', 'the batch creation answered no batch id') };
-      }
-      return { ok: true, value: { id: batch.value.id } };
+      return answeredId(batch, 'the batch creation');
     },
 
     async poll(id, signal, connectTimeoutMs): Promise<BatchResult<BatchState>> {
@@ -195,16 +187,7 @@ export function createOpenAIBatchApi(http: BatchHttp): NativeBatchApi | undefine
       }
     },
 
-    async cancel(id, signal, connectTimeoutMs) {
-      const sent = await batchJson(http, {
-        url: `${base}/batches/${encodeURIComponent(id)}/cancel`,
-        method: 'POST',
-        headers: jsonHeaders(),
-        body: '{}',
-        signal,
-        connectTimeoutMs,
-      });
-      return sent.ok ? { ok: true, value: undefined } : sent;
-    },
+    cancel: (id, signal, connectTimeoutMs) =>
+      cancelBatch(http, `${base}/batches/${encodeURIComponent(id)}`, jsonHeaders(), signal, connectTimeoutMs),
   };
 }
