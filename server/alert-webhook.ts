@@ -16,13 +16,13 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyBaseLogger } from 'fastify';
 import type { BudgetAlertEvent } from '../engine/index.js';
+import type { Logger } from './logging.js';
 
 export type AlertDeliveryOutcome = 'delivered' | 'failed' | 'dropped';
 
 export interface AlertWebhookOptions {
-  readonly log: FastifyBaseLogger;
+  readonly log: Logger;
   /** Alerts waiting or in delivery; beyond this, new ones are dropped (default 1000). */
   readonly maxQueue?: number;
   /** Attempts per alert, the first included (default 5). */
@@ -60,7 +60,7 @@ export function alertBody(event: BudgetAlertEvent): Record<string, unknown> {
 class PermanentFailure extends Error {}
 
 export class AlertWebhookSender {
-  readonly #log: FastifyBaseLogger;
+  readonly #log: Logger;
   readonly #maxQueue: number;
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;

@@ -1,19 +1,28 @@
 /**
- * The HTTP server: a thin Fastify layer that turns requests into `RequestInput`, hands them to
- * the engine and writes `EngineResponse`s back (docs/design.md §3). No routing logic lives here.
+ * The HTTP server: a thin layer over `node:http` that turns requests into `RequestInput`, hands
+ * them to the engine and writes `EngineResponse`s back (docs/design.md §3). No routing logic
+ * lives here.
  *
- * Order of a request: onRequest (request id, drain check, in-flight tracking) → body parser
- * (size limit, JSON) → shape validation → `engine.handle` → JSON or SSE → one log line and the
- * metrics. Every refusal on the way is an OpenAI-shaped error.
+ * Order of a request: the lifecycle's `begin` (request id, drain check, in-flight tracking) →
+ * the router (a Map lookup, then the few parametrised routes) → the route's guard (admin token)
+ * → the body (content type, size limit, JSON with its shape bounded) → the handler
+ * (`engine.handle` → JSON or SSE) → one log line and the metrics. Every refusal on the way is an
+ * OpenAI-shaped error (Anthropic-shaped on `/v1/messages`).
  *
- * This file wires the parts: `logging.ts` (pino), `lifecycle.ts` (per-request state, drain,
- * shutdown), `routes/` (the API, health and metrics, admin), `sse.ts` (streams),
- * `engine-hooks.ts` (engine events → metrics).
+ * This file wires the parts: `http.ts` (request, body, answers), `router.ts`, `logging.ts`
+ * (pino), `lifecycle.ts` (per-request state, drain, shutdown), `routes/` (the API, health and
+ * metrics, admin, files and batches), `sse.ts` (streams), `engine-hooks.ts` (engine events →
+ * metrics).
  */
 
 import { open } from 'node:fs/promises';
-import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   type CompiledPolicy,
   createPolicyRecorder,
@@ -22,13 +31,12 @@ import {
 } from '../engine/index.js';
 import { type AlertWebhookOptions, AlertWebhookSender } from './alert-webhook.js';
 import { withServerHooks } from './engine-hooks.js';
-import { apiError, mapFastifyError, sendApiError, statusOf } from './errors.js';
-import { installJobs, startJobs } from './jobs.js';
-import { installJsonParser } from './json-body.js';
-import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { apiError, sendApiError, statusOf } from './errors.js';
+import { type BodyError, HttpRequest, type RouteDef, readBody, sendJson } from './http.js';
+import { type InstalledJobs, installJobs, startJobs } from './jobs.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
 import { lingerOnClose } from './linger.js';
-import { pinoOptions, requestLogger, type ServerLoggerOptions } from './logging.js';
+import { createLogger, type Logger, requestLogger, type ServerLoggerOptions } from './logging.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import {
   type EngineOptions,
@@ -36,6 +44,7 @@ import {
   PolicyManager,
   type ReloadResult,
 } from './policy-manager.js';
+import { BadUrlError, type Match, Router } from './router.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
@@ -88,7 +97,10 @@ export interface CreateServerOptions {
 }
 
 export interface SwitchyardServer {
-  readonly app: FastifyInstance;
+  /** The `node:http` server, listening. */
+  readonly http: import('node:http').Server;
+  /** The server's logger (pino). */
+  readonly log: Logger;
   /** `http://host:port` */
   readonly url: string;
   readonly manager: PolicyManager;
@@ -111,10 +123,10 @@ export const DEFAULT_GRACE_PERIOD_MS = 30_000;
 
 /** How long receiving one request (headers and body) may take. */
 const REQUEST_RECEIVE_TIMEOUT_MS = 60_000;
-
-function isRefusedBody(code: ErrorCode): code is 'invalid_json' | 'body_too_deep' | 'body_too_complex' {
-  return code === 'invalid_json' || code === 'body_too_deep' || code === 'body_too_complex';
-}
+/** How long receiving a request's headers may take (slowloris); Node's default, made explicit. */
+const HEADERS_TIMEOUT_MS = 60_000;
+/** How long an idle kept-alive connection stays open (Fastify's default, kept). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** Malformed HTTP (bad Content-Length, oversized headers, a receive timeout), in the OpenAI shape. */
 function clientErrorResponse(err: Error): string {
@@ -147,42 +159,8 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   const adminToken = options.adminToken || process.env.SWITCHYARD_ADMIN_TOKEN || null;
   const metrics: ServerMetrics = createServerMetrics();
 
-  const app = Fastify({
-    logger: pinoOptions(options.logger),
-    bodyLimit,
-    // Receiving a request (headers and body) is bounded, so a client that sends part of a body
-    // and stalls cannot hold a connection and an in-flight slot forever. Responses, streams
-    // included, are not limited by it.
-    requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
-    // Node answers an HTTP/1.1 request without Host with a bare 400 and no body; the lifecycle's
-    // onRequest hook refuses it instead, in the OpenAI error shape.
-    http: { requireHostHeader: false },
-    clientErrorHandler: (err, socket) => {
-      if (socket.writable) socket.end(clientErrorResponse(err));
-    },
-    // One line per request is written by the lifecycle's `report`, with the routing outcome in it.
-    logController: new LogController({ disableRequestLogging: true }),
-    // `request.log` is built on first use: the request line goes through `requestLogger`.
-    childLoggerFactory: lazyChildLoggerFactory,
-    return503OnClosing: false,
-    requestIdHeader: false,
-    genReqId: requestId,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    frameworkErrors: (err, _request, reply) => {
-      // Before routing (a malformed URL): answer on the raw response, in the API's error shape.
-      const error = mapFastifyError(err, bodyLimit);
-      reply.hijack();
-      reply.raw.writeHead(statusOf(error.code), { 'content-type': 'application/json; charset=utf-8' });
-      reply.raw.end(JSON.stringify(apiError(error)));
-    },
-  });
-
-  // The API speaks JSON only: a text/plain body is refused (415) rather than parsed as a string.
-  app.removeContentTypeParser('text/plain');
-  // JSON bodies too deep or with too many objects are refused (400) before they are parsed.
-  installJsonParser(app);
-
+  const log = createLogger(options.logger);
+  const routes = new Router<RouteDef>();
   const recordOverride = options.record === false ? undefined : options.record;
   if (recordOverride?.path !== undefined) {
     // Refuse to start rather than serve with every recording line dropped.
@@ -201,17 +179,17 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       : createPolicyRecorder({
           ...(recordOverride === undefined ? {} : { override: recordOverride }),
           onError: (err, path) =>
-            app.log.error({ err, path }, 'recording write failed; lines are dropped until it recovers'),
+            log.error({ err, path }, 'recording write failed; lines are dropped until it recovers'),
           onDrop: (count) => metrics.observeRecordingDropped(count),
           onFile: ({ kind, path }) =>
-            app.log.info({ path }, kind === 'open' ? 'recording to a file' : 'recording file closed'),
+            log.info({ path }, kind === 'open' ? 'recording to a file' : 'recording file closed'),
         });
   const alerts = new AlertWebhookSender({
-    log: app.log,
+    log,
     onOutcome: (outcome, event) => metrics.observeAlertDelivery(event.budget, outcome),
     ...options.alertDelivery,
   });
-  const engineOptions = withServerHooks(options.engineOptions, metrics, app.log, recorder, alerts);
+  const engineOptions = withServerHooks(options.engineOptions, metrics, log, recorder, alerts);
 
   const manager = new PolicyManager({
     policyPath: options.policyPath,
@@ -223,9 +201,9 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       ? {}
       : { prepare: (policy: CompiledPolicy) => recorder.prepare(policy.recording ?? null) }),
     logger: {
-      info: (obj, msg) => app.log.info(obj, msg),
-      warn: (obj, msg) => app.log.warn(obj, msg),
-      error: (obj, msg) => app.log.error(obj, msg),
+      info: (obj, msg) => log.info(obj, msg),
+      warn: (obj, msg) => log.warn(obj, msg),
+      error: (obj, msg) => log.error(obj, msg),
     },
     onResult: (result: ReloadResult) => {
       if (result.trigger !== 'rollback') {
@@ -235,67 +213,117 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     },
   });
 
-  const lifecycle = createLifecycle(metrics, requestLogger(app.log, options.logger));
-  lifecycle.install(app);
+  const lifecycle = createLifecycle(metrics, requestLogger(log, options.logger));
 
-  app.setErrorHandler(async (err, request, reply) => {
-    const error = mapFastifyError(err, bodyLimit);
-    const status = statusOf(error.code);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    // Answered before the body was read (413, a parse error mid-body): Fastify closes the
-    // connection after this response; the client may still be sending, so close lingering.
-    if (!request.raw.complete) lingerOnClose(request.raw.socket);
-    const path = request.routeOptions.url;
-    const engine = manager.engine;
-    if (
-      engine !== null &&
-      isRefusedBody(error.code) &&
-      (path === '/v1/chat/completions' || path === '/v1/embeddings')
-    ) {
-      // An API body the parser refused is the engine's to answer, so it is recorded like every
-      // other refused request.
-      const response = await engine.handle({
-        body: null,
-        headers: request.headers,
-        path,
-        requestId: request.id,
-        refused: { code: error.code, detail: error.params?.detail ?? '' },
-      });
-      if (response.kind === 'json')
-        return reply.code(response.status).headers(response.headers).send(response.body);
-    }
-    return reply.code(status).type('application/json').send(apiError(error));
-  });
-
-  app.setNotFoundHandler((request, reply) =>
-    sendApiError(reply, 'not_found', {
-      method: request.method,
-      path: request.url.split('?')[0].slice(0, 200),
-    }),
-  );
-
-  let jobs: Awaited<ReturnType<typeof installJobs>>;
+  let jobs: InstalledJobs;
   try {
-    jobs = await installJobs(app, { manager, metrics, dir: options.jobsDir, gracePeriodMs });
+    jobs = await installJobs(routes, { manager, metrics, log, dir: options.jobsDir, gracePeriodMs });
   } catch (err) {
-    await app.close();
     await recorder?.close();
     throw err;
   }
-  await app.register(apiRoutes, { manager, lifecycle });
-  await app.register(responsesRoutes, { manager, lifecycle, bodyLimit });
-  await app.register(messagesRoutes, { manager, lifecycle, bodyLimit });
-  await app.register(modelRoutes, { manager });
-  await app.register(healthRoutes, { manager, lifecycle, metrics });
-  await app.register(adminRoutes, {
+  const ingress = { manager, lifecycle, defer: jobs.defer };
+  apiRoutes(routes, ingress);
+  responsesRoutes(routes, ingress);
+  messagesRoutes(routes, ingress);
+  modelRoutes(routes, { manager });
+  healthRoutes(routes, { manager, lifecycle, metrics });
+  adminRoutes(routes, {
     manager,
     token: adminToken,
-    prefix: '/admin',
     spendByAttribution: () => metrics.spendByAttribution(),
   });
 
+  /** A handler's answer: a value it returned is sent as 200 JSON; a failure is a logged 500. */
+  const finish = (request: HttpRequest, value: unknown): void => {
+    if (value !== undefined && !request.res.headersSent) sendJson(request, 200, value);
+  };
+  const fail = (request: HttpRequest, err: unknown): void => {
+    request.log.error({ err }, 'request failed');
+    if (!request.res.headersSent) sendApiError(request, 'internal_error');
+    else if (!request.res.writableEnded) request.res.destroy();
+  };
+  const run = (request: HttpRequest, route: RouteDef): void => {
+    let value: unknown;
+    try {
+      value = route.handler(request);
+    } catch (err) {
+      fail(request, err);
+      return;
+    }
+    if (value instanceof Promise) {
+      value.then(
+        (v) => finish(request, v),
+        (err) => fail(request, err),
+      );
+    } else {
+      finish(request, value);
+    }
+  };
+  const bodyError = (request: HttpRequest, route: RouteDef, error: BodyError): void => {
+    // Answered before the body was read whole (413, 415): the client may still be sending, so
+    // the connection closes after the answer, lingering.
+    request.res.setHeader('connection', 'close');
+    if (!request.raw.complete) lingerOnClose(request.raw.socket);
+    if (route.onBodyError === undefined) {
+      sendApiError(request, error.code, error.params);
+      return;
+    }
+    run(request, { handler: (r) => route.onBodyError?.(r, error) });
+  };
+
+  const onRequest = (raw: IncomingMessage, res: ServerResponse): void => {
+    const url = raw.url ?? '/';
+    const q = url.indexOf('?');
+    const request = new HttpRequest(raw, res, requestId(raw), q < 0 ? url : url.slice(0, q), log);
+    if (!lifecycle.begin(request)) return;
+    let match: Match<RouteDef> | null;
+    try {
+      match = routes.find(raw.method ?? 'GET', request.path);
+    } catch (err) {
+      if (!(err instanceof BadUrlError)) throw err;
+      sendApiError(request, 'invalid_request', { detail: err.message });
+      return;
+    }
+    if (match === null) {
+      sendApiError(request, 'not_found', { method: request.method, path: request.path.slice(0, 200) });
+      return;
+    }
+    request.route = match.pattern;
+    request.params = match.params;
+    const route = match.value;
+    if (route.guard?.(request)) return;
+    readBody(request, bodyLimit, route.multipart === true, (error) => {
+      if (error === null) run(request, route);
+      else bodyError(request, route, error);
+    });
+  };
+
+  const server = createHttpServer(
+    {
+      // Node answers an HTTP/1.1 request without Host with a bare 400 and no body; the
+      // lifecycle refuses it instead, in the OpenAI error shape.
+      requireHostHeader: false,
+      // Receiving a request (headers and body) is bounded, so a client that sends part of a
+      // body and stalls cannot hold a connection and an in-flight slot forever. Responses,
+      // streams included, are not limited by it.
+      requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    onRequest,
+  );
+  // No socket inactivity timeout: a stream may be quiet for long.
+  server.setTimeout(0);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A reset connection has nothing to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    if (socket.writable) socket.end(clientErrorResponse(err));
+    else socket.destroy();
+  });
+
   await manager.start();
-  await startJobs(jobs);
+  await startJobs(jobs.ctx);
 
   let watcher: PolicyWatcher | null = null;
   if (options.watch ?? true) {
@@ -305,27 +333,57 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
       policyPath: options.policyPath,
       ...(options.watchDebounceMs === undefined ? {} : { debounceMs: options.watchDebounceMs }),
       onChange: () => void manager.reload('watch'),
-      onError: (err) => app.log.warn({ err }, 'policy watcher error'),
+      onError: (err) => log.warn({ err }, 'policy watcher error'),
     });
     await watcher.ready;
   }
 
   let url: string;
   try {
-    url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: options.port ?? 8080 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   } catch (err) {
     await watcher?.close();
-    await app.close();
+    await jobs.closed();
     await manager.close();
     await recorder?.close();
     throw err;
   }
+  log.info({ url }, `Server listening at ${url}`);
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
-    closed ??= shutdown({ app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs, alerts });
+    closed ??= shutdown({
+      server,
+      log,
+      onClosing: () => jobs.closing(),
+      onClosed: () => jobs.closed(),
+      lifecycle,
+      manager,
+      watcher,
+      recorder,
+      metrics,
+      gracePeriodMs,
+      alerts,
+    });
     return closed;
   };
 
-  return { app, url, manager, metrics, close, endGracePeriod: () => lifecycle.endGracePeriod() };
+  return {
+    http: server,
+    log,
+    url,
+    manager,
+    metrics,
+    close,
+    endGracePeriod: () => lifecycle.endGracePeriod(),
+  };
 }

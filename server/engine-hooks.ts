@@ -1,8 +1,8 @@
 /** The engine's event hooks, turned into metrics and log lines. */
 
-import type { FastifyBaseLogger } from 'fastify';
 import type { RecorderPort } from '../engine/index.js';
 import type { AlertWebhookSender } from './alert-webhook.js';
+import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { EngineOptions } from './policy-manager.js';
 
@@ -13,7 +13,7 @@ import type { EngineOptions } from './policy-manager.js';
 export function withServerHooks(
   base: EngineOptions | undefined,
   metrics: ServerMetrics,
-  log: FastifyBaseLogger,
+  log: Logger,
   recorder: RecorderPort | null,
   alerts: AlertWebhookSender | null = null,
 ): EngineOptions {

@@ -3,18 +3,20 @@
  * `--jobs-dir` is given, the Files and Batch API routes, deferred requests
  * (`x-switchyard-defer: true` on the model endpoints), and the runner's part of the shutdown.
  *
- * Shutdown: when the server starts closing (`preClose`), the runner stops starting job requests;
+ * Shutdown: when the server starts closing (`closing`), the runner stops starting job requests;
  * those in flight get the grace period to finish and be journaled, then are cut and run again on
- * the next start (`onClose` waits for that, before the engine closes).
+ * the next start (`closed` waits for that, before the engine closes).
  *
  * Without `--jobs-dir` the routes exist and answer 404 `jobs_disabled`, and a deferred request
  * is refused the same way rather than silently run in the foreground.
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import { CREDENTIAL_HEADERS, jobs } from '../engine/index.js';
 import { sendApiError } from './errors.js';
+import { type HttpRequest, type Routes, sendJson } from './http.js';
+import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PolicyManager } from './policy-manager.js';
 import { batchRoutes } from './routes/batches.js';
@@ -35,6 +37,7 @@ export interface JobsContext {
 
 export interface InstallJobsOptions {
   readonly manager: PolicyManager;
+  readonly log: Logger;
   /** The server's metrics: jobs add their gauges and counter to its registry. */
   readonly metrics?: ServerMetrics;
   /** `--jobs-dir`; undefined disables jobs. */
@@ -49,47 +52,45 @@ export interface InstallJobsOptions {
  */
 export function callerOf(
   ctx: JobsContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: HttpRequest,
 ): { tenant: string | null; runner: jobs.JobRunner; store: jobs.JobStore } | null {
   if (ctx.runner === null || ctx.store === null) {
-    sendApiError(reply, 'jobs_disabled');
+    sendApiError(request, 'jobs_disabled');
     return null;
   }
   const engine = ctx.manager.engine;
   if (engine === null) {
-    sendApiError(reply, 'policy_not_loaded');
+    sendApiError(request, 'policy_not_loaded');
     return null;
   }
   const caller = jobs.jobCaller(engine.policy, request.headers.authorization);
   if (!caller.ok) {
-    sendApiError(reply, 'invalid_api_key');
+    sendApiError(request, 'invalid_api_key');
     return null;
   }
   return { tenant: caller.tenant, runner: ctx.runner, store: ctx.store };
 }
 
 /** Sends the catalogue error of a refusal. */
-export function sendRefusal(
-  reply: FastifyReply,
-  refusal: jobs.JobRefusal,
-  kind: string,
-  id: string,
-): FastifyReply {
+export function sendRefusal(request: HttpRequest, refusal: jobs.JobRefusal, kind: string, id: string): void {
   switch (refusal.kind) {
     case 'not_found':
-      return sendApiError(reply, 'job_not_found', { kind, id: id.slice(0, 100) });
+      sendApiError(request, 'job_not_found', { kind, id: id.slice(0, 100) });
+      return;
     case 'invalid':
-      return sendApiError(reply, 'invalid_request', { detail: refusal.message }, refusal.param);
+      sendApiError(request, 'invalid_request', { detail: refusal.message }, refusal.param);
+      return;
     case 'too_many_jobs':
-      return sendApiError(reply, 'too_many_jobs', { limit: String(refusal.limit) });
+      sendApiError(request, 'too_many_jobs', { limit: String(refusal.limit) });
+      return;
     case 'not_cancellable':
-      return sendApiError(reply, 'job_not_cancellable', { status: refusal.status });
+      sendApiError(request, 'job_not_cancellable', { status: refusal.status });
+      return;
   }
 }
 
 /** Headers a deferred request keeps for its run: `x-…` ones, never credentials or our own. */
-function keptHeaders(headers: FastifyRequest['headers']): Record<string, string> {
+function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   const drop = new Set([...CREDENTIAL_HEADERS, DEFER_HEADER, jobs.JOB_HEADER, 'x-request-id']);
   for (const [name, value] of Object.entries(headers)) {
@@ -99,32 +100,27 @@ function keptHeaders(headers: FastifyRequest['headers']): Record<string, string>
   return out;
 }
 
-async function deferRequest(
-  ctx: JobsContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  endpoint: string,
-): Promise<void> {
+async function deferRequest(ctx: JobsContext, request: HttpRequest, endpoint: string): Promise<void> {
   const value = request.headers[DEFER_HEADER];
   if (value !== 'true') {
     sendApiError(
-      reply,
+      request,
       'invalid_request',
       { detail: `The ${DEFER_HEADER} header must be "true" or "false".` },
       DEFER_HEADER,
     );
     return;
   }
-  const caller = callerOf(ctx, request, reply);
+  const caller = callerOf(ctx, request);
   if (caller === null) return;
   const body = request.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    sendApiError(reply, 'invalid_request', { detail: 'The request body must be a JSON object.' });
+    sendApiError(request, 'invalid_request', { detail: 'The request body must be a JSON object.' });
     return;
   }
   if ((body as { stream?: unknown }).stream === true) {
     sendApiError(
-      reply,
+      request,
       'invalid_request',
       { detail: 'A deferred request cannot stream; its answer is fetched with GET /v1/jobs/{id}.' },
       'stream',
@@ -141,27 +137,39 @@ async function deferRequest(
     });
   } catch (err) {
     request.log.error({ err }, 'could not save a deferred request');
-    sendApiError(reply, 'internal_error');
+    sendApiError(request, 'internal_error');
     return;
   }
   if (!created.ok) {
-    sendRefusal(reply, created.refusal, 'job', '');
+    sendRefusal(request, created.refusal, 'job', '');
     return;
   }
-  reply
-    .code(202)
-    .header('location', `/v1/jobs/${created.value.id}`)
-    .send(jobs.deferredObject(created.value, null));
+  sendJson(request, 202, jobs.deferredObject(created.value, null), {
+    location: `/v1/jobs/${created.value.id}`,
+  });
 }
 
-/**
- * Sets up jobs on `app` (the root instance, before the API routes are registered, so that the
- * deferral check is attached to them).
- */
-export async function installJobs(app: FastifyInstance, options: InstallJobsOptions): Promise<JobsContext> {
+/** What the server does with jobs: the routes' context, the deferral check, the shutdown's parts. */
+export interface InstalledJobs {
+  readonly ctx: JobsContext;
+  /**
+   * The model routes' deferral check: answers the request and returns true when it asks to be
+   * deferred (`x-switchyard-defer: true`, or a value that is not `false`: refused).
+   */
+  defer(request: HttpRequest, endpoint: string): boolean;
+  /** The server refuses new requests: the runner stops starting job requests. */
+  closing(): void;
+  /** Waits for the runner's requests in flight (up to the grace period), then journals them. */
+  closed(): Promise<void>;
+}
+
+/** Opens the store, makes the runner and adds the Files and Batch routes. */
+export async function installJobs(routes: Routes, options: InstallJobsOptions): Promise<InstalledJobs> {
   const { manager } = options;
   let runner: jobs.JobRunner | null = null;
   let store: jobs.JobStore | null = null;
+  let stopped: Promise<void> | null = null;
+  let stop: (() => Promise<void>) | null = null;
   if (options.dir !== undefined) {
     try {
       store = await jobs.JobStore.open(options.dir);
@@ -172,7 +180,7 @@ export async function installJobs(app: FastifyInstance, options: InstallJobsOpti
         code: 'SY_JOBS_DIR',
       });
     }
-    const log = app.log.child({ component: 'jobs' });
+    const log = options.log.child({ component: 'jobs' });
     const registry = options.metrics?.registry;
     const requests =
       registry === undefined
@@ -214,43 +222,33 @@ export async function installJobs(app: FastifyInstance, options: InstallJobsOpti
         },
       });
     }
-    let stopped: Promise<void> | null = null;
-    app.addHook('preClose', (done: HookHandlerDoneFunction) => {
+    stop = () => {
       stopped ??= active.stop(options.gracePeriodMs);
-      done();
-    });
-    app.addHook('onClose', async () => {
-      stopped ??= active.stop(options.gracePeriodMs);
-      await stopped;
-    });
+      return stopped;
+    };
   }
   const ctx: JobsContext = { manager, runner, store };
 
-  // Deferral: a check attached to the model endpoints only, so no other route pays for it.
-  const deferHook =
-    (endpoint: string) =>
-    (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-      if (request.headers[DEFER_HEADER] === undefined || request.headers[DEFER_HEADER] === 'false') {
-        done();
-        return;
-      }
-      // Answered here; the route's handler does not run.
-      deferRequest(ctx, request, reply, endpoint).catch((err: unknown) => {
+  fileRoutes(routes, { ctx });
+  batchRoutes(routes, { ctx });
+  return {
+    ctx,
+    defer(request, endpoint) {
+      const value = request.headers[DEFER_HEADER];
+      if (value === undefined || value === 'false' || !DEFERRABLE.has(endpoint)) return false;
+      deferRequest(ctx, request, endpoint).catch((err: unknown) => {
         request.log.error({ err }, 'deferred request failed');
-        if (!reply.sent) sendApiError(reply, 'internal_error');
+        sendApiError(request, 'internal_error');
       });
-    };
-  app.addHook('onRoute', (route) => {
-    if (route.method !== 'POST' || !DEFERRABLE.has(route.url)) return;
-    const existing = route.preHandler;
-    const hook = deferHook(route.url);
-    route.preHandler =
-      existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
-  });
-
-  await app.register(fileRoutes, { ctx });
-  await app.register(batchRoutes, { ctx });
-  return ctx;
+      return true;
+    },
+    closing() {
+      void stop?.();
+    },
+    async closed() {
+      await stop?.();
+    },
+  };
 }
 
 /** Starts the runner (after the policy loaded: resumed jobs need the engine). */

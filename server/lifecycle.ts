@@ -3,24 +3,17 @@
  * in-flight tracking for the drain, the one log line and the metrics of a finished request, and
  * the shutdown that drains them.
  *
- * Hooks are callback-style: an async hook costs a promise and a microtask turn per request. The
- * functions here are made once per server; a request allocates its state and the two listeners
- * that settle it, nothing else.
+ * The functions here are made once per server, the response's listeners included (they find the
+ * request through the response): a request allocates its state and nothing else here.
  */
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  HookHandlerDoneFunction,
-} from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ErrorCode, Recorder, ResponseMeta } from '../engine/index.js';
 import { apiErrorEvent, sendApiError } from './errors.js';
+import type { HttpRequest } from './http.js';
 import { lingerOnClose } from './linger.js';
-import { LEVEL_VALUES } from './logging.js';
+import { LEVEL_VALUES, type Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PolicyManager } from './policy-manager.js';
 import type { PolicyWatcher } from './watch.js';
@@ -31,7 +24,7 @@ export interface RequestState {
   readonly res: ServerResponse;
   /** Set once the engine answered; drives the log line and the metrics. */
   meta: ResponseMeta | null;
-  /** The reply was hijacked for SSE; the stream's end reports it. */
+  /** The answer is an SSE stream; the stream's end reports it. */
   streamed: boolean;
   /** The log line and metrics were written (exactly once per request). */
   reported: boolean;
@@ -132,7 +125,7 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 /** Paths polled by probes and scrapers: logged at debug, not info. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** Fastify's `genReqId`: the caller's `x-request-id` when sane, a UUID otherwise. */
+/** The request's id: the caller's `x-request-id` when sane, a UUID otherwise. */
 export function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
@@ -152,12 +145,14 @@ export interface Lifecycle {
   readonly closing: boolean;
   /** Requests (streams included) that have not ended yet. */
   readonly inFlight: number;
-  /** The state of a request, from `onRequest` on. */
-  state(request: FastifyRequest): RequestState | undefined;
   /** The one log line and the metrics of a finished request (only the first call counts). */
-  report(request: FastifyRequest, status: number, state: RequestState): void;
-  /** Installs the hooks that track every request. */
-  install(app: FastifyInstance): void;
+  report(request: HttpRequest, status: number, state: RequestState): void;
+  /**
+   * Starts tracking a request (its state, in flight until its response finishes or closes).
+   * Returns false when the request was answered here: an HTTP/1.1 request without Host, or any
+   * request while the server shuts down.
+   */
+  begin(request: HttpRequest): boolean;
   /** From now on new requests are refused. */
   startClosing(): void;
   /**
@@ -176,14 +171,12 @@ export interface Lifecycle {
   cutAll(): { streams: number; requests: number };
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The request's state in the server (lifecycle.ts), from `onRequest` on. */
-    switchyardState: RequestState | null;
-  }
-}
+/** The request a response answers, for the listeners shared by every response. */
+const REQUEST = Symbol('switchyard.request');
 
-export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseLogger): Lifecycle {
+type TrackedResponse = ServerResponse & { [REQUEST]?: HttpRequest };
+
+export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lifecycle {
   const inFlight = new InFlight();
   let drainWaiters: ((drained: boolean) => void)[] = [];
   let closing = false;
@@ -196,14 +189,14 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     for (const w of waiters) w(true);
   };
 
-  const report = (request: FastifyRequest, status: number, state: RequestState): void => {
+  const report = (request: HttpRequest, status: number, state: RequestState): void => {
     if (state.reported) return;
     state.reported = true;
     const latencyMs = performance.now() - state.started;
     const meta = state.meta;
     // The route pattern, or the raw path without its query string (which may carry a key,
     // e.g. Azure-style `?api-key=`), bounded in length.
-    const path = request.routeOptions.url ?? pathOnly(request.url);
+    const path = request.route ?? pathOnly(request.url);
     if (path.startsWith('/v1/')) metrics.observeRequest(status, meta, latencyMs / 1000);
     const quiet = QUIET_PATHS.has(path);
     // Not built at all when its level is off (`--log-level warn`).
@@ -234,8 +227,24 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     else requestLog.info(line, 'request');
   };
 
-  const onRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const res = reply.raw;
+  // Shared by every response (`this` is the response): no closure per request.
+  function onFinish(this: TrackedResponse): void {
+    const request = this[REQUEST];
+    const state = request?.state;
+    if (request === undefined || state == null) return;
+    untrack(state);
+    if (!state.streamed) report(request, this.statusCode, state);
+  }
+  function onClose(this: TrackedResponse): void {
+    const state = this[REQUEST]?.state;
+    if (state == null) return;
+    // A response that closes before it finished means the client went away: cancel upstream.
+    if (!this.writableFinished) state.controller.abort(new Error('client disconnected'));
+    untrack(state);
+  }
+
+  const begin = (request: HttpRequest): boolean => {
+    const res: TrackedResponse = request.res;
     const state: RequestState = {
       started: performance.now(),
       controller: new AbortController(),
@@ -250,42 +259,26 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
       next: null,
       inFlight: false,
     };
-    // On the request itself, not in a WeakMap: the scavenger keeps every young key and value of a
-    // long-lived WeakMap alive, so each request's state, response and signal were promoted to the
-    // old generation (slow scavenges, then mark-compacts: a tenth of the CPU under load).
-    request.switchyardState = state;
+    request.state = state;
+    res[REQUEST] = request;
     inFlight.add(state);
-    const settle = (): void => {
-      // A response that closes before it finished means the client went away: cancel upstream.
-      if (!res.writableFinished) state.controller.abort(new Error('client disconnected'));
-      untrack(state);
-    };
-    res.once('finish', () => untrack(state));
-    res.once('close', settle);
-    // Set here rather than in an onSend hook: headers set before the handler survive its errors,
-    // and a request without onSend hooks skips that stage.
-    reply.header('x-request-id', request.id);
+    res.on('finish', onFinish);
+    res.on('close', onClose);
     const req = request.raw;
     if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
       // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
-      reply.header('connection', 'close');
+      res.setHeader('connection', 'close');
       if (!req.complete) lingerOnClose(req.socket);
-      sendApiError(reply, 'missing_host_header');
-      return;
+      sendApiError(request, 'missing_host_header');
+      return false;
     }
     if (closing) {
-      reply.header('connection', 'close');
+      res.setHeader('connection', 'close');
       if (!req.complete) lingerOnClose(req.socket);
-      sendApiError(reply, 'shutting_down');
-      return;
+      sendApiError(request, 'shutting_down');
+      return false;
     }
-    done();
-  };
-
-  const onResponse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const state = request.switchyardState;
-    if (state !== null && !state.streamed) report(request, reply.statusCode, state);
-    done();
+    return true;
   };
 
   return {
@@ -295,13 +288,8 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
     get inFlight() {
       return inFlight.size;
     },
-    state: (request) => request.switchyardState ?? undefined,
     report,
-    install(app) {
-      app.decorateRequest('switchyardState', null);
-      app.addHook('onRequest', onRequest);
-      app.addHook('onResponse', onResponse);
-    },
+    begin,
     startClosing() {
       closing = true;
     },
@@ -353,7 +341,13 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: FastifyBaseL
 const ALERTS_GRACE_MS = 5000;
 
 export interface ShutdownParts {
-  app: FastifyInstance;
+  /** The HTTP server, still listening. */
+  server: Server;
+  log: Logger;
+  /** Called once new requests are refused (jobs stop starting work). */
+  onClosing?: () => void;
+  /** Awaited once the server stopped, before the engine closes (jobs finish their journal). */
+  onClosed?: () => Promise<void>;
   lifecycle: Lifecycle;
   manager: PolicyManager;
   watcher: PolicyWatcher | null;
@@ -372,20 +366,22 @@ export interface ShutdownParts {
  * both are logged and counted.
  */
 export async function shutdown(parts: ShutdownParts): Promise<void> {
-  const { app, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs } = parts;
+  const { server, log, lifecycle, manager, watcher, recorder, metrics, gracePeriodMs } = parts;
   lifecycle.startClosing();
-  app.log.info({ inFlight: lifecycle.inFlight, gracePeriodMs }, 'shutting down: draining in-flight requests');
+  log.info({ inFlight: lifecycle.inFlight, gracePeriodMs }, 'shutting down: draining in-flight requests');
   await watcher?.close();
+  parts.onClosing?.();
   // Stops accepting connections and closes idle keep-alive ones; requests already running,
   // streams included, go on.
-  const appClosed = app.close();
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
   const drained = lifecycle.graceOver
     ? lifecycle.inFlight === 0
     : await lifecycle.waitForDrain(gracePeriodMs);
   if (!drained) {
     const { streams, requests } = lifecycle.cutAll();
     metrics.observeStreamsCutOnShutdown(streams);
-    app.log.warn(
+    log.warn(
       {
         streamsCut: streams,
         requestsCut: requests,
@@ -398,8 +394,9 @@ export async function shutdown(parts: ShutdownParts): Promise<void> {
     await lifecycle.waitForDrain(CUT_GRACE_MS);
   }
   // Keep-alive sockets whose last response finished during the drain are idle now.
-  app.server.closeAllConnections();
-  await appClosed;
+  server.closeAllConnections();
+  await serverClosed;
+  await parts.onClosed?.();
   await manager.close();
   await parts.alerts?.close(Math.min(gracePeriodMs, ALERTS_GRACE_MS));
   // Last: every request has ended, so every line is queued; close() writes them all.

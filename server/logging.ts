@@ -3,9 +3,11 @@
  * output, and the cheaper logger the per-request line goes through.
  */
 
-import type { FastifyBaseLogger } from 'fastify';
 import pino, { type LoggerOptions } from 'pino';
 import { CREDENTIAL_HEADERS } from '../engine/index.js';
+
+/** The server's logger (pino). */
+export type Logger = pino.Logger;
 
 /** pino options, plus where to write (stdout by default). */
 export type ServerLoggerOptions = LoggerOptions & { stream?: { write(line: string): void } };
@@ -53,9 +55,12 @@ const STDOUT_BATCH_BYTES = 8 * 1024;
 /** A line waits at most this long for company. */
 const STDOUT_FLUSH_MS = 100;
 
-/** Fastify's `logger` option: the caller's pino options with the redaction paths added. */
-export function pinoOptions(logger: ServerLoggerOptions | false | undefined): ServerLoggerOptions | false {
-  if (logger === false) return false;
+/**
+ * The server's logger: the caller's pino options with the redaction paths added, writing to the
+ * caller's stream or the batched standard output; `false` logs nothing.
+ */
+export function createLogger(logger: ServerLoggerOptions | false | undefined): Logger {
+  if (logger === false) return pino({ level: 'silent' });
   let stream = logger?.stream;
   if (stream === undefined) {
     stdoutDestination ??= pino.destination({
@@ -66,12 +71,16 @@ export function pinoOptions(logger: ServerLoggerOptions | false | undefined): Se
     });
     stream = stdoutDestination;
   }
-  return {
-    level: 'info',
-    ...logger,
-    stream,
-    redact: { paths: [...REDACT_PATHS, ...userRedactPaths(logger)], censor: CENSOR },
-  };
+  const { stream: _stream, ...options } = logger ?? {};
+  return pino(
+    {
+      level: 'info',
+      ...options,
+      serializers: { err: pino.stdSerializers.err, ...options.serializers },
+      redact: { paths: [...REDACT_PATHS, ...userRedactPaths(logger)], censor: CENSOR },
+    },
+    stream as pino.DestinationStream,
+  );
 }
 
 /**
@@ -79,9 +88,6 @@ export function pinoOptions(logger: ServerLoggerOptions | false | undefined): Se
  * keys, so it skips the default redaction: its wildcard paths walk every value of every line
  * (about a third of the line's cost). Redaction paths the caller added still apply.
  */
-export function requestLogger(
-  log: FastifyBaseLogger,
-  logger: ServerLoggerOptions | false | undefined,
-): FastifyBaseLogger {
+export function requestLogger(log: Logger, logger: ServerLoggerOptions | false | undefined): Logger {
   return log.child({}, { redact: { paths: userRedactPaths(logger), censor: CENSOR } });
 }

@@ -1,9 +1,9 @@
 /** Writes the engine's streamed answers to the client as server-sent events. */
 
 import type { ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EngineResponse } from '../engine/index.js';
 import { apiErrorEvent } from './errors.js';
+import type { HttpRequest } from './http.js';
 import type { Lifecycle, RequestState } from './lifecycle.js';
 
 export type StreamResponse = Extract<EngineResponse, { kind: 'stream' }>;
@@ -43,15 +43,13 @@ const BATCH_LIMIT = 64 * 1024;
  */
 export async function writeStream(
   lifecycle: Lifecycle,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: HttpRequest,
   response: StreamResponse,
   state: RequestState,
   extraHeaders: Record<string, string>,
 ): Promise<void> {
   state.streamed = true;
-  reply.hijack();
-  const res = reply.raw;
+  const res = request.res;
   // `shouldKeepAlive` is Node's reading of the request: false when the client sent
   // `Connection: close` (or spoke HTTP/1.0 without keep-alive). An explicit `keep-alive` header
   // would override it and leave the socket open after the stream.

@@ -230,7 +230,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   }
 
   const { manager } = server;
-  tracing?.logTo(server.app.log);
+  tracing?.logTo(server.log);
   const current = manager.current;
   if (!manager.ready || current === null) {
     const failure = manager.lastError;
@@ -289,7 +289,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         if (forced || performance.now() - stoppedAt < REPEATED_SIGNAL_MS) return;
         forced = true;
         // A second signal during the drain: cut now, exit 1 without waiting for the grace period.
-        server.app.log.warn(
+        server.log.warn(
           { signal: signal ?? 'SIGTERM' },
           'second signal during the shutdown drain: cutting in-flight requests and exiting now (exit code 1)',
         );

@@ -1,14 +1,14 @@
 /**
  * The admin API under `/admin`, behind `Authorization: Bearer <token>`. Without a configured
  * token the whole prefix answers 404: an admin surface that nobody secured does not exist.
- * A Fastify plugin: register it with `{ prefix: '/admin' }`.
+ * Every admin route checks the token before its body is read.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Diagnostic, isRecord, type RequestInput } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
 import { explainDecision, withClassifiers } from '../explain.js';
+import { type HttpRequest, type Routes, sendJson } from '../http.js';
 import type { PolicyManager, ReloadResult } from '../policy-manager.js';
 
 export interface AdminOptions {
@@ -62,26 +62,33 @@ function headerRecord(v: unknown): Record<string, string> | null {
   return out;
 }
 
-export async function adminRoutes(admin: FastifyInstance, options: AdminOptions): Promise<void> {
+export function adminRoutes(routes: Routes, options: AdminOptions): void {
   const { manager, token } = options;
 
-  admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  /** True when the request was answered: no admin surface, or not the admin's token. */
+  const guard = (request: HttpRequest): boolean => {
     if (token === null) {
-      return sendApiError(reply, 'not_found', {
+      sendApiError(request, 'not_found', {
         method: request.method,
-        path: request.url.split('?')[0].slice(0, 256),
+        path: request.path.slice(0, 256),
       });
+      return true;
     }
     const presented = bearer(request.headers.authorization);
     if (presented === null || !tokenMatches(presented, token)) {
-      reply.header('www-authenticate', 'Bearer realm="switchyard-admin"');
-      return sendApiError(reply, 'invalid_admin_token');
+      request.res.setHeader('www-authenticate', 'Bearer realm="switchyard-admin"');
+      sendApiError(request, 'invalid_admin_token');
+      return true;
     }
-  });
+    return false;
+  };
+  const add = (method: 'GET' | 'POST', path: string, handler: (request: HttpRequest) => unknown): void => {
+    routes.add(method, `/admin${path}`, { handler, guard });
+  };
 
-  admin.get('/policy', async (_request, reply) => {
+  add('GET', '/policy', (request) => {
     const current = manager.current;
-    if (current === null) return sendApiError(reply, 'policy_not_loaded');
+    if (current === null) return sendApiError(request, 'policy_not_loaded');
     const { name, version, hash } = current.identity;
     return {
       name,
@@ -93,7 +100,7 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
     };
   });
 
-  admin.get('/status', async () => ({
+  add('GET', '/status', () => ({
     ready: manager.ready,
     path: manager.policyPath,
     active: manager.current?.identity ?? null,
@@ -101,7 +108,7 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
     lastError: reloadResultJson(manager.lastError),
   }));
 
-  admin.get('/history', async () => ({
+  add('GET', '/history', () => ({
     versions: manager.history().map((v, i) => ({
       name: v.identity.name,
       version: v.identity.version,
@@ -112,42 +119,42 @@ export async function adminRoutes(admin: FastifyInstance, options: AdminOptions)
     })),
   }));
 
-  admin.get('/spend', async (_request, reply) => {
+  add('GET', '/spend', async (request) => {
     const engine = manager.engine;
-    if (engine === null) return sendApiError(reply, 'policy_not_loaded');
+    if (engine === null) return sendApiError(request, 'policy_not_loaded');
     const budgets = await engine.spend();
     return options.spendByAttribution === undefined
       ? budgets
       : { ...budgets, attribution: options.spendByAttribution() };
   });
 
-  admin.post('/reload', async (_request, reply) => {
+  add('POST', '/reload', async (request) => {
     const result = await manager.reload('admin');
-    return reply.code(result.ok ? 200 : 422).send(reloadResultJson(result));
+    sendJson(request, result.ok ? 200 : 422, reloadResultJson(result));
   });
 
-  admin.post('/rollback', async (_request, reply) => {
+  add('POST', '/rollback', async (request) => {
     const result = await manager.rollback();
-    return reply.code(result.ok ? 200 : 409).send(reloadResultJson(result));
+    sendJson(request, result.ok ? 200 : 409, reloadResultJson(result));
   });
 
-  admin.post('/explain', async (request, reply) => {
+  add('POST', '/explain', (request) => {
     const engine = manager.engine;
-    if (engine === null) return sendApiError(reply, 'policy_not_loaded');
+    if (engine === null) return sendApiError(request, 'policy_not_loaded');
     const input: unknown = request.body;
     if (!isRecord(input) || !('body' in input)) {
-      return sendApiError(reply, 'invalid_request', {
+      return sendApiError(request, 'invalid_request', {
         detail: 'Expected { "body": {...}, "headers"?: {...}, "path"?: "/v1/..." }: the request to explain.',
       });
     }
     const headers = headerRecord(input.headers);
     if (headers === null) {
-      return sendApiError(reply, 'invalid_request', {
+      return sendApiError(request, 'invalid_request', {
         detail: "'headers' must be an object of string values.",
       });
     }
     if (input.path !== undefined && typeof input.path !== 'string') {
-      return sendApiError(reply, 'invalid_request', { detail: "'path' must be a string." });
+      return sendApiError(request, 'invalid_request', { detail: "'path' must be a string." });
     }
     // The caller's headers come from the body only: the admin request's own Authorization
     // header holds the admin token and must never be taken for a tenant key.

@@ -4,24 +4,27 @@
  * `POST /v1/jobs/{id}/cancel`). The work itself is the runner's (engine/jobs/runner.ts).
  */
 
-import type { FastifyInstance } from 'fastify';
 import { isRecord, jobs } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
+import type { HttpRequest, Routes } from '../http.js';
 import { callerOf, type JobsContext, sendRefusal } from '../jobs.js';
 
 export interface BatchRoutesOptions {
   ctx: JobsContext;
 }
 
-export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOptions): Promise<void> {
+export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
   const { ctx } = options;
+  const add = (method: 'GET' | 'POST', path: string, handler: (request: HttpRequest) => unknown): void => {
+    routes.add(method, path, { handler });
+  };
 
-  app.post('/v1/batches', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
+  add('POST', '/v1/batches', async (request) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return;
     const body = request.body;
     if (!isRecord(body)) {
-      return sendApiError(reply, 'invalid_request', { detail: 'The request body must be a JSON object.' });
+      return sendApiError(request, 'invalid_request', { detail: 'The request body must be a JSON object.' });
     }
     const created = await caller.runner.createBatch(
       {
@@ -33,18 +36,18 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOpti
       },
       jobs.JOB_ENDPOINTS,
     );
-    if (!created.ok) return sendRefusal(reply, created.refusal, 'batch', '');
+    if (!created.ok) return sendRefusal(request, created.refusal, 'batch', '');
     return jobs.batchObject(created.value);
   });
 
-  app.get('/v1/batches', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const query = request.query as Record<string, unknown>;
+  add('GET', '/v1/batches', async (request) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return;
+    const query = request.query();
     const limit = query.limit === undefined ? 20 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       return sendApiError(
-        reply,
+        request,
         'invalid_request',
         { detail: 'limit must be an integer from 1 to 100.' },
         'limit',
@@ -62,30 +65,30 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOpti
     };
   });
 
-  app.get('/v1/batches/:id', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
+  add('GET', '/v1/batches/:id', async (request) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return;
+    const id = request.params.id ?? '';
     const job = caller.runner.get(id, caller.tenant, 'batch');
-    if (job === null) return sendRefusal(reply, { kind: 'not_found' }, 'batch', id);
+    if (job === null) return sendRefusal(request, { kind: 'not_found' }, 'batch', id);
     return jobs.batchObject(job);
   });
 
-  app.post('/v1/batches/:id/cancel', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
+  add('POST', '/v1/batches/:id/cancel', async (request) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return;
+    const id = request.params.id ?? '';
     const result = await caller.runner.cancel(id, caller.tenant, 'batch');
-    if (!result.ok) return sendRefusal(reply, result.refusal, 'batch', id);
+    if (!result.ok) return sendRefusal(request, result.refusal, 'batch', id);
     return jobs.batchObject(result.value);
   });
 
-  app.get('/v1/jobs/:id', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
+  add('GET', '/v1/jobs/:id', async (request) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return;
+    const id = request.params.id ?? '';
     const job = caller.runner.get(id, caller.tenant, 'deferred');
-    if (job === null) return sendRefusal(reply, { kind: 'not_found' }, 'job', id);
+    if (job === null) return sendRefusal(request, { kind: 'not_found' }, 'job', id);
     const result =
       job.status === 'in_progress' || job.status === 'validating'
         ? null
@@ -96,12 +99,12 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOpti
     );
   });
 
-  app.post('/v1/jobs/:id/cancel', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
+  add('POST', '/v1/jobs/:id/cancel', async (request) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return;
+    const id = request.params.id ?? '';
     const result = await caller.runner.cancel(id, caller.tenant, 'deferred');
-    if (!result.ok) return sendRefusal(reply, result.refusal, 'job', id);
+    if (!result.ok) return sendRefusal(request, result.refusal, 'job', id);
     return jobs.deferredObject(result.value, null);
   });
 }

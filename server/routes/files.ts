@@ -4,15 +4,17 @@
  * `DELETE /v1/files/{id}`. A file belongs to the tenant that uploaded it (or whose job wrote it).
  *
  * Uploads are streamed to disk, bounded by the policy's `jobs.maxFileSize`; one over it is
- * refused with 413 and nothing is kept. The multipart parser is registered in this plugin's
- * scope only, so no other route accepts multipart bodies.
+ * refused with 413 and nothing is kept. Only `POST /v1/files` accepts a multipart body; its parts
+ * are read with busboy as they arrive.
  */
 
 import { createReadStream } from 'node:fs';
-import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Busboy } from '@fastify/busboy';
 import { jobs } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
+import { type HttpRequest, mediaType, type Routes } from '../http.js';
 import { callerOf, type JobsContext } from '../jobs.js';
 import { lingerOnClose } from '../linger.js';
 
@@ -39,155 +41,254 @@ function listLimit(value: unknown, fallback: number, max: number): number | null
   return Number.isInteger(n) && n >= 1 && n <= max ? n : null;
 }
 
-export async function fileRoutes(app: FastifyInstance, options: FileRoutesOptions): Promise<void> {
-  const { ctx } = options;
-  // Limits are given per request (the policy's maxFileSize can change on reload).
-  await app.register(multipart, { throwFileSizeLimit: false });
+/** A multipart body that cannot be read (malformed, or over a part limit). */
+class MultipartError extends Error {}
 
-  app.post('/v1/files', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    if (!request.isMultipart()) {
-      return sendApiError(reply, 'invalid_request', {
-        detail: 'Upload the file as multipart/form-data with the fields "file" and "purpose".',
-      });
-    }
-    const maxBytes = ctx.manager.engine?.policy.jobs.maxFileBytes ?? 100 * 1024 * 1024;
-    let purpose: string | null = null;
-    let saved: jobs.StoredFile | null = null;
-    const now = Math.floor(Date.now() / 1000);
+interface Upload {
+  purpose: string | null;
+  saved: jobs.StoredFile | null;
+}
+
+/**
+ * Reads a multipart upload as it arrives: the `purpose` field, and the first `file` part handed
+ * to `save` (which streams it to disk); other parts are drained. Rejects with a
+ * {@link MultipartError} for a malformed body or one over the part limits, with what `save`
+ * threw otherwise; a file saved before a failure is deleted again.
+ */
+function receiveUpload(
+  raw: IncomingMessage,
+  maxBytes: number,
+  save: (file: Readable, filename: string) => Promise<jobs.StoredFile>,
+  discard: (saved: jobs.StoredFile) => Promise<void>,
+): Promise<Upload> {
+  return new Promise((resolve, reject) => {
+    let parser: ReturnType<typeof Busboy>;
     try {
-      const parts = request.parts({
+      parser = Busboy({
+        headers: raw.headers as Parameters<typeof Busboy>[0]['headers'],
         // One byte over the limit reaches the store, which refuses it (busboy alone truncates silently).
         limits: { fileSize: maxBytes + 1, files: 1, fields: 8, fieldSize: 1024, parts: 10 },
       });
-      for await (const part of parts) {
-        if (part.type === 'field') {
-          if (part.fieldname === 'purpose') purpose = String(part.value);
-          continue;
-        }
-        if (part.fieldname !== 'file' || saved !== null) {
-          part.file.resume();
-          continue;
-        }
-        saved = await caller.store.saveUpload(
-          part.file,
-          {
-            filename: cleanFilename(part.filename),
-            purpose: 'batch',
-            owner: caller.tenant,
-            createdAt: now,
-            expiresAt: now + FILE_TTL_S,
-          },
-          maxBytes,
-        );
-      }
     } catch (err) {
-      if (saved !== null) await caller.store.deleteFile(saved.file.id);
-      if (!request.raw.complete) {
-        reply.header('connection', 'close');
-        lingerOnClose(request.raw.socket);
+      reject(new MultipartError(err instanceof Error ? err.message : String(err)));
+      return;
+    }
+    const upload: Upload = { purpose: null, saved: null };
+    let saving: Promise<jobs.StoredFile> | null = null;
+    let file: Readable | null = null;
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      raw.unpipe(parser);
+      file?.destroy();
+      const settled = saving === null ? Promise.resolve() : saving.then(discard, () => undefined);
+      void settled.then(() => reject(err));
+    };
+    parser.on('field', (name, value) => {
+      if (name === 'purpose') upload.purpose = value;
+    });
+    parser.on('file', (name, stream, filename) => {
+      if (name !== 'file' || saving !== null || failed) {
+        stream.resume();
+        return;
       }
-      if (err instanceof jobs.UploadTooLargeError) {
-        return sendApiError(reply, 'file_too_large', { limit: String(maxBytes) });
+      file = stream;
+      saving = save(stream, filename);
+      saving.catch(fail);
+    });
+    parser.on('partsLimit', () => fail(new MultipartError('reach parts limit')));
+    parser.on('filesLimit', () => fail(new MultipartError('reach files limit')));
+    parser.on('fieldsLimit', () => fail(new MultipartError('reach fields limit')));
+    parser.on('error', (err: unknown) =>
+      fail(new MultipartError(err instanceof Error ? err.message : String(err))),
+    );
+    parser.on('finish', () => {
+      if (failed) return;
+      if (saving === null) {
+        resolve(upload);
+        return;
       }
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('FST_')) {
-        return sendApiError(reply, 'invalid_request', {
-          detail: `The multipart body could not be read: ${(err as Error).message}`,
+      saving.then((saved) => {
+        if (failed) return;
+        upload.saved = saved;
+        resolve(upload);
+      }, fail);
+    });
+    raw.on('error', fail);
+    raw.pipe(parser);
+  });
+}
+
+/**
+ * Streams a file as the answer. A file that cannot be opened is a 500 (nothing was sent yet); one
+ * that fails while being sent cuts the response, so the client sees it short of its length.
+ */
+function sendFile(request: HttpRequest, path: string, headers: Record<string, string>): void {
+  const res = request.res;
+  const stream = createReadStream(path);
+  stream.once('open', () => {
+    res.writeHead(200, { ...headers, 'x-request-id': request.id });
+    stream.pipe(res);
+  });
+  stream.once('error', (err) => {
+    if (res.headersSent) {
+      res.destroy(err);
+      return;
+    }
+    request.log.error({ err }, 'file read failed');
+    sendApiError(request, 'internal_error');
+  });
+  // A client that goes away stops the read.
+  res.once('close', () => stream.destroy());
+}
+
+export function fileRoutes(routes: Routes, options: FileRoutesOptions): void {
+  const { ctx } = options;
+
+  routes.add('POST', '/v1/files', {
+    multipart: true,
+    handler: async (request: HttpRequest) => {
+      const caller = callerOf(ctx, request);
+      if (caller === null) return;
+      const contentType = request.headers['content-type'];
+      if (contentType === undefined || mediaType(contentType) !== 'multipart/form-data') {
+        return sendApiError(request, 'invalid_request', {
+          detail: 'Upload the file as multipart/form-data with the fields "file" and "purpose".',
         });
       }
-      request.log.error({ err }, 'upload failed');
-      return sendApiError(reply, 'internal_error');
-    }
-    if (saved === null) {
-      return sendApiError(reply, 'invalid_request', { detail: 'The upload has no "file" part.' }, 'file');
-    }
-    if (purpose === null || !UPLOAD_PURPOSES.includes(purpose)) {
-      await caller.store.deleteFile(saved.file.id);
-      return sendApiError(
-        reply,
-        'invalid_request',
-        {
-          detail:
-            purpose === null
-              ? 'The upload needs a "purpose" field; this gateway stores files with purpose "batch".'
-              : `This gateway stores files with purpose "batch" only (got ${JSON.stringify(purpose.slice(0, 40))}).`,
-        },
-        'purpose',
-      );
-    }
-    return saved.file;
+      const maxBytes = ctx.manager.engine?.policy.jobs.maxFileBytes ?? 100 * 1024 * 1024;
+      const now = Math.floor(Date.now() / 1000);
+      let upload: Upload;
+      try {
+        upload = await receiveUpload(
+          request.raw,
+          maxBytes,
+          (file, filename) =>
+            caller.store.saveUpload(
+              file,
+              {
+                filename: cleanFilename(filename),
+                purpose: 'batch',
+                owner: caller.tenant,
+                createdAt: now,
+                expiresAt: now + FILE_TTL_S,
+              },
+              maxBytes,
+            ),
+          (saved) => caller.store.deleteFile(saved.file.id),
+        );
+      } catch (err) {
+        if (!request.raw.complete) {
+          request.res.setHeader('connection', 'close');
+          lingerOnClose(request.raw.socket);
+        }
+        if (err instanceof jobs.UploadTooLargeError) {
+          return sendApiError(request, 'file_too_large', { limit: String(maxBytes) });
+        }
+        if (err instanceof MultipartError) {
+          return sendApiError(request, 'invalid_request', {
+            detail: `The multipart body could not be read: ${err.message}`,
+          });
+        }
+        request.log.error({ err }, 'upload failed');
+        return sendApiError(request, 'internal_error');
+      }
+      const { purpose, saved } = upload;
+      if (saved === null) {
+        return sendApiError(request, 'invalid_request', { detail: 'The upload has no "file" part.' }, 'file');
+      }
+      if (purpose === null || !UPLOAD_PURPOSES.includes(purpose)) {
+        await caller.store.deleteFile(saved.file.id);
+        return sendApiError(
+          request,
+          'invalid_request',
+          {
+            detail:
+              purpose === null
+                ? 'The upload needs a "purpose" field; this gateway stores files with purpose "batch".'
+                : `This gateway stores files with purpose "batch" only (got ${JSON.stringify(purpose.slice(0, 40))}).`,
+          },
+          'purpose',
+        );
+      }
+      return saved.file;
+    },
   });
 
-  app.get('/v1/files', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const query = request.query as Record<string, unknown>;
-    const limit = listLimit(query.limit, 10_000, 10_000);
-    if (limit === null) {
-      return sendApiError(
-        reply,
-        'invalid_request',
-        { detail: 'limit must be an integer from 1 to 10000.' },
-        'limit',
-      );
-    }
-    const order = query.order ?? 'desc';
-    if (order !== 'asc' && order !== 'desc') {
-      return sendApiError(reply, 'invalid_request', { detail: 'order must be asc or desc.' }, 'order');
-    }
-    let mine = caller.store.files().filter((f) => f.owner === caller.tenant);
-    if (typeof query.purpose === 'string') mine = mine.filter((f) => f.file.purpose === query.purpose);
-    if (order === 'desc') mine.reverse();
-    let from = 0;
-    if (typeof query.after === 'string') {
-      const at = mine.findIndex((f) => f.file.id === query.after);
-      from = at < 0 ? mine.length : at + 1;
-    }
-    const data = mine.slice(from, from + limit).map((f) => f.file);
-    return {
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: from + limit < mine.length,
-    };
+  routes.add('GET', '/v1/files', {
+    handler: async (request: HttpRequest) => {
+      const caller = callerOf(ctx, request);
+      if (caller === null) return;
+      const query = request.query();
+      const limit = listLimit(query.limit, 10_000, 10_000);
+      if (limit === null) {
+        return sendApiError(
+          request,
+          'invalid_request',
+          { detail: 'limit must be an integer from 1 to 10000.' },
+          'limit',
+        );
+      }
+      const order = query.order ?? 'desc';
+      if (order !== 'asc' && order !== 'desc') {
+        return sendApiError(request, 'invalid_request', { detail: 'order must be asc or desc.' }, 'order');
+      }
+      let mine = caller.store.files().filter((f) => f.owner === caller.tenant);
+      if (typeof query.purpose === 'string') mine = mine.filter((f) => f.file.purpose === query.purpose);
+      if (order === 'desc') mine.reverse();
+      let from = 0;
+      if (typeof query.after === 'string') {
+        const at = mine.findIndex((f) => f.file.id === query.after);
+        from = at < 0 ? mine.length : at + 1;
+      }
+      const data = mine.slice(from, from + limit).map((f) => f.file);
+      return {
+        object: 'list',
+        data,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+        has_more: from + limit < mine.length,
+      };
+    },
   });
 
-  app.get('/v1/files/:id', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
-    const file = caller.runner.file(id, caller.tenant);
-    if (file === null) return sendApiError(reply, 'file_not_found', { id: id.slice(0, 100) });
-    return file.file;
+  routes.add('GET', '/v1/files/:id', {
+    handler: async (request: HttpRequest) => {
+      const caller = callerOf(ctx, request);
+      if (caller === null) return;
+      const id = request.params.id ?? '';
+      const file = caller.runner.file(id, caller.tenant);
+      if (file === null) return sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
+      return file.file;
+    },
   });
 
-  app.get('/v1/files/:id/content', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
-    const file = caller.runner.file(id, caller.tenant);
-    if (file === null) return sendApiError(reply, 'file_not_found', { id: id.slice(0, 100) });
-    return reply
-      .type('application/octet-stream')
-      .header('content-length', String(file.file.bytes))
-      .header(
-        'content-disposition',
-        `attachment; filename="${file.file.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`,
-      )
-      .send(createReadStream(caller.store.dataPath(id)));
+  routes.add('GET', '/v1/files/:id/content', {
+    handler: async (request: HttpRequest) => {
+      const caller = callerOf(ctx, request);
+      if (caller === null) return;
+      const id = request.params.id ?? '';
+      const file = caller.runner.file(id, caller.tenant);
+      if (file === null) return sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
+      sendFile(request, caller.store.dataPath(id), {
+        'content-type': 'application/octet-stream',
+        'content-length': String(file.file.bytes),
+        'content-disposition': `attachment; filename="${file.file.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`,
+      });
+    },
   });
 
-  app.delete('/v1/files/:id', async (request, reply) => {
-    const caller = callerOf(ctx, request, reply);
-    if (caller === null) return reply;
-    const { id } = request.params as { id: string };
-    const file = caller.runner.file(id, caller.tenant);
-    if (file === null) return sendApiError(reply, 'file_not_found', { id: id.slice(0, 100) });
-    if (caller.runner.fileInUse(id)) return sendApiError(reply, 'file_in_use', { id });
-    await caller.store.deleteFile(id);
-    return { id, object: 'file', deleted: true };
+  routes.add('DELETE', '/v1/files/:id', {
+    handler: async (request: HttpRequest) => {
+      const caller = callerOf(ctx, request);
+      if (caller === null) return;
+      const id = request.params.id ?? '';
+      const file = caller.runner.file(id, caller.tenant);
+      if (file === null) return sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
+      if (caller.runner.fileInUse(id)) return sendApiError(request, 'file_in_use', { id });
+      await caller.store.deleteFile(id);
+      return { id, object: 'file', deleted: true };
+    },
   });
 }

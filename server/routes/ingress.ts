@@ -6,20 +6,12 @@
  *
  * Chat completions and embeddings (`api.ts`) use the same handler with the OpenAI shape.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type EngineResponse, type ErrorCode, errorBody, type RequestInput } from '../../engine/index.js';
-import { mapFastifyError, statusOf } from '../errors.js';
+import { statusOf } from '../errors.js';
+import { type BodyError, type HttpRequest, JSON_TYPE, type RouteDef, sendJson } from '../http.js';
 import { type Lifecycle, round3, SHUTDOWN_CUT_CODE } from '../lifecycle.js';
-import { lingerOnClose } from '../linger.js';
 import type { PolicyManager } from '../policy-manager.js';
 import { releaseStream, writeStream } from '../sse.js';
-
-export interface IngressRoutesOptions {
-  manager: PolicyManager;
-  lifecycle: Lifecycle;
-  /** The server's body limit, named by a 413. */
-  bodyLimit: number;
-}
 
 /** How an API words the errors the HTTP layer answers itself. */
 export interface ErrorShape {
@@ -35,35 +27,38 @@ export interface ErrorShape {
 export const OPENAI_ERRORS: ErrorShape = { body: (code, params) => errorBody(code, params) };
 
 function send(
-  reply: FastifyReply,
+  req: HttpRequest,
   shape: ErrorShape,
   code: ErrorCode,
-  requestId: string,
   params?: Readonly<Record<string, string>>,
-): FastifyReply {
-  return reply
-    .code(statusOf(code))
-    .type('application/json')
-    .send(shape.body(code, params, requestId));
+): void {
+  sendJson(req, statusOf(code), shape.body(code, params, req.id));
 }
 
 function isRefusedBody(code: ErrorCode): code is 'invalid_json' | 'body_too_deep' | 'body_too_complex' {
   return code === 'invalid_json' || code === 'body_too_deep' || code === 'body_too_complex';
 }
 
+export interface IngressHandlerOptions {
+  manager: PolicyManager;
+  lifecycle: Lifecycle;
+  /**
+   * Deferral (`x-switchyard-defer`, jobs.ts): answers the request itself and returns true when it
+   * asks to be deferred.
+   */
+  defer?: (req: HttpRequest, endpoint: string) => boolean;
+}
+
 /** The route's handler: the request through `engine.handle`, the answer as JSON or SSE. */
-export function ingressHandler(
-  path: string,
-  shape: ErrorShape,
-  options: Pick<IngressRoutesOptions, 'manager' | 'lifecycle'>,
-) {
-  const { manager, lifecycle } = options;
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const state = lifecycle.state(request);
-    if (state === undefined) return send(reply, shape, 'internal_error', request.id);
+export function ingressHandler(path: string, shape: ErrorShape, options: IngressHandlerOptions) {
+  const { manager, lifecycle, defer } = options;
+  return async (request: HttpRequest): Promise<void> => {
+    const state = request.state;
+    if (state === null) return send(request, shape, 'internal_error');
+    if (defer?.(request, path)) return;
     if (shape.event !== undefined) state.errorEvent = shape.event;
     const engine = manager.engine;
-    if (engine === null) return send(reply, shape, 'policy_not_loaded', request.id);
+    if (engine === null) return send(request, shape, 'policy_not_loaded');
     const input: RequestInput = {
       body: request.body,
       headers: request.headers,
@@ -77,7 +72,7 @@ export function ingressHandler(
       response = await engine.handle(input);
     } catch (err) {
       request.log.error({ err }, 'engine.handle rejected');
-      return send(reply, shape, 'internal_error', request.id);
+      return send(request, shape, 'internal_error');
     }
     state.meta = response.meta;
     state.guardrails = response.headers['x-switchyard-guardrails'] ?? null;
@@ -85,38 +80,48 @@ export function ingressHandler(
       // The shutdown's grace period ended while the engine worked: its answer is the abort.
       // The client is still there and is told why (a stream that never started is released).
       if (response.kind === 'stream') void releaseStream(response);
-      reply.header('connection', 'close');
-      return send(reply, shape, SHUTDOWN_CUT_CODE, request.id);
+      request.res.setHeader('connection', 'close');
+      return send(request, shape, SHUTDOWN_CUT_CODE);
     }
     if (state.controller.signal.aborted && response.kind === 'json') {
-      // The client went away before the answer: the reply below goes nowhere and Fastify's
-      // onResponse never fires, so the request is logged and counted here (as the engine
-      // recorded it, usually 499).
+      // The client went away before the answer: the reply below goes nowhere and its 'finish'
+      // never fires, so the request is logged and counted here (as the engine recorded it,
+      // usually 499).
       lifecycle.report(request, response.status, state);
     }
-    const extra: Record<string, string> = {
-      'x-request-id': request.id,
-      'x-switchyard-overhead-ms': String(round3(response.meta.overheadMs + beforeEngineMs)),
-    };
-    if (shape.requestIdHeader !== undefined) extra[shape.requestIdHeader] = request.id;
+    const overhead = String(round3(response.meta.overheadMs + beforeEngineMs));
     if (response.kind === 'stream') {
-      await writeStream(lifecycle, request, reply, response, state, extra);
-      return reply;
+      const extra: Record<string, string> = {
+        'x-request-id': request.id,
+        'x-switchyard-overhead-ms': overhead,
+      };
+      if (shape.requestIdHeader !== undefined) extra[shape.requestIdHeader] = request.id;
+      await writeStream(lifecycle, request, response, state, extra);
+      return;
     }
-    return reply.code(response.status).headers(response.headers).headers(extra).send(response.body);
+    // One header object, written once: the engine's headers, then ours.
+    const headers: Record<string, string> = {
+      'content-type': JSON_TYPE,
+      ...response.headers,
+      'x-request-id': request.id,
+      'x-switchyard-overhead-ms': overhead,
+    };
+    if (shape.requestIdHeader !== undefined) headers[shape.requestIdHeader] = request.id;
+    const res = request.res;
+    if (res.headersSent) return;
+    res.writeHead(response.status, headers);
+    res.end(typeof response.body === 'string' ? response.body : JSON.stringify(response.body));
   };
 }
 
 /**
- * The route's error handler: a body the parser refused goes to the engine (recorded, and worded
- * by the API's translation), anything else is a catalogue error in the API's shape.
+ * The route's answer to a body the server refused: a body the parser refused goes to the engine
+ * (recorded, and worded by the API's translation), anything else is a catalogue error in the
+ * API's shape.
  */
-export function ingressErrorHandler(path: string, shape: ErrorShape, options: IngressRoutesOptions) {
-  const { manager, bodyLimit } = options;
-  return async (err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const error = mapFastifyError(err, bodyLimit);
-    if (statusOf(error.code) >= 500) request.log.error({ err }, 'request failed');
-    if (!request.raw.complete) lingerOnClose(request.raw.socket);
+export function ingressBodyError(path: string, shape: ErrorShape, options: { manager: PolicyManager }) {
+  const { manager } = options;
+  return async (request: HttpRequest, error: BodyError): Promise<void> => {
     const engine = manager.engine;
     if (engine !== null && isRefusedBody(error.code)) {
       const response = await engine.handle({
@@ -127,8 +132,16 @@ export function ingressErrorHandler(path: string, shape: ErrorShape, options: In
         refused: { code: error.code, detail: error.params?.detail ?? '' },
       });
       if (response.kind === 'json')
-        return reply.code(response.status).headers(response.headers).send(response.body);
+        return sendJson(request, response.status, response.body, response.headers);
     }
-    return send(reply, shape, error.code, request.id, error.params);
+    return send(request, shape, error.code, error.params);
+  };
+}
+
+/** The route of a model API: the handler, and the engine's answer to a refused body. */
+export function ingressRoute(path: string, shape: ErrorShape, options: IngressHandlerOptions): RouteDef {
+  return {
+    handler: ingressHandler(path, shape, options),
+    onBodyError: ingressBodyError(path, shape, options),
   };
 }

@@ -4,15 +4,10 @@
  * including what the HTTP layer refuses itself and a stream cut in band, has Anthropic's shape
  * `{ type: 'error', error: { type, message }, request_id }`.
  */
-import type { FastifyInstance } from 'fastify';
 import { anthropicError, type ErrorCode, errorBody, sseFrame } from '../../engine/index.js';
 import { statusOf } from '../errors.js';
-import {
-  type ErrorShape,
-  type IngressRoutesOptions,
-  ingressErrorHandler,
-  ingressHandler,
-} from './ingress.js';
+import type { Routes } from '../http.js';
+import { type ErrorShape, type IngressHandlerOptions, ingressRoute } from './ingress.js';
 
 function anthropicBody(
   code: ErrorCode,
@@ -31,11 +26,8 @@ const ANTHROPIC_ERRORS: ErrorShape = {
   requestIdHeader: 'request-id',
 };
 
-export async function messagesRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {
-  const path = '/v1/messages';
-  app.post(
-    path,
-    { errorHandler: ingressErrorHandler(path, ANTHROPIC_ERRORS, options) },
-    ingressHandler(path, ANTHROPIC_ERRORS, options),
-  );
+export function messagesRoutes(routes: Routes, options: IngressHandlerOptions): void {
+  // Not deferrable (jobs run the OpenAI endpoints only).
+  const { defer: _defer, ...rest } = options;
+  routes.add('POST', '/v1/messages', ingressRoute('/v1/messages', ANTHROPIC_ERRORS, rest));
 }

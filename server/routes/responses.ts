@@ -3,14 +3,9 @@
  * The engine translates (engine/ingress/responses.ts) or passes the request through to a
  * provider that serves the API; errors keep the OpenAI shape.
  */
-import type { FastifyInstance } from 'fastify';
-import { type IngressRoutesOptions, ingressErrorHandler, ingressHandler, OPENAI_ERRORS } from './ingress.js';
+import type { Routes } from '../http.js';
+import { type IngressHandlerOptions, ingressRoute, OPENAI_ERRORS } from './ingress.js';
 
-export async function responsesRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {
-  const path = '/v1/responses';
-  app.post(
-    path,
-    { errorHandler: ingressErrorHandler(path, OPENAI_ERRORS, options) },
-    ingressHandler(path, OPENAI_ERRORS, options),
-  );
+export function responsesRoutes(routes: Routes, options: IngressHandlerOptions): void {
+  routes.add('POST', '/v1/responses', ingressRoute('/v1/responses', OPENAI_ERRORS, options));
 }

@@ -1,6 +1,7 @@
 /** Shared set-up for the server integration tests: temp policy dirs and servers on port 0. */
 
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CreateServerOptions, createServer, type SwitchyardServer } from '../../../server/app.js';
@@ -86,15 +87,60 @@ export function chatBody(extra: Record<string, unknown> = {}): Record<string, un
   return { model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }], ...extra };
 }
 
-export type InjectedResponse = Awaited<ReturnType<SwitchyardServer['app']['inject']>>;
+export interface InjectOptions {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** An object is sent as JSON (with its content type unless one is given); a string as it is. */
+  payload?: string | object;
+}
 
-/** POSTs `chatBody(extra)` to the server's chat endpoint in process (Fastify's `inject`). */
+export interface InjectedResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read answers of every shape (as with light-my-request's json())
+  json(): any;
+}
+
+/** One request to the server over a real socket on its address, the answer read whole. */
+export function inject(server: SwitchyardServer, options: InjectOptions): Promise<InjectedResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.payload !== undefined) {
+    const isObject = typeof options.payload === 'object';
+    body = isObject ? JSON.stringify(options.payload) : (options.payload as string);
+    const hasType = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
+    if (isObject && !hasType) headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}${options.url}`, { method: options.method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({
+          statusCode: res.statusCode ?? 0,
+          headers: res.headers,
+          body: text,
+          json: () => JSON.parse(text),
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POSTs `chatBody(extra)` to the server's chat endpoint. */
 export function postChat(
   server: SwitchyardServer,
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Promise<InjectedResponse> {
-  return server.app.inject({
+  return inject(server, {
     method: 'POST',
     url: '/v1/chat/completions',
     payload: chatBody(extra),

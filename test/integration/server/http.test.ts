@@ -1,5 +1,5 @@
 /**
- * The HTTP layer through `app.inject()`: request validation, error shapes, auth, health,
+ * The HTTP layer over real requests (`inject`): request validation, error shapes, auth, health,
  * models, metrics, admin. The real engine with the in-process mock provider answers.
  */
 
@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chatBody,
+  inject,
   invalidPolicyYaml,
   policyYaml,
   postChat,
@@ -175,7 +176,7 @@ const BAD_INPUTS: BadCase[] = [
 
 describe('request validation', () => {
   it.each(BAD_INPUTS)('$name → $status $code', async (c) => {
-    const res = await plain.server.app.inject({
+    const res = await inject(plain.server, {
       method: c.method ?? 'POST',
       url: c.url ?? '/v1/chat/completions',
       headers: c.method === 'GET' ? {} : { 'content-type': c.contentType ?? 'application/json' },
@@ -194,7 +195,7 @@ describe('request validation', () => {
   });
 
   it('an oversized body is 413 body_too_large with the configured limit', async () => {
-    const res = await small.server.app.inject({
+    const res = await inject(small.server, {
       method: 'POST',
       url: '/v1/chat/completions',
       headers: { 'content-type': 'application/json' },
@@ -224,14 +225,14 @@ describe('serving', () => {
   });
 
   it('echoes a sane x-request-id and replaces an unsafe one', async () => {
-    const ok = await plain.server.app.inject({
+    const ok = await inject(plain.server, {
       method: 'GET',
       url: '/healthz',
       headers: { 'x-request-id': 'req-123.abc' },
     });
     expect(ok.headers['x-request-id']).toBe('req-123.abc');
     for (const bad of ['has spaces in it', 'x'.repeat(129), 'semi;colon', '']) {
-      const res = await plain.server.app.inject({
+      const res = await inject(plain.server, {
         method: 'GET',
         url: '/healthz',
         headers: { 'x-request-id': bad },
@@ -242,7 +243,7 @@ describe('serving', () => {
   });
 
   it('routes embeddings through the engine', async () => {
-    const res = await plain.server.app.inject({
+    const res = await inject(plain.server, {
       method: 'POST',
       url: '/v1/embeddings',
       payload: { model: 'special', input: ['a', 'b'] },
@@ -268,7 +269,7 @@ describe('serving', () => {
   });
 
   it('GET /v1/models lists the accepted models in the OpenAI shape', async () => {
-    const res = await plain.server.app.inject({ method: 'GET', url: '/v1/models' });
+    const res = await inject(plain.server, { method: 'GET', url: '/v1/models' });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.object).toBe('list');
@@ -300,7 +301,7 @@ describe('auth when the policy declares tenants', () => {
   });
 
   it('validation still comes first (400 before 401)', async () => {
-    const res = await tenants.server.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: {} });
+    const res = await inject(tenants.server, { method: 'POST', url: '/v1/chat/completions', payload: {} });
     expect(res.statusCode).toBe(400);
   });
 });
@@ -308,27 +309,27 @@ describe('auth when the policy declares tenants', () => {
 describe('health and readiness', () => {
   it('/healthz is 200 even without a policy', async () => {
     for (const s of [plain, broken]) {
-      const res = await s.server.app.inject({ method: 'GET', url: '/healthz' });
+      const res = await inject(s.server, { method: 'GET', url: '/healthz' });
       expect(res.statusCode).toBe(200);
     }
   });
 
   it('/readyz is 200 with a policy and names it', async () => {
-    const res = await plain.server.app.inject({ method: 'GET', url: '/readyz' });
+    const res = await inject(plain.server, { method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(res.json().policy).toMatchObject({ name: 'demo', version: '1' });
   });
 
   it('a failed first load: not ready, API 503, diagnostics in /admin/status', async () => {
     expect(broken.server.manager.ready).toBe(false);
-    const ready = await broken.server.app.inject({ method: 'GET', url: '/readyz' });
+    const ready = await inject(broken.server, { method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
     const chat = await postChat(broken.server);
     expect(chat.statusCode).toBe(503);
     expect(chat.json().error.code).toBe('policy_not_loaded');
-    const models = await broken.server.app.inject({ method: 'GET', url: '/v1/models' });
+    const models = await inject(broken.server, { method: 'GET', url: '/v1/models' });
     expect(models.statusCode).toBe(503);
-    const status = await broken.server.app.inject({
+    const status = await inject(broken.server, {
       method: 'GET',
       url: '/admin/status',
       headers: { authorization: `Bearer ${TOKEN}` },
@@ -347,7 +348,7 @@ describe('health and readiness', () => {
 describe('metrics', () => {
   it('exposes request, attempt, reload and policy metrics of this instance only', async () => {
     await postChat(plain.server, { model: 'special' });
-    const res = await plain.server.app.inject({ method: 'GET', url: '/metrics' });
+    const res = await inject(plain.server, { method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const text = res.body;
@@ -362,7 +363,7 @@ describe('metrics', () => {
     expect(text).toMatch(/switchyard_requests_total\{route="none",target="none",status="400"\}/);
 
     // Another instance has its own registry: no request of `plain` shows up there.
-    const other = await broken.server.app.inject({ method: 'GET', url: '/metrics' });
+    const other = await inject(broken.server, { method: 'GET', url: '/metrics' });
     expect(other.body).not.toMatch(/switchyard_requests_total\{route="special"/);
     expect(other.body).toMatch(/switchyard_policy_reloads_total\{result="failure"\} 1/);
     expect(other.body).not.toMatch(/switchyard_policy_info\{/);
@@ -378,7 +379,7 @@ describe('admin', () => {
       ['GET', '/admin/status'],
       ['POST', '/admin/reload'],
     ] as const) {
-      const res = await small.server.app.inject({ method, url, headers: auth });
+      const res = await inject(small.server, { method, url, headers: auth });
       expect(res.statusCode).toBe(404);
       expect(res.json().error.code).toBe('not_found');
     }
@@ -390,41 +391,41 @@ describe('admin', () => {
     ['a token prefix', { authorization: `Bearer ${TOKEN.slice(0, 5)}` }],
     ['another scheme', { authorization: `Basic ${TOKEN}` }],
   ])('%s → 401', async (_name, headers) => {
-    const res = await plain.server.app.inject({ method: 'GET', url: '/admin/policy', headers });
+    const res = await inject(plain.server, { method: 'GET', url: '/admin/policy', headers });
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(res.json().error.code).toBe('invalid_admin_token');
   });
 
   it('GET /admin/policy, /admin/status, /admin/history', async () => {
-    const policy = await plain.server.app.inject({ method: 'GET', url: '/admin/policy', headers: auth });
+    const policy = await inject(plain.server, { method: 'GET', url: '/admin/policy', headers: auth });
     expect(policy.statusCode).toBe(200);
     expect(policy.json()).toMatchObject({ name: 'demo', version: '1', files: [plain.policyFile] });
     expect(Date.parse(policy.json().loadedAt)).not.toBeNaN();
 
-    const status = await plain.server.app.inject({ method: 'GET', url: '/admin/status', headers: auth });
+    const status = await inject(plain.server, { method: 'GET', url: '/admin/status', headers: auth });
     expect(status.json()).toMatchObject({
       ready: true,
       lastReload: { ok: true, trigger: 'initial' },
       lastError: null,
     });
 
-    const history = await plain.server.app.inject({ method: 'GET', url: '/admin/history', headers: auth });
+    const history = await inject(plain.server, { method: 'GET', url: '/admin/history', headers: auth });
     expect(history.json().versions).toHaveLength(1);
     expect(history.json().versions[0]).toMatchObject({ name: 'demo', active: true });
   });
 
   it('POST /admin/reload of unchanged content is a no-op; rollback without history is 409', async () => {
-    const reload = await plain.server.app.inject({ method: 'POST', url: '/admin/reload', headers: auth });
+    const reload = await inject(plain.server, { method: 'POST', url: '/admin/reload', headers: auth });
     expect(reload.statusCode).toBe(200);
     expect(reload.json()).toMatchObject({ ok: true, changed: false, trigger: 'admin' });
-    const rollback = await plain.server.app.inject({ method: 'POST', url: '/admin/rollback', headers: auth });
+    const rollback = await inject(plain.server, { method: 'POST', url: '/admin/rollback', headers: auth });
     expect(rollback.statusCode).toBe(409);
     expect(rollback.json().ok).toBe(false);
   });
 
   it('POST /admin/explain decides without calling upstream and ignores the admin token as a tenant key', async () => {
-    const res = await tenants.server.app.inject({
+    const res = await inject(tenants.server, {
       method: 'POST',
       url: '/admin/explain',
       headers: auth,
@@ -434,7 +435,7 @@ describe('admin', () => {
     expect(res.json()).toMatchObject({ route: 'chat', targets: ['primary', 'backup'], refused: null });
     expect(res.json().skipped[0].route).toBe('special');
 
-    const anonymous = await tenants.server.app.inject({
+    const anonymous = await inject(tenants.server, {
       method: 'POST',
       url: '/admin/explain',
       headers: auth,
@@ -442,7 +443,7 @@ describe('admin', () => {
     });
     expect(anonymous.json().refused).toMatchObject({ status: 401, code: 'invalid_api_key' });
 
-    const bad = await tenants.server.app.inject({
+    const bad = await inject(tenants.server, {
       method: 'POST',
       url: '/admin/explain',
       headers: auth,

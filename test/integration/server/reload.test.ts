@@ -4,10 +4,12 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   chatBody,
+  inject,
   invalidPolicyYaml,
   policyYaml,
   postChat,
@@ -15,6 +17,7 @@ import {
   type TestServer,
   waitFor,
 } from './helpers.js';
+import { parseResponse, rawExchange } from './raw-http.js';
 
 const TOKEN = 'reload-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -269,7 +272,7 @@ describe('graceful shutdown', () => {
     // With the request cancelled, close() has nothing to wait for (the stream alone needs ~3 s).
     const started = Date.now();
     await waitFor(async () => {
-      const m = await t.server.app.inject({ method: 'GET', url: '/metrics' });
+      const m = await inject(t.server, { method: 'GET', url: '/metrics' });
       return /switchyard_requests_total\{route="special",target="backup",status="200"\} 1/.test(m.body);
     }, 'the cancelled stream to be reported');
     await t.server.close();
@@ -280,10 +283,25 @@ describe('graceful shutdown', () => {
     const t = await start(slowPolicy);
     const slow = postChat(t.server, { model: 'special', stream: true });
     await new Promise((r) => setTimeout(r, 50));
+    // A connection whose next request has begun (its request line and a header sent) is not idle,
+    // so the shutdown keeps it open; the rest of the request arrives during the drain.
+    const body = JSON.stringify(chatBody());
+    let socket: Socket | null = null;
+    const exchange = rawExchange(t.server.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n`, {
+      send: (s) => {
+        socket = s;
+      },
+      until: (text) => text.includes('}\n') || text.endsWith('}'),
+    });
+    await waitFor(() => socket !== null, 'the connection');
+    await new Promise((r) => setTimeout(r, 50));
     const closing = t.server.close();
-    const late = await postChat(t.server);
-    expect(late.statusCode).toBe(503);
-    expect(late.json().error.code).toBe('shutting_down');
+    (socket as Socket | null)?.write(
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    const late = parseResponse((await exchange).text);
+    expect(late.status).toBe(503);
+    expect(JSON.parse(late.body).error.code).toBe('shutting_down');
     expect((await slow).body).toContain('[DONE]');
     await closing;
   });

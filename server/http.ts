@@ -1,0 +1,222 @@
+/**
+ * The request and response as the routes see them, over `node:http`: an {@link HttpRequest} per
+ * request (the raw request and response, its id, route and parameters, the parsed body, its
+ * lifecycle state, a logger made on first use), the body reader (size limit, content type, JSON)
+ * and the writers of JSON and text answers.
+ */
+
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
+import type { ErrorCode } from '../engine/index.js';
+import { type JsonBodyProblem, parseJsonBody } from './json-body.js';
+import type { RequestState } from './lifecycle.js';
+import type { Logger } from './logging.js';
+import type { Params } from './router.js';
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+const NO_PARAMS: Params = Object.freeze({});
+
+export class HttpRequest {
+  /** The matched route's pattern (`/v1/files/:id`); null before routing and for a 404. */
+  route: string | null = null;
+  params: Params = NO_PARAMS;
+  /** The parsed JSON body; undefined without one (and for multipart uploads, read by the route). */
+  body: unknown = undefined;
+  /** Set by the lifecycle as the request starts. */
+  state: RequestState | null = null;
+  #log: Logger | null = null;
+
+  constructor(
+    readonly raw: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly id: string,
+    /** The path, without the query string. */
+    readonly path: string,
+    private readonly baseLog: Logger,
+  ) {}
+
+  get method(): string {
+    return this.raw.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.raw.url ?? '/';
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+
+  /** A logger bound to the request id, made on first use (most requests never log through it). */
+  get log(): Logger {
+    this.#log ??= this.baseLog.child({ reqId: this.id });
+    return this.#log;
+  }
+
+  /** The query string's parameters (a repeated one is an array). */
+  query(): Record<string, string | string[] | undefined> {
+    const url = this.url;
+    const q = url.indexOf('?');
+    return q < 0 ? {} : parseQuery(url.slice(q + 1));
+  }
+}
+
+/**
+ * Writes a JSON answer (a string is sent as it is) unless one was already sent. Headers set
+ * earlier with `setHeader` (connection, www-authenticate) are kept; `headers` may override the
+ * content type.
+ */
+export function sendJson(
+  req: HttpRequest,
+  status: number,
+  body: unknown,
+  headers?: Readonly<Record<string, string>>,
+): void {
+  const res = req.res;
+  if (res.headersSent) return;
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(
+    status,
+    headers === undefined
+      ? { 'content-type': JSON_TYPE, 'x-request-id': req.id }
+      : { 'content-type': JSON_TYPE, ...headers, 'x-request-id': req.id },
+  );
+  res.end(payload);
+}
+
+/** Writes a text answer of the given content type. */
+export function sendText(req: HttpRequest, status: number, contentType: string, text: string): void {
+  const res = req.res;
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': contentType, 'x-request-id': req.id });
+  res.end(text);
+}
+
+/** A body the server refused before any route saw it: the catalogue code and its parameters. */
+export interface BodyError {
+  readonly code: ErrorCode;
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+/** Methods whose requests may carry a body (as Fastify reads them). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** `type/subtype` of a Content-Type header, lower-cased; null when it is not one. */
+export function mediaType(header: string): string | null {
+  const semi = header.indexOf(';');
+  const essence = (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+  return /^[!#$%&'*+.^`|~\w-]+\/[!#$%&'*+.^`|~\w-]+$/.test(essence) ? essence : null;
+}
+
+function fromProblem(problem: JsonBodyProblem): BodyError {
+  return { code: problem.code, params: { detail: problem.detail } };
+}
+
+/**
+ * Reads and parses the request's JSON body into `req.body`, then calls `done(null)`; a body that
+ * is refused calls `done(error)` (with its rest unread: the caller closes the connection).
+ *
+ * - Methods without a body, and requests without one (no Content-Type, no Content-Length or 0,
+ *   no Transfer-Encoding), have none.
+ * - Only `application/json` is parsed; `multipart/form-data` is left to the route when it takes
+ *   uploads (`done(null)` with the body unread); any other type is a 415.
+ * - A declared length over `limit` is refused before reading, a body that grows over it as soon
+ *   as it does (413).
+ */
+export function readBody(
+  req: HttpRequest,
+  limit: number,
+  multipart: boolean,
+  done: (error: BodyError | null) => void,
+): void {
+  const raw = req.raw;
+  if (!BODY_METHODS.has(req.method)) {
+    done(null);
+    return;
+  }
+  const headers = raw.headers;
+  const contentType = headers['content-type'];
+  if (contentType === undefined) {
+    const length = headers['content-length'];
+    if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+      done(null);
+      return;
+    }
+    done({ code: 'unsupported_media_type' });
+    return;
+  }
+  const type = mediaType(contentType);
+  if (type === 'multipart/form-data' && multipart) {
+    done(null);
+    return;
+  }
+  if (type !== 'application/json') {
+    done({ code: 'unsupported_media_type' });
+    return;
+  }
+  const declared = Number(headers['content-length']);
+  if (declared > limit) {
+    done({ code: 'body_too_large', params: { limit: String(limit) } });
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const finish = (error: BodyError | null): void => {
+    raw.off('data', onData);
+    raw.off('end', onEnd);
+    raw.off('error', onError);
+    done(error);
+  };
+  const onData = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received > limit) {
+      chunks.length = 0;
+      finish({ code: 'body_too_large', params: { limit: String(limit) } });
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onError = (): void => {
+    chunks.length = 0;
+    finish({ code: 'invalid_request', params: { detail: 'The request body could not be read.' } });
+  };
+  const onEnd = (): void => {
+    if (!Number.isNaN(declared) && received !== declared) {
+      finish({
+        code: 'invalid_request',
+        params: { detail: 'The Content-Length header does not match the body.' },
+      });
+      return;
+    }
+    // Decoded once, whole: a character split across chunks stays intact; invalid UTF-8 becomes
+    // U+FFFD, as it did under Fastify.
+    const text =
+      chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
+    chunks.length = 0;
+    const parsed = parseJsonBody(text);
+    if (!parsed.ok) {
+      finish(fromProblem(parsed.problem));
+      return;
+    }
+    req.body = parsed.value;
+    finish(null);
+  };
+  raw.on('data', onData);
+  raw.on('end', onEnd);
+  raw.on('error', onError);
+}
+
+/** A route's handler and how it takes its body. */
+export interface RouteDef {
+  /** Answers the request; a value it returns (and has not sent itself) is sent as 200 JSON. */
+  readonly handler: (req: HttpRequest) => unknown;
+  /** Answers a body the server refused; by default its catalogue error in OpenAI's shape. */
+  readonly onBodyError?: (req: HttpRequest, error: BodyError) => unknown;
+  /** Runs before the body is read; true when it answered (the admin token check). */
+  readonly guard?: (req: HttpRequest) => boolean;
+  /** Multipart bodies are left unread for the handler (uploads). */
+  readonly multipart?: boolean;
+}
+
+export type Routes = import('./router.js').Router<RouteDef>;
