@@ -149,3 +149,158 @@ describe('pathological JSON', () => {
     expect(status).toBe(200);
   });
 });
+
+describe('routing and hostile HTTP input', () => {
+  const expectOpenAIError = (res: { status: number; body: string }, status: number, code: string) => {
+    expect(res.status).toBe(status);
+    const body = JSON.parse(res.body) as { error: Record<string, unknown> };
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error.code).toBe(code);
+    expect(res.body).not.toMatch(/\bat \w+ \(|node:internal/);
+  };
+  const exchange = async (head: string) => parseResponse((await rawExchange(t.server.url, head)).text);
+  const servesStill = async () => expect((await fetch(`${t.server.url}/healthz`)).status).toBe(200);
+
+  it('unknown routes and wrong methods are 404 not_found in the OpenAI shape, naming method and path', async () => {
+    for (const [method, path] of [
+      ['GET', '/v1/nope'],
+      ['DELETE', '/v1/chat/completions'],
+      ['OPTIONS', '/v1/chat/completions'],
+      ['PUT', '/v1/files/file-1'],
+      ['GET', '/healthz/'],
+    ]) {
+      const res = await exchange(
+        `${method} ${path}?key=secret HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`,
+      );
+      expectOpenAIError(res, 404, 'not_found');
+      expect(JSON.parse(res.body).error.message).toContain(method);
+      expect(res.body).not.toContain('secret');
+      expect(res.headers['x-request-id']).toBeTruthy();
+    }
+  });
+
+  it('HEAD is answered by the GET route, headers only', async () => {
+    const raw = await rawExchange(
+      t.server.url,
+      'HEAD /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+    );
+    const res = parseResponse(raw.text);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toBe('');
+  });
+
+  it('a malformed percent escape in the path is a 400, not a crash', async () => {
+    const res = await exchange('GET /v1/models/%E0%A4%A HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+    expectOpenAIError(res, 400, 'invalid_request');
+    expect(JSON.parse(res.body).error.message).toMatch(/URL is malformed/);
+    await servesStill();
+  });
+
+  it('oversized headers are 431 headers_too_large; the server keeps serving', async () => {
+    const res = await exchange(`GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expectOpenAIError(res, 431, 'headers_too_large');
+    await servesStill();
+  });
+
+  it.each([
+    ['Content-Length twice, different', 'Content-Length: 2\r\nContent-Length: 40\r\n'],
+    ['Content-Length with Transfer-Encoding', 'Content-Length: 2\r\nTransfer-Encoding: chunked\r\n'],
+    ['an unknown Transfer-Encoding', 'Transfer-Encoding: gzip, identity\r\n'],
+  ])(
+    'request smuggling framing (%s) is 400 bad_http_request and the connection closes',
+    async (_name, framing) => {
+      const raw = await rawExchange(
+        t.server.url,
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n${framing}\r\n{}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n`,
+      );
+      const res = parseResponse(raw.text);
+      expectOpenAIError(res, 400, 'bad_http_request');
+      // The smuggled second request was never answered.
+      expect(raw.text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      expect(raw.closed).toBe(true);
+      await servesStill();
+    },
+  );
+
+  it.each([
+    ['/v1/chat/completions', 'text/plain', 'openai'],
+    ['/v1/responses', 'application/x-www-form-urlencoded', 'openai'],
+    ['/v1/chat/completions', 'application/json-seq', 'openai'],
+    ['/v1/chat/completions', 'not a media type', 'openai'],
+    ['/v1/messages', 'text/plain', 'anthropic'],
+  ])('POST %s with Content-Type %s is 415 in the API shape', async (path, type, shape) => {
+    const body = JSON.stringify(chatBody());
+    const res = await exchange(
+      `POST ${path} HTTP/1.1\r\nHost: t\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(res.status).toBe(415);
+    const json = JSON.parse(res.body);
+    if (shape === 'openai') expect(json.error.code).toBe('unsupported_media_type');
+    else expect(json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it('a body without Content-Type is 415; a body-less POST is the engine’s to refuse', async () => {
+    const withBody = await exchange(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+    );
+    expectOpenAIError(withBody, 415, 'unsupported_media_type');
+    const empty = await exchange(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+    );
+    expectOpenAIError(empty, 400, 'invalid_request');
+  });
+
+  it('Content-Type parameters and case do not matter for JSON', async () => {
+    const body = JSON.stringify(chatBody({ model: 'special' }));
+    const res = await exchange(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: Application/JSON ; charset=UTF-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(res.status).toBe(200);
+  });
+
+  it('invalid UTF-8 in a JSON string is read (as U+FFFD), not an error', async () => {
+    const before = Buffer.from('{"model":"special","messages":[{"role":"user","content":"a');
+    const after = Buffer.from('b"}]}');
+    const body = Buffer.concat([before, Buffer.from([0xff, 0xc3]), after]);
+    const res = await fetch(`${t.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(typeof json.choices[0].message.content).toBe('string');
+  });
+
+  it.each([
+    ['__proto__', '{"__proto__": {"admin": true}, "model": "special", "messages": []}'],
+    [
+      'an escaped __proto__',
+      '{"\\u005f\\u005fproto__": {"admin": true}, "model": "special", "messages": []}',
+    ],
+    [
+      'constructor.prototype',
+      '{"constructor": {"prototype": {"admin": true}}, "model": "special", "messages": []}',
+    ],
+  ])('%s keys are refused as invalid_json', async (_name, body) => {
+    const res = await fetch(`${t.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it('a client that disconnects in the middle of its body leaves the server serving', async () => {
+    const raw = await rawExchange(
+      t.server.url,
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":',
+      { waitMs: 200 },
+    );
+    expect(raw.text).toBe('');
+    await servesStill();
+  });
+});
