@@ -8,7 +8,7 @@
  *    the node binary) and the V8 heap in use are read after two full GCs, before and after. The
  *    first real JavaScript a process compiles maps ~4 MB of V8's parser and compiler out of the
  *    node binary (RssFile): every row pays it, so compare the private column.
- * 2. Idle. Floors (bare node, a `node:http` server, a Fastify hello world) and `switchyard serve`
+ * 2. Idle. Floors (bare node, a `node:http` server, a Fastify hello world when Fastify is installed) and `switchyard serve`
  *    (the quickstart policy, and one OpenAI-kind route to a local upstream) are started; RSS is
  *    read `FOOTPRINT_SETTLE` ms after they listen. Rows: as shipped (with the heap sizing of
  *    cli/heap-tuning.ts), `untuned` (SWITCHYARD_HEAP_TUNING=off: V8's defaults) and, with
@@ -87,12 +87,19 @@ const START_TIMEOUT_MS = 30_000;
 
 const GOALS = { idleRssMb: 60, loadRssMb: 100 } as const;
 
+/**
+ * Fastify is no dependency any more (the server is on node:http); it is measured, as a floor, only
+ * when a checkout still has it installed.
+ */
+const HAS_FASTIFY = existsSync(join(ROOT, 'node_modules/fastify/package.json'));
+
 /** Modules measured one by one: what the engine and the server import, and the entries. */
 const IMPORTS: readonly { label: string; spec: string }[] = [
-  { label: 'fastify', spec: 'fastify' },
+  ...(HAS_FASTIFY ? [{ label: 'fastify', spec: 'fastify' }] : []),
   { label: 'pino', spec: 'pino' },
   { label: 'prom-client', spec: 'prom-client' },
   { label: 'chokidar', spec: 'chokidar' },
+  { label: '@fastify/busboy', spec: '@fastify/busboy' },
   { label: 'ioredis', spec: 'ioredis' },
   { label: 'undici', spec: 'undici' },
   { label: 'ajv (2020)', spec: 'ajv/dist/2020.js' },
@@ -359,12 +366,14 @@ async function measureIdle(policyFile: string): Promise<number> {
       args: ['--input-type=module', '-e', HTTP_HELLO],
       ready: /listening (\S+)/,
     },
-    {
+  ];
+  if (HAS_FASTIFY) {
+    cases.push({
       label: 'floor: Fastify hello world',
       args: ['--input-type=module', '-e', FASTIFY_HELLO],
       ready: /listening (\S+)/,
-    },
-  ];
+    });
+  }
   const trees = [SHIPPED, UNTUNED, variant('before')].filter((v): v is Variant => v !== null);
   for (const v of trees) {
     cases.push(

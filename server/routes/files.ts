@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Busboy } from '@fastify/busboy';
+import type { BusboyConfig, BusboyConstructor, BusboyInstance } from '@fastify/busboy';
 import { jobs } from '../../engine/index.js';
 import { sendApiError } from '../errors.js';
 import { type HttpRequest, mediaType, type Routes } from '../http.js';
@@ -55,17 +55,22 @@ interface Upload {
  * {@link MultipartError} for a malformed body or one over the part limits, with what `save`
  * threw otherwise; a file saved before a failure is deleted again.
  */
-function receiveUpload(
+/** busboy, loaded by the first upload (a server without uploads never loads it). */
+let loadBusboy: Promise<BusboyConstructor> | null = null;
+
+async function receiveUpload(
   raw: IncomingMessage,
   maxBytes: number,
   save: (file: Readable, filename: string) => Promise<jobs.StoredFile>,
   discard: (saved: jobs.StoredFile) => Promise<void>,
 ): Promise<Upload> {
+  loadBusboy ??= import('@fastify/busboy').then((m) => m.Busboy);
+  const Busboy = await loadBusboy;
   return new Promise((resolve, reject) => {
-    let parser: ReturnType<typeof Busboy>;
+    let parser: BusboyInstance;
     try {
       parser = Busboy({
-        headers: raw.headers as Parameters<typeof Busboy>[0]['headers'],
+        headers: raw.headers as BusboyConfig['headers'],
         // One byte over the limit reaches the store, which refuses it (busboy alone truncates silently).
         limits: { fileSize: maxBytes + 1, files: 1, fields: 8, fieldSize: 1024, parts: 10 },
       });
