@@ -272,6 +272,11 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     run(request, { handler: (r) => route.onBodyError?.(r, error) });
   };
 
+  const afterBody = (request: HttpRequest, route: RouteDef, error: BodyError | null): void => {
+    if (error === null) run(request, route);
+    else bodyError(request, route, error);
+  };
+
   const onRequest = (raw: IncomingMessage, res: ServerResponse): void => {
     const url = raw.url ?? '/';
     const q = url.indexOf('?');
@@ -293,10 +298,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     request.params = match.params;
     const route = match.value;
     if (route.guard?.(request)) return;
-    readBody(request, bodyLimit, route.multipart === true, (error) => {
-      if (error === null) run(request, route);
-      else bodyError(request, route, error);
-    });
+    readBody(request, bodyLimit, route, afterBody);
   };
 
   const server = createHttpServer(

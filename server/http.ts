@@ -99,7 +99,7 @@ export interface BodyError {
   readonly params?: Readonly<Record<string, string>>;
 }
 
-/** Methods whose requests may carry a body (as Fastify reads them). */
+/** Methods whose requests may carry a body (as Fastify read them). */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** `type/subtype` of a Content-Type header, lower-cased; null when it is not one. */
@@ -114,25 +114,27 @@ function fromProblem(problem: JsonBodyProblem): BodyError {
 }
 
 /**
- * Reads and parses the request's JSON body into `req.body`, then calls `done(null)`; a body that
- * is refused calls `done(error)` (with its rest unread: the caller closes the connection).
+ * Reads and parses the request's JSON body into `req.body`, then calls `next` without an error; a
+ * body that is refused calls it with the error (its rest unread: the caller closes the
+ * connection). `next` is the server's, shared by every request: nothing is allocated per request
+ * but the reader's state.
  *
  * - Methods without a body, and requests without one (no Content-Type, no Content-Length or 0,
  *   no Transfer-Encoding), have none.
  * - Only `application/json` is parsed; `multipart/form-data` is left to the route when it takes
- *   uploads (`done(null)` with the body unread); any other type is a 415.
+ *   uploads (`next` at once, the body unread); any other type is a 415.
  * - A declared length over `limit` is refused before reading, a body that grows over it as soon
  *   as it does (413).
  */
 export function readBody(
   req: HttpRequest,
   limit: number,
-  multipart: boolean,
-  done: (error: BodyError | null) => void,
+  route: RouteDef,
+  next: (req: HttpRequest, route: RouteDef, error: BodyError | null) => void,
 ): void {
   const raw = req.raw;
   if (!BODY_METHODS.has(req.method)) {
-    done(null);
+    next(req, route, null);
     return;
   }
   const headers = raw.headers;
@@ -140,71 +142,100 @@ export function readBody(
   if (contentType === undefined) {
     const length = headers['content-length'];
     if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
-      done(null);
+      next(req, route, null);
       return;
     }
-    done({ code: 'unsupported_media_type' });
+    next(req, route, { code: 'unsupported_media_type' });
     return;
   }
   const type = mediaType(contentType);
-  if (type === 'multipart/form-data' && multipart) {
-    done(null);
+  if (type === 'multipart/form-data' && route.multipart === true) {
+    next(req, route, null);
     return;
   }
   if (type !== 'application/json') {
-    done({ code: 'unsupported_media_type' });
+    next(req, route, { code: 'unsupported_media_type' });
     return;
   }
   const declared = Number(headers['content-length']);
   if (declared > limit) {
-    done({ code: 'body_too_large', params: { limit: String(limit) } });
+    next(req, route, { code: 'body_too_large', params: { limit: String(limit) } });
     return;
   }
-  const chunks: Buffer[] = [];
-  let received = 0;
-  const finish = (error: BodyError | null): void => {
-    raw.off('data', onData);
-    raw.off('end', onEnd);
-    raw.off('error', onError);
-    done(error);
-  };
-  const onData = (chunk: Buffer): void => {
-    received += chunk.length;
-    if (received > limit) {
-      chunks.length = 0;
-      finish({ code: 'body_too_large', params: { limit: String(limit) } });
-      return;
-    }
-    chunks.push(chunk);
-  };
-  const onError = (): void => {
-    chunks.length = 0;
-    finish({ code: 'invalid_request', params: { detail: 'The request body could not be read.' } });
-  };
-  const onEnd = (): void => {
-    if (!Number.isNaN(declared) && received !== declared) {
-      finish({
-        code: 'invalid_request',
-        params: { detail: 'The Content-Length header does not match the body.' },
-      });
-      return;
-    }
-    // Decoded once, whole: a character split across chunks stays intact; invalid UTF-8 becomes
-    // U+FFFD, as it did under Fastify.
-    const text =
-      chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
-    chunks.length = 0;
-    const parsed = parseJsonBody(text);
-    if (!parsed.ok) {
-      finish(fromProblem(parsed.problem));
-      return;
-    }
-    req.body = parsed.value;
-    finish(null);
-  };
-  raw.on('data', onData);
-  raw.on('end', onEnd);
-  raw.on('error', onError);
+  const reader: BodyReader = { req, route, next, limit, declared, chunks: [], received: 0 };
+  (raw as ReadingMessage)[READER] = reader;
+  raw.on('data', onBodyData);
+  raw.on('end', onBodyEnd);
+  raw.on('error', onBodyError);
+}
+
+/** A body being read; its listeners are shared by every request and find it on the request. */
+interface BodyReader {
+  readonly req: HttpRequest;
+  readonly route: RouteDef;
+  readonly next: (req: HttpRequest, route: RouteDef, error: BodyError | null) => void;
+  readonly limit: number;
+  /** The Content-Length, NaN when there is none (chunked). */
+  readonly declared: number;
+  chunks: Buffer[];
+  received: number;
+}
+
+const READER = Symbol('switchyard.body');
+
+type ReadingMessage = IncomingMessage & { [READER]?: BodyReader | null };
+
+function finishBody(raw: ReadingMessage, reader: BodyReader, error: BodyError | null): void {
+  raw.off('data', onBodyData);
+  raw.off('end', onBodyEnd);
+  raw.off('error', onBodyError);
+  raw[READER] = null;
+  reader.chunks = [];
+  reader.next(reader.req, reader.route, error);
+}
+
+function onBodyData(this: ReadingMessage, chunk: Buffer): void {
+  const reader = this[READER];
+  if (reader == null) return;
+  reader.received += chunk.length;
+  if (reader.received > reader.limit) {
+    finishBody(this, reader, { code: 'body_too_large', params: { limit: String(reader.limit) } });
+    return;
+  }
+  reader.chunks.push(chunk);
+}
+
+function onBodyError(this: ReadingMessage): void {
+  const reader = this[READER];
+  if (reader == null) return;
+  finishBody(this, reader, {
+    code: 'invalid_request',
+    params: { detail: 'The request body could not be read.' },
+  });
+}
+
+function onBodyEnd(this: ReadingMessage): void {
+  const reader = this[READER];
+  if (reader == null) return;
+  const { chunks, received, declared } = reader;
+  if (!Number.isNaN(declared) && received !== declared) {
+    finishBody(this, reader, {
+      code: 'invalid_request',
+      params: { detail: 'The Content-Length header does not match the body.' },
+    });
+    return;
+  }
+  // Decoded once, whole: a character split across chunks stays intact; invalid UTF-8 becomes
+  // U+FFFD.
+  const text =
+    chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
+  const parsed = parseJsonBody(text);
+  if (!parsed.ok) {
+    finishBody(this, reader, fromProblem(parsed.problem));
+    return;
+  }
+  reader.req.body = parsed.value;
+  finishBody(this, reader, null);
 }
 
 /** A route's handler and how it takes its body. */

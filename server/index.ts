@@ -1,8 +1,8 @@
 /**
  * `switchyard/server`: the OpenAI-compatible gateway as a library, for programs that run the HTTP
  * server in their own process (the `switchyard serve` command is built on it). Kept apart from
- * the engine's entry (`switchyard`) so that embedding the engine loads none of Fastify, pino,
- * prom-client or chokidar.
+ * the engine's entry (`switchyard`) so that embedding the engine loads none of pino, prom-client or
+ * chokidar.
  *
  * @example
  * import { createServer } from 'switchyard/server';
