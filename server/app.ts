@@ -236,7 +236,13 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   /** A handler's answer: a value it returned is sent as 200 JSON; a failure is a logged 500. */
   const finish = (request: HttpRequest, value: unknown): void => {
-    if (value !== undefined && !request.res.headersSent) sendJson(request, 200, value);
+    if (value === undefined || request.res.headersSent) return;
+    try {
+      sendJson(request, 200, value);
+    } catch (err) {
+      // A value JSON cannot write (a BigInt, a cycle): a bug, answered as one.
+      fail(request, err);
+    }
   };
   const fail = (request: HttpRequest, err: unknown): void => {
     request.log.error({ err }, 'request failed');
@@ -281,24 +287,30 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     const url = raw.url ?? '/';
     const q = url.indexOf('?');
     const request = new HttpRequest(raw, res, requestId(raw), q < 0 ? url : url.slice(0, q), log);
-    if (!lifecycle.begin(request)) return;
-    let match: Match<RouteDef> | null;
+    // Nothing a request does may throw out of here: an exception in a 'request' listener would
+    // end the process.
     try {
-      match = routes.find(raw.method ?? 'GET', request.path);
+      if (!lifecycle.begin(request)) return;
+      let match: Match<RouteDef> | null;
+      try {
+        match = routes.find(raw.method ?? 'GET', request.path);
+      } catch (err) {
+        if (!(err instanceof BadUrlError)) throw err;
+        sendApiError(request, 'invalid_request', { detail: err.message });
+        return;
+      }
+      if (match === null) {
+        sendApiError(request, 'not_found', { method: request.method, path: request.path.slice(0, 200) });
+        return;
+      }
+      request.route = match.pattern;
+      request.params = match.params;
+      const route = match.value;
+      if (route.guard?.(request)) return;
+      readBody(request, bodyLimit, route, afterBody);
     } catch (err) {
-      if (!(err instanceof BadUrlError)) throw err;
-      sendApiError(request, 'invalid_request', { detail: err.message });
-      return;
+      fail(request, err);
     }
-    if (match === null) {
-      sendApiError(request, 'not_found', { method: request.method, path: request.path.slice(0, 200) });
-      return;
-    }
-    request.route = match.pattern;
-    request.params = match.params;
-    const route = match.value;
-    if (route.guard?.(request)) return;
-    readBody(request, bodyLimit, route, afterBody);
   };
 
   const server = createHttpServer(
