@@ -258,24 +258,28 @@ export function fileRoutes(routes: Routes, options: FileRoutesOptions): void {
     },
   });
 
+  /** The caller's file named by the path, or null with the refusal sent (none, or not theirs). */
+  const ownFile = (request: HttpRequest) => {
+    const caller = callerOf(ctx, request);
+    if (caller === null) return null;
+    const id = request.params.id ?? '';
+    const file = caller.runner.file(id, caller.tenant);
+    if (file === null) {
+      sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
+      return null;
+    }
+    return { caller, id, file };
+  };
+
   routes.add('GET', '/v1/files/:id', {
-    handler: async (request: HttpRequest) => {
-      const caller = callerOf(ctx, request);
-      if (caller === null) return;
-      const id = request.params.id ?? '';
-      const file = caller.runner.file(id, caller.tenant);
-      if (file === null) return sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
-      return file.file;
-    },
+    handler: (request: HttpRequest) => ownFile(request)?.file.file,
   });
 
   routes.add('GET', '/v1/files/:id/content', {
-    handler: async (request: HttpRequest) => {
-      const caller = callerOf(ctx, request);
-      if (caller === null) return;
-      const id = request.params.id ?? '';
-      const file = caller.runner.file(id, caller.tenant);
-      if (file === null) return sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
+    handler: (request: HttpRequest) => {
+      const own = ownFile(request);
+      if (own === null) return;
+      const { caller, id, file } = own;
       sendFile(request, caller.store.dataPath(id), {
         'content-type': 'application/octet-stream',
         'content-length': String(file.file.bytes),
@@ -286,11 +290,9 @@ export function fileRoutes(routes: Routes, options: FileRoutesOptions): void {
 
   routes.add('DELETE', '/v1/files/:id', {
     handler: async (request: HttpRequest) => {
-      const caller = callerOf(ctx, request);
-      if (caller === null) return;
-      const id = request.params.id ?? '';
-      const file = caller.runner.file(id, caller.tenant);
-      if (file === null) return sendApiError(request, 'file_not_found', { id: id.slice(0, 100) });
+      const own = ownFile(request);
+      if (own === null) return;
+      const { caller, id } = own;
       if (caller.runner.fileInUse(id)) return sendApiError(request, 'file_in_use', { id });
       await caller.store.deleteFile(id);
       return { id, object: 'file', deleted: true };
