@@ -80,9 +80,19 @@ export function sendJson(
     status,
     headers === undefined
       ? { 'content-type': JSON_TYPE, 'x-request-id': req.id }
-      : { 'content-type': JSON_TYPE, ...headers, 'x-request-id': req.id },
+      : withJsonType({ ...headers, 'x-request-id': req.id }),
   );
   res.end(payload);
+}
+
+/**
+ * Sets the JSON content type on headers that name none or a bare `application/json` (as Fastify
+ * did: JSON answers say their charset); another type is kept.
+ */
+export function withJsonType(headers: Record<string, string>): Record<string, string> {
+  const type = headers['content-type'];
+  if (type === undefined || type === 'application/json') headers['content-type'] = JSON_TYPE;
+  return headers;
 }
 
 /** Writes a text answer of the given content type. */

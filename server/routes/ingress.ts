@@ -8,7 +8,7 @@
  */
 import { type EngineResponse, type ErrorCode, errorBody, type RequestInput } from '../../engine/index.js';
 import { statusOf } from '../errors.js';
-import { type BodyError, type HttpRequest, JSON_TYPE, type RouteDef, sendJson } from '../http.js';
+import { type BodyError, type HttpRequest, type RouteDef, sendJson, withJsonType } from '../http.js';
 import { type Lifecycle, round3, SHUTDOWN_CUT_CODE } from '../lifecycle.js';
 import type { PolicyManager } from '../policy-manager.js';
 import { releaseStream, writeStream } from '../sse.js';
@@ -101,7 +101,6 @@ export function ingressHandler(path: string, shape: ErrorShape, options: Ingress
     }
     // One header object, written once: the engine's headers, then ours.
     const headers: Record<string, string> = {
-      'content-type': JSON_TYPE,
       ...response.headers,
       'x-request-id': request.id,
       'x-switchyard-overhead-ms': overhead,
@@ -109,7 +108,7 @@ export function ingressHandler(path: string, shape: ErrorShape, options: Ingress
     if (shape.requestIdHeader !== undefined) headers[shape.requestIdHeader] = request.id;
     const res = request.res;
     if (res.headersSent) return;
-    res.writeHead(response.status, headers);
+    res.writeHead(response.status, withJsonType(headers));
     res.end(typeof response.body === 'string' ? response.body : JSON.stringify(response.body));
   };
 }

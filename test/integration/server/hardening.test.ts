@@ -179,6 +179,28 @@ describe('routing and hostile HTTP input', () => {
     }
   });
 
+  it('JSON answers, the engine’s and the server’s own, say their charset and carry the request id', async () => {
+    const answers = [
+      await fetch(`${t.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'charset-1' },
+        body: JSON.stringify(chatBody({ model: 'special' })),
+      }),
+      await fetch(`${t.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'charset-1' },
+        body: '{"model":',
+      }),
+      await fetch(`${t.server.url}/v1/models`, { headers: { 'x-request-id': 'charset-1' } }),
+      await fetch(`${t.server.url}/nope`, { headers: { 'x-request-id': 'charset-1' } }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 400, 200, 404]);
+    for (const r of answers) {
+      expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(r.headers.get('x-request-id')).toBe('charset-1');
+    }
+  });
+
   it('HEAD is answered by the GET route, headers only', async () => {
     const raw = await rawExchange(
       t.server.url,
