@@ -201,6 +201,15 @@ describe('routing and hostile HTTP input', () => {
     }
   });
 
+  it('bounds receiving a request (headers and body: slowloris) and idle kept-alive connections, never a response', () => {
+    const http = t.server.http;
+    expect(http.headersTimeout).toBe(60_000);
+    expect(http.requestTimeout).toBe(60_000);
+    expect(http.keepAliveTimeout).toBe(72_000);
+    // No socket inactivity timeout: a quiet stream is not cut.
+    expect(http.timeout).toBe(0);
+  });
+
   it('HEAD is answered by the GET route, headers only', async () => {
     const raw = await rawExchange(
       t.server.url,
