@@ -76,11 +76,12 @@ export function sendJson(
   const res = req.res;
   if (res.headersSent) return;
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  const length = String(Buffer.byteLength(payload));
   res.writeHead(
     status,
     headers === undefined
-      ? { 'content-type': JSON_TYPE, 'x-request-id': req.id }
-      : withJsonType({ ...headers, 'x-request-id': req.id }),
+      ? { 'content-type': JSON_TYPE, 'content-length': length, 'x-request-id': req.id }
+      : withJsonType({ ...headers, 'content-length': length, 'x-request-id': req.id }),
   );
   res.end(payload);
 }
@@ -99,7 +100,11 @@ export function withJsonType(headers: Record<string, string>): Record<string, st
 export function sendText(req: HttpRequest, status: number, contentType: string, text: string): void {
   const res = req.res;
   if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': contentType, 'x-request-id': req.id });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(text)),
+    'x-request-id': req.id,
+  });
   res.end(text);
 }
 

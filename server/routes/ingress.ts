@@ -108,8 +108,10 @@ export function ingressHandler(path: string, shape: ErrorShape, options: Ingress
     if (shape.requestIdHeader !== undefined) headers[shape.requestIdHeader] = request.id;
     const res = request.res;
     if (res.headersSent) return;
+    const payload = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
+    headers['content-length'] = String(Buffer.byteLength(payload));
     res.writeHead(response.status, withJsonType(headers));
-    res.end(typeof response.body === 'string' ? response.body : JSON.stringify(response.body));
+    res.end(payload);
   };
 }
 

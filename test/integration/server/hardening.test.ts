@@ -198,6 +198,10 @@ describe('routing and hostile HTTP input', () => {
     for (const r of answers) {
       expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(r.headers.get('x-request-id')).toBe('charset-1');
+      // A sized answer, not chunked: the length is the body's bytes.
+      const body = Buffer.from(await r.arrayBuffer());
+      expect(r.headers.get('transfer-encoding')).toBeNull();
+      expect(Number(r.headers.get('content-length'))).toBe(body.length);
     }
   });
 
