@@ -7,37 +7,83 @@
  * process.exitCode = await main(process.argv.slice(2));
  */
 
-import { BATCH_HELP, runBatch } from './commands/batch.js';
-import { DIFF_HELP, runDiff } from './commands/diff.js';
-import { EXPLAIN_HELP, runExplain } from './commands/explain.js';
-import { REPLAY_HELP, runReplay } from './commands/replay.js';
-import { runSchema, SCHEMA_HELP } from './commands/schema.js';
-import { runServe, SERVE_HELP } from './commands/serve.js';
-import { runTest, TEST_HELP } from './commands/test.js';
-import { runValidate, VALIDATE_HELP } from './commands/validate.js';
 import { CliError, type CliIo, packageVersion, UsageError } from './io.js';
 
 export type { CliIo } from './io.js';
 
-interface Command {
-  summary: string;
+/** A command's help text and entry point, from its module. */
+interface Loaded {
   help: string;
   run(args: string[], io: CliIo): Promise<number>;
 }
 
+interface Command {
+  summary: string;
+  /**
+   * Imports the command's module when it runs (or its help is asked for), so one command does
+   * not load every other's dependencies: `serve` never loads replay's report and progress bar,
+   * `validate` never loads the gateway.
+   */
+  load(): Promise<Loaded>;
+}
+
 const COMMANDS: Record<string, Command> = {
-  validate: { summary: 'Check a policy and print its diagnostics', help: VALIDATE_HELP, run: runValidate },
-  explain: { summary: 'Show the route and plan a request would get', help: EXPLAIN_HELP, run: runExplain },
-  test: { summary: 'Run the policy tests (*.test.yaml), offline', help: TEST_HELP, run: runTest },
-  diff: { summary: 'Show what changes from one policy to another', help: DIFF_HELP, run: runDiff },
+  validate: {
+    summary: 'Check a policy and print its diagnostics',
+    load: async () => {
+      const m = await import('./commands/validate.js');
+      return { help: m.VALIDATE_HELP, run: m.runValidate };
+    },
+  },
+  explain: {
+    summary: 'Show the route and plan a request would get',
+    load: async () => {
+      const m = await import('./commands/explain.js');
+      return { help: m.EXPLAIN_HELP, run: m.runExplain };
+    },
+  },
+  test: {
+    summary: 'Run the policy tests (*.test.yaml), offline',
+    load: async () => {
+      const m = await import('./commands/test.js');
+      return { help: m.TEST_HELP, run: m.runTest };
+    },
+  },
+  diff: {
+    summary: 'Show what changes from one policy to another',
+    load: async () => {
+      const m = await import('./commands/diff.js');
+      return { help: m.DIFF_HELP, run: m.runDiff };
+    },
+  },
   replay: {
     summary: 'Run a policy over recorded traffic and report what changes',
-    help: REPLAY_HELP,
-    run: runReplay,
+    load: async () => {
+      const m = await import('./commands/replay.js');
+      return { help: m.REPLAY_HELP, run: m.runReplay };
+    },
   },
-  serve: { summary: 'Run the OpenAI-compatible gateway', help: SERVE_HELP, run: runServe },
-  batch: { summary: 'Run a batch file of requests through a policy', help: BATCH_HELP, run: runBatch },
-  schema: { summary: 'Print the policy JSON Schema', help: SCHEMA_HELP, run: runSchema },
+  serve: {
+    summary: 'Run the OpenAI-compatible gateway',
+    load: async () => {
+      const m = await import('./commands/serve.js');
+      return { help: m.SERVE_HELP, run: m.runServe };
+    },
+  },
+  batch: {
+    summary: 'Run a batch file of requests through a policy',
+    load: async () => {
+      const m = await import('./commands/batch.js');
+      return { help: m.BATCH_HELP, run: m.runBatch };
+    },
+  },
+  schema: {
+    summary: 'Print the policy JSON Schema',
+    load: async () => {
+      const m = await import('./commands/schema.js');
+      return { help: m.SCHEMA_HELP, run: m.runSchema };
+    },
+  },
 };
 
 export const MAIN_HELP = `Usage: switchyard <command> [options]
@@ -89,7 +135,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     }
     const command = Object.hasOwn(COMMANDS, topic) ? COMMANDS[topic] : undefined;
     if (command === undefined) throw new UsageError(`unknown command "${topic}"`);
-    io.stdout.write(command.help);
+    io.stdout.write((await command.load()).help);
     return 0;
   }
   if (first === '--version' || first === 'version') {
@@ -105,7 +151,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
         : `unknown command "${first}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`,
     );
   }
-  return command.run(rest, io);
+  return (await command.load()).run(rest, io);
 }
 
 export async function main(argv: string[], io?: CliIo): Promise<number> {

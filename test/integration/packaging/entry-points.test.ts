@@ -155,3 +155,26 @@ describe('the server entry (switchyard/server)', () => {
     expect(loaded).not.toContain('fastify');
   });
 });
+
+describe('the command line', () => {
+  it('loads the module of the command it runs, not every command’s dependencies', async () => {
+    const validate = await packagesLoadedBy(`
+const { main } = await import('./cli/main.ts');
+const io = { stdout: { write() { return true; } }, stderr: { write() { return true; } } };
+const code = await main(['validate', 'policies/quickstart.yaml'], io);
+if (code !== 0) throw new Error('validate exit ' + code);
+`);
+    expect(validate).toContain('ajv'); // validation ran
+    // Neither the gateway's packages nor replay's progress bar.
+    for (const name of [...SERVER_PACKAGES, 'cli-progress']) expect(validate, name).not.toContain(name);
+
+    const help = await packagesLoadedBy(`
+await import('./engine/index.ts');
+const { main } = await import('./cli/main.ts');
+const io = { stdout: { write() { return true; } }, stderr: { write() { return true; } } };
+if ((await main(['help', 'replay'], io)) !== 0) throw new Error('help failed');
+`);
+    // A command's help loads that command's module (replay's, with its progress bar).
+    expect(help).toContain('cli-progress');
+  });
+});
