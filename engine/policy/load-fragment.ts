@@ -1,16 +1,7 @@
 /** One YAML fragment parsed: the plain document, its source map, duplicate keys and interpolation, as diagnostics. */
 
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseAllDocuments,
-  type YAMLMap,
-} from 'yaml';
+import type { Document, LineCounter, YAMLMap } from 'yaml';
+import { lazyRequire } from '../shared/lazy-require.js';
 import type { SourceLocation } from '../types.js';
 import {
   type Diagnostic,
@@ -22,6 +13,9 @@ import {
 import { type Env, interpolate } from './interpolate.js';
 import type { PolicySource } from './load.js';
 import { joinPointer, type SourceMapEntry } from './source-map.js';
+
+// The YAML parser loads with the first policy parsed, not with the engine (shared/lazy-require.ts).
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /** Files above this size are refused: a policy is configuration, not data. */
 export const MAX_POLICY_FILE_BYTES = 5 * 1024 * 1024;
@@ -123,7 +117,7 @@ class FragmentBuilder {
       return null;
     }
     const at = own ?? this.nodeSpan(node as { range?: number[] }) ?? key ?? this.span(0, 0);
-    if (isAlias(node)) {
+    if (yaml().isAlias(node)) {
       const target = this.doc ? node.resolve(this.doc) : undefined;
       this.entries.set(pointer, key ? { value: at, key } : { value: at });
       if (target === undefined) {
@@ -167,8 +161,8 @@ class FragmentBuilder {
       return null;
     }
     this.entries.set(pointer, key ? { value: at, key } : { value: at });
-    if (isMap(node)) return this.buildMap(node, pointer);
-    if (isSeq(node)) {
+    if (yaml().isMap(node)) return this.buildMap(node, pointer);
+    if (yaml().isSeq(node)) {
       this.ancestors.add(node);
       const out: unknown[] = [];
       node.items.forEach((item, i) => {
@@ -177,7 +171,7 @@ class FragmentBuilder {
       this.ancestors.delete(node);
       return out;
     }
-    if (isScalar(node)) {
+    if (yaml().isScalar(node)) {
       const v = node.value;
       if (typeof v === 'string') return this.interpolateScalar(node, v, pointer, at);
       return v === undefined ? null : v;
@@ -191,8 +185,8 @@ class FragmentBuilder {
     const out: Plain = {};
     const seen = new Map<string, SourceLocation>();
     for (const item of node.items) {
-      if (!isPair(item)) continue;
-      const keyNode: unknown = isAlias(item.key) && this.doc ? item.key.resolve(this.doc) : item.key;
+      if (!yaml().isPair(item)) continue;
+      const keyNode: unknown = yaml().isAlias(item.key) && this.doc ? item.key.resolve(this.doc) : item.key;
       const keySpan =
         (item.key ? this.nodeSpan(item.key as { range?: number[] }) : undefined) ??
         this.nodeSpan(node) ??
@@ -200,7 +194,7 @@ class FragmentBuilder {
       let name: string;
       if (keyNode === null || keyNode === undefined) {
         name = '';
-      } else if (isScalar(keyNode)) {
+      } else if (yaml().isScalar(keyNode)) {
         const v = keyNode.value;
         // Non-string scalars keep their spelling (`1.0`, `~`), which is what the author reads.
         name = typeof v === 'string' ? v : (keyNode.source ?? String(v));
@@ -302,8 +296,8 @@ export function parseFragment(source: PolicySource, env: Env): Fragment {
     );
     return fragment;
   }
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  const lines = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   const list: Document[] = Array.isArray(docs) ? docs : [];
   const builder = new FragmentBuilder(file, text, list[0], lines, env);
   let syntaxErrors = false;
@@ -331,10 +325,10 @@ export function parseFragment(source: PolicySource, env: Env): Fragment {
     if (
       doc === undefined ||
       doc.contents === null ||
-      (isScalar(doc.contents) && doc.contents.value === null)
+      (yaml().isScalar(doc.contents) && doc.contents.value === null)
     ) {
       builder.report('PARSE_EMPTY_FILE', 'warning', 'policy file has no content', fileStart(file), '');
-    } else if (!isMap(doc.contents)) {
+    } else if (!yaml().isMap(doc.contents)) {
       const r = doc.contents.range;
       builder.report(
         'PARSE_NOT_A_MAPPING',

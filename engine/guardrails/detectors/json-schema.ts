@@ -1,4 +1,8 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import { lazyRequire } from '../../shared/lazy-require.js';
+
+// Loaded by the first policy with a JSON Schema guardrail, at compile time (shared/lazy-require.ts).
+const ajvModule = lazyRequire<typeof import('ajv/dist/2020.js')>('ajv/dist/2020.js');
 
 export type JsonCheckResult = { valid: true; value: unknown } | { valid: false; reason: string };
 
@@ -21,7 +25,7 @@ const FENCE = /```[ \t]*(?:json|JSON)?[ \t]*\r?\n([\s\S]*?)\r?\n?```/;
 export function compileJsonSchemaCheck(schema: object): CompileJsonSchemaResult {
   // One Ajv per schema: schemas from different policies may reuse an `$id`, which a shared
   // instance would refuse. allErrors is off: the first error is enough for a verdict.
-  const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false });
+  const ajv = new (ajvModule().Ajv2020)({ strict: false, allErrors: false, validateFormats: false });
   let validate: ReturnType<Ajv2020['compile']>;
   try {
     validate = ajv.compile(schema);

@@ -5,16 +5,18 @@
  * never oneOf noise. Also the schema lookups the messages need (descriptions, kinds, keys).
  */
 
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import policySchema from '../../../schemas/policy.schema.json' with { type: 'json' };
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { isRecord } from '../../shared/guards.js';
+import { lazyRequire } from '../../shared/lazy-require.js';
 import { joinPointer, splitPointer } from '../source-map.js';
 import { jsonType, under, valueAt } from './document.js';
 
 export type SchemaNode = Record<string, unknown>;
 
-const ROOT = policySchema as unknown as SchemaNode;
-const ROOT_ID = typeof ROOT.$id === 'string' ? ROOT.$id : '';
+// Loaded when a policy is first checked, not when the engine is imported (shared/lazy-require.ts);
+// the schema by the package's own export (schemas/policy.schema.json, from the sources and dist).
+const ajvModule = lazyRequire<typeof import('ajv/dist/2020.js')>('ajv/dist/2020.js');
+const policySchema = lazyRequire<SchemaNode>('switchyard/schema.json');
 
 interface CompiledSchema {
   ajv: Ajv2020;
@@ -41,7 +43,7 @@ function schemaPointers(root: unknown): WeakMap<object, string> {
 
 function getCompiled(): CompiledSchema {
   if (!compiled) {
-    const ajv = new Ajv2020({
+    const ajv = new (ajvModule().Ajv2020)({
       allErrors: true,
       strict: true,
       strictRequired: false,
@@ -50,8 +52,9 @@ function getCompiled(): CompiledSchema {
       // `parentSchema` gives titles, descriptions and allowed keys for human messages.
       verbose: true,
     });
-    const validate = ajv.compile(ROOT);
-    compiled = { ajv, validate, pointers: schemaPointers(ROOT), branchValidators: new Map() };
+    const root = policySchema();
+    const validate = ajv.compile(root);
+    compiled = { ajv, validate, pointers: schemaPointers(root), branchValidators: new Map() };
   }
   return compiled;
 }
@@ -60,7 +63,8 @@ function branchValidator(pointer: string): ValidateFunction | undefined {
   const c = getCompiled();
   let v = c.branchValidators.get(pointer);
   if (!v) {
-    v = c.ajv.getSchema(`${ROOT_ID}#${pointer}`);
+    const root = policySchema();
+    v = c.ajv.getSchema(`${typeof root.$id === 'string' ? root.$id : ''}#${pointer}`);
     if (v) c.branchValidators.set(pointer, v);
   }
   return v;
@@ -72,7 +76,7 @@ function resolveRef(node: unknown): SchemaNode | undefined {
   for (let i = 0; i < 16 && isRecord(cur); i++) {
     const ref = cur.$ref;
     if (typeof ref !== 'string' || !ref.startsWith('#/')) return cur;
-    let target: unknown = ROOT;
+    let target: unknown = policySchema();
     for (const token of splitPointer(ref.slice(1))) target = isRecord(target) ? target[token] : undefined;
     cur = target;
   }
@@ -204,7 +208,7 @@ export function describeSchema(node: unknown): { title?: string; description?: s
   let pointer = c.pointers.get(node);
   while (pointer !== undefined && pointer !== '') {
     pointer = pointer.slice(0, pointer.lastIndexOf('/'));
-    const parent = valueAt(ROOT, pointer);
+    const parent = valueAt(policySchema(), pointer);
     if (isRecord(parent) && typeof parent.description === 'string') {
       return {
         title: title ?? (typeof parent.title === 'string' ? parent.title : undefined),
