@@ -94,6 +94,13 @@ export interface CreateServerOptions {
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
   engineApi?: PolicyEngineApi;
+  /**
+   * Loads the first policy in the loader's worker thread too (reloads always are), so this thread
+   * never loads the YAML parser, ajv and the compiled policy schema, which would stay resident
+   * (~9 MB idle, docs/footprint.md). `switchyard serve` sets it. Off by default: an embedder's
+   * process has usually parsed a policy already, and each start then pays a worker's start-up.
+   */
+  firstLoadOffThread?: boolean;
 }
 
 export interface SwitchyardServer {
@@ -196,6 +203,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     ...(options.env === undefined ? {} : { env: options.env }),
     engineOptions,
     ...(options.engineApi === undefined ? {} : { api: options.engineApi }),
+    ...(options.firstLoadOffThread === true ? { firstLoadOffThread: true } : {}),
     // A version whose recording file cannot be written does not serve (the previous one goes on).
     ...(recorder === null
       ? {}

@@ -35,7 +35,8 @@ export interface PolicyEngineApi {
   /**
    * Reloads (every load after the first) go through this loader when given: parse and validation
    * in a worker thread, the compile in slices, so a reload never stalls the requests in flight.
-   * The first load runs on this thread (nothing is serving yet, and no second isolate lingers).
+   * The first load runs on this thread (nothing is serving yet, and no second isolate lingers)
+   * unless `firstLoadOffThread` is set.
    */
   createPolicyLoader?: EngineModule['createPolicyLoader'];
 }
@@ -97,6 +98,11 @@ export interface PolicyManagerOptions {
    * is why it cannot serve (the recording file cannot be written), and the load fails with it.
    */
   prepare?: (policy: CompiledPolicy) => Promise<string | null>;
+  /**
+   * The first load goes through the loader's worker too: this thread then never loads the YAML
+   * parser and the validators (see `ServerOptions.firstLoadOffThread`).
+   */
+  firstLoadOffThread?: boolean;
 }
 
 const silentLogger: ManagerLogger = { info() {}, warn() {}, error() {} };
@@ -276,7 +282,8 @@ export class PolicyManager {
       this.api ??= await importEngineApi();
       const api = this.api;
       const loadOptions = this.options.env ? { env: this.options.env } : {};
-      if (trigger !== 'initial' && api.createPolicyLoader !== undefined) {
+      const offThread = trigger !== 'initial' || this.options.firstLoadOffThread === true;
+      if (offThread && api.createPolicyLoader !== undefined) {
         this.loader ??= api.createPolicyLoader({
           onWorkerError: (err) =>
             this.logger.warn(

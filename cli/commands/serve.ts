@@ -214,6 +214,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       ...(gracePeriodMs === undefined ? {} : { gracePeriodMs }),
       logger,
       watch: !values['no-watch'],
+      // The YAML parser and the validators never load on the serving thread (docs/footprint.md).
+      firstLoadOffThread: true,
       ...(record === undefined ? {} : { record }),
       ...(values['jobs-dir'] === undefined ? {} : { jobsDir: values['jobs-dir'] }),
       ...(io.env === undefined ? {} : { env: io.env }),
