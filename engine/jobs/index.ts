@@ -19,6 +19,7 @@ export {
   COMPLETION_WINDOWS,
   type CreateBatchInput,
   type CreateDeferredInput,
+  DEFAULT_LEASE_MS,
   type JobLog,
   type JobPage,
   type JobRefusal,
@@ -27,4 +28,14 @@ export {
   type JobRunnerOptions,
 } from './runner.js';
 export { Slots } from './slots.js';
-export { type FileObject, JobStore, newId, type StoredFile, UploadTooLargeError } from './store.js';
+export {
+  type FileObject,
+  type JobStorage,
+  JobStoreUnavailableError,
+  type Lease,
+  LeaseLostError,
+  newId,
+  type StoredFile,
+  UploadTooLargeError,
+} from './storage.js';
+export { JobStore } from './store.js';
