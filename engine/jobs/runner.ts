@@ -264,7 +264,8 @@ export class JobRunner {
     await this.#take(job.id).catch((err: unknown) =>
       this.#log.warn({ job: job.id, err }, 'job saved but not started here; another replica takes it'),
     );
-    return ok(job);
+    // The run's own record when it started here (a shared store reads it back first).
+    return ok(this.#jobs.peek(job.id) ?? job);
   }
 
   /** The job, when `owner` may see it (another tenant's job does not exist for it). */
