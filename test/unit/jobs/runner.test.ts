@@ -1,5 +1,5 @@
 /**
- * The job runner on a real engine (mock provider) and a real directory: a batch runs to its end
+ * The job runner on a real engine (mock provider), on each store (a directory; Redis): a batch runs to its end
  * with each `custom_id` once across the output and error files; a stop mid-job then a new runner
  * resumes without redoing journaled requests; a cancel keeps partial results; a rate limit puts
  * requests back instead of failing them; a bad input file fails validation with line numbers.
@@ -8,94 +8,36 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { text as streamText } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Clock,
   createEngine,
   type Engine,
   jobs,
-  parsePolicy,
   type RequestInput,
   systemClock,
 } from '../../../engine/index.js';
 import { RedisJobStore } from '../../../engine/jobs/redis-store.js';
+import {
+  batch,
+  compile,
+  countingEngine,
+  customIds,
+  fileLines,
+  journaled,
+  policyYaml,
+  requestLines,
+  upload,
+  waitFor,
+} from '../../support/jobs.js';
 import { redisAvailable, redisSkipReason } from '../../support/redis.js';
 import { useRedis } from '../../support/use-redis.js';
 
 if (!redisAvailable) console.warn(redisSkipReason);
 const redis = useRedis();
 
-const KEY = 'sk-acme-jobs-test';
-
-function policyYaml(extra = '', mock = 'latency: 5ms'): string {
-  return `switchyard: v1
-policy: { name: jobs, version: "1" }
-providers:
-  demo: { kind: mock, ${mock} }
-models:
-  fast: { provider: demo, model: m, price: { input: 1, output: 2 } }
-tenants:
-  acme: { keys: [${KEY}] }
-  globex: { keys: [sk-globex-jobs-test] }
-${extra}
-routes:
-  - name: chat
-    targets: [fast]
-`;
-}
-
-function compile(yaml: string) {
-  const loaded = parsePolicy([{ file: 'p.yaml', text: yaml }], { env: {} });
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
-  return loaded.policy;
-}
-
-/** An engine that remembers every request id it was handed. */
-function countingEngine(yaml: string): { engine: Engine; seen: string[] } {
-  const inner = createEngine(compile(yaml));
-  const seen: string[] = [];
-  const engine: Engine = {
-    ...inner,
-    get policy() {
-      return inner.policy;
-    },
-    handle(input: RequestInput) {
-      seen.push(input.requestId ?? '');
-      return inner.handle(input);
-    },
-  };
-  return { engine, seen };
-}
-
-function requestLines(n: number, prefix = 'r'): string {
-  return Array.from(
-    { length: n },
-    (_, i) =>
-      `${JSON.stringify({ custom_id: `${prefix}${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'fast', messages: [{ role: 'user', content: `hello ${i}` }] } })}\n`,
-  ).join('');
-}
-
-async function waitFor<T>(probe: () => T | null | undefined, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function parseJsonl(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
 let dir: string;
-/** The store the tests of one kind use: on disk in \`dir\`, or in Redis under \`prefix\`. */
+/** The store the tests of one kind use: on disk in `dir`, or in Redis under `prefix`. */
 let kind: 'disk' | 'redis' = 'disk';
 let prefix = '';
 let opened: jobs.JobStorage[] = [];
@@ -119,16 +61,6 @@ async function openStore(): Promise<jobs.JobStorage> {
   return store;
 }
 
-async function fileLines(store: jobs.JobStorage, id: string): Promise<Record<string, unknown>[]> {
-  return parseJsonl(await streamText(store.readFile(id)));
-}
-
-async function journaled(store: jobs.JobStorage, jobId: string): Promise<Set<number>> {
-  const out = new Set<number>();
-  for await (const r of store.records(jobId, () => true, false)) out.add((r as { i: number }).i);
-  return out;
-}
-
 async function setup(yaml: string, concurrency?: number, clock?: Clock) {
   const store = await openStore();
   const { engine, seen } = countingEngine(yaml);
@@ -140,32 +72,6 @@ async function setup(yaml: string, concurrency?: number, clock?: Clock) {
   });
   await runner.start();
   return { store, runner, engine, seen };
-}
-
-async function upload(store: jobs.JobStorage, text: string, owner: string | null = 'acme') {
-  return store.saveUpload(
-    Readable.from([Buffer.from(text)]),
-    { filename: 'in.jsonl', purpose: 'batch', owner, createdAt: 1, expiresAt: null },
-    1 << 20,
-  );
-}
-
-async function batch(runner: jobs.JobRunner, fileId: string, owner: string | null = 'acme') {
-  const created = await runner.createBatch(
-    { owner, inputFileId: fileId, endpoint: '/v1/chat/completions', completionWindow: '24h', metadata: null },
-    jobs.JOB_ENDPOINTS,
-  );
-  if (!created.ok) throw new Error(JSON.stringify(created.refusal));
-  return created.value;
-}
-
-async function customIds(store: jobs.JobStorage, job: jobs.JobRecord): Promise<string[]> {
-  const ids: string[] = [];
-  for (const f of [job.output_file_id, job.error_file_id]) {
-    if (f === null) continue;
-    for (const line of await fileLines(store, f)) ids.push(String(line.custom_id));
-  }
-  return ids.sort();
 }
 
 for (const storeKind of ['disk', 'redis'] as const) {
