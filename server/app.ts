@@ -81,6 +81,8 @@ export interface CreateServerOptions {
    * survive a restart. Without it the Files and Batch APIs answer 404 `jobs_disabled`.
    */
   jobsDir?: string;
+  /** Keep them in Redis instead, shared by the replicas using the same URL and prefix (`serve --jobs-redis`). */
+  jobsRedis?: { url: string; prefix?: string };
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
@@ -276,7 +278,13 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let jobs: Awaited<ReturnType<typeof installJobs>>;
   try {
-    jobs = await installJobs(app, { manager, metrics, dir: options.jobsDir, gracePeriodMs });
+    jobs = await installJobs(app, {
+      manager,
+      metrics,
+      dir: options.jobsDir,
+      redis: options.jobsRedis,
+      gracePeriodMs,
+    });
   } catch (err) {
     await app.close();
     await recorder?.close();

@@ -77,6 +77,9 @@ export function mapFastifyError(err: unknown, bodyLimit: number): HttpError {
         code: code === 'SY_BODY_TOO_DEEP' ? 'body_too_deep' : 'body_too_complex',
         params: { detail: typeof e.message === 'string' ? e.message : 'The request body is too complex.' },
       };
+    case 'SY_JOB_STORE_UNAVAILABLE':
+      // The job store (Redis) dropped during a files or jobs call (engine/jobs/storage.ts).
+      return { code: 'job_store_unavailable' };
     case 'FST_ERR_BAD_URL':
       return { code: 'invalid_request', params: { detail: 'The request URL is malformed.' } };
   }

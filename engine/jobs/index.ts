@@ -1,5 +1,6 @@
 /** Background jobs: batches, deferred requests and `switchyard batch run` (see runner.ts). */
 
+export { maskUrl } from '../runtime/stores.js';
 export { type Caller, jobCaller } from './caller.js';
 export { type ExecuteResult, executeJob, Wakeup } from './execute.js';
 export {
@@ -15,6 +16,12 @@ export { batchObject, deferredObject, type JobRecord, type JobStatus } from './j
 export { JournalWriter, recoverOutput } from './journal.js';
 export { readLines } from './lines.js';
 export { JOB_HEADER, type LineOutcome, type OutputLine, runJobLine } from './output.js';
+export {
+  DEFAULT_JOBS_PREFIX,
+  RedisJobStore,
+  type RedisJobStoreOptions,
+  redisJobStoreProblem,
+} from './redis-store.js';
 export {
   COMPLETION_WINDOWS,
   type CreateBatchInput,

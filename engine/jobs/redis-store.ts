@@ -207,6 +207,11 @@ export class RedisJobStore implements JobStorage {
     return store;
   }
 
+  /** Calls `listener` each time the connection is (re)established. */
+  onReady(listener: () => void): void {
+    this.#client.on('ready', listener);
+  }
+
   get available(): boolean {
     return this.#client.status === 'ready';
   }

@@ -8,7 +8,6 @@
  * scope only, so no other route accepts multipart bodies.
  */
 
-import { createReadStream } from 'node:fs';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { jobs } from '../../engine/index.js';
@@ -177,7 +176,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
         'content-disposition',
         `attachment; filename="${file.file.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`,
       )
-      .send(createReadStream(caller.store.dataPath(id)));
+      .send(caller.store.readFile(id));
   });
 
   app.delete('/v1/files/:id', async (request, reply) => {
