@@ -225,6 +225,28 @@ export interface OutputSummary {
  */
 export async function recoverOutput(path: string): Promise<OutputSummary> {
   const summary: OutputSummary = { done: new Set(), succeeded: 0, failed: 0 };
+  const isOutput = (v: unknown): boolean => isRecord(v) && typeof v.custom_id === 'string';
+  for await (const value of jsonLines(path, isOutput, true)) {
+    const line = value as { custom_id: string; response?: unknown };
+    if (summary.done.has(line.custom_id)) continue;
+    summary.done.add(line.custom_id);
+    const status = isRecord(line.response) ? line.response.status_code : null;
+    if (typeof status === 'number' && status >= 200 && status < 300) summary.succeeded++;
+    else summary.failed++;
+  }
+  return summary;
+}
+
+/**
+ * The values of a JSON Lines file, up to the first line that is torn (no newline), not JSON or
+ * not `valid`; with `repair`, the file is cut there (a crash mid-write), so appends continue after
+ * the last whole value. A missing file has none.
+ */
+export async function* jsonLines(
+  path: string,
+  valid: (value: unknown) => boolean,
+  repair: boolean,
+): AsyncGenerator<unknown> {
   let goodEnd = 0;
   let size = 0;
   try {
@@ -238,19 +260,13 @@ export async function recoverOutput(path: string): Promise<OutputSummary> {
           value = null;
         }
       }
-      if (!isRecord(value) || typeof value.custom_id !== 'string') break;
-      if (!summary.done.has(value.custom_id)) {
-        summary.done.add(value.custom_id);
-        const status = isRecord(value.response) ? value.response.status_code : null;
-        if (typeof status === 'number' && status >= 200 && status < 300) summary.succeeded++;
-        else summary.failed++;
-      }
+      if (value === null || !valid(value)) break;
       goodEnd = line.end;
+      yield value;
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return summary;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (size > goodEnd) await truncate(path, goodEnd);
-  return summary;
+  if (repair && size > goodEnd) await truncate(path, goodEnd);
 }

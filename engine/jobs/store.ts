@@ -19,24 +19,12 @@
 
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import {
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  truncate,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isRecord } from '../shared/guards.js';
-import { JournalWriter, MAX_RECORD_BYTES } from './journal.js';
-import { readLines } from './lines.js';
+import { JournalWriter, jsonLines } from './journal.js';
 import {
   byteLimit,
   type FileMeta,
@@ -226,30 +214,8 @@ export class JobStore implements JobStorage {
     return new JournalWriter(join(this.jobDir(id), 'journal.jsonl'));
   }
 
-  async *records(id: string, valid: (record: unknown) => boolean, repair: boolean): AsyncGenerator<unknown> {
-    const path = join(this.jobDir(id), 'journal.jsonl');
-    let goodEnd = 0;
-    let size = 0;
-    try {
-      for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
-        size = line.end;
-        let record: unknown = null;
-        if (line.terminated && line.text !== null) {
-          try {
-            record = JSON.parse(line.text);
-          } catch {
-            record = null;
-          }
-        }
-        if (record === null || !valid(record)) break;
-        goodEnd = line.end;
-        yield record;
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    if (repair && size > goodEnd) await truncate(path, goodEnd);
+  records(id: string, valid: (record: unknown) => boolean, repair: boolean): AsyncGenerator<unknown> {
+    return jsonLines(join(this.jobDir(id), 'journal.jsonl'), valid, repair);
   }
 
   async acquire(id: string, owner: string): Promise<Lease | null> {

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type Engine, jobs } from '../../engine/index.js';
 import { RedisJobStore } from '../../engine/jobs/redis-store.js';
-import { countingEngine, policyYaml, upload, waitFor } from '../support/jobs.js';
+import { batch, countingEngine, policyYaml, upload, waitFor } from '../support/jobs.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../support/redis.js';
 
 if (!redisAvailable) console.warn(redisSkipReason);
@@ -85,18 +85,7 @@ describe.skipIf(!redisAvailable)('jobs on Redis: lease losses and takeovers', ()
     try {
       for (const r of runners) await r.start();
       const file = await upload(stores[0], texts.map((t, i) => line(i, t)).join(''));
-      const created = await runners[0].createBatch(
-        {
-          owner: 'acme',
-          inputFileId: file.file.id,
-          endpoint: '/v1/chat/completions',
-          completionWindow: '24h',
-          metadata: null,
-        },
-        jobs.JOB_ENDPOINTS,
-      );
-      if (!created.ok) throw new Error(JSON.stringify(created.refusal));
-      const id = created.value.id;
+      const { id } = await batch(runners[0], file.file.id);
       const admin = await open();
       stores.push(admin);
       const raw = new Redis(url);

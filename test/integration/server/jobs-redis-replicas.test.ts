@@ -59,6 +59,20 @@ async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, ms = 1
   }
 }
 
+/** Uploads `text` and creates a batch of it, through `client`. */
+async function createBatch(client: OpenAI, text: string) {
+  const file = await client.files.create({
+    file: await toFile(Buffer.from(text), 'in.jsonl'),
+    purpose: 'batch',
+  });
+  const batch = await client.batches.create({
+    input_file_id: file.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+  });
+  return { file, batch };
+}
+
 let redis: RedisServer | null = null;
 let dataDir = '';
 let a: TestServer;
@@ -85,15 +99,7 @@ describe.skipIf(!redisAvailable)('two gateways sharing jobs through Redis', () =
   });
 
   it('a batch created on A is polled and downloaded on B', async () => {
-    const file = await onA.files.create({
-      file: await toFile(Buffer.from(requests(6)), 'in.jsonl'),
-      purpose: 'batch',
-    });
-    const created = await onA.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const { file, batch: created } = await createBatch(onA, requests(6));
     const done = await until(
       () => onB.batches.retrieve(created.id),
       (v) => v?.status === 'completed',
@@ -112,15 +118,7 @@ describe.skipIf(!redisAvailable)('two gateways sharing jobs through Redis', () =
   });
 
   it('a batch created on A is cancelled from B: the owner stops, both see it cancelled', async () => {
-    const file = await onA.files.create({
-      file: await toFile(Buffer.from(requests(30, 'slow')), 'slow.jsonl'),
-      purpose: 'batch',
-    });
-    const created = await onA.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const { batch: created } = await createBatch(onA, requests(30, 'slow'));
     await until(
       () => onB.batches.retrieve(created.id),
       (v) => v?.status === 'in_progress',
