@@ -132,6 +132,16 @@ function isStoredFile(v: unknown): v is StoredFile {
   );
 }
 
+function parseStoredFile(meta: unknown): StoredFile | null {
+  if (typeof meta !== 'string') return null;
+  try {
+    const value: unknown = JSON.parse(meta);
+    return isStoredFile(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 function applyCancel(state: string | null, cancel: string | null): unknown {
   if (state === null) return null;
   let job: unknown;
@@ -199,12 +209,27 @@ export class RedisJobStore implements JobStorage {
           setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs).unref(),
         ),
       ]);
-      for (const id of await store.#client.smembers(store.#key('files'))) await store.refreshFile(id);
+      await store.#loadFiles();
     } catch (err) {
       store.#client.disconnect();
       throw err;
     }
     return store;
+  }
+
+  /** Reads every file's metadata into the index (100 a round trip). */
+  async #loadFiles(): Promise<void> {
+    const ids = (await this.#do(() => this.#client.smembers(this.#key('files')))).filter(isFileId);
+    for (let i = 0; i < ids.length; i += 100) {
+      const page = ids.slice(i, i + 100);
+      const pipe = this.#client.pipeline();
+      for (const id of page) pipe.hget(this.#key('file', id), 'meta');
+      const replies = (await this.#do(() => pipe.exec())) ?? [];
+      page.forEach((id, k) => {
+        const stored = parseStoredFile(replies[k]?.[1] ?? null);
+        if (stored !== null && stored.file.id === id) this.#files.set(id, stored);
+      });
+    }
   }
 
   /** Calls `listener` each time the connection is (re)established. */
@@ -242,14 +267,8 @@ export class RedisJobStore implements JobStorage {
 
   async refreshFile(id: string): Promise<StoredFile | null> {
     if (!isFileId(id)) return null;
-    const meta = await this.#do(() => this.#client.hget(this.#key('file', id), 'meta'));
-    let stored: unknown = null;
-    try {
-      stored = meta === null ? null : JSON.parse(meta);
-    } catch {
-      stored = null;
-    }
-    if (isStoredFile(stored) && stored.file.id === id) {
+    const stored = parseStoredFile(await this.#do(() => this.#client.hget(this.#key('file', id), 'meta')));
+    if (stored !== null && stored.file.id === id) {
       this.#files.set(id, stored);
       return stored;
     }
