@@ -38,7 +38,7 @@ import type { OutputLine } from './output.js';
 import { Slots } from './slots.js';
 import { type JobStorage, type Lease, newId, type StoredFile } from './storage.js';
 import { type JobPage, JobView } from './view.js';
-import { isLoss, type JobLog, loseRun, type Run, runJob, type WorkContext } from './work.js';
+import { isLoss, type JobLog, loseRun, type Run, runJob, stopRuns, type WorkContext } from './work.js';
 
 export {
   COMPLETION_WINDOWS,
@@ -343,26 +343,7 @@ export class JobRunner {
     this.#unwatch();
     this.#stopping = true;
     this.#stopped.abort(new Error('stopping'));
-    const runs = [...this.#runs.values()];
-    for (const run of runs) {
-      run.halt.abort(new Error('stopping'));
-      run.wakeup.notify();
-    }
-    const all = Promise.allSettled(runs.map((r) => r.done));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const graceOver = new Promise<'grace'>((resolve) => {
-      timer = setTimeout(() => resolve('grace'), graceMs);
-    });
-    const first = await Promise.race([all.then(() => 'done' as const), graceOver]);
-    clearTimeout(timer);
-    if (first === 'grace') {
-      for (const run of runs) run.cut.abort(new Error('shutting down'));
-      this.#log.warn(
-        { jobs: runs.length },
-        'job requests still in flight at the end of the grace period were cut; they run again on the next start',
-      );
-      await all;
-    }
+    await stopRuns([...this.#runs.values()], graceMs, this.#log);
     await Promise.allSettled([...this.#saving.values()]);
   }
 

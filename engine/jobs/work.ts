@@ -65,6 +65,32 @@ export interface Run {
   lost: boolean;
 }
 
+/**
+ * Stops runs for a shutdown: nothing new starts; requests in flight get `graceMs` to finish and
+ * be journaled, then are aborted (they run again on the next start). Resolves once all ended.
+ */
+export async function stopRuns(runs: readonly Run[], graceMs: number, log: JobLog): Promise<void> {
+  for (const run of runs) {
+    run.halt.abort(new Error('stopping'));
+    run.wakeup.notify();
+  }
+  const all = Promise.allSettled(runs.map((r) => r.done));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const graceOver = new Promise<'grace'>((resolve) => {
+    timer = setTimeout(() => resolve('grace'), graceMs);
+  });
+  const first = await Promise.race([all.then(() => 'done' as const), graceOver]);
+  clearTimeout(timer);
+  if (first === 'grace') {
+    for (const run of runs) run.cut.abort(new Error('shutting down'));
+    log.warn(
+      { jobs: runs.length },
+      'job requests still in flight at the end of the grace period were cut; they run again on the next start',
+    );
+    await all;
+  }
+}
+
 /** The store refused a write because this run does not own the job any more, or is cut off. */
 export function isLoss(err: unknown): boolean {
   return err instanceof LeaseLostError || err instanceof JobStoreUnavailableError;
