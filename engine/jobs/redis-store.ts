@@ -490,6 +490,10 @@ export class RedisJobStore implements JobStorage {
         .publish(this.#key('events'), `job:${id}`)
         .exec(),
     );
+    if (this.#scratch !== null) {
+      const dir = await this.#scratch.catch(() => null);
+      if (dir !== null) await rm(join(dir, id), { recursive: true, force: true });
+    }
   }
 
   async putJobData(id: string, name: string, text: string): Promise<void> {

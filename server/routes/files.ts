@@ -90,6 +90,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRoutesOption
       if (err instanceof jobs.UploadTooLargeError) {
         return sendApiError(reply, 'file_too_large', { limit: String(maxBytes) });
       }
+      if (err instanceof jobs.JobStoreUnavailableError) return sendApiError(reply, 'job_store_unavailable');
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && code.startsWith('FST_')) {
         return sendApiError(reply, 'invalid_request', {
