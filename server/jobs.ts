@@ -13,6 +13,7 @@
  * answer 503 `job_store_unavailable`.
  */
 
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
@@ -239,7 +240,7 @@ export async function installJobs(app: FastifyInstance, options: InstallJobsOpti
       store,
       engine: () => manager.engine,
       // Named in leases and logs: which replica works on a job.
-      replica: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      replica: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       ...(requests === null ? {} : { onRequest: (outcome) => requests.inc({ outcome }) }),
       log: {
         info: (obj, msg) => log.info(obj, msg),

@@ -102,6 +102,25 @@ describe.skipIf(!redisAvailable)('jobs on Redis shared by replicas', () => {
     expect(b.seen.length + a.seen.length).toBeLessThanOrEqual(30 + 2);
   });
 
+  it('a runner shuts down mid-job: it releases the lease, and the other resumes the job', async () => {
+    const prefix = `p${randomBytes(4).toString('hex')}:`;
+    const a = await replica(prefix, 'replica-a');
+    const b = await replica(prefix, 'replica-b');
+    const file = await upload(a.store, requestLines(30));
+    const job = await batch(a.runner, file.file.id);
+    await waitFor(() => job.completed >= 5);
+    await a.runner.stop(5_000);
+    const before = job.completed;
+    const done = await waitFor(() => {
+      const j = b.runner.get(job.id, 'acme');
+      return j?.status === 'completed' ? j : null;
+    }, 20_000);
+    // Nothing cut: what A had in flight finished and was journaled; B ran exactly the rest.
+    expect(b.seen).toHaveLength(30 - before);
+    expect(a.seen.length + b.seen.length).toBe(30);
+    expect(await customIds(b.store, done)).toEqual(ids(30));
+  });
+
   it('a job created on one replica is seen and cancelled on the other, which stops the owner', async () => {
     const prefix = `p${randomBytes(4).toString('hex')}:`;
     const a = await replica(prefix, 'replica-a', 'latency: 40ms');
