@@ -12,7 +12,7 @@
  * <p>files                      set of file ids
  * <p>file:<id>                  hash: meta (the Files API object and owner), chunks, chunk (bytes)
  * <p>file:<id>:c:<n>            the n-th chunk of its content (1 MiB by default)
- * <p>events                     channel: `job:<id>` / `file:<id>` when one changes
+ * <p>events                     channel: `job:<id>` / `file:<id>` when one changes, `cancel:<id>`
  * ```
  *
  * - Content is never one value: it is written in chunks as it streams in (an upload, at most
@@ -94,7 +94,7 @@ redis.call('PUBLISH', ARGV[4], 'job:' .. ARGV[3])
 return 1`;
 const LUA_CANCEL = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'cancel', ARGV[1])
-redis.call('PUBLISH', ARGV[2], 'job:' .. ARGV[3])
+redis.call('PUBLISH', ARGV[2], 'cancel:' .. ARGV[3])
 return 1`;
 const LUA_ACQUIRE = `local cur = redis.call('GET', KEYS[1])
 if cur == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
@@ -611,8 +611,8 @@ export class RedisJobStore implements JobStorage {
     const id = message.slice(at + 1);
     if (kind === 'file') {
       await this.refreshFile(id).catch(() => undefined);
-    } else if (kind === 'job' && isJobId(id)) {
-      for (const w of this.#watchers) w.job(id);
+    } else if ((kind === 'job' || kind === 'cancel') && isJobId(id)) {
+      for (const w of this.#watchers) w.job(id, kind === 'cancel');
     }
   }
 

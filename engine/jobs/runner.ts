@@ -154,7 +154,7 @@ export class JobRunner {
         Math.max(50, Math.floor(this.#leaseMs / 2)),
       );
       this.#timers.push(adopt);
-      this.#unwatch = this.#store.watch({ job: (id) => void this.#onEvent(id) });
+      this.#unwatch = this.#store.watch({ job: (id, cancel) => void this.#onEvent(id, cancel) });
     }
     for (const t of this.#timers) t.unref();
   }
@@ -176,10 +176,14 @@ export class JobRunner {
     return n;
   }
 
-  /** Another replica changed the job: a cancel reaches its run here, others refresh the view. */
-  async #onEvent(id: string): Promise<void> {
+  /** A job changed elsewhere: a cancel reaches its run here; other jobs refresh the view. */
+  async #onEvent(id: string, cancel: boolean): Promise<void> {
     const run = this.#runs.get(id);
-    if (run !== undefined) return this.#renew(run);
+    if (run !== undefined) {
+      // Its own saves echo back: only a cancel asked elsewhere concerns the run.
+      if (cancel) await this.#renew(run);
+      return;
+    }
     const job = await this.#store.loadJob(id).catch(() => undefined);
     if (job === undefined || this.#runs.has(id)) return;
     if (isJobRecord(job)) this.#jobs.set(job);
@@ -285,7 +289,7 @@ export class JobRunner {
   }
 
   async cancel(id: string, owner: string | null, kind: JobRecord['kind']): Promise<JobResult<JobRecord>> {
-    if (this.#store.shared && !this.#runs.has(id)) await this.#onEvent(id);
+    if (this.#store.shared && !this.#runs.has(id)) await this.#onEvent(id, false);
     const job = this.get(id, owner, kind);
     if (job === null) return refuse({ kind: 'not_found' });
     if (job.status === 'cancelling' || job.status === 'cancelled') return ok(job);

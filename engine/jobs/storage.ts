@@ -58,8 +58,8 @@ export interface JournalAppender {
 
 /** What a shared store tells its runner that other replicas did. */
 export interface StoreEvents {
-  /** A job was saved (or cancelled, or deleted) elsewhere. */
-  job(id: string): void;
+  /** A job was saved or deleted (`cancel` false), or a cancel of it was asked (`cancel` true). */
+  job(id: string, cancel: boolean): void;
 }
 
 export interface JobStorage {

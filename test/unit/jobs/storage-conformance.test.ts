@@ -217,17 +217,18 @@ for (const kind of KINDS) {
       expect(await other.acquire('batch_j5', 'replica-b', 10_000)).not.toBeNull();
     });
 
-    it('tells a watcher when another replica saves a job (shared)', async () => {
+    it('tells a watcher when another replica saves a job or asks to cancel it (shared)', async () => {
       if (!store.shared) return;
       const seen: string[] = [];
-      const unwatch = store.watch({ job: (id) => seen.push(id) });
+      const unwatch = store.watch({ job: (id, cancel) => seen.push(cancel ? `cancel ${id}` : id) });
       await new Promise((r) => setTimeout(r, 100));
       const other = await peer();
       await other.saveJob('batch_j6', { id: 'batch_j6' });
+      await other.requestCancel('batch_j6', 1);
       const until = Date.now() + 5_000;
-      while (!seen.includes('batch_j6') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      while (seen.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       unwatch();
-      expect(seen).toContain('batch_j6');
+      expect(seen).toEqual(['batch_j6', 'cancel batch_j6']);
     });
   });
 }
