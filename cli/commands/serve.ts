@@ -55,7 +55,8 @@ Options:
                         the same URL and prefix share the jobs, and a replica's unfinished
                         jobs are taken over when it dies. The URL may also come from
                         SWITCHYARD_JOBS_REDIS_URL (keeps a password off the command line)
-  --jobs-redis-prefix <p>  Key prefix of the jobs in Redis (default: switchyard:jobs:)
+  --jobs-redis-prefix <p>
+                        Key prefix of the jobs in Redis (default: switchyard:jobs:)
   -h, --help            Show this help
 
 Environment:
