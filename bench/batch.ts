@@ -6,6 +6,9 @@
  * and the sizes on disk. Shows that memory does not grow with the batch (input streamed, one bit
  * per request).
  *
+ * `BENCH_STORE=redis` keeps the jobs in a throwaway redis-server (the Redis job store: chunked
+ * upload, a stream per journal, Lua-fenced appends) instead of a directory.
+ *
  * Run: `node --expose-gc --import tsx bench/batch.ts` (the live heap is sampled only with
  * --expose-gc). Prints numbers; asserts nothing.
  */
@@ -13,9 +16,11 @@ import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, jobs, parsePolicy } from '../engine/index.js';
+import { type RedisServer, startRedis } from '../test/support/redis.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 50_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const STORE = process.env.BENCH_STORE === 'redis' ? 'redis' : 'disk';
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-batch-'));
 
 const loaded = parsePolicy([
@@ -55,15 +60,25 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 global.gc?.();
 const rssBefore = process.memoryUsage().rss;
 
-const store = await jobs.JobStore.open(join(dir, 'jobs'));
+let redis: RedisServer | null = null;
+if (STORE === 'redis') {
+  redis = await startRedis();
+  if (redis === null) throw new Error('BENCH_STORE=redis needs redis-server installed');
+}
+const store =
+  redis === null
+    ? await jobs.JobStore.open(join(dir, 'jobs'))
+    : await jobs.RedisJobStore.open({ url: redis.url });
 const engine = createEngine(loaded.policy);
 const runner = new jobs.JobRunner({ store, engine: () => engine, concurrency: CONCURRENCY });
 await runner.start();
+const uploadStarted = performance.now();
 const file = await store.saveUpload(
   createReadStream(inputPath),
   { filename: 'input.jsonl', purpose: 'batch', owner: null, createdAt: 0, expiresAt: null },
   1024 ** 3,
 );
+const uploadMs = performance.now() - uploadStarted;
 const started = performance.now();
 const created = await runner.createBatch(
   {
@@ -96,9 +111,18 @@ for (;;) {
 const ended = performance.now();
 await runner.stop(1000);
 await engine.close();
+const journalSize =
+  store instanceof jobs.JobStore
+    ? mb(statSync(join(dir, 'jobs', 'jobs', job.id, 'journal.jsonl')).size)
+    : 'a stream';
+await store.close();
+await redis?.stop();
 
 const runMs = (finalizingAt || ended) - started;
-console.log(`batch of ${LINES} requests, concurrency ${CONCURRENCY}, mock upstream without latency`);
+console.log(
+  `batch of ${LINES} requests, concurrency ${CONCURRENCY}, mock upstream without latency, ${STORE} store`,
+);
+console.log(`  upload ${mb(file.file.bytes)}: ${(uploadMs / 1000).toFixed(2)} s`);
 console.log(`  status ${job.status}: ${job.completed} completed, ${job.failed} failed`);
 console.log(
   `  validate + run: ${(runMs / 1000).toFixed(2)} s, ${Math.round(LINES / (runMs / 1000))} requests/s`,
@@ -107,7 +131,7 @@ console.log(
   `  finalize (output file from the journal): ${((ended - (finalizingAt || ended)) / 1000).toFixed(2)} s`,
 );
 console.log(
-  `  input ${mb(file.file.bytes)}, journal ${mb(statSync(join(dir, 'jobs', 'jobs', job.id, 'journal.jsonl')).size)}, output ${mb(store.getFile(job.output_file_id ?? '')?.file.bytes ?? 0)}`,
+  `  input ${mb(file.file.bytes)}, journal ${journalSize}, output ${mb(store.getFile(job.output_file_id ?? '')?.file.bytes ?? 0)}`,
 );
 console.log(`  RSS before ${mb(rssBefore)}, peak during the batch ${mb(peakRss)}`);
 if (heapAt.length > 0) console.log(`  live heap after GC at each tenth of the batch: ${heapAt.join(', ')}`);

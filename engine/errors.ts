@@ -257,9 +257,16 @@ export const ERRORS = {
     status: 404,
     type: 'invalid_request_error',
     message:
-      'Jobs (files, batches, deferred requests) are not enabled on this gateway; start it with --jobs-dir.',
+      'Jobs (files, batches, deferred requests) are not enabled on this gateway; start it with --jobs-dir or --jobs-redis.',
     stage: 'jobs',
-    doc: 'The server was started without `--jobs-dir`, so it keeps no files or jobs.',
+    doc: 'The server was started without `--jobs-dir` or `--jobs-redis`, so it keeps no files or jobs.',
+  },
+  job_store_unavailable: {
+    status: 503,
+    type: 'api_error',
+    message: 'The job store cannot be reached; retry shortly.',
+    stage: 'jobs',
+    doc: 'Jobs are kept in Redis (`--jobs-redis`) and Redis cannot be reached: every files and jobs call answers this until it is back; jobs being worked on pause and resume then.',
   },
   file_not_found: {
     status: 404,

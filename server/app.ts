@@ -27,6 +27,7 @@ import {
   type CompiledPolicy,
   createPolicyRecorder,
   type ErrorCode,
+  jobs as jobsApi,
   type PolicyRecorder,
 } from '../engine/index.js';
 import { type AlertWebhookOptions, AlertWebhookSender } from './alert-webhook.js';
@@ -90,6 +91,8 @@ export interface CreateServerOptions {
    * survive a restart. Without it the Files and Batch APIs answer 404 `jobs_disabled`.
    */
   jobsDir?: string;
+  /** Keep them in Redis instead, shared by the replicas using the same URL and prefix (`serve --jobs-redis`). */
+  jobsRedis?: { url: string; prefix?: string };
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */
@@ -225,7 +228,14 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
 
   let jobs: InstalledJobs;
   try {
-    jobs = await installJobs(routes, { manager, metrics, log, dir: options.jobsDir, gracePeriodMs });
+    jobs = await installJobs(routes, {
+      manager,
+      metrics,
+      log,
+      dir: options.jobsDir,
+      redis: options.jobsRedis,
+      gracePeriodMs,
+    });
   } catch (err) {
     await recorder?.close();
     throw err;
@@ -253,6 +263,11 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     }
   };
   const fail = (request: HttpRequest, err: unknown): void => {
+    if (err instanceof jobsApi.JobStoreUnavailableError && !request.res.headersSent) {
+      // The job store (Redis) dropped during a files or jobs call (engine/jobs/storage.ts).
+      sendApiError(request, 'job_store_unavailable');
+      return;
+    }
     request.log.error({ err }, 'request failed');
     if (!request.res.headersSent) sendApiError(request, 'internal_error');
     else if (!request.res.writableEnded) request.res.destroy();

@@ -1,17 +1,21 @@
 /**
  * Jobs in the server: the store and the runner (engine/jobs) started with the server when
- * `--jobs-dir` is given, the Files and Batch API routes, deferred requests
- * (`x-switchyard-defer: true` on the model endpoints), and the runner's part of the shutdown.
+ * `--jobs-dir` (a directory) or `--jobs-redis` (a Redis server the replicas share) is given, the
+ * Files and Batch API routes, deferred requests (`x-switchyard-defer: true` on the model
+ * endpoints), and the runner's part of the shutdown.
  *
  * Shutdown: when the server starts closing (`closing`), the runner stops starting job requests;
  * those in flight get the grace period to finish and be journaled, then are cut and run again on
- * the next start (`closed` waits for that, before the engine closes).
+ * the next start (`closed` waits for that, then releases the jobs' leases and closes the store).
  *
- * Without `--jobs-dir` the routes exist and answer 404 `jobs_disabled`, and a deferred request
- * is refused the same way rather than silently run in the foreground.
+ * Without a store the routes exist and answer 404 `jobs_disabled`, and a deferred request is
+ * refused the same way rather than silently run in the foreground. With Redis unreachable they
+ * answer 503 `job_store_unavailable`.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { hostname } from 'node:os';
 import { Counter, Gauge } from 'prom-client';
 import { CREDENTIAL_HEADERS, jobs } from '../engine/index.js';
 import { sendApiError } from './errors.js';
@@ -30,9 +34,9 @@ const DEFERRABLE = new Set(jobs.JOB_ENDPOINTS);
 
 export interface JobsContext {
   readonly manager: PolicyManager;
-  /** null: jobs are disabled (no `--jobs-dir`). */
+  /** null: jobs are disabled (no `--jobs-dir` or `--jobs-redis`). */
   readonly runner: jobs.JobRunner | null;
-  readonly store: jobs.JobStore | null;
+  readonly store: jobs.JobStorage | null;
 }
 
 export interface InstallJobsOptions {
@@ -40,8 +44,10 @@ export interface InstallJobsOptions {
   readonly log: Logger;
   /** The server's metrics: jobs add their gauges and counter to its registry. */
   readonly metrics?: ServerMetrics;
-  /** `--jobs-dir`; undefined disables jobs. */
+  /** `--jobs-dir`; undefined (and no `redis`) disables jobs. */
   readonly dir: string | undefined;
+  /** `--jobs-redis`: jobs in Redis, shared by the replicas with the same URL and prefix. */
+  readonly redis?: { readonly url: string; readonly prefix?: string } | undefined;
   /** How long the shutdown lets job requests in flight finish. */
   readonly gracePeriodMs: number;
 }
@@ -53,9 +59,13 @@ export interface InstallJobsOptions {
 export function callerOf(
   ctx: JobsContext,
   request: HttpRequest,
-): { tenant: string | null; runner: jobs.JobRunner; store: jobs.JobStore } | null {
+): { tenant: string | null; runner: jobs.JobRunner; store: jobs.JobStorage } | null {
   if (ctx.runner === null || ctx.store === null) {
     sendApiError(request, 'jobs_disabled');
+    return null;
+  }
+  if (!ctx.store.available) {
+    sendApiError(request, 'job_store_unavailable');
     return null;
   }
   const engine = ctx.manager.engine;
@@ -136,6 +146,10 @@ async function deferRequest(ctx: JobsContext, request: HttpRequest, endpoint: st
       headers: keptHeaders(request.headers),
     });
   } catch (err) {
+    if (err instanceof jobs.JobStoreUnavailableError) {
+      sendApiError(request, 'job_store_unavailable');
+      return;
+    }
     request.log.error({ err }, 'could not save a deferred request');
     sendApiError(request, 'internal_error');
     return;
@@ -163,23 +177,58 @@ export interface InstalledJobs {
   closed(): Promise<void>;
 }
 
+/** Opens the job store the options name (null: none); a store that cannot be used refuses the start. */
+async function openJobStore(options: InstallJobsOptions): Promise<jobs.JobStorage | null> {
+  const refuse = (what: string, err: unknown, code: string): never => {
+    // Refuse to start rather than accept jobs that cannot be kept.
+    const reason = err instanceof Error ? err.message : String(err);
+    throw Object.assign(new Error(`cannot use ${what}: ${reason}`), { code });
+  };
+  if (options.dir !== undefined && options.redis !== undefined) {
+    refuse('both a jobs directory and a jobs Redis', 'choose one', 'SY_JOBS_CONFIG');
+  }
+  if (options.redis !== undefined) {
+    const { url, prefix } = options.redis;
+    const problem = jobs.redisJobStoreProblem({ url, ...(prefix === undefined ? {} : { prefix }) });
+    if (problem !== null) refuse('the jobs Redis', problem, 'SY_JOBS_CONFIG');
+    const log = options.log.child({ component: 'jobs' });
+    let warned = false;
+    try {
+      const store = await jobs.RedisJobStore.open({
+        url,
+        ...(prefix === undefined ? {} : { prefix }),
+        onConnectionError: (err) => {
+          // Once per outage: ioredis retries in the background.
+          if (warned) return;
+          warned = true;
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'jobs Redis unreachable');
+        },
+      });
+      store.onReady(() => {
+        if (warned) log.info({}, 'jobs Redis reachable again');
+        warned = false;
+      });
+      return store;
+    } catch (err) {
+      return refuse(`the jobs Redis at ${jobs.maskUrl(url)}`, err, 'SY_JOBS_REDIS');
+    }
+  }
+  if (options.dir === undefined) return null;
+  try {
+    return await jobs.JobStore.open(options.dir);
+  } catch (err) {
+    return refuse(`the jobs directory ${options.dir}`, err, 'SY_JOBS_DIR');
+  }
+}
+
 /** Opens the store, makes the runner and adds the Files and Batch routes. */
 export async function installJobs(routes: Routes, options: InstallJobsOptions): Promise<InstalledJobs> {
   const { manager } = options;
   let runner: jobs.JobRunner | null = null;
-  let store: jobs.JobStore | null = null;
+  const store = await openJobStore(options);
   let stopped: Promise<void> | null = null;
   let stop: (() => Promise<void>) | null = null;
-  if (options.dir !== undefined) {
-    try {
-      store = await jobs.JobStore.open(options.dir);
-    } catch (err) {
-      // Refuse to start rather than accept jobs that cannot be kept.
-      const reason = err instanceof Error ? err.message : String(err);
-      throw Object.assign(new Error(`cannot use the jobs directory ${options.dir}: ${reason}`), {
-        code: 'SY_JOBS_DIR',
-      });
-    }
+  if (store !== null) {
     const log = options.log.child({ component: 'jobs' });
     const registry = options.metrics?.registry;
     const requests =
@@ -194,6 +243,8 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
     runner = new jobs.JobRunner({
       store,
       engine: () => manager.engine,
+      // Named in leases and logs: which replica works on a job.
+      replica: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       ...(requests === null ? {} : { onRequest: (outcome) => requests.inc({ outcome }) }),
       log: {
         info: (obj, msg) => log.info(obj, msg),
@@ -247,6 +298,8 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
     },
     async closed() {
       await stop?.();
+      // After the runner stopped (its leases released) and the HTTP requests drained.
+      await store?.close();
     },
   };
 }

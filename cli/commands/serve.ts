@@ -51,10 +51,17 @@ Options:
   --jobs-dir <dir>      Keep uploaded files, batches and deferred requests here; they
                         survive a restart and resume (without it, /v1/files, /v1/batches
                         and x-switchyard-defer answer 404 jobs_disabled)
+  --jobs-redis <url>    Keep them in Redis instead (redis://host:port/db): replicas given
+                        the same URL and prefix share the jobs, and a replica's unfinished
+                        jobs are taken over when it dies. The URL may also come from
+                        SWITCHYARD_JOBS_REDIS_URL (keeps a password off the command line)
+  --jobs-redis-prefix <p>
+                        Key prefix of the jobs in Redis (default: switchyard:jobs:)
   -h, --help            Show this help
 
 Environment:
   SWITCHYARD_ADMIN_TOKEN       Bearer token for /admin (without it, /admin answers 404)
+  SWITCHYARD_JOBS_REDIS_URL    The Redis of --jobs-redis, when the option is not given
   OTEL_EXPORTER_OTLP_ENDPOINT  Export traces over OTLP/HTTP (a span per request and per upstream
                                attempt); the other OTEL_* variables apply (OTEL_SERVICE_NAME,
                                OTEL_EXPORTER_OTLP_HEADERS, ...). Unset: no tracing.
@@ -120,6 +127,26 @@ function parsePort(text: string): number {
   return Number(text);
 }
 
+/** `--jobs-redis` (or SWITCHYARD_JOBS_REDIS_URL) and its prefix; undefined without one. */
+function jobsRedisOption(
+  values: { 'jobs-dir'?: string; 'jobs-redis'?: string; 'jobs-redis-prefix'?: string },
+  env: Record<string, string | undefined>,
+): { url: string; prefix?: string } | undefined {
+  const url = values['jobs-redis'] ?? (env.SWITCHYARD_JOBS_REDIS_URL || undefined);
+  const prefix = values['jobs-redis-prefix'];
+  if (url === undefined) {
+    if (prefix !== undefined) throw new UsageError('--jobs-redis-prefix needs --jobs-redis <url>');
+    return undefined;
+  }
+  if (values['jobs-dir'] !== undefined) {
+    throw new UsageError(
+      '--jobs-dir and --jobs-redis (or SWITCHYARD_JOBS_REDIS_URL) cannot be combined: choose one job store',
+    );
+  }
+  // The URL and prefix are checked by the server, which refuses to start on a bad one.
+  return { url, ...(prefix === undefined ? {} : { prefix }) };
+}
+
 export async function runServe(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommandArgs(
     args,
@@ -136,6 +163,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'record-content': { type: 'string' },
       'no-record': { type: 'boolean' },
       'jobs-dir': { type: 'string' },
+      'jobs-redis': { type: 'string' },
+      'jobs-redis-prefix': { type: 'string' },
     },
     SERVE_HELP,
     io,
@@ -183,6 +212,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
           };
 
   await requireExisting(values.policy, '--policy');
+  const jobsRedis = jobsRedisOption(values, io.env ?? process.env);
 
   const { formatHuman } = await loadEngine('formatHuman', 'loadPolicy', 'createEngine');
   let createServer: typeof import('../../server/app.js').createServer;
@@ -218,6 +248,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       firstLoadOffThread: true,
       ...(record === undefined ? {} : { record }),
       ...(values['jobs-dir'] === undefined ? {} : { jobsDir: values['jobs-dir'] }),
+      ...(jobsRedis === undefined ? {} : { jobsRedis }),
       ...(io.env === undefined ? {} : { env: io.env }),
     });
   } catch (err) {

@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { isRecord } from '../shared/guards.js';
-import { readLines } from './lines.js';
+import { type LineSource, readLines } from './lines.js';
 
 /** The endpoints a job line may call: the ones the engine serves. */
 export const JOB_ENDPOINTS: readonly string[] = Object.freeze([
@@ -142,7 +142,7 @@ export interface CheckInputOptions {
  * a field, a duplicate `custom_id` (results are matched by it, so it must be unique), too many
  * requests, an empty file. Memory: a short digest of each `custom_id`, never the lines.
  */
-export async function checkInputFile(path: string, options: CheckInputOptions): Promise<InputCheck> {
+export async function checkInputFile(path: LineSource, options: CheckInputOptions): Promise<InputCheck> {
   const problems: LineProblem[] = [];
   let more = 0;
   const report = (p: LineProblem): void => {
@@ -207,7 +207,7 @@ export async function checkInputFile(path: string, options: CheckInputOptions): 
  * A line that no longer parses (the file changed under the job) is yielded as a problem.
  */
 export async function* jobLines(
-  path: string,
+  path: LineSource,
   endpoint: string | null,
   maxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ): AsyncGenerator<ParsedLine> {

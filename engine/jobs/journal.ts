@@ -18,6 +18,7 @@ import { type FileHandle, open, truncate } from 'node:fs/promises';
 import { isRecord } from '../shared/guards.js';
 import { readLines } from './lines.js';
 import type { OutputLine } from './output.js';
+import type { JobStorage, JournalAppender } from './storage.js';
 
 export interface JournalRecord {
   /** 0-based index of the request in the input file. */
@@ -106,7 +107,7 @@ export interface JournalSummary {
 }
 
 /** Largest journal line read back: an answer plus its envelope (answers are bounded upstream). */
-const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 export function isJournalRecord(value: unknown): value is JournalRecord {
   return (
@@ -145,71 +146,45 @@ export function countRecord(summary: JournalSummary, record: JournalRecord): boo
   return true;
 }
 
+function isAnyRecord(value: unknown): boolean {
+  return isSubRecord(value) || isSubEndRecord(value) || isJournalRecord(value);
+}
+
 /**
- * Reads a journal back: which requests finished, and the counts. A torn or unreadable tail (a
- * crash mid-write) is cut off the file, so appends continue after the last whole record.
- * A missing journal is an empty one.
+ * Reads a job's journal back from the store: which requests finished, and the counts. A torn or
+ * unreadable tail (a crash mid-write) is removed, so appends continue after the last whole
+ * record. A missing journal is an empty one.
  */
-export async function recoverJournal(path: string, total: number): Promise<JournalSummary> {
+export async function recoverJournal(
+  store: JobStorage,
+  jobId: string,
+  total: number,
+): Promise<JournalSummary> {
   const summary = emptySummary(total);
-  let goodEnd = 0;
-  let size = 0;
-  try {
-    for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
-      size = line.end;
-      let record: unknown = null;
-      if (line.terminated && line.text !== null) {
-        try {
-          record = JSON.parse(line.text);
-        } catch {
-          record = null;
-        }
-      }
-      if (isSubRecord(record)) summary.subs.set(record.sub.id, record.sub);
-      else if (isSubEndRecord(record)) summary.subsEnded.add(record.subEnd);
-      else if (isJournalRecord(record)) countRecord(summary, record);
-      else break;
-      goodEnd = line.end;
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return summary;
-    throw err;
+  for await (const record of store.records(jobId, isAnyRecord, true)) {
+    if (isSubRecord(record)) summary.subs.set(record.sub.id, record.sub);
+    else if (isSubEndRecord(record)) summary.subsEnded.add(record.subEnd);
+    else countRecord(summary, record as JournalRecord);
   }
-  if (size > goodEnd) await truncate(path, goodEnd);
   return summary;
 }
 
-/** Streams the whole records of a journal (after recovery, every line is whole). */
-export async function* journalRecords(path: string): AsyncGenerator<JournalRecord> {
-  try {
-    for await (const line of readLines(path, { maxLineBytes: MAX_RECORD_BYTES })) {
-      if (!line.terminated || line.text === null) return;
-      let record: unknown;
-      try {
-        record = JSON.parse(line.text);
-      } catch {
-        return;
-      }
-      // Sub-batch records are not results.
-      if (isSubRecord(record) || isSubEndRecord(record)) continue;
-      if (!isJournalRecord(record)) return;
-      yield record;
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+/** Streams the results of a job's journal (sub-batch records are not results). */
+export async function* journalRecords(store: JobStorage, jobId: string): AsyncGenerator<JournalRecord> {
+  for await (const record of store.records(jobId, isAnyRecord, false)) {
+    if (isJournalRecord(record)) yield record;
   }
 }
 
 /** Appends values as JSON lines, one whole line per write, in order, one write in flight. */
-export class JournalWriter {
+export class JournalWriter implements JournalAppender {
   #handle: Promise<FileHandle> | null = null;
   #tail: Promise<void> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
   /** Resolves once the line is in the file (the kernel's page cache). */
-  append(record: JournalRecord | OutputLine | SubRecord | SubEndRecord): Promise<void> {
+  append(record: unknown): Promise<void> {
     const text = `${JSON.stringify(record)}\n`;
     const next = this.#tail.then(async () => {
       this.#handle ??= open(this.path, 'a');
@@ -250,6 +225,28 @@ export interface OutputSummary {
  */
 export async function recoverOutput(path: string): Promise<OutputSummary> {
   const summary: OutputSummary = { done: new Set(), succeeded: 0, failed: 0 };
+  const isOutput = (v: unknown): boolean => isRecord(v) && typeof v.custom_id === 'string';
+  for await (const value of jsonLines(path, isOutput, true)) {
+    const line = value as { custom_id: string; response?: unknown };
+    if (summary.done.has(line.custom_id)) continue;
+    summary.done.add(line.custom_id);
+    const status = isRecord(line.response) ? line.response.status_code : null;
+    if (typeof status === 'number' && status >= 200 && status < 300) summary.succeeded++;
+    else summary.failed++;
+  }
+  return summary;
+}
+
+/**
+ * The values of a JSON Lines file, up to the first line that is torn (no newline), not JSON or
+ * not `valid`; with `repair`, the file is cut there (a crash mid-write), so appends continue after
+ * the last whole value. A missing file has none.
+ */
+export async function* jsonLines(
+  path: string,
+  valid: (value: unknown) => boolean,
+  repair: boolean,
+): AsyncGenerator<unknown> {
   let goodEnd = 0;
   let size = 0;
   try {
@@ -263,19 +260,13 @@ export async function recoverOutput(path: string): Promise<OutputSummary> {
           value = null;
         }
       }
-      if (!isRecord(value) || typeof value.custom_id !== 'string') break;
-      if (!summary.done.has(value.custom_id)) {
-        summary.done.add(value.custom_id);
-        const status = isRecord(value.response) ? value.response.status_code : null;
-        if (typeof status === 'number' && status >= 200 && status < 300) summary.succeeded++;
-        else summary.failed++;
-      }
+      if (value === null || !valid(value)) break;
       goodEnd = line.end;
+      yield value;
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return summary;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (size > goodEnd) await truncate(path, goodEnd);
-  return summary;
+  if (repair && size > goodEnd) await truncate(path, goodEnd);
 }

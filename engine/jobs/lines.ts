@@ -8,6 +8,9 @@
 
 import { createReadStream } from 'node:fs';
 
+/** A file path, or a function opening the content from a byte offset (a store's file). */
+export type LineSource = string | ((start: number) => AsyncIterable<Buffer>);
+
 export interface FileLine {
   /** 1-based line number. */
   readonly number: number;
@@ -31,11 +34,11 @@ export interface ReadLinesOptions {
 const NEWLINE = 0x0a;
 
 /**
- * The lines of `path`, one at a time.
+ * The lines of `source` (a path or a store's file), one at a time.
  * @example
  * for await (const line of readLines('input.jsonl', { maxLineBytes: 1 << 20 })) use(line.text);
  */
-export async function* readLines(path: string, options: ReadLinesOptions): AsyncGenerator<FileLine> {
+export async function* readLines(source: LineSource, options: ReadLinesOptions): AsyncGenerator<FileLine> {
   const { maxLineBytes } = options;
   let offset = options.start ?? 0;
   let lineStart = offset;
@@ -67,8 +70,11 @@ export async function* readLines(path: string, options: ReadLinesOptions): Async
     parts.push(chunk);
     size += chunk.length;
   };
-  const stream = createReadStream(path, { start: offset, highWaterMark: 64 * 1024 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  const stream =
+    typeof source === 'string'
+      ? (createReadStream(source, { start: offset, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>)
+      : source(offset);
+  for await (const chunk of stream) {
     let from = 0;
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, from);

@@ -42,9 +42,10 @@ import type { Clock } from '../shared/clock.js';
 import type { JobLine } from './input.js';
 import { DEFAULT_MAX_LINE_BYTES, parseJobLine } from './input.js';
 import type { JobRecord } from './job.js';
-import { Bitset, type JournalSummary, type JournalWriter, type SubBatch } from './journal.js';
-import { readLines } from './lines.js';
+import { Bitset, type JournalSummary, type SubBatch } from './journal.js';
+import { type LineSource, readLines } from './lines.js';
 import { jobLineHeaders, type LineOutcome, lineRequestId, MAX_DEFERRALS, runJobLine } from './output.js';
+import type { JournalAppender } from './storage.js';
 
 /** The only endpoint sent natively: the chat requests every provider's batch API takes. */
 export const NATIVE_ENDPOINT = '/v1/chat/completions';
@@ -117,10 +118,11 @@ interface Group {
 export interface PlanOptions {
   readonly engine: Engine;
   readonly job: JobRecord;
-  readonly inputPath: string;
-  readonly dir: string;
+  readonly input: LineSource;
+  /** A local directory for the provider batch's input file while it is submitted. */
+  readonly scratch: string;
   readonly summary: JournalSummary;
-  readonly journal: JournalWriter;
+  readonly journal: JournalAppender;
   readonly clock: Clock;
   readonly log: NativeLog;
   readonly signal: AbortSignal;
@@ -161,7 +163,7 @@ export async function planNative(o: PlanOptions): Promise<SubBatch[]> {
   const groups = new Map<string, Group>();
   let index = 0;
   try {
-    for await (const raw of readLines(o.inputPath, { maxLineBytes: DEFAULT_MAX_LINE_BYTES })) {
+    for await (const raw of readLines(o.input, { maxLineBytes: DEFAULT_MAX_LINE_BYTES })) {
       if (o.signal.aborted) break;
       if (raw.text !== null && raw.text.trim() === '') continue;
       const i = index++;
@@ -189,7 +191,7 @@ export async function planNative(o: PlanOptions): Promise<SubBatch[]> {
       const encoded = api.encode(nativeCustomId(i), body, target.upstreamModel);
       if (!encoded.ok) continue;
       if (group === undefined) {
-        const path = join(o.dir, `native-${groups.size}.jsonl`);
+        const path = join(o.scratch, `native-${groups.size}.jsonl`);
         group = {
           key,
           route: route.name,
@@ -274,9 +276,9 @@ export interface DriveOptions {
   readonly engine: () => Engine | null;
   readonly job: JobRecord;
   readonly sub: SubBatch;
-  readonly inputPath: string;
+  readonly input: LineSource;
   readonly summary: JournalSummary;
-  readonly journal: JournalWriter;
+  readonly journal: JournalAppender;
   readonly clock: Clock;
   readonly log: NativeLog;
   /** First wait between polls (doubling up to a minute). */
@@ -295,7 +297,7 @@ export interface DriveOptions {
 
 /** The line at `offset` of the input file. */
 async function lineAt(
-  path: string,
+  path: LineSource,
   offset: number,
   index: number,
   endpoint: string,
@@ -416,7 +418,7 @@ async function ingest(
       const index = indexOf(item.customId);
       const k = index === null ? undefined : position.get(index);
       if (index === null || k === undefined || summary.done.has(index) || !item.ok) continue;
-      const line = await lineAt(o.inputPath, sub.offsets[k], index, job.endpoint);
+      const line = await lineAt(o.input, sub.offsets[k], index, job.endpoint);
       if (line === null) continue;
       for (let deferrals = 0; ; deferrals++) {
         let engine = o.engine();

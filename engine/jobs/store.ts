@@ -1,5 +1,6 @@
 /**
- * Where jobs live on disk, one directory given by the operator (`serve --jobs-dir`):
+ * The disk job store (`serve --jobs-dir`): one directory given by the operator, used by one
+ * gateway process (it is not shared: leases are trivially held).
  *
  * ```
  * <dir>/files/<file-id>.data      an uploaded file, or a job's output or error file
@@ -11,53 +12,41 @@
  *
  * Metadata is replaced atomically (written to a temporary file, flushed, renamed), so a crash
  * leaves the old version or the new one, never a mix. Content is streamed to disk, never held in
- * memory. Ids are checked against a strict pattern before they become paths.
+ * memory. Ids are checked against a strict pattern before they become paths. The journal is
+ * appended one whole line per write; a crash can tear only its last line, which `records` with
+ * `repair` cuts off.
  */
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isRecord } from '../shared/guards.js';
+import { JournalWriter, jsonLines } from './journal.js';
+import {
+  byteLimit,
+  type FileMeta,
+  isFileId,
+  isJobId,
+  type JobStorage,
+  type JournalAppender,
+  type Lease,
+  newId,
+  type StoredFile,
+  storedFile,
+} from './storage.js';
 
-export type FilePurpose = 'batch' | 'batch_output';
-
-/** The Files API object (`GET /v1/files/{id}`). */
-export interface FileObject {
-  readonly id: string;
-  readonly object: 'file';
-  readonly bytes: number;
-  readonly created_at: number;
-  readonly expires_at: number | null;
-  readonly filename: string;
-  readonly purpose: FilePurpose;
-  readonly status: 'processed';
-  readonly status_details: null;
-}
-
-export interface StoredFile {
-  readonly file: FileObject;
-  /** The tenant that uploaded it (or owns the job that wrote it); null without tenants. */
-  readonly owner: string | null;
-}
-
-const FILE_ID = /^file-[A-Za-z0-9_-]{1,64}$/;
-const JOB_ID = /^(batch|job)_[A-Za-z0-9]{1,64}$/;
-
-export function isFileId(id: string): boolean {
-  return FILE_ID.test(id);
-}
-
-export function isJobId(id: string): boolean {
-  return JOB_ID.test(id);
-}
-
-/** A random id: `prefix` then 24 base62-ish characters. */
-export function newId(prefix: 'file-' | 'batch_' | 'job_'): string {
-  return `${prefix}${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
-}
+export {
+  type FileObject,
+  type FilePurpose,
+  isFileId,
+  isJobId,
+  newId,
+  type StoredFile,
+  UploadTooLargeError,
+} from './storage.js';
 
 /**
  * Replaces `path` atomically. Written by hand (a dozen lines) rather than with
@@ -75,15 +64,9 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await rename(tmp, path);
 }
 
-export class UploadTooLargeError extends Error {
-  readonly code = 'SY_UPLOAD_TOO_LARGE';
-  constructor(readonly limit: number) {
-    super(`the file exceeds ${limit} bytes`);
-    this.name = 'UploadTooLargeError';
-  }
-}
-
-export class JobStore {
+export class JobStore implements JobStorage {
+  readonly shared = false;
+  readonly available = true;
   readonly #files = new Map<string, StoredFile>();
 
   private constructor(readonly dir: string) {}
@@ -121,39 +104,27 @@ export class JobStore {
     return isFileId(id) ? (this.#files.get(id) ?? null) : null;
   }
 
-  /** Every file, oldest first. */
   files(): StoredFile[] {
     return [...this.#files.values()].sort((a, b) => a.file.created_at - b.file.created_at);
   }
 
-  /**
-   * Streams `source` into a new file; over `maxBytes` it stops, deletes what it wrote and throws
-   * {@link UploadTooLargeError}. The file is listed only once complete.
-   */
-  async saveUpload(
-    source: Readable,
-    meta: {
-      filename: string;
-      purpose: FilePurpose;
-      owner: string | null;
-      createdAt: number;
-      expiresAt: number | null;
-    },
-    maxBytes: number,
-  ): Promise<StoredFile> {
+  async refreshFile(id: string): Promise<StoredFile | null> {
+    return this.getFile(id);
+  }
+
+  async saveUpload(source: Readable, meta: FileMeta, maxBytes: number): Promise<StoredFile> {
     const id = newId('file-');
     const data = this.dataPath(id);
     const tmp = `${data}.tmp`;
     let bytes = 0;
-    const counter = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-      for await (const chunk of chunks) {
-        bytes += chunk.length;
-        if (bytes > maxBytes) throw new UploadTooLargeError(maxBytes);
-        yield chunk;
-      }
-    };
     try {
-      await pipeline(source, counter, createWriteStream(tmp, { mode: 0o600 }));
+      await pipeline(
+        source,
+        byteLimit(maxBytes, (n) => {
+          bytes = n;
+        }),
+        createWriteStream(tmp, { mode: 0o600 }),
+      );
       await rename(tmp, data);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -162,52 +133,22 @@ export class JobStore {
     return this.#addFile(id, bytes, meta);
   }
 
-  /** Makes `tmpPath` (written by the caller) a stored file, e.g. a job's output. */
-  async adoptFile(
-    id: string,
-    tmpPath: string,
-    meta: {
-      filename: string;
-      purpose: FilePurpose;
-      owner: string | null;
-      createdAt: number;
-      expiresAt: number | null;
-    },
-  ): Promise<StoredFile> {
+  async adoptFile(id: string, tmpPath: string, meta: FileMeta): Promise<StoredFile> {
     const data = this.dataPath(id);
     await rename(tmpPath, data);
     const { size } = await stat(data);
     return this.#addFile(id, size, meta);
   }
 
-  async #addFile(
-    id: string,
-    bytes: number,
-    meta: {
-      filename: string;
-      purpose: FilePurpose;
-      owner: string | null;
-      createdAt: number;
-      expiresAt: number | null;
-    },
-  ): Promise<StoredFile> {
-    const stored: StoredFile = {
-      file: {
-        id,
-        object: 'file',
-        bytes,
-        created_at: meta.createdAt,
-        expires_at: meta.expiresAt,
-        filename: meta.filename,
-        purpose: meta.purpose,
-        status: 'processed',
-        status_details: null,
-      },
-      owner: meta.owner,
-    };
+  async #addFile(id: string, bytes: number, meta: FileMeta): Promise<StoredFile> {
+    const stored = storedFile(id, bytes, meta);
     await writeFileAtomic(join(this.dir, 'files', `${id}.json`), `${JSON.stringify(stored)}\n`);
     this.#files.set(id, stored);
     return stored;
+  }
+
+  readFile(id: string, start = 0): Readable {
+    return createReadStream(this.dataPath(id), { start, highWaterMark: 64 * 1024 });
   }
 
   async deleteFile(id: string): Promise<void> {
@@ -219,7 +160,6 @@ export class JobStore {
     await rm(this.dataPath(id), { force: true });
   }
 
-  /** The saved state of every job (unreadable ones are skipped and reported). */
   async loadJobs(onBad: (id: string, err: unknown) => void): Promise<unknown[]> {
     const out: unknown[] = [];
     for (const id of await readdir(join(this.dir, 'jobs'))) {
@@ -233,15 +173,72 @@ export class JobStore {
     return out;
   }
 
+  async loadJob(id: string): Promise<unknown> {
+    return isJobId(id) ? readJson(join(this.jobDir(id), 'job.json')) : null;
+  }
+
   async saveJob(id: string, state: unknown): Promise<void> {
     const dir = this.jobDir(id);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(join(dir, 'job.json'), `${JSON.stringify(state)}\n`);
   }
 
+  /** One process: the runner cancels a job it runs itself; this marks one it does not run. */
+  async requestCancel(id: string, at: number): Promise<void> {
+    const state = await this.loadJob(id);
+    if (!isRecord(state) || (state.status !== 'validating' && state.status !== 'in_progress')) return;
+    await this.saveJob(id, { ...state, status: 'cancelling', cancelling_at: at });
+  }
+
   async deleteJob(id: string): Promise<void> {
     await rm(this.jobDir(id), { recursive: true, force: true });
   }
+
+  async putJobData(id: string, name: string, text: string): Promise<void> {
+    const dir = this.jobDir(id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, dataName(name)), text, { mode: 0o600 });
+  }
+
+  readJobData(id: string, name: string, start = 0): Readable {
+    return createReadStream(join(this.jobDir(id), dataName(name)), { start, highWaterMark: 64 * 1024 });
+  }
+
+  async scratchDir(id: string): Promise<string> {
+    const dir = this.jobDir(id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  journal(id: string, _lease: Lease): JournalAppender {
+    return new JournalWriter(join(this.jobDir(id), 'journal.jsonl'));
+  }
+
+  records(id: string, valid: (record: unknown) => boolean, repair: boolean): AsyncGenerator<unknown> {
+    return jsonLines(join(this.jobDir(id), 'journal.jsonl'), valid, repair);
+  }
+
+  async acquire(id: string, owner: string): Promise<Lease | null> {
+    return { jobId: id, token: owner };
+  }
+
+  async renew(): Promise<{ held: boolean; cancelAt: number | null }> {
+    return { held: true, cancelAt: null };
+  }
+
+  async release(): Promise<void> {}
+
+  watch(): () => void {
+    return () => {};
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Job data names are the store's own (`input.jsonl`), never a caller's; checked anyway. */
+function dataName(name: string): string {
+  if (!/^[a-z][a-z0-9.-]{0,40}$/.test(name)) throw new Error(`not a job data name: ${name}`);
+  return name;
 }
 
 async function readJson(path: string): Promise<unknown> {

@@ -1191,7 +1191,7 @@ export interface RecordingRotation {
   keep?: number;
 }
 /**
- * Background work: batches (`POST /v1/files` then `POST /v1/batches`), deferred requests (`x-switchyard-defer: true`) and `switchyard batch run`. Each request of a job runs through the same routes, limits, budgets, guardrails and recording as an interactive one, and carries the header `x-switchyard-job` (`batch` or `deferred`), so a route can send background work elsewhere with `when: { header.x-switchyard-job: batch }`. The server keeps jobs only when started with `--jobs-dir`.
+ * Background work: batches (`POST /v1/files` then `POST /v1/batches`), deferred requests (`x-switchyard-defer: true`) and `switchyard batch run`. Each request of a job runs through the same routes, limits, budgets, guardrails and recording as an interactive one, and carries the header `x-switchyard-job` (`batch` or `deferred`), so a route can send background work elsewhere with `when: { header.x-switchyard-job: batch }`. The server keeps jobs only when started with `--jobs-dir` (a directory) or `--jobs-redis` (Redis, shared by replicas).
  *
  * This interface was referenced by `Policy`'s JSON-Schema
  * via the `definition` "Jobs".

@@ -8,7 +8,6 @@
  * are read with busboy as they arrive.
  */
 
-import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { BusboyConfig, BusboyConstructor, BusboyInstance } from '@fastify/busboy';
@@ -126,19 +125,32 @@ async function receiveUpload(
 }
 
 /**
- * Streams a file as the answer. A file that cannot be opened is a 500 (nothing was sent yet); one
- * that fails while being sent cuts the response, so the client sees it short of its length.
+ * Streams a file from the job store as the answer. Headers go out with the first chunk (or the
+ * end of an empty file), so a file that cannot be read at all is still a clean error: 503 when
+ * the store (Redis) is unreachable, else 500. One that fails while being sent cuts the response,
+ * so the client sees it short of its length.
  */
-function sendFile(request: HttpRequest, path: string, headers: Record<string, string>): void {
+function sendFile(request: HttpRequest, stream: Readable, headers: Record<string, string>): void {
   const res = request.res;
-  const stream = createReadStream(path);
-  stream.once('open', () => {
-    res.writeHead(200, { ...headers, 'x-request-id': request.id });
-    stream.pipe(res);
+  const start = (): void => {
+    if (!res.headersSent) res.writeHead(200, { ...headers, 'x-request-id': request.id });
+  };
+  stream.on('data', (chunk: Buffer) => {
+    start();
+    if (!res.write(chunk)) stream.pause();
+  });
+  res.on('drain', () => stream.resume());
+  stream.once('end', () => {
+    start();
+    res.end();
   });
   stream.once('error', (err) => {
     if (res.headersSent) {
       res.destroy(err);
+      return;
+    }
+    if (err instanceof jobs.JobStoreUnavailableError) {
+      sendApiError(request, 'job_store_unavailable');
       return;
     }
     request.log.error({ err }, 'file read failed');
@@ -191,6 +203,8 @@ export function fileRoutes(routes: Routes, options: FileRoutesOptions): void {
         if (err instanceof jobs.UploadTooLargeError) {
           return sendApiError(request, 'file_too_large', { limit: String(maxBytes) });
         }
+        if (err instanceof jobs.JobStoreUnavailableError)
+          return sendApiError(request, 'job_store_unavailable');
         if (err instanceof MultipartError) {
           return sendApiError(request, 'invalid_request', {
             detail: `The multipart body could not be read: ${err.message}`,
@@ -280,7 +294,7 @@ export function fileRoutes(routes: Routes, options: FileRoutesOptions): void {
       const own = ownFile(request);
       if (own === null) return;
       const { caller, id, file } = own;
-      sendFile(request, caller.store.dataPath(id), {
+      sendFile(request, caller.store.readFile(id), {
         'content-type': 'application/octet-stream',
         'content-length': String(file.file.bytes),
         'content-disposition': `attachment; filename="${file.file.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`,

@@ -49,8 +49,16 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
 }
 
+export interface StartRedisOptions {
+  /**
+   * Keep the data in this directory (append-only file, flushed at every write), so a server
+   * killed by `stop()` has it all again after `start()`; without it, a restart starts empty.
+   */
+  readonly persistDir?: string;
+}
+
 /** Returns null when redis-server is not installed. */
-export async function startRedis(): Promise<RedisServer | null> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer | null> {
   if (!redisAvailable) return null;
   const port = await freePort();
   let child: ChildProcess | null = null;
@@ -64,8 +72,9 @@ export async function startRedis(): Promise<RedisServer | null> {
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(options.persistDir === undefined
+          ? ['--appendonly', 'no']
+          : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.persistDir]),
         '--protected-mode',
         'no',
       ],

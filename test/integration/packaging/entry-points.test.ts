@@ -133,6 +133,23 @@ await engine.close();
     for (const name of SERVER_PACKAGES) expect(loaded, name).not.toContain(name);
   });
 
+  it('a disk job store loads no Redis client; a Redis job store loads ioredis', async () => {
+    const disk = await packagesLoadedBy(`
+const { jobs } = await import('./engine/index.ts');
+const { mkdtemp, rm } = await import('node:fs/promises');
+const dir = await mkdtemp((await import('node:os')).tmpdir() + '/sy-ep-');
+await jobs.JobStore.open(dir);
+await rm(dir, { recursive: true, force: true });
+`);
+    expect(disk).not.toContain('ioredis');
+    const redis = await packagesLoadedBy(`
+const { jobs } = await import('./engine/index.ts');
+// Nothing listens on port 1: opening fails after ioredis was loaded to try.
+await jobs.RedisJobStore.open({ url: 'redis://127.0.0.1:1' }, 200).catch(() => undefined);
+`);
+    expect(redis).toContain('ioredis');
+  });
+
   it('loads zod when policy tests run', async () => {
     const loaded = await packagesLoadedBy(`
 const { runPolicyTests } = await import('./engine/index.ts');

@@ -8,6 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { journalRecords, recoverJournal } from '../../../engine/jobs/journal.js';
+import { JobStore } from '../../../engine/jobs/store.js';
+
+const JOB = 'batch_journaltest';
+
+/** The journal's path in a disk store of \`dir\`, with the store. */
+async function journalAt(): Promise<{ store: JobStore; path: string }> {
+  const store = await JobStore.open(dir);
+  await store.scratchDir(JOB);
+  return { store, path: join(store.jobDir(JOB), 'journal.jsonl') };
+}
 
 let dir: string;
 beforeEach(async () => {
@@ -43,7 +53,7 @@ const result = (i: number) => ({
 
 describe('journal with sub-batches', () => {
   it('reads sub-batches and their ends, counts results, cuts a torn tail', async () => {
-    const path = join(dir, 'journal.jsonl');
+    const { store, path } = await journalAt();
     const whole = [
       sub('b1', [0, 1]),
       result(0),
@@ -54,7 +64,7 @@ describe('journal with sub-batches', () => {
       .map((r) => `${JSON.stringify(r)}\n`)
       .join('');
     await writeFile(path, `${whole}{"i":3,"ok":tr`);
-    const summary = await recoverJournal(path, 4);
+    const summary = await recoverJournal(store, JOB, 4);
     expect([...summary.subs.keys()]).toEqual(['b1', 'b2']);
     expect([...summary.subsEnded]).toEqual(['b1']);
     expect(summary.subs.get('b2')?.offsets).toEqual([20, 30]);
@@ -63,18 +73,18 @@ describe('journal with sub-batches', () => {
     expect(summary.done.has(0) && summary.done.has(2) && !summary.done.has(1)).toBe(true);
     expect(await readFile(path, 'utf8')).toBe(whole);
     const records = [];
-    for await (const r of journalRecords(path)) records.push(r.i);
+    for await (const r of journalRecords(store, JOB)) records.push(r.i);
     expect(records).toEqual([0, 2]);
   });
 
   it('a malformed sub record ends the recovery there', async () => {
-    const path = join(dir, 'journal.jsonl');
+    const { store, path } = await journalAt();
     const good = `${JSON.stringify(result(0))}\n`;
     await writeFile(
       path,
       `${good}${JSON.stringify({ sub: { id: 'b', lines: [1], offsets: [] } })}\n${JSON.stringify(result(1))}\n`,
     );
-    const summary = await recoverJournal(path, 2);
+    const summary = await recoverJournal(store, JOB, 2);
     expect(summary.subs.size).toBe(0);
     expect(summary.completed).toBe(1);
     expect(await readFile(path, 'utf8')).toBe(good);
