@@ -71,7 +71,8 @@ export class MemoryCacheStore implements CacheStore {
       return false;
     }
     const json = JSON.stringify(value);
-    // The copy the store keeps: the caller's objects stay the caller's (and unfrozen).
+    // The copy the store keeps, read back from the JSON (what a hit was always served: no
+    // `undefined` fields, no class instances): the caller's objects stay the caller's, unfrozen.
     const answer = freezeJson(JSON.parse(json) as CachedAnswer);
     // lru-cache refuses (and drops the old entry) when the size exceeds maxSize.
     this.#lru.set(key, { expiresAt: now + ttlMs, answer }, { size: Math.max(1, Buffer.byteLength(json)) });
