@@ -1,6 +1,7 @@
 /**
  * The in-process cache store: an LRU (lru-cache) bounded by entry count and by bytes, where an
- * entry's size is the UTF-8 length of its serialised answer.
+ * entry's size is the UTF-8 length of its serialised answer plus the length of its key (an exact
+ * key is the request's canonical text, keys.ts).
  *
  * Expiry is checked against the `now` each call passes in, never lru-cache's own clock: lru-cache's
  * TTL is not used at all, so virtual time is the only time. An expired entry is dropped when it is
@@ -75,7 +76,9 @@ export class MemoryCacheStore implements CacheStore {
     // `undefined` fields, no class instances): the caller's objects stay the caller's, unfrozen.
     const answer = freezeJson(JSON.parse(json) as CachedAnswer);
     // lru-cache refuses (and drops the old entry) when the size exceeds maxSize.
-    this.#lru.set(key, { expiresAt: now + ttlMs, answer }, { size: Math.max(1, Buffer.byteLength(json)) });
+    // The key counts too: it is the request's canonical text (keys.ts), as long as its prompt.
+    const size = Math.max(1, Buffer.byteLength(json) + key.length);
+    this.#lru.set(key, { expiresAt: now + ttlMs, answer }, { size });
     return this.#lru.has(key);
   }
 

@@ -46,7 +46,7 @@ export interface CacheStore {
 /** What a store reports when its backend fails; the request carries on as a miss. */
 export interface CacheStoreError {
   readonly op: 'get' | 'set' | 'delete' | 'connect';
-  /** The cache key involved; absent for connection errors. */
+  /** The hash of the cache key involved (never the key, which holds request values); absent for connection errors. */
   readonly key?: string;
   readonly error: unknown;
 }

@@ -21,7 +21,7 @@
  */
 import { copyJson, toCachedAnswer } from '../../cache/answer.js';
 import type { CompiledCache } from '../../cache/compile.js';
-import { cacheDirectives } from '../../cache/keys.js';
+import { cacheDirectives, hashCacheKey } from '../../cache/keys.js';
 import { normalizeVector } from '../../cache/semantic-index.js';
 import { semanticText } from '../../cache/semantic-text.js';
 import type { CachedAnswer, CacheStore } from '../../cache/store.js';
@@ -470,7 +470,8 @@ export function cacheStage(traffic: Traffic): NamedStage {
     }
     // The embedding model's upstream identity is part of the partition: vectors of two models
     // (a reload that points the name elsewhere) are never compared.
-    const partition = `${cache.keyOf(ctx, route.name)}\u0000${model.provider}\u0000${model.upstreamModel}`;
+    // Hashed: the partition is kept with each of the index's entries.
+    const partition = `${hashCacheKey(cache.keyOf(ctx, route.name))}\u0000${model.provider}\u0000${model.upstreamModel}`;
     const index = traffic.stores.semanticIndex(cache);
     if (directives.read) {
       const found = index.search(partition, vector, settings.threshold, scope.startedAt);

@@ -15,7 +15,8 @@ describe('MemoryCacheStore', () => {
     await store.set('a', makeAnswer('a'), 100, 0);
     await store.set('b', makeAnswer('b'), 1_000, 0);
     expect(store.size).toBe(2);
-    expect(store.bytes).toBe(2 * Buffer.byteLength(JSON.stringify(makeAnswer('a'))));
+    // Each entry's serialised answer and its key ('a', 'b': one byte each).
+    expect(store.bytes).toBe(2 * Buffer.byteLength(JSON.stringify(makeAnswer('a'))) + 2);
     expect(store.prune(500)).toBe(1);
     expect(store.size).toBe(1);
     expect(store.getShared('b', 500)).toEqual(makeAnswer('b'));
