@@ -4,6 +4,16 @@ import { Cancellation } from '../../../engine/shared/cancellation.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Writes how each watched sleep ends into `settled`: `fired <name>` or `aborted <name>: <reason>`. */
+function watcher(settled: string[]): (name: string, p: Promise<void>) => void {
+  return (name, p) => {
+    p.then(
+      () => settled.push(`fired ${name}`),
+      (reason: unknown) => settled.push(`aborted ${name}: ${String(reason)}`),
+    );
+  };
+}
+
 describe('ReplayClock', () => {
   it('fires sleeps in time order, same-instant ones in creation order, only when told', async () => {
     const clock = new ReplayClock(1000);
@@ -75,12 +85,7 @@ describe('ReplayClock', () => {
     const clock = new ReplayClock(0);
     const controller = new AbortController();
     const settled: string[] = [];
-    const watch = (name: string, p: Promise<void>): void => {
-      p.then(
-        () => settled.push(`fired ${name}`),
-        (reason: unknown) => settled.push(`aborted ${name}: ${String(reason)}`),
-      );
-    };
+    const watch = watcher(settled);
     watch('a', clock.sleep(10, controller.signal));
     watch('b', clock.sleep(30, controller.signal));
     watch('c', clock.sleep(20, controller.signal));
@@ -102,12 +107,7 @@ describe('ReplayClock', () => {
     const clock = new ReplayClock(0);
     const cancel = new Cancellation();
     const settled: string[] = [];
-    const track = (name: string, p: Promise<void>): void => {
-      p.then(
-        () => settled.push(`${name} fired`),
-        (reason: unknown) => settled.push(`${name} ${String(reason)}`),
-      );
-    };
+    const track = watcher(settled);
     track('10', clock.sleepUntil(10, cancel));
     track('20', clock.sleepUntil(20, cancel));
     track('other', clock.sleepUntil(20, new Cancellation()));
@@ -115,11 +115,11 @@ describe('ReplayClock', () => {
     await turn();
     cancel.abort('gone');
     await turn();
-    expect(settled).toEqual(['10 fired', '20 gone']);
+    expect(settled).toEqual(['fired 10', 'aborted 20: gone']);
     expect(clock.pending).toBe(1);
     track('late', clock.sleepUntil(5, cancel));
     await turn();
-    expect(settled.at(-1)).toBe('late gone');
+    expect(settled.at(-1)).toBe('aborted late: gone');
     expect(clock.pending).toBe(1);
   });
 });
