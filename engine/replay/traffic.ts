@@ -348,7 +348,10 @@ function filler(seed: string, n: number): string {
   return lettersOf(createHash('sha256').update(seed).digest(), n);
 }
 
-/** Stand-ins already made, by hash and length: the same texts come back again and again. */
+/**
+ * Stand-ins already made, by hash: the same texts come back again and again. A stand-in is as long
+ * as the length it was made for, so the length needs no place in the key.
+ */
 const standIns = new Map<string, string>();
 const STAND_INS_KEPT = 10_000;
 
@@ -363,9 +366,8 @@ function hashedStandIn(value: unknown, n: unknown): unknown {
   if (typeof value !== 'string' || typeof n !== 'number' || value.length !== HASH_PREFIX.length + 64)
     return value;
   if (!value.startsWith(HASH_PREFIX)) return value;
-  const key = `${value}:${n}`;
-  const known = standIns.get(key);
-  if (known !== undefined) return known;
+  const known = standIns.get(value);
+  if (known !== undefined && known.length === n) return known;
   const bytes = new Uint8Array(32);
   for (let i = 0; i < 32; i++) {
     const hi = hexDigit(value.charCodeAt(HASH_PREFIX.length + 2 * i));
@@ -375,7 +377,7 @@ function hashedStandIn(value: unknown, n: unknown): unknown {
   }
   const out = lettersOf(bytes, n);
   if (standIns.size >= STAND_INS_KEPT) standIns.clear();
-  standIns.set(key, out);
+  standIns.set(value, out);
   return out;
 }
 
