@@ -40,7 +40,7 @@ import {
   createTrafficParser,
   DEFAULT_RATE_PER_SECOND,
   detectFormat,
-  parseTime,
+  parseTimeBytes,
   type TrafficFormatName,
   type TrafficRequest,
   type UnreplayableReason,
@@ -296,7 +296,7 @@ function recordedArrival(bytes: Buffer): number | null {
   const end = bytes.indexOf(QUOTE, n);
   if (end < 0) return null;
   // A time is ASCII; anything else fails to parse and the line is parsed whole instead.
-  const at = parseTime(bytes.toString('latin1', n, end));
+  const at = parseTimeBytes(bytes, n, end);
   return Number.isNaN(at) ? null : at;
 }
 
