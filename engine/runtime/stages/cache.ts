@@ -173,7 +173,9 @@ export function cacheStage(traffic: Traffic): NamedStage {
     const ctx = scope.context;
     if (ctx === null) return null;
     const headers = scopeHeaders(scope, { 'x-switchyard-target': answer.target });
-    const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage: answer.usage });
+    // What the caller may keep and change is its own: the entry's usage and body are frozen.
+    const usage = shared && answer.usage !== null ? { ...answer.usage } : answer.usage;
+    const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage });
     let hit: EngineResponse;
     if (!ctx.stream) {
       const body = shared ? copyJson(answer.body) : answer.body;

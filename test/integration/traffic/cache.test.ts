@@ -88,9 +88,12 @@ describe('cache', () => {
     const body = first.body as { id: string; choices: { message: { content: string } }[] };
     body.id = 'changed by a caller';
     body.choices[0].message.content = 'changed by a caller';
+    const usage = first.meta.usage as { promptTokens: number };
+    usage.promptTokens = -1;
     const second = asJson(await h.engine.handle(request()));
     expect(second.headers['x-switchyard-cache']).toBe('hit');
     expect(second.body).toEqual(miss.body);
+    expect(second.meta.usage).toEqual(miss.meta.usage);
     // Streamed hits of one entry, with and without the usage chunk, each read to the end.
     const plain = await readStream(await h.engine.handle(request({ stream: true })));
     const withUsage = await readStream(await h.engine.handle(request({ stream: true, includeUsage: true })));
