@@ -12,9 +12,10 @@
  * Each replay runs in a child process of its own, plain `node` on the built engine (`dist/`: run
  * `npm run build` first; without it, the sources through tsx, whose loader costs memory), so its
  * peak RSS (`process.resourceUsage().maxRSS`) is the replay's alone. Per run it prints wall-clock
- * requests/s, CPU-seconds (user + system: what the run cost, whatever else the machine is doing)
- * and requests per CPU-second, and peak RSS. `BENCH_ROUNDS` (default 3) runs of the small file
- * are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
+ * requests/s, CPU-seconds (user + system of every thread: what the run cost, whatever else the
+ * machine is doing) and requests per CPU-second, the same per CPU-second of the main thread alone
+ * (Linux: the JavaScript's own cost, without the garbage collector's helper threads), and peak
+ * RSS. `BENCH_ROUNDS` (default 3) runs of the small file are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
  * in between (before/after numbers under one load). `BENCH_TRAFFIC=<file>` reuses a recording.
  *
  * The goals (issue 11): at least 50,000 recorded requests replayed per second (the median of the
@@ -57,6 +58,8 @@ interface ChildResult {
   readonly simulated: number;
   readonly seconds: number;
   readonly cpuSeconds: number;
+  /** The main thread's CPU time (Linux; null elsewhere). */
+  readonly mainCpuSeconds: number | null;
   readonly maxRssMb: number;
 }
 
@@ -65,7 +68,7 @@ interface ChildResult {
 // sits in the measured process; it loads the built engine (`dist/`) when there is one.
 
 const CHILD = `
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 const [root, file] = process.argv.slice(1);
@@ -73,11 +76,21 @@ const built = join(root, 'dist/engine/index.js');
 const engine = await import(pathToFileURL(existsSync(built) ? built : join(root, 'engine/index.ts')).href);
 const loaded = engine.parsePolicy([{ file: 'bench.yaml', text: process.env.BENCH_POLICY }]);
 if (!loaded.ok) throw new Error('the bench policy does not load');
+// The main thread's own CPU time (Linux): what the replay costs without the GC's helper threads.
+const mainThread = () => {
+  try {
+    return Number(readFileSync('/proc/self/task/' + process.pid + '/schedstat', 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return null;
+  }
+};
+const main0 = mainThread();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const report = await engine.replayRecording(loaded.policy, file);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const main1 = mainThread();
 process.stdout.write(JSON.stringify({
   total: report.total,
   changed: report.changed,
@@ -85,6 +98,7 @@ process.stdout.write(JSON.stringify({
   simulated: report.simulatedAnswers,
   seconds,
   cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  mainCpuSeconds: main0 === null || main1 === null ? null : main1 - main0,
   maxRssMb: process.resourceUsage().maxRSS / 1024,
 }) + '\\n');
 `;
@@ -172,6 +186,9 @@ function show(label: string, r: ChildResult): void {
   console.log(
     `${label.padEnd(10)} ${String(r.total).padStart(9)} requests in ${r.seconds.toFixed(2).padStart(6)} s = ${String(Math.round(r.total / r.seconds)).padStart(6)} req/s` +
       ` | ${r.cpuSeconds.toFixed(2).padStart(6)} CPU-s = ${String(Math.round(r.total / r.cpuSeconds)).padStart(6)} req/CPU-s` +
+      (r.mainCpuSeconds === null
+        ? ''
+        : ` (main thread ${String(Math.round(r.total / r.mainCpuSeconds)).padStart(6)} req/CPU-s)`) +
       ` | peak RSS ${r.maxRssMb.toFixed(0).padStart(4)} MB | ${r.changed} changed, ${r.recorded} recorded / ${r.simulated} simulated answers`,
   );
 }
@@ -185,22 +202,32 @@ try {
   }
   const rates: number[] = [];
   const cpuRates: number[] = [];
+  const mainRates: number[] = [];
   const before: number[] = [];
+  const beforeCpu: number[] = [];
+  const beforeMain: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const r = replayIn(ROOT, small);
     show('replay', r);
     rates.push(r.total / r.seconds);
     cpuRates.push(r.total / r.cpuSeconds);
+    if (r.mainCpuSeconds !== null) mainRates.push(r.total / r.mainCpuSeconds);
     if (COMPARE !== null) {
       const b = replayIn(COMPARE, small);
       show('before', b);
       before.push(b.total / b.seconds);
+      beforeCpu.push(b.total / b.cpuSeconds);
+      if (b.mainCpuSeconds !== null) beforeMain.push(b.total / b.mainCpuSeconds);
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const main = (xs: number[]): string =>
+    xs.length === 0 ? '' : `, ${Math.round(median(xs))} req per main-thread CPU-s`;
   console.log(
-    `median of ${ROUNDS}: ${Math.round(median(rates))} req/s, ${Math.round(median(cpuRates))} req/CPU-s` +
-      (COMPARE === null ? '' : ` (before: ${Math.round(median(before))} req/s)`),
+    `median of ${ROUNDS}: ${Math.round(median(rates))} req/s, ${Math.round(median(cpuRates))} req/CPU-s${main(mainRates)}` +
+      (COMPARE === null
+        ? ''
+        : ` (before: ${Math.round(median(before))} req/s, ${Math.round(median(beforeCpu))} req/CPU-s${main(beforeMain)})`),
   );
   console.log(`  goal: >= 50,000 req/s: ${median(rates) >= 50_000 ? 'PASS' : 'FAIL'}`);
   if (BIG_LINES > 0) {

@@ -44,3 +44,28 @@ export function toCachedAnswer(body: unknown, target: string, now: number): Cach
   const model = isRecord(body) && typeof body.model === 'string' ? body.model : '';
   return { body, model, usage: usageOf(body), storedAt: now, target };
 }
+
+/**
+ * A copy of JSON data (what `JSON.parse` makes: plain objects, arrays, primitives), faster than a
+ * parse of its text: a hit served from a shared, frozen entry gets one to own.
+ */
+export function copyJson<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyJson(value[i]);
+    return out as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyJson((value as Record<string, unknown>)[key]);
+  return out as T;
+}
+
+/** Freezes JSON data in place, every object and array reachable from it; returns it. */
+export function freezeJson<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) for (const item of value) freezeJson(item);
+  else for (const key of Object.keys(value)) freezeJson((value as Record<string, unknown>)[key]);
+  return value;
+}

@@ -12,6 +12,7 @@ export {
   cacheDirectives,
   canonicalJson,
   compileCacheKey,
+  hashCacheKey,
   IDEMPOTENCY_HEADER,
   idempotentCacheKey,
   KEY_FORMAT_VERSION,

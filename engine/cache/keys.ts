@@ -1,8 +1,13 @@
 /**
- * Cache keys. A cache's `key` field list is compiled once into a function that hashes (sha256,
- * hex) a canonical encoding of the request's values for those fields, plus what scopes them:
+ * Cache keys. A cache's `key` field list is compiled once into a function that writes a canonical
+ * encoding of the request's values for those fields, plus what scopes them:
  *
  *   [KEY_FORMAT_VERSION, "exact", cache name, route, [[field, value] | [field] ...]]
+ *
+ * That text is the key itself: exact (two requests share it only when they are the same request
+ * for the cache, never by a hash's chance), and cheap where it stays in the process (the memory
+ * store, single flight). A store that sends keys elsewhere sends {@link hashCacheKey} of it
+ * (Redis keys are the sha256 hex of the text, as they always were); a key is never logged.
  *
  * - `tenant` is always a field unless the cache is `shared: true`; it is first, whatever the
  *   declared order, and the fields are deduplicated and sorted, so `[model, tenant]` and
@@ -43,7 +48,7 @@ const TRANSPORT_ONLY_BODY_FIELDS: ReadonlySet<string> = new Set(['stream', 'stre
 export const BODY_BUT_MESSAGES_FIELD = '*body-but-messages';
 const NOT_PARAMS: ReadonlySet<string> = new Set([...TRANSPORT_ONLY_BODY_FIELDS, 'messages']);
 
-/** `(ctx, route) => sha256 hex`; compiled once per cache. */
+/** `(ctx, route) => the exact key` (canonical text); compiled once per cache. */
 export type CacheKeyFunction = (ctx: RequestContext, route: string) => string;
 
 export interface CacheKeyOptions {
@@ -114,9 +119,12 @@ function normalizeKeyField(field: string): string {
   return field.startsWith('header.') ? `header.${field.slice(7).toLowerCase()}` : field;
 }
 
-/** One-shot `crypto.hash` (Node >= 20.12): a key per request, without a Hash object's setup. */
-function sha256(text: string): string {
-  return hash('sha256', text, 'hex');
+/**
+ * The sha256 hex of a key: what goes to a shared store (Redis), to logs and to error events, in
+ * place of the key (whose text holds the request's values). One-shot `crypto.hash` (Node >= 20.12).
+ */
+export function hashCacheKey(key: string): string {
+  return hash('sha256', key, 'hex');
 }
 
 /** The fields a cache keys on, in canonical order: tenant first (unless shared), then sorted. */
@@ -140,7 +148,7 @@ export function keyFields(options: Pick<CacheKeyOptions, 'fields' | 'shared' | '
  *
  * @example
  * const keyOf = compileCacheKey({ cache: 'faq', fields: ['model', 'messages', 'temperature'] });
- * const key = keyOf(ctx, 'chat'); // 64 hex chars; tenant included because the cache is not shared
+ * const key = keyOf(ctx, 'chat'); // [1,"exact","faq","chat",[["tenant","acme"],["messages",...]...]]
  */
 export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
   const fields = keyFields(options);
@@ -154,7 +162,7 @@ export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
       const v = getters[i](ctx);
       text += (i > 0 ? ',[' : '[') + names[i] + (v === ABSENT ? ']' : ',' + canonicalJson(v) + ']');
     }
-    return sha256(text + ']]');
+    return text + ']]';
   };
 }
 
@@ -163,7 +171,7 @@ export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
  * declared fields, the route or `shared`.
  */
 export function idempotentCacheKey(cache: string, tenant: string | null, idempotencyKey: string): string {
-  return sha256(canonicalJson([KEY_FORMAT_VERSION, 'idempotency', cache, tenant, idempotencyKey]));
+  return canonicalJson([KEY_FORMAT_VERSION, 'idempotency', cache, tenant, idempotencyKey]);
 }
 
 // ---------------------------------------------------------------------------------------------

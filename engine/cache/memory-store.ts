@@ -1,15 +1,20 @@
 /**
  * The in-process cache store: an LRU (lru-cache) bounded by entry count and by bytes, where an
- * entry's size is the UTF-8 length of its serialised answer.
+ * entry's size is the UTF-8 length of its serialised answer plus the length of its key (an exact
+ * key is the request's canonical text, keys.ts).
  *
  * Expiry is checked against the `now` each call passes in, never lru-cache's own clock: lru-cache's
  * TTL is not used at all, so virtual time is the only time. An expired entry is dropped when it is
  * read (or by `prune`); until then it only occupies an LRU slot, which the bounds reclaim.
  *
- * Answers are kept serialised, so a hit is a fresh object: a caller that mutates what it got (an
- * output guardrail redacting, say) can never corrupt the entry for the next caller.
+ * An answer is stored as a deep-frozen copy, made once when it is stored (its serialised length is
+ * its size): `get` hands out a fresh copy, so a caller that mutates what it got (an output
+ * guardrail redacting, say) can never corrupt the entry for the next caller, and `getShared`
+ * hands out the frozen entry itself to the cache stage, which serves a hit without parsing or
+ * copying what it only reads (a stream's frames) and copies what it hands over (a JSON body).
  */
 import { LRUCache } from 'lru-cache';
+import { copyJson, freezeJson } from './answer.js';
 import { type CachedAnswer, type CacheStore, isStorableTtl } from './store.js';
 
 export interface MemoryCacheStoreOptions {
@@ -21,7 +26,8 @@ export interface MemoryCacheStoreOptions {
 
 interface Entry {
   readonly expiresAt: number;
-  readonly json: string;
+  /** Deep-frozen, never handed out by `get` (a copy is). */
+  readonly answer: CachedAnswer;
 }
 
 export class MemoryCacheStore implements CacheStore {
@@ -45,18 +51,19 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   async get(key: string, now: number): Promise<CachedAnswer | undefined> {
-    return this.getSync(key, now);
+    const answer = this.getShared(key, now);
+    return answer === undefined ? undefined : copyJson(answer);
   }
 
-  /** `get` without the promise, for callers on a hot path. */
-  getSync(key: string, now: number): CachedAnswer | undefined {
+  /** The entry itself, deep-frozen and shared by every reader, without a promise (the hot path's read). */
+  getShared(key: string, now: number): CachedAnswer | undefined {
     const entry = this.#lru.get(key);
     if (entry === undefined) return undefined;
     if (!(now < entry.expiresAt)) {
       this.#lru.delete(key);
       return undefined;
     }
-    return JSON.parse(entry.json) as CachedAnswer;
+    return entry.answer;
   }
 
   async set(key: string, value: CachedAnswer, ttlMs: number, now: number): Promise<boolean> {
@@ -65,8 +72,13 @@ export class MemoryCacheStore implements CacheStore {
       return false;
     }
     const json = JSON.stringify(value);
+    // The copy the store keeps, read back from the JSON (what a hit was always served: no
+    // `undefined` fields, no class instances): the caller's objects stay the caller's, unfrozen.
+    const answer = freezeJson(JSON.parse(json) as CachedAnswer);
     // lru-cache refuses (and drops the old entry) when the size exceeds maxSize.
-    this.#lru.set(key, { expiresAt: now + ttlMs, json }, { size: Math.max(1, Buffer.byteLength(json)) });
+    // The key counts too: it is the request's canonical text (keys.ts), as long as its prompt.
+    const size = Math.max(1, Buffer.byteLength(json) + key.length);
+    this.#lru.set(key, { expiresAt: now + ttlMs, answer }, { size });
     return this.#lru.has(key);
   }
 

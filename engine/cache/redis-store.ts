@@ -1,6 +1,7 @@
 /**
  * The Redis cache store, shared by replicas. An entry is one string key
- * (`switchyard:cache:<sha256>`) holding the JSON envelope `{ v, expiresAt, answer }`, written with
+ * (`switchyard:cache:<sha256 of the cache key>`, keys.ts `hashCacheKey`; the same in every
+ * version, so replicas of older and newer versions share entries) holding the JSON envelope `{ v, expiresAt, answer }`, written with
  * `SET ... PX ttl` so Redis reclaims it; reads also check `expiresAt` against the caller's `now`,
  * because Redis expires on its own wall clock and the engine may run on virtual time (replay) or on
  * a replica whose clock differs.
@@ -18,6 +19,7 @@ import {
   type StoreClientOptions,
   storeClient,
 } from '../shared/redis.js';
+import { hashCacheKey } from './keys.js';
 import {
   type CachedAnswer,
   type CacheStore,
@@ -82,11 +84,12 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async get(key: string, now: number): Promise<CachedAnswer | undefined> {
+    const hashed = hashCacheKey(key);
     let text: string | null;
     try {
-      text = await this.#client.get(this.#prefix + key);
+      text = await this.#client.get(this.#prefix + hashed);
     } catch (error) {
-      this.#onError({ op: 'get', key, error });
+      this.#onError({ op: 'get', key: hashed, error });
       return undefined;
     }
     if (text === null) return undefined;
@@ -98,12 +101,13 @@ export class RedisCacheStore implements CacheStore {
       await this.delete(key);
       return false;
     }
+    const hashed = hashCacheKey(key);
     let text: string;
     try {
       text = encodeEnvelope(value, now + ttlMs);
     } catch (error) {
       // A body JSON cannot carry (a cycle, a BigInt) is not cacheable.
-      this.#onError({ op: 'set', key, error });
+      this.#onError({ op: 'set', key: hashed, error });
       return false;
     }
     if (Buffer.byteLength(text) > this.#maxValueBytes) {
@@ -111,20 +115,21 @@ export class RedisCacheStore implements CacheStore {
       return false;
     }
     try {
-      await this.#client.set(this.#prefix + key, text, 'PX', Math.max(1, Math.ceil(ttlMs)));
+      await this.#client.set(this.#prefix + hashed, text, 'PX', Math.max(1, Math.ceil(ttlMs)));
       return true;
     } catch (error) {
       // Redis is down or slow: nothing was stored, and nothing is counted as stored.
-      this.#onError({ op: 'set', key, error });
+      this.#onError({ op: 'set', key: hashed, error });
       return false;
     }
   }
 
   async delete(key: string): Promise<void> {
+    const hashed = hashCacheKey(key);
     try {
-      await this.#client.del(this.#prefix + key);
+      await this.#client.del(this.#prefix + hashed);
     } catch (error) {
-      this.#onError({ op: 'delete', key, error });
+      this.#onError({ op: 'delete', key: hashed, error });
     }
   }
 

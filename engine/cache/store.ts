@@ -27,10 +27,11 @@ export interface CacheStore {
   /** The entry under `key`, or undefined when absent, expired at `now`, or the backend failed. */
   get(key: string, now: number): Promise<CachedAnswer | undefined>;
   /**
-   * Optional, for a store whose entries are in this process: `get` at once, without a promise
-   * (the same entry, the same freshness rule). The cache stage then reads it without an await.
+   * Optional, for a store whose entries are in this process: the entry `get` would copy, at once
+   * (no promise) and itself (no copy), deep-frozen and shared by every reader, under the same
+   * freshness rule. The cache stage reads it without an await and copies only what it hands on.
    */
-  getSync?(key: string, now: number): CachedAnswer | undefined;
+  getShared?(key: string, now: number): CachedAnswer | undefined;
   /**
    * Stores `value` under `key` until `now + ttlMs` (exclusive); true when it was stored. A
    * non-positive or non-finite ttl, a value over the store's size bound, or a failing backend
@@ -45,7 +46,7 @@ export interface CacheStore {
 /** What a store reports when its backend fails; the request carries on as a miss. */
 export interface CacheStoreError {
   readonly op: 'get' | 'set' | 'delete' | 'connect';
-  /** The cache key involved; absent for connection errors. */
+  /** The hash of the cache key involved (never the key, which holds request values); absent for connection errors. */
   readonly key?: string;
   readonly error: unknown;
 }

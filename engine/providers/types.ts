@@ -7,7 +7,9 @@
  * and total deadlines belong to the attempt loop, which races `call()` and the `items` iteration
  * against its Clock and aborts the signal when one fires.
  */
+
 import type { MockProvider } from '../policy/types.generated.js';
+import type { Cancellation } from '../shared/cancellation.js';
 import type { Clock } from '../shared/clock.js';
 import type { Endpoint, ErrorClass, PromptCacheMarks, Usage } from '../types.js';
 import type { NativeBatchApi } from './batch.js';
@@ -137,6 +139,11 @@ export interface ProviderCallRequest {
   body: Readonly<Record<string, unknown>>;
   stream: boolean;
   signal: AbortSignal;
+  /**
+   * Optional: the same cancellation as `signal`, for an in-process provider that can listen
+   * without an AbortSignal (`signal` may then be made only when read).
+   */
+  cancel?: Cancellation;
   connectTimeoutMs: number;
   /** Continue after a mid-stream failure: the partial answer, appended as an assistant prefill. */
   prefill?: string;

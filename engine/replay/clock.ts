@@ -9,6 +9,7 @@
  * move: the replay knows (it moves time only between requests' waits, see engine/testing/replay.ts),
  * which is what makes a day of traffic replay in seconds.
  */
+import type { Cancellation } from '../shared/cancellation.js';
 import type { Clock } from '../shared/clock.js';
 
 interface Timer {
@@ -56,6 +57,25 @@ export class ReplayClock implements Clock {
         };
       }
       this.#push(timer);
+    });
+  }
+
+  /**
+   * `sleep` cancelled by a {@link Cancellation} instead of a signal (the simulated upstream's
+   * sleeps, on the attempt's cancellation): no AbortSignal is made for it.
+   */
+  sleepUntil(ms: number, cancel: Cancellation): Promise<void> {
+    if (cancel.aborted) return Promise.reject(cancel.reason);
+    if (!(ms > 0)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer: Timer = { at: this.#now + ms, seq: this.#seq++, index: -1, resolve };
+      this.#push(timer);
+      cancel.onAbort((reason) => {
+        // A sleep already over is left alone (its promise has settled).
+        if (timer.index < 0) return;
+        this.#remove(timer);
+        reject(reason);
+      });
     });
   }
 

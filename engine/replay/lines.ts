@@ -75,7 +75,15 @@ async function* splitLines<L>(
       let buf: Buffer = chunk;
       let start = 0;
       if (rest !== null) {
-        buf = Buffer.concat([rest, chunk]);
+        // Only the line that straddles the chunks is copied, not the whole chunk after it.
+        const nl = chunk.indexOf(NEWLINE);
+        if (nl === -1) buf = Buffer.concat([rest, chunk]);
+        else {
+          const straddling = Buffer.concat([rest, chunk.subarray(0, nl)]);
+          lineNo++;
+          add(lines, straddling, 0, straddling.length);
+          start = nl + 1;
+        }
         rest = null;
       }
       for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {

@@ -131,6 +131,59 @@ export function parseTime(text: string): number {
   return below === '' ? ms : ms + Number(`0.${below}`);
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number of the `count` ASCII digits at `at`, or -1 when any is not a digit. */
+function digitsAt(bytes: Uint8Array, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = bytes[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * {@link parseTime} of the bytes `[start, end)`, read as Latin-1. A time as the recorder writes
+ * it (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, a real date, year 1000 or later, at most nine digits
+ * of fraction) is read from the digits, with no string and no `Date.parse`; anything else is
+ * handed to `parseTime`.
+ */
+export function parseTimeBytes(bytes: Buffer, start: number, end: number): number {
+  const slow = (): number => parseTime(bytes.toString('latin1', start, end));
+  const n = end - start;
+  if (n < 20 || bytes[end - 1] !== 0x5a /* Z */) return slow();
+  const at = start;
+  if (bytes[at + 4] !== 0x2d || bytes[at + 7] !== 0x2d || bytes[at + 10] !== 0x54) return slow();
+  if (bytes[at + 13] !== 0x3a || bytes[at + 16] !== 0x3a) return slow();
+  const year = digitsAt(bytes, at, 4);
+  const month = digitsAt(bytes, at + 5, 2);
+  const day = digitsAt(bytes, at + 8, 2);
+  const hour = digitsAt(bytes, at + 11, 2);
+  const minute = digitsAt(bytes, at + 14, 2);
+  const second = digitsAt(bytes, at + 17, 2);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return slow();
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return slow();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])) return slow();
+  let ms = 0;
+  let below = 0;
+  if (n > 20) {
+    // A fraction: `.` and one to nine digits (Date.parse reads more in ways of its own);
+    // milliseconds from the first three, the rest below.
+    const digits = n - 21;
+    if (bytes[at + 19] !== 0x2e || digits < 1 || digits > 9) return slow();
+    for (let i = 0; i < digits; i++) {
+      const d = bytes[at + 20 + i] - 48;
+      if (d < 0 || d > 9) return slow();
+      if (i < 3) ms += d * (i === 0 ? 100 : i === 1 ? 10 : 1);
+    }
+    if (digits > 3) below = Number(`0.${bytes.toString('latin1', at + 23, end - 1)}`);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms) + below;
+}
+
 /** A 32-bit hash of integers (each mixed in with murmur3's finaliser). */
 export function mix32(...values: number[]): number {
   let h = 0x9e3779b9;
@@ -348,7 +401,10 @@ function filler(seed: string, n: number): string {
   return lettersOf(createHash('sha256').update(seed).digest(), n);
 }
 
-/** Stand-ins already made, by hash and length: the same texts come back again and again. */
+/**
+ * Stand-ins already made, by hash: the same texts come back again and again. A stand-in is as long
+ * as the length it was made for, so the length needs no place in the key.
+ */
 const standIns = new Map<string, string>();
 const STAND_INS_KEPT = 10_000;
 
@@ -363,9 +419,8 @@ function hashedStandIn(value: unknown, n: unknown): unknown {
   if (typeof value !== 'string' || typeof n !== 'number' || value.length !== HASH_PREFIX.length + 64)
     return value;
   if (!value.startsWith(HASH_PREFIX)) return value;
-  const key = `${value}:${n}`;
-  const known = standIns.get(key);
-  if (known !== undefined) return known;
+  const known = standIns.get(value);
+  if (known !== undefined && known.length === n) return known;
   const bytes = new Uint8Array(32);
   for (let i = 0; i < 32; i++) {
     const hi = hexDigit(value.charCodeAt(HASH_PREFIX.length + 2 * i));
@@ -375,7 +430,7 @@ function hashedStandIn(value: unknown, n: unknown): unknown {
   }
   const out = lettersOf(bytes, n);
   if (standIns.size >= STAND_INS_KEPT) standIns.clear();
-  standIns.set(key, out);
+  standIns.set(value, out);
   return out;
 }
 

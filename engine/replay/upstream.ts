@@ -58,6 +58,7 @@ import type { Clock } from '../shared/clock.js';
 import { isRecord } from '../shared/guards.js';
 import { toOpenAIUsage } from '../shared/usage.js';
 import type { AttemptRecord, ErrorClass, Usage } from '../types.js';
+import { ReplayClock } from './clock.js';
 import { eventActive, type Scenario } from './scenario.js';
 import type { AttemptSample, ModelSample, RecordingStats } from './stats.js';
 import { mix32 } from './traffic.js';
@@ -407,6 +408,29 @@ function waitForAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
+/** A call's waits, each ended by the call's cancellation. */
+interface Waits {
+  sleep(ms: number): Promise<void>;
+  /** Silence until the call is cancelled. */
+  untilAborted(): Promise<never>;
+}
+
+/**
+ * The waits of the call `req` on `clock`: through the call's {@link Cancellation} on the replay
+ * clock (no AbortSignal is made), else through its signal.
+ */
+function waitsOf(req: ProviderCallRequest, clock: Clock): Waits {
+  const cancel = req.cancel;
+  if (cancel !== undefined && clock instanceof ReplayClock) {
+    return {
+      sleep: (ms) => clock.sleepUntil(ms, cancel),
+      untilAborted: () => new Promise<never>((_, reject) => cancel.onAbort(reject)),
+    };
+  }
+  const signal = req.signal;
+  return { sleep: (ms) => clock.sleep(ms, signal), untilAborted: () => waitForAbort(signal) };
+}
+
 function errorResult(a: Answer): ProviderCallResult {
   const cls = a.outcome as ErrorClass;
   if (cls === 'connect')
@@ -429,16 +453,16 @@ async function play(
   clock: Clock,
   id: string,
 ): Promise<ProviderCallResult> {
-  const signal = req.signal;
+  const waits = waitsOf(req, clock);
   const outcome = a.outcome;
   const silent = SILENT.has(outcome);
   if (!req.stream || req.endpoint === 'embeddings') {
-    if (silent) return waitForAbort(signal);
+    if (silent) return waits.untilAborted();
     if (outcome === 'connect') {
-      await clock.sleep(a.durationMs, signal);
+      await waits.sleep(a.durationMs);
       return errorResult(a);
     }
-    await clock.sleep(a.outcome === 'ok' ? a.durationMs : (a.firstByteMs ?? a.durationMs), signal);
+    await waits.sleep(a.outcome === 'ok' ? a.durationMs : (a.firstByteMs ?? a.durationMs));
     if (outcome === 'malformed' || outcome === 'stream_cut') {
       return {
         ok: false,
@@ -452,15 +476,15 @@ async function play(
   }
   // A stream: headers at the first byte, content at the first token, the end at the duration.
   if (outcome === 'connect') {
-    await clock.sleep(a.durationMs, signal);
+    await waits.sleep(a.durationMs);
     return errorResult(a);
   }
   if (a.firstByteMs === null) {
-    if (silent) return waitForAbort(signal);
-    await clock.sleep(a.durationMs, signal);
+    if (silent) return waits.untilAborted();
+    await waits.sleep(a.durationMs);
     if (outcome !== 'ok' && outcome !== 'stream_cut' && outcome !== 'malformed') return errorResult(a);
   } else {
-    await clock.sleep(a.firstByteMs, signal);
+    await waits.sleep(a.firstByteMs);
     if (outcome !== 'ok' && !silent && outcome !== 'stream_cut' && outcome !== 'malformed')
       return errorResult(a);
   }
@@ -481,13 +505,13 @@ async function play(
     yield { type: 'chunk', chunk: chunk({ role: 'assistant', content: '' }) };
     let at = firstByte;
     if (firstToken !== null) {
-      await clock.sleep(firstToken - at, signal);
+      await waits.sleep(firstToken - at);
       at = firstToken;
       yield { type: 'chunk', chunk: chunk({ content: REPLY }) };
     }
     // Silence after what the recording saw arrive: the replayed policy's timer ends it.
-    if (silent) return await waitForAbort(signal);
-    await clock.sleep(a.durationMs - at, signal);
+    if (silent) return await waits.untilAborted();
+    await waits.sleep(a.durationMs - at);
     if (outcome === 'stream_cut' || outcome === 'malformed') {
       throw new ProviderFailure(
         outcome === 'malformed'

@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, describe, expect } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parsePolicy, parseScenario, type ReplayReport, replayRecording } from '../../engine/index.js';
+import { ArrivalQueue, type Pending } from '../../engine/testing/replay.js';
 import { recordTraffic } from '../support/replay-traffic.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 12);
@@ -149,4 +150,41 @@ describe('P16 replay fidelity', () => {
     // Each run records traffic and replays it six times.
     240_000,
   );
+});
+
+describe('the replay order of pending lines', () => {
+  it('pops lines by (arrival, line) whatever order they were pushed in, pops interleaved', () => {
+    const op = fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 0, max: 40 }).map((at) => ({ push: at })) },
+      { weight: 1, arbitrary: fc.constant({ push: null }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const queue = new ArrivalQueue();
+        const held: Pending[] = [];
+        const popped: Pending[] = [];
+        const expected: Pending[] = [];
+        const order = (a: Pending, b: Pending): number => a.at - b.at || a.line - b.line;
+        let line = 0;
+        for (const o of ops) {
+          if (o.push !== null) {
+            const item: Pending = { at: o.push, timeRead: false, line: ++line, bytes: null, request: null };
+            queue.push(item);
+            held.push(item);
+          } else {
+            held.sort(order);
+            const want = held.shift();
+            const got = queue.pop();
+            expect(got).toBe(want);
+          }
+          expect(queue.size).toBe(held.length);
+        }
+        held.sort(order);
+        for (let next = queue.pop(); next !== undefined; next = queue.pop()) popped.push(next);
+        expected.push(...held);
+        expect(popped).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

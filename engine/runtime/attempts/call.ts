@@ -14,6 +14,7 @@ import {
   ProviderFailure,
   type StreamItem,
 } from '../../providers/types.js';
+import { Cancellation } from '../../shared/cancellation.js';
 import { fromOpenAIUsage } from '../../shared/usage.js';
 import type { ErrorClass, Usage } from '../../types.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
@@ -53,10 +54,11 @@ export async function callTarget(
     });
   }
   const signal = run.signal;
-  const controller = new AbortController();
+  // An AbortSignal only when the provider reads one (a network call does; replay's does not).
+  const cancel = new Cancellation();
   // The caller's abort cancels the upstream call and ends the pending race (race.ts) at once.
   const onAbort = (): void => {
-    controller.abort(signal?.reason);
+    cancel.abort(signal?.reason);
     live.interrupt?.();
   };
   const traced =
@@ -77,7 +79,7 @@ export async function callTarget(
     index,
     permit,
     breaker,
-    controller,
+    cancel,
     unlink: () => signal?.removeEventListener('abort', onAbort),
     startedAt,
     attemptDeadline,
@@ -107,7 +109,10 @@ export async function callTarget(
     endpoint: ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
     body: ctx.body,
     stream: ctx.stream,
-    signal: controller.signal,
+    get signal() {
+      return cancel.signal;
+    },
+    cancel,
     // The target's own connect timeout, unchanged: transport pools are keyed by it, and the race
     // below already aborts the call at the deadline.
     connectTimeoutMs: Math.max(0, target.timeout.connectMs),

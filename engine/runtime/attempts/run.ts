@@ -9,6 +9,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import type { Provider, StreamItemIterator } from '../../providers/types.js';
+import type { Cancellation } from '../../shared/cancellation.js';
 import type { Clock } from '../../shared/clock.js';
 import type {
   AttemptRecord,
@@ -95,7 +96,8 @@ export interface Live {
   readonly index: number;
   readonly permit: BreakerPermit;
   readonly breaker: CircuitBreaker;
-  readonly controller: AbortController;
+  /** Cancels the upstream call (its AbortSignal made only if the provider read it). */
+  readonly cancel: Cancellation;
   readonly unlink: () => void;
   readonly startedAt: number;
   readonly attemptDeadline: number;
@@ -245,7 +247,7 @@ export class AttemptRun {
     if (live.released) return;
     live.released = true;
     live.unlink();
-    if (abort && !live.controller.signal.aborted) live.controller.abort(RELEASED);
+    if (abort) live.cancel.abort(RELEASED);
     const iterator = live.iterator;
     if (iterator?.return !== undefined) {
       try {

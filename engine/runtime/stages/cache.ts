@@ -19,9 +19,9 @@
  * the request's cost even on a hit. An embedding failure is a miss, never an error. There is no
  * single flight in the semantic layer: concurrent near-duplicates each go upstream.
  */
-import { toCachedAnswer } from '../../cache/answer.js';
+import { copyJson, toCachedAnswer } from '../../cache/answer.js';
 import type { CompiledCache } from '../../cache/compile.js';
-import { cacheDirectives } from '../../cache/keys.js';
+import { cacheDirectives, hashCacheKey } from '../../cache/keys.js';
 import { normalizeVector } from '../../cache/semantic-index.js';
 import { semanticText } from '../../cache/semantic-text.js';
 import type { CachedAnswer, CacheStore } from '../../cache/store.js';
@@ -37,6 +37,30 @@ import { errorAnswer, scopeHeaders, scopeMeta } from './answer.js';
 
 /** The response header with a semantic hit's similarity (four decimals). */
 export const SIMILARITY_HEADER = 'x-switchyard-cache-similarity';
+
+/**
+ * The stream frames of shared (frozen) cache entries, made on an entry's first streamed hit, with
+ * and without the usage chunk: every later hit of the entry serves the same frozen list.
+ */
+const framesByEntry = new WeakMap<
+  CachedAnswer,
+  { usage?: readonly string[] | null; plain?: readonly string[] | null }
+>();
+
+function sharedFrames(answer: CachedAnswer, includeUsage: boolean): readonly string[] | null {
+  let memo = framesByEntry.get(answer);
+  if (memo === undefined) {
+    memo = {};
+    framesByEntry.set(answer, memo);
+  }
+  const known = includeUsage ? memo.usage : memo.plain;
+  if (known !== undefined) return known;
+  const made = replayStream(answer, { includeUsage });
+  const frames = made === null ? null : Object.freeze(made);
+  if (includeUsage) memo.usage = frames;
+  else memo.plain = frames;
+  return frames;
+}
 
 /** A single-flight waiter's own deadline passed before its leader answered. */
 const TIMED_OUT: unique symbol = Symbol('timed out');
@@ -141,15 +165,24 @@ export function cacheStage(traffic: Traffic): NamedStage {
   const clock = traffic.clock;
   const hooks = traffic.hooks;
 
-  const serveHit = (scope: RequestScope, answer: CachedAnswer): EngineResponse | null => {
+  /**
+   * `shared`: the answer is a store's own frozen entry (`getShared`), read by every hit: a JSON
+   * body is copied for the caller to own, a stream's frames are made once per entry.
+   */
+  const serveHit = (scope: RequestScope, answer: CachedAnswer, shared: boolean): EngineResponse | null => {
     const ctx = scope.context;
     if (ctx === null) return null;
     const headers = scopeHeaders(scope, { 'x-switchyard-target': answer.target });
-    const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage: answer.usage });
+    // What the caller may keep and change is its own: the entry's usage and body are frozen.
+    const usage = shared && answer.usage !== null ? { ...answer.usage } : answer.usage;
+    const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage });
     let hit: EngineResponse;
-    if (!ctx.stream) hit = { kind: 'json', status: 200, headers, body: answer.body, meta };
-    else {
-      const frames = replayStream(answer, { includeUsage: wantsUsage(ctx.body) });
+    if (!ctx.stream) {
+      const body = shared ? copyJson(answer.body) : answer.body;
+      hit = { kind: 'json', status: 200, headers, body, meta };
+    } else {
+      const includeUsage = wantsUsage(ctx.body);
+      const frames = shared ? sharedFrames(answer, includeUsage) : replayStream(answer, { includeUsage });
       if (frames === null) return null; // not a chat completion: serve the streamed request upstream
       headers['content-type'] = 'text/event-stream';
       hit = {
@@ -193,8 +226,9 @@ export function cacheStage(traffic: Traffic): NamedStage {
     use: CacheUse,
     route: string,
     stored: CachedAnswer,
+    shared: boolean,
   ): EngineResponse | null => {
-    const hit = serveHit(scope, stored);
+    const hit = serveHit(scope, stored, shared);
     if (hit !== null)
       safely(hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: false });
     return hit;
@@ -212,7 +246,7 @@ export function cacheStage(traffic: Traffic): NamedStage {
   ): Promise<EngineResponse | null> => {
     const stored = await use.store.get(use.key, scope.startedAt);
     if (stored !== undefined) {
-      const hit = hitOf(scope, use, route, stored);
+      const hit = hitOf(scope, use, route, stored, false);
       if (hit !== null) return hit;
     }
     return joinFlight(scope, use, route, held);
@@ -268,7 +302,7 @@ export function cacheStage(traffic: Traffic): NamedStage {
       answer = null;
     }
     if (answer === null) return null;
-    const hit = serveHit(scope, answer);
+    const hit = serveHit(scope, answer, false);
     if (hit !== null)
       safely(hooks.onCache, { outcome: 'hit', route, cache: use.cache.name, coalesced: true });
     return hit;
@@ -296,9 +330,10 @@ export function cacheStage(traffic: Traffic): NamedStage {
   };
 
   /**
-   * The exact cache. A store that answers at once (`getSync`: in-process) is read without a
-   * promise, so a hit, and a miss that leads its flight, cost no await here; another store is
-   * awaited. Either way the same reads, in the same order, with the same outcome.
+   * The exact cache. A store that answers at once (`getShared`: in-process) is read without a
+   * promise, so a hit, and a miss that leads its flight, cost no await here (nor a parse or a copy
+   * of what the hit only reads); another store is awaited. Either way the same reads, in the same
+   * order, with the same outcome.
    */
   const cached = (
     scope: RequestScope,
@@ -324,10 +359,10 @@ export function cacheStage(traffic: Traffic): NamedStage {
     const held: Held = { share: null, response: null, assembler: null };
     if (use !== null && outcome === 'miss') {
       const store = use.store;
-      if (store.getSync === undefined) return lookupThenMiss(scope, next, cache, use, route, held);
-      const stored = store.getSync(use.key, scope.startedAt);
+      if (store.getShared === undefined) return lookupThenMiss(scope, next, cache, use, route, held);
+      const stored = store.getShared(use.key, scope.startedAt);
       if (stored !== undefined) {
-        const hit = hitOf(scope, use, route.name, stored);
+        const hit = hitOf(scope, use, route.name, stored, true);
         if (hit !== null) return Promise.resolve(hit);
       }
       const waiting = joinFlight(scope, use, route.name, held);
@@ -437,13 +472,14 @@ export function cacheStage(traffic: Traffic): NamedStage {
     }
     // The embedding model's upstream identity is part of the partition: vectors of two models
     // (a reload that points the name elsewhere) are never compared.
-    const partition = `${cache.keyOf(ctx, route.name)}\u0000${model.provider}\u0000${model.upstreamModel}`;
+    // Hashed: the partition is kept with each of the index's entries.
+    const partition = `${hashCacheKey(cache.keyOf(ctx, route.name))}\u0000${model.provider}\u0000${model.upstreamModel}`;
     const index = traffic.stores.semanticIndex(cache);
     if (directives.read) {
       const found = index.search(partition, vector, settings.threshold, scope.startedAt);
       if (found !== undefined) {
         scope.cacheSimilarity = found.similarity;
-        const hit = serveHit(scope, found.answer);
+        const hit = serveHit(scope, found.answer, false);
         if (hit !== null) {
           scope.setHeader(SIMILARITY_HEADER, found.similarity.toFixed(4));
           safely(hooks.onCache, { outcome: 'hit', route: route.name, cache: cache.name, coalesced: false });

@@ -30,6 +30,12 @@ export interface RecorderPort {
   begin?(recording: CompiledRecording | null): boolean;
   /** The request's answer is complete: its line. Called once per request `begin` accepted. */
   record(entry: RecordInput): void;
+  /**
+   * Optional: `record` is cheap (it serialises nothing), so a JSON answer's line is handed over
+   * as the answer is, not in a later event-loop turn. Replay's is: its driver then needs no
+   * macrotask for a request to finish.
+   */
+  readonly inline?: boolean;
 }
 
 export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
@@ -54,13 +60,15 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
     });
   };
   const begin = recorder.begin?.bind(recorder);
+  const inline = recorder.inline === true;
   const recorded = (scope: RequestScope, next: Next): Promise<EngineResponse> =>
     // Never rejects: the errors stage below turns every exception into an answer. A `then`, not
     // an async frame and an await, per request.
     next(scope).then((response) => {
       if (response.kind === 'json') {
         // Serialising the line is the recorder's work; keep it after the answer has gone out.
-        setImmediate(() => write(scope, response, response.meta));
+        if (inline) write(scope, response, response.meta);
+        else setImmediate(() => write(scope, response, response.meta));
       } else {
         response.done.then(
           (meta) => write(scope, response, meta),

@@ -79,6 +79,32 @@ describe('cache', () => {
     expect(h.calls).toHaveLength(2);
   });
 
+  it('hands every hit an answer of its own: a caller changing one changes no other hit', async () => {
+    const clock = new VirtualClock({ start: T0 });
+    const h = harness(cachePolicy(), { clock });
+    const miss = asJson(await h.engine.handle(request()));
+    const first = asJson(await h.engine.handle(request()));
+    expect(first.headers['x-switchyard-cache']).toBe('hit');
+    const body = first.body as { id: string; choices: { message: { content: string } }[] };
+    body.id = 'changed by a caller';
+    body.choices[0].message.content = 'changed by a caller';
+    const usage = first.meta.usage as { promptTokens: number };
+    usage.promptTokens = -1;
+    const second = asJson(await h.engine.handle(request()));
+    expect(second.headers['x-switchyard-cache']).toBe('hit');
+    expect(second.body).toEqual(miss.body);
+    expect(second.meta.usage).toEqual(miss.meta.usage);
+    // Streamed hits of one entry, with and without the usage chunk, each read to the end.
+    const plain = await readStream(await h.engine.handle(request({ stream: true })));
+    const withUsage = await readStream(await h.engine.handle(request({ stream: true, includeUsage: true })));
+    const again = await readStream(await h.engine.handle(request({ stream: true })));
+    expect(plain.text).toBe(await text(miss));
+    expect(again).toEqual(plain);
+    expect(plain.usage ?? null).toBeNull();
+    expect(withUsage.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
+    expect(h.calls).toEqual(['primary']);
+  });
+
   it('never serves one tenant the answer of another, unless the cache is shared', async () => {
     const clock = new VirtualClock({ start: T0 });
     const h = harness(cachePolicy(), { clock });

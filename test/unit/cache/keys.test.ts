@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   cacheDirectives,
   canonicalJson,
   compileCacheKey,
+  hashCacheKey,
   idempotentCacheKey,
+  KEY_FORMAT_VERSION,
   keyFields,
   requestCacheKey,
 } from '../../../engine/cache/keys.js';
@@ -32,10 +35,23 @@ describe('canonicalJson', () => {
 });
 
 describe('compileCacheKey', () => {
-  it('gives a sha256 hex key, stable for equal requests', () => {
+  it('gives the exact key (the canonical text), stable for equal requests; its hash is sha256 hex', () => {
     const key = keyOf(makeCtx(), 'chat');
-    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(key)).toEqual([
+      KEY_FORMAT_VERSION,
+      'exact',
+      'faq',
+      'chat',
+      [
+        ['tenant', 'acme'],
+        ['messages', MESSAGES],
+        ['model', 'gpt-5'],
+        ['temperature', 0],
+      ],
+    ]);
     expect(keyOf(makeCtx(), 'chat')).toBe(key);
+    expect(hashCacheKey(key)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashCacheKey(key)).toBe(createHash('sha256').update(key).digest('hex'));
   });
 
   it('includes the tenant unless shared, whatever the declared list', () => {

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashCacheKey } from '../../../engine/cache/keys.js';
 import { RedisCacheStore } from '../../../engine/cache/redis-store.js';
 import type { CacheStoreError } from '../../../engine/cache/store.js';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
@@ -59,7 +60,8 @@ describe.skipIf(!redisAvailable)(
         const inspect = new Redis(server?.url ?? '');
         try {
           await store.set(name, makeAnswer(), 60_000, 0);
-          const keys = await inspect.keys(`switchyard:cache:*:${name}`);
+          // The Redis key is the sha256 of the cache key, never the key's text.
+          const keys = await inspect.keys(`switchyard:cache:*:${hashCacheKey(name)}`);
           expect(keys).toHaveLength(1);
           await body(store, inspect, keys[0]);
         } finally {

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ReplayClock } from '../../../engine/replay/clock.js';
+import { Cancellation } from '../../../engine/shared/cancellation.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Writes how each watched sleep ends into `settled`: `fired <name>` or `aborted <name>: <reason>`. */
+function watcher(settled: string[]): (name: string, p: Promise<void>) => void {
+  return (name, p) => {
+    p.then(
+      () => settled.push(`fired ${name}`),
+      (reason: unknown) => settled.push(`aborted ${name}: ${String(reason)}`),
+    );
+  };
+}
 
 describe('ReplayClock', () => {
   it('fires sleeps in time order, same-instant ones in creation order, only when told', async () => {
@@ -74,12 +85,7 @@ describe('ReplayClock', () => {
     const clock = new ReplayClock(0);
     const controller = new AbortController();
     const settled: string[] = [];
-    const watch = (name: string, p: Promise<void>): void => {
-      p.then(
-        () => settled.push(`fired ${name}`),
-        (reason: unknown) => settled.push(`aborted ${name}: ${String(reason)}`),
-      );
-    };
+    const watch = watcher(settled);
     watch('a', clock.sleep(10, controller.signal));
     watch('b', clock.sleep(30, controller.signal));
     watch('c', clock.sleep(20, controller.signal));
@@ -95,5 +101,47 @@ describe('ReplayClock', () => {
     await turn();
     expect(settled.at(-1)).toBe('fired other');
     await expect(clock.sleep(5, controller.signal)).rejects.toBe('gone');
+  });
+
+  it('sleepUntil: a cancellation ends its pending sleeps at once, leaves fired ones alone, makes no signal', async () => {
+    const clock = new ReplayClock(0);
+    const cancel = new Cancellation();
+    const settled: string[] = [];
+    const track = watcher(settled);
+    track('10', clock.sleepUntil(10, cancel));
+    track('20', clock.sleepUntil(20, cancel));
+    track('other', clock.sleepUntil(20, new Cancellation()));
+    clock.fireAt(10);
+    await turn();
+    cancel.abort('gone');
+    await turn();
+    expect(settled).toEqual(['fired 10', 'aborted 20: gone']);
+    expect(clock.pending).toBe(1);
+    track('late', clock.sleepUntil(5, cancel));
+    await turn();
+    expect(settled.at(-1)).toBe('aborted late: gone');
+    expect(clock.pending).toBe(1);
+  });
+});
+
+describe('Cancellation', () => {
+  it('aborts once, telling listeners and a signal made before or after', () => {
+    const cancel = new Cancellation();
+    const heard: unknown[] = [];
+    cancel.onAbort((r) => heard.push(r));
+    const early = cancel.signal;
+    expect(early.aborted).toBe(false);
+    cancel.abort('why');
+    cancel.abort('again');
+    expect(cancel.aborted).toBe(true);
+    expect(heard).toEqual(['why']);
+    expect(early.reason).toBe('why');
+    cancel.onAbort((r) => heard.push(`late ${String(r)}`));
+    expect(heard).toEqual(['why', 'late why']);
+    const lazy = new Cancellation();
+    lazy.abort();
+    expect(lazy.signal.aborted).toBe(true);
+    expect((lazy.reason as DOMException).name).toBe('AbortError');
+    expect(lazy.signal.reason).toBe(lazy.reason);
   });
 });

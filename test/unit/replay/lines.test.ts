@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Line, readLines, readRawLines } from '../../../engine/replay/lines.js';
 
@@ -76,5 +77,26 @@ describe('readLines', () => {
       expect(raw).toEqual(text.lines);
       expect(bytes).toBe(text.bytes);
     }
+  });
+
+  it('splits any file into its lines whatever the chunk size (lines straddling one or many chunks)', async () => {
+    const lineArb = fc.oneof(fc.string({ maxLength: 40 }), fc.constant(''), fc.constant('\r'));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(lineArb, { maxLength: 12 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (ls, chunkBytes) => {
+          const content = ls.map((l) => l.replace(/\n/g, ' ')).join('\n');
+          const expected: Line[] = [];
+          content.split('\n').forEach((l, i) => {
+            const text = l.endsWith('\r') ? l.slice(0, -1) : l;
+            if (text.replace(/[ \t]/g, '') !== '') expected.push({ line: i + 1, text });
+          });
+          if (content === '') expected.length = 0;
+          expect((await linesOf(content, { chunkBytes })).lines).toEqual(expected);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../../engine/compile/load-policy.js';
 import { createContext } from '../../../engine/context.js';
@@ -9,6 +10,7 @@ import {
   detectFormat,
   type ParsedLine,
   parseTime,
+  parseTimeBytes,
   type TrafficRequest,
 } from '../../../engine/replay/traffic.js';
 import { mockPolicyYaml } from '../../support/policies.js';
@@ -76,6 +78,37 @@ describe('parseTime', () => {
     expect(parseTime('2026-12-07T09:00:00.5Z')).toBe(Date.UTC(2026, 11, 7, 9) + 500);
     expect(parseTime('2026-12-07T09:00:00Z')).toBe(Date.UTC(2026, 11, 7, 9));
     expect(parseTime('yesterday')).toBeNaN();
+  });
+
+  it('parseTimeBytes reads any text, in any part of a buffer, as parseTime does', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((v) => String(v).padStart(2, '0'));
+    const iso = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((v) => String(v).padStart(4, '0')),
+        two(13),
+        two(32),
+        two(25),
+        two(60),
+        two(61),
+        fc.oneof(fc.constant(''), fc.constant('.'), fc.stringMatching(/^\.[0-9]{1,12}$/)),
+        fc.constantFrom('Z', 'z', '+00:00', ''),
+      )
+      .map(([y, mo, d, h, mi, s, f, z]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f}${z}`);
+    const text = fc.oneof(
+      iso,
+      fc.string({ maxLength: 30 }),
+      iso.map((t) => t.replace('T', ' ')),
+    );
+    fc.assert(
+      fc.property(text, fc.string({ maxLength: 3 }), (t, pad) => {
+        const bytes = Buffer.from(`${pad}${t}"`, 'latin1');
+        const start = Buffer.byteLength(pad, 'latin1');
+        expect(parseTimeBytes(bytes, start, bytes.length - 1)).toBe(parseTime(t));
+      }),
+      { numRuns: 3000 },
+    );
+    const at = Buffer.from('2024-02-29T23:59:59.999999Z');
+    expect(parseTimeBytes(at, 0, at.length)).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999) + 0.999);
   });
 });
 

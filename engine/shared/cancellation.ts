@@ -1,0 +1,57 @@
+/**
+ * One upstream call's cancellation, without an AbortController until someone asks for its
+ * signal. The attempt loop cancels every call it gives up on (a deadline, the caller gone, a
+ * losing attempt); a network provider reads `signal` (and gets a real AbortSignal, aborted
+ * already if the call was), while an in-process one (replay's simulated upstream) can listen with
+ * `onAbort` and never make one: an AbortController, its signal and their listener per call were
+ * a twentieth of a replay's time.
+ */
+function abortError(): DOMException {
+  return new DOMException('This operation was aborted', 'AbortError');
+}
+
+export class Cancellation {
+  #controller: AbortController | null = null;
+  #listeners: ((reason: unknown) => void)[] | null = null;
+  #aborted = false;
+  #reason: unknown = undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Why it was aborted (an AbortError when `abort` was given no reason); undefined until then. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** An AbortSignal that follows this cancellation, made on first use. */
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /**
+   * Calls `listener` with the reason when aborted (at once when it is already). Listeners are
+   * kept until then: add one per call or per wait, not per loop turn.
+   */
+  onAbort(listener: (reason: unknown) => void): void {
+    if (this.#aborted) listener(this.#reason);
+    else if (this.#listeners === null) this.#listeners = [listener];
+    else this.#listeners.push(listener);
+  }
+
+  /** Aborts once (later calls do nothing): the signal, if made, then every listener in order. */
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason === undefined ? abortError() : reason;
+    this.#controller?.abort(this.#reason);
+    const listeners = this.#listeners;
+    this.#listeners = null;
+    if (listeners !== null) for (const listener of listeners) listener(this.#reason);
+  }
+}
