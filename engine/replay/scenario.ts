@@ -32,11 +32,15 @@
  * not declare are errors, with the nearest declared name as a hint.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Node } from 'yaml';
 import type { CompiledPolicy } from '../compile/compile.js';
 import { didYouMean } from '../policy/hints.js';
+import { lazyRequire } from '../shared/lazy-require.js';
 import { parseDuration } from '../shared/units.js';
 import type { ErrorClass } from '../types.js';
+
+// The YAML parser loads when a file is first parsed (shared/lazy-require.ts).
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export interface ScenarioProblem {
   readonly file: string;
@@ -146,8 +150,8 @@ export function parseScenario(
   text: string,
   policies: readonly CompiledPolicy[],
 ): ScenarioResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const problems: ScenarioProblem[] = [];
   const at = (node: Node | null | undefined, message: string, hint?: string): void => {
     const offset = node?.range?.[0] ?? 0;
@@ -167,22 +171,22 @@ export function parseScenario(
   if (problems.length > 0) return { ok: false, problems };
 
   const root = doc.contents;
-  if (!isMap(root)) {
+  if (!yaml().isMap(root)) {
     at(root, 'a scenario is a mapping with `events:` (a list of events)');
     return { ok: false, problems };
   }
   let description: string | null = null;
   let eventsNode: Node | null = null;
   for (const pair of root.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    const key = yaml().isScalar(pair.key) ? String(pair.key.value) : '';
     const value = pair.value as Node | null;
     if (key === 'description') {
-      if (isScalar(value) && typeof value.value === 'string') description = value.value;
+      if (yaml().isScalar(value) && typeof value.value === 'string') description = value.value;
       else at(value ?? (pair.key as Node), '`description` must be a string');
     } else if (key === 'events') eventsNode = value;
     else at(pair.key as Node, `unknown key "${key}"`, didYouMean(key, TOP_KEYS));
   }
-  if (!isSeq(eventsNode)) {
+  if (!yaml().isSeq(eventsNode)) {
     at(eventsNode ?? root, '`events` must be a list of events');
     return { ok: false, problems };
   }
@@ -197,14 +201,14 @@ export function parseScenario(
   const events: ScenarioEvent[] = [];
   for (const item of eventsNode.items) {
     const node = item as Node;
-    if (!isMap(node)) {
+    if (!yaml().isMap(node)) {
       at(node, 'an event is a mapping (provider or model, from, to or for, and what happens)');
       continue;
     }
     const before = problems.length;
     const values = new Map<string, Node>();
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      const key = yaml().isScalar(pair.key) ? String(pair.key.value) : '';
       if (!(EVENT_KEYS as readonly string[]).includes(key)) {
         at(pair.key as Node, `unknown key "${key}"`, didYouMean(key, EVENT_KEYS));
         continue;
@@ -214,7 +218,8 @@ export function parseScenario(
     const str = (key: string): string | null => {
       const v = values.get(key);
       if (v === undefined) return null;
-      if (isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number')) return String(v.value);
+      if (yaml().isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number'))
+        return String(v.value);
       at(v, `\`${key}\` must be a string`);
       return null;
     };
@@ -257,7 +262,7 @@ export function parseScenario(
     let outage: Outage | null = null;
     const outageNode = values.get('outage');
     if (outageNode !== undefined) {
-      const v = isScalar(outageNode) ? outageNode.value : undefined;
+      const v = yaml().isScalar(outageNode) ? outageNode.value : undefined;
       const status =
         typeof v === 'number' ? v : typeof v === 'string' && /^\d{3}$/.test(v) ? Number(v) : null;
       if (status !== null && OUTAGE_STATUSES[status] !== undefined)
@@ -303,7 +308,7 @@ const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function timePoint(node: Node, key: string, at: At): TimePoint | null {
-  const v = isScalar(node) ? node.value : undefined;
+  const v = yaml().isScalar(node) ? node.value : undefined;
   // YAML reads an unquoted 10:00 as a string; an unquoted ISO date may become a Date.
   const text = v instanceof Date ? v.toISOString() : typeof v === 'string' ? v.trim() : null;
   if (text !== null) {
@@ -333,7 +338,7 @@ function timePoint(node: Node, key: string, at: At): TimePoint | null {
 }
 
 function duration(node: Node, key: string, at: At): number | null {
-  const v = isScalar(node) ? node.value : undefined;
+  const v = yaml().isScalar(node) ? node.value : undefined;
   if (typeof v === 'string' || typeof v === 'number') {
     const d = parseDuration(v);
     if (d.ok) return d.value;
@@ -345,7 +350,7 @@ function duration(node: Node, key: string, at: At): number | null {
 }
 
 function share(node: Node, at: At): number | null {
-  const v = isScalar(node) ? node.value : undefined;
+  const v = yaml().isScalar(node) ? node.value : undefined;
   let n: number | null = null;
   if (typeof v === 'number') n = v;
   else if (typeof v === 'string') {

@@ -26,7 +26,6 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { type CompiledPolicy, compilePolicy } from '../compile/compile.js';
 import { loadPolicy, type PolicyResult } from '../compile/load-policy.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
@@ -36,11 +35,15 @@ import { formatHuman } from '../policy/format.js';
 import type { Policy } from '../policy/types.generated.js';
 import type { RecordedLimit } from '../replay/record.js';
 import { createEngine } from '../runtime/engine.js';
+import { lazyRequire } from '../shared/lazy-require.js';
 import { parseDuration } from '../shared/units.js';
 import { VirtualClock } from '../shared/virtual-clock.js';
 import type { ClassResult, EngineResponse, RequestInput } from '../types.js';
 import { CUT_AFTER } from './outcomes.js';
 import type { PolicyTestCase, PolicyTestExpect, PolicyTestRequest, PolicyTestStep } from './test-file.js';
+
+// The YAML parser loads when a file is first parsed (shared/lazy-require.ts).
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /**
  * The test-file schema (zod), loaded by the first `runPolicyTests`: zod costs ~8 MB of private
@@ -305,10 +308,10 @@ function limitProblems(
 
 /** The 1-based line of each case in the file, in order. */
 function caseLines(text: string): number[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
-  const tests = isMap(doc.contents) ? doc.contents.get('tests', true) : undefined;
-  if (!isSeq(tests)) return [];
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter });
+  const tests = yaml().isMap(doc.contents) ? doc.contents.get('tests', true) : undefined;
+  if (!yaml().isSeq(tests)) return [];
   return tests.items.map((item) => {
     const offset = (item as { range?: [number, number, number] }).range?.[0] ?? 0;
     return lineCounter.linePos(offset).line;
@@ -420,7 +423,7 @@ export async function runPolicyTests(files: readonly string[]): Promise<PolicyTe
       errors.push({ file, message: `cannot read: ${err instanceof Error ? err.message : String(err)}` });
       continue;
     }
-    const doc = parseDocument(text);
+    const doc = yaml().parseDocument(text);
     if (doc.errors.length > 0) {
       errors.push({ file, message: `not valid YAML: ${doc.errors[0].message}` });
       continue;
