@@ -195,3 +195,49 @@ if ((await main(['help', 'replay'], io)) !== 0) throw new Error('help failed');
     expect(help).toContain('cli-progress');
   });
 });
+
+describe('the gateway with its first policy loaded off-thread (switchyard serve)', () => {
+  /** Runs `code` in a fresh process and returns the packages in this thread's CommonJS cache. */
+  async function mainThreadPackages(code: string): Promise<Set<string>> {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', code],
+        { cwd: ROOT, timeout: 60_000 },
+        (err, out, stderr) => (err === null ? resolve(out) : reject(new Error(`${err.message}\n${stderr}`))),
+      );
+    });
+    const paths = JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as string[];
+    // The generated recording-line validator (engine/replay) needs one 1 KB helper of ajv's
+    // runtime, not ajv: that one file is not counted as loading ajv.
+    const counted = paths.filter((p) => !p.includes('/node_modules/ajv/dist/runtime/'));
+    return new Set(counted.map(packageOf).filter((p): p is string => p !== null));
+  }
+
+  const serveAndAnswer = (offThread: boolean): string => `
+import { createRequire } from 'node:module';
+const { createServer } = await import('./server/app.ts');
+const server = await createServer({
+  policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false,
+  firstLoadOffThread: ${offThread},
+});
+if (!server.manager.ready) throw new Error('not serving');
+const res = await fetch(server.url + '/v1/chat/completions', {
+  method: 'POST', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+});
+if (res.status !== 200) throw new Error('status ' + res.status);
+await server.close();
+console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));
+`;
+
+  it('never loads the YAML parser or ajv on the serving thread, and serves', async () => {
+    const offThread = await mainThreadPackages(serveAndAnswer(true));
+    expect(offThread).not.toContain('yaml');
+    expect(offThread).not.toContain('ajv');
+    // The same start on this thread loads both: the check sees what it looks for.
+    const onThread = await mainThreadPackages(serveAndAnswer(false));
+    expect(onThread).toContain('yaml');
+    expect(onThread).toContain('ajv');
+  });
+});
