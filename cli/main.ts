@@ -30,59 +30,35 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   validate: {
     summary: 'Check a policy and print its diagnostics',
-    load: async () => {
-      const m = await import('./commands/validate.js');
-      return { help: m.VALIDATE_HELP, run: m.runValidate };
-    },
+    load: () => import('./commands/validate.js').then((m) => ({ help: m.VALIDATE_HELP, run: m.runValidate })),
   },
   explain: {
     summary: 'Show the route and plan a request would get',
-    load: async () => {
-      const m = await import('./commands/explain.js');
-      return { help: m.EXPLAIN_HELP, run: m.runExplain };
-    },
+    load: () => import('./commands/explain.js').then((m) => ({ help: m.EXPLAIN_HELP, run: m.runExplain })),
   },
   test: {
     summary: 'Run the policy tests (*.test.yaml), offline',
-    load: async () => {
-      const m = await import('./commands/test.js');
-      return { help: m.TEST_HELP, run: m.runTest };
-    },
+    load: () => import('./commands/test.js').then((m) => ({ help: m.TEST_HELP, run: m.runTest })),
   },
   diff: {
     summary: 'Show what changes from one policy to another',
-    load: async () => {
-      const m = await import('./commands/diff.js');
-      return { help: m.DIFF_HELP, run: m.runDiff };
-    },
+    load: () => import('./commands/diff.js').then((m) => ({ help: m.DIFF_HELP, run: m.runDiff })),
   },
   replay: {
     summary: 'Run a policy over recorded traffic and report what changes',
-    load: async () => {
-      const m = await import('./commands/replay.js');
-      return { help: m.REPLAY_HELP, run: m.runReplay };
-    },
+    load: () => import('./commands/replay.js').then((m) => ({ help: m.REPLAY_HELP, run: m.runReplay })),
   },
   serve: {
     summary: 'Run the OpenAI-compatible gateway',
-    load: async () => {
-      const m = await import('./commands/serve.js');
-      return { help: m.SERVE_HELP, run: m.runServe };
-    },
+    load: () => import('./commands/serve.js').then((m) => ({ help: m.SERVE_HELP, run: m.runServe })),
   },
   batch: {
     summary: 'Run a batch file of requests through a policy',
-    load: async () => {
-      const m = await import('./commands/batch.js');
-      return { help: m.BATCH_HELP, run: m.runBatch };
-    },
+    load: () => import('./commands/batch.js').then((m) => ({ help: m.BATCH_HELP, run: m.runBatch })),
   },
   schema: {
     summary: 'Print the policy JSON Schema',
-    load: async () => {
-      const m = await import('./commands/schema.js');
-      return { help: m.SCHEMA_HELP, run: m.runSchema };
-    },
+    load: () => import('./commands/schema.js').then((m) => ({ help: m.SCHEMA_HELP, run: m.runSchema })),
   },
 };
 
