@@ -457,6 +457,8 @@ export function cacheStage(traffic: Traffic): NamedStage {
       timeoutMs: settings.embeddingTimeoutMs,
       clock,
       signal: scope.signal,
+      // Names the request the call is for (replay answers it from the recorded pairs).
+      for: ctx.body,
     });
     if (embedded.ok) scope.extraCostUsd += embedded.costUsd;
     const vector = embedded.ok ? normalizeVector(embedded.vector) : null;
