@@ -367,6 +367,11 @@ export interface ResponseMeta {
   readonly cache: 'hit' | 'miss' | 'bypass' | null;
   /** A semantic cache hit: the cosine similarity of the prompt to the stored one's. Absent otherwise. */
   readonly cacheSimilarity?: number;
+  /**
+   * A semantic cache hit: the request id of the request whose answer the entry stored (what
+   * replay needs to reproduce the hit on a real embedding model). Absent otherwise.
+   */
+  readonly cacheSource?: string;
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   /** Time spent in Switchyard itself, upstream time excluded. */

@@ -37,6 +37,8 @@ export interface SemanticHit {
   readonly answer: CachedAnswer;
   /** Cosine similarity of the request's vector and the entry's, in [-1, 1]. */
   readonly similarity: number;
+  /** The request id of the request whose answer the entry stored; null when none was given. */
+  readonly source: string | null;
 }
 
 interface Entry {
@@ -44,6 +46,7 @@ interface Entry {
   readonly partition: Partition;
   readonly expiresAt: number;
   readonly json: string;
+  readonly source: string | null;
   /** Position in `partition.entries` and row in its slab (swap-removal keeps it current). */
   slot: number;
 }
@@ -120,9 +123,14 @@ export class SemanticIndex {
     return this.#partitions.size;
   }
 
-  /** The size an entry of this vector and answer counts for. */
-  static entryBytes(dimensions: number, json: string): number {
-    return dimensions * 4 + Buffer.byteLength(json) + ENTRY_OVERHEAD_BYTES;
+  /** The size an entry of this vector, answer and source request id counts for. */
+  static entryBytes(dimensions: number, json: string, source: string | null = null): number {
+    return (
+      dimensions * 4 +
+      Buffer.byteLength(json) +
+      (source === null ? 0 : source.length * 2) +
+      ENTRY_OVERHEAD_BYTES
+    );
   }
 
   /**
@@ -169,15 +177,23 @@ export class SemanticIndex {
     bestSimilarity = Math.min(1, Math.max(-1, bestSimilarity));
     if (best === null || !(bestSimilarity >= threshold)) return undefined;
     this.#lru.get(best.id); // most recently used
-    return { answer: JSON.parse(best.json) as CachedAnswer, similarity: bestSimilarity };
+    return { answer: JSON.parse(best.json) as CachedAnswer, similarity: bestSimilarity, source: best.source };
   }
 
   /**
    * Stores `answer` under `vector` in `partition` until `now + ttlMs` (exclusive); true when it
-   * was stored. A non-positive or non-finite ttl, a vector that is not unit length, or an entry
-   * larger than the byte bound stores nothing.
+   * was stored. `source` is the request id of the request whose answer it is (given back with a
+   * hit, for the recording; its bytes count). A non-positive or non-finite ttl, a vector that is
+   * not unit length, or an entry larger than the byte bound stores nothing.
    */
-  add(partition: string, vector: Float32Array, answer: CachedAnswer, ttlMs: number, now: number): boolean {
+  add(
+    partition: string,
+    vector: Float32Array,
+    answer: CachedAnswer,
+    ttlMs: number,
+    now: number,
+    source: string | null = null,
+  ): boolean {
     if (!(Number.isFinite(ttlMs) && ttlMs > 0) || vector.length === 0) return false;
     let norm = 0;
     for (let i = 0; i < vector.length; i++) norm += vector[i] * vector[i];
@@ -200,6 +216,7 @@ export class SemanticIndex {
       partition: p,
       expiresAt: now + ttlMs,
       json,
+      source,
       slot: p.entries.length,
     };
     if ((entry.slot + 1) * p.dimensions > p.slab.length) {
@@ -210,7 +227,7 @@ export class SemanticIndex {
     p.slab.set(vector, entry.slot * p.dimensions);
     p.entries.push(entry);
     // lru-cache refuses an entry larger than maxSize (without calling dispose for it).
-    this.#lru.set(entry.id, entry, { size: SemanticIndex.entryBytes(vector.length, json) });
+    this.#lru.set(entry.id, entry, { size: SemanticIndex.entryBytes(vector.length, json, source) });
     if (this.#lru.has(entry.id)) return true;
     this.#unlink(entry);
     return false;

@@ -59,3 +59,10 @@ export function semanticText(body: Readonly<Record<string, unknown>>): string | 
   }
   return lines.join('\n');
 }
+
+/**
+ * The property of a semantic cache's embedding call body naming the body of the request it
+ * embeds for: a symbol, so invisible to JSON and to the upstream. Replay's simulated upstream
+ * reads the replayed request from it (engine/replay/upstream.ts).
+ */
+export const EMBEDDING_FOR: unique symbol = Symbol('switchyard.embedding.for');

@@ -68,6 +68,11 @@ export interface RecordedOutcome {
   readonly attribution?: Readonly<Record<string, string>>;
   /** A semantic cache hit's similarity; absent otherwise (and in older lines). */
   readonly cacheSimilarity?: number;
+  /**
+   * With `cacheSimilarity`: the request id of the request whose answer the semantic cache entry
+   * stored (replay reproduces the hit from the pair); absent otherwise (and in older lines).
+   */
+  readonly cacheSource?: string;
 }
 
 /**
@@ -281,6 +286,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     cache: meta.cache,
     ...(meta.attribution === undefined ? {} : { attribution: { ...meta.attribution } }),
     ...(meta.cacheSimilarity === undefined ? {} : { cacheSimilarity: meta.cacheSimilarity }),
+    ...(meta.cacheSource === undefined ? {} : { cacheSource: meta.cacheSource }),
   };
   return {
     v: RECORDING_VERSION,

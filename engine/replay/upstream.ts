@@ -31,11 +31,14 @@
  *
  * A provider learns which request calls it from a symbol-keyed property of the request body
  * ({@link REPLAY_CALL}): invisible to JSON, to `Object.keys` and so to cache keys, and carried by
- * the copies that redaction makes.
+ * the copies that redaction makes. A semantic cache's embedding call names the request it embeds
+ * for in its own body ({@link EMBEDDING_FOR}, engine/runtime/embedder.ts).
  */
 
+import { LRUCache } from 'lru-cache';
+import { EMBEDDING_FOR } from '../cache/semantic-text.js';
 import type { CompiledPolicy } from '../compile/compile.js';
-import { hash32 } from '../compile/random.js';
+import { hash32, nextFloat, type Rng } from '../compile/random.js';
 import { contentChars } from '../context.js';
 import { providerError } from '../providers/classify.js';
 import {
@@ -83,9 +86,18 @@ interface SideCalls {
   called: string[] | null;
 }
 
+/** A recorded semantic cache hit: whose stored answer served it, at which similarity. */
+export interface RecordedSemanticHit {
+  /** The request id of the request whose answer the entry stored. */
+  readonly source: string;
+  readonly similarity: number;
+}
+
 /** What the simulated upstream knows of one replayed request. */
 export interface ReplayCall {
   readonly requestId: string;
+  /** The recorded semantic cache hit of the request, if any (lines that name its source). */
+  readonly semantic: RecordedSemanticHit | null;
   /** Mixed into every draw for this request. */
   readonly hash: number;
   readonly attempts: readonly AttemptRecord[];
@@ -100,10 +112,79 @@ export function createReplayCall(
   attempts: readonly AttemptRecord[],
   usage: Usage | null,
   sides: number,
+  semantic: RecordedSemanticHit | null = null,
 ): ReplayCall {
   const out: SideCalls[] = [];
   for (let i = 0; i < sides; i++) out.push({ consumed: null, called: null });
-  return { requestId, hash: hash32(requestId), attempts, usage, sides: out };
+  return { requestId, semantic, hash: hash32(requestId), attempts, usage, sides: out };
+}
+
+/**
+ * How far above a recorded similarity replay aims: the index computes in float32, so the
+ * replayed similarity lands within about 3e-7 of the aim; aiming 1e-6 above keeps it at or above
+ * the recorded figure (a recorded hit at exactly the threshold hits again) and within 2e-6 of it.
+ */
+export const SIMILARITY_AIM_ABOVE = 1e-6;
+
+/** Most request ids whose cache-embedding seed replay keeps (for requests naming them as source). */
+export const MAX_SEMANTIC_SOURCES = 100_000;
+
+/** A deterministic pseudo-random unit vector of `dimensions` from `seed` (float64). */
+export function seededUnitVector(seed: number, dimensions: number): Float64Array {
+  const rng: Rng = { state: seed >>> 0 };
+  const out = new Float64Array(dimensions);
+  let sum = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const v = nextFloat(rng) * 2 - 1;
+    out[i] = v;
+    sum += v * v;
+  }
+  const norm = Math.sqrt(sum);
+  for (let i = 0; i < dimensions; i++) out[i] /= norm;
+  return out;
+}
+
+/**
+ * The vector replay answers a semantic cache's embedding call of one replayed request with, on a
+ * real (not mock) embedding model, whose vectors the recording does not hold. A request the
+ * recording says was served by source S at similarity s gets s'·u_S + sqrt(1 - s'²)·w, where
+ * u_S is the vector S was given, w a unit vector orthogonal to u_S seeded by the request's id and
+ * s' = s + {@link SIMILARITY_AIM_ABOVE} (at most 1): its similarity to S's entry comes back as
+ * recorded. Every other request gets a unit vector seeded by its text (a hashed text's stand-in),
+ * so identical texts embed identically and different ones are nearly orthogonal (about
+ * 1/sqrt(dimensions) apart from 0). Only recorded pairs are close: a looser threshold finds no new
+ * hit. `seeds` (bounded, least recently used out) remembers each request's seed for the requests
+ * that name it as their source; a source it no longer holds gets a vector seeded by its id, and
+ * the request then misses.
+ */
+export function semanticReplayVector(
+  call: ReplayCall,
+  text: string,
+  dimensions: number,
+  seeds: LRUCache<string, number>,
+): number[] {
+  const hit = call.semantic;
+  if (hit === null) {
+    const seed = hash32(`text\u0000${text}`);
+    seeds.set(call.requestId, seed);
+    return Array.from(seededUnitVector(seed, dimensions));
+  }
+  const u = seededUnitVector(seeds.get(hit.source) ?? hash32(`source\u0000${hit.source}`), dimensions);
+  const s = Math.min(1, Math.max(-1, hit.similarity + SIMILARITY_AIM_ABOVE));
+  const w = seededUnitVector(hash32(`request\u0000${call.requestId}`), dimensions);
+  // Gram-Schmidt: w without its component along u, to unit length.
+  let along = 0;
+  for (let i = 0; i < dimensions; i++) along += w[i] * u[i];
+  let sum = 0;
+  for (let i = 0; i < dimensions; i++) {
+    w[i] -= along * u[i];
+    sum += w[i] * w[i];
+  }
+  const norm = Math.sqrt(sum);
+  const rest = Math.sqrt(Math.max(0, 1 - s * s));
+  const out = new Array<number>(dimensions);
+  for (let i = 0; i < dimensions; i++) out[i] = s * u[i] + (norm > 0 ? (rest * w[i]) / norm : 0);
+  return out;
 }
 
 /** What one call does, in time relative to its start. */
@@ -162,6 +243,8 @@ export class SimulatedUpstream {
   readonly #seed: number;
   /** Arrival of the first replayed request (scenario offsets count from it). */
   start = 0;
+  /** Request id → the seed of its semantic cache vector, for the requests naming it as source. */
+  readonly semanticSeeds = new LRUCache<string, number>({ max: MAX_SEMANTIC_SOURCES });
   /**
    * Set while the statistics are being read: the replay must not move time until it settles
    * (a call is waiting for its answer, and no timer says when it comes).
@@ -452,6 +535,7 @@ async function play(
   req: ProviderCallRequest,
   clock: Clock,
   id: string,
+  vector: number[] | null = null,
 ): Promise<ProviderCallResult> {
   const waits = waitsOf(req, clock);
   const outcome = a.outcome;
@@ -472,7 +556,7 @@ async function play(
       };
     }
     if (outcome !== 'ok') return errorResult(a);
-    return jsonAnswer(req, a.usage, id, clock.now());
+    return jsonAnswer(req, a.usage, id, clock.now(), vector);
   }
   // A stream: headers at the first byte, content at the first token, the end at the duration.
   if (outcome === 'connect') {
@@ -549,21 +633,18 @@ function jsonAnswer(
   usage: Usage | null,
   id: string,
   now: number,
+  vector: number[] | null,
 ): ProviderCallResult {
   const headers = { 'content-type': 'application/json' };
   if (req.endpoint === 'embeddings') {
     const inputs = Array.isArray(req.body.input) ? req.body.input : [req.body.input];
-    const asked = req.body.dimensions;
-    const dimensions =
-      typeof asked === 'number' && Number.isInteger(asked) && asked > 0 && asked <= MAX_DIMENSIONS
-        ? asked
-        : DEFAULT_DIMENSIONS;
+    const dimensions = askedDimensions(req);
     const body: EmbeddingsResponse = {
       object: 'list',
       data: inputs.map((text, index) => ({
         object: 'embedding',
         index,
-        embedding: embed(String(text), dimensions),
+        embedding: vector ?? embed(String(text), dimensions),
       })),
       model: req.upstreamModel,
       usage: { prompt_tokens: usage?.promptTokens ?? 0, total_tokens: usage?.totalTokens ?? 0 },
@@ -583,12 +664,31 @@ function jsonAnswer(
   return { ok: true, kind: 'json', status: 200, headers, body, usage };
 }
 
+/** The `dimensions` an embeddings call asks for, else the mock's default. */
+function askedDimensions(req: ProviderCallRequest): number {
+  const asked = req.body.dimensions;
+  return typeof asked === 'number' && Number.isInteger(asked) && asked > 0 && asked <= MAX_DIMENSIONS
+    ? asked
+    : DEFAULT_DIMENSIONS;
+}
+
+/**
+ * The replayed request a semantic cache's embedding call is for (the body it embeds for names
+ * it), when the call is one; null for any other call.
+ */
+function semanticCallOf(req: ProviderCallRequest): ReplayCall | null {
+  if (req.endpoint !== 'embeddings') return null;
+  const origin = (req.body as { [EMBEDDING_FOR]?: unknown })[EMBEDDING_FOR];
+  if (typeof origin !== 'object' || origin === null) return null;
+  return (origin as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL] ?? null;
+}
+
 /**
  * An embeddings answer: the mock provider's vector of the text (engine/providers/mock-embeddings.ts,
  * similar texts get similar vectors). An embedding call is never recorded with its vectors, so
  * replay answers it as the mock would: a semantic cache or an embedding classifier of a policy
- * recorded on the mock sees the same similarities again; on a real embedding model, near-duplicate
- * texts (kept in the recording) are still close, with the mock's similarities, not the model's.
+ * recorded on the mock sees the same similarities again. A semantic cache's call on a real
+ * embedding model is answered by {@link semanticReplayVector} instead (the recorded pairs).
  */
 function embed(text: string, dimensions: number): number[] {
   return Array.from(embedText(text, dimensions));
@@ -631,7 +731,14 @@ export function simulatedProviders(
                 totalTokens: mockEmbeddingTokens(req.body),
               }
             : null;
-        return play({ ...DEFAULT_OK, usage }, req, clock, `chatcmpl-replay-${++sequence}`);
+        // A semantic cache's call for a replayed request, on a real embedding model: vectors
+        // that give back the recorded similarities (the mock's own vectors are exact already).
+        const semantic = spec.kind === 'mock' ? null : semanticCallOf(req);
+        const vector =
+          semantic === null || typeof req.body.input !== 'string'
+            ? null
+            : semanticReplayVector(semantic, req.body.input, askedDimensions(req), upstream.semanticSeeds);
+        return play({ ...DEFAULT_OK, usage }, req, clock, `chatcmpl-replay-${++sequence}`, vector);
       }
       const target = targetOf(
         call,

@@ -6,6 +6,7 @@
  * request then goes on as a cache miss. No retries and no breaker: the cache is an optimisation,
  * and a slow embedding model must not make every request slower than the upstream call it saves.
  */
+import { EMBEDDING_FOR } from '../cache/semantic-text.js';
 import type { CompiledModel } from '../compile/models.js';
 import { costUsd } from '../limits/budgets.js';
 import type { Provider } from '../providers/types.js';
@@ -22,6 +23,12 @@ export interface EmbedRequest {
   readonly timeoutMs: number;
   readonly clock: Clock;
   readonly signal?: AbortSignal;
+  /**
+   * The body of the request the embedding is for, set on the call's body under
+   * {@link EMBEDDING_FOR} (invisible to JSON): replay's simulated upstream learns from it which
+   * replayed request a semantic cache's embedding call belongs to.
+   */
+  readonly for?: object;
 }
 
 export type EmbedResult =
@@ -80,6 +87,7 @@ export async function embed(req: EmbedRequest): Promise<EmbedResult> {
     encoding_format: 'float',
   };
   if (req.dimensions !== null) body.dimensions = req.dimensions;
+  if (req.for !== undefined) (body as { [EMBEDDING_FOR]?: object })[EMBEDDING_FOR] = req.for;
   try {
     const call = provider.call({
       upstreamModel: model.upstreamModel,

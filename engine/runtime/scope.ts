@@ -7,6 +7,7 @@
  * cache's single-flight slot) and must release or reconcile. Every hold is settled exactly once,
  * in `settle`, whatever the exit: success, error, client abort, shutdown or timeout.
  */
+import { randomUUID } from 'node:crypto';
 import type { CompiledPolicy, CompiledRoute } from '../compile/compile.js';
 import type { GuardrailVerdict } from '../guardrails/index.js';
 import type { Provider } from '../providers/types.js';
@@ -44,6 +45,9 @@ export class RequestScope {
   cache: CacheOutcome | null = null;
   /** Set when a semantic cache served the answer: the similarity of the prompts. */
   cacheSimilarity: number | null = null;
+  /** Set with `cacheSimilarity`: the request id of the request whose answer the entry stored. */
+  cacheSource: string | null = null;
+  #requestId: string | null = null;
   /**
    * Cost of calls the gateway made for this request besides its attempts (the classifiers' calls,
    * a semantic cache's embedding), in USD; added to the answer's cost (stage `accounting`), so
@@ -69,6 +73,16 @@ export class RequestScope {
     /** Clock time the request entered the pipeline. */
     readonly startedAt: number,
   ) {}
+
+  /**
+   * The request's id: the caller's (`input.requestId`), else its `x-request-id` header, else a
+   * random UUID made on first use; the same for every stage that asks (the recording, the
+   * semantic cache naming an entry's source).
+   */
+  get requestId(): string {
+    this.#requestId ??= this.input.requestId ?? this.context?.headers['x-request-id'] ?? randomUUID();
+    return this.#requestId;
+  }
 
   get signal(): AbortSignal | undefined {
     return this.input.signal;

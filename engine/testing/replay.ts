@@ -510,11 +510,15 @@ export async function replayRecording(
     inFlight++;
     const body = request.input.body;
     if (typeof body === 'object' && body !== null) {
+      const outcome = request.recorded?.outcome;
       const call: ReplayCall = createReplayCall(
         request.requestId,
         request.attempts,
         request.usage,
         sides.length,
+        outcome?.cacheSource !== undefined && outcome.cacheSimilarity !== undefined
+          ? { source: outcome.cacheSource, similarity: outcome.cacheSimilarity }
+          : null,
       );
       (body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL] = call;
     }

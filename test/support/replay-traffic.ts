@@ -4,7 +4,13 @@
  * on a server), every upstream wait is a timer on the clock.
  */
 import type { CompiledPolicy } from '../../engine/compile/compile.js';
-import { createEngine, createRecorder, type EngineResponse, VirtualClock } from '../../engine/index.js';
+import {
+  createEngine,
+  createRecorder,
+  type EngineOptions,
+  type EngineResponse,
+  VirtualClock,
+} from '../../engine/index.js';
 
 export interface TrafficRequest {
   readonly model: string;
@@ -32,12 +38,22 @@ export async function recordTraffic(
   policy: CompiledPolicy,
   path: string,
   requests: readonly TrafficRequest[],
-  options: { readonly content?: 'keep' | 'hash' | 'drop'; readonly start?: number } = {},
+  options: {
+    readonly content?: 'keep' | 'hash' | 'drop';
+    readonly start?: number;
+    /** The engine's providers (a stub of a real provider, say); the policy's own by default. */
+    readonly createProvider?: EngineOptions['createProvider'];
+  } = {},
 ): Promise<void> {
   const recorder = createRecorder({ path, content: options.content ?? 'hash' });
   const clock = new VirtualClock({ start: options.start ?? TRAFFIC_START });
   let draw = 0;
-  const engine = createEngine(policy, { clock, recorder, random: () => (draw++ * 0.618034) % 1 });
+  const engine = createEngine(policy, {
+    clock,
+    recorder,
+    random: () => (draw++ * 0.618034) % 1,
+    ...(options.createProvider === undefined ? {} : { createProvider: options.createProvider }),
+  });
   const pending: Promise<void>[] = [];
   for (const [i, r] of requests.entries()) {
     pending.push(

@@ -457,6 +457,8 @@ export function cacheStage(traffic: Traffic): NamedStage {
       timeoutMs: settings.embeddingTimeoutMs,
       clock,
       signal: scope.signal,
+      // Names the request the call is for (replay answers it from the recorded pairs).
+      for: ctx.body,
     });
     if (embedded.ok) scope.extraCostUsd += embedded.costUsd;
     const vector = embedded.ok ? normalizeVector(embedded.vector) : null;
@@ -479,6 +481,7 @@ export function cacheStage(traffic: Traffic): NamedStage {
       const found = index.search(partition, vector, settings.threshold, scope.startedAt);
       if (found !== undefined) {
         scope.cacheSimilarity = found.similarity;
+        scope.cacheSource = found.source;
         const hit = serveHit(scope, found.answer, false);
         if (hit !== null) {
           scope.setHeader(SIMILARITY_HEADER, found.similarity.toFixed(4));
@@ -486,6 +489,7 @@ export function cacheStage(traffic: Traffic): NamedStage {
           return hit;
         }
         scope.cacheSimilarity = null;
+        scope.cacheSource = null;
       }
     }
     safely(hooks.onCache, { outcome, route: route.name, cache: cache.name, coalesced: false });
@@ -495,7 +499,8 @@ export function cacheStage(traffic: Traffic): NamedStage {
       settle: (meta) => {
         const now = clock.now();
         const answer = completeAnswer(held, meta, now);
-        if (answer === null || !index.add(partition, vector, answer, cache.ttlMs, now)) return;
+        if (answer === null || !index.add(partition, vector, answer, cache.ttlMs, now, scope.requestId))
+          return;
         safely(hooks.onCache, { outcome: 'stored', route: route.name, cache: cache.name, coalesced: false });
       },
     });

@@ -44,7 +44,11 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
     const body = response.kind === 'json' ? (response.body as { error?: { code?: unknown } } | null) : null;
     const errorCode = typeof body?.error?.code === 'string' ? body.error.code : undefined;
     recorder.record({
-      requestId: scope.input.requestId ?? context.headers['x-request-id'] ?? randomUUID(),
+      // The scope's id (the one a semantic cache entry names as its source) once it has a context.
+      requestId:
+        scope.context === null
+          ? (scope.input.requestId ?? context.headers['x-request-id'] ?? randomUUID())
+          : scope.requestId,
       context,
       decision: scope.decision,
       meta,

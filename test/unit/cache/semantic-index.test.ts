@@ -40,6 +40,20 @@ describe('SemanticIndex', () => {
     expect(exact && content(exact.answer)).toBe('x');
   });
 
+  it("names the request that stored the hit's entry, and counts that id's bytes", () => {
+    const index = new SemanticIndex();
+    index.add('p', unit(1, 0), answer('a'), 1000, 0, 'req-a');
+    index.add('p', unit(0, 1), answer('b'), 1000, 0);
+    expect(index.search('p', unit(1, 0.1), 0.9, 1)?.source).toBe('req-a');
+    expect(index.search('p', unit(0.1, 1), 0.9, 1)?.source).toBeNull();
+    const withId = SemanticIndex.entryBytes(2, '{}', 'req-a');
+    expect(withId - SemanticIndex.entryBytes(2, '{}')).toBe(10);
+    expect(index.bytes).toBe(
+      SemanticIndex.entryBytes(2, JSON.stringify(answer('a')), 'req-a') +
+        SemanticIndex.entryBytes(2, JSON.stringify(answer('b'))),
+    );
+  });
+
   it('never searches another partition, nor vectors of another length', () => {
     const index = new SemanticIndex();
     index.add('tenant-a', unit(1, 0), answer('a'), 1000, 0);
