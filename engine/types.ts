@@ -372,6 +372,11 @@ export interface ResponseMeta {
    * replay needs to reproduce the hit on a real embedding model). Absent otherwise.
    */
   readonly cacheSource?: string;
+  /**
+   * The prompt tokens a semantic cache's embedding call reported for the request (hit or miss);
+   * replay prices its own embedding call with them. Absent when no such call was answered.
+   */
+  readonly cacheEmbeddingTokens?: number;
   readonly usage: Usage | null;
   readonly costUsd: number | null;
   /** Time spent in Switchyard itself, upstream time excluded. */

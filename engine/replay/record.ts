@@ -73,6 +73,8 @@ export interface RecordedOutcome {
    * stored (replay reproduces the hit from the pair); absent otherwise (and in older lines).
    */
   readonly cacheSource?: string;
+  /** The prompt tokens of the semantic cache's embedding call for the request; absent otherwise. */
+  readonly cacheEmbeddingTokens?: number;
 }
 
 /**
@@ -287,6 +289,7 @@ export function toRecordedLine(entry: RecordInput, options: RecordLineOptions): 
     ...(meta.attribution === undefined ? {} : { attribution: { ...meta.attribution } }),
     ...(meta.cacheSimilarity === undefined ? {} : { cacheSimilarity: meta.cacheSimilarity }),
     ...(meta.cacheSource === undefined ? {} : { cacheSource: meta.cacheSource }),
+    ...(meta.cacheEmbeddingTokens === undefined ? {} : { cacheEmbeddingTokens: meta.cacheEmbeddingTokens }),
   };
   return {
     v: RECORDING_VERSION,

@@ -103,6 +103,8 @@ export interface ReplayCall {
   readonly attempts: readonly AttemptRecord[];
   /** The request's own recorded usage, if any. */
   readonly usage: Usage | null;
+  /** The prompt tokens its semantic cache's embedding call reported, when recorded. */
+  readonly embeddingTokens: number | null;
   /** One per side of the comparison (candidate first). */
   readonly sides: SideCalls[];
 }
@@ -113,10 +115,11 @@ export function createReplayCall(
   usage: Usage | null,
   sides: number,
   semantic: RecordedSemanticHit | null = null,
+  embeddingTokens: number | null = null,
 ): ReplayCall {
   const out: SideCalls[] = [];
   for (let i = 0; i < sides; i++) out.push({ consumed: null, called: null });
-  return { requestId, semantic, hash: hash32(requestId), attempts, usage, sides: out };
+  return { requestId, semantic, hash: hash32(requestId), attempts, usage, embeddingTokens, sides: out };
 }
 
 /**
@@ -722,18 +725,17 @@ export function simulatedProviders(
       const call = (req.body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL];
       if (call === undefined) {
         // Not a replayed request (a cache's own embedding call, say): a default answer, with
-        // the usage the mock would report so its cost counts as in a run on the mock.
+        // the tokens its model reported in the recording (a semantic cache's call), else those
+        // the mock would report, so its cost counts as it did.
+        const owner = semanticCallOf(req);
+        const tokens = owner?.embeddingTokens ?? mockEmbeddingTokens(req.body);
         const usage: Usage | null =
           req.endpoint === 'embeddings'
-            ? {
-                promptTokens: mockEmbeddingTokens(req.body),
-                completionTokens: 0,
-                totalTokens: mockEmbeddingTokens(req.body),
-              }
+            ? { promptTokens: tokens, completionTokens: 0, totalTokens: tokens }
             : null;
         // A semantic cache's call for a replayed request, on a real embedding model: vectors
         // that give back the recorded similarities (the mock's own vectors are exact already).
-        const semantic = spec.kind === 'mock' ? null : semanticCallOf(req);
+        const semantic = spec.kind === 'mock' ? null : owner;
         const vector =
           semantic === null || typeof req.body.input !== 'string'
             ? null

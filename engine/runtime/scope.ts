@@ -47,6 +47,8 @@ export class RequestScope {
   cacheSimilarity: number | null = null;
   /** Set with `cacheSimilarity`: the request id of the request whose answer the entry stored. */
   cacheSource: string | null = null;
+  /** The prompt tokens a semantic cache's embedding call reported for this request, when it did. */
+  cacheEmbeddingTokens: number | null = null;
   #requestId: string | null = null;
   /**
    * Cost of calls the gateway made for this request besides its attempts (the classifiers' calls,

@@ -519,6 +519,7 @@ export async function replayRecording(
         outcome?.cacheSource !== undefined && outcome.cacheSimilarity !== undefined
           ? { source: outcome.cacheSource, similarity: outcome.cacheSimilarity }
           : null,
+        outcome?.cacheEmbeddingTokens ?? null,
       );
       (body as { [REPLAY_CALL]?: ReplayCall })[REPLAY_CALL] = call;
     }

@@ -4,11 +4,11 @@
  * other provider is the policy's own. Text `t` of the table embeds as
  * cos(θ)·e_topic + sin(θ)·e_(own row), so two texts of one topic have similarity cos(θ1)·cos(θ2)
  * and texts of different topics 0 — similarities the mock's character features would not give.
- * The usage is the mock's token count (replay prices an embedding call so, embedding usage not
- * being recorded), so the recorded and replayed costs agree.
+ * The usage is its own token count (one per word, plus two), not the mock's (characters / 4):
+ * replay must price the embedding call with the tokens the recording kept
+ * (`outcome.cacheEmbeddingTokens`), not with a count of its own, for the costs to agree.
  */
 import { createProvider } from '../../engine/providers/index.js';
-import { mockEmbeddingTokens } from '../../engine/providers/mock-embeddings.js';
 import type {
   Provider,
   ProviderCallRequest,
@@ -49,7 +49,10 @@ export function stubEmbeddingProviders(
         if (req.endpoint !== 'embeddings') throw new Error('the stub only embeds');
         const dimensions = typeof req.body.dimensions === 'number' ? req.body.dimensions : 1536;
         const embedding = stubEmbedding(texts, String(req.body.input), dimensions);
-        const tokens = mockEmbeddingTokens(req.body);
+        const words = String(req.body.input)
+          .split(/\s+/)
+          .filter((w) => w !== '');
+        const tokens = words.length + 2;
         return {
           ok: true,
           kind: 'json',

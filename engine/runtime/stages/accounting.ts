@@ -28,6 +28,7 @@ function withScope(
     cache: scope.cache ?? meta.cache,
     ...(scope.cacheSimilarity === null ? {} : { cacheSimilarity: scope.cacheSimilarity }),
     ...(scope.cacheSource === null ? {} : { cacheSource: scope.cacheSource }),
+    ...(scope.cacheEmbeddingTokens === null ? {} : { cacheEmbeddingTokens: scope.cacheEmbeddingTokens }),
     // The classification and embedding calls are the request's cost, so its budgets count them.
     costUsd: scope.extraCostUsd > 0 ? (meta.costUsd ?? 0) + scope.extraCostUsd : meta.costUsd,
     ...(attribution === null ? {} : { attribution }),

@@ -460,7 +460,11 @@ export function cacheStage(traffic: Traffic): NamedStage {
       // Names the request the call is for (replay answers it from the recorded pairs).
       for: ctx.body,
     });
-    if (embedded.ok) scope.extraCostUsd += embedded.costUsd;
+    if (embedded.ok) {
+      scope.extraCostUsd += embedded.costUsd;
+      // Recorded: replay prices its own embedding call with the tokens the model counted.
+      if (embedded.usage !== null) scope.cacheEmbeddingTokens = embedded.usage.promptTokens;
+    }
     const vector = embedded.ok ? normalizeVector(embedded.vector) : null;
     if (vector === null) {
       if (scope.signal?.aborted) throw scope.signal.reason;
