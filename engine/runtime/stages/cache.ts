@@ -371,18 +371,16 @@ export function cacheStage(traffic: Traffic): NamedStage {
     return miss(scope, next, cache, use, outcome, route, held);
   };
 
-  const lookupThenMiss = async (
+  // The store's answer is awaited like a coalesced one: served when it came, else a miss.
+  const lookupThenMiss = (
     scope: RequestScope,
     next: Next,
     cache: CompiledCache,
     use: CacheUse,
     route: CompiledRoute,
     held: Held,
-  ): Promise<EngineResponse> => {
-    const served = await lookup(scope, use, route.name, held);
-    if (served !== null) return served;
-    return miss(scope, next, cache, use, 'miss', route, held);
-  };
+  ): Promise<EngineResponse> =>
+    waitThenMiss(lookup(scope, use, route.name, held), scope, next, cache, use, route, held);
 
   const waitThenMiss = async (
     waiting: Promise<EngineResponse | null>,
