@@ -21,7 +21,8 @@ import { afterAll, describe, expect } from 'vitest';
 import { normalizeVector, SemanticIndex } from '../../engine/cache/semantic-index.js';
 import type { CachedAnswer } from '../../engine/cache/store.js';
 import { parsePolicy, replayRecording } from '../../engine/index.js';
-import { createReplayCall, semanticReplayVector } from '../../engine/replay/upstream.js';
+import { semanticReplayVector } from '../../engine/replay/semantic-vectors.js';
+import { createReplayCall } from '../../engine/replay/upstream.js';
 import { recordTraffic } from '../support/replay-traffic.js';
 import { type StubText, semanticRealPolicyYaml, stubEmbeddingProviders } from '../support/stub-embeddings.js';
 
