@@ -36,14 +36,27 @@ export class CliError extends Error {
 }
 
 export type EngineModule = typeof import('../engine/index.js');
+export type ServingModule = typeof import('../engine/serving.js');
 
 /** Imports the engine and checks that the named functions exist. */
-export async function loadEngine<K extends keyof EngineModule>(
+export function loadEngine<K extends keyof EngineModule>(...names: K[]): Promise<Pick<EngineModule, K>> {
+  return checkedImport(() => import('../engine/index.js'), names);
+}
+
+/**
+ * The part of the engine that serving needs (engine/serving.ts), for `serve`: the whole public
+ * entry would also load the test runner, replay and diff into the serving process.
+ */
+export function loadServingEngine<K extends keyof ServingModule>(
   ...names: K[]
-): Promise<Pick<EngineModule, K>> {
-  let mod: Partial<EngineModule>;
+): Promise<Pick<ServingModule, K>> {
+  return checkedImport(() => import('../engine/serving.js'), names);
+}
+
+async function checkedImport<M, K extends keyof M>(load: () => Promise<M>, names: K[]): Promise<Pick<M, K>> {
+  let mod: Partial<M>;
   try {
-    mod = await import('../engine/index.js');
+    mod = await load();
   } catch (err) {
     throw new CliError(`the engine failed to load: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
@@ -61,7 +74,7 @@ export async function loadEngine<K extends keyof EngineModule>(
   if (missing.length > 0) {
     throw new CliError(`the engine does not provide ${missing.join(', ')} (incomplete build?)`);
   }
-  return mod as Pick<EngineModule, K>;
+  return mod as Pick<M, K>;
 }
 
 /** Reads a file shipped with the package (package.json, schemas/...), from source or from dist. */

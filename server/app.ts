@@ -29,7 +29,7 @@ import {
   type ErrorCode,
   jobs as jobsApi,
   type PolicyRecorder,
-} from '../engine/index.js';
+} from '../engine/serving.js';
 import { type AlertWebhookOptions, AlertWebhookSender } from './alert-webhook.js';
 import { withServerHooks } from './engine-hooks.js';
 import { apiError, sendApiError, statusOf } from './errors.js';

@@ -4,7 +4,7 @@
  * messages are fixed sentences.
  */
 
-import { ERRORS, type ErrorCode, errorBody, type OpenAIErrorBody, sseFrame } from '../engine/index.js';
+import { ERRORS, type ErrorCode, errorBody, type OpenAIErrorBody, sseFrame } from '../engine/serving.js';
 import { type HttpRequest, sendJson } from './http.js';
 
 export type ApiErrorBody = OpenAIErrorBody;

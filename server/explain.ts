@@ -10,7 +10,7 @@ import {
   maxUpstreamCalls,
   NEVER_RETRIED,
   type PolicyIdentity,
-} from '../engine/index.js';
+} from '../engine/serving.js';
 
 /** What `engine.decide` returns for a request refused before routing (bad context, auth). */
 export interface RejectedDecision {

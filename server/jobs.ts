@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
 import { Counter, Gauge } from 'prom-client';
-import { CREDENTIAL_HEADERS, jobs } from '../engine/index.js';
+import { CREDENTIAL_HEADERS, jobs } from '../engine/serving.js';
 import { sendApiError } from './errors.js';
 import { type HttpRequest, type Routes, sendJson } from './http.js';
 import type { Logger } from './logging.js';

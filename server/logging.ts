@@ -4,7 +4,7 @@
  */
 
 import pino, { type LoggerOptions } from 'pino';
-import { CREDENTIAL_HEADERS } from '../engine/index.js';
+import { CREDENTIAL_HEADERS } from '../engine/serving.js';
 
 /** The server's logger (pino). */
 export type Logger = pino.Logger;

@@ -20,7 +20,7 @@ import type {
   PolicyLoader,
 } from '../engine/index.js';
 
-type EngineModule = typeof import('../engine/index.js');
+type EngineModule = typeof import('../engine/serving.js');
 
 /** What `createEngine` accepts besides the policy (clock, random, transport). */
 export type EngineOptions = NonNullable<Parameters<EngineModule['createEngine']>[1]>;
@@ -121,7 +121,7 @@ function errorMessage(err: unknown): string {
 }
 
 async function importEngineApi(): Promise<PolicyEngineApi> {
-  const mod: Partial<EngineModule> = await import('../engine/index.js');
+  const mod: Partial<EngineModule> = await import('../engine/serving.js');
   if (typeof mod.loadPolicy !== 'function' || typeof mod.createEngine !== 'function') {
     throw new Error('the engine does not export loadPolicy and createEngine');
   }

@@ -17,7 +17,7 @@ import { startedServing } from '../heap-tuning.js';
 import {
   CliError,
   type CliIo,
-  loadEngine,
+  loadServingEngine,
   requireExisting,
   type SignalSource,
   UsageError,
@@ -214,7 +214,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   await requireExisting(values.policy, '--policy');
   const jobsRedis = jobsRedisOption(values, io.env ?? process.env);
 
-  const { formatHuman } = await loadEngine('formatHuman', 'loadPolicy', 'createEngine');
+  const { formatHuman } = await loadServingEngine('formatHuman', 'loadPolicy', 'createEngine');
   let createServer: typeof import('../../server/app.js').createServer;
   try {
     ({ createServer } = await import('../../server/app.js'));

@@ -5,7 +5,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type Diagnostic, isRecord, type RequestInput } from '../../engine/index.js';
+import { type Diagnostic, isRecord, type RequestInput } from '../../engine/serving.js';
 import { sendApiError } from '../errors.js';
 import { explainDecision, withClassifiers } from '../explain.js';
 import { type HttpRequest, type Routes, sendJson } from '../http.js';

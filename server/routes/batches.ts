@@ -4,7 +4,7 @@
  * `POST /v1/jobs/{id}/cancel`). The work itself is the runner's (engine/jobs/runner.ts).
  */
 
-import { isRecord, jobs } from '../../engine/index.js';
+import { isRecord, jobs } from '../../engine/serving.js';
 import { sendApiError } from '../errors.js';
 import type { HttpRequest, Routes } from '../http.js';
 import { callerOf, type JobsContext, sendRefusal } from '../jobs.js';

@@ -11,7 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { BusboyConfig, BusboyConstructor, BusboyInstance } from '@fastify/busboy';
-import { jobs } from '../../engine/index.js';
+import { jobs } from '../../engine/serving.js';
 import { sendApiError } from '../errors.js';
 import { type HttpRequest, mediaType, type Routes } from '../http.js';
 import { callerOf, type JobsContext } from '../jobs.js';

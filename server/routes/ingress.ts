@@ -6,7 +6,7 @@
  *
  * Chat completions and embeddings (`api.ts`) use the same handler with the OpenAI shape.
  */
-import { type EngineResponse, type ErrorCode, errorBody, type RequestInput } from '../../engine/index.js';
+import { type EngineResponse, type ErrorCode, errorBody, type RequestInput } from '../../engine/serving.js';
 import { statusOf } from '../errors.js';
 import { type BodyError, type HttpRequest, type RouteDef, sendJson, withJsonType } from '../http.js';
 import { type Lifecycle, round3, SHUTDOWN_CUT_CODE } from '../lifecycle.js';

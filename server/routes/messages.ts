@@ -4,7 +4,7 @@
  * including what the HTTP layer refuses itself and a stream cut in band, has Anthropic's shape
  * `{ type: 'error', error: { type, message }, request_id }`.
  */
-import { anthropicError, type ErrorCode, errorBody, sseFrame } from '../../engine/index.js';
+import { anthropicError, type ErrorCode, errorBody, sseFrame } from '../../engine/serving.js';
 import { statusOf } from '../errors.js';
 import type { Routes } from '../http.js';
 import { type ErrorShape, type IngressHandlerOptions, ingressRoute } from './ingress.js';

@@ -37,6 +37,12 @@ function packageOf(path: string): string | null {
 
 /** Runs `code` (an ES module body, in the repo root, TypeScript allowed) and returns the packages it loaded. */
 async function packagesLoadedBy(code: string): Promise<Set<string>> {
+  const paths = await modulesLoadedBy(code);
+  return new Set(paths.map(packageOf).filter((p): p is string => p !== null));
+}
+
+/** Runs `code` as {@link packagesLoadedBy} does and returns the path of every module it loaded. */
+async function modulesLoadedBy(code: string): Promise<string[]> {
   const out = join(dir, `modules-${runs++}.txt`);
   await new Promise<void>((resolve, reject) => {
     execFile(
@@ -48,8 +54,8 @@ async function packagesLoadedBy(code: string): Promise<Set<string>> {
   });
   const paths = (await readFile(out, 'utf8')).split('\n').filter((l) => l !== '');
   // The recording itself must have worked: the engine's own files are in it.
-  expect(paths.some((p) => p.endsWith('/engine/index.ts'))).toBe(true);
-  return new Set(paths.map(packageOf).filter((p): p is string => p !== null));
+  expect(paths.some((p) => p.includes('/engine/'))).toBe(true);
+  return paths;
 }
 
 const MEMORY_POLICY = mockPolicyYaml({
@@ -170,6 +176,30 @@ describe('the server entry (switchyard/server)', () => {
     expect(loaded).not.toContain('@fastify/busboy');
     // The HTTP layer is node:http: no web framework is loaded.
     expect(loaded).not.toContain('fastify');
+  });
+});
+
+describe('a serving gateway', () => {
+  it('loads none of the tools a serving process never runs: tests, replay, diff', async () => {
+    const serve = `
+const { createServer } = await import('./server/index.ts');
+const server = await createServer({ policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false });
+const res = await fetch(server.url + '/v1/chat/completions', {
+  method: 'POST', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+});
+if (res.status !== 200) throw new Error('status ' + res.status);
+await server.close();
+`;
+    const tools = (paths: string[]): string[] =>
+      paths.filter((p) =>
+        /\/engine\/(testing\/|index\.ts$|replay\/(traffic|scenario|upstream)\.ts$)/.test(p),
+      );
+    const served = await modulesLoadedBy(serve);
+    expect(served.some((p) => p.endsWith('/engine/serving.ts'))).toBe(true);
+    expect(tools(served)).toEqual([]);
+    // The public entry does load them: the check sees what it looks for.
+    expect(tools(await modulesLoadedBy(`await import('./engine/index.ts');`))).not.toEqual([]);
   });
 });
 

@@ -1,0 +1,24 @@
+/**
+ * The part of the engine's API that serving needs: load and compile a policy, run the engine,
+ * record traffic, answer errors. The gateway (`server/`) imports its values from here, not from
+ * the public entry (`engine/index.ts`), which also exports the tools a serving process never
+ * runs: the policy test runner, replay and its reports, `diff`, scenarios. Importing those cost
+ * a `switchyard serve` process about 6 MB of resident memory at idle (docs/footprint.md); an ES
+ * module's re-exports are all evaluated, used or not, so keeping them out means not importing
+ * them. Types can still come from `engine/index.ts` (type imports are erased).
+ */
+export { loadPolicy } from './compile/load-policy.js';
+export { createPolicyLoader } from './compile/off-thread.js';
+export { ERRORS, errorBody } from './errors.js';
+// Every type of the public API, for the server's type imports: erased at run time, loads nothing.
+export type * from './index.js';
+export { anthropicError } from './ingress/messages.js';
+export * as jobs from './jobs/index.js';
+export { formatHuman } from './policy/format.js';
+export { sseFrame } from './providers/sse.js';
+export { createPolicyRecorder } from './replay/policy-recorder.js';
+export { maxUpstreamCalls } from './runtime/attempts/index.js';
+export { createEngine } from './runtime/engine.js';
+export { isRecord } from './shared/guards.js';
+export { CREDENTIAL_HEADERS } from './shared/secrets.js';
+export { NEVER_RETRIED } from './types.js';
