@@ -1,14 +1,62 @@
 /**
- * Counters and histograms for the per-request metrics, registered in a prom-client registry.
+ * Counters, gauges and histograms for the server's metrics, and the prom-client registry they are
+ * exposed through, created at the first scrape.
  *
- * Why not prom-client's own: every `inc`/`observe` there builds a label object, hashes it into a
- * sorted key string and checks every label name, which was most of the cost of a request's seven
- * observations. Here a label set's cell is found through one Map per label (no string built, no
- * object), and a caller that observes the same labels twice keeps the cell. At scrape time the
- * cells are handed to the registry in prom-client's own value shapes (`get()`), so the text
- * exposition is prom-client's, byte for byte, and series keep their creation order.
+ * Why not prom-client's own metrics: every `inc`/`observe` there builds a label object, hashes it
+ * into a sorted key string and checks every label name, which was most of the cost of a
+ * request's seven observations. Here a label set's cell is found through one Map per label (no
+ * string built, no object), and a caller that observes the same labels twice keeps the cell. At
+ * scrape time the cells are handed to the registry in prom-client's own value shapes (`get()`),
+ * so the text exposition is prom-client's, byte for byte, and series keep their creation order.
+ *
+ * Why the registry is lazy ({@link LazyRegistry}): prom-client and its default collectors cost a
+ * serving process about 3 MB of resident memory (docs/footprint.md), and nothing needs them before
+ * something reads the metrics. The metrics here count without it; the first `GET /metrics` (or
+ * `registry` read) loads it and registers them all, in the order they were made.
  */
 import type { Registry } from 'prom-client';
+import { lazyRequire } from '../engine/shared/lazy-require.js';
+
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
+
+/** What a metric registers with: a prom-client registry or a {@link LazyRegistry}. */
+export interface MetricTarget {
+  registerMetric(metric: Parameters<Registry['registerMetric']>[0]): void;
+}
+
+/**
+ * The metrics of one server, registered in a prom-client registry made on first use. `setup`
+ * runs first on the new registry (the default process metrics), then every metric registered so
+ * far, in order; a metric registered later goes straight to the registry. `setup` is given
+ * prom-client, loaded.
+ */
+export class LazyRegistry implements MetricTarget {
+  readonly #metrics: Parameters<Registry['registerMetric']>[0][] = [];
+  readonly #setup: (registry: Registry, prom: typeof import('prom-client')) => void;
+  #registry: Registry | null = null;
+
+  constructor(setup: (registry: Registry, prom: typeof import('prom-client')) => void = () => {}) {
+    this.#setup = setup;
+  }
+
+  registerMetric(metric: Parameters<Registry['registerMetric']>[0]): void {
+    if (this.#registry === null) this.#metrics.push(metric);
+    else this.#registry.registerMetric(metric);
+  }
+
+  /** The registry, loading prom-client and registering the metrics the first time. */
+  get registry(): Registry {
+    if (this.#registry === null) {
+      const prom = promClient();
+      const registry = new prom.Registry();
+      this.#setup(registry, prom);
+      for (const metric of this.#metrics) registry.registerMetric(metric);
+      this.#metrics.length = 0;
+      this.#registry = registry;
+    }
+    return this.#registry;
+  }
+}
 
 /** One label set of a counter. */
 export interface CounterCell {
@@ -32,7 +80,7 @@ interface MetricValue {
 interface MetricObject {
   name: string;
   help: string;
-  type: 'counter' | 'histogram';
+  type: 'counter' | 'gauge' | 'histogram';
   values: MetricValue[];
   aggregator: 'sum';
 }
@@ -49,25 +97,25 @@ abstract class LabelledMetric<C> {
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
-    registry: Registry,
+    registry: MetricTarget,
   ) {
-    if (labelNames.length < 1 || labelNames.length > 3) throw new Error(`${name}: one to three labels`);
+    if (labelNames.length > 3) throw new Error(`${name}: at most three labels`);
     // prom-client's registry takes any object with a name and `get()`; the cast is its typing.
-    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+    registry.registerMetric(this as unknown as Parameters<MetricTarget['registerMetric']>[0]);
   }
 
   protected abstract create(): C;
 
   /**
-   * The cell of these label values (in `labelNames` order, one to three of them), created at its
+   * The cell of these label values (in `labelNames` order, none to three of them), created at its
    * first use. Fixed arguments rather than a rest array: nothing is allocated for a known cell.
    */
-  cell(a: string, b?: string, c?: string): C {
+  cell(a = '', b?: string, c?: string): C {
     const depth = this.labelNames.length;
     let node: Tree<C> = this.#root;
     if (depth > 1) node = this.#child(node, a);
     if (depth > 2) node = this.#child(node, b ?? '');
-    const key = depth === 1 ? a : depth === 2 ? (b ?? '') : (c ?? '');
+    const key = depth <= 1 ? a : depth === 2 ? (b ?? '') : (c ?? '');
     let cell = node.get(key) as C | undefined;
     if (cell === undefined) {
       cell = this.create();
@@ -99,6 +147,12 @@ export class FastCounter extends LabelledMetric<CounterCell> {
   readonly type = 'counter';
   readonly aggregator = 'sum';
 
+  constructor(name: string, help: string, labelNames: readonly string[], registry: MetricTarget) {
+    super(name, help, labelNames, registry);
+    // prom-client shows a counter without labels as 0 before its first increment.
+    if (labelNames.length === 0) this.cell();
+  }
+
   protected create(): CounterCell {
     return { value: 0 };
   }
@@ -115,6 +169,43 @@ export class FastCounter extends LabelledMetric<CounterCell> {
   }
 }
 
+/**
+ * A gauge: each cell holds the value last set. `collect`, when given, runs at every scrape before
+ * the values are read (prom-client's `collect`), for gauges read from their source then.
+ */
+export class FastGauge extends LabelledMetric<CounterCell> {
+  readonly type = 'gauge';
+  readonly aggregator = 'sum';
+
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    registry: MetricTarget,
+    private readonly collect?: (gauge: FastGauge) => void,
+  ) {
+    super(name, help, labelNames, registry);
+    // prom-client shows a gauge without labels as 0 before it is first set.
+    if (labelNames.length === 0) this.cell();
+  }
+
+  protected create(): CounterCell {
+    return { value: 0 };
+  }
+
+  /** prom-client's gauge value shapes. */
+  async get(): Promise<MetricObject> {
+    this.collect?.(this);
+    return {
+      name: this.name,
+      help: this.help,
+      type: 'gauge',
+      values: this.order.map(({ labels, cell }) => ({ value: cell.value, labels })),
+      aggregator: 'sum',
+    };
+  }
+}
+
 export class FastHistogram extends LabelledMetric<HistogramCell> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
@@ -124,7 +215,7 @@ export class FastHistogram extends LabelledMetric<HistogramCell> {
     help: string,
     labelNames: readonly string[],
     readonly buckets: readonly number[],
-    registry: Registry,
+    registry: MetricTarget,
   ) {
     super(name, help, labelNames, registry);
   }

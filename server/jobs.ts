@@ -16,9 +16,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
-import { Counter, Gauge } from 'prom-client';
 import { CREDENTIAL_HEADERS, jobs } from '../engine/serving.js';
 import { sendApiError } from './errors.js';
+import { FastCounter, FastGauge } from './fast-metrics.js';
 import { type HttpRequest, type Routes, sendJson } from './http.js';
 import type { Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
@@ -230,22 +230,22 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
   let stop: (() => Promise<void>) | null = null;
   if (store !== null) {
     const log = options.log.child({ component: 'jobs' });
-    const registry = options.metrics?.registry;
+    const target = options.metrics?.target;
     const requests =
-      registry === undefined
+      target === undefined
         ? null
-        : new Counter({
-            name: 'switchyard_job_requests_total',
-            help: 'Requests of batches and deferred jobs by outcome: ok (2xx), failed (another answer), put_back (rate-limited or upstreams unavailable; runs again).',
-            labelNames: ['outcome'],
-            registers: [registry],
-          });
+        : new FastCounter(
+            'switchyard_job_requests_total',
+            'Requests of batches and deferred jobs by outcome: ok (2xx), failed (another answer), put_back (rate-limited or upstreams unavailable; runs again).',
+            ['outcome'],
+            target,
+          );
     runner = new jobs.JobRunner({
       store,
       engine: () => manager.engine,
       // Named in leases and logs: which replica works on a job.
       replica: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-      ...(requests === null ? {} : { onRequest: (outcome) => requests.inc({ outcome }) }),
+      ...(requests === null ? {} : { onRequest: (outcome) => (requests.cell(outcome).value += 1) }),
       log: {
         info: (obj, msg) => log.info(obj, msg),
         warn: (obj, msg) => log.warn(obj, msg),
@@ -253,25 +253,26 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
       },
     });
     const active = runner;
-    if (registry !== undefined) {
-      new Gauge({
-        name: 'switchyard_jobs',
-        help: 'Batches and deferred requests kept, by status.',
-        labelNames: ['status'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const [status, n] of Object.entries(active.statusCounts())) this.set({ status }, n);
+    if (target !== undefined) {
+      new FastGauge(
+        'switchyard_jobs',
+        'Batches and deferred requests kept, by status.',
+        ['status'],
+        target,
+        (gauge) => {
+          gauge.reset();
+          for (const [status, n] of Object.entries(active.statusCounts())) gauge.cell(status).value = n;
         },
-      });
-      new Gauge({
-        name: 'switchyard_job_requests_in_flight',
-        help: 'Requests of jobs being worked on now (at most jobs.concurrency).',
-        registers: [registry],
-        collect() {
-          this.set(active.busy);
+      );
+      new FastGauge(
+        'switchyard_job_requests_in_flight',
+        'Requests of jobs being worked on now (at most jobs.concurrency).',
+        [],
+        target,
+        (gauge) => {
+          gauge.cell().value = active.busy;
         },
-      });
+      );
     }
     stop = () => {
       stopped ??= active.stop(options.gracePeriodMs);

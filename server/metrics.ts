@@ -3,7 +3,7 @@
  * never prom-client's global one, so several servers (tests, embedding programs) never collide.
  */
 
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type {
   AttemptRecord,
   BudgetAlertEvent,
@@ -16,10 +16,23 @@ import type {
   StoreEvent,
 } from '../engine/index.js';
 import { CostTally, type CostTallyReport } from './cost-tally.js';
-import { type CounterCell, FastCounter, FastHistogram } from './fast-metrics.js';
+import {
+  type CounterCell,
+  FastCounter,
+  FastGauge,
+  FastHistogram,
+  LazyRegistry,
+  type MetricTarget,
+} from './fast-metrics.js';
 
 export interface ServerMetrics {
+  /**
+   * The prom-client registry the metrics are exposed through, made (and prom-client loaded) when
+   * first read: until something scrapes, the metrics count without it (server/fast-metrics.ts).
+   */
   readonly registry: Registry;
+  /** Where more metrics register (the jobs' gauges and counter), before or after the first scrape. */
+  readonly target: MetricTarget;
   /** One finished request (its meta is null when it never reached the engine). */
   observeRequest(status: number, meta: ResponseMeta | null, seconds: number): void;
   observeReload(result: 'success' | 'failure' | 'unchanged'): void;
@@ -55,150 +68,143 @@ function addTo(cell: CounterCell, amount: number): void {
 }
 
 export function createServerMetrics(): ServerMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
-    new Counter({ name, help, labelNames, registers: [registry] });
-  const histogram = <L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    buckets: number[],
-  ): Histogram<L> => new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+  // The default process metrics (CPU, memory, GC, event loop) are made with the registry, at the
+  // first scrape: those read at scrape time are whole from the start; the GC and event-loop ones
+  // count from then.
+  const lazy = new LazyRegistry((register, prom) => prom.collectDefaultMetrics({ register }));
+  const counter = (name: string, help: string, labelNames: readonly string[]): FastCounter =>
+    new FastCounter(name, help, labelNames, lazy);
+  const histogram = (name: string, help: string, labelNames: readonly string[], buckets: number[]) =>
+    new FastHistogram(name, help, labelNames, buckets, lazy);
 
-  // The metrics every request observes are FastCounter/FastHistogram (fast-metrics.ts): the same
-  // exposition, without prom-client's label hashing on each observation.
-  const requests = new FastCounter(
+  // FastCounter/FastHistogram (fast-metrics.ts): prom-client's exposition, without its label
+  // hashing on each observation, and without loading prom-client before the first scrape.
+  const requests = counter(
     'switchyard_requests_total',
     'Requests answered, by route, target and HTTP status.',
     ['route', 'target', 'status'],
-    registry,
   );
-  const duration = new FastHistogram(
+  const duration = histogram(
     'switchyard_request_duration_seconds',
     'Time from receiving a request to the end of its response (streams: the last event).',
     ['route', 'target', 'status'],
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registry,
   );
-  const attempts = new FastCounter(
+  const attempts = counter(
     'switchyard_upstream_attempts_total',
     'Upstream calls, by target and outcome (ok or an error class).',
     ['target', 'outcome'],
-    registry,
   );
-  const tokens = new FastCounter(
+  const tokens = counter(
     'switchyard_tokens_total',
     "Tokens reported by upstreams, by target (model), tenant and kind (prompt, completion; cached_prompt and cache_write_prompt: the part of prompt the provider's prompt cache served or stored).",
     ['target', 'tenant', 'kind'],
-    registry,
   );
-  const cost = new FastCounter(
+  const cost = counter(
     'switchyard_cost_usd_total',
     'Cost of answered requests in USD (usage x the model price), by target (model), tenant and route.',
     ['target', 'tenant', 'route'],
-    registry,
   );
-  const attributedCost = new FastCounter(
+  const attributedCost = counter(
     'switchyard_attributed_cost_usd_total',
     "Cost of answered requests in USD by each field of the policy's accounting.attribute (attribute) and its value (value; none when absent, other past the accounting.maxValues cap).",
     ['attribute', 'value'],
-    registry,
   );
   const reloads = counter(
     'switchyard_policy_reloads_total',
     'Policy loads and reloads, by result (success, failure, unchanged).',
-    ['result'] as const,
+    ['result'],
   );
-  const policyInfo = new Gauge({
-    name: 'switchyard_policy_info',
-    help: 'The serving policy: always 1, identified by its labels.',
-    labelNames: ['name', 'version', 'hash'] as const,
-    registers: [registry],
-  });
-  const upstreamLatency = new FastHistogram(
+  const policyInfo = new FastGauge(
+    'switchyard_policy_info',
+    'The serving policy: always 1, identified by its labels.',
+    ['name', 'version', 'hash'],
+    lazy,
+  );
+  const upstreamLatency = histogram(
     'switchyard_upstream_duration_seconds',
     'Duration of upstream attempts, by target and outcome (ok or an error class).',
     ['target', 'outcome'],
     [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registry,
   );
   const guardrailVerdicts = counter(
     'switchyard_guardrail_verdicts_total',
     'Guardrail verdicts by guardrail, stage (input, output) and verdict (pass, block, flag, redact, fallback; shadow_<verdict> for shadow guardrails).',
-    ['guardrail', 'stage', 'verdict'] as const,
+    ['guardrail', 'stage', 'verdict'],
   );
   const classifications = counter(
     'switchyard_classifications_total',
     'Classifier results by classifier, label and source (heuristic, model, embedding, cache, default, given); a classifier runs only for requests a route reading it could take.',
-    ['classifier', 'label', 'source'] as const,
+    ['classifier', 'label', 'source'],
   );
   const guardrailLatency = histogram(
     'switchyard_guardrail_check_seconds',
     'Time one guardrail check took, by guardrail and stage.',
-    ['guardrail', 'stage'] as const,
+    ['guardrail', 'stage'],
     [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.005, 0.025],
   );
-  const firstToken = new FastHistogram(
+  const firstToken = histogram(
     'switchyard_upstream_first_token_seconds',
     'Time from the start of an upstream attempt to its first content token, by target.',
     ['target'],
     [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
-    registry,
   );
   const limitEvents = counter(
     'switchyard_limit_events_total',
     'Rate-limit and budget outcomes: rate_limited, budget_exceeded, downgraded, target_rate_limited, target_over_budget; degraded=true when a store outage decided it.',
-    ['kind', 'route', 'degraded'] as const,
+    ['kind', 'route', 'degraded'],
   );
   const budgetAlerts = counter(
     'switchyard_budget_alerts_total',
     'Budget thresholds crossed (each once per key and period), by budget, kind and threshold.',
-    ['budget', 'kind', 'threshold'] as const,
+    ['budget', 'kind', 'threshold'],
   );
   const alertDeliveries = counter(
     'switchyard_budget_alert_deliveries_total',
     'Budget alert webhook deliveries by budget and outcome: delivered, failed (after its retries), dropped (queue full or shutdown).',
-    ['budget', 'outcome'] as const,
+    ['budget', 'outcome'],
   );
   const storeEvents = counter(
     'switchyard_store_events_total',
     'Shared-store (Redis) failures and recoveries, by store (limits, budgets, cache) and kind.',
-    ['store', 'kind'] as const,
+    ['store', 'kind'],
   );
   const cacheEvents = counter(
     'switchyard_cache_total',
     'Cache outcomes by route, cache and outcome (hit, miss, bypass, stored, embedding_failed).',
-    ['route', 'cache', 'outcome'] as const,
+    ['route', 'cache', 'outcome'],
   );
   const recordingDropped = counter(
     'switchyard_recording_dropped_total',
     'Recording lines dropped because the writer could not keep up or failed.',
-    [] as const,
+    [],
   );
   const streamsCut = counter(
     'switchyard_streams_cut_on_shutdown_total',
     'Streams still running when the shutdown grace period ended, ended with an in-band shutting_down error.',
-    [] as const,
+    [],
   );
   let breakerSource: () => ReadonlyArray<{ target: string; state: string }> = () => [];
   const breakerCode: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2 };
-  new Gauge({
-    name: 'switchyard_breaker_state',
-    help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open (read at scrape time).',
-    labelNames: ['target'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const b of breakerSource()) this.set({ target: b.target }, breakerCode[b.state] ?? 0);
+  new FastGauge(
+    'switchyard_breaker_state',
+    'Circuit breaker state per target: 0 closed, 1 half-open, 2 open (read at scrape time).',
+    ['target'],
+    lazy,
+    (gauge) => {
+      gauge.reset();
+      for (const b of breakerSource()) gauge.cell(b.target).value = breakerCode[b.state] ?? 0;
     },
-  });
-  for (const result of ['success', 'failure', 'unchanged'] as const) reloads.inc({ result }, 0);
+  );
+  for (const result of ['success', 'failure', 'unchanged'] as const) reloads.cell(result);
 
   const spend = new CostTally();
 
   return {
-    registry,
+    get registry() {
+      return lazy.registry;
+    },
+    target: lazy,
     spendByAttribution: () => spend.report(),
     observeRequest(status, meta, seconds) {
       const route = meta?.route ?? 'none';
@@ -231,7 +237,7 @@ export function createServerMetrics(): ServerMetrics {
       }
     },
     observeReload(result) {
-      reloads.inc({ result });
+      reloads.cell(result).value += 1;
     },
     observeAttempt(attempt) {
       upstreamLatency.observe(
@@ -243,39 +249,39 @@ export function createServerMetrics(): ServerMetrics {
     },
     observeGuardrail(verdict) {
       const outcome = verdict.enforced ? verdict.outcome : `shadow_${verdict.outcome}`;
-      guardrailVerdicts.inc({ guardrail: verdict.guardrail, stage: verdict.stage, verdict: outcome });
-      guardrailLatency.observe({ guardrail: verdict.guardrail, stage: verdict.stage }, verdict.ms / 1000);
+      guardrailVerdicts.cell(verdict.guardrail, verdict.stage, outcome).value += 1;
+      guardrailLatency.observe(guardrailLatency.cell(verdict.guardrail, verdict.stage), verdict.ms / 1000);
     },
     observeClassification(result) {
-      classifications.inc({ classifier: result.classifier, label: result.label, source: result.source });
+      classifications.cell(result.classifier, result.label, result.source).value += 1;
     },
     observeLimit(event) {
-      limitEvents.inc({ kind: event.kind, route: event.route, degraded: String(event.degraded === true) });
+      limitEvents.cell(event.kind, event.route, String(event.degraded === true)).value += 1;
     },
     observeBudgetAlert(event) {
-      budgetAlerts.inc({ budget: event.budget, kind: event.kind, threshold: String(event.threshold) });
+      budgetAlerts.cell(event.budget, event.kind, String(event.threshold)).value += 1;
     },
     observeAlertDelivery(budget, outcome) {
-      alertDeliveries.inc({ budget, outcome });
+      alertDeliveries.cell(budget, outcome).value += 1;
     },
     observeStore(event) {
-      storeEvents.inc({ store: event.store, kind: event.kind });
+      storeEvents.cell(event.store, event.kind).value += 1;
     },
     observeCache(event) {
-      cacheEvents.inc({ route: event.route, cache: event.cache, outcome: event.outcome });
+      cacheEvents.cell(event.route, event.cache, event.outcome).value += 1;
     },
     setBreakerSource(source) {
       breakerSource = source;
     },
     observeRecordingDropped(count) {
-      recordingDropped.inc(count);
+      addTo(recordingDropped.cell(), count);
     },
     observeStreamsCutOnShutdown(count) {
-      streamsCut.inc(count);
+      addTo(streamsCut.cell(), count);
     },
     setPolicy(identity) {
       policyInfo.reset();
-      if (identity !== null) policyInfo.set({ ...identity }, 1);
+      if (identity !== null) policyInfo.cell(identity.name, identity.version, identity.hash).value = 1;
     },
   };
 }

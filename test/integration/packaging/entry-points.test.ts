@@ -170,7 +170,9 @@ describe('the server entry (switchyard/server)', () => {
     const loaded = await packagesLoadedBy(
       "await import('./server/index.ts'); await import('./engine/index.ts');",
     );
-    for (const name of ['pino', 'prom-client']) expect(loaded, name).toContain(name);
+    expect(loaded).toContain('pino');
+    // prom-client loads with the first scrape (server/fast-metrics.ts), chokidar for a watcher.
+    expect(loaded).not.toContain('prom-client');
     expect(loaded).not.toContain('chokidar');
     // The multipart parser loads with the first upload.
     expect(loaded).not.toContain('@fastify/busboy');
@@ -200,6 +202,29 @@ await server.close();
     expect(tools(served)).toEqual([]);
     // The public entry does load them: the check sees what it looks for.
     expect(tools(await modulesLoadedBy(`await import('./engine/index.ts');`))).not.toEqual([]);
+  });
+});
+
+describe('the metrics', () => {
+  it('load prom-client with the first scrape, not before', async () => {
+    const serveAnd = (scrape: boolean): string => `
+const { createServer } = await import('./server/index.ts');
+const server = await createServer({ policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false });
+const res = await fetch(server.url + '/v1/chat/completions', {
+  method: 'POST', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+});
+if (res.status !== 200) throw new Error('status ' + res.status);
+await res.text();
+if (${scrape}) {
+  const text = await (await fetch(server.url + '/metrics')).text();
+  if (!/^switchyard_requests_total\\{.*status="200"\\} 1$/m.test(text)) throw new Error('no request counted');
+  if (!text.includes('process_cpu_seconds_total')) throw new Error('no default metrics');
+}
+await server.close();
+`;
+    expect(await packagesLoadedBy(serveAnd(false))).not.toContain('prom-client');
+    expect(await packagesLoadedBy(serveAnd(true))).toContain('prom-client');
   });
 });
 

@@ -1,12 +1,12 @@
 /**
- * The server's fast counters and histograms expose exactly what prom-client's would: the same
- * observations, fed to both, give the same Prometheus text (property), and a cell is found again
- * without being created twice.
+ * The server's fast counters, gauges and histograms expose exactly what prom-client's would: the
+ * same observations, fed to both, give the same Prometheus text (properties), and a cell is found
+ * again without being created twice. The lazy registry registers them, in order, when first read.
  */
 import { fc, test } from '@fast-check/vitest';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FastCounter, FastHistogram } from '../../../server/fast-metrics.js';
+import { FastCounter, FastGauge, FastHistogram, LazyRegistry } from '../../../server/fast-metrics.js';
 
 const BUCKETS = [0.005, 0.01, 0.1, 1, 10];
 const label = fc.constantFrom('chat', 'none', 'a"b', 'back\\slash', 'new\nline', '200', '');
@@ -72,5 +72,77 @@ describe('FastCounter and FastHistogram', () => {
     histogram.observe(cell, Number.NaN);
     histogram.observe(cell, Number.POSITIVE_INFINITY);
     expect(cell.count).toBe(0);
+  });
+});
+
+describe('FastGauge and counters without labels', () => {
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), a: label, b: label, v: value }),
+    fc.record({ kind: fc.constant('reset' as const) }),
+    fc.record({ kind: fc.constant('plain' as const), v: value }),
+  );
+
+  test.prop([fc.array(step, { maxLength: 30 })])(
+    'give the Prometheus text prom-client gives for the same sets, resets and increments',
+    async (steps) => {
+      const theirs = new Registry();
+      const ours = new Registry();
+      const gauge = new Gauge({ name: 'g', help: 'h', labelNames: ['x', 'y'], registers: [theirs] });
+      const plainGauge = new Gauge({ name: 'p', help: 'h', registers: [theirs] });
+      const plainCounter = new Counter({ name: 'n_total', help: 'h', registers: [theirs] });
+      const fastGauge = new FastGauge('g', 'h', ['x', 'y'], ours);
+      const fastPlainGauge = new FastGauge('p', 'h', [], ours);
+      const fastPlainCounter = new FastCounter('n_total', 'h', [], ours);
+      for (const s of steps) {
+        if (s.kind === 'set') {
+          gauge.set({ x: s.a, y: s.b }, s.v);
+          fastGauge.cell(s.a, s.b).value = s.v;
+        } else if (s.kind === 'reset') {
+          gauge.reset();
+          fastGauge.reset();
+        } else {
+          plainGauge.set(s.v);
+          fastPlainGauge.cell().value = s.v;
+          plainCounter.inc(s.v);
+          fastPlainCounter.cell().value += s.v;
+        }
+      }
+      expect(await ours.metrics()).toBe(await theirs.metrics());
+    },
+  );
+
+  it('runs its collect at every scrape, before the values are read', async () => {
+    const registry = new Registry();
+    let source: Record<string, number> = { a: 1 };
+    new FastGauge('state', 'h', ['target'], registry, (gauge) => {
+      gauge.reset();
+      for (const [k, v] of Object.entries(source)) gauge.cell(k).value = v;
+    });
+    expect(await registry.metrics()).toContain('state{target="a"} 1\n');
+    source = { b: 2 };
+    const text = await registry.metrics();
+    expect(text).toContain('state{target="b"} 2\n');
+    expect(text).not.toContain('target="a"');
+  });
+});
+
+describe('LazyRegistry', () => {
+  it('registers nothing until read, then the setup first and every metric in order, later ones at once', async () => {
+    let setups = 0;
+    const lazy = new LazyRegistry((registry, prom) => {
+      setups += 1;
+      new prom.Counter({ name: 'first_total', help: 'h', registers: [registry] });
+    });
+    const a = new FastCounter('a_total', 'h', ['x'], lazy);
+    a.cell('1').value += 2;
+    new FastCounter('b_total', 'h', [], lazy);
+    expect(setups).toBe(0);
+    const registry = lazy.registry;
+    expect(lazy.registry).toBe(registry);
+    expect(setups).toBe(1);
+    new FastGauge('c', 'h', [], lazy);
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names).toEqual(['first_total', 'a_total', 'b_total', 'c']);
+    expect(await registry.metrics()).toContain('a_total{x="1"} 2\n');
   });
 });
