@@ -5,7 +5,9 @@
  * runs: the policy test runner, replay and its reports, `diff`, scenarios. Importing those cost
  * a `switchyard serve` process about 6 MB of resident memory at idle (docs/footprint.md); an ES
  * module's re-exports are all evaluated, used or not, so keeping them out means not importing
- * them. Types can still come from `engine/index.ts` (type imports are erased).
+ * them. Types can still come from `engine/index.ts` (type imports are erased). The jobs module
+ * (batches, deferred requests) is not here either: the server imports it when a job store is
+ * configured (server/jobs.ts).
  */
 export { loadPolicy } from './compile/load-policy.js';
 export { createPolicyLoader } from './compile/off-thread.js';
@@ -13,7 +15,6 @@ export { ERRORS, errorBody } from './errors.js';
 // Every type of the public API, for the server's type imports: erased at run time, loads nothing.
 export type * from './index.js';
 export { anthropicError } from './ingress/messages.js';
-export * as jobs from './jobs/index.js';
 export { formatHuman } from './policy/format.js';
 export { sseFrame } from './providers/sse.js';
 export { createPolicyRecorder } from './replay/policy-recorder.js';

@@ -23,11 +23,11 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JobStoreUnavailableError } from '../engine/jobs/storage.js';
 import {
   type CompiledPolicy,
   createPolicyRecorder,
   type ErrorCode,
-  jobs as jobsApi,
   type PolicyRecorder,
 } from '../engine/serving.js';
 import { type AlertWebhookOptions, AlertWebhookSender } from './alert-webhook.js';
@@ -263,7 +263,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     }
   };
   const fail = (request: HttpRequest, err: unknown): void => {
-    if (err instanceof jobsApi.JobStoreUnavailableError && !request.res.headersSent) {
+    if (err instanceof JobStoreUnavailableError && !request.res.headersSent) {
       // The job store (Redis) dropped during a files or jobs call (engine/jobs/storage.ts).
       sendApiError(request, 'job_store_unavailable');
       return;

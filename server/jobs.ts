@@ -16,7 +16,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
-import { CREDENTIAL_HEADERS, jobs } from '../engine/serving.js';
+import type * as jobs from '../engine/jobs/index.js';
+import { JOB_ENDPOINTS } from '../engine/jobs/input.js';
+import { deferredObject } from '../engine/jobs/job.js';
+import { JobStoreUnavailableError } from '../engine/jobs/storage.js';
+import { CREDENTIAL_HEADERS } from '../engine/serving.js';
 import { sendApiError } from './errors.js';
 import { FastCounter, FastGauge } from './fast-metrics.js';
 import { type HttpRequest, type Routes, sendJson } from './http.js';
@@ -30,13 +34,21 @@ import { fileRoutes } from './routes/files.js';
 export const DEFER_HEADER = 'x-switchyard-defer';
 
 /** The endpoints a deferred request may target (the engine's). */
-const DEFERRABLE = new Set(jobs.JOB_ENDPOINTS);
+const DEFERRABLE = new Set(JOB_ENDPOINTS);
+
+/**
+ * The jobs module (engine/jobs), imported when a store is configured: a server without jobs never
+ * loads it (about 2 MB of resident memory, docs/footprint.md).
+ */
+export type JobsApi = typeof import('../engine/jobs/index.js');
 
 export interface JobsContext {
   readonly manager: PolicyManager;
   /** null: jobs are disabled (no `--jobs-dir` or `--jobs-redis`). */
   readonly runner: jobs.JobRunner | null;
   readonly store: jobs.JobStorage | null;
+  /** The jobs module, loaded with the store; null when jobs are disabled. */
+  readonly api: JobsApi | null;
 }
 
 export interface InstallJobsOptions {
@@ -59,8 +71,8 @@ export interface InstallJobsOptions {
 export function callerOf(
   ctx: JobsContext,
   request: HttpRequest,
-): { tenant: string | null; runner: jobs.JobRunner; store: jobs.JobStorage } | null {
-  if (ctx.runner === null || ctx.store === null) {
+): { tenant: string | null; runner: jobs.JobRunner; store: jobs.JobStorage; api: JobsApi } | null {
+  if (ctx.runner === null || ctx.store === null || ctx.api === null) {
     sendApiError(request, 'jobs_disabled');
     return null;
   }
@@ -73,12 +85,12 @@ export function callerOf(
     sendApiError(request, 'policy_not_loaded');
     return null;
   }
-  const caller = jobs.jobCaller(engine.policy, request.headers.authorization);
+  const caller = ctx.api.jobCaller(engine.policy, request.headers.authorization);
   if (!caller.ok) {
     sendApiError(request, 'invalid_api_key');
     return null;
   }
-  return { tenant: caller.tenant, runner: ctx.runner, store: ctx.store };
+  return { tenant: caller.tenant, runner: ctx.runner, store: ctx.store, api: ctx.api };
 }
 
 /** Sends the catalogue error of a refusal. */
@@ -100,9 +112,9 @@ export function sendRefusal(request: HttpRequest, refusal: jobs.JobRefusal, kind
 }
 
 /** Headers a deferred request keeps for its run: `x-…` ones, never credentials or our own. */
-function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+function keptHeaders(headers: IncomingHttpHeaders, jobHeader: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const drop = new Set([...CREDENTIAL_HEADERS, DEFER_HEADER, jobs.JOB_HEADER, 'x-request-id']);
+  const drop = new Set([...CREDENTIAL_HEADERS, DEFER_HEADER, jobHeader, 'x-request-id']);
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-') || drop.has(name) || typeof value !== 'string') continue;
     out[name] = value;
@@ -143,10 +155,10 @@ async function deferRequest(ctx: JobsContext, request: HttpRequest, endpoint: st
       owner: caller.tenant,
       endpoint,
       body: body as Record<string, unknown>,
-      headers: keptHeaders(request.headers),
+      headers: keptHeaders(request.headers, caller.api.JOB_HEADER),
     });
   } catch (err) {
-    if (err instanceof jobs.JobStoreUnavailableError) {
+    if (err instanceof JobStoreUnavailableError) {
       sendApiError(request, 'job_store_unavailable');
       return;
     }
@@ -158,7 +170,7 @@ async function deferRequest(ctx: JobsContext, request: HttpRequest, endpoint: st
     sendRefusal(request, created.refusal, 'job', '');
     return;
   }
-  sendJson(request, 202, jobs.deferredObject(created.value, null), {
+  sendJson(request, 202, deferredObject(created.value, null), {
     location: `/v1/jobs/${created.value.id}`,
   });
 }
@@ -178,7 +190,7 @@ export interface InstalledJobs {
 }
 
 /** Opens the job store the options name (null: none); a store that cannot be used refuses the start. */
-async function openJobStore(options: InstallJobsOptions): Promise<jobs.JobStorage | null> {
+async function openJobStore(options: InstallJobsOptions, api: JobsApi): Promise<jobs.JobStorage> {
   const refuse = (what: string, err: unknown, code: string): never => {
     // Refuse to start rather than accept jobs that cannot be kept.
     const reason = err instanceof Error ? err.message : String(err);
@@ -189,12 +201,12 @@ async function openJobStore(options: InstallJobsOptions): Promise<jobs.JobStorag
   }
   if (options.redis !== undefined) {
     const { url, prefix } = options.redis;
-    const problem = jobs.redisJobStoreProblem({ url, ...(prefix === undefined ? {} : { prefix }) });
+    const problem = api.redisJobStoreProblem({ url, ...(prefix === undefined ? {} : { prefix }) });
     if (problem !== null) refuse('the jobs Redis', problem, 'SY_JOBS_CONFIG');
     const log = options.log.child({ component: 'jobs' });
     let warned = false;
     try {
-      const store = await jobs.RedisJobStore.open({
+      const store = await api.RedisJobStore.open({
         url,
         ...(prefix === undefined ? {} : { prefix }),
         onConnectionError: (err) => {
@@ -210,12 +222,12 @@ async function openJobStore(options: InstallJobsOptions): Promise<jobs.JobStorag
       });
       return store;
     } catch (err) {
-      return refuse(`the jobs Redis at ${jobs.maskUrl(url)}`, err, 'SY_JOBS_REDIS');
+      return refuse(`the jobs Redis at ${api.maskUrl(url)}`, err, 'SY_JOBS_REDIS');
     }
   }
-  if (options.dir === undefined) return null;
+  if (options.dir === undefined) throw new Error('no job store configured');
   try {
-    return await jobs.JobStore.open(options.dir);
+    return await api.JobStore.open(options.dir);
   } catch (err) {
     return refuse(`the jobs directory ${options.dir}`, err, 'SY_JOBS_DIR');
   }
@@ -225,10 +237,12 @@ async function openJobStore(options: InstallJobsOptions): Promise<jobs.JobStorag
 export async function installJobs(routes: Routes, options: InstallJobsOptions): Promise<InstalledJobs> {
   const { manager } = options;
   let runner: jobs.JobRunner | null = null;
-  const store = await openJobStore(options);
+  const api =
+    options.dir !== undefined || options.redis !== undefined ? await import('../engine/jobs/index.js') : null;
+  const store = api === null ? null : await openJobStore(options, api);
   let stopped: Promise<void> | null = null;
   let stop: (() => Promise<void>) | null = null;
-  if (store !== null) {
+  if (api !== null && store !== null) {
     const log = options.log.child({ component: 'jobs' });
     const target = options.metrics?.target;
     const requests =
@@ -240,7 +254,7 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
             ['outcome'],
             target,
           );
-    runner = new jobs.JobRunner({
+    runner = new api.JobRunner({
       store,
       engine: () => manager.engine,
       // Named in leases and logs: which replica works on a job.
@@ -279,7 +293,7 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
       return stopped;
     };
   }
-  const ctx: JobsContext = { manager, runner, store };
+  const ctx: JobsContext = { manager, runner, store, api };
 
   fileRoutes(routes, { ctx });
   batchRoutes(routes, { ctx });

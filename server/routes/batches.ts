@@ -4,7 +4,9 @@
  * `POST /v1/jobs/{id}/cancel`). The work itself is the runner's (engine/jobs/runner.ts).
  */
 
-import { isRecord, jobs } from '../../engine/serving.js';
+import { JOB_ENDPOINTS } from '../../engine/jobs/input.js';
+import { batchObject, deferredObject } from '../../engine/jobs/job.js';
+import { isRecord } from '../../engine/serving.js';
 import { sendApiError } from '../errors.js';
 import type { HttpRequest, Routes } from '../http.js';
 import { callerOf, type JobsContext, sendRefusal } from '../jobs.js';
@@ -34,10 +36,10 @@ export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
         completionWindow: body.completion_window,
         metadata: body.metadata,
       },
-      jobs.JOB_ENDPOINTS,
+      JOB_ENDPOINTS,
     );
     if (!created.ok) return sendRefusal(request, created.refusal, 'batch', '');
-    return jobs.batchObject(created.value);
+    return batchObject(created.value);
   });
 
   add('GET', '/v1/batches', async (request) => {
@@ -55,7 +57,7 @@ export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
     }
     const after = typeof query.after === 'string' ? query.after : null;
     const page = caller.runner.list(caller.tenant, 'batch', after, limit);
-    const data = page.data.map(jobs.batchObject);
+    const data = page.data.map(batchObject);
     return {
       object: 'list',
       data,
@@ -71,7 +73,7 @@ export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
     const id = request.params.id ?? '';
     const job = caller.runner.get(id, caller.tenant, 'batch');
     if (job === null) return sendRefusal(request, { kind: 'not_found' }, 'batch', id);
-    return jobs.batchObject(job);
+    return batchObject(job);
   });
 
   add('POST', '/v1/batches/:id/cancel', async (request) => {
@@ -80,7 +82,7 @@ export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
     const id = request.params.id ?? '';
     const result = await caller.runner.cancel(id, caller.tenant, 'batch');
     if (!result.ok) return sendRefusal(request, result.refusal, 'batch', id);
-    return jobs.batchObject(result.value);
+    return batchObject(result.value);
   });
 
   add('GET', '/v1/jobs/:id', async (request) => {
@@ -93,10 +95,7 @@ export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
       job.status === 'in_progress' || job.status === 'validating'
         ? null
         : await caller.runner.deferredResult(job);
-    return jobs.deferredObject(
-      job,
-      result === null ? null : { response: result.response, error: result.error },
-    );
+    return deferredObject(job, result === null ? null : { response: result.response, error: result.error });
   });
 
   add('POST', '/v1/jobs/:id/cancel', async (request) => {
@@ -105,6 +104,6 @@ export function batchRoutes(routes: Routes, options: BatchRoutesOptions): void {
     const id = request.params.id ?? '';
     const result = await caller.runner.cancel(id, caller.tenant, 'deferred');
     if (!result.ok) return sendRefusal(request, result.refusal, 'job', id);
-    return jobs.deferredObject(result.value, null);
+    return deferredObject(result.value, null);
   });
 }

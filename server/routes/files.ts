@@ -11,7 +11,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { BusboyConfig, BusboyConstructor, BusboyInstance } from '@fastify/busboy';
-import { jobs } from '../../engine/serving.js';
+import type * as jobs from '../../engine/jobs/index.js';
+import { JobStoreUnavailableError, UploadTooLargeError } from '../../engine/jobs/storage.js';
 import { sendApiError } from '../errors.js';
 import { type HttpRequest, mediaType, type Routes } from '../http.js';
 import { callerOf, type JobsContext } from '../jobs.js';
@@ -149,7 +150,7 @@ function sendFile(request: HttpRequest, stream: Readable, headers: Record<string
       res.destroy(err);
       return;
     }
-    if (err instanceof jobs.JobStoreUnavailableError) {
+    if (err instanceof JobStoreUnavailableError) {
       sendApiError(request, 'job_store_unavailable');
       return;
     }
@@ -200,11 +201,10 @@ export function fileRoutes(routes: Routes, options: FileRoutesOptions): void {
           request.res.setHeader('connection', 'close');
           lingerOnClose(request.raw.socket);
         }
-        if (err instanceof jobs.UploadTooLargeError) {
+        if (err instanceof UploadTooLargeError) {
           return sendApiError(request, 'file_too_large', { limit: String(maxBytes) });
         }
-        if (err instanceof jobs.JobStoreUnavailableError)
-          return sendApiError(request, 'job_store_unavailable');
+        if (err instanceof JobStoreUnavailableError) return sendApiError(request, 'job_store_unavailable');
         if (err instanceof MultipartError) {
           return sendApiError(request, 'invalid_request', {
             detail: `The multipart body could not be read: ${err.message}`,

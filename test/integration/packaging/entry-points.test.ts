@@ -203,6 +203,25 @@ await server.close();
     // The public entry does load them: the check sees what it looks for.
     expect(tools(await modulesLoadedBy(`await import('./engine/index.ts');`))).not.toEqual([]);
   });
+
+  it('loads the job runner and its stores only when a job store is configured', async () => {
+    const jobsCode = (jobsDir: boolean): string => `
+const { mkdtemp, rm } = await import('node:fs/promises');
+const dir = await mkdtemp((await import('node:os')).tmpdir() + '/sy-ep-');
+const { createServer } = await import('./server/index.ts');
+const server = await createServer({
+  policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false,
+  ${jobsDir ? 'jobsDir: dir,' : ''}
+});
+const res = await fetch(server.url + '/v1/batches');
+if (res.status !== ${jobsDir ? 200 : 404}) throw new Error('status ' + res.status);
+await server.close();
+await rm(dir, { recursive: true, force: true });
+`;
+    const runner = (paths: string[]): boolean => paths.some((p) => p.endsWith('/engine/jobs/runner.ts'));
+    expect(runner(await modulesLoadedBy(jobsCode(false)))).toBe(false);
+    expect(runner(await modulesLoadedBy(jobsCode(true)))).toBe(true);
+  });
 });
 
 describe('the metrics', () => {
