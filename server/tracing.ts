@@ -6,13 +6,12 @@
  * (headers, timeout, compression).
  * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service (default `switchyard`);
  * `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` turn it off. The SDK and the exporter are
- * imported only then, so a server without tracing never loads them.
+ * imported only then, so a server without tracing never loads them (nor the API itself:
+ * engine/runtime/tracing.ts).
  *
  * Propagation is W3C trace context only (`traceparent`, `tracestate`): baggage a client sends is
  * not forwarded to upstream providers.
  */
-import { DiagLogLevel, diag } from '@opentelemetry/api';
-
 export interface Tracing {
   /** Where spans go (for the start-up line). */
   readonly endpoint: string;
@@ -54,11 +53,13 @@ export async function startTracing(env: Env): Promise<Tracing | null> {
   const endpoint = tracingEndpoint(env);
   if (endpoint === null) return null;
   const [
+    { DiagLogLevel, diag },
     { NodeTracerProvider, BatchSpanProcessor },
     { OTLPTraceExporter },
     resources,
     { W3CTraceContextPropagator },
   ] = await Promise.all([
+    import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),

@@ -10,26 +10,40 @@
  *   its context is sent upstream in the request headers (`traceparent`), so a traced upstream
  *   continues the trace.
  *
- * Cost when nothing is registered: the request span is the API's non-recording span; no attribute
- * is built (every attribute write is behind `isRecording()`), and when its context is not valid
- * (no SDK, no incoming trace) no attempt span is started and no header is injected.
+ * Cost when nothing is registered: none; the API is not even loaded (see {@link OTEL_API_GLOBAL}).
+ * When something is (a context manager, say, but no tracer provider), the request span is the
+ * API's non-recording span; no attribute is built (every attribute write is behind
+ * `isRecording()`), and when its context is not valid (no SDK, no incoming trace) no attempt span
+ * is started and no header is injected.
  */
-import {
-  type Attributes,
-  type Context,
-  context,
-  isSpanContextValid,
-  propagation,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import type { ProviderSpec } from '../providers/types.js';
+import { lazyRequire } from '../shared/lazy-require.js';
 import type { AttemptRecord, EngineResponse, ResolvedTarget, ResponseMeta } from '../types.js';
 
-/** The instrumentation scope; a ProxyTracer, so a provider registered later is still used. */
-const tracer = trace.getTracer('switchyard');
+/**
+ * The API keeps everything registered with it (tracer provider, propagator, context manager, diag
+ * logger) in one global object under this key, named after its major version (its
+ * `internal/global-utils`): while the key is absent nothing is registered, so every span would be
+ * the API's non-recording span with an invalid context, and {@link startRequestSpan} returns null
+ * without loading the API (about 1.5 MB resident in a gateway without tracing, and a span, a
+ * context and a header extraction per request; docs/footprint.md). A test checks that registering
+ * through the API we depend on sets this key, so a new major version cannot slip by.
+ */
+export const OTEL_API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+const loadApi = lazyRequire<typeof import('@opentelemetry/api')>('@opentelemetry/api');
+let otel: { readonly api: typeof import('@opentelemetry/api'); readonly tracer: Tracer } | undefined;
+
+/** The API and our tracer, loaded the first time something is registered. */
+function api(): { readonly api: typeof import('@opentelemetry/api'); readonly tracer: Tracer } {
+  if (otel === undefined) {
+    const loaded = loadApi();
+    // A ProxyTracer: a provider registered later is still used.
+    otel = { api: loaded, tracer: loaded.trace.getTracer('switchyard') };
+  }
+  return otel;
+}
 
 /** What the attempt loop needs from the request's trace: the context its spans are children of. */
 export interface RequestTrace {
@@ -67,6 +81,11 @@ export function startRequestSpan(input: {
   readonly path?: string;
   readonly requestId?: string;
 }): { readonly span: Span; readonly trace: RequestTrace } | null {
+  if ((globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL] === undefined) return null;
+  const {
+    api: { context, isSpanContextValid, propagation, SpanKind, trace },
+    tracer,
+  } = api();
   const active = context.active();
   const parent =
     input.headers === undefined ? active : propagation.extract(active, input.headers, headerGetter);
@@ -126,7 +145,8 @@ function finish(span: Span, status: number, meta: ResponseMeta, body: unknown): 
   if (code !== null) attributes['error.type'] = code;
   span.setAttributes(attributes);
   // Client errors are the caller's; only a failure of the gateway or its upstreams is an error.
-  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: code ?? String(status) });
+  if (status >= 500)
+    span.setStatus({ code: api().api.SpanStatusCode.ERROR, message: code ?? String(status) });
   span.end();
 }
 
@@ -156,6 +176,11 @@ export function startAttemptSpan(
     readonly continuation: boolean;
   },
 ): { readonly span: Span; readonly headers: Record<string, string> | null } {
+  // Only reached with a request span, so the API is loaded.
+  const {
+    api: { propagation, SpanKind, trace },
+    tracer,
+  } = api();
   const op = operation(attempt.path);
   const span = tracer.startSpan(
     `${op} ${attempt.target.upstreamModel}`,
@@ -199,7 +224,8 @@ export function endAttemptSpan(span: Span, record: AttemptRecord | 'cancelled'):
       usageAttributes(attributes, record.usage);
       if (record.outcome !== 'ok') attributes['error.type'] = record.outcome;
       span.setAttributes(attributes);
-      if (record.outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: record.outcome });
+      if (record.outcome !== 'ok')
+        span.setStatus({ code: api().api.SpanStatusCode.ERROR, message: record.outcome });
     }
   }
   span.end();

@@ -17,7 +17,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEngine } from '../../../engine/index.js';
-import { startRequestSpan } from '../../../engine/runtime/tracing.js';
+import { OTEL_API_GLOBAL, startRequestSpan } from '../../../engine/runtime/tracing.js';
 import { compileYaml, KEYS, trafficYaml } from '../traffic/helpers.js';
 import { asJson, asStream, chatBody, engineFor, readStream, useExecutionUpstream } from './helpers.js';
 
@@ -61,6 +61,14 @@ describe('tracing', () => {
     const res = asJson(await engine.handle({ body: chatBody(), headers: { traceparent: TRACEPARENT } }));
     expect(res.status).toBe(200);
     expect(upstream.requests[0].headers.traceparent).toBeUndefined();
+  });
+
+  it('registering through the API we depend on sets the global the engine checks before loading it', () => {
+    register();
+    // engine/runtime/tracing.ts skips tracing (without loading the API) while this key is absent.
+    const registered = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[OTEL_API_GLOBAL];
+    expect(registered?.trace).toBeDefined();
+    expect(registered?.propagation).toBeDefined();
   });
 
   it('a request span continuing the incoming traceparent, an attempt span per upstream call', async () => {

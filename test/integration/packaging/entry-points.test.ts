@@ -225,7 +225,7 @@ await rm(dir, { recursive: true, force: true });
 });
 
 describe('the metrics', () => {
-  it('load prom-client with the first scrape, not before', async () => {
+  it('load prom-client with the first scrape, not before; no OpenTelemetry API without tracing', async () => {
     const serveAnd = (scrape: boolean): string => `
 const { createServer } = await import('./server/index.ts');
 const server = await createServer({ policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false });
@@ -242,7 +242,10 @@ if (${scrape}) {
 }
 await server.close();
 `;
-    expect(await packagesLoadedBy(serveAnd(false))).not.toContain('prom-client');
+    const served = await packagesLoadedBy(serveAnd(false));
+    expect(served).not.toContain('prom-client');
+    // Nor the OpenTelemetry API while nothing is registered with it (engine/runtime/tracing.ts).
+    expect(served).not.toContain('@opentelemetry/api');
     expect(await packagesLoadedBy(serveAnd(true))).toContain('prom-client');
   });
 });
