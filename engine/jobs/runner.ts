@@ -160,10 +160,26 @@ export class JobRunner {
   }
 
   async #reloadAll(): Promise<void> {
-    const saved = await this.#store.loadJobs((id, err) =>
-      this.#log.error({ job: id, err }, 'job state unreadable; the job is left as it is in the store'),
-    );
-    for (const job of saved) if (isJobRecord(job) && !this.#runs.has(job.id)) this.#jobs.set(job);
+    const started = this.#now();
+    const listed = new Set<string>();
+    const saved = await this.#store.loadJobs((id, err) => {
+      listed.add(id);
+      this.#log.error({ job: id, err }, 'job state unreadable; the job is left as it is in the store');
+    });
+    for (const job of saved) {
+      if (!isJobRecord(job)) continue;
+      listed.add(job.id);
+      if (!this.#runs.has(job.id)) this.#jobs.set(job);
+    }
+    if (!this.#store.shared) return;
+    // A job the shared store no longer has leaves the view: Redis restarted without its data, or
+    // its keys were removed. Otherwise this replica would go on answering for a job nobody can
+    // download. Jobs running here, and jobs created in the last seconds (their save may have
+    // landed after the list was read), stay.
+    for (const job of [...this.#jobs.all()]) {
+      if (!listed.has(job.id) && !this.#runs.has(job.id) && job.created_at < started - 1)
+        this.#jobs.delete(job.id);
+    }
   }
 
   /** Takes and starts the unfinished jobs not running here, oldest first; returns how many. */

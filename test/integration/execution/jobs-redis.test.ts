@@ -6,12 +6,14 @@
  *   journaled exactly once, in the results exactly once;
  * - a job created on one runner is seen and cancelled from the other, which stops the owner's work;
  * - Redis killed mid-job (and brought back with its data): the job pauses, then completes, each
- *   line journaled once.
+ *   line journaled once;
+ * - Redis loses its data: the replicas stop answering for the lost jobs.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobs } from '../../../engine/index.js';
 import { RedisJobStore } from '../../../engine/jobs/redis-store.js';
@@ -162,5 +164,23 @@ describe.skipIf(!redisAvailable)('jobs on Redis shared by replicas', () => {
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     expect(done.completed).toBe(30);
     expect(await customIds(a.store, done)).toEqual(ids(30));
+  });
+
+  it('Redis loses its data: the replicas stop answering for the lost jobs', async () => {
+    const prefix = `p${randomBytes(4).toString('hex')}:`;
+    const a = await replica(prefix, 'replica-a');
+    const b = await replica(prefix, 'replica-b');
+    const file = await upload(a.store, requestLines(3));
+    const job = await batch(a.runner, file.file.id);
+    await waitFor(() => b.runner.get(job.id, 'acme')?.status === 'completed');
+    // Past the "just created" margin, then the data is gone (a restart without persistence).
+    await new Promise((r) => setTimeout(r, 2_100));
+    const raw = new Redis((redis as RedisServer).url);
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length > 0) await raw.del(...keys);
+    await raw.quit();
+    // Both views refresh within half a lease.
+    await waitFor(() => a.runner.get(job.id, 'acme') === null && b.runner.get(job.id, 'acme') === null);
+    expect(b.runner.list('acme', 'batch', null, 10).data).toEqual([]);
   });
 });
