@@ -47,7 +47,11 @@ export async function post(
       method: 'POST',
       headers: req.headers === undefined ? headers : { ...headers, ...req.headers },
       body,
-      signal: req.signal,
+      // Read only when the transport asks: the attempt's AbortSignal is made on first read.
+      get signal() {
+        return req.signal;
+      },
+      cancel: req.cancel,
       connectTimeoutMs: req.connectTimeoutMs,
       maxResponseBytes: spec.maxResponseBytes,
       pool: spec.pool,
@@ -59,15 +63,18 @@ export async function post(
   }
 }
 
-/** A success answer's body as text; a body that breaks while it is read is a classified error. */
+/**
+ * A success answer's body as text; a body that breaks while it is read is a classified error.
+ * `req.signal` is read only then (it may be a getter that makes the signal).
+ */
 export async function successText(
   res: HttpResponse,
-  signal: AbortSignal,
+  req: { readonly signal: AbortSignal },
 ): Promise<{ ok: true; text: string } | { ok: false; error: ProviderError }> {
   try {
     return { ok: true, text: await res.text() };
   } catch (err) {
-    rethrowIfAborted(signal);
+    rethrowIfAborted(req.signal);
     return { ok: false, error: classifyException(err, 'body') };
   }
 }
