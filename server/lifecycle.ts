@@ -218,8 +218,9 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lif
       // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
       costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
       cache: meta?.cache ?? null,
-      // Only on a semantic cache hit: what to tune a threshold by.
-      ...(meta?.cacheSimilarity === undefined ? {} : { cacheSimilarity: meta.cacheSimilarity }),
+      // Only on a semantic cache hit: what to tune a threshold by. pino leaves out an undefined
+      // field; set always (not spread in), the line keeps one shape and stays a fast object.
+      cacheSimilarity: meta?.cacheSimilarity,
       guardrails: state.guardrails,
       policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
     };

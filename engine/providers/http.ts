@@ -2,6 +2,7 @@
  * The transport port: the HTTP request a provider makes, the response it reads, and how a
  * transport fails. `transport.ts` implements it on undici; tests implement it with fakes.
  */
+import type { Cancellation } from '../shared/cancellation.js';
 import type { PoolSettings } from './pool.js';
 
 export interface HttpRequest {
@@ -15,6 +16,11 @@ export interface HttpRequest {
    */
   upload?: AsyncIterable<Uint8Array>;
   signal: AbortSignal;
+  /**
+   * Optional: the same cancellation as `signal`. A transport that can listen to it (undici's does)
+   * does so and reads `signal` only when it must, so that `signal`, when a getter, is never made.
+   */
+  cancel?: Cancellation;
   connectTimeoutMs: number;
   /** The body iterator (and `text()`) throws `TransportError('too_large')` past this many bytes. */
   maxResponseBytes: number;

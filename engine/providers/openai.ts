@@ -51,7 +51,11 @@ export function openAIHeaders(spec: ProviderSpec, stream: boolean): Record<strin
   return requestHeaders(spec, stream, auth);
 }
 
-export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
+/**
+ * The body sent upstream; `stream` overrides `req.stream` (taken as an argument rather than by
+ * spreading `req`, whose lazy `signal` a spread would read, making the call's AbortSignal).
+ */
+export function openAIBody(req: ProviderCallRequest, stream = req.stream): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req.body, model: req.upstreamModel };
   // Body `metadata` is what callers route on (`metadata.<k>`). OpenAI accepts it on chat
   // completions only together with `store: true`, so it goes upstream only then.
@@ -64,7 +68,7 @@ export function openAIBody(req: ProviderCallRequest): Record<string, unknown> {
     delete body.stream_options;
     return body;
   }
-  if (req.stream) {
+  if (stream) {
     body.stream = true;
     const options = isRecord(req.body.stream_options) ? req.body.stream_options : {};
     body.stream_options = { ...options, include_usage: true };
@@ -327,7 +331,7 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
         req,
         urlFor(req.endpoint, req.upstreamModel),
         stream ? streamHeaders : jsonHeaders,
-        JSON.stringify(openAIBody({ ...req, stream })),
+        JSON.stringify(openAIBody(req, stream)),
       );
       if (!sent.ok) return sent;
       const { res } = sent;
@@ -356,7 +360,7 @@ async function readJson(
   req: ProviderCallRequest,
   streamWanted: boolean,
 ): Promise<ProviderCallResult> {
-  const read = await successText(res, req.signal);
+  const read = await successText(res, req);
   if (!read.ok) return read;
   const { text } = read;
   const parsed = parseJson(text);

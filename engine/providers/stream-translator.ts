@@ -158,7 +158,7 @@ export async function translatedAnswer(
       items: translatedStreamItems(res.body, reader.translator(), req.signal, scrubber),
     };
   }
-  const read = await successText(res, req.signal);
+  const read = await successText(res, req);
   if (!read.ok) return read;
   if (req.stream) {
     return {

@@ -159,7 +159,8 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
       if (closed) throw new TransportError('connect', 'transport is closed');
-      if (req.signal.aborted)
+      const cancel = req.cancel;
+      if (cancel === undefined ? req.signal.aborted : cancel.aborted)
         throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
       const target = targetOf(req.url);
       const settings = req.pool ?? defaults;
@@ -176,12 +177,16 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         method: req.method,
         headers: req.headers,
         body: req.body ?? (req.upload === undefined ? undefined : Readable.from(req.upload)),
-        signal: req.signal,
+        // undici takes an EventEmitter as its signal too, which a Cancellation is: no
+        // AbortSignal is made for the call unless something else reads it (cancellation.ts).
+        signal: cancel ?? req.signal,
       };
       let pending: Promise<UndiciResult>;
       if (slots.tryTake()) {
         pending = pool.request(requestOptions);
       } else {
+        // requestWithin combines the signal with its own deadline: an AbortSignal it must be.
+        requestOptions.signal = req.signal;
         const waitStart = performance.now();
         const outcome = await slots.take(req.connectTimeoutMs, req.signal);
         if (outcome === 'aborted')

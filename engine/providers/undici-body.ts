@@ -17,8 +17,10 @@ export function describe(err: unknown): string {
 /** Lower-cased header names; repeated headers joined with ', '. */
 export function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
+  // for-in over undici's plain object: Object.entries allocated a pair per header per response.
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined || !Object.hasOwn(raw, name)) continue;
     out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;

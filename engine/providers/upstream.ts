@@ -3,10 +3,13 @@
  * request, an error answer as a scrubbed `ProviderError`, and a broken stream as a
  * `ProviderFailure`. Every failure is a value, except the abort signal's reason (rethrown).
  */
+
+import type { Cancellation } from '../shared/cancellation.js';
 import type { Clock } from '../shared/clock.js';
 import { classifyException, classifyHttpError, rethrowIfAborted } from './classify.js';
+import type { PoolSettings } from './pool.js';
 import type { Scrubber } from './scrub.js';
-import type { HttpResponse, Transport } from './transport.js';
+import type { HttpRequest, HttpResponse, Transport } from './transport.js';
 import {
   type ProviderCallRequest,
   type ProviderError,
@@ -32,6 +35,33 @@ export function requestHeaders(
 
 export type Sent = { ok: true; res: HttpResponse } | { ok: false; error: ProviderError };
 
+/**
+ * The transport request of a provider call. A class, so that `signal` is a getter on the
+ * prototype that reads the call's own (lazy) signal only when the transport asks: the undici
+ * transport listens to `cancel` and never does on the JSON path.
+ */
+class PostRequest implements HttpRequest {
+  readonly method = 'POST';
+  readonly cancel: Cancellation | undefined;
+  readonly connectTimeoutMs: number;
+
+  constructor(
+    readonly url: string,
+    readonly headers: Record<string, string>,
+    readonly body: string,
+    private readonly call: ProviderCallRequest,
+    readonly maxResponseBytes: number,
+    readonly pool: PoolSettings | undefined,
+  ) {
+    this.cancel = call.cancel;
+    this.connectTimeoutMs = call.connectTimeoutMs;
+  }
+
+  get signal(): AbortSignal {
+    return this.call.signal;
+  }
+}
+
 /** POSTs `body` to `url` for `req`; not reaching the upstream is a classified error. */
 export async function post(
   transport: Transport,
@@ -42,16 +72,16 @@ export async function post(
   body: string,
 ): Promise<Sent> {
   try {
-    const res = await transport.request({
-      url,
-      method: 'POST',
-      headers: req.headers === undefined ? headers : { ...headers, ...req.headers },
-      body,
-      signal: req.signal,
-      connectTimeoutMs: req.connectTimeoutMs,
-      maxResponseBytes: spec.maxResponseBytes,
-      pool: spec.pool,
-    });
+    const res = await transport.request(
+      new PostRequest(
+        url,
+        req.headers === undefined ? headers : { ...headers, ...req.headers },
+        body,
+        req,
+        spec.maxResponseBytes,
+        spec.pool,
+      ),
+    );
     return { ok: true, res };
   } catch (err) {
     rethrowIfAborted(req.signal);
@@ -59,15 +89,18 @@ export async function post(
   }
 }
 
-/** A success answer's body as text; a body that breaks while it is read is a classified error. */
+/**
+ * A success answer's body as text; a body that breaks while it is read is a classified error.
+ * `req.signal` is read only then (it may be a getter that makes the signal).
+ */
 export async function successText(
   res: HttpResponse,
-  signal: AbortSignal,
+  req: { readonly signal: AbortSignal },
 ): Promise<{ ok: true; text: string } | { ok: false; error: ProviderError }> {
   try {
     return { ok: true, text: await res.text() };
   } catch (err) {
-    rethrowIfAborted(signal);
+    rethrowIfAborted(req.signal);
     return { ok: false, error: classifyException(err, 'body') };
   }
 }

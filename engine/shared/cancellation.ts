@@ -5,6 +5,11 @@
  * already if the call was), while an in-process one (replay's simulated upstream) can listen with
  * `onAbort` and never make one: an AbortController, its signal and their listener per call were
  * a twentieth of a replay's time.
+ *
+ * It also speaks the part of the EventEmitter protocol undici accepts as a request's `signal`
+ * (`aborted`, `reason`, `on`/`once`/`removeListener` of 'abort'), so the undici transport can be
+ * cancelled without an AbortSignal either: the gateway's JSON path made one per upstream call
+ * only to hand it to undici.
  */
 function abortError(): DOMException {
   return new DOMException('This operation was aborted', 'AbortError');
@@ -42,6 +47,26 @@ export class Cancellation {
     if (this.#aborted) listener(this.#reason);
     else if (this.#listeners === null) this.#listeners = [listener];
     else this.#listeners.push(listener);
+  }
+
+  /** undici's `signal.once('abort', listener)`; the listener reads `reason` itself. */
+  once(_event: 'abort', listener: () => void): this {
+    this.onAbort(listener);
+    return this;
+  }
+
+  /** undici checks that a signal has `on` (an EventEmitter); the same as `once` here. */
+  on(event: 'abort', listener: () => void): this {
+    return this.once(event, listener);
+  }
+
+  /** undici's removal of its listener once the request is over. */
+  removeListener(_event: 'abort', listener: () => void): this {
+    const listeners = this.#listeners;
+    if (listeners === null) return this;
+    const at = listeners.indexOf(listener);
+    if (at >= 0) listeners.splice(at, 1);
+    return this;
   }
 
   /** Aborts once (later calls do nothing): the signal, if made, then every listener in order. */

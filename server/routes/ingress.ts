@@ -8,7 +8,14 @@
  */
 import { type EngineResponse, type ErrorCode, errorBody, type RequestInput } from '../../engine/serving.js';
 import { statusOf } from '../errors.js';
-import { type BodyError, type HttpRequest, type RouteDef, sendJson, withJsonType } from '../http.js';
+import {
+  type BodyError,
+  type HttpRequest,
+  jsonAnswerHeaders,
+  type RouteDef,
+  sendJson,
+  withJsonType,
+} from '../http.js';
 import { type Lifecycle, round3, SHUTDOWN_CUT_CODE } from '../lifecycle.js';
 import type { PolicyManager } from '../policy-manager.js';
 import { releaseStream, writeStream } from '../sse.js';
@@ -33,6 +40,18 @@ function send(
   params?: Readonly<Record<string, string>>,
 ): void {
   sendJson(req, statusOf(code), shape.body(code, params, req.id));
+}
+
+/** The engine's headers and ours in one object (the later value wins), typed as JSON. */
+function mergedHeaders(
+  engine: Readonly<Record<string, string>>,
+  ours: readonly string[],
+  length: string,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...engine };
+  for (let i = 0; i < ours.length; i += 2) headers[ours[i]] = ours[i + 1];
+  headers['content-length'] = length;
+  return withJsonType(headers);
 }
 
 function isRefusedBody(code: ErrorCode): code is 'invalid_json' | 'body_too_deep' | 'body_too_complex' {
@@ -99,18 +118,26 @@ export function ingressHandler(path: string, shape: ErrorShape, options: Ingress
       await writeStream(lifecycle, request, response, state, extra);
       return;
     }
-    // One header object, written once: the engine's headers, then ours.
-    const headers: Record<string, string> = {
-      ...response.headers,
-      'x-request-id': request.id,
-      'x-switchyard-overhead-ms': overhead,
-    };
-    if (shape.requestIdHeader !== undefined) headers[shape.requestIdHeader] = request.id;
     const res = request.res;
     if (res.headersSent) return;
     const payload = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
-    headers['content-length'] = String(Buffer.byteLength(payload));
-    res.writeHead(response.status, withJsonType(headers));
+    const length = String(Buffer.byteLength(payload));
+    // Written once, headers and body in one write: the engine's headers, then ours.
+    const ours =
+      shape.requestIdHeader === undefined
+        ? ['x-request-id', request.id, 'x-switchyard-overhead-ms', overhead]
+        : [
+            'x-request-id',
+            request.id,
+            'x-switchyard-overhead-ms',
+            overhead,
+            shape.requestIdHeader,
+            request.id,
+          ];
+    res.writeHead(
+      response.status,
+      jsonAnswerHeaders(response.headers, ours, length) ?? mergedHeaders(response.headers, ours, length),
+    );
     res.end(payload);
   };
 }

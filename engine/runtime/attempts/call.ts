@@ -9,6 +9,7 @@ import { EngineError } from '../../errors.js';
 import type { ChatCompletionChunk, ResponseBody } from '../../providers/openai-types.js';
 import {
   type Provider,
+  type ProviderCallRequest,
   type ProviderCallResult,
   type ProviderError,
   ProviderFailure,
@@ -16,7 +17,7 @@ import {
 } from '../../providers/types.js';
 import { Cancellation } from '../../shared/cancellation.js';
 import { fromOpenAIUsage } from '../../shared/usage.js';
-import type { ErrorClass, Usage } from '../../types.js';
+import type { Endpoint, ErrorClass, PromptCacheMarks, Usage } from '../../types.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
 import { setResponseModel, startAttemptSpan } from '../tracing.js';
 import { checkAnswer, checkBuffered } from './output.js';
@@ -103,23 +104,21 @@ export async function callTarget(
   signal?.addEventListener('abort', onAbort, { once: true });
   run.calls += 1;
   const ctx = run.ctx;
-  const call = callSafely(provider, {
-    upstreamModel: target.upstreamModel,
+  const request = new CallRequest(
+    target.upstreamModel,
     // Responses and Messages requests are chat requests by now (engine/ingress/).
-    endpoint: ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
-    body: ctx.body,
-    stream: ctx.stream,
-    get signal() {
-      return cancel.signal;
-    },
+    ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
+    ctx.body,
+    ctx.stream,
     cancel,
     // The target's own connect timeout, unchanged: transport pools are keyed by it, and the race
     // below already aborts the call at the deadline.
-    connectTimeoutMs: Math.max(0, target.timeout.connectMs),
-    ...(prefill !== undefined ? { prefill } : {}),
-    ...(traced?.headers == null ? {} : { headers: traced.headers }),
-    ...(target.promptCache === undefined ? {} : { promptCache: target.promptCache }),
-  });
+    Math.max(0, target.timeout.connectMs),
+  );
+  if (prefill !== undefined) request.prefill = prefill;
+  if (traced?.headers != null) request.headers = traced.headers;
+  if (target.promptCache !== undefined) request.promptCache = target.promptCache;
+  const call = callSafely(provider, request);
   const raced = await race(run, live, call, live.firstTokenAt);
   if (raced.kind === 'aborted') return run.abortLive(live);
   if (raced.kind === 'timeout') return run.fail(live, timeoutFailure(run, live, live.firstTokenAt));
@@ -173,6 +172,32 @@ export async function callTarget(
       run.deps.latency.observe(target.name, live.firstContentAt - live.startedAt);
       return { kind: 'stream', live };
     }
+  }
+}
+
+/**
+ * One call's request to the provider. A class, so that `signal` (the call's AbortSignal, made
+ * only when read: a network call listens to `cancel`, replay's simulated upstream too) is a
+ * getter on the prototype: an object literal's getter cost a closure and an accessor pair per
+ * call, and the spreads of its optional fields a copy. The optional fields are set only when
+ * present, as the literal had them.
+ */
+class CallRequest implements ProviderCallRequest {
+  declare prefill?: string;
+  declare headers?: Readonly<Record<string, string>>;
+  declare promptCache?: PromptCacheMarks;
+
+  constructor(
+    readonly upstreamModel: string,
+    readonly endpoint: Endpoint,
+    readonly body: Readonly<Record<string, unknown>>,
+    readonly stream: boolean,
+    readonly cancel: Cancellation,
+    readonly connectTimeoutMs: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancel.signal;
   }
 }
 

@@ -22,7 +22,7 @@ import type { OutputGuard } from './output.js';
 import { exhaustedResponse, jsonResponse, refusedResponse, terminalResponse } from './responses.js';
 import { Aborted, AttemptRun, type RouteDecision, type RunDeps, type TargetGate } from './run.js';
 import { streamResponse } from './stream-relay.js';
-import { walk } from './walk.js';
+import { type WalkResult, walk } from './walk.js';
 
 export interface ExecutorOptions {
   /** Providers by policy name (`ResolvedTarget.provider`); a Map, or anything with its `get`. */
@@ -95,7 +95,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         opts?.trace ?? null,
       );
       try {
-        return await execute(run);
+        if (run.signal?.aborted) throw new Aborted();
+        run.budget.recordRequest();
+        return answer(run, await walk(run, 0));
       } catch (error) {
         if (error instanceof Aborted || signal?.aborted) {
           throw new EngineError('request_aborted', { route: decision.route, cause: error });
@@ -113,10 +115,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   };
 }
 
-async function execute(run: AttemptRun): Promise<EngineResponse> {
-  if (run.signal?.aborted) throw new Aborted();
-  run.budget.recordRequest();
-  const result = await walk(run, 0);
+/** The walk's outcome as the answer (in `execute`'s own frame: no async function of its own). */
+function answer(run: AttemptRun, result: WalkResult): EngineResponse {
   if (result.kind === 'success') {
     const success = result.result;
     return success.kind === 'json'

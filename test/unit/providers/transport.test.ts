@@ -5,6 +5,7 @@ import {
   type HttpRequest,
   TransportError,
 } from '../../../engine/providers/transport.js';
+import { Cancellation } from '../../../engine/shared/cancellation.js';
 import { chatPost } from '../../support/providers.js';
 import { startSilentListener } from '../../support/silent-listener.js';
 import { useUpstream } from '../../support/use-upstream.js';
@@ -114,6 +115,58 @@ describe('undici transport', () => {
     })();
     expect((await rejection(reading)).code).toBe('aborted');
     expect(seen).toEqual(['data: 1\n\n']);
+  });
+
+  describe('cancelled through a Cancellation (no AbortSignal made)', () => {
+    /** A request whose `signal` counts its reads: the transport must listen to `cancel` instead. */
+    function cancellable(cancel: Cancellation): { req: HttpRequest; reads: () => number } {
+      let reads = 0;
+      const req = request({ cancel });
+      Object.defineProperty(req, 'signal', {
+        get: () => {
+          reads++;
+          return cancel.signal;
+        },
+      });
+      return { req, reads: () => reads };
+    }
+
+    it('reads a JSON answer without ever reading the signal', async () => {
+      const cancel = new Cancellation();
+      const { req, reads } = cancellable(cancel);
+      const res = await transport.request(req);
+      expect(JSON.parse(await res.text()).model).toBe('m');
+      expect(reads()).toBe(0);
+    });
+
+    it('aborts a request that never answers', async () => {
+      upstream.enqueue({ kind: 'hold' });
+      const cancel = new Cancellation();
+      const { req } = cancellable(cancel);
+      const pending = transport.request(req);
+      setTimeout(() => cancel.abort(new Error('deadline')), 50);
+      const err = await rejection(pending);
+      expect(err.code).toBe('aborted');
+      expect((err.cause as Error).message).toBe('deadline');
+    });
+
+    it('aborts the body mid-stream', async () => {
+      upstream.enqueue({ kind: 'raw', chunks: ['data: 1\n\n'], end: 'hold' });
+      const cancel = new Cancellation();
+      const res = await transport.request(cancellable(cancel).req);
+      const reading = (async () => {
+        for await (const _ of res.body) cancel.abort();
+      })();
+      expect((await rejection(reading)).code).toBe('aborted');
+    });
+
+    it('refuses a call cancelled before it starts', async () => {
+      const cancel = new Cancellation();
+      cancel.abort(new Error('gone'));
+      const err = await rejection(transport.request(cancellable(cancel).req));
+      expect(err.code).toBe('aborted');
+      expect((err.cause as Error).message).toBe('gone');
+    });
   });
 
   it('fails a body over maxResponseBytes with too_large', async () => {
