@@ -36,8 +36,23 @@ function write(value: unknown): string {
     for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
     return out + ']';
   }
-  const record = value as Record<string, unknown>;
+  return writeObject(value as Record<string, unknown>, sortedKeys(value as Record<string, unknown>));
+}
+
+/**
+ * {@link canonicalJson} of `record` without its top-level keys in `skip` (nor `__proto__`, which a
+ * copy made by assignment never has): what a copy of the rest would give, without the copy.
+ */
+export function canonicalJsonWithout(record: Record<string, unknown>, skip: ReadonlySet<string>): string {
   const keys = sortedKeys(record);
+  let kept = 0;
+  for (const key of keys) if (!skip.has(key) && key !== '__proto__') keys[kept++] = key;
+  keys.length = kept;
+  return writeObject(record, keys);
+}
+
+/** The object `record` with `keys` (sorted), each key whose value JSON can carry. */
+function writeObject(record: Record<string, unknown>, keys: readonly string[]): string {
   let out = '{';
   let first = true;
   for (const key of keys) {
