@@ -58,10 +58,28 @@ function writeObject(record: Record<string, unknown>, keys: readonly string[]): 
   for (const key of keys) {
     const v = record[key];
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    out += (first ? '' : ',') + JSON.stringify(key) + ':' + write(v);
+    out += (first ? '' : ',') + quoted(key) + ':' + write(v);
     first = false;
   }
   return out + '}';
+}
+
+/**
+ * Object keys as JSON strings, kept: request bodies repeat a handful of keys (`role`, `content`,
+ * `model`, ...), and a lookup costs a fraction of `JSON.stringify`. Bounded (the first keys seen,
+ * short ones only), so bodies full of keys of their own cannot grow it; others are quoted anew.
+ */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_KEPT = 1_000;
+const QUOTED_KEY_LENGTH = 64;
+
+function quoted(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_KEPT && key.length <= QUOTED_KEY_LENGTH) quotedKeys.set(key, q);
+  }
+  return q;
 }
 
 /**
