@@ -22,7 +22,7 @@
  *   in a shared cache, because the client chooses the idempotency key.
  */
 import { hash } from 'node:crypto';
-import { canonicalJson } from '../shared/canonical-json.js';
+import { canonicalJson, canonicalJsonWithout } from '../shared/canonical-json.js';
 import type { RequestContext } from '../types.js';
 
 export { canonicalJson };
@@ -62,7 +62,8 @@ export interface CacheKeyOptions {
   readonly mode?: 'exact' | 'semantic';
 }
 
-type Getter = (ctx: RequestContext) => unknown;
+/** A field's value in the request, as its canonical JSON text; {@link ABSENT} when it has none. */
+type Getter = (ctx: RequestContext) => string | typeof ABSENT;
 
 /** Marks an absent value: never produced by a request, which holds only JSON values. */
 const ABSENT: unique symbol = Symbol('absent');
@@ -73,43 +74,40 @@ function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
   return hasOwn(record, key) ? record[key] : ABSENT;
 }
 
+/** {@link own}, encoded. */
+function ownEncoded(record: Readonly<Record<string, unknown>>, key: string): string | typeof ABSENT {
+  return hasOwn(record, key) ? canonicalJson(record[key]) : ABSENT;
+}
+
 function getter(field: string): Getter {
   switch (field) {
+    // The body's canonical text without those fields, written from the body itself: the same
+    // text as a copy of the rest would give (keys.test.ts holds it), without a copy per request.
     case BODY_BUT_MESSAGES_FIELD:
-      return (ctx) => {
-        const rest: Record<string, unknown> = {};
-        for (const key of Object.keys(ctx.body)) if (!NOT_PARAMS.has(key)) rest[key] = ctx.body[key];
-        return rest;
-      };
+      return (ctx) => canonicalJsonWithout(ctx.body, NOT_PARAMS);
     case WHOLE_BODY_FIELD:
-      return (ctx) => {
-        const rest: Record<string, unknown> = {};
-        for (const key of Object.keys(ctx.body)) {
-          if (!TRANSPORT_ONLY_BODY_FIELDS.has(key)) rest[key] = ctx.body[key];
-        }
-        return rest;
-      };
+      return (ctx) => canonicalJsonWithout(ctx.body, TRANSPORT_ONLY_BODY_FIELDS);
     case 'tenant':
-      return (ctx) => (ctx.tenant === null ? ABSENT : ctx.tenant);
+      return (ctx) => (ctx.tenant === null ? ABSENT : canonicalJson(ctx.tenant));
     case 'model':
-      return (ctx) => (ctx.model === '' ? ABSENT : ctx.model);
+      return (ctx) => (ctx.model === '' ? ABSENT : canonicalJson(ctx.model));
     case 'messages':
     case 'temperature':
     case 'top_p':
     case 'max_tokens':
     case 'tools':
-      return (ctx) => own(ctx.body, field);
+      return (ctx) => ownEncoded(ctx.body, field);
   }
   const dot = field.indexOf('.');
   const scope = field.slice(0, dot);
   const name = field.slice(dot + 1);
   switch (scope) {
     case 'body':
-      return (ctx) => own(ctx.body, name);
+      return (ctx) => ownEncoded(ctx.body, name);
     case 'header':
-      return (ctx) => own(ctx.headers, name);
+      return (ctx) => ownEncoded(ctx.headers, name);
     case 'metadata':
-      return (ctx) => own(ctx.metadata, name);
+      return (ctx) => ownEncoded(ctx.metadata, name);
   }
   throw new Error(`unreachable: field ${field} passed validation`);
 }
@@ -160,7 +158,7 @@ export function compileCacheKey(options: CacheKeyOptions): CacheKeyFunction {
     let text = head + JSON.stringify(route) + ',[';
     for (let i = 0; i < getters.length; i++) {
       const v = getters[i](ctx);
-      text += (i > 0 ? ',[' : '[') + names[i] + (v === ABSENT ? ']' : ',' + canonicalJson(v) + ']');
+      text += (i > 0 ? ',[' : '[') + names[i] + (v === ABSENT ? ']' : ',' + v + ']');
     }
     return text + ']]';
   };

@@ -36,17 +36,34 @@ export interface MemoryStoreOptions {
  * const r = await store.acquire('rl:abc:r:tenant=acme', { amount: 10, periodMs: 1000, capacity: 10 }, 1, clock.now());
  */
 export class MemoryStore implements LimiterStore, CounterStore {
-  readonly #tats: LRUCache<string, Tat>;
-  readonly #counters: LRUCache<string, number>;
+  readonly #maxKeys: number;
+  readonly #maxCounters: number;
+  /**
+   * Each LRU is made on first use: lru-cache allocates its arrays for `max` entries up front
+   * (about 27 ms for 100,000), and most policies use limits or budgets, not both. Every engine
+   * (each side of a replay, each `switchyard test` case) makes a store.
+   */
+  #tatsLru: LRUCache<string, Tat> | null = null;
+  #countersLru: LRUCache<string, number> | null = null;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#tats = new LRUCache<string, Tat>({ max: options.maxKeys ?? 100_000 });
-    this.#counters = new LRUCache<string, number>({ max: options.maxCounters ?? 100_000 });
+    this.#maxKeys = options.maxKeys ?? 100_000;
+    this.#maxCounters = options.maxCounters ?? 100_000;
+  }
+
+  get #tats(): LRUCache<string, Tat> {
+    this.#tatsLru ??= new LRUCache<string, Tat>({ max: this.#maxKeys });
+    return this.#tatsLru;
+  }
+
+  get #counters(): LRUCache<string, number> {
+    this.#countersLru ??= new LRUCache<string, number>({ max: this.#maxCounters });
+    return this.#countersLru;
   }
 
   /** Limiter keys currently held (idle ones included until evicted). */
   get size(): number {
-    return this.#tats.size;
+    return this.#tatsLru?.size ?? 0;
   }
 
   async acquire(key: string, params: LimitParams, cost: number, now: number): Promise<Acquired> {
@@ -100,12 +117,12 @@ export class MemoryStore implements LimiterStore, CounterStore {
   }
 
   async get(key: string, periodStartMs: number): Promise<number> {
-    return this.#counters.get(periodKey(key, periodStartMs)) ?? 0;
+    return this.#countersLru?.get(periodKey(key, periodStartMs)) ?? 0;
   }
 
   async close(): Promise<void> {
-    this.#tats.clear();
-    this.#counters.clear();
+    this.#tatsLru?.clear();
+    this.#countersLru?.clear();
   }
 
   #store(key: string, tat: Tat | null): void {

@@ -16,12 +16,18 @@ export interface Line {
   readonly text: string | null;
 }
 
-/** A line as bytes, not decoded: see {@link readRawLines}. */
+/**
+ * A line as bytes, not decoded: see {@link readRawLines}. Its place in the chunk read, not a view
+ * of it: a Buffer view per line costs more than the rest of reading the line.
+ */
 export interface RawLine {
   /** 1-based line number in the file. */
   readonly line: number;
-  /** The UTF-8 bytes without the line ending (a view into the chunk read); null for a line skipped as too long. */
-  readonly bytes: Buffer | null;
+  /** The chunk holding the line's UTF-8 bytes; null for a line skipped as too long. */
+  readonly chunk: Buffer | null;
+  /** The line is `chunk[start, end)`, without its line ending. */
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface LineBatch<L = Line> {
@@ -132,12 +138,12 @@ export function readLines(path: string, options: ReadLinesOptions = {}): AsyncGe
 }
 
 /**
- * {@link readLines} without decoding: each line is a view of the bytes read, for a caller that
+ * {@link readLines} without decoding: each line is its place in the chunk read, for a caller that
  * holds many lines before it reads them. Held strings are copied by every young-generation
  * garbage collection until they are promoted; the bytes of a Buffer live outside the JS heap. A
- * view keeps its whole chunk (`chunkBytes`) alive, so hold a bounded number of them.
- * `bytes.toString('utf8')` is the text {@link readLines} gives (a UTF-8 byte order mark is dropped
- * here too).
+ * held line keeps its whole chunk (`chunkBytes`) alive, so hold a bounded number of them.
+ * `chunk.toString('utf8', start, end)` is the text {@link readLines} gives (a UTF-8 byte order
+ * mark is dropped here too).
  */
 export function readRawLines(
   path: string,
@@ -155,8 +161,8 @@ export function readRawLines(
         buf[start + 2] === 0xbf
       )
         start += 3;
-      return { line, bytes: buf.subarray(start, end) };
+      return { line, chunk: buf, start, end };
     },
-    (line) => ({ line, bytes: null }),
+    (line) => ({ line, chunk: null, start: 0, end: 0 }),
   );
 }

@@ -331,20 +331,22 @@ function fromRecording(rec: RecordedLine, line: number, knownArrival: number | u
   }
   let usage = rec.outcome.usage;
   if (usage === null) for (const a of rec.attempts) if (a.usage !== null) usage = a.usage;
+  // The optional fields set only when present, by assignment (no temporary object per field).
+  const input: { -readonly [K in keyof TrafficRequest['input']]: TrafficRequest['input'][K] } = {
+    path: req.path,
+    headers,
+    body,
+  };
+  if (refused !== undefined) input.refused = refused;
+  // A Responses or Messages request is recorded as the chat request it was translated to.
+  if (req.endpoint === 'responses' || req.endpoint === 'messages') input.internal = true;
+  if (rec.classes !== undefined) input.classes = recordedClasses(rec.classes);
   return {
     line,
     requestId: rec.requestId,
     at: knownArrival ?? parseTime(rec.time),
     tenant: rec.tenant,
-    input: {
-      path: req.path,
-      headers,
-      body,
-      ...(refused === undefined ? {} : { refused }),
-      // A Responses or Messages request is recorded as the chat request it was translated to.
-      ...(req.endpoint === 'responses' || req.endpoint === 'messages' ? { internal: true } : {}),
-      ...(rec.classes === undefined ? {} : { classes: recordedClasses(rec.classes) }),
-    },
+    input,
     stream: req.stream,
     usage,
     recorded: rec,

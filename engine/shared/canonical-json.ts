@@ -36,17 +36,50 @@ function write(value: unknown): string {
     for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
     return out + ']';
   }
-  const record = value as Record<string, unknown>;
+  return writeObject(value as Record<string, unknown>, sortedKeys(value as Record<string, unknown>));
+}
+
+/**
+ * {@link canonicalJson} of `record` without its top-level keys in `skip` (nor `__proto__`, which a
+ * copy made by assignment never has): what a copy of the rest would give, without the copy.
+ */
+export function canonicalJsonWithout(record: Record<string, unknown>, skip: ReadonlySet<string>): string {
   const keys = sortedKeys(record);
+  let kept = 0;
+  for (const key of keys) if (!skip.has(key) && key !== '__proto__') keys[kept++] = key;
+  keys.length = kept;
+  return writeObject(record, keys);
+}
+
+/** The object `record` with `keys` (sorted), each key whose value JSON can carry. */
+function writeObject(record: Record<string, unknown>, keys: readonly string[]): string {
   let out = '{';
   let first = true;
   for (const key of keys) {
     const v = record[key];
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    out += (first ? '' : ',') + JSON.stringify(key) + ':' + write(v);
+    out += (first ? '' : ',') + quoted(key) + ':' + write(v);
     first = false;
   }
   return out + '}';
+}
+
+/**
+ * Object keys as JSON strings, kept: request bodies repeat a handful of keys (`role`, `content`,
+ * `model`, ...), and a lookup costs a fraction of `JSON.stringify`. Bounded (the first keys seen,
+ * short ones only), so bodies full of keys of their own cannot grow it; others are quoted anew.
+ */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_KEPT = 1_000;
+const QUOTED_KEY_LENGTH = 64;
+
+function quoted(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_KEPT && key.length <= QUOTED_KEY_LENGTH) quotedKeys.set(key, q);
+  }
+  return q;
 }
 
 /**

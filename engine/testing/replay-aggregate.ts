@@ -142,7 +142,8 @@ export class SideAggregate {
   costUsd = 0;
   readonly #routes = new Map<string, number>();
   readonly #targets = new Map<string, number>();
-  readonly #statuses = new Map<string, number>();
+  /** By number: a status's string is made once, for the report, not per request. */
+  readonly #statuses = new Map<number, number>();
   readonly #causes = new Map<string, number>();
   readonly #guardrails = new Map<string, number>();
 
@@ -153,7 +154,7 @@ export class SideAggregate {
     this.requests++;
     bump(this.#routes, out.route ?? '(no route)');
     if (out.target !== null) bump(this.#targets, out.target);
-    bump(this.#statuses, String(out.status));
+    this.#statuses.set(out.status, (this.#statuses.get(out.status) ?? 0) + 1);
     if (out.status >= 400) this.errors++;
     if (isFallback(out)) {
       this.fallbacks++;
@@ -175,7 +176,8 @@ export class SideAggregate {
       requests: this.requests,
       routes: record(this.#routes),
       targets: record(this.#targets),
-      statuses: record(this.#statuses),
+      // Integer-like keys: an object lists them in ascending order, whatever the insertion order.
+      statuses: Object.fromEntries([...this.#statuses].map(([status, n]) => [String(status), n])),
       errors: this.errors,
       fallbacks: this.fallbacks,
       fallbackCauses: record(this.#causes) as Partial<Record<ErrorClass, number>>,

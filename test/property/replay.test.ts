@@ -168,7 +168,15 @@ describe('the replay order of pending lines', () => {
         let line = 0;
         for (const o of ops) {
           if (o.push !== null) {
-            const item: Pending = { at: o.push, timeRead: false, line: ++line, bytes: null, request: null };
+            const item: Pending = {
+              at: o.push,
+              timeRead: false,
+              line: ++line,
+              chunk: null,
+              start: 0,
+              end: 0,
+              request: null,
+            };
             queue.push(item);
             held.push(item);
           } else {

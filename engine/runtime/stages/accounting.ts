@@ -23,16 +23,17 @@ function withScope(
   attribution: Readonly<Record<string, string>> | null,
 ): ResponseMeta {
   if (scope.cache === null && scope.extraCostUsd === 0 && attribution === null) return meta;
-  return {
-    ...meta,
-    cache: scope.cache ?? meta.cache,
-    ...(scope.cacheSimilarity === null ? {} : { cacheSimilarity: scope.cacheSimilarity }),
-    ...(scope.cacheSource === null ? {} : { cacheSource: scope.cacheSource }),
-    ...(scope.cacheEmbeddingTokens === null ? {} : { cacheEmbeddingTokens: scope.cacheEmbeddingTokens }),
-    // The classification and embedding calls are the request's cost, so its budgets count them.
-    costUsd: scope.extraCostUsd > 0 ? (meta.costUsd ?? 0) + scope.extraCostUsd : meta.costUsd,
-    ...(attribution === null ? {} : { attribution }),
-  };
+  // Assignments to a copy, not conditional spreads (a temporary object each): every answer of a
+  // route with a cache comes through here. The same keys, in the same order, with the same values.
+  const out: { -readonly [K in keyof ResponseMeta]: ResponseMeta[K] } = { ...meta };
+  out.cache = scope.cache ?? meta.cache;
+  if (scope.cacheSimilarity !== null) out.cacheSimilarity = scope.cacheSimilarity;
+  if (scope.cacheSource !== null) out.cacheSource = scope.cacheSource;
+  if (scope.cacheEmbeddingTokens !== null) out.cacheEmbeddingTokens = scope.cacheEmbeddingTokens;
+  // The classification and embedding calls are the request's cost, so its budgets count them.
+  out.costUsd = scope.extraCostUsd > 0 ? (meta.costUsd ?? 0) + scope.extraCostUsd : meta.costUsd;
+  if (attribution !== null) out.attribution = attribution;
+  return out;
 }
 
 /**

@@ -43,7 +43,9 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
     const context = scope.context ?? rejectedContext(scope.input);
     const body = response.kind === 'json' ? (response.body as { error?: { code?: unknown } } | null) : null;
     const errorCode = typeof body?.error?.code === 'string' ? body.error.code : undefined;
-    recorder.record({
+    // The optional fields set only when present, by assignment: the same keys in the same order
+    // as conditional spreads made, without a temporary object per field, per request.
+    const entry: { -readonly [K in keyof RecordInput]?: RecordInput[K] } = {
       // The scope's id (the one a semantic cache entry names as its source) once it has a context.
       requestId:
         scope.context === null
@@ -54,14 +56,15 @@ export function recordStage(recorder: RecorderPort, clock: Clock): NamedStage {
       meta,
       status: response.status,
       kind: response.kind,
-      ...(errorCode === undefined ? {} : { errorCode }),
-      ...(scope.verdicts === null ? {} : { guardrails: scope.verdicts }),
-      ...(scope.limits === null ? {} : { limits: scope.limits }),
-      ...(scope.classes === null ? {} : { classes: scope.classes }),
-      recording: scope.policy.recording,
-      startedAt: scope.startedAt,
-      durationMs: clock.now() - scope.startedAt,
-    });
+    };
+    if (errorCode !== undefined) entry.errorCode = errorCode;
+    if (scope.verdicts !== null) entry.guardrails = scope.verdicts;
+    if (scope.limits !== null) entry.limits = scope.limits;
+    if (scope.classes !== null) entry.classes = scope.classes;
+    entry.recording = scope.policy.recording;
+    entry.startedAt = scope.startedAt;
+    entry.durationMs = clock.now() - scope.startedAt;
+    recorder.record(entry as RecordInput);
   };
   const begin = recorder.begin?.bind(recorder);
   const inline = recorder.inline === true;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   cacheDirectives,
@@ -10,6 +11,7 @@ import {
   keyFields,
   requestCacheKey,
 } from '../../../engine/cache/keys.js';
+import { canonicalJsonWithout } from '../../../engine/shared/canonical-json.js';
 import { MESSAGES, makeCtx } from './helpers.js';
 
 const fields = ['model', 'messages', 'temperature'];
@@ -27,10 +29,51 @@ describe('canonicalJson', () => {
     expect(canonicalJson(JSON.parse('[1.0, 1e0, -0, 0.10]'))).toBe('[1,1,0,0.1]');
   });
 
+  it('writes keys alike whether or not they are among the quoted keys it keeps (first 1,000, short)', () => {
+    const record: Record<string, number> = {};
+    for (let i = 0; i < 1_200; i++) record[`k${i}\u00e9"${'x'.repeat(i % 90)}`] = i;
+    const expected = `{${Object.keys(record)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${record[k]}`)
+      .join(',')}}`;
+    expect(canonicalJson(record)).toBe(expected);
+    expect(canonicalJson(record)).toBe(expected); // now from the kept ones
+  });
+
   it('keeps values JSON cannot carry apart from those it can', () => {
     expect(canonicalJson([Number.NaN, Number.POSITIVE_INFINITY])).toBe('[NaN,Infinity]');
     expect(canonicalJson([null])).not.toBe(canonicalJson([Number.NaN]));
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+});
+
+describe('canonicalJsonWithout', () => {
+  /** What the whole-body key was made from before: a copy of the rest, by assignment. */
+  const viaCopy = (record: Record<string, unknown>, skip: ReadonlySet<string>): string => {
+    const rest: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) if (!skip.has(key)) rest[key] = record[key];
+    return canonicalJson(rest);
+  };
+  const skip = new Set(['stream', 'stream_options', 'messages']);
+
+  it('is canonicalJson of a copy of the rest, for any JSON object (parsed, so `__proto__` included)', () => {
+    const key = fc.oneof(
+      fc.constantFrom('stream', 'stream_options', 'messages', '__proto__', '1', 'a'),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(key, fc.jsonValue(), { maxKeys: 8 }), (dict) => {
+        const parsed = JSON.parse(JSON.stringify(dict)) as Record<string, unknown>;
+        expect(canonicalJsonWithout(parsed, skip)).toBe(viaCopy(parsed, skip));
+      }),
+    );
+    const withProto = JSON.parse('{"__proto__":{"x":1},"stream":true,"b":[1]}') as Record<string, unknown>;
+    expect(canonicalJsonWithout(withProto, skip)).toBe(viaCopy(withProto, skip));
+  });
+
+  it('drops undefined values and keeps symbol keys out, as canonicalJson does', () => {
+    const body = { b: undefined, a: 1, stream: true, [Symbol('replay')]: 'x' } as Record<string, unknown>;
+    expect(canonicalJsonWithout(body, skip)).toBe('{"a":1}');
   });
 });
 

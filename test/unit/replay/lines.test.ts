@@ -70,7 +70,10 @@ describe('readLines', () => {
       let bytes = 0;
       for await (const batch of readRawLines(path, options)) {
         for (const l of batch.lines)
-          raw.push({ line: l.line, text: l.bytes === null ? null : l.bytes.toString('utf8') });
+          raw.push({
+            line: l.line,
+            text: l.chunk === null ? null : l.chunk.toString('utf8', l.start, l.end),
+          });
         bytes = batch.bytesRead;
       }
       const text = await linesOf(content, options);
