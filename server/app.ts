@@ -23,11 +23,11 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { JobStoreUnavailableError } from '../engine/jobs/storage.js';
 import {
   type CompiledPolicy,
   createPolicyRecorder,
   type ErrorCode,
+  JobStoreUnavailableError,
   type PolicyRecorder,
 } from '../engine/serving.js';
 import { type AlertWebhookOptions, AlertWebhookSender } from './alert-webhook.js';

@@ -14,10 +14,17 @@
  * something reads the metrics. The metrics here count without it; the first `GET /metrics` (or
  * `registry` read) loads it and registers them all, in the order they were made.
  */
+import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
-import { lazyRequire } from '../engine/shared/lazy-require.js';
 
-const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
+// prom-client is CommonJS: `require` loads it synchronously, so reading `registry` stays a
+// property read (the tests and the /metrics route read it in line).
+const require = createRequire(import.meta.url);
+let prom: typeof import('prom-client') | undefined;
+const promClient = (): typeof import('prom-client') => {
+  prom ??= require('prom-client') as typeof import('prom-client');
+  return prom;
+};
 
 /** What a metric registers with: a prom-client registry or a {@link LazyRegistry}. */
 export interface MetricTarget {

@@ -16,11 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
-import type * as jobs from '../engine/jobs/index.js';
-import { JOB_ENDPOINTS } from '../engine/jobs/input.js';
-import { deferredObject } from '../engine/jobs/job.js';
-import { JobStoreUnavailableError } from '../engine/jobs/storage.js';
-import { CREDENTIAL_HEADERS } from '../engine/serving.js';
+import type { jobs } from '../engine/index.js';
+import {
+  CREDENTIAL_HEADERS,
+  deferredObject,
+  JOB_ENDPOINTS,
+  JobStoreUnavailableError,
+  loadJobs,
+} from '../engine/serving.js';
 import { sendApiError } from './errors.js';
 import { FastCounter, FastGauge } from './fast-metrics.js';
 import { type HttpRequest, type Routes, sendJson } from './http.js';
@@ -40,7 +43,7 @@ const DEFERRABLE = new Set(JOB_ENDPOINTS);
  * The jobs module (engine/jobs), imported when a store is configured: a server without jobs never
  * loads it (about 2 MB of resident memory, docs/footprint.md).
  */
-export type JobsApi = typeof import('../engine/jobs/index.js');
+export type JobsApi = Awaited<ReturnType<typeof loadJobs>>;
 
 export interface JobsContext {
   readonly manager: PolicyManager;
@@ -237,8 +240,7 @@ async function openJobStore(options: InstallJobsOptions, api: JobsApi): Promise<
 export async function installJobs(routes: Routes, options: InstallJobsOptions): Promise<InstalledJobs> {
   const { manager } = options;
   let runner: jobs.JobRunner | null = null;
-  const api =
-    options.dir !== undefined || options.redis !== undefined ? await import('../engine/jobs/index.js') : null;
+  const api = options.dir !== undefined || options.redis !== undefined ? await loadJobs() : null;
   const store = api === null ? null : await openJobStore(options, api);
   let stopped: Promise<void> | null = null;
   let stop: (() => Promise<void>) | null = null;

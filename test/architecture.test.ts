@@ -38,8 +38,11 @@
  *       engine/jobs             batches and deferred requests: runs job requests through the engine
  *                               (a peer of engine/testing).
  *   11  engine/index            the public entry (what `package.json` exports).
- *   12  server                  may import from engine/ ONLY engine/index.ts (type imports too).
- *   13  cli                     may import server, and from engine/ ONLY engine/index.ts.
+ *   12  engine/serving          the part of the engine a serving process loads (its types come
+ *                               from engine/index, type-only): the gateway does not load the test
+ *                               runner, replay or diff.
+ *   13  server                  may import from engine/ ONLY engine/index.ts and engine/serving.ts.
+ *   14  cli                     may import server, and from engine/ ONLY the same two entries.
  *
  * Folder cycles: among units, and among nested folders of a unit (e.g. `engine/runtime/stages`
  * and `engine/runtime/attempts`), ignoring edges between a folder and its own ancestors (an
@@ -68,6 +71,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine/runtime'],
   ['engine/testing', 'engine/jobs'],
   ['engine/index'],
+  ['engine/serving'],
   ['server'],
   ['cli'],
 ];
@@ -77,9 +81,9 @@ const TYPE_ONLY: readonly { from: string; to: string; why: string }[] = [
   { from: 'engine/compile', to: 'engine/providers', why: 'compile needs the provider spec shape only' },
 ];
 
-/** Units that, of the engine, may import only its public entry. */
+/** Units that, of the engine, may import only its entries. */
 const PUBLIC_ENTRY_ONLY = ['server', 'cli'];
-const PUBLIC_ENTRY = 'engine/index';
+const PUBLIC_ENTRIES = ['engine/index', 'engine/serving'];
 
 /**
  * Known exceptions, each one exact file → resolved file edge (repo-relative, `.ts`). They are
@@ -213,7 +217,7 @@ interface Rules {
   readonly layers: readonly (readonly string[])[];
   readonly typeOnly: readonly { from: string; to: string }[];
   readonly publicEntryOnly: readonly string[];
-  readonly publicEntry: string;
+  readonly publicEntries: readonly string[];
   readonly allowed: readonly { from: string; to: string }[];
 }
 
@@ -330,8 +334,12 @@ function checkGraph(edges: readonly Edge[], rules: Rules): Report {
       const lt = layerOf.get(to);
       if (lf === undefined) return `${from} has no layer: add it to LAYERS in test/architecture.test.ts`;
       if (lt === undefined) return `${to} has no layer: add it to LAYERS in test/architecture.test.ts`;
-      if (rules.publicEntryOnly.includes(from) && to.startsWith('engine/') && to !== rules.publicEntry) {
-        return `${from} may import the engine only through ${rules.publicEntry}.ts`;
+      if (
+        rules.publicEntryOnly.includes(from) &&
+        to.startsWith('engine/') &&
+        !rules.publicEntries.includes(to)
+      ) {
+        return `${from} may import the engine only through ${rules.publicEntries.map((e) => `${e}.ts`).join(' or ')}`;
       }
       if (lt > lf) return `upward: ${from} (layer ${lf}) may not import ${to} (layer ${lt})`;
       if (lt === lf) return `peers: ${from} and ${to} share layer ${lf} and may not import each other`;
@@ -375,7 +383,7 @@ const RULES: Rules = {
   layers: LAYERS,
   typeOnly: TYPE_ONLY,
   publicEntryOnly: PUBLIC_ENTRY_ONLY,
-  publicEntry: PUBLIC_ENTRY,
+  publicEntries: PUBLIC_ENTRIES,
   allowed: ALLOWED,
 };
 

@@ -4,9 +4,7 @@
  * `POST /v1/jobs/{id}/cancel`). The work itself is the runner's (engine/jobs/runner.ts).
  */
 
-import { JOB_ENDPOINTS } from '../../engine/jobs/input.js';
-import { batchObject, deferredObject } from '../../engine/jobs/job.js';
-import { isRecord } from '../../engine/serving.js';
+import { batchObject, deferredObject, isRecord, JOB_ENDPOINTS } from '../../engine/serving.js';
 import { sendApiError } from '../errors.js';
 import type { HttpRequest, Routes } from '../http.js';
 import { callerOf, type JobsContext, sendRefusal } from '../jobs.js';

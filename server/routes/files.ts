@@ -11,8 +11,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { BusboyConfig, BusboyConstructor, BusboyInstance } from '@fastify/busboy';
-import type * as jobs from '../../engine/jobs/index.js';
-import { JobStoreUnavailableError, UploadTooLargeError } from '../../engine/jobs/storage.js';
+import type { jobs } from '../../engine/index.js';
+import { JobStoreUnavailableError, UploadTooLargeError } from '../../engine/serving.js';
 import { sendApiError } from '../errors.js';
 import { type HttpRequest, mediaType, type Routes } from '../http.js';
 import { callerOf, type JobsContext } from '../jobs.js';
