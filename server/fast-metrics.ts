@@ -150,13 +150,14 @@ abstract class LabelledMetric<C> {
   }
 }
 
-export class FastCounter extends LabelledMetric<CounterCell> {
-  readonly type = 'counter';
+/** A metric of one number per cell: a counter or a gauge. */
+abstract class ValueMetric extends LabelledMetric<CounterCell> {
+  abstract readonly type: 'counter' | 'gauge';
   readonly aggregator = 'sum';
 
   constructor(name: string, help: string, labelNames: readonly string[], registry: MetricTarget) {
     super(name, help, labelNames, registry);
-    // prom-client shows a counter without labels as 0 before its first increment.
+    // prom-client shows a metric without labels as 0 before its first change.
     if (labelNames.length === 0) this.cell();
   }
 
@@ -164,25 +165,28 @@ export class FastCounter extends LabelledMetric<CounterCell> {
     return { value: 0 };
   }
 
-  /** prom-client's counter value shapes. */
+  /** prom-client's counter and gauge value shapes. */
   async get(): Promise<MetricObject> {
     return {
       name: this.name,
       help: this.help,
-      type: 'counter',
+      type: this.type,
       values: this.order.map(({ labels, cell }) => ({ value: cell.value, labels })),
       aggregator: 'sum',
     };
   }
 }
 
+export class FastCounter extends ValueMetric {
+  readonly type = 'counter';
+}
+
 /**
  * A gauge: each cell holds the value last set. `collect`, when given, runs at every scrape before
  * the values are read (prom-client's `collect`), for gauges read from their source then.
  */
-export class FastGauge extends LabelledMetric<CounterCell> {
+export class FastGauge extends ValueMetric {
   readonly type = 'gauge';
-  readonly aggregator = 'sum';
 
   constructor(
     name: string,
@@ -192,24 +196,11 @@ export class FastGauge extends LabelledMetric<CounterCell> {
     private readonly collect?: (gauge: FastGauge) => void,
   ) {
     super(name, help, labelNames, registry);
-    // prom-client shows a gauge without labels as 0 before it is first set.
-    if (labelNames.length === 0) this.cell();
   }
 
-  protected create(): CounterCell {
-    return { value: 0 };
-  }
-
-  /** prom-client's gauge value shapes. */
-  async get(): Promise<MetricObject> {
+  override async get(): Promise<MetricObject> {
     this.collect?.(this);
-    return {
-      name: this.name,
-      help: this.help,
-      type: 'gauge',
-      values: this.order.map(({ labels, cell }) => ({ value: cell.value, labels })),
-      aggregator: 'sum',
-    };
+    return super.get();
   }
 }
 

@@ -181,9 +181,8 @@ describe('the server entry (switchyard/server)', () => {
   });
 });
 
-describe('a serving gateway', () => {
-  it('loads none of the tools a serving process never runs: tests, replay, diff', async () => {
-    const serve = `
+/** Code that serves the quickstart policy on a free port and asks it one chat question (200). */
+const SERVE_QUICKSTART_AND_ASK = `
 const { createServer } = await import('./server/index.ts');
 const server = await createServer({ policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false });
 const res = await fetch(server.url + '/v1/chat/completions', {
@@ -191,7 +190,11 @@ const res = await fetch(server.url + '/v1/chat/completions', {
   body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
 });
 if (res.status !== 200) throw new Error('status ' + res.status);
-await server.close();
+`;
+
+describe('a serving gateway', () => {
+  it('loads none of the tools a serving process never runs: tests, replay, diff', async () => {
+    const serve = `${SERVE_QUICKSTART_AND_ASK}await server.close();
 `;
     const tools = (paths: string[]): string[] =>
       paths.filter((p) =>
@@ -226,15 +229,7 @@ await rm(dir, { recursive: true, force: true });
 
 describe('the metrics', () => {
   it('load prom-client with the first scrape, not before; no OpenTelemetry API without tracing', async () => {
-    const serveAnd = (scrape: boolean): string => `
-const { createServer } = await import('./server/index.ts');
-const server = await createServer({ policyPath: 'policies/quickstart.yaml', port: 0, logger: false, watch: false });
-const res = await fetch(server.url + '/v1/chat/completions', {
-  method: 'POST', headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
-});
-if (res.status !== 200) throw new Error('status ' + res.status);
-await res.text();
+    const serveAnd = (scrape: boolean): string => `${SERVE_QUICKSTART_AND_ASK}await res.text();
 if (${scrape}) {
   const text = await (await fetch(server.url + '/metrics')).text();
   if (!/^switchyard_requests_total\\{.*status="200"\\} 1$/m.test(text)) throw new Error('no request counted');
