@@ -18,7 +18,15 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
+import { createOpenAIProvider } from '../../engine/providers/openai.js';
 import { editedFrame, scanChunk } from '../../engine/providers/openai-frames.js';
+import type { HttpResponse, Transport } from '../../engine/providers/transport.js';
+import type { Provider, StreamItem, StreamItemIterator } from '../../engine/providers/types.js';
+import { createExecutor } from '../../engine/runtime/attempts/index.js';
+import { systemClock } from '../../engine/shared/clock.js';
+import type { AttemptRecord } from '../../engine/types.js';
+import { makeContext, makeDecision, makeTarget } from '../support/decision-fixtures.js';
+import { providerSpec } from '../support/providers.js';
 
 const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 200);
 
@@ -292,5 +300,215 @@ describe('scanChunk', () => {
       return;
     }
     expect(edited).toBe(fullFrame(parsed, id, created, model));
+  });
+});
+
+// ---- end to end ----------------------------------------------------------------------------------
+
+const encoder = new TextEncoder();
+
+/** One upstream event, as the upstream writes it (the line ends are chosen per stream). */
+type UpstreamEvent =
+  | { readonly kind: 'data'; readonly data: string; readonly lines: 1 | 2 }
+  | { readonly kind: 'comment' }
+  | { readonly kind: 'fields' }
+  | { readonly kind: 'done' };
+
+const contentChunk = (id: string, model: string, delta: unknown, finish: unknown, usage: unknown) => {
+  const chunk: Record<string, unknown> = {
+    id,
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  };
+  if (usage !== undefined) chunk.usage = usage;
+  return chunk;
+};
+
+const USAGE = { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 };
+
+/** A stream: a role chunk, content, a finish (or not), a usage chunk (or not), [DONE] (or not), noise anywhere. */
+const upstreamStream = fc
+  .record({
+    id: fc.constantFrom('chatcmpl-1', 'chatcmpl-2'),
+    model: fc.constantFrom('gpt-up', 'gpt-up-2024'),
+    usageEveryChunk: fc.boolean(),
+    pieces: fc.array(fc.oneof(text, fc.constantFrom('Hello', ' world', '')), { minLength: 1, maxLength: 8 }),
+    finish: fc.constantFrom('stop', 'length', null),
+    usageChunk: fc.boolean(),
+    done: fc.boolean(),
+    tail: fc.constantFrom('', 'data: after\n\n'),
+  })
+  .chain((s) => {
+    const usage = s.usageEveryChunk ? null : undefined;
+    const chunks: Record<string, unknown>[] = [
+      contentChunk(s.id, s.model, { role: 'assistant', content: '' }, null, usage),
+      ...s.pieces.map((p, i) =>
+        contentChunk(i === 2 ? 'chatcmpl-other' : s.id, s.model, { content: p }, null, usage),
+      ),
+    ];
+    if (s.finish !== null) chunks.push(contentChunk(s.id, s.model, {}, s.finish, usage));
+    if (s.usageChunk) {
+      chunks.push({
+        id: s.id,
+        object: 'chat.completion.chunk',
+        created: 1_700_000_000,
+        model: s.model,
+        choices: [],
+        usage: USAGE,
+      });
+    }
+    return fc
+      .tuple(
+        ...chunks.map((c) =>
+          fc.record({
+            data: fc.oneof(
+              { weight: 6, arbitrary: fc.constant(JSON.stringify(c)) },
+              variants(c),
+              fc.constant('{"error":{"message":"boom","type":"server_error","code":null}}'),
+              fc.constant('{not json'),
+            ),
+            lines: fc.constantFrom<1 | 2>(1, 1, 1, 1, 1, 2),
+            noise: fc.constantFrom<('comment' | 'fields' | null)[]>([], [], ['comment'], ['fields']),
+          }),
+        ),
+      )
+      .map((items) => {
+        const events: UpstreamEvent[] = [];
+        for (const item of items) {
+          for (const n of item.noise) if (n !== null) events.push({ kind: n });
+          events.push({ kind: 'data', data: item.data, lines: item.lines });
+        }
+        if (s.done) events.push({ kind: 'done' });
+        return { events, tail: s.tail };
+      });
+  });
+
+function render(events: readonly UpstreamEvent[], tail: string, eol: string): string {
+  let out = '';
+  for (const e of events) {
+    if (e.kind === 'comment') out += `: keep-alive${eol}${eol}`;
+    else if (e.kind === 'fields') out += `event: message${eol}id: 7${eol}retry: 100${eol}`;
+    else if (e.kind === 'done') out += `data: [DONE]${eol}${eol}`;
+    else if (e.lines === 2 && e.data.length > 1) {
+      // Split at a JSON comma where there is one (the joined data then has a line break in it).
+      const at = Math.max(1, e.data.indexOf(',') + 1);
+      out += `data: ${e.data.slice(0, at)}${eol}data:${e.data.slice(at)}${eol}${eol}`;
+    } else out += `data: ${e.data}${eol}${eol}`;
+  }
+  return out + tail;
+}
+
+/** A transport that answers every request with `body`, cut into reads at `cuts` (byte offsets). */
+function fakeTransport(body: Uint8Array, cuts: readonly number[]): Transport {
+  return {
+    async request(): Promise<HttpResponse> {
+      async function* reads(): AsyncGenerator<Uint8Array> {
+        let at = 0;
+        for (const cut of [...cuts, body.length]) {
+          if (cut <= at) continue;
+          yield body.slice(at, cut);
+          at = cut;
+        }
+      }
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+        body: reads(),
+        text: async () => new TextDecoder().decode(body),
+      };
+    },
+    async close() {},
+  };
+}
+
+/** The provider with its stream items passed through an iterator that never hands out text. */
+function withoutFrames(provider: Provider): Provider {
+  return {
+    spec: provider.spec,
+    async call(req) {
+      const result = await provider.call(req);
+      if (!result.ok || result.kind !== 'stream') return result;
+      const inner = result.items[Symbol.asyncIterator]() as StreamItemIterator;
+      const items: StreamItemIterator & AsyncIterable<StreamItem> = {
+        next: () => inner.next(),
+        return: () => inner.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+        poll: () => inner.poll?.(),
+        [Symbol.asyncIterator]() {
+          return items;
+        },
+      };
+      return { ...result, items };
+    },
+  };
+}
+
+interface Run {
+  readonly status: number;
+  readonly frames: readonly string[];
+  readonly usage: unknown;
+  readonly attempts: readonly unknown[];
+}
+
+async function run(transport: Transport, frames: boolean, includeUsage: boolean): Promise<Run> {
+  const openai = createOpenAIProvider(providerSpec({ name: 'sim', baseUrl: 'http://upstream.test/v1' }), {
+    transport,
+    clock: systemClock,
+  });
+  const attempts: AttemptRecord[] = [];
+  const executor = createExecutor({
+    providers: new Map([['sim', frames ? openai : withoutFrames(openai)]]),
+    clock: systemClock,
+    random: () => 0.5,
+    onAttempt: (a) => attempts.push(a),
+  });
+  const res = await executor.execute(
+    makeDecision([makeTarget('a', { upstreamModel: 'gpt-up', retry: { attempts: 0 } })]),
+    makeContext({ stream: true, includeUsage }),
+  );
+  const seen = attempts.map((a) => ({
+    target: a.target,
+    outcome: a.outcome,
+    status: a.status,
+    usage: a.usage,
+  }));
+  if (res.kind !== 'stream')
+    return { status: res.status, frames: [JSON.stringify(res.body)], usage: null, attempts: seen };
+  const out: string[] = [];
+  for await (const frame of res.events) out.push(frame);
+  const meta = await res.done;
+  return {
+    status: res.status,
+    frames: out,
+    usage: meta.usage,
+    attempts: attempts.map((a) => ({
+      target: a.target,
+      outcome: a.outcome,
+      status: a.status,
+      usage: a.usage,
+    })),
+  };
+}
+
+describe('the stream relay forwards chunk text as the full path frames the parsed chunks', () => {
+  test.prop(
+    [
+      upstreamStream,
+      fc.constantFrom('\n', '\r\n', '\r'),
+      fc.uniqueArray(fc.nat(4000), { maxLength: 10 }).map((c) => c.sort((a, b) => a - b)),
+      fc.boolean(),
+    ],
+    { numRuns: NUM_RUNS * 2 },
+  )('same frames, usage and attempts', async (stream, eol, cuts, includeUsage) => {
+    const bytes = encoder.encode(render(stream.events, stream.tail, eol));
+    const transport = fakeTransport(bytes, cuts);
+    const full = await run(transport, false, includeUsage);
+    const fast = await run(transport, true, includeUsage);
+    expect(fast).toEqual(full);
+    // Never a truncated success: [DONE] only after a finish reason or a [DONE] upstream.
+    if (fast.frames.at(-1) === 'data: [DONE]\n\n') {
+      expect(fast.frames.some((f) => f.includes('"error"'))).toBe(false);
+    }
   });
 });

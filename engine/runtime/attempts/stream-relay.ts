@@ -7,6 +7,7 @@
 
 import { wantsUsage } from '../../cache/stream.js';
 import { errorBody } from '../../errors.js';
+import { type ChunkFrame, editedFrame } from '../../providers/openai-frames.js';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import { sseFrame } from '../../providers/sse.js';
 import { sumUsage, toOpenAIUsage } from '../../shared/usage.js';
@@ -114,6 +115,33 @@ class Framer {
     private readonly keepText: boolean,
   ) {}
 
+  /** The stream's `id` and `created`, and the model of `jsonFor`, as JSON: made once. */
+  private idJson: string | null = null;
+  private createdJson = '';
+  private modelJson = '';
+  private jsonFor: Live | null = null;
+
+  /**
+   * The frame of a chunk taken as its text (`preferFrames`): the text with the members this
+   * framer sets edited in place, the same bytes as `frame(chunk)` gives for the parsed chunk.
+   * Only when nothing needs the chunk's content: no scanner, no text kept, not a continuation.
+   */
+  forward(chunk: ChunkFrame, from: Live): string | null {
+    if (chunk.choices === 0) return null; // usage-only chunk: reported once, at the end
+    if (from !== this.jsonFor) {
+      if (this.idJson === null) {
+        this.idJson = JSON.stringify(this.identity.id);
+        this.createdJson = JSON.stringify(this.identity.created);
+      }
+      this.modelJson = JSON.stringify(from.target.upstreamModel);
+      this.jsonFor = from;
+    }
+    return (
+      editedFrame(chunk, this.idJson as string, this.createdJson, this.modelJson) ??
+      this.frame(chunk.parse(), from)
+    );
+  }
+
   /** The frame of `chunk` from the attempt `from`, or null when nothing is sent for it. */
   frame(chunk: ChatCompletionChunk, from: Live): string | null {
     let choices = chunk.choices ?? [];
@@ -168,7 +196,11 @@ async function* relay(
   // Output guardrails that check content as it streams (a held-whole answer was checked already).
   const scanner =
     run.output !== null && !run.output.buffer && !run.ctx.tools ? new AnswerScanner(run.output) : null;
-  const framer = new Framer(identity, scanner, run.decision.stream.midStream === 'continue');
+  const keepText = run.decision.stream.midStream === 'continue';
+  const framer = new Framer(identity, scanner, keepText);
+  // Nothing reads the chunks' content: the provider may hand them out as their text.
+  const forward = scanner === null && !keepText;
+  if (forward) live.iterator?.preferFrames?.();
   try {
     for (;;) {
       // Indexed and cleared after, rather than spliced: no array per chunk (nothing else adds to
@@ -203,7 +235,12 @@ async function* relay(
       }
       const read = pollItem(run, live) ?? (await readItem(run, live));
       if (read.kind === 'aborted') return; // the caller aborted: `finally` cancels upstream
-      if (read.kind === 'chunk') live.buffered.push(read.chunk);
+      if (read.kind === 'frame') {
+        const f = live.continuation
+          ? framer.frame(read.frame.parse(), live)
+          : framer.forward(read.frame, live);
+        if (f !== null) yield f;
+      } else if (read.kind === 'chunk') live.buffered.push(read.chunk);
       else if (read.kind === 'end') live.complete = true;
       else {
         // Content already reached the caller: the failure is never presented as success.
@@ -219,6 +256,7 @@ async function* relay(
         }
         live = resumed;
         served.push(live);
+        if (forward) live.iterator?.preferFrames?.();
       }
     }
   } catch (error) {
