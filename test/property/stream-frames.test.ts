@@ -24,7 +24,7 @@ import type { HttpResponse, Transport } from '../../engine/providers/transport.j
 import type { Provider, StreamItem, StreamItemIterator } from '../../engine/providers/types.js';
 import { createExecutor } from '../../engine/runtime/attempts/index.js';
 import { systemClock } from '../../engine/shared/clock.js';
-import type { AttemptRecord } from '../../engine/types.js';
+import type { AttemptRecord, FrameBatches } from '../../engine/types.js';
 import { makeContext, makeDecision, makeTarget } from '../support/decision-fixtures.js';
 import { providerSpec } from '../support/providers.js';
 
@@ -451,7 +451,12 @@ interface Run {
   readonly attempts: readonly unknown[];
 }
 
-async function run(transport: Transport, frames: boolean, includeUsage: boolean): Promise<Run> {
+async function run(
+  transport: Transport,
+  frames: boolean,
+  includeUsage: boolean,
+  batches: boolean,
+): Promise<Run> {
   const openai = createOpenAIProvider(providerSpec({ name: 'sim', baseUrl: 'http://upstream.test/v1' }), {
     transport,
     clock: systemClock,
@@ -476,7 +481,19 @@ async function run(transport: Transport, frames: boolean, includeUsage: boolean)
   if (res.kind !== 'stream')
     return { status: res.status, frames: [JSON.stringify(res.body)], usage: null, attempts: seen };
   const out: string[] = [];
-  for await (const frame of res.events) out.push(frame);
+  const iterator = res.events[Symbol.asyncIterator]() as AsyncIterator<string> & Partial<FrameBatches>;
+  for (;;) {
+    if (batches && iterator.nextFrames !== undefined) {
+      const step = await iterator.nextFrames();
+      if (step.done === true) break;
+      expect(step.value.length).toBeGreaterThan(0);
+      out.push(...step.value);
+    } else {
+      const step = await iterator.next();
+      if (step.done === true) break;
+      out.push(step.value);
+    }
+  }
   const meta = await res.done;
   return {
     status: res.status,
@@ -498,13 +515,14 @@ describe('the stream relay forwards chunk text as the full path frames the parse
       fc.constantFrom('\n', '\r\n', '\r'),
       fc.uniqueArray(fc.nat(4000), { maxLength: 10 }).map((c) => c.sort((a, b) => a - b)),
       fc.boolean(),
+      fc.boolean(),
     ],
     { numRuns: NUM_RUNS * 2 },
-  )('same frames, usage and attempts', async (stream, eol, cuts, includeUsage) => {
+  )('same frames, usage and attempts', async (stream, eol, cuts, includeUsage, batches) => {
     const bytes = encoder.encode(render(stream.events, stream.tail, eol));
     const transport = fakeTransport(bytes, cuts);
-    const full = await run(transport, false, includeUsage);
-    const fast = await run(transport, true, includeUsage);
+    const full = await run(transport, false, includeUsage, false);
+    const fast = await run(transport, true, includeUsage, batches);
     expect(fast).toEqual(full);
     // Never a truncated success: [DONE] only after a finish reason or a [DONE] upstream.
     if (fast.frames.at(-1) === 'data: [DONE]\n\n') {
