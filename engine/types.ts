@@ -398,6 +398,16 @@ export interface OpenAIErrorBody {
   };
 }
 
+/**
+ * What a stream's events iterator may offer besides `next`: every frame that is ready, at least
+ * one, in one step, so that a writer makes one write and one await per upstream read rather than
+ * per frame. `next` and `nextFrames` read one sequence; the attempt loop's streams offer it, a
+ * wrapper that maps frames one by one does not (and is read with `next`).
+ */
+export interface FrameBatches {
+  nextFrames(): Promise<IteratorResult<readonly string[], undefined>>;
+}
+
 export type EngineResponse =
   | {
       readonly kind: 'json';
@@ -410,7 +420,10 @@ export type EngineResponse =
       readonly kind: 'stream';
       readonly status: number;
       readonly headers: Readonly<Record<string, string>>;
-      /** Serialised SSE frames (`data: {...}\n\n`), ending with `data: [DONE]\n\n` only on success. */
+      /**
+       * Serialised SSE frames (`data: {...}\n\n`), one per step, ending with `data: [DONE]\n\n`
+       * only on success. Its iterator may also be {@link FrameBatches}.
+       */
       readonly events: AsyncIterable<string>;
       /** Resolves when the stream has ended, with the final metadata (attempts, usage, cost). */
       readonly done: Promise<ResponseMeta>;

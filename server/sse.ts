@@ -1,7 +1,7 @@
 /** Writes the engine's streamed answers to the client as server-sent events. */
 
 import type { ServerResponse } from 'node:http';
-import type { EngineResponse } from '../engine/index.js';
+import type { EngineResponse, FrameBatches } from '../engine/index.js';
 import { apiErrorEvent } from './errors.js';
 import type { HttpRequest } from './http.js';
 import type { Lifecycle, RequestState } from './lifecycle.js';
@@ -36,10 +36,11 @@ const BATCH_LIMIT = 64 * 1024;
  * Relays the stream's frames with backpressure, then reports the request with the stream's final
  * metadata. The engine's frames end with `data: [DONE]` only on success.
  *
- * Frames that arrive in the same tick (one upstream read often carries several events) are joined
- * and written once at the end of it (`process.nextTick` runs after the promise jobs that produce
- * them): one chunk of the chunked encoding and one syscall instead of one per frame, and the
- * headers go out with the first frames. A frame is never held past its tick.
+ * Frames that arrive in the same tick (one upstream read often carries several events, which the
+ * attempt loop hands over in one step, `nextFrames`) are joined and written once at the end of it
+ * (`process.nextTick` runs after the promise jobs that produce them): one chunk of the chunked
+ * encoding and one syscall instead of one per frame, and the headers go out with the first
+ * frames. A frame is never held past its tick.
  */
 export async function writeStream(
   lifecycle: Lifecycle,
@@ -90,16 +91,23 @@ export async function writeStream(
   // in-band error itself, and this loop then stops without writing anything more.
   const events = response.events[Symbol.asyncIterator]();
   state.events = events;
+  // The attempt loop's streams hand out every frame that is ready in one step (FrameBatches).
+  const batches =
+    typeof (events as Partial<FrameBatches>).nextFrames === 'function'
+      ? (events as AsyncIterator<string> & FrameBatches)
+      : null;
   try {
     for (;;) {
-      const next = await events.next();
+      const next = batches !== null ? await batches.nextFrames() : await events.next();
       if (next.done || state.cut) break;
       if (res.destroyed) {
         // The client left: release the stream (and its upstream call) as for-await's break would.
         await events.return?.();
         break;
       }
-      pending += next.value;
+      const value = next.value;
+      if (typeof value === 'string') pending += value;
+      else for (let i = 0; i < value.length; i++) pending += value[i];
       if (pending.length >= BATCH_LIMIT) flush();
       else schedule();
       if (res.writableNeedDrain) await waitForWritable(res);

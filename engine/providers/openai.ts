@@ -11,6 +11,7 @@ import { RESPONSES_ONLY_KEY } from '../shared/responses-only.js';
 import { addPromptDetails } from '../shared/usage.js';
 import type { Endpoint, Usage } from '../types.js';
 import { classifyErrorBody, providerError, readErrorBody } from './classify.js';
+import { type ChunkFrame, scanChunk } from './openai-frames.js';
 import { callResponses, isResponsesPassthrough } from './openai-responses.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import { type Scrubber, scrubberFor } from './scrub.js';
@@ -182,6 +183,10 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
   /** `[DONE]` was taken, the source failed or the reader was returned: only END from now on. */
   #closed = false;
   #finished = false;
+  /** Hand out canonical chunks as their text (`preferFrames`). */
+  #frames = false;
+  /** The last frame with a content string: the next chunk is checked against it first. */
+  #template: ChunkFrame | null = null;
 
   constructor(
     body: AsyncIterable<Uint8Array>,
@@ -204,6 +209,15 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
         return { done: false, value: DONE_ITEM };
       }
       if (event.data === '') continue;
+      if (this.#frames) {
+        // Scanned, not parsed; a chunk the scan does not accept is parsed below, with its errors.
+        const frame = scanChunk(event.data, this.#template);
+        if (frame !== null) {
+          if (frame.prefix !== null) this.#template = frame;
+          if (frame.finish) this.#finished = true;
+          return { done: false, value: { type: 'frame', frame } };
+        }
+      }
       let chunk: ChatCompletionChunk;
       try {
         chunk = parseChunk(event.data);
@@ -249,6 +263,10 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
         throw streamFailure(err, this.signal, this.scrubber);
       }
     }
+  }
+
+  preferFrames(): void {
+    this.#frames = true;
   }
 
   async return(): Promise<IteratorResult<StreamItem>> {

@@ -13,6 +13,7 @@ import type { Cancellation } from '../shared/cancellation.js';
 import type { Clock } from '../shared/clock.js';
 import type { Endpoint, ErrorClass, PromptCacheMarks, Usage } from '../types.js';
 import type { NativeBatchApi } from './batch.js';
+import type { ChunkFrame } from './openai-frames.js';
 import type { ChatCompletionChunk, ResponseBody } from './openai-types.js';
 import type { PoolSettings } from './pool.js';
 import type { Transport } from './transport.js';
@@ -84,7 +85,11 @@ export interface ProviderError {
   body: ProviderErrorBody;
 }
 
-export type StreamItem = { type: 'chunk'; chunk: ChatCompletionChunk } | { type: 'done' };
+export type StreamItem =
+  | { type: 'chunk'; chunk: ChatCompletionChunk }
+  /** A chunk as its canonical JSON text, not parsed: only after `preferFrames()` (see there). */
+  | { type: 'frame'; frame: ChunkFrame }
+  | { type: 'done' };
 
 /**
  * An iterator over a stream's items that may also hand out, synchronously, items it has already
@@ -97,6 +102,12 @@ export interface StreamItemIterator extends AsyncIterator<StreamItem> {
    * must be awaited with `next()`. Throws what `next()` would reject with.
    */
   poll?(): IteratorResult<StreamItem> | undefined;
+  /**
+   * From now on, hand out a chunk whose text the caller can forward as it is (openai-frames.ts)
+   * as a `frame` item rather than parsed; any other chunk still comes parsed. The stream relay
+   * asks for it once the stream is committed and nothing needs the parsed chunks.
+   */
+  preferFrames?(): void;
 }
 
 export type ProviderCallResult =

@@ -6,6 +6,7 @@
  */
 
 import { EngineError } from '../../errors.js';
+import type { ChunkFrame } from '../../providers/openai-frames.js';
 import type { ChatCompletionChunk, ResponseBody } from '../../providers/openai-types.js';
 import {
   type Provider,
@@ -31,6 +32,8 @@ export type AttemptResult =
 
 export type ReadResult =
   | { readonly kind: 'chunk'; readonly chunk: ChatCompletionChunk }
+  /** A chunk as its text (after `preferFrames`, once the attempt has its first content). */
+  | { readonly kind: 'frame'; readonly frame: ChunkFrame }
   | { readonly kind: 'end' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'failed'; readonly failure: Failure };
@@ -156,7 +159,7 @@ export async function callTarget(
       live.complete = true;
       live.firstContentAt ??= run.now;
     } else {
-      live.buffered.push(read.chunk);
+      live.buffered.push(read.kind === 'frame' ? read.frame.parse() : read.chunk);
     }
     if (holdWhole && run.output !== null) {
       if (!live.complete) continue;
@@ -251,7 +254,22 @@ function stepResult(run: AttemptRun, live: Live, step: IteratorResult<StreamItem
   }
   const item = step.value;
   if (item.type === 'done') return { kind: 'end' };
-  const chunk = item.chunk;
+  let chunk: ChatCompletionChunk;
+  if (item.type === 'frame') {
+    const frame = item.frame;
+    // Before the first content the chunk is parsed (below): only then does its content matter.
+    if (live.firstContentAt !== null) {
+      if (frame.usageStart !== -1) {
+        const usage = frame.usage() as ChatCompletionChunk['usage'];
+        if (usage) live.usage = fromOpenAIUsage(usage);
+      }
+      if (frame.finish) live.sawFinish = true;
+      return { kind: 'frame', frame };
+    }
+    chunk = frame.parse();
+  } else {
+    chunk = item.chunk;
+  }
   if (chunk.usage) live.usage = fromOpenAIUsage(chunk.usage);
   for (const choice of chunk.choices ?? []) {
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) live.sawFinish = true;

@@ -7,10 +7,11 @@
 
 import { wantsUsage } from '../../cache/stream.js';
 import { errorBody } from '../../errors.js';
+import { type ChunkFrame, editedFrame } from '../../providers/openai-frames.js';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import { sseFrame } from '../../providers/sse.js';
 import { sumUsage, toOpenAIUsage } from '../../shared/usage.js';
-import type { EngineResponse, ResponseMeta } from '../../types.js';
+import type { EngineResponse, FrameBatches, ResponseMeta } from '../../types.js';
 import { pollItem, readItem } from './call.js';
 import { AnswerScanner } from './output.js';
 import { runHeaders, runMeta } from './responses.js';
@@ -52,41 +53,81 @@ export function streamResponse(run: AttemptRun, first: Live): EngineResponse {
     resolveDone(runMeta(run, last.target, sumUsage(served.map((l) => l.usage)), overheadMs));
   };
   const generator = relay(run, first, identity, served, onEnd);
-  const events = guardedEvents(generator, () => {
-    // The generator never started, so its `finally` will not run: the same clean-up here.
-    run.release(first, true);
-    if (!first.recorded) run.finishLive(first, 'ok', null, first.status, 'cancelled');
-    onEnd();
-  });
+  const events = guardedEvents(
+    generator,
+    () => {
+      // The generator never started, so its `finally` will not run: the same clean-up here.
+      run.release(first, true);
+      if (!first.recorded) run.finishLive(first, 'ok', null, first.status, 'cancelled');
+      onEnd();
+    },
+    run.signal,
+  );
   return { kind: 'stream', status: first.status ?? 200, headers, events, done, meta: initialMeta };
 }
 
 /**
- * The caller's iterator over `generator`. `return()` (or `throw()`) before the first `next()`
+ * The caller's iterator over `generator`'s batches of frames: `next` hands them out one by one,
+ * `nextFrames` a batch at a time (FrameBatches). `return()` (or `throw()`) before the first step
  * would end a generator without running its `finally`, leaving upstream open, the breaker permit
  * and the gate unsettled and `done` pending: `beforeStart` does that clean-up instead.
  */
-function guardedEvents(generator: AsyncGenerator<string>, beforeStart: () => void): AsyncGenerator<string> {
+function guardedEvents(
+  generator: AsyncGenerator<string[], void>,
+  beforeStart: () => void,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<string> & FrameBatches {
   let started = false;
   let ended = false;
+  /** The batch `next` is handing out, from `at`. */
+  let batch: string[] = [];
+  let at = 0;
   const endUnstarted = (): void => {
+    batch = [];
+    at = 0;
     if (started || ended) return;
     ended = true;
     beforeStart();
   };
-  const iterator: AsyncGenerator<string> = {
-    next: (...args: [] | [unknown]) => {
+  const firstOf = (step: IteratorResult<string[], void>): IteratorResult<string> => {
+    if (step.done === true) return { done: true, value: undefined };
+    batch = step.value;
+    at = 1;
+    return { done: false, value: batch[0] };
+  };
+  /** Frames of the batch still to hand out; none once the caller aborted (the relay stops then too). */
+  const held = (): boolean => {
+    if (at === batch.length) return false;
+    if (signal?.aborted !== true) return true;
+    batch = [];
+    at = 0;
+    return false;
+  };
+  const iterator: AsyncGenerator<string> & FrameBatches = {
+    next: () => {
+      if (held()) return Promise.resolve({ done: false, value: batch[at++] });
       if (ended) return Promise.resolve({ done: true, value: undefined });
       started = true;
-      return generator.next(...args);
+      return generator.next().then(firstOf);
+    },
+    nextFrames: () => {
+      if (held()) {
+        const rest = at === 0 ? batch : batch.slice(at);
+        batch = [];
+        at = 0;
+        return Promise.resolve({ done: false, value: rest });
+      }
+      if (ended) return Promise.resolve({ done: true, value: undefined });
+      started = true;
+      return generator.next() as Promise<IteratorResult<string[], undefined>>;
     },
     return: (value: unknown) => {
       endUnstarted();
-      return generator.return(value);
+      return generator.return().then(() => ({ done: true, value }));
     },
     throw: (error: unknown) => {
       endUnstarted();
-      return generator.throw(error);
+      return generator.throw(error).then(firstOf);
     },
     [Symbol.asyncIterator]() {
       return iterator;
@@ -113,6 +154,33 @@ class Framer {
     /** Keep the text so far: only a `continue` after a mid-stream failure needs it. */
     private readonly keepText: boolean,
   ) {}
+
+  /** The stream's `id` and `created`, and the model of `jsonFor`, as JSON: made once. */
+  private idJson: string | null = null;
+  private createdJson = '';
+  private modelJson = '';
+  private jsonFor: Live | null = null;
+
+  /**
+   * The frame of a chunk taken as its text (`preferFrames`): the text with the members this
+   * framer sets edited in place, the same bytes as `frame(chunk)` gives for the parsed chunk.
+   * Only when nothing needs the chunk's content: no scanner, no text kept, not a continuation.
+   */
+  forward(chunk: ChunkFrame, from: Live): string | null {
+    if (chunk.choices === 0) return null; // usage-only chunk: reported once, at the end
+    if (from !== this.jsonFor) {
+      if (this.idJson === null) {
+        this.idJson = JSON.stringify(this.identity.id);
+        this.createdJson = JSON.stringify(this.identity.created);
+      }
+      this.modelJson = JSON.stringify(from.target.upstreamModel);
+      this.jsonFor = from;
+    }
+    return (
+      editedFrame(chunk, this.idJson as string, this.createdJson, this.modelJson) ??
+      this.frame(chunk.parse(), from)
+    );
+  }
 
   /** The frame of `chunk` from the attempt `from`, or null when nothing is sent for it. */
   frame(chunk: ChatCompletionChunk, from: Live): string | null {
@@ -157,18 +225,29 @@ class Framer {
   }
 }
 
+/**
+ * The relay proper. It yields the frames in batches: all those the upstream's items already
+ * received make (one upstream read's worth, taken with `pollItem`), handed out before it waits
+ * for the network, for a resume or at the end. A frame is never held back while the relay waits.
+ */
 async function* relay(
   run: AttemptRun,
   first: Live,
   identity: Identity,
   served: Live[],
   onEnd: () => void,
-): AsyncGenerator<string> {
+): AsyncGenerator<string[], void> {
   let live = first;
   // Output guardrails that check content as it streams (a held-whole answer was checked already).
   const scanner =
     run.output !== null && !run.output.buffer && !run.ctx.tools ? new AnswerScanner(run.output) : null;
-  const framer = new Framer(identity, scanner, run.decision.stream.midStream === 'continue');
+  const keepText = run.decision.stream.midStream === 'continue';
+  const framer = new Framer(identity, scanner, keepText);
+  // Nothing reads the chunks' content: the provider may hand them out as their text.
+  const forward = scanner === null && !keepText;
+  if (forward) live.iterator?.preferFrames?.();
+  /** The frames not yet handed out. */
+  let out: string[] = [];
   try {
     for (;;) {
       // Indexed and cleared after, rather than spliced: no array per chunk (nothing else adds to
@@ -178,10 +257,11 @@ async function* relay(
         const f = framer.frame(buffered[i], live);
         if (framer.blockedBy !== null) {
           // The held-back text is never sent: the answer ends with the guardrail's error, no [DONE].
-          yield sse(errorBody('guardrail_blocked', { guardrail: framer.blockedBy }));
+          out.push(sse(errorBody('guardrail_blocked', { guardrail: framer.blockedBy })));
+          yield out;
           return;
         }
-        if (f !== null) yield f;
+        if (f !== null) out.push(f);
       }
       buffered.length = 0;
       if (live.complete) {
@@ -189,36 +269,56 @@ async function* relay(
         run.finishLive(live, 'ok', null);
         const usage = sumUsage(served.map((l) => l.usage));
         if (wantsUsage(run.ctx.body) && usage !== null) {
-          yield sse({
-            id: identity.id,
-            object: 'chat.completion.chunk',
-            created: identity.created,
-            model: live.target.upstreamModel,
-            choices: [],
-            usage: toOpenAIUsage(usage),
-          });
+          out.push(
+            sse({
+              id: identity.id,
+              object: 'chat.completion.chunk',
+              created: identity.created,
+              model: live.target.upstreamModel,
+              choices: [],
+              usage: toOpenAIUsage(usage),
+            }),
+          );
         }
-        yield DONE;
+        out.push(DONE);
+        yield out;
         return;
       }
-      const read = pollItem(run, live) ?? (await readItem(run, live));
+      let read = pollItem(run, live);
+      if (read === null) {
+        // The next item must come from the network: what is ready goes out first.
+        if (out.length > 0) {
+          yield out;
+          out = [];
+        }
+        read = await readItem(run, live);
+      }
       if (read.kind === 'aborted') return; // the caller aborted: `finally` cancels upstream
-      if (read.kind === 'chunk') live.buffered.push(read.chunk);
+      if (read.kind === 'frame') {
+        const f = live.continuation
+          ? framer.frame(read.frame.parse(), live)
+          : framer.forward(read.frame, live);
+        if (f !== null) out.push(f);
+      } else if (read.kind === 'chunk') live.buffered.push(read.chunk);
       else if (read.kind === 'end') live.complete = true;
       else {
         // Content already reached the caller: the failure is never presented as success.
         const original = read.failure;
         run.fail(live, original);
-        const resumed =
-          run.decision.stream.midStream === 'continue' && !framer.toolCalls
-            ? await resume(run, live, framer.text)
-            : null;
+        const resumes = run.decision.stream.midStream === 'continue' && !framer.toolCalls;
+        if (resumes && out.length > 0) {
+          yield out;
+          out = [];
+        }
+        const resumed = resumes ? await resume(run, live, framer.text) : null;
         if (resumed === null) {
-          yield sse(errorBody('stream_interrupted', { lastClass: original.errorClass }));
+          out.push(sse(errorBody('stream_interrupted', { lastClass: original.errorClass })));
+          yield out;
           return;
         }
         live = resumed;
         served.push(live);
+        if (forward) live.iterator?.preferFrames?.();
       }
     }
   } catch (error) {

@@ -30,7 +30,8 @@ const text = (item: IteratorResult<StreamItem> | undefined): string | undefined 
     ? undefined
     : item.value.type === 'done'
       ? '[DONE]'
-      : (item.value.chunk.choices[0]?.delta.content ?? '');
+      : ((item.value.type === 'frame' ? item.value.frame.parse() : item.value.chunk).choices[0]?.delta
+          .content ?? '');
 
 describe('openAIStreamItems: poll and next', () => {
   it('hands out the events of one read synchronously, then needs the network again', async () => {
