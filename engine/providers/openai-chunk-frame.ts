@@ -1,0 +1,74 @@
+/**
+ * A chunk of an OpenAI stream as its canonical JSON text, with where the members the relay reads
+ * and edits are (openai-frames.ts says when a text is accepted, openai-frame-scanner.ts finds them).
+ */
+import type { ChatCompletionChunk } from './openai-types.js';
+
+/** A chunk's JSON text, known canonical, with the positions of the members the relay edits. */
+export class ChunkFrame {
+  /**
+   * For a frame whose one choice's `delta.content` is a string: the text before the content's
+   * characters and after them (from its closing quote), the template the next chunks are checked
+   * against. Null otherwise.
+   */
+  prefix: string | null = null;
+  suffix: string | null = null;
+
+  constructor(
+    /** The chunk's JSON text (an SSE event's `data`). */
+    readonly data: string,
+    /** The number of choices; 0 for the final usage chunk. */
+    readonly choices: number,
+    /** A choice has a `finish_reason` other than null. */
+    readonly finish: boolean,
+    /** Start and end of the value of `id`, `created`, `model` (-1 when absent). */
+    readonly idStart: number,
+    readonly idEnd: number,
+    readonly createdStart: number,
+    readonly createdEnd: number,
+    readonly modelStart: number,
+    readonly modelEnd: number,
+    /** Start of the `"usage"` key and end of its value (-1 when absent). */
+    readonly usageStart: number,
+    readonly usageEnd: number,
+    /** Start of the value of `usage`. */
+    readonly usageValue: number,
+  ) {}
+
+  /** The chunk, parsed: the text is valid JSON of the chunk's shape. */
+  parse(): ChatCompletionChunk {
+    return JSON.parse(this.data) as ChatCompletionChunk;
+  }
+
+  /** The value of `usage` (undefined when absent), parsed. */
+  usage(): unknown {
+    return this.usageStart === -1 ? undefined : JSON.parse(this.data.slice(this.usageValue, this.usageEnd));
+  }
+
+  /**
+   * The frame of `data`, which is this frame's text with other content: every position after the
+   * content moves by the difference in length.
+   */
+  withContent(data: string): ChunkFrame {
+    const at = (this.prefix as string).length;
+    const shift = data.length - this.data.length;
+    const move = (p: number): number => (p >= at ? p + shift : p);
+    const frame = new ChunkFrame(
+      data,
+      this.choices,
+      this.finish,
+      move(this.idStart),
+      move(this.idEnd),
+      move(this.createdStart),
+      move(this.createdEnd),
+      move(this.modelStart),
+      move(this.modelEnd),
+      move(this.usageStart),
+      move(this.usageEnd),
+      move(this.usageValue),
+    );
+    frame.prefix = this.prefix;
+    frame.suffix = this.suffix;
+    return frame;
+  }
+}
