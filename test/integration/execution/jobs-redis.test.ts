@@ -68,6 +68,16 @@ async function replica(prefix: string, name: string, latency = 'latency: 20ms') 
   return { store, runner, seen };
 }
 
+/** Two replicas on a fresh prefix, and a batch of `lines` requests created on the first. */
+async function twoReplicasAndABatch(lines: number, latency?: string) {
+  const prefix = `p${randomBytes(4).toString('hex')}:`;
+  const a = await replica(prefix, 'replica-a', latency);
+  const b = await replica(prefix, 'replica-b', latency);
+  const file = await upload(a.store, requestLines(lines));
+  const job = await batch(a.runner, file.file.id);
+  return { prefix, a, b, job };
+}
+
 /** How many times each request index is in the job's journal. */
 async function journalCounts(store: jobs.JobStorage, jobId: string): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
@@ -82,11 +92,7 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `r${i}`).sort();
 
 describe.skipIf(!redisAvailable)('jobs on Redis shared by replicas', () => {
   it('a runner dies mid-job: the other takes the job over after the lease, each line once', async () => {
-    const prefix = `p${randomBytes(4).toString('hex')}:`;
-    const a = await replica(prefix, 'replica-a');
-    const b = await replica(prefix, 'replica-b');
-    const file = await upload(a.store, requestLines(30));
-    const job = await batch(a.runner, file.file.id);
+    const { a, b, job } = await twoReplicasAndABatch(30);
     await waitFor(() => job.completed >= 5);
     // Replica A dies: its connection to Redis is gone, its lease is not released.
     await a.store.close();
@@ -105,11 +111,7 @@ describe.skipIf(!redisAvailable)('jobs on Redis shared by replicas', () => {
   });
 
   it('a runner shuts down mid-job: it releases the lease, and the other resumes the job', async () => {
-    const prefix = `p${randomBytes(4).toString('hex')}:`;
-    const a = await replica(prefix, 'replica-a');
-    const b = await replica(prefix, 'replica-b');
-    const file = await upload(a.store, requestLines(30));
-    const job = await batch(a.runner, file.file.id);
+    const { a, b, job } = await twoReplicasAndABatch(30);
     await waitFor(() => job.completed >= 5);
     await a.runner.stop(5_000);
     const before = job.completed;
@@ -124,11 +126,7 @@ describe.skipIf(!redisAvailable)('jobs on Redis shared by replicas', () => {
   });
 
   it('a job created on one replica is seen and cancelled on the other, which stops the owner', async () => {
-    const prefix = `p${randomBytes(4).toString('hex')}:`;
-    const a = await replica(prefix, 'replica-a', 'latency: 40ms');
-    const b = await replica(prefix, 'replica-b', 'latency: 40ms');
-    const file = await upload(a.store, requestLines(40));
-    const job = await batch(a.runner, file.file.id);
+    const { b, job } = await twoReplicasAndABatch(40, 'latency: 40ms');
     await waitFor(() => b.runner.get(job.id, 'acme'));
     await waitFor(() => job.completed >= 2);
     const cancelled = await b.runner.cancel(job.id, 'acme', 'batch');
@@ -167,11 +165,7 @@ describe.skipIf(!redisAvailable)('jobs on Redis shared by replicas', () => {
   });
 
   it('Redis loses its data: the replicas stop answering for the lost jobs', async () => {
-    const prefix = `p${randomBytes(4).toString('hex')}:`;
-    const a = await replica(prefix, 'replica-a');
-    const b = await replica(prefix, 'replica-b');
-    const file = await upload(a.store, requestLines(3));
-    const job = await batch(a.runner, file.file.id);
+    const { prefix, a, b, job } = await twoReplicasAndABatch(3);
     await waitFor(() => b.runner.get(job.id, 'acme')?.status === 'completed');
     // Past the "just created" margin, then the data is gone (a restart without persistence).
     await new Promise((r) => setTimeout(r, 2_100));
