@@ -91,8 +91,11 @@ export interface CreateServerOptions {
    * survive a restart. Without it the Files and Batch APIs answer 404 `jobs_disabled`.
    */
   jobsDir?: string;
-  /** Keep them in Redis instead, shared by the replicas using the same URL and prefix (`serve --jobs-redis`). */
-  jobsRedis?: { url: string; prefix?: string };
+  /**
+   * Keep them in Redis instead, shared by the replicas using the same URL and prefix (`serve
+   * --jobs-redis`); `leaseMs` is how long a replica's hold on a job lasts (`--jobs-lease`, 30 s).
+   */
+  jobsRedis?: { url: string; prefix?: string; leaseMs?: number };
   /** Variables for `${NAME}` in the policy; the process environment by default. */
   env?: Record<string, string | undefined>;
   /** Replaces the real engine (tests). */

@@ -62,7 +62,7 @@ export interface InstallJobsOptions {
   /** `--jobs-dir`; undefined (and no `redis`) disables jobs. */
   readonly dir: string | undefined;
   /** `--jobs-redis`: jobs in Redis, shared by the replicas with the same URL and prefix. */
-  readonly redis?: { readonly url: string; readonly prefix?: string } | undefined;
+  readonly redis?: { readonly url: string; readonly prefix?: string; readonly leaseMs?: number } | undefined;
   /** How long the shutdown lets job requests in flight finish. */
   readonly gracePeriodMs: number;
 }
@@ -261,6 +261,7 @@ export async function installJobs(routes: Routes, options: InstallJobsOptions): 
       engine: () => manager.engine,
       // Named in leases and logs: which replica works on a job.
       replica: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      ...(options.redis?.leaseMs === undefined ? {} : { leaseMs: options.redis.leaseMs }),
       ...(requests === null ? {} : { onRequest: (outcome) => (requests.cell(outcome).value += 1) }),
       log: {
         info: (obj, msg) => log.info(obj, msg),

@@ -57,6 +57,9 @@ Options:
                         SWITCHYARD_JOBS_REDIS_URL (keeps a password off the command line)
   --jobs-redis-prefix <p>
                         Key prefix of the jobs in Redis (default: switchyard:jobs:)
+  --jobs-lease <d>      How long a replica's hold on a job lasts in Redis, renewed every third
+                        of it: a dead replica's jobs are taken over within about this long,
+                        and a replica stalled longer loses its jobs (1s to 10m; default: 30s)
   -h, --help            Show this help
 
 Environment:
@@ -127,16 +130,29 @@ function parsePort(text: string): number {
   return Number(text);
 }
 
-/** `--jobs-redis` (or SWITCHYARD_JOBS_REDIS_URL) and its prefix; undefined without one. */
+/** The shortest and longest `--jobs-lease`: renewals every third of it, takeover after it. */
+const MIN_LEASE_MS = 1000;
+const MAX_LEASE_MS = 10 * 60_000;
+
+/** `--jobs-redis` (or SWITCHYARD_JOBS_REDIS_URL), its prefix and lease; undefined without one. */
 function jobsRedisOption(
-  values: { 'jobs-dir'?: string; 'jobs-redis'?: string; 'jobs-redis-prefix'?: string },
+  values: { 'jobs-dir'?: string; 'jobs-redis'?: string; 'jobs-redis-prefix'?: string; 'jobs-lease'?: string },
   env: Record<string, string | undefined>,
-): { url: string; prefix?: string } | undefined {
+): { url: string; prefix?: string; leaseMs?: number } | undefined {
   const url = values['jobs-redis'] ?? (env.SWITCHYARD_JOBS_REDIS_URL || undefined);
   const prefix = values['jobs-redis-prefix'];
+  const lease = values['jobs-lease'];
   if (url === undefined) {
     if (prefix !== undefined) throw new UsageError('--jobs-redis-prefix needs --jobs-redis <url>');
+    // A single process with --jobs-dir owns every job: there is nobody to take one over.
+    if (lease !== undefined) throw new UsageError('--jobs-lease needs --jobs-redis <url>');
     return undefined;
+  }
+  const leaseMs = lease === undefined ? undefined : parseDuration(lease);
+  if (leaseMs === null || (leaseMs !== undefined && (leaseMs < MIN_LEASE_MS || leaseMs > MAX_LEASE_MS))) {
+    throw new UsageError(
+      `--jobs-lease must be a duration from 1s to 10m, such as 30s or 2m (got "${lease}")`,
+    );
   }
   if (values['jobs-dir'] !== undefined) {
     throw new UsageError(
@@ -144,7 +160,7 @@ function jobsRedisOption(
     );
   }
   // The URL and prefix are checked by the server, which refuses to start on a bad one.
-  return { url, ...(prefix === undefined ? {} : { prefix }) };
+  return { url, ...(prefix === undefined ? {} : { prefix }), ...(leaseMs === undefined ? {} : { leaseMs }) };
 }
 
 export async function runServe(args: string[], io: CliIo): Promise<number> {
@@ -165,6 +181,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'jobs-dir': { type: 'string' },
       'jobs-redis': { type: 'string' },
       'jobs-redis-prefix': { type: 'string' },
+      'jobs-lease': { type: 'string' },
     },
     SERVE_HELP,
     io,

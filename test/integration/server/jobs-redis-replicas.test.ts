@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, redisAvailable, redisSkipReason, startRedis } from '../../support/redis.js';
@@ -137,6 +138,36 @@ describe.skipIf(!redisAvailable)('two gateways sharing jobs through Redis', () =
     );
     const errors = await (await onB.files.content(done.error_file_id as string)).text();
     expect(errors).toContain('batch_cancelled');
+  });
+
+  it("a replica's lease on a job lasts --jobs-lease (leaseMs), renewed while the job runs", async () => {
+    const prefix = `lease${randomBytes(3).toString('hex')}:`;
+    const c = await startServer(POLICY, {
+      jobsRedis: { url: (redis as RedisServer).url, prefix, leaseMs: 1500 },
+    });
+    const raw = new Redis((redis as RedisServer).url);
+    try {
+      const onC = new OpenAI({ baseURL: `${c.server.url}/v1`, apiKey: KEY, maxRetries: 0 });
+      // 12 slow requests, two at a time: about 1.2 s of work, past one renewal (every 500 ms).
+      const { batch: created } = await createBatch(onC, requests(12, 'slow'));
+      const ttls: number[] = [];
+      await until(
+        async () => {
+          const ttl = await raw.pttl(`${prefix}job:${created.id}:owner`);
+          if (ttl > 0) ttls.push(ttl);
+          return (await onC.batches.retrieve(created.id)).status;
+        },
+        (status) => status === 'completed',
+      );
+      // The default lease is 30 s: every TTL seen here is within the 1.5 s asked for.
+      expect(ttls.length).toBeGreaterThan(5);
+      expect(Math.max(...ttls)).toBeLessThanOrEqual(1500);
+      // Renewed while the batch ran (the work outlasted a third of the lease).
+      expect(ttls.some((t, i) => i > 0 && t > ttls[i - 1])).toBe(true);
+    } finally {
+      raw.disconnect();
+      await c.close();
+    }
   });
 
   it('a deferred request made on A is answered on B', async () => {

@@ -113,6 +113,22 @@ describe('exit codes', () => {
     expect((await run(argv)).code).toBe(2);
   });
 
+  const badLease: [string, string[], RegExp][] = [
+    ['without --jobs-redis', ['--jobs-lease', '5s'], /--jobs-lease needs --jobs-redis/],
+    [
+      'not a duration',
+      ['--jobs-redis', 'redis://127.0.0.1:1', '--jobs-lease', 'soon'],
+      /--jobs-lease must be/,
+    ],
+    ['too short', ['--jobs-redis', 'redis://127.0.0.1:1', '--jobs-lease', '200ms'], /from 1s to 10m/],
+    ['too long', ['--jobs-redis', 'redis://127.0.0.1:1', '--jobs-lease', '11m'], /from 1s to 10m/],
+  ];
+  it.each(badLease)('serve --jobs-lease %s → 2, saying why', async (_name, flags, message) => {
+    const r = await run(['serve', '--policy', at('valid.yaml'), '--port', '0', ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
   const problems: [string, () => string[]][] = [
     ['validate', () => ['validate', at('invalid.yaml')]],
     ['explain', () => ['explain', '--policy', at('invalid.yaml'), '--request', at('request.json')]],
