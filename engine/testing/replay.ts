@@ -436,6 +436,8 @@ export async function replayRecording(
       createProvider: simulatedProviders(p, upstream, index, clock, tally),
       // Inline: a JSON answer settles as it is given, so the driver's turns need no macrotask.
       recorder: { record: (entry) => settle(entry, index), inline: true },
+      // The replay reads statuses and metadata only: a cache hit's body need not be copied.
+      readOnlyAnswers: true,
     });
     return { index, engine, keys: p.requiresAuth ? tenantKeys(p) : null, tally };
   };

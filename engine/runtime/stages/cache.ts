@@ -161,24 +161,30 @@ interface Held {
   assembler: StreamAssembler | null;
 }
 
-export function cacheStage(traffic: Traffic): NamedStage {
+/**
+ * `readOnly`: the caller never changes an answer (the engine's `readOnlyAnswers`): a hit served
+ * from a shared entry hands out the entry's frozen body and usage themselves, not copies.
+ */
+export function cacheStage(traffic: Traffic, readOnly = false): NamedStage {
   const clock = traffic.clock;
   const hooks = traffic.hooks;
 
   /**
    * `shared`: the answer is a store's own frozen entry (`getShared`), read by every hit: a JSON
-   * body is copied for the caller to own, a stream's frames are made once per entry.
+   * body is copied for the caller to own (unless the caller only reads), a stream's frames are
+   * made once per entry.
    */
   const serveHit = (scope: RequestScope, answer: CachedAnswer, shared: boolean): EngineResponse | null => {
     const ctx = scope.context;
     if (ctx === null) return null;
     const headers = scopeHeaders(scope, { 'x-switchyard-target': answer.target });
     // What the caller may keep and change is its own: the entry's usage and body are frozen.
-    const usage = shared && answer.usage !== null ? { ...answer.usage } : answer.usage;
+    const copy = shared && !readOnly;
+    const usage = copy && answer.usage !== null ? { ...answer.usage } : answer.usage;
     const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage });
     let hit: EngineResponse;
     if (!ctx.stream) {
-      const body = shared ? copyJson(answer.body) : answer.body;
+      const body = copy ? copyJson(answer.body) : answer.body;
       hit = { kind: 'json', status: 200, headers, body, meta };
     } else {
       const includeUsage = wantsUsage(ctx.body);
