@@ -55,7 +55,7 @@ import {
 } from '../replay/upstream.js';
 import { createEngine, type Engine } from '../runtime/engine.js';
 import { parseRate } from '../shared/units.js';
-import type { EngineResponse, RequestInput } from '../types.js';
+import type { EngineResponse, ReadyFrames, RequestInput } from '../types.js';
 import {
   ChangeKindTally,
   changeKinds,
@@ -177,10 +177,19 @@ function noop(): void {}
 
 /**
  * A JSON answer needs nothing (no promise of its own); a stream is read to its end. Never
- * rejects: a stream that breaks has been read as far as a client could.
+ * rejects: a stream that breaks has been read as far as a client could. A stream whole before it
+ * is read (a cache hit's, ReadyFrames) is taken at once: reading it step by step would only
+ * cost a promise per frame, nothing in the engine waits on it.
  */
 function drain(response: EngineResponse): Promise<void> | undefined {
-  return response.kind === 'stream' ? drainStream(response).catch(noop) : undefined;
+  if (response.kind !== 'stream') return undefined;
+  const events = response.events as Partial<ReadyFrames>;
+  if (typeof events.takeFrames === 'function') {
+    events.takeFrames();
+    response.done.catch(noop);
+    return undefined;
+  }
+  return drainStream(response).catch(noop);
 }
 
 async function drainStream(response: Extract<EngineResponse, { kind: 'stream' }>): Promise<void> {

@@ -28,7 +28,7 @@ import type { CachedAnswer, CacheStore } from '../../cache/store.js';
 import { replayStream, StreamAssembler, wantsUsage } from '../../cache/stream.js';
 import type { CompiledRoute } from '../../compile/compile.js';
 import { toOpenAIUsage } from '../../shared/usage.js';
-import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.js';
+import type { EngineResponse, ReadyFrames, RequestContext, ResponseMeta } from '../../types.js';
 import { embed } from '../embedder.js';
 import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
@@ -69,11 +69,17 @@ function noop(): void {}
 
 /**
  * The frames of a cached answer as an async iterator: each step a resolved promise, not an async
- * generator's queue and awaits. `return` and `throw` end it, as they end a generator.
+ * generator's queue and awaits. `return` and `throw` end it, as they end a generator. A reader
+ * that wants them all may take them at once (ReadyFrames).
  */
-function fromArray(frames: readonly string[]): AsyncIterableIterator<string> {
+function fromArray(frames: readonly string[]): AsyncIterableIterator<string> & ReadyFrames {
   let i = 0;
-  const iterator: AsyncIterableIterator<string> = {
+  const iterator: AsyncIterableIterator<string> & ReadyFrames = {
+    takeFrames: () => {
+      const rest = i === 0 ? frames : frames.slice(i);
+      i = frames.length;
+      return rest;
+    },
     next: () =>
       Promise.resolve<IteratorResult<string>>(
         i < frames.length ? { value: frames[i++], done: false } : { value: undefined, done: true },
