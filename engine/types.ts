@@ -408,6 +408,15 @@ export interface FrameBatches {
   nextFrames(): Promise<IteratorResult<readonly string[], undefined>>;
 }
 
+/**
+ * What the events of a stream that is whole before anyone reads it (a cache hit's) may offer:
+ * every frame not read yet, at once and without a promise; the stream has then been read to its
+ * end. A wrapper that maps the frames does not offer it.
+ */
+export interface ReadyFrames {
+  takeFrames(): readonly string[];
+}
+
 export type EngineResponse =
   | {
       readonly kind: 'json';
@@ -422,7 +431,8 @@ export type EngineResponse =
       readonly headers: Readonly<Record<string, string>>;
       /**
        * Serialised SSE frames (`data: {...}\n\n`), one per step, ending with `data: [DONE]\n\n`
-       * only on success. Its iterator may also be {@link FrameBatches}.
+       * only on success. Its iterator may also be {@link FrameBatches}; a cache hit's events are
+       * also {@link ReadyFrames}.
        */
       readonly events: AsyncIterable<string>;
       /** Resolves when the stream has ended, with the final metadata (attempts, usage, cost). */

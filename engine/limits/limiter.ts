@@ -327,29 +327,51 @@ function refund(c: Check, r: Acquired): Acquired | null {
   };
 }
 
-/** The admission of `checks` with their (refund-adjusted) results. */
+/**
+ * The admission of `checks` with their (refund-adjusted) results. Loops rather than `map`,
+ * `filter` and `some`: every request of a route with limits makes one (the same values).
+ */
 function admission(checks: readonly Check[], results: readonly Acquired[], allowed: boolean): Admission {
-  const outcomes: LimitOutcome[] = checks.map((c, i) => ({
-    limit: c.limit.name,
-    kind: c.kind.kind,
-    key: c.key,
-    cost: c.cost,
-    result: results[i],
-  }));
-  const refusedBy = outcomes.filter((o) => !o.result.allowed);
-  const retryAfterMs = allowed ? 0 : Math.max(...refusedBy.map((o) => o.result.retryAfterMs));
-  const tokenChecks = allowed ? checks.filter((c) => c.kind.kind === 'tokens' && c.cost >= 0) : [];
+  const outcomes: LimitOutcome[] = [];
+  let refusedBy: LimitOutcome[] | null = null;
+  let retryAfterMs = allowed ? 0 : Number.NEGATIVE_INFINITY;
+  let tooLarge = false;
+  let degraded = false;
+  let tokenChecks: Check[] | null = null;
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i];
+    const result = results[i];
+    const outcome: LimitOutcome = {
+      limit: c.limit.name,
+      kind: c.kind.kind,
+      key: c.key,
+      cost: c.cost,
+      result,
+    };
+    outcomes.push(outcome);
+    if (result.degraded !== undefined) degraded = true;
+    if (!result.allowed) {
+      refusedBy ??= [];
+      refusedBy.push(outcome);
+      if (!allowed) retryAfterMs = Math.max(retryAfterMs, result.retryAfterMs);
+      if (result.retryAfterMs === Number.POSITIVE_INFINITY) tooLarge = true;
+    }
+    if (allowed && c.kind.kind === 'tokens' && c.cost >= 0) {
+      tokenChecks ??= [];
+      tokenChecks.push(c);
+    }
+  }
   return {
     allowed,
     retryAfterMs,
-    tooLarge: refusedBy.some((o) => o.result.retryAfterMs === Number.POSITIVE_INFINITY),
+    tooLarge,
     outcomes,
-    refusedBy,
-    degraded: results.some((r) => r.degraded !== undefined),
+    refusedBy: refusedBy ?? [],
+    degraded,
     headers: rateLimitHeaders(outcomes, allowed, retryAfterMs),
     // Every token check costs the request's one estimate.
-    reservedTokens: tokenChecks.length > 0 ? tokenChecks[0].cost : 0,
-    reservation: tokenChecks.length > 0 ? reservation(tokenChecks) : NO_RESERVATION,
+    reservedTokens: tokenChecks !== null ? tokenChecks[0].cost : 0,
+    reservation: tokenChecks !== null ? reservation(tokenChecks) : NO_RESERVATION,
   };
 }
 

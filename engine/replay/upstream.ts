@@ -172,8 +172,16 @@ export class SimulatedUpstream {
   readonly #seed: number;
   /** Arrival of the first replayed request (scenario offsets count from it). */
   start = 0;
-  /** Request id → the seed of its semantic cache vector, for the requests naming it as source. */
-  readonly semanticSeeds = new LRUCache<string, number>({ max: MAX_SEMANTIC_SOURCES });
+  #semanticSeeds: LRUCache<string, number> | null = null;
+  /**
+   * Request id → the seed of its semantic cache vector, for the requests naming it as source.
+   * Made on first use: lru-cache allocates for its 100,000 entries up front (7 to 10 ms), and
+   * only a replay of a semantic cache on a real embedding model reads it.
+   */
+  get semanticSeeds(): LRUCache<string, number> {
+    this.#semanticSeeds ??= new LRUCache<string, number>({ max: MAX_SEMANTIC_SOURCES });
+    return this.#semanticSeeds;
+  }
   /**
    * Set while the statistics are being read: the replay must not move time until it settles
    * (a call is waiting for its answer, and no timer says when it comes).

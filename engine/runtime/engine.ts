@@ -73,6 +73,12 @@ export interface EngineOptions {
    * (`replay` answers every upstream call from a recording or a simulation this way).
    */
   readonly createProvider?: (spec: ProviderSpec, deps: ProviderDeps) => Provider;
+  /**
+   * The caller only reads what `handle` answers, and never changes it (`replay`: it reads the
+   * status and metadata and drains streams). A cache hit then hands out the stored entry's own
+   * deep-frozen body and usage rather than copies made for the caller to own. Default false.
+   */
+  readonly readOnlyAnswers?: boolean;
 }
 
 /** A request refused before routing: a malformed request context (400) or an unknown key (401). */
@@ -190,7 +196,7 @@ export function createEngine(policy: CompiledPolicy, options: EngineOptions = {}
     accountingStage(new Attribution()),
     inputGuardrailsStage(clock, options.onGuardrail),
     admissionStage(traffic),
-    cacheStage(traffic),
+    cacheStage(traffic, options.readOnlyAnswers === true),
   );
   const run = composeStages(stages, attemptsStage(executor, options.onGuardrail));
 

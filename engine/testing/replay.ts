@@ -32,7 +32,7 @@ import { stat } from 'node:fs/promises';
 import type { CompiledPolicy } from '../compile/compile.js';
 import { seededRandom } from '../compile/random.js';
 import { ReplayClock } from '../replay/clock.js';
-import { readLines, readRawLines } from '../replay/lines.js';
+import { type RawLine, readLines, readRawLines } from '../replay/lines.js';
 import type { RecordInput } from '../replay/record.js';
 import type { Scenario } from '../replay/scenario.js';
 import { type RecordingStats, scanRecording } from '../replay/stats.js';
@@ -40,6 +40,7 @@ import {
   createTrafficParser,
   DEFAULT_RATE_PER_SECOND,
   detectFormat,
+  type ParsedLine,
   parseTimeBytes,
   type TrafficFormatName,
   type TrafficRequest,
@@ -55,7 +56,7 @@ import {
 } from '../replay/upstream.js';
 import { createEngine, type Engine } from '../runtime/engine.js';
 import { parseRate } from '../shared/units.js';
-import type { EngineResponse, RequestInput } from '../types.js';
+import type { EngineResponse, ReadyFrames, RequestInput } from '../types.js';
 import {
   ChangeKindTally,
   changeKinds,
@@ -177,10 +178,19 @@ function noop(): void {}
 
 /**
  * A JSON answer needs nothing (no promise of its own); a stream is read to its end. Never
- * rejects: a stream that breaks has been read as far as a client could.
+ * rejects: a stream that breaks has been read as far as a client could. A stream whole before it
+ * is read (a cache hit's, ReadyFrames) is taken at once: reading it step by step would only
+ * cost a promise per frame, nothing in the engine waits on it.
  */
 function drain(response: EngineResponse): Promise<void> | undefined {
-  return response.kind === 'stream' ? drainStream(response).catch(noop) : undefined;
+  if (response.kind !== 'stream') return undefined;
+  const events = response.events as Partial<ReadyFrames>;
+  if (typeof events.takeFrames === 'function') {
+    events.takeFrames();
+    response.done.catch(noop);
+    return undefined;
+  }
+  return drainStream(response).catch(noop);
 }
 
 async function drainStream(response: Extract<EngineResponse, { kind: 'stream' }>): Promise<void> {
@@ -436,6 +446,8 @@ export async function replayRecording(
       createProvider: simulatedProviders(p, upstream, index, clock, tally),
       // Inline: a JSON answer settles as it is given, so the driver's turns need no macrotask.
       recorder: { record: (entry) => settle(entry, index), inline: true },
+      // The replay reads statuses and metadata only: a cache hit's body need not be copied.
+      readOnlyAnswers: true,
     });
     return { index, engine, keys: p.requiresAuth ? tenantKeys(p) : null, tally };
   };
@@ -560,37 +572,6 @@ export async function replayRecording(
     }
   };
 
-  /** Runs everything due up to `t` on virtual time, then sets the clock to `t`. */
-  const advanceTo = async (t: number): Promise<void> => {
-    for (;;) {
-      if (inFlight > 0) await drained();
-      if (upstream.loading !== null) {
-        await upstream.loading;
-        continue;
-      }
-      const next = clock.nextAt();
-      if (next === null || next > t) break;
-      clock.fireAt(next);
-    }
-    clock.set(t);
-  };
-
-  const replay = async (request: TrafficRequest): Promise<void> => {
-    // Too many in flight: let time run (past this arrival if need be) until some finish.
-    for (let idle = 0; inFlight >= maxInFlight && idle < IDLE_TURNS; ) {
-      await hop();
-      if (upstream.loading !== null) await upstream.loading;
-      const next = clock.nextAt();
-      if (next !== null) {
-        clock.fireAt(next);
-        idle = 0;
-      } else idle++;
-    }
-    if (request.at > clock.now()) await advanceTo(request.at);
-    else if (request.at < clock.now()) lateArrivals++;
-    dispatch(request);
-  };
-
   // ---- pass 2: read, reorder, replay
   const parse = createTrafficParser({
     format,
@@ -617,48 +598,128 @@ export async function replayRecording(
     }
     return parsed.request;
   };
-  // Not async itself: the line's own async work is `replay`'s (one frame per line, not two).
-  const replayPending = (pending: Pending): Promise<void> | undefined => {
-    const request =
-      pending.request ??
-      accept(
-        parse(
-          (pending.chunk as Buffer).toString('utf8', pending.start, pending.end),
-          pending.line,
-          pending.timeRead ? pending.at : undefined,
-        ),
-        pending.line,
-      );
-    if (request === null) return undefined;
-    if (first) {
+  /** A held line parsed (a recording line's arrival is known from its bytes already). */
+  const parsePending = (pending: Pending): ParsedLine =>
+    parse(
+      (pending.chunk as Buffer).toString('utf8', pending.start, pending.end),
+      pending.line,
+      pending.timeRead ? pending.at : undefined,
+    );
+  /** The request of the line whose turn it is; null when it cannot be replayed (counted). */
+  const take = (pending: Pending): TrafficRequest | null => {
+    const request = pending.request ?? accept(parsePending(pending), pending.line);
+    if (request !== null && first) {
       upstream.start = request.at;
       first = false;
     }
-    return replay(request);
+    return request;
   };
-  try {
-    for await (const batch of readRawLines(path)) {
-      for (const { line, chunk, start, end } of batch.lines) {
-        if (chunk === null) {
-          malformedLine(line, 'line too long (over 64 MiB without a newline)');
-          continue;
-        }
-        const quote = recording ? timeValueEnd(chunk, start, end) : -1;
-        const at = quote < 0 ? Number.NaN : recordedArrival(chunk, start, quote);
-        if (!Number.isNaN(at)) {
-          const timeRead = timeIsValue(chunk, start, quote);
-          heap.push({ at, timeRead, line, chunk, start, end, request: null });
-        } else {
-          const request = accept(parse(chunk.toString('utf8', start, end), line), line);
-          if (request === null) continue;
-          heap.push({ at: request.at, timeRead: false, line, chunk: null, start: 0, end: 0, request });
-        }
-        if (heap.size > reorderWindow) await replayPending(heap.pop() as Pending);
-      }
-      bytesRead = batch.bytesRead;
-      progress('replay');
+  /**
+   * A line read: held for its turn (a recording line as its bytes), or counted at once when it
+   * cannot be replayed. True when the window is over full: the caller replays the earliest line.
+   */
+  const hold = ({ line, chunk, start, end }: RawLine): boolean => {
+    if (chunk === null) {
+      malformedLine(line, 'line too long (over 64 MiB without a newline)');
+      return false;
     }
-    for (let next = heap.pop(); next !== undefined; next = heap.pop()) await replayPending(next);
+    const quote = recording ? timeValueEnd(chunk, start, end) : -1;
+    const at = quote < 0 ? Number.NaN : recordedArrival(chunk, start, quote);
+    if (!Number.isNaN(at)) {
+      const timeRead = timeIsValue(chunk, start, quote);
+      heap.push({ at, timeRead, line, chunk, start, end, request: null });
+    } else {
+      const request = accept(parse(chunk.toString('utf8', start, end), line), line);
+      if (request === null) return false;
+      heap.push({ at: request.at, timeRead: false, line, chunk: null, start: 0, end: 0, request });
+    }
+    return heap.size > reorderWindow;
+  };
+  /**
+   * Reads, reorders and replays the file, then lets what is in flight finish. One loop, in its
+   * own function, for the lines of the file and then those left in the window: the optimising
+   * compiler compiles a long loop while it runs (on-stack replacement), and one inside the whole
+   * of `replayRecording` made it compile all of that function, several times over, as paths it
+   * had not seen were reached.
+   *
+   * Each line's turn waits exactly where it always did, in the same order, so requests interleave
+   * as they did: `await undefined` stands where an async helper returned (one job, the same as
+   * the caller's `await` of a finished async call), without an async function's frame and promise
+   * per line.
+   */
+  const pass2 = async (): Promise<void> => {
+    const batches = readRawLines(path)[Symbol.asyncIterator]();
+    let reading = true;
+    let lines: readonly RawLine[] = [];
+    let i = 0;
+    let batchBytes = 0;
+    try {
+      for (;;) {
+        let pending: Pending | undefined;
+        if (i < lines.length) {
+          if (!hold(lines[i++])) continue;
+          pending = heap.pop();
+        } else if (reading) {
+          if (i > 0) {
+            bytesRead = batchBytes;
+            progress('replay');
+          }
+          const step = await batches.next();
+          if (step.done === true) {
+            reading = false;
+            lines = [];
+            i = 0;
+          } else {
+            lines = step.value.lines;
+            batchBytes = step.value.bytesRead;
+            // A batch without lines still counts its bytes (as the loop over batches did).
+            i = 0;
+            if (lines.length === 0) {
+              bytesRead = batchBytes;
+              progress('replay');
+            }
+          }
+          continue;
+        } else {
+          pending = heap.pop();
+          if (pending === undefined) break;
+        }
+        const request = take(pending as Pending);
+        if (request !== null) {
+          // Too many in flight: let time run (past this arrival if need be) until some finish.
+          for (let idle = 0; inFlight >= maxInFlight && idle < IDLE_TURNS; ) {
+            await hop();
+            if (upstream.loading !== null) await upstream.loading;
+            const next = clock.nextAt();
+            if (next !== null) {
+              clock.fireAt(next);
+              idle = 0;
+            } else idle++;
+          }
+          const at = request.at;
+          if (at > clock.now()) {
+            // Run everything due up to the arrival on virtual time, then set the clock to it.
+            for (;;) {
+              if (inFlight > 0) await drained();
+              if (upstream.loading !== null) {
+                await upstream.loading;
+                continue;
+              }
+              const next = clock.nextAt();
+              if (next === null || next > at) break;
+              clock.fireAt(next);
+            }
+            clock.set(at);
+            await undefined;
+          } else if (at < clock.now()) lateArrivals++;
+          dispatch(request);
+        }
+        await undefined;
+      }
+    } finally {
+      // Left early (an exception): close the file, as `for await` does.
+      if (reading) await batches.return?.(undefined);
+    }
     // Let everything in flight finish; a request with nothing left to wait for and no answer is stuck.
     let idle = 0;
     while (inFlight > 0) {
@@ -673,6 +734,9 @@ export async function replayRecording(
         idle = 0;
       } else if (++idle >= IDLE_TURNS) break;
     }
+  };
+  try {
+    await pass2();
     for (const flight of flights.values()) {
       void flight;
       markUnreplayable('no_answer');

@@ -28,7 +28,7 @@ import type { CachedAnswer, CacheStore } from '../../cache/store.js';
 import { replayStream, StreamAssembler, wantsUsage } from '../../cache/stream.js';
 import type { CompiledRoute } from '../../compile/compile.js';
 import { toOpenAIUsage } from '../../shared/usage.js';
-import type { EngineResponse, RequestContext, ResponseMeta } from '../../types.js';
+import type { EngineResponse, ReadyFrames, RequestContext, ResponseMeta } from '../../types.js';
 import { embed } from '../embedder.js';
 import type { NamedStage, Next } from '../pipeline.js';
 import type { RequestScope } from '../scope.js';
@@ -69,11 +69,17 @@ function noop(): void {}
 
 /**
  * The frames of a cached answer as an async iterator: each step a resolved promise, not an async
- * generator's queue and awaits. `return` and `throw` end it, as they end a generator.
+ * generator's queue and awaits. `return` and `throw` end it, as they end a generator. A reader
+ * that wants them all may take them at once (ReadyFrames).
  */
-function fromArray(frames: readonly string[]): AsyncIterableIterator<string> {
+function fromArray(frames: readonly string[]): AsyncIterableIterator<string> & ReadyFrames {
   let i = 0;
-  const iterator: AsyncIterableIterator<string> = {
+  const iterator: AsyncIterableIterator<string> & ReadyFrames = {
+    takeFrames: () => {
+      const rest = i === 0 ? frames : frames.slice(i);
+      i = frames.length;
+      return rest;
+    },
     next: () =>
       Promise.resolve<IteratorResult<string>>(
         i < frames.length ? { value: frames[i++], done: false } : { value: undefined, done: true },
@@ -161,24 +167,30 @@ interface Held {
   assembler: StreamAssembler | null;
 }
 
-export function cacheStage(traffic: Traffic): NamedStage {
+/**
+ * `readOnly`: the caller never changes an answer (the engine's `readOnlyAnswers`): a hit served
+ * from a shared entry hands out the entry's frozen body and usage themselves, not copies.
+ */
+export function cacheStage(traffic: Traffic, readOnly = false): NamedStage {
   const clock = traffic.clock;
   const hooks = traffic.hooks;
 
   /**
    * `shared`: the answer is a store's own frozen entry (`getShared`), read by every hit: a JSON
-   * body is copied for the caller to own, a stream's frames are made once per entry.
+   * body is copied for the caller to own (unless the caller only reads), a stream's frames are
+   * made once per entry.
    */
   const serveHit = (scope: RequestScope, answer: CachedAnswer, shared: boolean): EngineResponse | null => {
     const ctx = scope.context;
     if (ctx === null) return null;
     const headers = scopeHeaders(scope, { 'x-switchyard-target': answer.target });
     // What the caller may keep and change is its own: the entry's usage and body are frozen.
-    const usage = shared && answer.usage !== null ? { ...answer.usage } : answer.usage;
+    const copy = shared && !readOnly;
+    const usage = copy && answer.usage !== null ? { ...answer.usage } : answer.usage;
     const meta = scopeMeta(scope, clock.now(), { target: answer.target, usage });
     let hit: EngineResponse;
     if (!ctx.stream) {
-      const body = shared ? copyJson(answer.body) : answer.body;
+      const body = copy ? copyJson(answer.body) : answer.body;
       hit = { kind: 'json', status: 200, headers, body, meta };
     } else {
       const includeUsage = wantsUsage(ctx.body);
