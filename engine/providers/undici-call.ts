@@ -64,9 +64,8 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
   #drainLimit = 0;
 
   #state: ReadState = 'unread';
-  /** Received and not yet read; `#head` indexes the first unread one. */
+  /** Received and not yet read. */
   #chunks: Buffer[] = [];
-  #head = 0;
   #queued = 0;
   #received = 0;
   /** Every byte arrived (`onResponseEnd`). */
@@ -196,7 +195,6 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     // The body's failure; one already recorded (too_large) stays, with the chunks before it.
     if (this.#error === null) {
       this.#chunks = [];
-      this.#head = 0;
       this.#queued = 0;
       this.#fail(error);
     }
@@ -216,15 +214,14 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     if (this.#state === 'unread') this.#state = 'iterating';
     else if (this.#state !== 'iterating') return Promise.resolve({ done: true, value: undefined });
     this.#seeAbort();
-    if (this.#head < this.#chunks.length) {
-      const chunk = this.#chunks[this.#head];
-      this.#chunks[this.#head++] = EMPTY;
-      this.#queued -= chunk.byteLength;
-      if (this.#head === this.#chunks.length) {
-        this.#chunks = [];
-        this.#head = 0;
-      }
-      if (this.#queued < HIGH_WATER_BYTES && this.#controller?.paused === true) this.#controller.resume();
+    if (this.#chunks.length > 0) {
+      // Everything queued in one read, as a Readable's `read()` gave it: the stream reader above
+      // parses and relays one batch per read (one write to the client), not one per socket read.
+      const chunks = this.#chunks;
+      const chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#queued);
+      this.#chunks = [];
+      this.#queued = 0;
+      if (this.#controller?.paused === true) this.#controller.resume();
       return Promise.resolve({ done: false, value: chunk });
     }
     if (this.#error !== null) {
@@ -284,9 +281,8 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
 
   #takeText(): string {
     this.#state = 'done';
-    const text = decodeBody(this.#head === 0 ? this.#chunks : this.#chunks.slice(this.#head), this.#queued);
+    const text = decodeBody(this.#chunks, this.#queued);
     this.#chunks = [];
-    this.#head = 0;
     this.#queued = 0;
     return text;
   }
@@ -323,7 +319,6 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     if (this.#abortSeen || !this.signal.aborted) return;
     this.#abortSeen = true;
     this.#chunks = [];
-    this.#head = 0;
     this.#queued = 0;
     this.#error = this.signal.reason;
   }
@@ -331,7 +326,6 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
   /** Reads and drops the rest of the body so its connection returns to the pool. */
   #drain(): void {
     this.#chunks = [];
-    this.#head = 0;
     this.#queued = 0;
     if (this.#finished) return;
     if (this.signal.aborted || this.#error !== null) {
@@ -363,8 +357,6 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     this.slots.release();
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function abortReason(signal: Cancellation | AbortSignal): Error {
   const reason: unknown = signal.reason;
