@@ -73,6 +73,8 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
   /** Why the body failed; the reader gets it after the chunks queued before it. */
   #error: unknown = null;
   #abortSeen = false;
+  /** A microtask will hand the waiting reader the chunks queued for it. */
+  #flushing = false;
   /** The reader waiting for a chunk, the end or the failure. */
   #waiting: {
     resolve: (value: IteratorResult<Uint8Array> | string) => void;
@@ -157,14 +159,17 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
       controller.abort(new Error('response body over its bound'));
       return;
     }
-    const waiting = this.#waiting;
-    if (waiting !== null && this.#state === 'iterating') {
-      this.#waiting = null;
-      waiting.resolve({ done: false, value: chunk });
-      return;
-    }
     this.#chunks.push(chunk);
     this.#queued += chunk.byteLength;
+    if (this.#waiting !== null && this.#state === 'iterating') {
+      // The waiting reader gets what this socket read brings, in one piece: undici calls this once
+      // per chunk of a chunked body, all before the microtask runs.
+      if (!this.#flushing) {
+        this.#flushing = true;
+        queueMicrotask(this.#flush);
+      }
+      return;
+    }
     if (this.#state !== 'text' && this.#queued >= HIGH_WATER_BYTES) controller.pause();
   }
 
@@ -172,7 +177,9 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     this.#ended = true;
     this.#finish();
     const waiting = this.#waiting;
+    // A waiting reader of chunks still queued gets them first (the pending flush), the end next.
     if (waiting === null || this.#error !== null) return;
+    if (this.#state === 'iterating' && this.#chunks.length > 0) return;
     this.#waiting = null;
     if (this.#state === 'text') waiting.resolve(this.#takeText());
     else {
@@ -214,16 +221,7 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     if (this.#state === 'unread') this.#state = 'iterating';
     else if (this.#state !== 'iterating') return Promise.resolve({ done: true, value: undefined });
     this.#seeAbort();
-    if (this.#chunks.length > 0) {
-      // Everything queued in one read, as a Readable's `read()` gave it: the stream reader above
-      // parses and relays one batch per read (one write to the client), not one per socket read.
-      const chunks = this.#chunks;
-      const chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#queued);
-      this.#chunks = [];
-      this.#queued = 0;
-      if (this.#controller?.paused === true) this.#controller.resume();
-      return Promise.resolve({ done: false, value: chunk });
-    }
+    if (this.#chunks.length > 0) return Promise.resolve({ done: false, value: this.#takeChunks() });
     if (this.#error !== null) {
       this.#state = 'done';
       return Promise.reject(bodyError(this.#error, this.signal));
@@ -279,6 +277,29 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
 
   // ---- internals ------------------------------------------------------------------------------
 
+  /**
+   * Everything queued, in one piece, as a Readable's `read()` gave it: the stream reader above
+   * parses and relays one batch per read (one write to the client), not one per body chunk.
+   */
+  #takeChunks(): Buffer {
+    const chunks = this.#chunks;
+    const chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#queued);
+    this.#chunks = [];
+    this.#queued = 0;
+    if (this.#controller?.paused === true) this.#controller.resume();
+    return chunk;
+  }
+
+  /** Hands the waiting reader what arrived since it began to wait (queued by `onResponseData`). */
+  readonly #flush = (): void => {
+    this.#flushing = false;
+    const waiting = this.#waiting;
+    // Nothing to do when the reader returned, or an end or failure reached it already.
+    if (waiting === null || this.#state !== 'iterating' || this.#chunks.length === 0) return;
+    this.#waiting = null;
+    waiting.resolve({ done: false, value: this.#takeChunks() });
+  };
+
   #takeText(): string {
     this.#state = 'done';
     const text = decodeBody(this.#chunks, this.#queued);
@@ -291,8 +312,8 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
   #fail(error: unknown): void {
     this.#error = error;
     const waiting = this.#waiting;
-    // A waiting reader has taken every queued chunk already.
-    if (waiting === null) return;
+    // A waiting reader gets the chunks queued before the failure first (the pending flush).
+    if (waiting === null || (this.#state === 'iterating' && this.#chunks.length > 0)) return;
     this.#waiting = null;
     this.#state = 'done';
     waiting.reject(bodyError(error, this.signal));
