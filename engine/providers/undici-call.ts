@@ -9,7 +9,8 @@
  * their listeners, buffers and promise hops were most of undici's share of a JSON request. Here
  * the chunks undici hands over are queued as they come (pausing the socket past
  * {@link HIGH_WATER_BYTES} until the reader catches up), a JSON body is decoded once at its end,
- * and a stream's reader takes the queued chunks without a stream in between.
+ * and a stream's reader takes everything queued since its last read in one piece, as a
+ * Readable's `read()` gave it, without a stream in between.
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
