@@ -25,6 +25,7 @@ export { sseFrame } from './providers/sse.js';
 export { createPolicyRecorder } from './replay/policy-recorder.js';
 export { maxUpstreamCalls } from './runtime/attempts/index.js';
 export { createEngine } from './runtime/engine.js';
+export { Cancellation } from './shared/cancellation.js';
 export { isRecord } from './shared/guards.js';
 export { CREDENTIAL_HEADERS } from './shared/secrets.js';
 export { NEVER_RETRIED } from './types.js';

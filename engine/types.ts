@@ -66,6 +66,20 @@ export interface NativeAnswer {
   readonly usage: Usage | null;
 }
 
+/**
+ * A request's cancellation that makes no AbortSignal until one is asked for (`signal`): the
+ * engine's `Cancellation` (engine/shared/cancellation.ts) is one.
+ */
+export interface RequestCancellation {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  /** An AbortSignal that follows the cancellation, made on first use. */
+  readonly signal: AbortSignal;
+  /** Calls `listener` when aborted (at once when it is already). */
+  onAbort(listener: (reason: unknown) => void): void;
+  removeListener(event: 'abort', listener: () => void): unknown;
+}
+
 export interface RequestInput {
   readonly body: unknown;
   /** Header names in any case; values as Node gives them. */
@@ -74,6 +88,12 @@ export interface RequestInput {
   readonly path?: string;
   /** Caller disconnect or embedding program's cancel: aborts everything, upstream included. */
   readonly signal?: AbortSignal;
+  /**
+   * Optional: the same cancellation as `signal`. The attempt loop listens to it instead, and
+   * `signal` is read only by what needs an AbortSignal (a retry's wait, the cache, side calls), so
+   * a `signal` getter over it (`Cancellation.signal`) makes none on the common path.
+   */
+  readonly cancel?: RequestCancellation;
   /** Correlates logs and recordings; defaults to the `x-request-id` header, else a fresh UUID. */
   readonly requestId?: string;
   /**

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ErrorCode, Recorder, ResponseMeta } from '../engine/index.js';
+import { Cancellation } from '../engine/serving.js';
 import { apiErrorEvent, sendApiError } from './errors.js';
 import type { HttpRequest } from './http.js';
 import { lingerOnClose } from './linger.js';
@@ -20,7 +21,12 @@ import type { PolicyWatcher } from './watch.js';
 
 export interface RequestState {
   readonly started: number;
-  readonly controller: AbortController;
+  /**
+   * The client's disconnect or the shutdown's cut. A Cancellation, not an AbortController: the
+   * engine listens to it (`RequestInput.cancel`) and makes its AbortSignal only where it needs one,
+   * so most requests make none.
+   */
+  readonly cancel: Cancellation;
   readonly res: ServerResponse;
   /** Set once the engine answered; drives the log line and the metrics. */
   meta: ResponseMeta | null;
@@ -240,7 +246,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lif
     const state = this[REQUEST]?.state;
     if (state == null) return;
     // A response that closes before it finished means the client went away: cancel upstream.
-    if (!this.writableFinished) state.controller.abort(new Error('client disconnected'));
+    if (!this.writableFinished) state.cancel.abort(new Error('client disconnected'));
     untrack(state);
   }
 
@@ -248,7 +254,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lif
     const res: TrackedResponse = request.res;
     const state: RequestState = {
       started: performance.now(),
-      controller: new AbortController(),
+      cancel: new Cancellation(),
       res,
       meta: null,
       streamed: false,
@@ -331,7 +337,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lif
         } else {
           requests++;
         }
-        state.controller.abort(SHUTDOWN_REASON);
+        state.cancel.abort(SHUTDOWN_REASON);
       }
       return { streams, requests };
     },

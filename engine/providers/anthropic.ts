@@ -79,7 +79,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
       if (!sent.ok) return sent;
       const { res } = sent;
       if (!isSuccess(res.status)) {
-        return { ok: false, error: await httpFailure(res, req.signal, scrubber, clock) };
+        return { ok: false, error: await httpFailure(res, req, scrubber, clock) };
       }
       const created = Math.floor(clock.now() / 1000);
       // JSON mode put `{` in the answer's mouth: the answer gets it back.

@@ -122,7 +122,7 @@ export async function batchSend(http: BatchHttp, req: BatchRequest): Promise<Bat
     return { ok: false, error: http.scrubber.error(classifyException(err, 'request')) };
   }
   if (!isSuccess(res.status)) {
-    return { ok: false, error: await httpFailure(res, req.signal, http.scrubber, http.clock) };
+    return { ok: false, error: await httpFailure(res, req, http.scrubber, http.clock) };
   }
   return { ok: true, value: res };
 }

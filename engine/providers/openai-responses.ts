@@ -87,7 +87,7 @@ export async function callResponses(
   if (!isSuccess(res.status)) {
     return {
       ok: false,
-      error: await httpFailure(res, req.signal, options.scrubber, options.clock, options.ownErrorBody),
+      error: await httpFailure(res, req, options.scrubber, options.clock, options.ownErrorBody),
     };
   }
   return translatedAnswer(

@@ -355,7 +355,7 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
       const { res } = sent;
       if (!isSuccess(res.status)) {
         // The upstream's own error body is kept when it has the OpenAI shape.
-        return { ok: false, error: await httpFailure(res, req.signal, scrubber, clock, openAIErrorBody) };
+        return { ok: false, error: await httpFailure(res, req, scrubber, clock, openAIErrorBody) };
       }
       const contentType = res.headers['content-type'] ?? '';
       if (stream && !contentType.includes('application/json')) {

@@ -44,18 +44,38 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * What every match of the patterns above contains (case aside): `HEADER_ECHO` needs
+ * `authorization` or an `api key` spelling, `AUTH_SCHEME` `bearer` or `basic`, `KEY_SHAPES` one
+ * of the key prefixes.
+ */
+const TRIGGERS = 'authorization|api[-_]?key|bearer|basic|sk-|gsk_|xai-|aiza|hf_';
+
 export class Scrubber {
   /** The configured secrets as one alternation, longest first; null when there are none. */
   readonly #secrets: RegExp | null;
+  /**
+   * Matches somewhere in every text a replacement would change (the secrets and the triggers,
+   * ignoring case): a text it does not match is returned as it is, after one scan instead of
+   * four. Error bodies and their strings rarely contain any, and a fallback scrubs each.
+   */
+  readonly #quick: RegExp;
 
   constructor(secrets: Iterable<string | null | undefined>) {
     const list = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s !== ''))];
     list.sort((a, b) => b.length - a.length);
-    this.#secrets = list.length === 0 ? null : new RegExp(list.map(escapeRegExp).join('|'), 'g');
+    const alternation = list.map(escapeRegExp).join('|');
+    this.#secrets = list.length === 0 ? null : new RegExp(alternation, 'g');
+    this.#quick = new RegExp(list.length === 0 ? TRIGGERS : `${alternation}|${TRIGGERS}`, 'i');
   }
 
   /** The text with every configured secret and every credential-shaped string redacted. */
   text(value: string): string {
+    return this.#quick.test(value) ? this.redact(value) : value;
+  }
+
+  /** What `text` does, without its pre-check: every replacement, whether or not one matches. */
+  redact(value: string): string {
     let out = this.#secrets === null ? value : value.replace(this.#secrets, REDACTED);
     out = out.replace(HEADER_ECHO, `$1$2${REDACTED}`);
     out = out.replace(AUTH_SCHEME, `$1 ${REDACTED}`);

@@ -3,20 +3,16 @@
  * per (origin, pool settings, connect timeout): undici's connect timeout is a property of the
  * dispatcher, so targets with different connect timeouts get different pools. The `connections`
  * cap is enforced in front of undici, by a {@link Slots} queue per (origin, pool settings) shared
- * by those pools (see `createUndiciTransport`). Response bodies: `undici-body.ts`; connecting
- * within the connect timeout: `undici-connect.ts`.
+ * by those pools (see `createUndiciTransport`). Each call is a dispatch handler of ours that is also
+ * the response (`undici-call.ts`); connecting within the connect timeout: `undici-connect.ts`.
  */
 import { Readable } from 'node:stream';
-import type { Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { type HttpRequest, type HttpResponse, type Transport, TransportError } from './http.js';
 import { DEFAULT_CONNECTIONS, DEFAULT_KEEP_ALIVE_MS, type PoolSettings, Slots } from './pool.js';
-import { describe, flattenHeaders, UndiciResponse } from './undici-body.js';
-import {
-  preciseConnector,
-  requestWithin,
-  type UndiciRequestOptions,
-  type UndiciResult,
-} from './undici-connect.js';
+import { describe } from './undici-body.js';
+import { UndiciCall } from './undici-call.js';
+import { preciseConnector } from './undici-connect.js';
 import { undici } from './undici-lib.js';
 
 export {
@@ -52,6 +48,18 @@ export interface UndiciTransportOptions {
   bodyTimeoutMs?: number;
 }
 
+/**
+ * Hands the call to undici. undici reports a failure it finds at once (a closed pool, bad
+ * options) to the handler's `onResponseError`; anything thrown goes the same way.
+ */
+function dispatch(pool: Pool, options: Dispatcher.DispatchOptions, call: UndiciCall): void {
+  try {
+    pool.dispatch(options, call);
+  } catch (err) {
+    call.onResponseError(undefined, err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
 function errorCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
     return err.code;
@@ -69,11 +77,12 @@ export const MAX_POOLS = 64;
  * gets a socket, so a request queued behind long streams waited for one of them to end and was
  * reported as a first-token timeout. So each (origin, pool settings) has a {@link Slots} queue in
  * front of undici. A request takes a slot before it is handed to undici (so undici has, or opens,
- * a connection for it) and gives it back when its response body closes (undici has then freed
- * the connection, or is about to reuse it) or the request fails. A request that finds
+ * a connection for it) and gives it back once undici is done with it: the response's last byte
+ * arrived (undici has then freed the connection, or is about to reuse it, whether or not the
+ * reader has taken the bytes yet) or the request failed (see `UndiciCall`). A request that finds
  * every slot taken waits for one under its connect timeout, which is what the wait counts against:
  * no slot within `connectTimeoutMs` fails it as `connect` (`TransportError('connect')`), and the
- * time the wait took is deducted from what is left for the socket (see {@link requestWithin}).
+ * time the wait took is deducted from what is left for the socket (`UndiciCall.connectWithin`).
  * Without a wait nothing extra runs: the precise connector bounds the handshake.
  *
  * @example
@@ -172,66 +181,64 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Tra
         req.connectTimeoutMs,
         settings,
       );
-      const requestOptions: UndiciRequestOptions = {
+      const upload =
+        req.body === undefined && req.upload !== undefined ? Readable.from(req.upload) : undefined;
+      const options: Dispatcher.DispatchOptions = {
         path: target.path,
         method: req.method,
         headers: req.headers,
-        body: req.body ?? (req.upload === undefined ? undefined : Readable.from(req.upload)),
-        // undici takes an EventEmitter as its signal too, which a Cancellation is: no
-        // AbortSignal is made for the call unless something else reads it (cancellation.ts).
-        signal: cancel ?? req.signal,
+        body: req.body ?? upload,
       };
-      let pending: Promise<UndiciResult>;
+      // The call listens to the Cancellation when there is one: no AbortSignal is made for the
+      // call unless something else reads it (cancellation.ts).
+      const call = new UndiciCall(req, cancel ?? req.signal, slots, upload);
       if (slots.tryTake()) {
-        pending = pool.request(requestOptions);
+        dispatch(pool, options, call);
       } else {
-        // requestWithin combines the signal with its own deadline: an AbortSignal it must be.
-        requestOptions.signal = req.signal;
         const waitStart = performance.now();
         const outcome = await slots.take(req.connectTimeoutMs, req.signal);
-        if (outcome === 'aborted')
-          throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
-        if (outcome === 'timeout') {
-          throw new TransportError(
-            'connect',
-            `no free connection to ${target.origin} within the connect timeout of ${req.connectTimeoutMs} ms ` +
-              `(all ${slots.limit} pooled connections in use; see the provider's \`connections\`)`,
-          );
-        }
-        if (closed) {
-          slots.release();
+        if (outcome !== 'taken' || closed) {
+          // The call never reaches undici: its listener goes, and a slot taken goes back.
+          call.abandon(outcome === 'taken');
+          if (outcome === 'aborted')
+            throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
+          if (outcome === 'timeout') {
+            throw new TransportError(
+              'connect',
+              `no free connection to ${target.origin} within the connect timeout of ${req.connectTimeoutMs} ms ` +
+                `(all ${slots.limit} pooled connections in use; see the provider's \`connections\`)`,
+            );
+          }
           throw new TransportError('connect', 'transport is closed');
         }
-        pending =
-          req.connectTimeoutMs > 0
-            ? requestWithin(
-                pool,
-                requestOptions,
-                Math.max(1, req.connectTimeoutMs - (performance.now() - waitStart)),
-                slots,
-                req.connectTimeoutMs,
-                target.origin,
-              )
-            : pool.request(requestOptions);
+        if (req.connectTimeoutMs > 0) {
+          // What is left of the connect timeout after the wait: undici must have the request on a
+          // connected socket by then (the precise connector bounds only the handshake).
+          const budget = Math.max(1, req.connectTimeoutMs - (performance.now() - waitStart));
+          call.connectWithin(
+            budget,
+            () =>
+              new TransportError(
+                'connect',
+                `no connection to ${target.origin} within the connect timeout of ${req.connectTimeoutMs} ms ` +
+                  `(waited for one of ${slots.limit} pooled connections, then for the socket)`,
+              ),
+          );
+        }
+        dispatch(pool, options, call);
       }
-      let res: UndiciResult;
       try {
-        res = await pending;
+        return await call.response;
       } catch (err) {
-        // requestWithin's own deadline: classified already, and the slot goes back when undici
-        // settles the abandoned request.
+        // The connect deadline's own error is classified already; the slot went back (or goes
+        // back when undici settles the abandoned request) in the call.
         if (err instanceof TransportError) throw err;
-        slots.release();
-        if (req.signal.aborted)
+        if (cancel === undefined ? req.signal.aborted : cancel.aborted)
           throw new TransportError('aborted', 'request aborted', { cause: req.signal.reason });
         throw new TransportError('connect', `${errorCode(err) || 'connect failed'}: ${describe(err)}`, {
           cause: err,
         });
       }
-      // The body closes once read to the end, drained or destroyed: undici has freed the
-      // connection by then. `release` is a bound arrow, so this allocates nothing per request.
-      res.body.once('close', slots.release);
-      return new UndiciResponse(res.statusCode, flattenHeaders(res.headers), res.body, req);
     },
     async close(): Promise<void> {
       closed = true;

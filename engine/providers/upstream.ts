@@ -110,11 +110,11 @@ export function isSuccess(status: number): boolean {
 }
 
 /** Reads an error body; a broken one reads as empty so the status still classifies. */
-async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string> {
+async function errorText(res: HttpResponse, req: { readonly signal: AbortSignal }): Promise<string> {
   try {
     return await res.text();
   } catch {
-    rethrowIfAborted(signal);
+    rethrowIfAborted(req.signal);
     return '';
   }
 }
@@ -123,16 +123,17 @@ async function errorText(res: HttpResponse, signal: AbortSignal): Promise<string
  * A non-2xx answer as a `ProviderError`. The body is scrubbed before anything is cut from it (a
  * message is the body's first 500 characters when it is not JSON), and the error again once
  * parsed (a JSON-escaped echo reads as the key). `ownBody` may keep the upstream's own error body
- * (null: the classified body).
+ * (null: the classified body). `req.signal` is read only if the body breaks (it may be a getter
+ * that makes the signal: a failed attempt, the common case of a fallback, then makes none).
  */
 export async function httpFailure(
   res: HttpResponse,
-  signal: AbortSignal,
+  req: { readonly signal: AbortSignal },
   scrubber: Scrubber,
   clock: Clock,
   ownBody?: (text: string) => ProviderErrorBody | null,
 ): Promise<ProviderError> {
-  const text = scrubber.text(await errorText(res, signal));
+  const text = scrubber.text(await errorText(res, req));
   const error = classifyHttpError(res.status, text, res.headers, clock.now());
   const body = ownBody?.(text) ?? null;
   return scrubber.error(body === null ? error : { ...error, body });

@@ -86,8 +86,18 @@ export class RequestScope {
     return this.#requestId;
   }
 
+  /**
+   * The caller's AbortSignal; with an `input.cancel`, the cancellation's (made on first read: read
+   * it only to hand it to an API that needs one, and `aborted` to ask).
+   */
   get signal(): AbortSignal | undefined {
-    return this.input.signal;
+    return this.input.signal ?? this.input.cancel?.signal;
+  }
+
+  /** Whether the caller aborted, without making a signal. */
+  get aborted(): boolean {
+    const cancel = this.input.cancel;
+    return cancel !== undefined ? cancel.aborted : this.input.signal?.aborted === true;
   }
 
   get policy(): CompiledPolicy {

@@ -11,11 +11,13 @@
  * cancelled without an AbortSignal either: the gateway's JSON path made one per upstream call
  * only to hand it to undici.
  */
+import type { RequestCancellation } from '../types.js';
+
 function abortError(): DOMException {
   return new DOMException('This operation was aborted', 'AbortError');
 }
 
-export class Cancellation {
+export class Cancellation implements RequestCancellation {
   #controller: AbortController | null = null;
   #listeners: ((reason: unknown) => void)[] | null = null;
   #aborted = false;
@@ -79,4 +81,35 @@ export class Cancellation {
     this.#listeners = null;
     if (listeners !== null) for (const listener of listeners) listener(this.#reason);
   }
+}
+
+/**
+ * What a request's abort can come from: the caller's AbortSignal, or a cancellation (the gateway
+ * hands the engine a Cancellation, so that no AbortSignal is made per request unless something
+ * reads it).
+ */
+export type AbortSource = AbortSignal | RequestCancellation;
+
+function isCancellation(source: AbortSource): source is RequestCancellation {
+  return typeof (source as Partial<RequestCancellation>).onAbort === 'function';
+}
+
+/**
+ * Calls `listener` once when `source` aborts. Like `addEventListener`, never for a source that
+ * has aborted already: callers check `aborted` themselves.
+ */
+export function listenAbort(source: AbortSource, listener: () => void): void {
+  if (!isCancellation(source)) source.addEventListener('abort', listener, { once: true });
+  else if (!source.aborted) source.onAbort(listener);
+}
+
+/** Removes a listener added with {@link listenAbort}. */
+export function unlistenAbort(source: AbortSource, listener: () => void): void {
+  if (isCancellation(source)) source.removeListener('abort', listener);
+  else source.removeEventListener('abort', listener);
+}
+
+/** An AbortSignal for `source` (a cancellation's is made on first use), for an API that needs one. */
+export function abortSignalOf(source: AbortSource | undefined): AbortSignal | undefined {
+  return source === undefined || !isCancellation(source) ? source : source.signal;
 }

@@ -16,7 +16,7 @@ import {
   ProviderFailure,
   type StreamItem,
 } from '../../providers/types.js';
-import { Cancellation } from '../../shared/cancellation.js';
+import { Cancellation, listenAbort, unlistenAbort } from '../../shared/cancellation.js';
 import { fromOpenAIUsage } from '../../shared/usage.js';
 import type { Endpoint, ErrorClass, PromptCacheMarks, Usage } from '../../types.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
@@ -84,7 +84,9 @@ export async function callTarget(
     permit,
     breaker,
     cancel,
-    unlink: () => signal?.removeEventListener('abort', onAbort),
+    unlink: () => {
+      if (signal !== undefined) unlistenAbort(signal, onAbort);
+    },
     startedAt,
     attemptDeadline,
     firstTokenAt: Math.min(attemptDeadline, startedAt + Math.max(0, target.timeout.firstTokenMs)),
@@ -104,7 +106,7 @@ export async function callTarget(
     span: traced?.span ?? null,
     interrupt: null,
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal !== undefined) listenAbort(signal, onAbort);
   run.calls += 1;
   const ctx = run.ctx;
   const request = new CallRequest(

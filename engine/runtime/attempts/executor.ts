@@ -12,6 +12,7 @@
  */
 import { EngineError } from '../../errors.js';
 import type { Provider } from '../../providers/types.js';
+import type { AbortSource } from '../../shared/cancellation.js';
 import type { Clock } from '../../shared/clock.js';
 import type { AttemptRecord, EngineResponse, RequestContext } from '../../types.js';
 import { BreakerRegistry } from '../breaker.js';
@@ -50,7 +51,7 @@ export interface Executor {
   execute(
     decision: RouteDecision,
     ctx: RequestContext,
-    signal?: AbortSignal,
+    signal?: AbortSource,
     /** The providers of the policy snapshot that made `decision` (default: the executor's). */
     providers?: Pick<ReadonlyMap<string, Provider>, 'get'>,
     options?: {

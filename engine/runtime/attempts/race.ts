@@ -2,6 +2,7 @@
  * Racing an upstream promise against a deadline and the caller's signal, on the Clock port (so
  * the whole attempt loop runs on virtual time in tests and replay), and naming which timer fired.
  */
+import { listenAbort, unlistenAbort } from '../../shared/cancellation.js';
 import type { Clock } from '../../shared/clock.js';
 import type { AttemptRun, Failure, Live } from './run.js';
 import { failure } from './run.js';
@@ -96,7 +97,7 @@ async function raceWithSleep<T>(run: AttemptRun, promise: Promise<T>, until: num
   }
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort(RACE_SETTLED);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal !== undefined) listenAbort(signal, onAbort);
   const timer = run.deps.clock.sleep(Math.max(0, until - run.now), cancel.signal).then(
     (): Raced<T> => TIMEOUT,
     (): Raced<T> => ABORTED,
@@ -106,7 +107,7 @@ async function raceWithSleep<T>(run: AttemptRun, promise: Promise<T>, until: num
     return signal?.aborted ? ABORTED : raced;
   } finally {
     cancel.abort(RACE_SETTLED);
-    signal?.removeEventListener('abort', onAbort);
+    if (signal !== undefined) unlistenAbort(signal, onAbort);
     run.upstreamMs += run.now - before;
   }
 }

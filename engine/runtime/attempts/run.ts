@@ -9,7 +9,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import type { Provider, StreamItemIterator } from '../../providers/types.js';
-import type { Cancellation } from '../../shared/cancellation.js';
+import type { AbortSource, Cancellation } from '../../shared/cancellation.js';
 import type { Clock } from '../../shared/clock.js';
 import type {
   AttemptRecord,
@@ -151,7 +151,8 @@ export class AttemptRun {
     readonly deps: RunDeps,
     readonly decision: RouteDecision,
     readonly ctx: RequestContext,
-    readonly signal: AbortSignal | undefined,
+    /** The caller's abort (an AbortSignal or, from the gateway, a Cancellation). */
+    readonly signal: AbortSource | undefined,
     readonly gate: TargetGate | null,
     readonly output: OutputGuard | null = null,
     /** The request's trace, parent of the attempt spans; null when not traced. */

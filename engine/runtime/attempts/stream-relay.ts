@@ -10,6 +10,7 @@ import { errorBody } from '../../errors.js';
 import { type ChunkFrame, editedFrame } from '../../providers/openai-frames.js';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import { sseFrame } from '../../providers/sse.js';
+import type { AbortSource } from '../../shared/cancellation.js';
 import { sumUsage, toOpenAIUsage } from '../../shared/usage.js';
 import type { EngineResponse, FrameBatches, ResponseMeta } from '../../types.js';
 import { pollItem, readItem } from './call.js';
@@ -75,7 +76,7 @@ export function streamResponse(run: AttemptRun, first: Live): EngineResponse {
 function guardedEvents(
   generator: AsyncGenerator<string[], void>,
   beforeStart: () => void,
-  signal: AbortSignal | undefined,
+  signal: AbortSource | undefined,
 ): AsyncGenerator<string> & FrameBatches {
   let started = false;
   let ended = false;

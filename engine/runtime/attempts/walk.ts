@@ -3,6 +3,7 @@
  * settings, the retry budget and the deadline allow, skipping open breakers and targets their
  * own limits refuse (docs/design.md §2).
  */
+import { abortSignalOf } from '../../shared/cancellation.js';
 import { NEVER_RETRIED, type PlanNode, type ResolvedTarget, type StreamSettings } from '../../types.js';
 import { retryWait } from '../backoff.js';
 import type { BreakerPermit, CircuitBreaker } from '../breaker.js';
@@ -178,7 +179,7 @@ async function awaitRetry(
   }
   const before = run.now;
   try {
-    await run.deps.clock.sleep(wait.ms, run.signal);
+    await run.deps.clock.sleep(wait.ms, abortSignalOf(run.signal));
   } catch (error) {
     breaker.settle(permit, 'cancelled');
     if (run.signal?.aborted) throw new Aborted();

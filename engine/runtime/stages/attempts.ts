@@ -84,7 +84,7 @@ export function attemptsStage(executor: Executor, onVerdict?: (verdict: Guardrai
     const native = scope.input.nativeAnswer;
     const providers =
       native === undefined ? scope.snapshot.providers : answeredBy(scope.snapshot.providers, routed, native);
-    const answer = executor.execute(routed, context, scope.signal, providers, {
+    const answer = executor.execute(routed, context, scope.input.cancel ?? scope.signal, providers, {
       gate: scope.gate,
       output,
       trace: scope.trace,

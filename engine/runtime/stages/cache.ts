@@ -310,7 +310,7 @@ export function cacheStage(traffic: Traffic, readOnly = false): NamedStage {
         return errorAnswer(scope, 'upstream_timeout', clock.now(), { params: { lastClass: 'timeout' } });
       answer = waited;
     } catch (error) {
-      if (scope.signal?.aborted) throw error;
+      if (scope.aborted) throw error;
       answer = null;
     }
     if (answer === null) return null;
@@ -477,7 +477,7 @@ export function cacheStage(traffic: Traffic, readOnly = false): NamedStage {
     }
     const vector = embedded.ok ? normalizeVector(embedded.vector) : null;
     if (vector === null) {
-      if (scope.signal?.aborted) throw scope.signal.reason;
+      if (scope.aborted) throw scope.signal?.reason;
       safely(hooks.onCache, {
         outcome: 'embedding_failed',
         route: route.name,

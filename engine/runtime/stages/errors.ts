@@ -12,8 +12,7 @@ import { errorAnswer } from './answer.js';
 
 export function errorsStage(clock: Clock): NamedStage {
   const boundary = (scope: RequestScope, error: unknown): EngineResponse => {
-    const aborted =
-      (error instanceof EngineError && error.code === 'request_aborted') || scope.signal?.aborted === true;
+    const aborted = (error instanceof EngineError && error.code === 'request_aborted') || scope.aborted;
     return errorAnswer(scope, aborted ? 'request_aborted' : 'internal_error', clock.now(), {
       routeless: true,
     });

@@ -279,6 +279,36 @@ describe('graceful shutdown', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it.each(['/v1/chat/completions', '/v1/messages'])(
+    'a client that goes away while %s waits for upstream cancels its request at once',
+    async (path) => {
+      const t = await start(policyYaml({ demo: 'reply: "a b", latency: 5s' }));
+      const controller = new AbortController();
+      const pending = fetch(`${t.server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'special',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'Hi' }],
+        }),
+        signal: controller.signal,
+      }).catch(() => null);
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      controller.abort();
+      await pending;
+      // The engine gives up on the upstream call when the client leaves: reported as 499 long
+      // before the 5 s upstream latency, and close() has nothing left to wait for.
+      await waitFor(async () => {
+        const m = await inject(t.server, { method: 'GET', url: '/metrics' });
+        return /switchyard_requests_total\{[^}]*status="499"\} 1/.test(m.body);
+      }, 'the cancelled request to be reported');
+      await t.server.close();
+      expect(Date.now() - started).toBeLessThan(2000);
+    },
+  );
+
   it('requests arriving during the drain on a kept-alive connection get 503 shutting_down', async () => {
     const t = await start(slowPolicy);
     const slow = postChat(t.server, { model: 'special', stream: true });

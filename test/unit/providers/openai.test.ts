@@ -8,6 +8,7 @@ import {
   ProviderFailure,
   type ProviderSpec,
 } from '../../../engine/providers/types.js';
+import { Cancellation } from '../../../engine/shared/cancellation.js';
 import { systemClock } from '../../../engine/shared/clock.js';
 import { callRequest, drain, failure, providerSpec, streamedText } from '../../support/providers.js';
 import { chunkPayload, openAIError, sse, startUpstream } from '../../support/upstream.js';
@@ -137,6 +138,25 @@ describe('OpenAI adapter: success', () => {
 });
 
 describe('OpenAI adapter: failures', () => {
+  it('classifies a non-2xx answer without making the signal of a cancellable call', async () => {
+    upstream.enqueue({ kind: 'status', status: 503 });
+    const cancel = new Cancellation();
+    let reads = 0;
+    const req = callRequest({
+      upstreamModel: 'gpt-up',
+      body: { model: 'alias', messages: [{ role: 'user', content: 'Hi' }] },
+      cancel,
+    });
+    Object.defineProperty(req, 'signal', {
+      get: () => {
+        reads++;
+        return cancel.signal;
+      },
+    });
+    expect(failure(await provider().call(req)).class).toBe('overloaded');
+    expect(reads).toBe(0);
+  });
+
   it.each([
     [{ kind: 'status', status: 429, retryAfter: '2' } as const, 'rate_limited', 2000],
     [{ kind: 'status', status: 429, headers: { 'retry-after-ms': '150' } } as const, 'rate_limited', 150],
