@@ -5,10 +5,11 @@
  * is a CommonJS package, so `require` loads it synchronously and the transport's request path
  * stays free of awaits.
  *
- * Only the parts the transport uses are loaded, from undici's own files: the connection pool, the
- * connector, the error classes and the request API. undici's index loads 110 modules (fetch,
- * WebSocket, the cache and mock agents, proxies, …) where these need 30: about 8 MB less RSS and
- * 3 MB less heap per process that talks to a provider (docs/footprint.md). The files are
+ * Only the parts the transport uses are loaded, from undici's own files: the connection pool (the
+ * transport dispatches on it with a handler of its own, undici-call.ts), the connector and the
+ * error classes. undici's index loads 110 modules (fetch, WebSocket, the cache and mock agents,
+ * proxies, the request API, …) where these need 22: about 8 MB less RSS and 3 MB less heap per
+ * process that talks to a provider (docs/footprint.md). The files are
  * undici's internals, not its public API, so the parts are checked on load and, if a version of
  * undici has moved or changed any of them, the whole package is loaded instead, as before;
  * test/unit/providers/undici-lib.test.ts checks that the parts are the package's own exports.
@@ -32,7 +33,6 @@ export function undici(): UndiciParts {
 export function loadParts(require: NodeJS.Require): UndiciParts {
   try {
     const Dispatcher = require('undici/lib/dispatcher/dispatcher') as Undici['Dispatcher'];
-    const api = require('undici/lib/api') as Record<string, unknown>;
     const parts: UndiciParts = {
       Pool: require('undici/lib/dispatcher/pool') as Undici['Pool'],
       buildConnector: require('undici/lib/core/connect') as Undici['buildConnector'],
@@ -40,16 +40,12 @@ export function loadParts(require: NodeJS.Require): UndiciParts {
     };
     if (
       typeof Dispatcher === 'function' &&
-      typeof api.request === 'function' &&
       typeof parts.Pool === 'function' &&
       parts.Pool.prototype instanceof Dispatcher &&
+      typeof parts.Pool.prototype.dispatch === 'function' &&
       typeof parts.buildConnector === 'function' &&
       typeof parts.errors?.ConnectTimeoutError === 'function'
     ) {
-      // What undici's index does when it loads (`Object.assign(Dispatcher.prototype, api)`): the
-      // request API lives on every dispatcher. The same functions, so loading the index later,
-      // or in another part of the program, changes nothing.
-      if (Dispatcher.prototype.request !== api.request) Object.assign(Dispatcher.prototype, api);
       return parts;
     }
   } catch {

@@ -5,7 +5,7 @@ import { loadParts, undici } from '../../../engine/providers/undici-lib.js';
 const require = createRequire(import.meta.url);
 
 describe('undici parts (engine/providers/undici-lib.ts)', () => {
-  it("are the package's own exports, with the request API on the pool", () => {
+  it("are the package's own exports", () => {
     const parts = undici();
     const whole = require('undici') as typeof import('undici');
     // Loaded from undici's internal files: the same objects its index exports. If a version of
@@ -13,8 +13,7 @@ describe('undici parts (engine/providers/undici-lib.ts)', () => {
     expect(parts.Pool).toBe(whole.Pool);
     expect(parts.buildConnector).toBe(whole.buildConnector);
     expect(parts.errors).toBe(whole.errors);
-    expect(typeof parts.Pool.prototype.request).toBe('function');
-    expect(parts.Pool.prototype.request).toBe(whole.Dispatcher.prototype.request);
+    expect(typeof parts.Pool.prototype.dispatch).toBe('function');
     // …and not the fallback: the parts came from the files, not from the whole package.
     expect(loadParts(require)).not.toBe(whole);
   });
