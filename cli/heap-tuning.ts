@@ -26,7 +26,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
-export const YOUNG_SEMI_SPACE_MB = 4;
+export const YOUNG_SEMI_SPACE_MB = 8;
 export const HEAP_GROWING_PERCENT = 50;
 const V8_GROWTH_FACTOR = 2;
 
