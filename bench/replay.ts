@@ -25,31 +25,14 @@
  * Run: `npm run build && npm run bench:replay`. Prints numbers; asserts nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { replayBenchPolicy } from '../scripts/replay-bench-policy.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** The bench policy: quickstart with a rate limit, a cache and a breaker on the flaky primary. */
-function policyText(root: string): string {
-  return `${readFileSync(join(root, 'policies/quickstart.yaml'), 'utf8')}
-limits:
-  per-route: { key: [route], requests: 600/min }
-caches:
-  answers: { mode: exact, ttl: 1m }
-`
-    .replace(
-      '    retry: { attempts: 0 }\n',
-      '    retry: { attempts: 0 }\n    limits: [per-route]\n    cache: answers\n',
-    )
-    .replace(
-      'primary: { provider: flaky, model: mock-primary,',
-      'primary: { provider: flaky, model: mock-primary, breaker: { failures: 5, window: 10s, cooldown: 2s },',
-    );
-}
 
 interface ChildResult {
   readonly total: number;
@@ -114,7 +97,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sy-bench-replay-'));
 
 async function record(path: string): Promise<void> {
   const { createEngine, createRecorder, parsePolicy, VirtualClock } = await import('../engine/index.js');
-  const loaded = parsePolicy([{ file: 'bench.yaml', text: policyText(ROOT) }]);
+  const loaded = parsePolicy([{ file: 'bench.yaml', text: replayBenchPolicy(ROOT) }]);
   if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
   const recorder = createRecorder({ path, content: 'hash' });
   const clock = new VirtualClock({ auto: true, start: Date.UTC(2026, 11, 7, 8) });
@@ -174,7 +157,7 @@ function replayIn(root: string, file: string): ChildResult {
     [...(built ? [] : ['--import', 'tsx']), '--input-type=module', '-e', CHILD, root, file],
     {
       cwd: root,
-      env: { ...process.env, BENCH_POLICY: policyText(root) },
+      env: { ...process.env, BENCH_POLICY: replayBenchPolicy(root) },
       encoding: 'utf8',
       maxBuffer: 1024 * 1024,
     },

@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { replayBenchPolicy } from './replay-bench-policy.mjs';
 
 const [beforeArg, afterArg, recordingArg] = process.argv.slice(2);
 if (recordingArg === undefined) {
@@ -37,25 +38,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sy-replay-compare-'));
 
 // ---- the inputs
 
-/** The bench policy (bench/replay.ts): quickstart with a rate limit, a cache and a breaker. */
-function benchPolicy(root) {
-  return `${readFileSync(join(root, 'policies/quickstart.yaml'), 'utf8')}
-limits:
-  per-route: { key: [route], requests: 600/min }
-caches:
-  answers: { mode: exact, ttl: 1m }
-`
-    .replace(
-      '    retry: { attempts: 0 }\n',
-      '    retry: { attempts: 0 }\n    limits: [per-route]\n    cache: answers\n',
-    )
-    .replace(
-      'primary: { provider: flaky, model: mock-primary,',
-      'primary: { provider: flaky, model: mock-primary, breaker: { failures: 5, window: 10s, cooldown: 2s },',
-    );
-}
-
-const bench = benchPolicy(after);
+const bench = replayBenchPolicy(after);
 writeFileSync(join(dir, 'bench.yaml'), bench);
 writeFileSync(
   join(dir, 'changed.yaml'),

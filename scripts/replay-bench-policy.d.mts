@@ -1,0 +1,1 @@
+export function replayBenchPolicy(root: string): string;
