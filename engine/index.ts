@@ -75,6 +75,7 @@ export type {
   LimitEvent,
   SpendReport,
 } from './runtime/traffic-state.js';
+export { Cancellation } from './shared/cancellation.js';
 export type { Clock } from './shared/clock.js';
 export { systemClock } from './shared/clock.js';
 export { isRecord } from './shared/guards.js';
