@@ -27,6 +27,9 @@ export function requestHeaders(
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: stream ? 'text/event-stream' : 'application/json',
+    // The transport reads bodies as sent and decodes no content coding, and a request naming none
+    // lets a server pick any (RFC 9110 §12.5.3): a gzipped answer would then fail as `malformed`.
+    'accept-encoding': 'identity',
     ...auth,
   };
   for (const [name, value] of Object.entries(spec.headers)) headers[name.toLowerCase()] = value;

@@ -59,6 +59,8 @@ describe('OpenAI adapter: success', () => {
     expect(seen.path).toBe('/v1/chat/completions');
     expect(seen.headers.authorization).toBe('Bearer sk-test');
     expect(seen.headers['openai-organization']).toBe('org-1');
+    // The transport decodes no content coding, so it asks for none.
+    expect(seen.headers['accept-encoding']).toBe('identity');
     expect(seen.body).toEqual({
       model: 'gpt-up',
       messages: [{ role: 'user', content: 'Hi' }],
@@ -83,6 +85,7 @@ describe('OpenAI adapter: success', () => {
       stream_options: { foo: 1, include_usage: true },
     });
     expect(upstream.requests[0].headers.accept).toBe('text/event-stream');
+    expect(upstream.requests[0].headers['accept-encoding']).toBe('identity');
     expect(callerWantsStreamUsage({ stream_options: { include_usage: true } })).toBe(true);
     expect(callerWantsStreamUsage({})).toBe(false);
   });
