@@ -68,7 +68,7 @@ export const ERRORS = {
     type: 'invalid_request_error',
     message: '{detail}',
     stage: 'http',
-    doc: 'The body is not valid JSON, or is empty.',
+    doc: "The body is not valid JSON, is empty, or holds a `__proto__` key or a `constructor` object with a `prototype` key (refused: they reach an object's prototype).",
   },
   body_too_deep: {
     status: 400,

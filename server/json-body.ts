@@ -115,6 +115,12 @@ export interface JsonBodyProblem {
 }
 
 const INVALID_JSON: JsonBodyProblem = { code: 'invalid_json', detail: 'The request body is not valid JSON.' };
+/** Valid JSON, refused all the same: a client told "not valid JSON" would look for a syntax error. */
+const POISONED_JSON: JsonBodyProblem = {
+  code: 'invalid_json',
+  detail:
+    'The request body holds a "__proto__" key or a "constructor" object with a "prototype" key; these are refused.',
+};
 const EMPTY_JSON: JsonBodyProblem = {
   code: 'invalid_json',
   detail: 'The request body is empty; expected a JSON object.',
@@ -152,7 +158,7 @@ export function parseJsonBody(
     (SUSPECT_PROTO.test(body) || SUSPECT_CONSTRUCTOR.test(body)) &&
     isPoisoned(value)
   ) {
-    return { ok: false, problem: INVALID_JSON };
+    return { ok: false, problem: POISONED_JSON };
   }
   return { ok: true, value };
 }

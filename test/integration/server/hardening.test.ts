@@ -325,7 +325,10 @@ describe('routing and hostile HTTP input', () => {
       body,
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('invalid_json');
+    // Said as what it is, not as a syntax error.
+    expect(error.message).toMatch(/"__proto__" key .* refused/);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
