@@ -143,9 +143,7 @@ function pathOnly(url: string): string {
   return (q < 0 ? url : url.slice(0, q)).slice(0, 256);
 }
 
-export function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
+export { round3 } from './request-line.js';
 
 export interface Lifecycle {
   /** The server is shutting down: new requests get 503, responses close their connection. */

@@ -19,7 +19,6 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import pino from 'pino';
 import type { ResponseMeta } from '../engine/index.js';
-import { round3 } from './lifecycle.js';
 import type { Logger } from './logging.js';
 
 const { lsCacheSym, chindingsSym, streamSym, endSym, timeSym, messageKeySym, needsMetadataGsym } =
@@ -120,6 +119,11 @@ function outcomeFields(meta: ResponseMeta): string {
 
 const NO_OUTCOME =
   ',"route":null,"target":null,"attempts":0,"outcomes":[],"tokens":null,"costUsd":null,"cache":null';
+
+/** Milliseconds to the microsecond, as the line and the overhead header give them. */
+export function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
 
 type PinoInternals = Logger & Record<symbol, unknown>;
 
