@@ -37,7 +37,7 @@ import { type BodyError, HttpRequest, type RouteDef, readBody, sendJson } from '
 import { type InstalledJobs, installJobs, startJobs } from './jobs.js';
 import { createLifecycle, requestId, shutdown } from './lifecycle.js';
 import { lingerOnClose } from './linger.js';
-import { createLogger, type Logger, requestLogger, type ServerLoggerOptions } from './logging.js';
+import { createLogger, type Logger, requestLog, type ServerLoggerOptions } from './logging.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import {
   type EngineOptions,
@@ -227,7 +227,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
     },
   });
 
-  const lifecycle = createLifecycle(metrics, requestLogger(log, options.logger));
+  const lifecycle = createLifecycle(metrics, requestLog(log, options.logger));
 
   let jobs: InstalledJobs;
   try {

@@ -17,6 +17,7 @@ import { lingerOnClose } from './linger.js';
 import { LEVEL_VALUES, type Logger } from './logging.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PolicyManager } from './policy-manager.js';
+import type { RequestLog } from './request-line.js';
 import type { PolicyWatcher } from './watch.js';
 
 export interface RequestState {
@@ -142,9 +143,7 @@ function pathOnly(url: string): string {
   return (q < 0 ? url : url.slice(0, q)).slice(0, 256);
 }
 
-export function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
+export { round3 } from './request-line.js';
 
 export interface Lifecycle {
   /** The server is shutting down: new requests get 503, responses close their connection. */
@@ -182,7 +181,7 @@ const REQUEST = Symbol('switchyard.request');
 
 type TrackedResponse = ServerResponse & { [REQUEST]?: HttpRequest };
 
-export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lifecycle {
+export function createLifecycle(metrics: ServerMetrics, requestLog: RequestLog): Lifecycle {
   const inFlight = new InFlight();
   let drainWaiters: ((drained: boolean) => void)[] = [];
   let closing = false;
@@ -207,31 +206,7 @@ export function createLifecycle(metrics: ServerMetrics, requestLog: Logger): Lif
     const quiet = QUIET_PATHS.has(path);
     // Not built at all when its level is off (`--log-level warn`).
     if ((LEVEL_VALUES[requestLog.level] ?? 0) > (quiet ? 20 : 30)) return;
-    const line = {
-      reqId: request.id,
-      method: request.method,
-      path,
-      status,
-      latencyMs: round3(latencyMs),
-      route: meta?.route ?? null,
-      target: meta?.target ?? null,
-      attempts: meta?.attempts.length ?? 0,
-      outcomes: meta?.attempts.map((a) => `${a.target}:${a.outcome}`) ?? [],
-      tokens:
-        meta?.usage == null
-          ? null
-          : { prompt: meta.usage.promptTokens, completion: meta.usage.completionTokens },
-      // Nano-dollar precision: float sums print as 0.0000013000000000000003 otherwise.
-      costUsd: meta?.costUsd == null ? null : Math.round(meta.costUsd * 1e9) / 1e9,
-      cache: meta?.cache ?? null,
-      // Only on a semantic cache hit: what to tune a threshold by. pino leaves out an undefined
-      // field; set always (not spread in), the line keeps one shape and stays a fast object.
-      cacheSimilarity: meta?.cacheSimilarity,
-      guardrails: state.guardrails,
-      policy: meta === null ? null : `${meta.policy.name}@${meta.policy.version}`,
-    };
-    if (quiet) requestLog.debug(line, 'request');
-    else requestLog.info(line, 'request');
+    requestLog.write(quiet, request.id, request.method, path, status, latencyMs, meta, state.guardrails);
   };
 
   // Shared by every response (`this` is the response): no closure per request.

@@ -5,6 +5,7 @@
 
 import pino, { type LoggerOptions } from 'pino';
 import { CREDENTIAL_HEADERS } from '../engine/serving.js';
+import { RequestLog } from './request-line.js';
 
 /** The server's logger (pino). */
 export type Logger = pino.Logger;
@@ -149,10 +150,15 @@ export function createLogger(logger: ServerLoggerOptions | false | undefined): L
 }
 
 /**
- * The logger of the per-request line. That line holds the routing outcome only, never headers or
- * keys, so it skips the default redaction: its wildcard paths walk every value of every line
- * (about a third of the line's cost). Redaction paths the caller added still apply.
+ * The per-request line's log. That line holds the routing outcome only, never headers or keys,
+ * so it skips the default redaction: its wildcard paths walk every value of every line (about a
+ * third of the line's cost). Redaction paths the caller added still apply (through pino). With
+ * nothing configured but the level and a plain stream, the line is written by hand
+ * (`RequestLog`, server/request-line.ts).
  */
-export function requestLogger(log: Logger, logger: ServerLoggerOptions | false | undefined): Logger {
-  return log.child({}, { redact: { paths: userRedactPaths(logger), censor: CENSOR } });
+export function requestLog(log: Logger, logger: ServerLoggerOptions | false | undefined): RequestLog {
+  const child = log.child({}, { redact: { paths: userRedactPaths(logger), censor: CENSOR } });
+  const defaultSetup =
+    logger !== false && Object.keys(logger ?? {}).every((key) => key === 'level' || key === 'stream');
+  return new RequestLog(child, defaultSetup);
 }

@@ -51,7 +51,7 @@ export function createAnthropicProvider(spec: ProviderSpec, deps: ProviderDeps):
   return {
     spec,
     async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
-      rethrowIfAborted(req.signal);
+      rethrowIfAborted(req.cancel ?? req.signal);
       if (req.endpoint !== 'chat') {
         return {
           ok: false,

@@ -230,7 +230,10 @@ export function classifyException(err: unknown, phase: 'request' | 'body'): Prov
     : providerError('stream_cut', `upstream body broke: ${message}`);
 }
 
-/** Providers never reject except with the abort reason: rethrow it when the signal fired. */
-export function rethrowIfAborted(signal: AbortSignal): void {
+/**
+ * Providers never reject except with the abort reason: rethrow it when the signal fired. A
+ * `Cancellation` does too (a call's `cancel`: reading its `signal` would make an AbortSignal).
+ */
+export function rethrowIfAborted(signal: { readonly aborted: boolean; readonly reason: unknown }): void {
   if (signal.aborted) throw signal.reason;
 }

@@ -103,7 +103,7 @@ export function createMockProvider(spec: ProviderSpec, deps: ProviderDeps): Prov
   return {
     spec,
     async call(req: ProviderCallRequest): Promise<ProviderCallResult> {
-      rethrowIfAborted(req.signal);
+      rethrowIfAborted(req.cancel ?? req.signal);
       const { outcome, n } = nextOutcome(req.upstreamModel);
       if (outcome === 'connect') {
         return {

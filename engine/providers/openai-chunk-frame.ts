@@ -52,23 +52,29 @@ export class ChunkFrame {
   withContent(data: string): ChunkFrame {
     const at = (this.prefix as string).length;
     const shift = data.length - this.data.length;
-    const move = (p: number): number => (p >= at ? p + shift : p);
+    // `moved` is a function of its own, not a closure over `at` and `shift`: one per chunk was
+    // an allocation of the relay's hottest path.
     const frame = new ChunkFrame(
       data,
       this.choices,
       this.finish,
-      move(this.idStart),
-      move(this.idEnd),
-      move(this.createdStart),
-      move(this.createdEnd),
-      move(this.modelStart),
-      move(this.modelEnd),
-      move(this.usageStart),
-      move(this.usageEnd),
-      move(this.usageValue),
+      moved(this.idStart, at, shift),
+      moved(this.idEnd, at, shift),
+      moved(this.createdStart, at, shift),
+      moved(this.createdEnd, at, shift),
+      moved(this.modelStart, at, shift),
+      moved(this.modelEnd, at, shift),
+      moved(this.usageStart, at, shift),
+      moved(this.usageEnd, at, shift),
+      moved(this.usageValue, at, shift),
     );
     frame.prefix = this.prefix;
     frame.suffix = this.suffix;
     return frame;
   }
+}
+
+/** A position after the content (`at`) moves with its length; one before it stays. */
+function moved(p: number, at: number, shift: number): number {
+  return p >= at ? p + shift : p;
 }

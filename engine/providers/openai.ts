@@ -155,10 +155,11 @@ function parseChunk(data: string): ChatCompletionChunk {
  */
 export function openAIStreamItems(
   body: AsyncIterable<Uint8Array>,
-  signal: AbortSignal,
+  /** The call (or an AbortController): its `signal` is read only on a failure (see `streamFailure`). */
+  call: { readonly signal: AbortSignal },
   scrubber?: Scrubber,
 ): StreamItemIterator & AsyncIterable<StreamItem> {
-  return new OpenAIStreamReader(body, signal, scrubber);
+  return new OpenAIStreamReader(body, call, scrubber);
 }
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -190,7 +191,7 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
 
   constructor(
     body: AsyncIterable<Uint8Array>,
-    private readonly signal: AbortSignal,
+    private readonly call: { readonly signal: AbortSignal },
     private readonly scrubber: Scrubber | undefined,
   ) {
     this.#source = body[Symbol.asyncIterator]();
@@ -223,7 +224,7 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
         chunk = parseChunk(event.data);
       } catch (err) {
         this.#fail();
-        throw streamFailure(err, this.signal, this.scrubber);
+        throw streamFailure(err, this.call, this.scrubber);
       }
       for (const choice of chunk.choices) if (choice.finish_reason != null) this.#finished = true;
       return { done: false, value: { type: 'chunk', chunk } };
@@ -247,7 +248,7 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
         // A source that threw is finished: it is not returned (as for-await).
         this.#exhausted = true;
         this.#closed = true;
-        throw streamFailure(err, this.signal, this.scrubber);
+        throw streamFailure(err, this.call, this.scrubber);
       }
       if (this.#closed) return END; // returned while the read was pending
       try {
@@ -260,7 +261,7 @@ class OpenAIStreamReader implements StreamItemIterator, AsyncIterable<StreamItem
         this.#next = 0;
       } catch (err) {
         this.#fail();
-        throw streamFailure(err, this.signal, this.scrubber);
+        throw streamFailure(err, this.call, this.scrubber);
       }
     }
   }
@@ -364,7 +365,7 @@ export function createOpenAIProvider(spec: ProviderSpec, deps: ProviderDeps): Pr
           kind: 'stream',
           status: res.status,
           headers: res.headers,
-          items: openAIStreamItems(res.body, req.signal, scrubber),
+          items: openAIStreamItems(res.body, req, scrubber),
         };
       }
       const result = await readJson(res, req, stream);

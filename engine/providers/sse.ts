@@ -33,10 +33,15 @@ export class SseParser {
   private line = '';
   /** The previous chunk ended in CR: a leading LF in the next one belongs to the same break. */
   private pendingCR = false;
-  private data: string[] = [];
+  /**
+   * The event's first `data:` line, and the lines after it when there are more (rare: JSON from
+   * `JSON.stringify` has no line break). Not one array per event: an array made per event and
+   * grown by its first push was a fifth of what the parser allocated per event.
+   */
+  private data: string | null = null;
+  private moreData: string[] | null = null;
   private event = '';
   private id: string | null = null;
-  private sawData = false;
 
   constructor(options: SseParserOptions = {}) {
     this.maxLineLength = options.maxLineLength ?? 1 << 20;
@@ -120,8 +125,9 @@ export class SseParser {
     const value =
       colon === -1 ? '' : line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
     if (fieldLength === 4 && line.startsWith('data')) {
-      this.data.push(value);
-      this.sawData = true;
+      if (this.data === null) this.data = value;
+      else if (this.moreData === null) this.moreData = [value];
+      else this.moreData.push(value);
     } else if (fieldLength === 5 && line.startsWith('event')) {
       this.event = value;
     } else if (fieldLength === 2 && line.startsWith('id')) {
@@ -132,20 +138,20 @@ export class SseParser {
   }
 
   private dispatch(): SseEvent | null {
-    if (!this.sawData) {
+    if (this.data === null) {
       this.resetEvent();
       return null;
     }
-    const data = this.data.length === 1 ? this.data[0] : this.data.join('\n');
+    const data = this.moreData === null ? this.data : `${this.data}\n${this.moreData.join('\n')}`;
     const event: SseEvent = { event: this.event || 'message', data, id: this.id };
     this.resetEvent();
     return event;
   }
 
   private resetEvent(): void {
-    this.data = [];
+    this.data = null;
+    this.moreData = null;
     this.event = '';
-    this.sawData = false;
   }
 }
 

@@ -109,7 +109,8 @@ export abstract class StreamTranslator {
 export async function* translatedStreamItems(
   body: AsyncIterable<Uint8Array>,
   translator: StreamTranslator,
-  signal: AbortSignal,
+  /** The call (or an AbortController): its `signal` is read only on a failure. */
+  call: { readonly signal: AbortSignal },
   scrubber?: Scrubber,
 ): AsyncGenerator<StreamItem> {
   try {
@@ -123,7 +124,7 @@ export async function* translatedStreamItems(
       }
     }
   } catch (err) {
-    throw streamFailure(err, signal, scrubber);
+    throw streamFailure(err, call, scrubber);
   }
   for (const chunk of translator.atEnd()) yield { type: 'chunk', chunk };
 }
@@ -155,7 +156,7 @@ export async function translatedAnswer(
       kind: 'stream',
       status: res.status,
       headers: res.headers,
-      items: translatedStreamItems(res.body, reader.translator(), req.signal, scrubber),
+      items: translatedStreamItems(res.body, reader.translator(), req, scrubber),
     };
   }
   const read = await successText(res, req);

@@ -142,9 +142,17 @@ export async function httpFailure(
   return scrubber.error(body === null ? error : { ...error, body });
 }
 
-/** What broke a stream's body, classified (and scrubbed when `scrubber` is given). */
-export function streamFailure(err: unknown, signal: AbortSignal, scrubber?: Scrubber): ProviderFailure {
-  rethrowIfAborted(signal);
+/**
+ * What broke a stream's body, classified (and scrubbed when `scrubber` is given). `call.signal`
+ * is read only here, on a failure: it may be a getter that makes the call's AbortSignal, which a
+ * stream that ends well then never makes.
+ */
+export function streamFailure(
+  err: unknown,
+  call: { readonly signal: AbortSignal },
+  scrubber?: Scrubber,
+): ProviderFailure {
+  rethrowIfAborted(call.signal);
   const failure = classifyException(err, 'body');
   return new ProviderFailure(scrubber === undefined ? failure : scrubber.error(failure));
 }

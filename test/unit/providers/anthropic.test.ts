@@ -15,6 +15,7 @@ import {
   ProviderFailure,
   type ProviderSpec,
 } from '../../../engine/providers/types.js';
+import { Cancellation } from '../../../engine/shared/cancellation.js';
 import { systemClock } from '../../../engine/shared/clock.js';
 import { callRequest, drain, expectAnthropicCall, providerSpec } from '../../support/providers.js';
 import { useUpstream } from '../../support/use-upstream.js';
@@ -296,6 +297,30 @@ describe('Anthropic adapter over HTTP', () => {
       system: 'Be kind.',
       messages: [{ role: 'user', content: 'Hello' }],
     });
+  });
+
+  it('never makes the signal of a cancellable call whose stream ends well', async () => {
+    upstream.enqueue({ kind: 'raw', headers: SSE, chunks: pieces(fixture('anthropic-stream-text.sse')) });
+    const cancel = new Cancellation();
+    let reads = 0;
+    const req = callRequest({
+      upstreamModel: 'claude-sonnet-4-5',
+      body: { model: 'strong', messages: [{ role: 'user', content: 'Hello' }] },
+      stream: true,
+      cancel,
+    });
+    Object.defineProperty(req, 'signal', {
+      get: () => {
+        reads++;
+        return cancel.signal;
+      },
+    });
+    const { items, error } = await drain(
+      await createProvider(spec(), { transport, clock: systemClock }).call(req),
+    );
+    expect(error).toBeNull();
+    expect(items.at(-1)).toEqual({ type: 'done' });
+    expect(reads).toBe(0);
   });
 
   it('translates a streamed text transcript, split across reads', async () => {

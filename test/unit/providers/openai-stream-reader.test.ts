@@ -36,7 +36,7 @@ const text = (item: IteratorResult<StreamItem> | undefined): string | undefined 
 describe('openAIStreamItems: poll and next', () => {
   it('hands out the events of one read synchronously, then needs the network again', async () => {
     const { source } = body([content('a') + content('b'), content('c') + finish + done]);
-    const reader = openAIStreamItems(source, new AbortController().signal);
+    const reader = openAIStreamItems(source, new AbortController());
     expect(reader.poll?.()).toBeUndefined(); // nothing read yet
     expect(text(await reader.next())).toBe('a');
     expect(text(reader.poll?.())).toBe('b');
@@ -50,7 +50,7 @@ describe('openAIStreamItems: poll and next', () => {
 
   it('delivers every event before a malformed one, then fails as malformed and ends', async () => {
     const { source, returned } = body([`${content('a')}data: {not json\n\n${content('b')}`]);
-    const reader = openAIStreamItems(source, new AbortController().signal);
+    const reader = openAIStreamItems(source, new AbortController());
     expect(text(await reader.next())).toBe('a');
     let error: unknown = null;
     try {
@@ -67,7 +67,7 @@ describe('openAIStreamItems: poll and next', () => {
 
   it('fails as stream_cut when the body ends without a finish reason or [DONE]', async () => {
     const { source } = body([content('a')]);
-    const reader = openAIStreamItems(source, new AbortController().signal);
+    const reader = openAIStreamItems(source, new AbortController());
     expect(text(await reader.next())).toBe('a');
     await expect(reader.next()).rejects.toMatchObject({ failure: { class: 'stream_cut' } });
   });
@@ -75,13 +75,13 @@ describe('openAIStreamItems: poll and next', () => {
   it('ends complete after a finish reason without [DONE]', async () => {
     const { source } = body([content('a') + finish]);
     const items: StreamItem[] = [];
-    for await (const item of openAIStreamItems(source, new AbortController().signal)) items.push(item);
+    for await (const item of openAIStreamItems(source, new AbortController())) items.push(item);
     expect(items).toHaveLength(2);
   });
 
   it('returns the body when [DONE] arrives before its end, and when the reader is returned', async () => {
     const first = body([content('a') + finish + done, 'data: ignored\n\n']);
-    const reader = openAIStreamItems(first.source, new AbortController().signal);
+    const reader = openAIStreamItems(first.source, new AbortController());
     await reader.next();
     reader.poll?.();
     expect(text(reader.poll?.())).toBe('[DONE]');
@@ -89,7 +89,7 @@ describe('openAIStreamItems: poll and next', () => {
     expect(first.returned()).toBe(true);
 
     const second = body([content('a'), content('b')]);
-    const early = openAIStreamItems(second.source, new AbortController().signal);
+    const early = openAIStreamItems(second.source, new AbortController());
     await early.next();
     await early.return?.();
     await Promise.resolve();
@@ -105,7 +105,7 @@ describe('openAIStreamItems: poll and next', () => {
       controller.abort(reason);
       throw new Error('socket closed');
     }
-    const reader = openAIStreamItems(broken(), controller.signal);
+    const reader = openAIStreamItems(broken(), controller);
     await reader.next();
     await expect(reader.next()).rejects.toBe(reason);
   });

@@ -140,6 +140,24 @@ describe('OpenAI adapter: success', () => {
   });
 });
 
+describe("OpenAI adapter: the call's signal", () => {
+  it('is never made for a stream that ends well (read only on a failure)', async () => {
+    const cancel = new Cancellation();
+    let reads = 0;
+    const req = callRequest({ upstreamModel: 'gpt-up', stream: true, cancel });
+    Object.defineProperty(req, 'signal', {
+      get: () => {
+        reads++;
+        return cancel.signal;
+      },
+    });
+    const { items, error } = await drain(await provider().call(req));
+    expect(error).toBeNull();
+    expect(items.at(-1)).toEqual({ type: 'done' });
+    expect(reads).toBe(0);
+  });
+});
+
 describe('OpenAI adapter: failures', () => {
   it('classifies a non-2xx answer without making the signal of a cancellable call', async () => {
     upstream.enqueue({ kind: 'status', status: 503 });

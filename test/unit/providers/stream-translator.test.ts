@@ -71,7 +71,7 @@ async function items(text: string, translator: StreamTranslator, breakAfter = fa
     for await (const item of translatedStreamItems(
       bodyOf(text, breakAfter),
       translator,
-      new AbortController().signal,
+      new AbortController(),
     )) {
       out.push(item);
     }
