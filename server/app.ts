@@ -23,6 +23,7 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type CompiledPolicy,
   createPolicyRecorder,
@@ -142,6 +143,32 @@ const HEADERS_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** Malformed HTTP (bad Content-Length, oversized headers, a receive timeout), in the OpenAI shape. */
+/**
+ * The origin form (`/path?query`) of a request target. RFC 9112 §3.2.2: a server must accept the
+ * absolute form (`http://host/path`) too, which clients send to proxies; any other target (`*`,
+ * a bare name) is left as it is and finds no route.
+ */
+export function originForm(target: string): string {
+  if (target.charCodeAt(0) === 0x2f) return target;
+  const scheme = target.indexOf('://');
+  if (scheme !== 4 && scheme !== 5) return target;
+  const name = target.slice(0, scheme).toLowerCase();
+  if (name !== 'http' && name !== 'https') return target;
+  const from = scheme + 3;
+  const slash = target.indexOf('/', from);
+  const query = target.indexOf('?', from);
+  if (slash >= 0 && (query < 0 || slash < query)) return target.slice(slash);
+  return query >= 0 ? `/${target.slice(query)}` : '/';
+}
+
+/** A CONNECT request (a tunnel, which a gateway never opens): answered, then closed. */
+function connectRefused(method: string, target: string): string {
+  const body = JSON.stringify(
+    apiError({ code: 'not_found', params: { method, path: target.split('?', 1)[0].slice(0, 200) } }),
+  );
+  return `HTTP/1.1 404 Not Found\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 function clientErrorResponse(err: Error): string {
   const nodeCode = (err as { code?: string }).code;
   const code: ErrorCode =
@@ -310,7 +337,7 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   };
 
   const onRequest = (raw: IncomingMessage, res: ServerResponse): void => {
-    const url = raw.url ?? '/';
+    const url = originForm(raw.url ?? '/');
     const q = url.indexOf('?');
     const request = new HttpRequest(raw, res, requestId(raw), q < 0 ? url : url.slice(0, q), log);
     // Nothing a request does may throw out of here: an exception in a 'request' listener would
@@ -355,6 +382,12 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   );
   // No socket inactivity timeout: a stream may be quiet for long.
   server.setTimeout(0);
+  // Without a listener Node drops a CONNECT's connection without a word.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    if (socket.writable) socket.end(connectRefused(req.method ?? 'CONNECT', req.url ?? ''));
+    else socket.destroy();
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // A reset connection has nothing to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;

@@ -225,6 +225,33 @@ describe('routing and hostile HTTP input', () => {
     expect(res.body).toBe('');
   });
 
+  it('a request target in absolute form is served as its path (RFC 9112 §3.2.2)', async () => {
+    for (const target of [
+      'http://t/healthz',
+      'HTTP://t:8080/healthz?x=1',
+      'https://elsewhere.example/healthz',
+    ]) {
+      const res = await exchange(`GET ${target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`);
+      expect(res.status).toBe(200);
+    }
+    const res = await exchange('GET http://t/v1/nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+    expectOpenAIError(res, 404, 'not_found');
+    // Named by its path alone.
+    expect(JSON.parse(res.body).error.message).toBe('No route for GET /v1/nope.');
+  });
+
+  it('CONNECT gets an OpenAI-shaped 404 and a closed connection, not a silent drop', async () => {
+    const raw = await rawExchange(
+      t.server.url,
+      'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n',
+    );
+    const res = parseResponse(raw.text);
+    expectOpenAIError(res, 404, 'not_found');
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body).error.message).toBe('No route for CONNECT 127.0.0.1:22.');
+    await servesStill();
+  });
+
   it('a malformed percent escape in the path is a 400, not a crash', async () => {
     const res = await exchange('GET /v1/models/%E0%A4%A HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
     expectOpenAIError(res, 400, 'invalid_request');
