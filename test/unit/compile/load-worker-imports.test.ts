@@ -54,6 +54,14 @@ describe('the policy load worker', () => {
     ).toEqual([]);
   });
 
+  it('and the first-load child process (load-child.ts) loads no more than the worker', () => {
+    const files = reached('engine/compile/load-child.ts');
+    expect(files).toContain('engine/compile/check.ts');
+    expect([...files].filter((f) => !reached('engine/compile/load-worker.ts').has(f))).toEqual([
+      'engine/compile/load-child.ts',
+    ]);
+  });
+
   it('sees the compiler where it is loaded (the walk is not vacuous)', () => {
     expect(reached('engine/compile/load-policy.ts')).toContain('engine/compile/compile.ts');
   });
