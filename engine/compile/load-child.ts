@@ -17,6 +17,9 @@ if (process.send !== undefined) {
     } catch (err) {
       answer = { id: request.id, error: err instanceof Error ? err.message : String(err) };
     }
-    process.send?.(answer, () => process.disconnect());
+    // Disconnecting lets the process exit; if the gateway is gone, the channel already is.
+    process.send?.(answer, () => {
+      if (process.connected) process.disconnect();
+    });
   });
 }
