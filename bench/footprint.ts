@@ -20,8 +20,10 @@
  *    request (utime + stime of the process, all its threads: GC included), peak RSS during the
  *    load (VmHWM, reset before it) and RSS once idle again. Variants run interleaved,
  *    FOOTPRINT_LOAD_ROUNDS times (median req/s and CPU, highest peak).
- * 4. Heap. A heap snapshot of the idle one-route server: heap by kind, and per package the
- *    JavaScript source and compiled code (bytecode and function metadata) its scripts hold.
+ * 4. Heap. A heap snapshot of the idle one-route server: heap by kind, per package the
+ *    JavaScript source and compiled code (bytecode and function metadata) its scripts hold, and
+ *    the scripts whose source V8 keeps as two-byte text (twice the memory); with
+ *    FOOTPRINT_COMPARE, the same for `before`.
  *
  * Switchyard runs from dist/ (`bin/switchyard.js`): run `npm run build` first. Needs Debian's
  * `wrk` for the load part. Run: `npm run bench:footprint`. Knobs: FOOTPRINT_ONLY (a regex over
@@ -629,7 +631,9 @@ function packageOf(path: string): string {
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
   if (path.startsWith('node:') || !path.includes('/')) return 'node (core)';
-  if (path.startsWith(ROOT) || path.startsWith(`file://${ROOT}`)) return 'switchyard';
+  for (const root of COMPARE_ROOT === null ? [ROOT] : [ROOT, COMPARE_ROOT]) {
+    if (path.startsWith(root) || path.startsWith(`file://${root}`)) return 'switchyard';
+  }
   return 'other';
 }
 
@@ -637,7 +641,7 @@ function packageOf(path: string): string {
  * Self sizes by node kind, and per package the source strings and code (function metadata,
  * bytecode) reachable from its scripts through code-kind nodes only.
  */
-function summariseSnapshot(file: string): void {
+function summariseSnapshot(file: string, label: string): void {
   const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
   const { node_fields: nf, node_types: nt, edge_fields: ef, edge_types: et } = snap.snapshot.meta;
   const N = nf.length;
@@ -679,6 +683,7 @@ function summariseSnapshot(file: string): void {
     }
   }
   const perPkg = new Map<string, { source: number; code: number }>();
+  const twoByte = new Map<string, { scripts: number; bytes: number }>();
   scripts.forEach(({ node, pkg }, index) => {
     const entry = perPkg.get(pkg) ?? { source: 0, code: 0 };
     perPkg.set(pkg, entry);
@@ -694,6 +699,10 @@ function summariseSnapshot(file: string): void {
         if (n === node && edgeName === 'source' && type === 'string') {
           owner[to] = index;
           entry.source += nodes[to * N + iSize];
+          if (isTwoByte(strings[nodes[node * N + iName]], nodes[to * N + iSize])) {
+            const t = twoByte.get(pkg) ?? { scripts: 0, bytes: 0 };
+            twoByte.set(pkg, { scripts: t.scripts + 1, bytes: t.bytes + nodes[to * N + iSize] });
+          }
         } else if (type === 'code' || (type === 'array' && n !== node)) {
           owner[to] = index;
           entry.code += nodes[to * N + iSize];
@@ -703,7 +712,9 @@ function summariseSnapshot(file: string): void {
     }
   });
   const f = (bytes: number): string => (bytes / 1048576).toFixed(2);
-  console.log(`\n## Idle heap of the one-route server (heap snapshot, ${f(total)} MB of live objects)\n`);
+  console.log(
+    `\n## Idle heap of the one-route server, ${label} (heap snapshot, ${f(total)} MB of live objects)\n`,
+  );
   table(
     ['kind', 'MB'],
     [...byKind].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, f(v)]),
@@ -716,10 +727,38 @@ function summariseSnapshot(file: string): void {
       .slice(0, 20)
       .map(([pkg, v]) => [pkg, f(v.source), f(v.code), f(v.source + v.code)]),
   );
+  console.log('');
+  table(
+    ['package', 'scripts with a two-byte source', 'their source MB'],
+    [...twoByte]
+      .sort((a, b) => b[1].bytes - a[1].bytes)
+      .map(([pkg, v]) => [pkg, String(v.scripts), f(v.bytes)]),
+  );
+}
+
+/**
+ * Whether V8 holds a script's source as two-byte text: its string takes about twice the file's
+ * characters (one non-Latin-1 character anywhere, a comment included, is enough). Scripts whose
+ * file cannot be read (node's own, eval) count as one-byte.
+ */
+function isTwoByte(scriptName: string, sourceBytes: number): boolean {
+  let chars: number;
+  try {
+    const path = scriptName.startsWith('file://') ? fileURLToPath(scriptName) : scriptName;
+    if (!path.startsWith('/')) return false;
+    chars = readFileSync(path, 'utf8').length;
+  } catch {
+    return false;
+  }
+  return sourceBytes > 1.5 * chars + 64;
 }
 
 async function measureHeap(policyFile: string): Promise<void> {
-  const p = await start(['--heapsnapshot-signal=SIGUSR2', ...serveArgs(policyFile)], LISTENING);
+  for (const v of [SHIPPED, variant('before')]) if (v !== null) await snapshotHeap(policyFile, v);
+}
+
+async function snapshotHeap(policyFile: string, v: Variant): Promise<void> {
+  const p = await start(['--heapsnapshot-signal=SIGUSR2', ...serveArgs(policyFile, v)], LISTENING, v.env);
   await sleep(SETTLE_MS);
   process.kill(p.pid, 'SIGUSR2');
   // Node writes Heap.<date>.<pid>.<n>.heapsnapshot into its working directory (ROOT). The process
@@ -734,7 +773,7 @@ async function measureHeap(policyFile: string): Promise<void> {
   await stop(p);
   const file = join(ROOT, snapshot);
   try {
-    summariseSnapshot(file);
+    summariseSnapshot(file, v.label);
   } finally {
     rmSync(file, { force: true });
   }

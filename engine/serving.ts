@@ -10,7 +10,7 @@
  * {@link loadJobs} when a job store is configured (server/jobs.ts).
  */
 export { loadPolicy } from './compile/load-policy.js';
-export { createPolicyLoader } from './compile/off-thread.js';
+export { createPolicyLoader, setFirstLoadIn } from './compile/off-thread.js';
 export { ERRORS, errorBody } from './errors.js';
 // Every type of the public API, for the server's type imports: erased at run time, loads nothing.
 export type * from './index.js';

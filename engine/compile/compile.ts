@@ -13,7 +13,6 @@
  * `breaker.enabled: false` resolves to `failures: 0`, the runtime breaker's "disabled" threshold.
  */
 
-import { createHash } from 'node:crypto';
 import type { CompiledCache } from '../cache/compile.js';
 import type { CompiledGuardrail } from '../guardrails/index.js';
 import type { CompiledLimit } from '../limits/limiter.js';
@@ -34,6 +33,7 @@ import { type CompiledAccounting, compileAccounting } from './accounting.js';
 import { type ClassificationPlan, compileClassification } from './classifiers.js';
 import { createRouteIndex, type RouteIndex } from './graph.js';
 import { compileGuardrails, type RouteGuardrails } from './guardrails.js';
+import { policyHash } from './hash.js';
 import { compileJobs, type JobSettings } from './jobs.js';
 import { type CompiledModel, compileModel, compileProvider, definedEntries } from './models.js';
 import type { CompiledGroup } from './plan.js';
@@ -137,18 +137,8 @@ export interface CompiledPolicy {
 // Canonical JSON and hash
 
 /** Moved to engine/shared/canonical-json.ts (validate uses it too); re-exported for existing importers. */
-export { canonicalJson };
-
-/**
- * sha256 (hex) of the policy's canonical JSON: stable under key order and whitespace. Files the
- * policy names (a keyword list, a schema) count too: changing one is a new version.
- */
-export function policyHash(policy: Policy, attachments: Attachments = new Map()): string {
-  const hash = createHash('sha256').update(canonicalJson(policy));
-  for (const pointer of [...attachments.keys()].sort())
-    hash.update(`\n${pointer}\n${attachments.get(pointer)?.text ?? ''}`);
-  return hash.digest('hex');
-}
+/** In hash.ts, which the load worker imports without the compiler; re-exported for existing importers. */
+export { canonicalJson, policyHash };
 
 // ---------------------------------------------------------------------------------------------
 // Accepted models

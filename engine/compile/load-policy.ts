@@ -4,8 +4,8 @@
  * programs all report problems the same way.
  */
 
-import { type Attachments, resolveDeclaredPath } from '../policy/attachments.js';
-import { type Diagnostic, hasErrors, sortDiagnostics } from '../policy/diagnostics.js';
+import type { Attachments } from '../policy/attachments.js';
+import type { Diagnostic } from '../policy/diagnostics.js';
 import {
   type LoadOptions,
   type LoadResult,
@@ -13,15 +13,15 @@ import {
   type PolicySource,
   parsePolicySources,
 } from '../policy/load.js';
-import type { Policy } from '../policy/types.generated.js';
-import { validatePolicy } from '../policy/validate/index.js';
+import { type CheckedPolicy, checkLoaded, type FailedPolicy } from './check.js';
 import {
   type CompiledPolicy,
   compilePolicy,
   compilePolicyInSlices,
   type PreparedCompileOptions,
-  policyHash,
 } from './compile.js';
+
+export { type CheckedPolicy, checkLoaded, type FailedPolicy };
 
 export interface LoadedPolicy {
   readonly ok: true;
@@ -34,71 +34,7 @@ export interface LoadedPolicy {
   readonly files: readonly string[];
 }
 
-export interface FailedPolicy {
-  readonly ok: false;
-  /** At least one error. */
-  readonly diagnostics: Diagnostic[];
-  readonly sources: ReadonlyMap<string, string>;
-  readonly files: readonly string[];
-}
-
 export type PolicyResult = LoadedPolicy | FailedPolicy;
-
-/**
- * A policy that loaded and validated, before compile: plain data only (no functions, no class
- * instances), so it can cross a thread boundary by structured clone. `checkLoaded` makes it from
- * a load; `compileChecked` (or `compileCheckedInSlices`) finishes it.
- */
-export interface CheckedPolicy {
-  readonly ok: true;
-  /** The validated document. */
-  readonly document: Policy;
-  /** Pointers of values that came from `${ENV}` interpolation. */
-  readonly interpolated: readonly string[];
-  readonly attachments: Attachments;
-  /** `policyHash(document, attachments)`. */
-  readonly hash: string;
-  /** The paths the policy names, resolved against the fragment that names each, by pointer. */
-  readonly paths: Readonly<Record<string, string>>;
-  /** Warnings only. */
-  readonly diagnostics: Diagnostic[];
-  readonly sources: ReadonlyMap<string, string>;
-  readonly files: readonly string[];
-}
-
-/** Load → validate, and what compile needs from the load (hash, resolved paths): no compile. */
-export function checkLoaded(load: LoadResult): CheckedPolicy | FailedPolicy {
-  const files = load.sourceMap.files;
-  // A document-level load error (syntax, not a mapping, no files) leaves nothing to check; any
-  // other load error (a missing variable, a duplicate key) still lets every schema and semantic
-  // problem elsewhere be reported in the same run (validatePolicy skips the pointers it explained).
-  if (load.diagnostics.some((d) => d.severity === 'error' && d.pointer === '')) {
-    return { ok: false, diagnostics: sortDiagnostics(load.diagnostics), sources: load.sources, files };
-  }
-  const validated = validatePolicy(load);
-  const diagnostics = sortDiagnostics([...load.diagnostics, ...validated.diagnostics]);
-  if (validated.policy === null || hasErrors(diagnostics)) {
-    return { ok: false, diagnostics, sources: load.sources, files };
-  }
-  const document = validated.policy;
-  // The one path compile resolves (`CompileOptions.resolvePath`); the source map stays here.
-  const recordingPath = document.recording?.path;
-  const paths: Record<string, string> =
-    typeof recordingPath === 'string'
-      ? { '/recording/path': resolveDeclaredPath(load.sourceMap, '/recording/path', recordingPath) }
-      : {};
-  return {
-    ok: true,
-    document,
-    interpolated: [...load.interpolated],
-    attachments: load.attachments,
-    hash: policyHash(document, load.attachments),
-    paths,
-    diagnostics,
-    sources: load.sources,
-    files,
-  };
-}
 
 function compileOptions(checked: CheckedPolicy, owned: boolean): PreparedCompileOptions {
   return {

@@ -2,11 +2,11 @@
  * The worker side of `createPolicyLoader` (off-thread.ts): reads, parses and validates a policy
  * in a worker thread, and posts back the checked document (plain data). The YAML parser, the
  * schema validator and the garbage of a large parse stay in this thread; the main thread only
- * compiles.
+ * compiles. It imports check.js, not load-policy.js: the compiler's modules never load here.
  */
 import { parentPort } from 'node:worker_threads';
 import { loadPolicySources } from '../policy/load.js';
-import { checkLoaded } from './load-policy.js';
+import { checkLoaded } from './check.js';
 
 /** One load request from the main thread. */
 export interface LoadRequest {

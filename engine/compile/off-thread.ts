@@ -8,10 +8,19 @@
  * The worker starts on the first load and stops after `idleMs` without one (a burst of reloads
  * shares it; an idle gateway does not keep a second isolate). If the worker cannot start or dies,
  * the load runs on this thread instead, with the same result; `onWorkerError` says why.
+ *
+ * The first load can run in a child process instead (`firstLoadIn: 'process'`, which
+ * `switchyard serve` sets for its process): a thread that has stopped leaves memory behind.
+ * glibc gives each thread a malloc arena of its own and does not return an arena's pages while
+ * any allocation in it lives; node keeps, for the whole process, the code cache of every built-in
+ * module a thread compiled (about 130 entries, 0.7 MB, made by the worker during its start-up), so
+ * the worker's arena stayed at ~2.6 MB for good. A child process returns everything when it
+ * exits. docs/footprint.md has the numbers.
  */
+import { type ChildProcess, type ForkOptions, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LoadOptions } from '../policy/load.js';
 import {
@@ -30,6 +39,25 @@ export interface PolicyLoaderOptions {
   readonly sliceMs?: number;
   /** The worker failed (could not start, crashed); that load ran on the calling thread. */
   readonly onWorkerError?: (err: Error) => void;
+  /**
+   * Where the first load runs: `worker` (the loader's worker thread, as every later load), or
+   * `process`: a child node process (`process.execPath`) that exits once it has answered. For a
+   * program that owns its process; a child that fails is reported to `onWorkerError` and the
+   * load runs on the calling thread. By default, what {@link setFirstLoadIn} set (`worker`).
+   */
+  readonly firstLoadIn?: FirstLoadIn;
+}
+
+export type FirstLoadIn = 'worker' | 'process';
+
+let processFirstLoadIn: FirstLoadIn = 'worker';
+
+/**
+ * `firstLoadIn` for every loader made afterwards without one. `switchyard serve` sets `process`
+ * before its server starts (the server makes its loader itself); a library leaves it alone.
+ */
+export function setFirstLoadIn(where: FirstLoadIn): void {
+  processFirstLoadIn = where;
 }
 
 export interface PolicyLoader {
@@ -62,6 +90,55 @@ function startWorker(): Worker {
 }
 
 /**
+ * Starts the first-load child on load-child.ts, beside this module, with no node flags of ours:
+ * a profiler, an inspector or a heap-snapshot signal meant for the gateway stays with the gateway.
+ * From the TypeScript sources, tsx's loader is its one flag.
+ */
+function startChild(): ChildProcess {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const options: ForkOptions = {
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env,
+  };
+  if (!import.meta.url.endsWith('.ts')) {
+    return fork(fileURLToPath(new URL('./load-child.js', import.meta.url)), [], { ...options, execArgv: [] });
+  }
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  const tsx = pathToFileURL(join(dirname(pkg), 'dist/loader.mjs')).href;
+  const entry = fileURLToPath(new URL('./load-child.ts', import.meta.url));
+  return fork(entry, [], { ...options, execArgv: ['--import', tsx] });
+}
+
+/** One load in a child process: its answer, or a rejection if it could not give one. */
+function checkInChild(
+  request: LoadRequest,
+  started: (child: ChildProcess) => void,
+): Promise<CheckedPolicy | FailedPolicy> {
+  return new Promise((resolve, reject) => {
+    const child = startChild();
+    started(child);
+    let answered = false;
+    child.once('message', (answer: LoadAnswer) => {
+      answered = true;
+      if ('error' in answer) reject(new Error(answer.error));
+      else resolve(answer.result);
+    });
+    child.once('error', (err) => {
+      if (!answered) reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      if (!answered)
+        reject(new Error(`the policy load process exited (${signal ?? `code ${code}`}) without an answer`));
+    });
+    child.send(request, (err) => {
+      if (err !== null && !answered) reject(err);
+    });
+  });
+}
+
+/**
  * @example
  * const loader = createPolicyLoader();
  * const loaded = await loader.load('policies/production');
@@ -69,6 +146,8 @@ function startWorker(): Worker {
  */
 export function createPolicyLoader(options: PolicyLoaderOptions = {}): PolicyLoader {
   const idleMs = options.idleMs ?? 5_000;
+  const firstLoadIn = options.firstLoadIn ?? processFirstLoadIn;
+  let child: ChildProcess | null = null;
   let worker: Worker | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
@@ -116,9 +195,16 @@ export function createPolicyLoader(options: PolicyLoaderOptions = {}): PolicyLoa
       clearTimeout(idleTimer);
       idleTimer = null;
     }
-    worker ??= start();
     const id = nextId++;
     const request: LoadRequest = { id, path, env };
+    if (id === 1 && firstLoadIn === 'process') {
+      return checkInChild(request, (c) => {
+        child = c;
+      }).finally(() => {
+        child = null;
+      });
+    }
+    worker ??= start();
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       worker?.postMessage(request);
@@ -142,6 +228,8 @@ export function createPolicyLoader(options: PolicyLoaderOptions = {}): PolicyLoa
     async close() {
       if (idleTimer !== null) clearTimeout(idleTimer);
       idleTimer = null;
+      child?.kill();
+      child = null;
       const w = worker;
       worker = null;
       if (w !== null) {

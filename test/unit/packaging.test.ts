@@ -6,6 +6,7 @@
  * (What each entry loads is checked by test/integration/packaging/entry-points.test.ts.)
  */
 import { existsSync, readFileSync } from 'node:fs';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli-process.js';
 
@@ -130,5 +131,42 @@ describe('the package', () => {
       expect(manifest.dependencies, name).not.toHaveProperty(name);
     }
     expect(lock.packages['node_modules/cookie']).toBeUndefined();
+  });
+});
+
+/** A tsconfig file's options as tsc resolves them (`extends` followed). */
+function tsconfig(name: string): ts.ParsedCommandLine {
+  const file = `${ROOT}${name}`;
+  const read = ts.readConfigFile(file, ts.sys.readFile);
+  if (read.error !== undefined)
+    throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
+  return ts.parseJsonConfigFileContent(read.config, ts.sys, ROOT, undefined, file);
+}
+
+describe('the build', () => {
+  // V8 keeps each loaded module's source text, as two-byte text when any character (a comment's
+  // "→" or "×" too) is not Latin-1: the JavaScript ships without comments, the declarations with.
+  it('emits the declarations with their documentation and the JavaScript without comments, in one command', () => {
+    expect(manifest.scripts.build).toBe('tsc -p tsconfig.build.json && tsc -p tsconfig.build-js.json');
+    const types = tsconfig('tsconfig.build.json');
+    const js = tsconfig('tsconfig.build-js.json');
+    expect(types.options).toMatchObject({ declaration: true, emitDeclarationOnly: true });
+    expect(types.options.removeComments).not.toBe(true);
+    expect(types.options.noCheck).not.toBe(true); // this pass type-checks
+    expect(js.options).toMatchObject({
+      removeComments: true,
+      declaration: false,
+      emitDeclarationOnly: false,
+    });
+    // The same files to the same place.
+    expect(js.fileNames).toEqual(types.fileNames);
+    expect(js.options.outDir).toBe(types.options.outDir);
+    expect(js.options.rootDir).toBe(types.options.rootDir);
+    const source = '/** Sums → a total × 2. */\nexport const sum = (a: number) => a * 2; // why: “ok”\n';
+    // (ESNext: alone, transpileModule cannot see package.json's "type": "module".)
+    const compilerOptions = { ...js.options, module: ts.ModuleKind.ESNext };
+    const out = ts.transpileModule(source, { compilerOptions }).outputText;
+    expect(out).toContain('export const sum');
+    expect(out).not.toMatch(/[^\x00-\x7f]|\/\*\*|\/\/ why/);
   });
 });

@@ -94,6 +94,57 @@ describe('createPolicyLoader', () => {
     }
   }, 60_000);
 
+  it('loads the first policy in a child process with the same result, diagnostics included', async () => {
+    const good = join(dir, 'child-good.yaml');
+    writeFileSync(good, `${header}\n${manyRoutes(20)}\n`);
+    const bad = join(dir, 'child-bad.yaml');
+    writeFileSync(bad, `${header}\nroutes:\n  - name: x\n    targets: [missing]\n`);
+    for (const [file, ok] of [
+      [good, true],
+      [bad, false],
+    ] as const) {
+      const errors: Error[] = [];
+      const loader = createPolicyLoader({ firstLoadIn: 'process', onWorkerError: (err) => errors.push(err) });
+      try {
+        const here = await loadPolicy(file);
+        const there = await loader.load(file);
+        expect(errors).toEqual([]);
+        expect(there.ok).toBe(ok);
+        expect(there.diagnostics).toEqual(here.diagnostics);
+        expect([...there.sources]).toEqual([...here.sources]);
+        expect(there.files).toEqual(here.files);
+        if (here.ok && there.ok) {
+          expect(there.policy.identity).toEqual(here.policy.identity);
+          expect(there.policy.recording?.path).toBe(join(dir, 'traffic.jsonl'));
+        }
+        // The next load goes to the worker, with the same answer.
+        const next = await loader.load(file);
+        expect(next.diagnostics).toEqual(here.diagnostics);
+        expect(errors).toEqual([]);
+      } finally {
+        await loader.close();
+      }
+    }
+  }, 60_000);
+
+  it('runs that first load in a child process (node at process.execPath), and on this thread if it fails', async () => {
+    const file = join(dir, 'child-fallback.yaml');
+    writeFileSync(file, `${header}\n${manyRoutes(1)}\n`);
+    const execPath = process.execPath;
+    // No node there: the child cannot start, which only the child-process path notices.
+    process.execPath = join(dir, 'no-node-here');
+    const errors: Error[] = [];
+    const loader = createPolicyLoader({ firstLoadIn: 'process', onWorkerError: (err) => errors.push(err) });
+    try {
+      const loaded = await loader.load(file);
+      expect(loaded.ok).toBe(true);
+      expect(errors.map((e) => e.message).join('\n')).toMatch(/ENOENT|no-node-here/);
+    } finally {
+      process.execPath = execPath;
+      await loader.close();
+    }
+  }, 60_000);
+
   it('passes the environment of each load to the worker', async () => {
     const file = join(dir, 'env.yaml');
     writeFileSync(file, `${header.replace('version: "1"', `version: "\${VERSION}"`)}\n${manyRoutes(1)}\n`);
