@@ -498,11 +498,11 @@ export async function replayRecording(
     const at = quote < 0 ? Number.NaN : recordedArrival(chunk, start, quote);
     if (!Number.isNaN(at)) {
       const timeRead = timeIsValue(chunk, start, quote);
-      heap.push({ at, timeRead, line, chunk, start, end, request: null });
+      heap.add(at, timeRead, line, chunk, start, end, null);
     } else {
       const request = accept(parse(chunk.toString('utf8', start, end), line), line);
       if (request === null) return false;
-      heap.push({ at: request.at, timeRead: false, line, chunk: null, start: 0, end: 0, request });
+      heap.add(request.at, false, line, null, 0, 0, request);
     }
     return heap.size > reorderWindow;
   };
