@@ -507,7 +507,7 @@ export async function replayRecording(
     return heap.size > reorderWindow;
   };
   /**
-   * Reads, reorders and replays the file, then lets what is in flight finish. One loop, in its
+   * Reads, reorders and replays the file. One loop, in its
    * own function, for the lines of the file and then those left in the window: the optimising
    * compiler compiles a long loop while it runs (on-stack replacement), and one inside the whole
    * of `replayRecording` made it compile all of that function, several times over, as paths it
@@ -522,14 +522,15 @@ export async function replayRecording(
     const batches = readRawLines(path)[Symbol.asyncIterator]();
     let reading = true;
     let lines: readonly RawLine[] = [];
+    // The batch's length, read once: `lines.length` on the first, empty array (another elements
+    // kind than a batch's) made the optimised loop deoptimise on the first batch.
+    let count = 0;
     let i = 0;
     let batchBytes = 0;
     try {
       for (;;) {
-        let pending: Pending | undefined;
-        if (i < lines.length) {
+        if (i < count) {
           if (!hold(lines[i++])) continue;
-          pending = heap.pop();
         } else if (reading) {
           if (i > 0) {
             bytesRead = batchBytes;
@@ -538,24 +539,26 @@ export async function replayRecording(
           const step = await batches.next();
           if (step.done === true) {
             reading = false;
-            lines = [];
+            count = 0;
             i = 0;
           } else {
             lines = step.value.lines;
+            count = lines.length;
             batchBytes = step.value.bytesRead;
             // A batch without lines still counts its bytes (as the loop over batches did).
             i = 0;
-            if (lines.length === 0) {
+            if (count === 0) {
               bytesRead = batchBytes;
               progress('replay');
             }
           }
           continue;
-        } else {
-          pending = heap.pop();
-          if (pending === undefined) break;
         }
-        const request = take(pending as Pending);
+        // One place takes the next line, the window over full or the file read: a second one,
+        // first reached with the last lines, deoptimised the loop for them.
+        const pending = heap.pop();
+        if (pending === undefined) break;
+        const request = take(pending);
         if (request !== null) {
           // Too many in flight: let time run (past this arrival if need be) until some finish.
           for (let idle = 0; inFlight >= maxInFlight && idle < IDLE_TURNS; ) {
@@ -591,7 +594,13 @@ export async function replayRecording(
       // Left early (an exception): close the file, as `for await` does.
       if (reading) await batches.return?.(undefined);
     }
-    // Let everything in flight finish; a request with nothing left to wait for and no answer is stuck.
+  };
+  /**
+   * Lets everything in flight finish; a request with nothing left to wait for and no answer is
+   * stuck. Not at the end of `pass2`: its first run there, after every line, found no type
+   * feedback for it and threw away `pass2`'s optimised code (a deoptimisation per run).
+   */
+  const finishInFlight = async (): Promise<void> => {
     let idle = 0;
     while (inFlight > 0) {
       await hop();
@@ -608,6 +617,7 @@ export async function replayRecording(
   };
   try {
     await pass2();
+    await finishInFlight();
     for (const flight of flights.values()) {
       void flight;
       markUnreplayable('no_answer');
