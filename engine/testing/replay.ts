@@ -181,14 +181,12 @@ function noop(): void {}
 /**
  * A JSON answer needs nothing (no promise of its own); a stream is read to its end. Never
  * rejects: a stream that breaks has been read as far as a client could. A stream whole before it
- * is read (a cache hit's, ReadyFrames) is taken at once: reading it step by step would only
- * cost a promise per frame, nothing in the engine waits on it.
+ * is read (a cache hit's, ReadyFrames) is left unread: nothing in the engine waits on it, and
+ * with `readOnlyAnswers` its frames are made only when read.
  */
 function drain(response: EngineResponse): Promise<void> | undefined {
   if (response.kind !== 'stream') return undefined;
-  const events = response.events as Partial<ReadyFrames>;
-  if (typeof events.takeFrames === 'function') {
-    events.takeFrames();
+  if (typeof (response.events as Partial<ReadyFrames>).takeFrames === 'function') {
     response.done.catch(noop);
     return undefined;
   }
@@ -507,11 +505,10 @@ export async function replayRecording(
     return heap.size > reorderWindow;
   };
   /**
-   * Reads, reorders and replays the file. One loop, in its
-   * own function, for the lines of the file and then those left in the window: the optimising
-   * compiler compiles a long loop while it runs (on-stack replacement), and one inside the whole
-   * of `replayRecording` made it compile all of that function, several times over, as paths it
-   * had not seen were reached.
+   * Reads, reorders and replays the file. One loop, in its own function, for the lines of the
+   * file and then those left in the window: the optimising compiler compiles a long loop while it
+   * runs (on-stack replacement), and one inside the whole of `replayRecording` made it compile all
+   * of that function, several times over, as paths it had not seen were reached.
    *
    * Each line's turn waits exactly where it always did, in the same order, so requests interleave
    * as they did: `await undefined` stands where an async helper returned (one job, the same as
@@ -522,8 +519,7 @@ export async function replayRecording(
     const batches = readRawLines(path)[Symbol.asyncIterator]();
     let reading = true;
     let lines: readonly RawLine[] = [];
-    // The batch's length, read once: `lines.length` on the first, empty array (another elements
-    // kind than a batch's) made the optimised loop deoptimise on the first batch.
+    // Read once a batch: `lines.length` of the empty first array deoptimised the loop (elements kind).
     let count = 0;
     let i = 0;
     let batchBytes = 0;
@@ -554,8 +550,7 @@ export async function replayRecording(
           }
           continue;
         }
-        // One place takes the next line, the window over full or the file read: a second one,
-        // first reached with the last lines, deoptimised the loop for them.
+        // One call site (a second one, first reached at the file's end, deoptimised the loop).
         const pending = heap.pop();
         if (pending === undefined) break;
         const request = take(pending);
@@ -597,8 +592,7 @@ export async function replayRecording(
   };
   /**
    * Lets everything in flight finish; a request with nothing left to wait for and no answer is
-   * stuck. Not at the end of `pass2`: its first run there, after every line, found no type
-   * feedback for it and threw away `pass2`'s optimised code (a deoptimisation per run).
+   * stuck. Not in `pass2`: first run at the end, it deoptimised `pass2` every run.
    */
   const finishInFlight = async (): Promise<void> => {
     let idle = 0;
