@@ -23,76 +23,156 @@ export interface Pending {
   readonly request: TrafficRequest | null;
 }
 
-/** Whether `a` is replayed before `b`: by arrival, then line. */
-function before(a: Pending, b: Pending): boolean {
-  return a.at < b.at || (a.at === b.at && a.line < b.line);
-}
-
 /**
  * Pending lines in replay order (arrival, then line). Lines that come in order (most of a file)
  * queue in a list, at no cost; only a line earlier than the last one queued goes to a min-heap.
  * The next line is the earlier of the list's head and the heap's top. Exported for its test.
+ *
+ * The lines are held in columns (typed arrays and two arrays of references, by slot), not as an
+ * object each: the window holds thousands of lines for thousands of requests, so each such object
+ * outlived one or two young-generation collections and was copied by each (about 100 bytes a
+ * line). `pop` hands out a fresh `Pending`, which dies before the next collection.
  */
 export class ArrivalQueue {
-  /** In replay order from `#head` on. */
-  #run: Pending[] = [];
-  #head = 0;
-  readonly #heap: Pending[] = [];
+  #at = new Float64Array(64);
+  #line = new Float64Array(64);
+  #start = new Int32Array(64);
+  #end = new Int32Array(64);
+  #timeRead = new Uint8Array(64);
+  #chunk: (Buffer | null)[] = [];
+  #request: (TrafficRequest | null)[] = [];
+  /** Slots not in use, and how many of them. */
+  #free = new Int32Array(64);
+  #freeCount = 0;
+  /** Slots ever used (those below are in use or free). */
+  #used = 0;
+  /** The in-order list, a ring of slots: `#runLength` of them from `#runHead`. */
+  #run = new Int32Array(64);
+  #runHead = 0;
+  #runLength = 0;
+  /** The min-heap of slots. */
+  #heap = new Int32Array(64);
+  #heapLength = 0;
 
   get size(): number {
-    return this.#run.length - this.#head + this.#heap.length;
+    return this.#runLength + this.#heapLength;
   }
 
   push(item: Pending): void {
-    const run = this.#run;
-    if (this.#head === run.length) {
-      run.length = 0;
-      this.#head = 0;
-    }
-    if (run.length === 0 || !before(item, run[run.length - 1])) run.push(item);
-    else this.#heapPush(item);
+    this.add(item.at, item.timeRead, item.line, item.chunk, item.start, item.end, item.request);
+  }
+
+  /** `push` without the object. */
+  add(
+    at: number,
+    timeRead: boolean,
+    line: number,
+    chunk: Buffer | null,
+    start: number,
+    end: number,
+    request: TrafficRequest | null,
+  ): void {
+    const slot = this.#slot();
+    this.#at[slot] = at;
+    this.#line[slot] = line;
+    this.#start[slot] = start;
+    this.#end[slot] = end;
+    this.#timeRead[slot] = timeRead ? 1 : 0;
+    this.#chunk[slot] = chunk;
+    this.#request[slot] = request;
+    const n = this.#runLength;
+    if (n === 0 || !this.#before(slot, this.#run[(this.#runHead + n - 1) % this.#run.length])) {
+      if (n === this.#run.length) this.#run = this.#grownRing();
+      this.#run[(this.#runHead + n) % this.#run.length] = slot;
+      this.#runLength = n + 1;
+    } else this.#heapPush(slot);
   }
 
   pop(): Pending | undefined {
-    const run = this.#run;
-    const heap = this.#heap;
-    if (this.#head < run.length && (heap.length === 0 || before(run[this.#head], heap[0]))) {
-      const item = run[this.#head++];
-      if (this.#head >= 1024 && this.#head * 2 >= run.length) {
-        this.#run = run.slice(this.#head);
-        this.#head = 0;
-      }
-      return item;
-    }
-    return this.#heapPop();
+    let slot: number;
+    if (
+      this.#runLength > 0 &&
+      (this.#heapLength === 0 || this.#before(this.#run[this.#runHead], this.#heap[0]))
+    ) {
+      slot = this.#run[this.#runHead];
+      this.#runHead = (this.#runHead + 1) % this.#run.length;
+      this.#runLength--;
+    } else if (this.#heapLength > 0) slot = this.#heapPop();
+    else return undefined;
+    const item: Pending = {
+      at: this.#at[slot],
+      timeRead: this.#timeRead[slot] === 1,
+      line: this.#line[slot],
+      chunk: this.#chunk[slot],
+      start: this.#start[slot],
+      end: this.#end[slot],
+      request: this.#request[slot],
+    };
+    // The chunk and the request are let go of with the line, not when the slot is reused.
+    this.#chunk[slot] = null;
+    this.#request[slot] = null;
+    this.#free[this.#freeCount++] = slot;
+    return item;
   }
 
-  #heapPush(item: Pending): void {
+  /** Whether slot `a` is replayed before slot `b`: by arrival, then line. */
+  #before(a: number, b: number): boolean {
+    const at = this.#at;
+    return at[a] < at[b] || (at[a] === at[b] && this.#line[a] < this.#line[b]);
+  }
+
+  #slot(): number {
+    if (this.#freeCount > 0) return this.#free[--this.#freeCount];
+    const slot = this.#used++;
+    if (slot === this.#at.length) {
+      const size = slot * 2;
+      this.#at = grown(this.#at, new Float64Array(size));
+      this.#line = grown(this.#line, new Float64Array(size));
+      this.#start = grown(this.#start, new Int32Array(size));
+      this.#end = grown(this.#end, new Int32Array(size));
+      this.#timeRead = grown(this.#timeRead, new Uint8Array(size));
+      this.#free = new Int32Array(size); // empty now: every slot below is in use
+      this.#heap = grown(this.#heap, new Int32Array(size));
+    }
+    this.#chunk.push(null);
+    this.#request.push(null);
+    return slot;
+  }
+
+  /** The run's ring, twice as long, its slots from index 0 on. */
+  #grownRing(): Int32Array<ArrayBuffer> {
+    const ring = this.#run;
+    const out = new Int32Array(ring.length * 2);
+    for (let i = 0; i < this.#runLength; i++) out[i] = ring[(this.#runHead + i) % ring.length];
+    this.#runHead = 0;
+    return out;
+  }
+
+  #heapPush(slot: number): void {
     const items = this.#heap;
-    let i = items.length;
-    items.push(item);
+    let i = this.#heapLength++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(item, items[parent])) break;
+      if (!this.#before(slot, items[parent])) break;
       items[i] = items[parent];
       i = parent;
     }
-    items[i] = item;
+    items[i] = slot;
   }
 
-  #heapPop(): Pending | undefined {
+  #heapPop(): number {
     const items = this.#heap;
     const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
+    const n = --this.#heapLength;
+    if (n > 0) {
+      const last = items[n];
       let i = 0;
-      const n = items.length;
       for (;;) {
         const left = 2 * i + 1;
         if (left >= n) break;
         const right = left + 1;
-        const child = right < n && before(items[right], items[left]) ? right : left;
-        if (!before(items[child], last)) break;
+        const child = right < n && this.#before(items[right], items[left]) ? right : left;
+        if (!this.#before(items[child], last)) break;
         items[i] = items[child];
         i = child;
       }
@@ -100,6 +180,11 @@ export class ArrivalQueue {
     }
     return top;
   }
+}
+
+function grown<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 const TIME_PREFIX = Buffer.from('{"v":1,"time":"', 'latin1');

@@ -181,14 +181,12 @@ function noop(): void {}
 /**
  * A JSON answer needs nothing (no promise of its own); a stream is read to its end. Never
  * rejects: a stream that breaks has been read as far as a client could. A stream whole before it
- * is read (a cache hit's, ReadyFrames) is taken at once: reading it step by step would only
- * cost a promise per frame, nothing in the engine waits on it.
+ * is read (a cache hit's, ReadyFrames) is left unread: nothing in the engine waits on it, and
+ * with `readOnlyAnswers` its frames are made only when read.
  */
 function drain(response: EngineResponse): Promise<void> | undefined {
   if (response.kind !== 'stream') return undefined;
-  const events = response.events as Partial<ReadyFrames>;
-  if (typeof events.takeFrames === 'function') {
-    events.takeFrames();
+  if (typeof (response.events as Partial<ReadyFrames>).takeFrames === 'function') {
     response.done.catch(noop);
     return undefined;
   }
@@ -498,20 +496,19 @@ export async function replayRecording(
     const at = quote < 0 ? Number.NaN : recordedArrival(chunk, start, quote);
     if (!Number.isNaN(at)) {
       const timeRead = timeIsValue(chunk, start, quote);
-      heap.push({ at, timeRead, line, chunk, start, end, request: null });
+      heap.add(at, timeRead, line, chunk, start, end, null);
     } else {
       const request = accept(parse(chunk.toString('utf8', start, end), line), line);
       if (request === null) return false;
-      heap.push({ at: request.at, timeRead: false, line, chunk: null, start: 0, end: 0, request });
+      heap.add(request.at, false, line, null, 0, 0, request);
     }
     return heap.size > reorderWindow;
   };
   /**
-   * Reads, reorders and replays the file, then lets what is in flight finish. One loop, in its
-   * own function, for the lines of the file and then those left in the window: the optimising
-   * compiler compiles a long loop while it runs (on-stack replacement), and one inside the whole
-   * of `replayRecording` made it compile all of that function, several times over, as paths it
-   * had not seen were reached.
+   * Reads, reorders and replays the file. One loop, in its own function, for the lines of the
+   * file and then those left in the window: the optimising compiler compiles a long loop while it
+   * runs (on-stack replacement), and one inside the whole of `replayRecording` made it compile all
+   * of that function, several times over, as paths it had not seen were reached.
    *
    * Each line's turn waits exactly where it always did, in the same order, so requests interleave
    * as they did: `await undefined` stands where an async helper returned (one job, the same as
@@ -522,14 +519,14 @@ export async function replayRecording(
     const batches = readRawLines(path)[Symbol.asyncIterator]();
     let reading = true;
     let lines: readonly RawLine[] = [];
+    // Read once a batch: `lines.length` of the empty first array deoptimised the loop (elements kind).
+    let count = 0;
     let i = 0;
     let batchBytes = 0;
     try {
       for (;;) {
-        let pending: Pending | undefined;
-        if (i < lines.length) {
+        if (i < count) {
           if (!hold(lines[i++])) continue;
-          pending = heap.pop();
         } else if (reading) {
           if (i > 0) {
             bytesRead = batchBytes;
@@ -538,24 +535,25 @@ export async function replayRecording(
           const step = await batches.next();
           if (step.done === true) {
             reading = false;
-            lines = [];
+            count = 0;
             i = 0;
           } else {
             lines = step.value.lines;
+            count = lines.length;
             batchBytes = step.value.bytesRead;
             // A batch without lines still counts its bytes (as the loop over batches did).
             i = 0;
-            if (lines.length === 0) {
+            if (count === 0) {
               bytesRead = batchBytes;
               progress('replay');
             }
           }
           continue;
-        } else {
-          pending = heap.pop();
-          if (pending === undefined) break;
         }
-        const request = take(pending as Pending);
+        // One call site (a second one, first reached at the file's end, deoptimised the loop).
+        const pending = heap.pop();
+        if (pending === undefined) break;
+        const request = take(pending);
         if (request !== null) {
           // Too many in flight: let time run (past this arrival if need be) until some finish.
           for (let idle = 0; inFlight >= maxInFlight && idle < IDLE_TURNS; ) {
@@ -591,7 +589,12 @@ export async function replayRecording(
       // Left early (an exception): close the file, as `for await` does.
       if (reading) await batches.return?.(undefined);
     }
-    // Let everything in flight finish; a request with nothing left to wait for and no answer is stuck.
+  };
+  /**
+   * Lets everything in flight finish; a request with nothing left to wait for and no answer is
+   * stuck. Not in `pass2`: first run at the end, it deoptimised `pass2` every run.
+   */
+  const finishInFlight = async (): Promise<void> => {
     let idle = 0;
     while (inFlight > 0) {
       await hop();
@@ -608,6 +611,7 @@ export async function replayRecording(
   };
   try {
     await pass2();
+    await finishInFlight();
     for (const flight of flights.values()) {
       void flight;
       markUnreplayable('no_answer');

@@ -19,7 +19,7 @@
  * the request's cost even on a hit. An embedding failure is a miss, never an error. There is no
  * single flight in the semantic layer: concurrent near-duplicates each go upstream.
  */
-import { copyJson, toCachedAnswer } from '../../cache/answer.js';
+import { copyJson, isCompleteChatCompletion, toCachedAnswer } from '../../cache/answer.js';
 import type { CompiledCache } from '../../cache/compile.js';
 import { cacheDirectives, hashCacheKey } from '../../cache/keys.js';
 import { normalizeVector } from '../../cache/semantic-index.js';
@@ -91,6 +91,36 @@ function fromArray(frames: readonly string[]): AsyncIterableIterator<string> & R
     throw: (error?: unknown) => {
       i = frames.length;
       return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+const NO_FRAMES: readonly string[] = [];
+
+/**
+ * {@link fromArray} of frames made when first read (a `return` or `throw` first ends it unmade).
+ * For a caller that only reads answers (`readOnlyAnswers`: replay, which never reads a hit's
+ * frames): making them, a `JSON.stringify` per chunk kept with the entry, was a sixth of what
+ * outlived a young-generation collection in a replay.
+ */
+function madeOnRead(make: () => readonly string[]): AsyncIterableIterator<string> & ReadyFrames {
+  let frames: (AsyncIterableIterator<string> & ReadyFrames) | null = null;
+  const made = (): AsyncIterableIterator<string> & ReadyFrames => {
+    frames ??= fromArray(make());
+    return frames;
+  };
+  const iterator: AsyncIterableIterator<string> & ReadyFrames = {
+    takeFrames: () => made().takeFrames(),
+    next: () => made().next(),
+    return: (value?: unknown) => {
+      frames ??= fromArray(NO_FRAMES);
+      return frames.return?.(value) as Promise<IteratorResult<string>>;
+    },
+    throw: (error?: unknown) => {
+      frames ??= fromArray(NO_FRAMES);
+      return frames.throw?.(error) as Promise<IteratorResult<string>>;
     },
     [Symbol.asyncIterator]: () => iterator,
   };
@@ -194,14 +224,22 @@ export function cacheStage(traffic: Traffic, readOnly = false): NamedStage {
       hit = { kind: 'json', status: 200, headers, body, meta };
     } else {
       const includeUsage = wantsUsage(ctx.body);
-      const frames = shared ? sharedFrames(answer, includeUsage) : replayStream(answer, { includeUsage });
-      if (frames === null) return null; // not a chat completion: serve the streamed request upstream
+      let events: AsyncIterableIterator<string> & ReadyFrames;
+      if (shared && readOnly) {
+        // The entry's frames when read, if ever: `sharedFrames` is null exactly when this is.
+        if (!isCompleteChatCompletion(answer.body)) return null;
+        events = madeOnRead(() => sharedFrames(answer, includeUsage) as readonly string[]);
+      } else {
+        const frames = shared ? sharedFrames(answer, includeUsage) : replayStream(answer, { includeUsage });
+        if (frames === null) return null; // not a chat completion: serve the streamed request upstream
+        events = fromArray(frames);
+      }
       headers['content-type'] = 'text/event-stream';
       hit = {
         kind: 'stream',
         status: 200,
         headers,
-        events: fromArray(frames),
+        events,
         done: Promise.resolve(meta),
         meta,
       };
