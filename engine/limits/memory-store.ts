@@ -35,13 +35,18 @@ export interface MemoryStoreOptions {
  * const store = new MemoryStore({ maxKeys: 50_000 });
  * const r = await store.acquire('rl:abc:r:tenant=acme', { amount: 10, periodMs: 1000, capacity: 10 }, 1, clock.now());
  */
+/** Every entry counts 1 against an LRU's `maxSize`: a bound on entries (see `#tatsLru`). */
+const one = (): number => 1;
+
 export class MemoryStore implements LimiterStore, CounterStore {
   readonly #maxKeys: number;
   readonly #maxCounters: number;
   /**
-   * Each LRU is made on first use: lru-cache allocates its arrays for `max` entries up front
-   * (about 27 ms for 100,000), and most policies use limits or budgets, not both. Every engine
-   * (each side of a replay, each `switchyard test` case) makes a store.
+   * Each LRU is made on first use, and bounded by `maxSize` with every entry of size 1 rather than
+   * by `max`: given `max`, lru-cache allocates its arrays for that many entries up front (11 to
+   * 24 ms for 100,000, on every engine: each side of a replay, each `switchyard test` case), while
+   * under `maxSize` alone they grow with the entries. Same bound, same least-recent eviction, the
+   * same speed per operation (measured: 200,000 get+set pairs in 61 to 90 ms either way).
    */
   #tatsLru: LRUCache<string, Tat> | null = null;
   #countersLru: LRUCache<string, number> | null = null;
@@ -52,12 +57,12 @@ export class MemoryStore implements LimiterStore, CounterStore {
   }
 
   get #tats(): LRUCache<string, Tat> {
-    this.#tatsLru ??= new LRUCache<string, Tat>({ max: this.#maxKeys });
+    this.#tatsLru ??= new LRUCache<string, Tat>({ maxSize: this.#maxKeys, sizeCalculation: one });
     return this.#tatsLru;
   }
 
   get #counters(): LRUCache<string, number> {
-    this.#countersLru ??= new LRUCache<string, number>({ max: this.#maxCounters });
+    this.#countersLru ??= new LRUCache<string, number>({ maxSize: this.#maxCounters, sizeCalculation: one });
     return this.#countersLru;
   }
 

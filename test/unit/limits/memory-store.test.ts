@@ -25,6 +25,28 @@ describe('MemoryStore specifics', () => {
     expect((await store.acquire('k0', p, 1, 0)).allowed).toBe(true);
   });
 
+  it('holds exactly maxKeys keys when more are busy, evicting the least recently used', async () => {
+    const store = new MemoryStore({ maxKeys: 10 });
+    for (let i = 0; i < 10; i++) await store.acquire(`k${i}`, p, 1, 0);
+    // k0 used again: k1 is now the least recent.
+    expect((await store.acquire('k0', p, 1, 0)).allowed).toBe(false);
+    await store.acquire('k10', p, 1, 0);
+    expect(store.size).toBe(10);
+    expect((await store.acquire('k0', p, 1, 0)).allowed).toBe(false); // kept
+    expect((await store.acquire('k1', p, 1, 0)).allowed).toBe(true); // evicted: an empty bucket again
+  });
+
+  it('holds exactly maxCounters counters, evicting the least recently used', async () => {
+    const store = new MemoryStore({ maxCounters: 3 });
+    for (const key of ['a', 'b', 'c']) await store.add(key, 5, 0, 1_000);
+    await store.add('a', 1, 0, 1_000); // a used again: b is now the least recent
+    await store.add('d', 7, 0, 1_000);
+    expect(await store.get('a', 0)).toBe(6);
+    expect(await store.get('b', 0)).toBe(0); // forgotten
+    expect(await store.get('c', 0)).toBe(5);
+    expect(await store.get('d', 0)).toBe(7);
+  });
+
   it('drops the entry of a bucket that becomes empty', async () => {
     const store = new MemoryStore();
     await store.acquire('a', p, 1, 0);
