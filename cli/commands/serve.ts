@@ -312,13 +312,6 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   }
 
   const { name, version, hash } = current.identity;
-  // Before the listening line, which is what scripts wait for.
-  if (tracing !== null) io.stdout.write(`switchyard exports traces to ${tracing.endpoint} (OTLP/HTTP)\n`);
-  io.stdout.write(
-    `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
-  );
-  startedServing();
-
   const signals: SignalSource = io.signals ?? process;
   // Defence in depth: a stray rejected promise (a bug) is logged, not fatal to every request in
   // flight. Only the error's name and a redacted message are written: no stack, no secrets.
@@ -389,6 +382,14 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     signals.on('SIGHUP', onHangup);
     signals.on('SIGTERM', onStop);
     signals.on('SIGINT', onStop);
+    // Only now the listening line, which is what scripts wait for before they signal: written
+    // before the handlers, a SIGINT sent on reading it could meet the default action (death,
+    // no drain) in the moment between.
+    if (tracing !== null) io.stdout.write(`switchyard exports traces to ${tracing.endpoint} (OTLP/HTTP)\n`);
+    io.stdout.write(
+      `switchyard listening on ${server.url} (policy ${name} ${version}, hash ${hash.slice(0, 12)})\n`,
+    );
+    startedServing();
   });
 }
 

@@ -366,4 +366,34 @@ describe('switchyard (dispatcher)', () => {
     signals.emit('SIGTERM');
     expect(await done).toBe(0);
   });
+
+  it('serve listens for SIGINT and SIGTERM before it prints the listening line that scripts wait for', async () => {
+    const { EventEmitter } = await import('node:events');
+    const signals = new EventEmitter();
+    let stdout = '';
+    // What a script sees when it reads the line: could its Ctrl-C meet the default action instead?
+    let handledAtLine: number[] | null = null;
+    const io: CliIo = {
+      stdout: {
+        write: (s: string) => {
+          if (s.includes('listening on'))
+            handledAtLine = [signals.listenerCount('SIGINT'), signals.listenerCount('SIGTERM')];
+          stdout += s;
+          return true;
+        },
+      },
+      stderr: { write: () => true },
+      signals: { on: (s, l) => signals.on(s, l), off: (s, l) => signals.off(s, l) },
+      env: {},
+    };
+    const done = main(
+      ['serve', '--policy', file('valid.yaml'), '--port', '0', '--no-watch', '--log-level', 'silent'],
+      io,
+    );
+    for (let i = 0; i < 200 && !stdout.includes('listening'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(handledAtLine).toEqual([1, 1]);
+    signals.emit('SIGINT');
+    expect(await done).toBe(0);
+  });
 });
