@@ -119,21 +119,24 @@ function checkInChild(
   return new Promise((resolve, reject) => {
     const child = startChild();
     started(child);
-    let answered = false;
-    child.once('message', (answer: LoadAnswer) => {
-      answered = true;
-      if ('error' in answer) reject(new Error(answer.error));
-      else resolve(answer.result);
+    let answer: LoadAnswer | null = null;
+    child.once('message', (message: LoadAnswer) => {
+      answer = message;
     });
     child.once('error', (err) => {
-      if (!answered) reject(err);
+      if (answer === null) reject(err);
     });
+    // Settled when the child has exited and been reaped, not at its answer: a gateway that went
+    // on to listen while the child was still exiting could die of a Ctrl-C sent right after its
+    // listening line (the default action, no drain: seen in 2 of 12 starts under load).
     child.once('exit', (code, signal) => {
-      if (!answered)
+      if (answer === null)
         reject(new Error(`the policy load process exited (${signal ?? `code ${code}`}) without an answer`));
+      else if ('error' in answer) reject(new Error(answer.error));
+      else resolve(answer.result);
     });
     child.send(request, (err) => {
-      if (err !== null && !answered) reject(err);
+      if (err !== null && answer === null) reject(err);
     });
   });
 }
