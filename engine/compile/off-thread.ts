@@ -111,6 +111,9 @@ function startChild(): ChildProcess {
   return fork(entry, [], { ...options, execArgv: ['--import', tsx] });
 }
 
+/** How long the first-load child may take to exit after its answer before it is killed. */
+const CHILD_EXIT_WAIT_MS = 5_000;
+
 /** One load in a child process: its answer, or a rejection if it could not give one. */
 function checkInChild(
   request: LoadRequest,
@@ -122,6 +125,8 @@ function checkInChild(
     let answer: LoadAnswer | null = null;
     child.once('message', (message: LoadAnswer) => {
       answer = message;
+      // It exits once the channel closes; one that lingers is ended, so the load never hangs.
+      setTimeout(() => child.kill('SIGKILL'), CHILD_EXIT_WAIT_MS).unref();
     });
     child.once('error', (err) => {
       if (answer === null) reject(err);
