@@ -4,19 +4,11 @@
  * exits. A thread would leave its malloc arena behind in the gateway (see off-thread.ts); a
  * process gives all of its memory back when it exits.
  */
-import { loadPolicySources } from '../policy/load.js';
-import { checkLoaded } from './check.js';
-import type { LoadAnswer, LoadRequest } from './load-worker.js';
+import { answerLoad, type LoadRequest } from './load-worker.js';
 
 if (process.send !== undefined) {
   process.once('message', async (request: LoadRequest) => {
-    let answer: LoadAnswer;
-    try {
-      const load = await loadPolicySources(request.path, { env: request.env });
-      answer = { id: request.id, result: checkLoaded(load) };
-    } catch (err) {
-      answer = { id: request.id, error: err instanceof Error ? err.message : String(err) };
-    }
+    const answer = await answerLoad(request);
     // Disconnecting lets the process exit; if the gateway is gone, the channel already is.
     process.send?.(answer, () => {
       if (process.connected) process.disconnect();

@@ -20,16 +20,19 @@ export type LoadAnswer =
   | { readonly id: number; readonly result: ReturnType<typeof checkLoaded> }
   | { readonly id: number; readonly error: string };
 
+/** One load, read and checked: the answer a worker or the first-load child (load-child.ts) sends. */
+export async function answerLoad(request: LoadRequest): Promise<LoadAnswer> {
+  try {
+    const load = await loadPolicySources(request.path, { env: request.env });
+    return { id: request.id, result: checkLoaded(load) };
+  } catch (err) {
+    return { id: request.id, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 const port = parentPort;
 if (port !== null) {
   port.on('message', async (request: LoadRequest) => {
-    let answer: LoadAnswer;
-    try {
-      const load = await loadPolicySources(request.path, { env: request.env });
-      answer = { id: request.id, result: checkLoaded(load) };
-    } catch (err) {
-      answer = { id: request.id, error: err instanceof Error ? err.message : String(err) };
-    }
-    port.postMessage(answer);
+    port.postMessage(await answerLoad(request));
   });
 }
