@@ -108,6 +108,26 @@ export interface CreateServerOptions {
    * process has usually parsed a policy already, and each start then pays a worker's start-up.
    */
   firstLoadOffThread?: boolean;
+  /**
+   * When the first policy fails to load, do not listen: `createServer` closes what it opened and
+   * rejects with a {@link NoPolicyError} carrying the failure (`switchyard serve` sets it, and
+   * exits 1 with the diagnostics). Off by default: the server listens, answers 503
+   * `policy_not_loaded`
+   * and serves the first version a reload (a fixed file, SIGHUP) loads.
+   */
+  requirePolicy?: boolean;
+}
+
+/** The first policy did not load and {@link CreateServerOptions.requirePolicy} was set. */
+export class NoPolicyError extends Error {
+  readonly code = 'SY_NO_POLICY';
+  /** What the load reported (its diagnostics, or the error that stopped it); null if nothing did. */
+  readonly failure: ReloadResult | null;
+  constructor(failure: ReloadResult | null) {
+    super('the first policy did not load; not listening');
+    this.name = 'NoPolicyError';
+    this.failure = failure;
+  }
 }
 
 export interface SwitchyardServer {
@@ -396,6 +416,14 @@ export async function createServer(options: CreateServerOptions): Promise<Switch
   });
 
   await manager.start();
+  if (options.requirePolicy === true && !manager.ready) {
+    // Nothing has listened or started yet: close what was opened, and say why.
+    const failure = manager.lastError;
+    await jobs.closed();
+    await manager.close();
+    await recorder?.close();
+    throw new NoPolicyError(failure);
+  }
   await startJobs(jobs.ctx);
 
   let watcher: PolicyWatcher | null = null;

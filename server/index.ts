@@ -15,6 +15,7 @@ export {
   createServer,
   DEFAULT_BODY_LIMIT,
   DEFAULT_GRACE_PERIOD_MS,
+  NoPolicyError,
   type ServerLoggerOptions,
   type SwitchyardServer,
 } from './app.js';

@@ -9,8 +9,9 @@
  * its work, and an orchestrator or a shell should be able to tell.
  */
 
-import type { ServerLoggerOptions } from '../../server/app.js';
+import type { NoPolicyError, ServerLoggerOptions } from '../../server/app.js';
 import { LOG_FORMATS, type LogFormat, prettyDestination, resolveLogFormat } from '../../server/log-format.js';
+import type { ReloadResult } from '../../server/policy-manager.js';
 import { startTracing, type Tracing } from '../../server/tracing.js';
 import { parseCommandArgs } from '../args.js';
 import { startedServing } from '../heap-tuning.js';
@@ -258,6 +259,23 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   } catch (err) {
     throw new CliError(`tracing failed to start: ${err instanceof Error ? err.message : String(err)}`);
   }
+  /** The first policy did not load: its diagnostics on stderr, exit 1. */
+  const reportNoPolicy = (failure: ReloadResult | null): number => {
+    const invalid = failure === null || failure.diagnostics.some((d) => d.severity === 'error');
+    // A valid policy can still be unable to serve (its recording file cannot be written).
+    io.stderr.write(
+      `switchyard: the policy at ${values.policy} ${invalid ? 'is not valid' : 'cannot serve'}; not serving\n\n`,
+    );
+    if (failure !== null) {
+      if (failure.diagnostics.length > 0) {
+        io.stderr.write(
+          formatHuman([...failure.diagnostics], failure.sources, { color: useColor(io, undefined) }),
+        );
+      }
+      if (failure.error !== undefined) io.stderr.write(`${failure.error}\n`);
+    }
+    return 1;
+  };
   const host = values.host ?? '127.0.0.1';
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
@@ -272,6 +290,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       // The YAML parser and the validators never load on the serving thread (docs/footprint.md):
       // the first load runs in a child process (above), reloads in a worker thread.
       firstLoadOffThread: true,
+      // A policy that does not load is reported below and never listened with.
+      requirePolicy: true,
       ...(record === undefined ? {} : { record }),
       ...(values['jobs-dir'] === undefined ? {} : { jobsDir: values['jobs-dir'] }),
       ...(jobsRedis === undefined ? {} : { jobsRedis }),
@@ -280,6 +300,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   } catch (err) {
     await tracing?.shutdown().catch(() => undefined);
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    // The first policy did not load (requirePolicy): nothing listened.
+    if (code === 'SY_NO_POLICY') return reportNoPolicy((err as NoPolicyError).failure);
     if (code === 'SY_RECORDING_PATH' && err instanceof Error) throw new CliError(err.message);
     const reason =
       code === 'EADDRINUSE' ? 'the address is in use' : err instanceof Error ? err.message : String(err);
@@ -291,24 +313,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const { manager } = server;
   tracing?.logTo(server.log);
   const current = manager.current;
-  if (!manager.ready || current === null) {
-    const failure = manager.lastError;
-    const invalid = failure === null || failure.diagnostics.some((d) => d.severity === 'error');
-    // A valid policy can still be unable to serve (its recording file cannot be written).
-    io.stderr.write(
-      `switchyard: the policy at ${values.policy} ${invalid ? 'is not valid' : 'cannot serve'}; not serving\n\n`,
-    );
-    if (failure !== null) {
-      if (failure.diagnostics.length > 0) {
-        io.stderr.write(
-          formatHuman([...failure.diagnostics], failure.sources, { color: useColor(io, undefined) }),
-        );
-      }
-      if (failure.error !== undefined) io.stderr.write(`${failure.error}\n`);
-    }
+  if (current === null) {
+    // requirePolicy: the server does not come up without one; a defence only.
     await server.close();
     await tracing?.shutdown().catch(() => undefined);
-    return 1;
+    return reportNoPolicy(manager.lastError);
   }
 
   const { name, version, hash } = current.identity;

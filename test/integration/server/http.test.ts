@@ -3,8 +3,10 @@
  * models, metrics, admin. The real engine with the in-process mock provider answers.
  */
 
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NoPolicyError } from '../../../server/app.js';
 import {
   chatBody,
   inject,
@@ -342,6 +344,51 @@ describe('health and readiness', () => {
     const error = body.lastError.diagnostics.find((d: { severity: string }) => d.severity === 'error');
     expect(error.location).toMatch(/policy\.yaml:13:\d+$/);
     expect(error.code).toMatch(/^[A-Z_]+$/);
+  });
+
+  it('requirePolicy: a failed first load never listens and rejects with the diagnostics', async () => {
+    // A port that was free a moment ago: the server must not take it.
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const lines: string[] = [];
+    const started = startServer(invalidPolicyYaml(), {
+      requirePolicy: true,
+      port,
+      logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
+    });
+    const err = await started.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NoPolicyError);
+    const failure = (err as NoPolicyError).failure;
+    expect(failure?.ok).toBe(false);
+    expect(
+      failure?.diagnostics.some(
+        (d) => d.severity === 'error' && d.file.endsWith('policy.yaml') && d.line === 13,
+      ),
+    ).toBe(true);
+    expect(lines.join('')).toContain('policy load failed');
+    expect(lines.join('')).not.toContain('Server listening');
+    // Nothing holds the port.
+    const again = createNetServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => again.close(() => resolve()));
+  });
+
+  it('requirePolicy with a policy that loads: listens as usual', async () => {
+    const s = await startServer(policyYaml(), { requirePolicy: true });
+    try {
+      expect(s.server.manager.ready).toBe(true);
+      expect((await postChat(s.server)).statusCode).toBe(200);
+    } finally {
+      await s.close();
+    }
   });
 });
 

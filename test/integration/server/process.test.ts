@@ -5,11 +5,13 @@
  * production: timing between the two is real.
  */
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_NODE_ARGS, ROOT } from '../../support/cli-process.js';
 import { type ServeProcess, startServe } from './child.js';
 import { chatBody, policyYaml, waitFor } from './helpers.js';
 import { parseResponse, rawExchange } from './raw-http.js';
@@ -299,5 +301,32 @@ describe('shutdown on SIGTERM', () => {
     expect(lines('proc-a.jsonl').map((l) => [l.requestId, l.policy.version])).toEqual([['json-1', '1']]);
     const [streamed] = lines('proc-b.jsonl');
     expect(streamed).toMatchObject({ policy: { version: '2' }, outcome: { kind: 'stream' } });
+  });
+});
+
+describe('a first policy that does not load', () => {
+  it('exits 1 with the diagnostics and never listens (no listening line, no drain)', async () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'version: 1\nroutes: [\n');
+    const proc = spawn(process.execPath, [...CLI_NODE_ARGS, 'serve', '--port', '0', '--policy', file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => proc.once('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toContain('is not valid; not serving');
+    expect(stderr).toMatch(/broken\.yaml:3:1: error PARSE_YAML_SYNTAX/);
+    // The operator's log says the load failed, and nothing about listening or draining.
+    expect(stdout).toContain('policy load failed; no policy is serving');
+    expect(stdout).not.toMatch(/listening|shutting down|draining/i);
   });
 });
