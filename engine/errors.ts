@@ -68,7 +68,7 @@ export const ERRORS = {
     type: 'invalid_request_error',
     message: '{detail}',
     stage: 'http',
-    doc: "The body is not valid JSON, is empty, or holds a `__proto__` key or a `constructor` object with a `prototype` key (refused: they reach an object's prototype).",
+    doc: "The body is not valid JSON, is empty, holds a `__proto__` key or a `constructor` object with a `prototype` key (refused: they reach an object's prototype), or holds a number too large for a double, such as `1e400` (refused: forwarded, it would become `null`).",
   },
   body_too_deep: {
     status: 400,

@@ -29,6 +29,60 @@ describe('parseJsonBody', () => {
     }
   });
 
+  it.each([
+    ['1e400', '{"n": 1e400}'],
+    ['-1E+309', '{"a": [1, {"t": -1E+309}]}'],
+    ['a 309-digit integer (2e308)', `{"max_tokens": 2${'0'.repeat(308)}}`],
+    ['300 digits times 10^9', `[${'9'.repeat(300)}e9]`],
+    ['a top-level overflow', '1e999'],
+  ])('refuses a number too large for a double (%s): forwarded, it would be null', (_name, text) => {
+    const parsed = parseJsonBody(text);
+    expect(parsed).toMatchObject({ ok: false, problem: { code: 'invalid_json' } });
+    if (!parsed.ok) expect(parsed.problem.detail).toMatch(/number too large/);
+  });
+
+  it('accepts large but finite numbers, underflow to zero, and digits in strings', () => {
+    expect(parseJsonBody('{"n": 1.7976931348623157e308, "m": 1e-400, "k": 12345678901234567890}')).toEqual({
+      ok: true,
+      value: { n: 1.7976931348623157e308, m: 0, k: 12345678901234567000 },
+    });
+    expect(parseJsonBody(`{"s": "1e400 ${'9'.repeat(400)}", "t": true, "f": false}`).ok).toBe(true);
+  });
+
+  it('refuses a number exactly when JSON.parse would make it infinite (property)', () => {
+    // Lengths drawn uniformly (fast-check's arrays favour short ones): overflow needs ~300 digits.
+    const digits = (min: number, max: number) =>
+      fc
+        .integer({ min, max })
+        .chain((n) => fc.array(fc.constantFrom(...'0123456789'), { minLength: n, maxLength: n }))
+        .map((d) => d.join(''));
+    const number = fc
+      .tuple(
+        fc.constantFrom('', '-'),
+        fc.oneof(
+          fc.constant('0'),
+          fc.tuple(fc.constantFrom(...'123456789'), digits(0, 400)).map(([a, b]) => a + b),
+        ),
+        fc.option(digits(1, 30), { nil: undefined }),
+        fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(1, 5)), {
+          nil: undefined,
+        }),
+      )
+      .map(
+        ([sign, int, frac, exp]) =>
+          `${sign}${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : exp.join('')}`,
+      );
+    fc.assert(
+      fc.property(fc.array(number, { minLength: 1, maxLength: 4 }), (numbers) => {
+        const text = `{"a": [${numbers.join(', ')}], "b": true}`;
+        const finite = (JSON.parse(text).a as number[]).every((n) => Number.isFinite(n));
+        const parsed = parseJsonBody(text);
+        expect(parsed.ok).toBe(finite);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('accepts the words when they are not such keys', () => {
     expect(parseJsonBody('{"content": "__proto__ and constructor"}').ok).toBe(true);
     expect(parseJsonBody('{"constructor": "a string"}').ok).toBe(true);
