@@ -4,7 +4,8 @@
  * - `upstream <latencyMs>`: the test upstream (test/support/upstream.ts) with recording off. The
  *   model `unavailable` answers 503 at once (the fallback scenario's first target); every other
  *   model gets the normal answer after `latencyMs` (a stream: 51 frames, {@link STREAM_REPLY},
- *   `streamChunkDelayMs` apart, 0 by default).
+ *   `streamChunkDelayMs` apart, 0 by default; chunks shaped as OpenAI's, `obfuscation` included,
+ *   or `BENCH_CHUNKS=minimal` for the gateway's members only).
  * - `proxy <upstreamOrigin>`: a bare `node:http` forwarding proxy with a keep-alive agent, bodies
  *   piped both ways: the floor no Node gateway can beat.
  *
@@ -20,7 +21,9 @@ const JSON_OK = { kind: 'ok' } as const;
 const UNAVAILABLE = { kind: 'status', status: 503 } as const;
 
 async function runUpstream(latencyMs: number, chunkDelayMs: number): Promise<() => Promise<void>> {
-  const upstream = await startUpstream({ record: false, latencyMs });
+  // Stream chunks as OpenAI sends them (obfuscation padding and all), unless BENCH_CHUNKS=minimal.
+  const chunks = process.env.BENCH_CHUNKS === 'minimal' ? 'minimal' : 'openai';
+  const upstream = await startUpstream({ record: false, latencyMs, chunks });
   const streamOk = { kind: 'ok', reply: STREAM_REPLY, delayMs: chunkDelayMs } as const;
   upstream.setHandler((req) => {
     const body =

@@ -85,6 +85,14 @@ export interface UpstreamOptions {
    * first. Other behaviours answer at once, as an overloaded upstream's 503 does. Default 0.
    */
   latencyMs?: number;
+  /**
+   * How stream chunks look: `minimal` (the default) has only the members the gateway reads;
+   * `openai` is what OpenAI's API sends today: `service_tier`, `system_fingerprint`, `logprobs`,
+   * `usage: null` on every chunk when usage was asked for, and a random `obfuscation` string on
+   * every chunk (on by default there: random padding against side channels), so no two chunks
+   * share their text after the content. Benchmarks use it.
+   */
+  chunks?: 'minimal' | 'openai';
 }
 
 export interface Upstream {
@@ -216,14 +224,48 @@ function parse(raw: string): { parsed: Parsed; body: unknown } {
   };
 }
 
+const OBFUSCATION_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A chunk as OpenAI writes it (member order included), with `obfuscation` padding of 1 to 16 characters. */
+function openAIChunk(
+  chunk: Record<string, unknown>,
+  includeUsage: boolean,
+  n: number,
+): Record<string, unknown> {
+  const { choices, usage, ...head } = chunk;
+  let obfuscation = '';
+  // Deterministic per chunk index, different from one chunk to the next.
+  for (let i = 0, seed = n * 7919 + 13, len = 1 + ((n * 5 + 3) % 16); i < len; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    obfuscation += OBFUSCATION_ALPHABET[seed % OBFUSCATION_ALPHABET.length];
+  }
+  return {
+    ...head,
+    service_tier: 'default',
+    system_fingerprint: 'fp_upstream0',
+    choices: (choices as Record<string, unknown>[]).map((c) => ({
+      index: c.index,
+      delta: c.delta,
+      logprobs: null,
+      finish_reason: c.finish_reason,
+    })),
+    ...(usage !== undefined ? { usage } : includeUsage ? { usage: null } : {}),
+    obfuscation,
+  };
+}
+
 /** The SSE frames of a normal streamed answer, split at `finishAt` (the index of the finish frame). */
-function streamFrames(p: Parsed, reply: string): { frames: string[]; finishAt: number } {
-  const frames = [sse(chunkPayload({ model: p.model, delta: { role: 'assistant', content: '' } }))];
-  for (const piece of words(reply))
-    frames.push(sse(chunkPayload({ model: p.model, delta: { content: piece } })));
-  const finishAt = frames.length;
-  frames.push(sse(chunkPayload({ model: p.model, finishReason: 'stop' })));
-  if (p.includeUsage) frames.push(sse(chunkPayload({ model: p.model, usage: usageFor(p, reply) })));
+function streamFrames(
+  p: Parsed,
+  reply: string,
+  style: 'minimal' | 'openai' = 'minimal',
+): { frames: string[]; finishAt: number } {
+  const chunks = [chunkPayload({ model: p.model, delta: { role: 'assistant', content: '' } })];
+  for (const piece of words(reply)) chunks.push(chunkPayload({ model: p.model, delta: { content: piece } }));
+  const finishAt = chunks.length;
+  chunks.push(chunkPayload({ model: p.model, finishReason: 'stop' }));
+  if (p.includeUsage) chunks.push(chunkPayload({ model: p.model, usage: usageFor(p, reply) }));
+  const frames = chunks.map((c, n) => sse(style === 'openai' ? openAIChunk(c, p.includeUsage, n) : c));
   frames.push(sse('[DONE]'));
   return { frames, finishAt };
 }
@@ -234,6 +276,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
   const defaultReply = options.reply ?? DEFAULT_REPLY;
   const record = options.record ?? true;
   const latencyMs = options.latencyMs ?? 0;
+  const chunkStyle = options.chunks ?? 'minimal';
   const queue: UpstreamBehaviour[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -301,7 +344,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     if (p.stream) {
       res.writeHead(200, SSE_HEADERS);
       res.flushHeaders();
-      return writeFrames(res, streamFrames(p, reply).frames, delayMs, 'end', firstDelayMs);
+      return writeFrames(res, streamFrames(p, reply, chunkStyle).frames, delayMs, 'end', firstDelayMs);
     }
     if (reply === defaultReply && firstDelayMs === 0) {
       // The answer up to its usage is serialised once per model; only the usage is per request.
