@@ -13,6 +13,13 @@ export class ChunkFrame {
    */
   prefix: string | null = null;
   suffix: string | null = null;
+  /**
+   * For a template whose text ends with a top-level `"obfuscation"` string of letters and digits
+   * (OpenAI pads every chunk with random characters there, against side channels): the suffix up
+   * to and including that string's opening quote. Chunks are then checked against the template
+   * whatever their padding. Null otherwise.
+   */
+  padded: string | null = null;
 
   constructor(
     /** The chunk's JSON text (an SSE event's `data`). */
@@ -50,8 +57,21 @@ export class ChunkFrame {
    * content moves by the difference in length.
    */
   withContent(data: string): ChunkFrame {
+    return this.#moved(data, data.length - this.data.length, this.suffix);
+  }
+
+  /**
+   * The frame of `data`, which is this frame's text with other content, whose closing quote is at
+   * `close`, and other padding (see {@link padded}): the positions after the content move by the
+   * content's difference in length (the padding comes after all of them).
+   */
+  withPadding(data: string, close: number): ChunkFrame {
+    const shift = close - (this.data.length - (this.suffix as string).length);
+    return this.#moved(data, shift, data.slice(close));
+  }
+
+  #moved(data: string, shift: number, suffix: string | null): ChunkFrame {
     const at = (this.prefix as string).length;
-    const shift = data.length - this.data.length;
     // `moved` is a function of its own, not a closure over `at` and `shift`: one per chunk was
     // an allocation of the relay's hottest path.
     const frame = new ChunkFrame(
@@ -69,7 +89,8 @@ export class ChunkFrame {
       moved(this.usageValue, at, shift),
     );
     frame.prefix = this.prefix;
-    frame.suffix = this.suffix;
+    frame.suffix = suffix;
+    frame.padded = this.padded;
     return frame;
   }
 }
@@ -77,4 +98,25 @@ export class ChunkFrame {
 /** A position after the content (`at`) moves with its length; one before it stays. */
 function moved(p: number, at: number, shift: number): number {
   return p >= at ? p + shift : p;
+}
+
+const PADDING_KEY = ',"obfuscation":"';
+
+/** The suffix up to the padding's opening quote when `suffix` ends with a padding member; else null. */
+export function paddedPart(suffix: string): string | null {
+  const end = suffix.length - 2;
+  if (end < 0 || suffix.charCodeAt(end) !== 34 || suffix.charCodeAt(end + 1) !== 125) return null;
+  const open = suffix.lastIndexOf('"', end - 1);
+  if (open < PADDING_KEY.length - 1 || !isPlain(suffix, open + 1, end)) return null;
+  if (!suffix.startsWith(PADDING_KEY, open + 1 - PADDING_KEY.length)) return null;
+  return suffix.slice(0, open + 1);
+}
+
+/** Only ASCII letters and digits from `from` to `to`: JSON.stringify writes them as they are. */
+export function isPlain(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+  }
+  return true;
 }

@@ -4,7 +4,7 @@
  * need. Hand-written because no JSON library reports whether a text is in canonical form, nor
  * where its members are, without building the value.
  */
-import { ChunkFrame } from './openai-chunk-frame.js';
+import { ChunkFrame, paddedPart } from './openai-chunk-frame.js';
 
 /** Deeper than this, the scan gives up (and the chunk is parsed): no recursion without bound. */
 const MAX_DEPTH = 24;
@@ -79,6 +79,7 @@ export class Scanner {
     if (this.choices === 1 && this.contentStart !== -1) {
       frame.prefix = text.slice(0, this.contentStart);
       frame.suffix = text.slice(this.contentEnd);
+      frame.padded = paddedPart(frame.suffix);
     }
     return frame;
   }

@@ -20,8 +20,10 @@
  * same text before and after its content is accepted by checking the content alone (two native
  * string comparisons and a scan of a few characters, not of the whole chunk). Everything else is
  * the same JSON as the previous frame's, which was accepted, so this chunk is canonical too.
+ * OpenAI also pads every chunk with a random `obfuscation` string, its last member: when the
+ * template ends with one of letters and digits, a chunk with other such padding is accepted too.
  */
-import type { ChunkFrame } from './openai-chunk-frame.js';
+import { type ChunkFrame, isPlain } from './openai-chunk-frame.js';
 import { Scanner } from './openai-frame-scanner.js';
 
 export { ChunkFrame } from './openai-chunk-frame.js';
@@ -39,8 +41,11 @@ const scanner = new Scanner();
  */
 export function scanChunk(data: string, previous: ChunkFrame | null = null): ChunkFrame | null {
   const prefix = previous?.prefix;
-  if (prefix != null) {
-    const suffix = previous?.suffix as string;
+  if (prefix == null) return scanner.scan(data);
+  const template = previous as ChunkFrame;
+  const padded = template.padded;
+  if (padded === null) {
+    const suffix = template.suffix as string;
     const close = data.length - suffix.length;
     if (
       close >= prefix.length &&
@@ -48,8 +53,26 @@ export function scanChunk(data: string, previous: ChunkFrame | null = null): Chu
       data.endsWith(suffix) &&
       scanner.content(data, prefix.length - 1, close)
     ) {
-      return (previous as ChunkFrame).withContent(data);
+      return template.withContent(data);
     }
+    return scanner.scan(data);
+  }
+  // Padding at the end (OpenAI's `obfuscation`, different on every chunk): the text after it is
+  // `"}`, before it the template's suffix up to the padding, and before that the content. The
+  // two long texts are compared as slices: V8's `startsWith` compares character by character.
+  const end = data.length - 2;
+  const open = data.lastIndexOf('"', end - 1);
+  const close = open + 1 - padded.length;
+  if (
+    data.charCodeAt(end) === 34 &&
+    data.charCodeAt(end + 1) === 125 &&
+    close >= prefix.length &&
+    isPlain(data, open + 1, end) &&
+    data.slice(close, open + 1) === padded &&
+    data.slice(0, prefix.length) === prefix &&
+    scanner.content(data, prefix.length - 1, close)
+  ) {
+    return template.withPadding(data, close);
   }
   return scanner.scan(data);
 }

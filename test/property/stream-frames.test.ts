@@ -108,7 +108,14 @@ const members = {
     json,
   ),
   system_fingerprint: fc.oneof(fc.constant('fp_1'), json),
+  obfuscation: fc.oneof({ weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9]{0,16}$/) }, json),
 };
+/** OpenAI's padding, or a value the template's shortcut does not take (escaped, not a string). */
+const padding = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9]{0,16}$/) },
+  fc.constantFrom('a-b', 'x"y', '\\', 'é'),
+  json,
+);
 const chunkObject = fc
   .oneof(
     // Mostly the chunk's shape; sometimes anything (members missing, an in-band `error`).
@@ -257,20 +264,31 @@ describe('scanChunk', () => {
           first: text,
           second: text,
           other: fc.oneof(fc.constant(null), chunkObject),
+          padLast: fc.boolean(),
+          pad: padding,
         })
-        .chain(({ base, first, second, other }) => {
-          // The chunk with one content and with another (or another chunk), written either way.
-          const withContent = (content: string) =>
-            Array.isArray(base.choices) && base.choices.length > 0
-              ? { ...base, choices: [{ ...(base.choices[0] as object), delta: { content } }] }
-              : base;
+        .chain(({ base: shuffled, first, second, other, padLast, pad }) => {
+          // Often the padding last, as OpenAI writes it (and the template's shortcut needs).
+          const { obfuscation, ...rest } = shuffled as Record<string, unknown>;
+          const base: Record<string, unknown> =
+            padLast && obfuscation !== undefined ? { ...rest, obfuscation } : shuffled;
+          // The chunk with one content and with another (or another chunk), written either way;
+          // the second with other padding when there is some.
+          const withContent = (content: string, padded = false) => {
+            const chunk =
+              Array.isArray(base.choices) && base.choices.length > 0
+                ? { ...base, choices: [{ ...(base.choices[0] as object), delta: { content } }] }
+                : base;
+            return padded && 'obfuscation' in chunk ? { ...chunk, obfuscation: pad } : chunk;
+          };
           const next = fc.oneof(
-            { weight: 4, arbitrary: variants(other ?? withContent(second)) },
+            { weight: 4, arbitrary: variants(other ?? withContent(second, true)) },
+            { weight: 2, arbitrary: variants(withContent(second)) },
             // An unescaped quote or a trailing backslash where the content was.
             fc
               .constantFrom('a","x":"b', 'a\\', '"')
               .map((inject) =>
-                JSON.stringify(withContent(second)).replace('"content":"', `"content":"${inject}`),
+                JSON.stringify(withContent(second, true)).replace('"content":"', `"content":"${inject}`),
               ),
           );
           return fc.tuple(variants(withContent(first)), next);
