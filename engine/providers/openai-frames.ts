@@ -47,9 +47,12 @@ export function scanChunk(data: string, previous: ChunkFrame | null = null): Chu
   if (padded === null) {
     const suffix = template.suffix as string;
     const close = data.length - suffix.length;
+    // The prefix (~130 characters) is compared as a slice, not with `startsWith`: V8's
+    // `startsWith` compares a long search string character by character (0.8 µs for this one,
+    // 6–7 % of a streamed request's busy time); string equality compares the bytes at once.
     if (
       close >= prefix.length &&
-      data.startsWith(prefix) &&
+      data.slice(0, prefix.length) === prefix &&
       data.endsWith(suffix) &&
       scanner.content(data, prefix.length - 1, close)
     ) {
@@ -115,6 +118,32 @@ export function editedFrame(
     at = edit.end;
   }
   return `${out}${data.slice(at)}\n\n`;
+}
+
+/**
+ * Whether the frame's `id`, `created` and `model` are the given JSON texts and all three lie in
+ * its prefix (the text before the content; see {@link scanChunk}). Then so do they in every frame
+ * with the same `prefix` string: such a frame was accepted against that template, so its text up
+ * to the content is the prefix, and positions before the content do not move.
+ */
+export function headMatches(
+  frame: ChunkFrame,
+  idJson: string,
+  createdJson: string,
+  modelJson: string,
+): boolean {
+  const prefix = frame.prefix;
+  if (prefix === null || frame.idStart === -1 || frame.createdStart === -1 || frame.modelStart === -1)
+    return false;
+  const at = prefix.length;
+  return (
+    frame.idEnd < at &&
+    frame.createdEnd < at &&
+    frame.modelEnd < at &&
+    same(frame.data, frame.idStart, frame.idEnd, idJson) &&
+    same(frame.data, frame.createdStart, frame.createdEnd, createdJson) &&
+    same(frame.data, frame.modelStart, frame.modelEnd, modelJson)
+  );
 }
 
 interface Edit {

@@ -5,6 +5,8 @@
  * buffer without bound.
  */
 
+import { Utf8Stream } from './utf8-stream.js';
+
 export interface SseEvent {
   /** The `event:` field; 'message' when absent. */
   event: string;
@@ -28,7 +30,8 @@ export interface SseParserOptions {
 const LF = 10;
 
 export class SseParser {
-  private readonly decoder = new TextDecoder('utf-8');
+  /** TextDecoder's streaming text, without its ICU converter (utf8-stream.ts). */
+  private readonly decoder = new Utf8Stream();
   private readonly maxLineLength: number;
   private line = '';
   /** The previous chunk ended in CR: a leading LF in the next one belongs to the same break. */
@@ -49,7 +52,7 @@ export class SseParser {
 
   /** Feeds bytes; returns the events completed by them. */
   push(bytes: Uint8Array): SseEvent[] {
-    return this.feed(this.decoder.decode(bytes, { stream: true }));
+    return this.feed(this.decoder.decode(bytes));
   }
 
   /** Feeds already-decoded text. */
@@ -62,7 +65,7 @@ export class SseParser {
    * unterminated line is still processed as a field first, and then dropped with its event.
    */
   end(): SseEvent[] {
-    const rest = this.decoder.decode();
+    const rest = this.decoder.end();
     const events = rest === '' ? [] : this.feed(rest);
     this.line = '';
     this.resetEvent();

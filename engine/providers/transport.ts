@@ -50,13 +50,13 @@ export interface UndiciTransportOptions {
 
 /**
  * Hands the call to undici. undici reports a failure it finds at once (a closed pool, bad
- * options) to the handler's `onResponseError`; anything thrown goes the same way.
+ * options) to the handler's `onError`; anything thrown goes the same way.
  */
 function dispatch(pool: Pool, options: Dispatcher.DispatchOptions, call: UndiciCall): void {
   try {
     pool.dispatch(options, call);
   } catch (err) {
-    call.onResponseError(undefined, err instanceof Error ? err : new Error(String(err)));
+    call.onError(err instanceof Error ? err : new Error(String(err)));
   }
 }
 

@@ -4,20 +4,29 @@
  */
 import type { Cancellation } from '../shared/cancellation.js';
 import { TransportError } from './http.js';
+import { undici } from './undici-lib.js';
 
 /** An error's message, whatever was thrown. */
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Lower-cased header names; repeated headers joined with ', '. */
-export function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+/**
+ * The response's raw header lines (undici's `[name, value, …]`, Buffers) as one flat record: names
+ * as undici's `parseHeaders` writes them (its `headerNameToString`: lower-cased, well-known ones
+ * interned), values as latin1 text, a repeated header's values joined with ', ' in order, a
+ * `__proto__` line dropped. The record undici's `parseHeaders` followed by the flattening of its
+ * arrays gave (test/property/undici-headers.test.ts), built as one object instead of two.
+ */
+export function headersOf(raw: readonly (Buffer | string)[]): Record<string, string> {
   const out: Record<string, string> = {};
-  // for-in over undici's plain object: Object.entries allocated a pair per header per response.
-  for (const name in raw) {
-    const value = raw[name];
-    if (value === undefined || !Object.hasOwn(raw, name)) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  const nameOf = undici().util.headerNameToString;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = nameOf(raw[i]);
+    const line = raw[i + 1];
+    const value = typeof line === 'string' ? line : line.toString('latin1');
+    if (Object.hasOwn(out, name)) out[name] = `${out[name]}, ${value}`;
+    else if (name !== '__proto__') out[name] = value;
   }
   return out;
 }

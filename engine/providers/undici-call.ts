@@ -17,7 +17,7 @@ import type { Dispatcher } from 'undici';
 import type { Cancellation } from '../shared/cancellation.js';
 import { type HttpRequest, type HttpResponse, readText, TransportError } from './http.js';
 import type { Slots } from './pool.js';
-import { bodyError, decodeBody, flattenHeaders } from './undici-body.js';
+import { bodyError, decodeBody, headersOf } from './undici-body.js';
 
 /** Queued and unread bytes past which the socket is paused (undici's Readable used the same). */
 const HIGH_WATER_BYTES = 64 * 1024;
@@ -33,13 +33,21 @@ const DRAIN_TIMEOUT_MS = 1_000;
 type ReadState = 'unread' | 'text' | 'iterating' | 'done';
 
 /**
- * One call: undici's handler until the response is over (`onResponseEnd` or `onResponseError`,
- * exactly one of which ends undici's side; the pool slot is released there, once), and the
- * response (`status`, `headers`, `body`, `text()`) from `onResponseStart` on.
+ * One call: undici's handler until the response is over (`onComplete` or `onError`, exactly one
+ * of which ends undici's side; the pool slot is released there, once), and the response
+ * (`status`, `headers`, `body`, `text()`) from `onHeaders` on.
+ *
+ * It speaks undici's legacy handler methods (`onConnect`, `onHeaders`, `onData`, `onComplete`,
+ * `onError`), which undici's core calls directly: a handler with the documented ones
+ * (`onRequestStart`, `onResponseStart`, …) is wrapped, per call, in an UnwrapHandler with a
+ * controller of its own, which also parses the headers into an object (that the transport then
+ * flattened into another) and the trailers into a third. Here the raw headers are read once into
+ * the flat object (`headersOf`), and pausing, resuming and aborting are the functions undici
+ * hands over, as the controller did with them.
  *
  * Cancellation: an abort before undici has the request on a socket is remembered and acted on in
- * `onRequestStart` (undici only notes an abort before that, as its own RequestHandler does); after
- * it, the controller aborts the request, which undici reports through `onResponseError`.
+ * `onConnect` (undici only notes an abort before that, as its own RequestHandler does); after
+ * it, the request is aborted, which undici reports through `onError`.
  *
  * Not concurrent: one `next()` or `text()` at a time (the stream readers above await each read).
  * A `return()` while a read is pending settles that read as done.
@@ -54,8 +62,13 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
   #reject!: (err: unknown) => void;
   /** The response promise was settled (or given up by the connect deadline). */
   #answered = false;
-  #controller: Dispatcher.DispatchController | null = null;
-  /** An abort that came before the controller; applied in `onRequestStart`. */
+  /** undici's abort of the request, from `onConnect` on; called once at most. */
+  #abortRequest: ((err?: Error) => void) | null = null;
+  #requestAborted = false;
+  /** The socket's reading is paused (`onData` said so); `#resume` (from `onHeaders`) restarts it. */
+  #paused = false;
+  #resume: (() => void) | null = null;
+  /** An abort that came before `onConnect`; applied there. */
   #pendingAbort: Error | null = null;
   /** undici is done with the request: the slot is back and the abort listener gone. */
   #finished = false;
@@ -125,29 +138,35 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
 
   // ---- undici's side ------------------------------------------------------------------------
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onConnect(abort: (err?: Error) => void): void {
     if (this.#deadline !== null) {
       clearTimeout(this.#deadline);
       this.#deadline = null;
     }
-    this.#controller = controller;
-    if (this.#pendingAbort !== null) controller.abort(this.#pendingAbort);
+    this.#abortRequest = abort;
+    if (this.#pendingAbort !== null) this.#abortWith(this.#pendingAbort);
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
+  /** Returns false to pause the socket (as the controller's `paused` did). */
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.#resume = resume;
     // 1xx answers are informational; the response is the one after them.
-    if (statusCode < 200 || this.#answered) return;
-    this.#answered = true;
-    this.status = statusCode;
-    this.headers = flattenHeaders(headers);
-    this.#resolve(this);
+    if (statusCode >= 200 && !this.#answered) {
+      this.#answered = true;
+      this.status = statusCode;
+      this.headers = headersOf(rawHeaders);
+      this.#resolve(this);
+    }
+    return !this.#paused;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  /** Returns false to pause the socket. */
+  onData(chunk: Buffer): boolean {
+    this.#data(chunk);
+    return !this.#paused;
+  }
+
+  #data(chunk: Buffer): void {
     if (this.#error !== null) return;
     this.#received += chunk.byteLength;
     if (this.#state === 'done') {
@@ -157,7 +176,7 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     }
     if (this.#received > this.req.maxResponseBytes) {
       this.#fail(new TransportError('too_large', `response body exceeds ${this.req.maxResponseBytes} bytes`));
-      controller.abort(new Error('response body over its bound'));
+      this.#abortWith(new Error('response body over its bound'));
       return;
     }
     this.#chunks.push(chunk);
@@ -171,10 +190,10 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
       }
       return;
     }
-    if (this.#state !== 'text' && this.#queued >= HIGH_WATER_BYTES) controller.pause();
+    if (this.#state !== 'text' && this.#queued >= HIGH_WATER_BYTES) this.#paused = true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#ended = true;
     this.#finish();
     const waiting = this.#waiting;
@@ -189,7 +208,7 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     }
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+  onError(error: Error): void {
     this.#finish();
     if (this.upload !== undefined && !this.upload.destroyed) {
       this.upload.on('error', () => undefined);
@@ -231,7 +250,7 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
       this.#state = 'done';
       return Promise.resolve({ done: true, value: undefined });
     }
-    if (this.#controller?.paused === true) this.#controller.resume();
+    this.#resumeSocket();
     return new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
       this.#waiting = { resolve: resolve as (value: IteratorResult<Uint8Array> | string) => void, reject };
     });
@@ -270,7 +289,7 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     }
     if (this.#ended) return Promise.resolve(this.#takeText());
     this.#state = 'text';
-    if (this.#controller?.paused === true) this.#controller.resume();
+    this.#resumeSocket();
     return new Promise<string>((resolve, reject) => {
       this.#waiting = { resolve: resolve as (value: IteratorResult<Uint8Array> | string) => void, reject };
     });
@@ -287,7 +306,7 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     const chunk = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#queued);
     this.#chunks = [];
     this.#queued = 0;
-    if (this.#controller?.paused === true) this.#controller.resume();
+    this.#resumeSocket();
     return chunk;
   }
 
@@ -328,8 +347,8 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
   #abort(reason: unknown): void {
     if (this.#finished) return;
     const error = reason instanceof Error ? reason : abortReason(this.signal);
-    if (this.#controller === null) this.#pendingAbort ??= error;
-    else this.#controller.abort(error);
+    if (this.#abortRequest === null) this.#pendingAbort ??= error;
+    else this.#abortWith(error);
   }
 
   /**
@@ -357,14 +376,28 @@ export class UndiciCall implements Dispatcher.DispatchHandler, HttpResponse, Asy
     this.#drainLimit = this.#received + DRAIN_LIMIT_BYTES;
     this.#drainTimer = setTimeout(() => this.#discard(), DRAIN_TIMEOUT_MS);
     this.#drainTimer.unref();
-    if (this.#controller?.paused === true) this.#controller.resume();
+    this.#resumeSocket();
   }
 
   /** Aborts what undici still has of the request (the connection closes); no one is told. */
   #discard(): void {
     if (this.#finished) return;
-    if (this.#controller === null) this.#pendingAbort ??= new Error('response discarded');
-    else this.#controller.abort(new Error('response discarded'));
+    if (this.#abortRequest === null) this.#pendingAbort ??= new Error('response discarded');
+    else this.#abortWith(new Error('response discarded'));
+  }
+
+  /** undici's abort, once (as the controller's `abort` was). */
+  #abortWith(error: Error): void {
+    if (this.#requestAborted) return;
+    this.#requestAborted = true;
+    (this.#abortRequest as (err?: Error) => void)(error);
+  }
+
+  /** Restarts a paused socket (as the controller's `resume`: only when paused, once headers came). */
+  #resumeSocket(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resume?.();
   }
 
   /** undici's side is over: once, the slot goes back and the listeners go. */

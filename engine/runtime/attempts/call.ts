@@ -225,14 +225,18 @@ export function pollItem(run: AttemptRun, live: Live): ReadResult | null {
   const iterator = live.iterator;
   if (iterator === null || live.released || iterator.poll === undefined || run.signal?.aborted) return null;
   const limit = readLimit(live);
-  if (run.now >= limit) return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
+  // One reading of the clock for the check and the item: `poll` is synchronous, so no time
+  // passes on a virtual clock between them (and a few µs on the system's). A second reading per
+  // chunk was a clock call and a boxed number each.
+  const now = run.now;
+  if (now >= limit) return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
   let step: IteratorResult<StreamItem> | undefined;
   try {
     step = iterator.poll();
   } catch (error) {
     return { kind: 'failed', failure: classifyThrown(error, 'stream_cut') };
   }
-  return step === undefined ? null : stepResult(run, live, step);
+  return step === undefined ? null : stepResult(live, step, now);
 }
 
 /** Reads the next stream item under the first-token, idle and deadline timers. */
@@ -245,12 +249,12 @@ export async function readItem(run: AttemptRun, live: Live): Promise<ReadResult>
   if (raced.kind === 'aborted') return { kind: 'aborted' };
   if (raced.kind === 'timeout') return { kind: 'failed', failure: timeoutFailure(run, live, limit) };
   if (raced.kind === 'error') return { kind: 'failed', failure: classifyThrown(raced.error, 'stream_cut') };
-  return stepResult(run, live, raced.value);
+  return stepResult(live, raced.value, run.now);
 }
 
-/** What one step of the provider's items means for the attempt. */
-function stepResult(run: AttemptRun, live: Live, step: IteratorResult<StreamItem>): ReadResult {
-  live.lastItemAt = run.now;
+/** What one step of the provider's items, taken at `now`, means for the attempt. */
+function stepResult(live: Live, step: IteratorResult<StreamItem>, now: number): ReadResult {
+  live.lastItemAt = now;
   if (step.done === true) {
     return live.sawFinish ? { kind: 'end' } : { kind: 'failed', failure: failure('stream_cut') };
   }
@@ -278,7 +282,7 @@ function stepResult(run: AttemptRun, live: Live, step: IteratorResult<StreamItem
     const delta = choice.delta;
     const hasContent = typeof delta?.content === 'string' && delta.content.length > 0;
     if (live.firstContentAt === null && (hasContent || (delta?.tool_calls?.length ?? 0) > 0)) {
-      live.firstContentAt = run.now;
+      live.firstContentAt = now;
     }
   }
   return { kind: 'chunk', chunk };

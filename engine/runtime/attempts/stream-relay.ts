@@ -7,7 +7,7 @@
 
 import { wantsUsage } from '../../cache/stream.js';
 import { errorBody } from '../../errors.js';
-import { type ChunkFrame, editedFrame } from '../../providers/openai-frames.js';
+import { type ChunkFrame, editedFrame, headMatches } from '../../providers/openai-frames.js';
 import type { ChatCompletionChunk } from '../../providers/openai-types.js';
 import { sseFrame } from '../../providers/sse.js';
 import type { AbortSource } from '../../shared/cancellation.js';
@@ -161,6 +161,12 @@ class Framer {
   private createdJson = '';
   private modelJson = '';
   private jsonFor: Live | null = null;
+  /**
+   * The prefix of the template whose `id`, `created` and `model` are the ones this framer sets
+   * (`headMatches`): a frame with that prefix and no `usage` goes out as it is, without comparing
+   * the three again (three `startsWith` per chunk, 2 % of a stream's busy time).
+   */
+  private matchedHead: string | null = null;
 
   /**
    * The frame of a chunk taken as its text (`preferFrames`): the text with the members this
@@ -176,6 +182,15 @@ class Framer {
       }
       this.modelJson = JSON.stringify(from.target.upstreamModel);
       this.jsonFor = from;
+      this.matchedHead = null;
+    }
+    const prefix = chunk.prefix;
+    if (chunk.usageStart === -1 && prefix !== null) {
+      if (prefix === this.matchedHead) return `data: ${chunk.data}\n\n`;
+      if (headMatches(chunk, this.idJson as string, this.createdJson, this.modelJson)) {
+        this.matchedHead = prefix;
+        return `data: ${chunk.data}\n\n`;
+      }
     }
     return (
       editedFrame(chunk, this.idJson as string, this.createdJson, this.modelJson) ??

@@ -13,6 +13,8 @@ describe('undici parts (engine/providers/undici-lib.ts)', () => {
     expect(parts.Pool).toBe(whole.Pool);
     expect(parts.buildConnector).toBe(whole.buildConnector);
     expect(parts.errors).toBe(whole.errors);
+    expect(parts.util.parseHeaders).toBe(whole.util.parseHeaders);
+    expect(parts.util.headerNameToString).toBe(whole.util.headerNameToString);
     expect(typeof parts.Pool.prototype.dispatch).toBe('function');
     // …and not the fallback: the parts came from the files, not from the whole package.
     expect(loadParts(require)).not.toBe(whole);
