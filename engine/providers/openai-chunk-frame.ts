@@ -49,7 +49,10 @@ export class ChunkFrame {
 
   /** The value of `usage` (undefined when absent), parsed. */
   usage(): unknown {
-    return this.usageStart === -1 ? undefined : JSON.parse(this.data.slice(this.usageValue, this.usageEnd));
+    if (this.usageStart === -1) return undefined;
+    // OpenAI writes `"usage":null` on every chunk but the last once usage is asked for (always).
+    if (this.usageEnd - this.usageValue === 4 && this.data.charCodeAt(this.usageValue) === 110) return null;
+    return JSON.parse(this.data.slice(this.usageValue, this.usageEnd));
   }
 
   /**
