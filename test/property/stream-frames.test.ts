@@ -332,7 +332,14 @@ type UpstreamEvent =
   | { readonly kind: 'fields' }
   | { readonly kind: 'done' };
 
-const contentChunk = (id: string, model: string, delta: unknown, finish: unknown, usage: unknown) => {
+const contentChunk = (
+  id: string,
+  model: string,
+  delta: unknown,
+  finish: unknown,
+  usage: unknown,
+  obfuscation?: string,
+) => {
   const chunk: Record<string, unknown> = {
     id,
     object: 'chat.completion.chunk',
@@ -341,6 +348,8 @@ const contentChunk = (id: string, model: string, delta: unknown, finish: unknown
     choices: [{ index: 0, delta, finish_reason: finish }],
   };
   if (usage !== undefined) chunk.usage = usage;
+  // OpenAI's padding: last, random letters and digits, different on every chunk.
+  if (obfuscation !== undefined) chunk.obfuscation = obfuscation;
   return chunk;
 };
 
@@ -352,6 +361,9 @@ const upstreamStream = fc
     id: fc.constantFrom('chatcmpl-1', 'chatcmpl-2'),
     model: fc.constantFrom('gpt-up', 'gpt-up-2024'),
     usageEveryChunk: fc.boolean(),
+    pads: fc.option(fc.array(fc.stringMatching(/^[A-Za-z0-9]{0,8}$/), { minLength: 10, maxLength: 10 }), {
+      nil: undefined,
+    }),
     pieces: fc.array(fc.oneof(text, fc.constantFrom('Hello', ' world', '')), { minLength: 1, maxLength: 8 }),
     finish: fc.constantFrom('stop', 'length', null),
     usageChunk: fc.boolean(),
@@ -360,13 +372,14 @@ const upstreamStream = fc
   })
   .chain((s) => {
     const usage = s.usageEveryChunk ? null : undefined;
+    const pad = (i: number) => s.pads?.[i];
     const chunks: Record<string, unknown>[] = [
-      contentChunk(s.id, s.model, { role: 'assistant', content: '' }, null, usage),
+      contentChunk(s.id, s.model, { role: 'assistant', content: '' }, null, usage, pad(9)),
       ...s.pieces.map((p, i) =>
-        contentChunk(i === 2 ? 'chatcmpl-other' : s.id, s.model, { content: p }, null, usage),
+        contentChunk(i === 2 ? 'chatcmpl-other' : s.id, s.model, { content: p }, null, usage, pad(i)),
       ),
     ];
-    if (s.finish !== null) chunks.push(contentChunk(s.id, s.model, {}, s.finish, usage));
+    if (s.finish !== null) chunks.push(contentChunk(s.id, s.model, {}, s.finish, usage, pad(8)));
     if (s.usageChunk) {
       chunks.push({
         id: s.id,
