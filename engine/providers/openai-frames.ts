@@ -146,6 +146,50 @@ export function headMatches(
   );
 }
 
+/**
+ * The frame's prefix with `id`, `created` and `model` set to the given JSON texts, when all three
+ * lie in the prefix and `usage`, if any, after it; null otherwise. Then the same holds in every
+ * frame with the same `prefix` string (see {@link headMatches}), so one edited prefix serves all
+ * of them: {@link withHead} makes each frame from it.
+ */
+export function editedHead(
+  frame: ChunkFrame,
+  idJson: string,
+  createdJson: string,
+  modelJson: string,
+): string | null {
+  const prefix = frame.prefix;
+  if (prefix === null || frame.idStart === -1 || frame.createdStart === -1 || frame.modelStart === -1)
+    return null;
+  const at = prefix.length;
+  if (frame.idEnd >= at || frame.createdEnd >= at || frame.modelEnd >= at) return null;
+  if (frame.usageStart !== -1 && frame.usageStart < at) return null;
+  const edits: Edit[] = [
+    { start: frame.idStart, end: frame.idEnd, text: idJson },
+    { start: frame.createdStart, end: frame.createdEnd, text: createdJson },
+    { start: frame.modelStart, end: frame.modelEnd, text: modelJson },
+  ];
+  edits.sort(byStart);
+  let out = '';
+  let from = 0;
+  for (const edit of edits) {
+    out += prefix.slice(from, edit.start) + edit.text;
+    from = edit.end;
+  }
+  return out + prefix.slice(from);
+}
+
+/**
+ * The caller's frame of `frame` given its prefix edited by {@link editedHead}: the same bytes as
+ * {@link editedFrame} gives, `usage` (after the content) and the comma before it dropped.
+ */
+export function withHead(frame: ChunkFrame, head: string): string {
+  const data = frame.data;
+  const at = (frame.prefix as string).length;
+  if (frame.usageStart === -1) return `data: ${head}${data.slice(at)}\n\n`;
+  return `data: ${head}${data.slice(at, frame.usageStart - 1)}${data.slice(frame.usageEnd)}\n\n`;
+}
+
 interface Edit {
   readonly start: number;
   readonly end: number;
