@@ -14,8 +14,9 @@
  * peak RSS (`process.resourceUsage().maxRSS`) is the replay's alone. Per run it prints wall-clock
  * requests/s, CPU-seconds (user + system of every thread: what the run cost, whatever else the
  * machine is doing) and requests per CPU-second, the same per CPU-second of the main thread alone
- * (Linux: the JavaScript's own cost, without the garbage collector's helper threads), and peak
- * RSS. `BENCH_ROUNDS` (default 3) runs of the small file are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
+ * (Linux: the JavaScript's own cost, without the garbage collector's helper threads), how the
+ * main thread's wall clock divides (Linux: on a core; waiting for one, which is the machine's other
+ * work; asleep, waiting for a read or for the collector's helpers), and peak RSS. `BENCH_ROUNDS` (default 3) runs of the small file are interleaved; with `BENCH_COMPARE=<another checkout>` that tree's replay runs the same file
  * in between (before/after numbers under one load). `BENCH_TRAFFIC=<file>` reuses a recording.
  *
  * The goals (issue 11): at least 50,000 recorded requests replayed per second (the median of the
@@ -43,6 +44,12 @@ interface ChildResult {
   readonly cpuSeconds: number;
   /** The main thread's CPU time (Linux; null elsewhere). */
   readonly mainCpuSeconds: number | null;
+  /**
+   * The main thread's time ready to run but waiting for a core (Linux `schedstat`; null
+   * elsewhere): what the machine's other work took from the wall clock. The rest of the wall clock
+   * beyond its CPU time it slept: waiting for a read, or for the collector's helper threads.
+   */
+  readonly mainWaitSeconds: number | null;
   readonly maxRssMb: number;
 }
 
@@ -59,10 +66,12 @@ const built = join(root, 'dist/engine/index.js');
 const engine = await import(pathToFileURL(existsSync(built) ? built : join(root, 'engine/index.ts')).href);
 const loaded = engine.parsePolicy([{ file: 'bench.yaml', text: process.env.BENCH_POLICY }]);
 if (!loaded.ok) throw new Error('the bench policy does not load');
-// The main thread's own CPU time (Linux): what the replay costs without the GC's helper threads.
+// The main thread's own CPU time and its time waiting for a core (Linux): what the replay costs
+// without the GC's helper threads, and what other work on the machine took from it.
 const mainThread = () => {
   try {
-    return Number(readFileSync('/proc/self/task/' + process.pid + '/schedstat', 'utf8').split(' ')[0]) / 1e9;
+    const [cpu, wait] = readFileSync('/proc/self/task/' + process.pid + '/schedstat', 'utf8').split(' ');
+    return { cpu: Number(cpu) / 1e9, wait: Number(wait) / 1e9 };
   } catch {
     return null;
   }
@@ -81,7 +90,8 @@ process.stdout.write(JSON.stringify({
   simulated: report.simulatedAnswers,
   seconds,
   cpuSeconds: (cpu.user + cpu.system) / 1e6,
-  mainCpuSeconds: main0 === null || main1 === null ? null : main1 - main0,
+  mainCpuSeconds: main0 === null || main1 === null ? null : main1.cpu - main0.cpu,
+  mainWaitSeconds: main0 === null || main1 === null ? null : main1.wait - main0.wait,
   maxRssMb: process.resourceUsage().maxRSS / 1024,
 }) + '\\n');
 `;
@@ -172,6 +182,9 @@ function show(label: string, r: ChildResult): void {
       (r.mainCpuSeconds === null
         ? ''
         : ` (main thread ${String(Math.round(r.total / r.mainCpuSeconds)).padStart(6)} req/CPU-s)`) +
+      (r.mainCpuSeconds === null || r.mainWaitSeconds === null
+        ? ''
+        : ` | main thread ${r.mainCpuSeconds.toFixed(2)} s on a core, ${r.mainWaitSeconds.toFixed(2)} s waiting for one, ${Math.max(0, r.seconds - r.mainCpuSeconds - r.mainWaitSeconds).toFixed(2)} s asleep`) +
       ` | peak RSS ${r.maxRssMb.toFixed(0).padStart(4)} MB | ${r.changed} changed, ${r.recorded} recorded / ${r.simulated} simulated answers`,
   );
 }

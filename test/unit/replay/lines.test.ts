@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -101,5 +101,44 @@ describe('readLines', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('reads the chunks a stream of the same chunk size reads (batches end where they did), reading ahead', async () => {
+    for (const [size, chunkBytes] of [
+      [0, 16],
+      [15, 16],
+      [16, 16],
+      [17, 16],
+      [160, 16],
+      [1000, 7],
+    ]) {
+      const path = join(dir, `f${n++}.jsonl`);
+      writeFileSync(path, 'abcdefghi\n'.repeat(100).slice(0, size));
+      const streamed: number[] = [];
+      let total = 0;
+      for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes })) {
+        total += (chunk as Buffer).length;
+        streamed.push(total);
+      }
+      const read: number[] = [];
+      for await (const batch of readRawLines(path, { chunkBytes })) read.push(batch.bytesRead);
+      // The last batch may repeat the count: the line after the last newline.
+      expect([...new Set(read)]).toEqual(streamed);
+    }
+  });
+
+  it('closes the file when the reader stops early', async () => {
+    const path = join(dir, `f${n++}.jsonl`);
+    writeFileSync(path, 'x\n'.repeat(10_000));
+    // Open files, where the system says (Linux); else only the reader's own end is checked.
+    const open = (): number | null =>
+      process.platform === 'linux' ? readdirSync('/proc/self/fd').length : null;
+    const before = open();
+    const batches = readRawLines(path, { chunkBytes: 64 });
+    await batches.next();
+    expect(open()).toBe(before === null ? null : before + 1);
+    await batches.return(undefined);
+    expect(open()).toBe(before);
+    expect((await batches.next()).done).toBe(true);
   });
 });
