@@ -28,9 +28,11 @@
  * Switchyard runs from dist/ (`bin/switchyard.js`): run `npm run build` first. Needs Debian's
  * `wrk` for the load part. Run: `npm run bench:footprint`. Knobs: FOOTPRINT_ONLY (a regex over
  * `imports`, `idle`, `load`, `heap`), FOOTPRINT_SECONDS (10), FOOTPRINT_CONNS (50),
- * FOOTPRINT_VARIANTS (`|`-separated: `shipped`, `untuned`, `before`, or node flags),
+ * FOOTPRINT_VARIANTS (`|`-separated: `shipped`, `untuned`, `before`, or node flags and
+ * NAME=value words for the environment),
  * FOOTPRINT_SETTLE (3000), FOOTPRINT_ROUNDS (3: imports and idle report the median),
- * FOOTPRINT_LOAD_ROUNDS (1), FOOTPRINT_COMPARE, FOOTPRINT_NODE_ARGS (extra node flags for every
+ * FOOTPRINT_LOAD_ROUNDS (1), FOOTPRINT_STREAM (0; 1: the load asks for streamed answers, 51 SSE
+ * frames each, instead of JSON), FOOTPRINT_COMPARE, FOOTPRINT_NODE_ARGS (extra node flags for every
  * Switchyard process).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -45,6 +47,8 @@ const ONLY = process.env.FOOTPRINT_ONLY ? new RegExp(process.env.FOOTPRINT_ONLY)
 const SECONDS = Math.max(1, Math.round(Number(process.env.FOOTPRINT_SECONDS ?? 10)));
 const CONNS = Math.max(1, Math.round(Number(process.env.FOOTPRINT_CONNS ?? 50)));
 const LOAD_ROUNDS = Math.max(1, Math.round(Number(process.env.FOOTPRINT_LOAD_ROUNDS ?? 1)));
+/** FOOTPRINT_STREAM=1: the load asks for streamed answers (51 SSE frames each) instead of JSON. */
+const STREAM = process.env.FOOTPRINT_STREAM === '1';
 
 /** One way of running the gateway: this tree or another, with node flags and environment. */
 interface Variant {
@@ -62,7 +66,17 @@ function variant(spec: string): Variant | null {
   if (spec === 'untuned') return UNTUNED;
   if (spec === 'before')
     return COMPARE_ROOT === null ? null : { label: 'before', root: COMPARE_ROOT, flags: [], env: {} };
-  return { label: spec, root: ROOT, flags: spec.split(' ').filter((f) => f !== ''), env: {} };
+  // Words of the form NAME=value go into the environment, the rest are node flags.
+  const words = spec.split(' ').filter((f) => f !== '');
+  const isEnv = (w: string): boolean => /^[A-Z][A-Z0-9_]*=/.test(w);
+  return {
+    label: spec,
+    root: ROOT,
+    flags: words.filter((w) => !isEnv(w)),
+    env: Object.fromEntries(
+      words.filter(isEnv).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+    ),
+  };
 }
 
 const VARIANTS: readonly Variant[] = (
@@ -418,6 +432,7 @@ const BODY = JSON.stringify({
     { role: 'system', content: 'You are a concise assistant.' },
     { role: 'user', content: 'Summarise the plot of Hamlet in two sentences.' },
   ],
+  ...(STREAM ? { stream: true } : {}),
 });
 
 function wrkScript(dir: string): string {
@@ -562,7 +577,7 @@ async function loadOnce(v: Variant, policyFile: string, script: string, probe: s
 
 async function measureLoad(policyFile: string, dir: string): Promise<number> {
   console.log(
-    `\n## Under load: one OpenAI route, wrk ${CONNS} connections, ${SECONDS} s after a 2 s warm-up (${LOAD_ROUNDS} round(s), interleaved)\n`,
+    `\n## Under load: one OpenAI route, ${STREAM ? 'SSE answers (51 frames)' : 'JSON answers'}, wrk ${CONNS} connections, ${SECONDS} s after a 2 s warm-up (${LOAD_ROUNDS} round(s), interleaved)\n`,
   );
   if (!haveWrk()) {
     console.log('skipped: needs wrk (Debian: apt-get install -y wrk)');
