@@ -110,14 +110,7 @@ export function editedFrame(
     if (frame.usageStart === 1) edits.push({ start: 1, end: frame.usageEnd + 1, text: '' });
     else edits.push({ start: frame.usageStart - 1, end: frame.usageEnd, text: '' });
   }
-  edits.sort(byStart);
-  let out = 'data: ';
-  let at = 0;
-  for (const edit of edits) {
-    out += data.slice(at, edit.start) + edit.text;
-    at = edit.end;
-  }
-  return `${out}${data.slice(at)}\n\n`;
+  return `data: ${applyEdits(data, edits)}\n\n`;
 }
 
 /**
@@ -169,14 +162,7 @@ export function editedHead(
     { start: frame.createdStart, end: frame.createdEnd, text: createdJson },
     { start: frame.modelStart, end: frame.modelEnd, text: modelJson },
   ];
-  edits.sort(byStart);
-  let out = '';
-  let from = 0;
-  for (const edit of edits) {
-    out += prefix.slice(from, edit.start) + edit.text;
-    from = edit.end;
-  }
-  return out + prefix.slice(from);
+  return applyEdits(prefix, edits);
 }
 
 /**
@@ -194,6 +180,18 @@ interface Edit {
   readonly start: number;
   readonly end: number;
   readonly text: string;
+}
+
+/** `text` with each edit's span replaced by its text (the spans do not overlap). */
+function applyEdits(text: string, edits: Edit[]): string {
+  edits.sort(byStart);
+  let out = '';
+  let at = 0;
+  for (const edit of edits) {
+    out += text.slice(at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return out + text.slice(at);
 }
 
 function byStart(a: Edit, b: Edit): number {
