@@ -11,6 +11,20 @@ interface Captured {
   stderr: string;
 }
 
+/** `serve` on valid.yaml in this process, as the tests below drive it (no watch, no log lines). */
+function serveValid(io: CliIo): Promise<number> {
+  return main(
+    ['serve', '--policy', file('valid.yaml'), '--port', '0', '--no-watch', '--log-level', 'silent'],
+    io,
+  );
+}
+
+/** Waits (up to 5 s) until the listening line is on stdout. */
+async function listening(stdout: () => string): Promise<void> {
+  for (let i = 0; i < 200 && !stdout().includes('listening'); i++)
+    await new Promise((r) => setTimeout(r, 25));
+}
+
 async function run(argv: string[], env: Record<string, string | undefined> = {}): Promise<Captured> {
   let stdout = '';
   let stderr = '';
@@ -351,12 +365,8 @@ describe('switchyard (dispatcher)', () => {
       },
       env: {},
     };
-    const done = main(
-      ['serve', '--policy', file('valid.yaml'), '--port', '0', '--no-watch', '--log-level', 'silent'],
-      io,
-    );
-    for (let i = 0; i < 200 && !stdout.includes('listening'); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    const done = serveValid(io);
+    await listening(() => stdout);
     const url = /listening on (\S+)/.exec(stdout)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(stdout).toMatch(/policy demo 1\.2\.3/);
@@ -386,12 +396,8 @@ describe('switchyard (dispatcher)', () => {
       signals: { on: (s, l) => signals.on(s, l), off: (s, l) => signals.off(s, l) },
       env: {},
     };
-    const done = main(
-      ['serve', '--policy', file('valid.yaml'), '--port', '0', '--no-watch', '--log-level', 'silent'],
-      io,
-    );
-    for (let i = 0; i < 200 && !stdout.includes('listening'); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    const done = serveValid(io);
+    await listening(() => stdout);
     expect(handledAtLine).toEqual([1, 1]);
     signals.emit('SIGINT');
     expect(await done).toBe(0);
